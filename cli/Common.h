@@ -1,0 +1,50 @@
+//===- cli/Common.h - Helpers shared by the commands ------------*- C++ -*-===//
+#ifndef REMAT_CLI_COMMON_H
+#define REMAT_CLI_COMMON_H
+
+#include "cli/Args.h"
+#include "graph/Graph.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace remat::cli {
+
+/// Exit codes of spec §4.
+enum ExitCode : int {
+  ExitOk = 0,
+  ExitMismatch = 1,
+  ExitBadInput = 2,
+  ExitInfeasible = 3,
+};
+
+/// Prints "remat: error: <message>" for \p E on \p Err and returns the exit
+/// code its kind maps to: InfeasibleBudgetError -> 3, InvalidScheduleError ->
+/// 1, anything else -> 2.
+int reportError(llvm::Error E, llvm::raw_ostream &Err);
+
+/// Writes \p Contents to \p Path through a temporary file and a rename, so a
+/// failure never leaves a partial file. "-" means \p Out.
+llvm::Error writeOutput(llvm::StringRef Path, llvm::StringRef Contents,
+                        llvm::raw_ostream &Out);
+
+/// Adds --budget and --device-memory to \p P.
+void addBudgetOptions(ArgParser &P);
+
+/// The activation budget from --budget, or from --device-memory minus the
+/// model's static bytes; none when neither is given. Both at once, or device
+/// memory below the static bytes, is an error.
+llvm::Expected<std::optional<uint64_t>> budgetFromArgs(const ArgParser &P,
+                                                       const Model &M);
+
+/// Fixed-point formatting for tables and JSON-free output: "%.*f".
+std::string fixed(double V, int Digits);
+
+} // namespace remat::cli
+
+#endif // REMAT_CLI_COMMON_H

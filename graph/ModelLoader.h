@@ -1,0 +1,29 @@
+//===- graph/ModelLoader.h - Reading model files ----------------*- C++ -*-===//
+//
+// Loads a model file (spec §2, chain or graph form) into a `Model`. Strict:
+// unknown fields, bad units, negative or overflowing sizes, duplicate names,
+// cycles and the like are errors whose one-line message names the file, the
+// JSON path or layer name, and the bad value.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_GRAPH_MODELLOADER_H
+#define REMAT_GRAPH_MODELLOADER_H
+
+#include "graph/Graph.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+namespace remat {
+
+/// Reads and validates the model file at \p Path.
+llvm::Expected<Model> loadModelFile(llvm::StringRef Path);
+
+/// Validates model text; \p Path is used in messages and stored in the
+/// result. Model::Sha256 is the hash of \p Text.
+llvm::Expected<Model> parseModelText(llvm::StringRef Text,
+                                     llvm::StringRef Path);
+
+} // namespace remat
+
+#endif // REMAT_GRAPH_MODELLOADER_H

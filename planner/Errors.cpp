@@ -1,0 +1,21 @@
+//===- planner/Errors.cpp - Error kinds the CLI maps to exit codes --------===//
+
+#include "planner/Errors.h"
+
+#include "graph/Size.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace remat {
+
+char InfeasibleBudgetError::ID = 0;
+char InvalidScheduleError::ID = 0;
+
+void InfeasibleBudgetError::log(llvm::raw_ostream &OS) const {
+  OS << "strategy '" << Strategy << "': budget " << formatSize(BudgetBytes)
+     << " (" << BudgetBytes << " bytes) is infeasible; the smallest feasible "
+     << "budget is " << formatSize(MinFeasibleBytes) << " ("
+     << MinFeasibleBytes << " bytes)";
+}
+
+} // namespace remat

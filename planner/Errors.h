@@ -1,0 +1,56 @@
+//===- planner/Errors.h - Error kinds the CLI maps to exit codes -*- C++ -*-===//
+//
+// Most errors are plain llvm::StringError. Two kinds carry meaning that the
+// command line turns into distinct exit codes (spec §4): an infeasible budget
+// (exit 3, with the smallest feasible budget) and an invalid schedule found
+// by the simulator (exit 1 from `simulate` and `validate`).
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_ERRORS_H
+#define REMAT_PLANNER_ERRORS_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace remat {
+
+/// The budget is below what the strategy needs. `MinFeasibleBytes` is the
+/// smallest budget under which the same strategy succeeds.
+class InfeasibleBudgetError : public llvm::ErrorInfo<InfeasibleBudgetError> {
+public:
+  static char ID;
+  InfeasibleBudgetError(std::string Strategy, uint64_t BudgetBytes,
+                        uint64_t MinFeasibleBytes)
+      : Strategy(std::move(Strategy)), BudgetBytes(BudgetBytes),
+        MinFeasibleBytes(MinFeasibleBytes) {}
+
+  /// "strategy 'optimal': budget 1.00 KiB (1024 bytes) is infeasible; the
+  /// smallest feasible budget is 2.00 KiB (2048 bytes)".
+  void log(llvm::raw_ostream &OS) const override;
+  std::error_code convertToErrorCode() const override {
+    return llvm::inconvertibleErrorCode();
+  }
+
+  std::string Strategy;
+  uint64_t BudgetBytes;
+  uint64_t MinFeasibleBytes;
+};
+
+/// The simulator rejected a schedule; the message names the op index, the op
+/// and the missing tensor.
+class InvalidScheduleError : public llvm::ErrorInfo<InvalidScheduleError> {
+public:
+  static char ID;
+  explicit InvalidScheduleError(std::string Msg) : Msg(std::move(Msg)) {}
+  void log(llvm::raw_ostream &OS) const override { OS << Msg; }
+  std::error_code convertToErrorCode() const override {
+    return llvm::inconvertibleErrorCode();
+  }
+  std::string Msg;
+};
+
+} // namespace remat
+
+#endif // REMAT_PLANNER_ERRORS_H

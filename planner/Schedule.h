@@ -1,0 +1,102 @@
+//===- planner/Schedule.h - Schedules in both dialects ----------*- C++ -*-===//
+//
+// The in-memory form of a schedule file (spec §3). A schedule is either a
+// list of chain ops (§3a, rotor's semantics with the x_L fix) or a list of
+// graph ops (§3b). Every schedule a planner returns has passed through the
+// simulator, which filled `Predicted`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_SCHEDULE_H
+#define REMAT_PLANNER_SCHEDULE_H
+
+#include "graph/Graph.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace remat {
+
+/// Chain-dialect ops (spec §3a).
+enum class ChainOpKind : uint8_t { FCk, FN, FAll, Loss, B };
+
+/// Spelling in schedule files: "F_ck", "F_n", "F_all", "loss", "B".
+llvm::StringRef chainOpName(ChainOpKind K);
+
+struct ChainOp {
+  ChainOpKind Kind = ChainOpKind::FCk;
+  /// Stage index i; ignored for Loss.
+  unsigned Layer = 0;
+
+  bool isForward() const {
+    return Kind == ChainOpKind::FCk || Kind == ChainOpKind::FN ||
+           Kind == ChainOpKind::FAll;
+  }
+  friend bool operator==(const ChainOp &A, const ChainOp &B) {
+    return A.Kind == B.Kind &&
+           (A.Kind == ChainOpKind::Loss || A.Layer == B.Layer);
+  }
+};
+
+/// Graph-dialect ops (spec §3b).
+enum class GraphOpKind : uint8_t { Compute, Free };
+
+struct GraphOp {
+  GraphOpKind Kind = GraphOpKind::Compute;
+  /// Node id in the model's graph.
+  unsigned Node = 0;
+  friend bool operator==(const GraphOp &A, const GraphOp &B) {
+    return A.Kind == B.Kind && A.Node == B.Node;
+  }
+};
+
+/// The `predicted` block of a schedule file; all figures come from the
+/// simulator.
+struct Prediction {
+  /// Peak of the plan, bytes (spec §3 accounting).
+  uint64_t PeakBytes = 0;
+  /// Sum of the times of executed ops, model time unit.
+  double Time = 0;
+  /// Time of the store-everything plan, model time unit.
+  double BaselineTime = 0;
+  /// Peak of the store-everything plan, bytes.
+  uint64_t BaselinePeakBytes = 0;
+  /// Time / BaselineTime - 1.
+  double Overhead = 0;
+  /// Forward ops beyond the first computation of each forward stage or node.
+  uint64_t ForwardRecomputations = 0;
+};
+
+enum class Dialect : uint8_t { Chain, Graph };
+
+/// A schedule and its provenance.
+struct Schedule {
+  /// The model's name and the SHA-256 of its file.
+  std::string ModelName;
+  std::string ModelSha256;
+  /// Strategy that produced it, e.g. "optimal" or "sequential".
+  std::string Strategy;
+  /// Activation budget the plan was made for, bytes; none when the strategy
+  /// takes no budget.
+  std::optional<uint64_t> BudgetBytes;
+  Prediction Predicted;
+  Dialect Kind = Dialect::Chain;
+  /// Ops of the chain dialect; empty for graph schedules.
+  std::vector<ChainOp> ChainOps;
+  /// Ops of the graph dialect; empty for chain schedules.
+  std::vector<GraphOp> GraphOps;
+  /// Chain: stage names by layer index; graph: node names by node id. Filled
+  /// when read from a file (from the ops' "name" fields or the model).
+  std::vector<std::string> Names;
+
+  size_t numOps() const {
+    return Kind == Dialect::Chain ? ChainOps.size() : GraphOps.size();
+  }
+};
+
+} // namespace remat
+
+#endif // REMAT_PLANNER_SCHEDULE_H

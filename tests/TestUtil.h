@@ -1,0 +1,54 @@
+//===- tests/TestUtil.h - Shared helpers for the doctest suites -*- C++ -*-===//
+//
+// Golden-file comparison with an update flag, an in-process runner for the
+// `remat` command line, and temporary files that clean themselves up.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_TESTS_TESTUTIL_H
+#define REMAT_TESTS_TESTUTIL_H
+
+#include <string>
+#include <vector>
+
+namespace remat::test {
+
+/// Whether golden files are rewritten rather than compared. Set by
+/// `--update-golden` on a test binary or REMAT_UPDATE_GOLDEN=1.
+bool updateGolden();
+void setUpdateGolden(bool On);
+
+/// Absolute path of a file in the source tree, e.g. "data/models/x.json".
+std::string sourcePath(const std::string &Rel);
+
+/// Compares \p Actual with tests/golden/<Name>; on update, rewrites it.
+/// Returns an empty string on match, else a diff-like message.
+std::string checkGolden(const std::string &Name, const std::string &Actual);
+
+/// The result of one in-process run of the command line.
+struct CliResult {
+  int Code = 0;
+  std::string Out;
+  std::string Err;
+};
+
+/// Runs `remat Args...` in-process through the cli library.
+CliResult runCli(const std::vector<std::string> &Args);
+
+/// A file in a fresh temporary directory, removed with the object.
+class TempFile {
+public:
+  explicit TempFile(const std::string &Name, const std::string &Contents = "");
+  ~TempFile();
+  TempFile(const TempFile &) = delete;
+  TempFile &operator=(const TempFile &) = delete;
+  const std::string &path() const { return Path; }
+  std::string read() const;
+
+private:
+  std::string Dir;
+  std::string Path;
+};
+
+} // namespace remat::test
+
+#endif // REMAT_TESTS_TESTUTIL_H
