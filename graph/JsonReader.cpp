@@ -1,0 +1,171 @@
+//===- graph/JsonReader.cpp - Strict reading of JSON objects --------------===//
+
+#include "graph/JsonReader.h"
+
+#include "graph/Size.h"
+
+#include <cmath>
+
+using namespace llvm;
+
+namespace remat {
+
+Error jsonError(const Twine &Msg) {
+  return createStringError(inconvertibleErrorCode(), Msg);
+}
+
+std::string describeJson(const InJson &V) {
+  std::string S = V.dump();
+  if (S.size() > 40)
+    S = S.substr(0, 37) + "...";
+  return S;
+}
+
+std::string ObjectReader::fieldPlace(StringRef Key) const {
+  if (Place.empty())
+    return Key.str();
+  return Place + (Named ? ": " : ".") + Key.str();
+}
+
+Error ObjectReader::error(const Twine &Msg) const {
+  if (Place.empty())
+    return jsonError(Msg);
+  return jsonError(Place + ": " + Msg);
+}
+
+Error ObjectReader::fieldError(StringRef Key, const Twine &Msg) const {
+  return jsonError(fieldPlace(Key) + ": " + Msg);
+}
+
+const InJson *ObjectReader::get(StringRef Key) const {
+  auto It = Obj.find(Key.str());
+  return It == Obj.end() ? nullptr : &*It;
+}
+
+Error ObjectReader::checkKnown(ArrayRef<StringRef> Allowed) const {
+  for (auto It = Obj.begin(); It != Obj.end(); ++It)
+    if (!is_contained(Allowed, StringRef(It.key())))
+      return error("unknown field \"" + It.key() + "\"");
+  return Error::success();
+}
+
+Error ObjectReader::require(StringRef Key) const {
+  if (has(Key))
+    return Error::success();
+  return error("missing required field \"" + Key + "\"");
+}
+
+Expected<std::string>
+ObjectReader::string(StringRef Key, std::optional<std::string> Default) const {
+  const InJson *V = get(Key);
+  if (!V) {
+    if (Default)
+      return *Default;
+    return error("missing required field \"" + Key + "\"");
+  }
+  if (!V->is_string())
+    return fieldError(Key, "must be a string, got " + describeJson(*V));
+  return V->get<std::string>();
+}
+
+Expected<uint64_t> ObjectReader::size(StringRef Key,
+                                      std::optional<uint64_t> Default) const {
+  const InJson *V = get(Key);
+  if (!V) {
+    if (Default)
+      return *Default;
+    return error("missing required field \"" + Key + "\"");
+  }
+  if (V->is_number_unsigned()) {
+    uint64_t Bytes = V->get<uint64_t>();
+    if (Bytes > MaxSizeBytes)
+      return fieldError(Key, "size " + describeJson(*V) +
+                                 " is too large (the limit is 2^62 bytes)");
+    return Bytes;
+  }
+  if (V->is_number_integer())
+    return fieldError(Key,
+                      "size must not be negative, got " + describeJson(*V));
+  if (V->is_string()) {
+    Expected<uint64_t> Bytes = parseSize(V->get<std::string>());
+    if (!Bytes)
+      return fieldError(Key, toString(Bytes.takeError()));
+    return *Bytes;
+  }
+  if (V->is_number_float())
+    return fieldError(Key, "size must be a whole number of bytes or a string "
+                           "with a unit such as \"1.5 GiB\", got " +
+                               describeJson(*V));
+  return fieldError(Key, "size must be a number of bytes or a string such as "
+                         "\"12 MiB\", got " +
+                             describeJson(*V));
+}
+
+Expected<double> ObjectReader::time(StringRef Key,
+                                    std::optional<double> Default) const {
+  const InJson *V = get(Key);
+  if (!V) {
+    if (Default)
+      return *Default;
+    return error("missing required field \"" + Key + "\"");
+  }
+  if (!V->is_number())
+    return fieldError(Key, "time must be a number, got " + describeJson(*V));
+  double T = V->get<double>();
+  if (!std::isfinite(T) || T < 0)
+    return fieldError(Key, "time must be a non-negative number, got " +
+                               describeJson(*V));
+  return T;
+}
+
+Expected<uint64_t>
+ObjectReader::positiveInt(StringRef Key, uint64_t Max,
+                          std::optional<uint64_t> Default) const {
+  const InJson *V = get(Key);
+  if (!V) {
+    if (Default)
+      return *Default;
+    return error("missing required field \"" + Key + "\"");
+  }
+  if (!V->is_number_unsigned() || V->get<uint64_t>() == 0 ||
+      V->get<uint64_t>() > Max)
+    return fieldError(Key, "must be an integer from 1 to " + Twine(Max) +
+                               ", got " + describeJson(*V));
+  return V->get<uint64_t>();
+}
+
+// nlohmann's messages start with "[json.exception.parse_error.101] parse
+// error at line L, column C: "; we keep only the reason after that and
+// compute the position ourselves from the byte offset.
+static std::string jsonReason(StringRef What) {
+  size_t Col = What.find("column ");
+  if (Col != StringRef::npos) {
+    size_t Colon = What.find(": ", Col);
+    if (Colon != StringRef::npos)
+      return What.drop_front(Colon + 2).str();
+  }
+  size_t Bracket = What.find("] ");
+  if (What.starts_with("[") && Bracket != StringRef::npos)
+    return What.drop_front(Bracket + 2).str();
+  return What.str();
+}
+
+Expected<InJson> parseJsonText(StringRef Text, StringRef Path) {
+  try {
+    return InJson::parse(Text.begin(), Text.end());
+  } catch (const nlohmann::json::parse_error &E) {
+    // E.byte is the 1-based index of the last character read; past the end
+    // for a truncated document.
+    size_t Offset = std::min<size_t>(E.byte == 0 ? 0 : E.byte - 1, Text.size());
+    StringRef Before = Text.take_front(Offset);
+    size_t Line = 1 + Before.count('\n');
+    size_t LineStart = Before.rfind('\n');
+    size_t Col = LineStart == StringRef::npos ? Offset + 1 : Offset - LineStart;
+    return jsonError(Path + ":" + Twine(Line) + ":" + Twine(Col) +
+                     ": invalid JSON: " + jsonReason(E.what()));
+  } catch (const nlohmann::json::exception &E) {
+    return jsonError(Path + ": invalid JSON: " + jsonReason(E.what()));
+  }
+}
+
+} // namespace remat

@@ -1,0 +1,234 @@
+//===- graph/ModelLoaderChain.cpp - The chain form of model files ---------===//
+//
+// Expands `repeat` entries and reads each layer of the chain form (spec §2).
+//
+// Naming inside repeats: a repeat entry may carry a `name`; each copy c
+// prefixes its layers' names with that name (with "{i}" replaced by c) and a
+// dot. A layer's own name has "{i}" replaced by the index of the innermost
+// repeat copy around it. So {"repeat": 2, "name": "h.{i}", "layers":
+// [{"name": "attn"}]} gives "h.0.attn" and "h.1.attn".
+//
+// Error places: a layer at index k of a list reached through repeat entries
+// is written `layers[2].layers[k] ("<expanded name>")`; the expanded name
+// tells the copies apart.
+//
+//===----------------------------------------------------------------------===//
+
+#include "graph/ModelLoaderImpl.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <vector>
+
+using namespace llvm;
+
+namespace remat {
+
+namespace {
+
+/// The most stages a chain may have after expansion; guards against
+/// accidental exponential nesting of repeats.
+constexpr uint64_t MaxStages = 1'000'000;
+
+/// One layer object after expansion, with its place and expanded name.
+struct ExpandedLayer {
+  const InJson *Obj = nullptr;
+  std::string Path;
+  std::string Name;
+};
+
+/// Replaces every "{i}" in \p Name by \p Index.
+std::string substituteIndex(StringRef Name, uint64_t Index) {
+  std::string Out;
+  std::string Idx = std::to_string(Index);
+  while (!Name.empty()) {
+    size_t Pos = Name.find("{i}");
+    Out += Name.take_front(Pos).str();
+    if (Pos == StringRef::npos)
+      break;
+    Out += Idx;
+    Name = Name.drop_front(Pos + 3);
+  }
+  return Out;
+}
+
+std::string joinName(StringRef Prefix, StringRef Name) {
+  return Prefix.empty() ? Name.str() : (Prefix + "." + Name).str();
+}
+
+class LayerExpander {
+public:
+  Error expandList(const InJson &List, const std::string &ListPath,
+                   const std::string &Prefix, std::optional<uint64_t> Copy);
+  std::vector<ExpandedLayer> take() { return std::move(Layers); }
+
+private:
+  Error expandRepeat(const ObjectReader &R, const std::string &Path,
+                     const std::string &Prefix);
+  Error addLayer(const InJson &Obj, const std::string &Path,
+                 const std::string &Prefix, std::optional<uint64_t> Copy);
+
+  std::vector<ExpandedLayer> Layers;
+};
+
+Error LayerExpander::expandList(const InJson &List, const std::string &ListPath,
+                                const std::string &Prefix,
+                                std::optional<uint64_t> Copy) {
+  if (!List.is_array())
+    return jsonError(ListPath + ": must be a list, got " + describeJson(List));
+  if (List.empty())
+    return jsonError(ListPath + ": must not be empty");
+  for (size_t K = 0, E = List.size(); K != E; ++K) {
+    std::string Path = ListPath + "[" + std::to_string(K) + "]";
+    if (!List[K].is_object())
+      return jsonError(Path + ": must be an object, got " +
+                       describeJson(List[K]));
+    ObjectReader R(List[K], Path);
+    Error Err = R.has("repeat") ? expandRepeat(R, Path, Prefix)
+                                : addLayer(List[K], Path, Prefix, Copy);
+    if (Err)
+      return Err;
+  }
+  return Error::success();
+}
+
+Error LayerExpander::expandRepeat(const ObjectReader &R,
+                                  const std::string &Path,
+                                  const std::string &Prefix) {
+  if (Error E = R.checkKnown({"repeat", "name", "layers"}))
+    return E;
+  Expected<uint64_t> Count = R.positiveInt("repeat", MaxStages);
+  if (!Count)
+    return Count.takeError();
+  Expected<std::string> Name = R.string("name", std::string());
+  if (!Name)
+    return Name.takeError();
+  if (Error E = R.require("layers"))
+    return E;
+  for (uint64_t C = 0; C != *Count; ++C) {
+    std::string CopyPrefix =
+        Name->empty() ? Prefix : joinName(Prefix, substituteIndex(*Name, C));
+    if (Error E = expandList(*R.get("layers"), Path + ".layers", CopyPrefix, C))
+      return E;
+    if (Layers.size() > MaxStages)
+      return R.error("more than " + Twine(MaxStages) +
+                     " layers after expanding repeats");
+  }
+  return Error::success();
+}
+
+Error LayerExpander::addLayer(const InJson &Obj, const std::string &Path,
+                              const std::string &Prefix,
+                              std::optional<uint64_t> Copy) {
+  ObjectReader R(Obj, Path);
+  Expected<std::string> Name = R.string("name");
+  if (!Name)
+    return Name.takeError();
+  if (Name->empty())
+    return R.fieldError("name", "must not be empty");
+  if (!Copy && StringRef(*Name).contains("{i}"))
+    return R.fieldError("name",
+                        "\"" + *Name + "\" uses {i} outside a repeat entry");
+  std::string Full =
+      joinName(Prefix, Copy ? substituteIndex(*Name, *Copy) : *Name);
+  Layers.push_back({&Obj, Path, Full});
+  return Error::success();
+}
+
+/// Reads the costs of one expanded layer.
+Expected<Stage> readStage(const ExpandedLayer &L) {
+  ObjectReader R(*L.Obj, L.Path + " (\"" + L.Name + "\")", /*Named=*/true);
+  if (Error E =
+          R.checkKnown({"name", "kind", "fwd_time", "bwd_time", "output_bytes",
+                        "saved_bytes", "fwd_workspace", "bwd_workspace"}))
+    return E;
+  Stage S;
+  S.Name = L.Name;
+  Expected<std::string> Kind = R.string("kind", std::string());
+  if (!Kind)
+    return Kind.takeError();
+  Expected<double> Fwd = R.time("fwd_time");
+  if (!Fwd)
+    return Fwd.takeError();
+  Expected<double> Bwd = R.time("bwd_time");
+  if (!Bwd)
+    return Bwd.takeError();
+  Expected<uint64_t> Out = R.size("output_bytes");
+  if (!Out)
+    return Out.takeError();
+  Expected<uint64_t> Saved = R.size("saved_bytes");
+  if (!Saved)
+    return Saved.takeError();
+  Expected<uint64_t> FwdWs = R.size("fwd_workspace", 0);
+  if (!FwdWs)
+    return FwdWs.takeError();
+  Expected<uint64_t> BwdWs = R.size("bwd_workspace", 0);
+  if (!BwdWs)
+    return BwdWs.takeError();
+  if (*Saved < *Out)
+    return R.error("saved_bytes (" + Twine(*Saved) +
+                   ") is smaller than output_bytes (" + Twine(*Out) + ")");
+  S.Kind = *Kind;
+  S.FwdTime = *Fwd;
+  S.BwdTime = *Bwd;
+  S.OutputBytes = *Out;
+  S.SavedBytes = *Saved;
+  S.FwdWorkspace = *FwdWs;
+  S.BwdWorkspace = *BwdWs;
+  return S;
+}
+
+Expected<LossCost> readLoss(const ObjectReader &Top) {
+  const InJson *V = Top.get("loss");
+  if (!V)
+    return LossCost();
+  if (!V->is_object())
+    return Top.fieldError("loss", "must be an object, got " + describeJson(*V));
+  ObjectReader R(*V, "loss");
+  if (Error E = R.checkKnown({"bwd_time", "bwd_workspace"}))
+    return E;
+  LossCost L;
+  Expected<double> T = R.time("bwd_time", 0.0);
+  if (!T)
+    return T.takeError();
+  Expected<uint64_t> Ws = R.size("bwd_workspace", 0);
+  if (!Ws)
+    return Ws.takeError();
+  L.BwdTime = *T;
+  L.BwdWorkspace = *Ws;
+  return L;
+}
+
+} // namespace
+
+Expected<Chain> readChainForm(const ObjectReader &Top) {
+  Chain C;
+  Expected<uint64_t> In = Top.size("input_bytes");
+  if (!In)
+    return In.takeError();
+  C.InputBytes = *In;
+  Expected<LossCost> Loss = readLoss(Top);
+  if (!Loss)
+    return Loss.takeError();
+  C.Loss = *Loss;
+
+  LayerExpander X;
+  if (Error E = X.expandList(*Top.get("layers"), "layers", "", std::nullopt))
+    return E;
+  std::vector<ExpandedLayer> Layers = X.take();
+  StringMap<size_t> FirstUse;
+  for (size_t I = 0, E = Layers.size(); I != E; ++I) {
+    Expected<Stage> S = readStage(Layers[I]);
+    if (!S)
+      return S.takeError();
+    auto [It, New] = FirstUse.try_emplace(Layers[I].Name, I);
+    if (!New)
+      return jsonError(Layers[I].Path + " (\"" + Layers[I].Name +
+                       "\"): duplicate name \"" + Layers[I].Name +
+                       "\" (first used at " + Layers[It->second].Path + ")");
+    C.Stages.push_back(std::move(*S));
+  }
+  return C;
+}
+
+} // namespace remat
