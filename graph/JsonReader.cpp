@@ -150,9 +150,79 @@ static std::string jsonReason(StringRef What) {
   return What.str();
 }
 
+namespace {
+
+/// Follows the parser's events to find the first key repeated within one
+/// object (which the DOM would silently overwrite) and its JSON path.
+class DuplicateKeyFinder {
+public:
+  bool event(nlohmann::json::parse_event_t E, const InJson &Parsed) {
+    using Ev = nlohmann::json::parse_event_t;
+    switch (E) {
+    case Ev::object_start:
+    case Ev::array_start:
+      Frames.push_back({E == Ev::object_start, {}, {}, 0});
+      break;
+    case Ev::key:
+      if (Found.empty() && !Frames.empty())
+        noteKey(Parsed.get<std::string>());
+      break;
+    case Ev::object_end:
+    case Ev::array_end:
+      if (!Frames.empty())
+        Frames.pop_back();
+      elementDone();
+      break;
+    case Ev::value:
+      elementDone();
+      break;
+    }
+    return true;
+  }
+  /// Empty when no key repeats, else "<path>: duplicate field \"k\"".
+  const std::string &found() const { return Found; }
+
+private:
+  struct Frame {
+    bool IsObject;
+    std::vector<std::string> Keys;
+    std::string Key;
+    size_t Index;
+  };
+  void elementDone() {
+    if (!Frames.empty() && !Frames.back().IsObject)
+      ++Frames.back().Index;
+  }
+  void noteKey(const std::string &K) {
+    Frame &Top = Frames.back();
+    if (is_contained(Top.Keys, K)) {
+      std::string Where;
+      for (size_t I = 0; I + 1 < Frames.size(); ++I)
+        Where += Frames[I].IsObject
+                     ? (Where.empty() ? "" : ".") + Frames[I].Key
+                     : "[" + std::to_string(Frames[I].Index) + "]";
+      Found =
+          (Where.empty() ? "" : Where + ": ") + "duplicate field \"" + K + "\"";
+    }
+    Top.Keys.push_back(K);
+    Top.Key = K;
+  }
+  std::vector<Frame> Frames;
+  std::string Found;
+};
+
+} // namespace
+
 Expected<InJson> parseJsonText(StringRef Text, StringRef Path) {
   try {
-    return InJson::parse(Text.begin(), Text.end());
+    DuplicateKeyFinder Dups;
+    InJson J =
+        InJson::parse(Text.begin(), Text.end(),
+                      [&](int, nlohmann::json::parse_event_t E,
+                          InJson &Parsed) { return Dups.event(E, Parsed); });
+    if (!Dups.found().empty())
+      return jsonError(Path + ": " + Dups.found());
+    return J;
   } catch (const nlohmann::json::parse_error &E) {
     // E.byte is the 1-based index of the last character read; past the end
     // for a truncated document.
