@@ -1,2 +1,0 @@
-// placeholder: the runtime issue adds the executor here
-namespace remat {}
