@@ -33,7 +33,28 @@ struct ChainDPResult {
   double Time = 0;
   /// When discretised: an upper bound on Time minus the exact optimum.
   double GapBound = 0;
+  /// Peak of the plan as the DP accounts it, bytes (the simulator's figure
+  /// for the returned ops; exact mode only, else the rounded-up bound).
+  uint64_t PeakBytes = 0;
+  /// Forward ops beyond the first computation of each stage.
+  uint64_t ForwardRecomputations = 0;
+  /// Bytes the planner's DP tables held (its own memory use).
+  uint64_t TableBytes = 0;
 };
+
+/// One breakpoint of the budget -> least-time curve: from BudgetBytes on
+/// (until the next breakpoint) the optimal time is Time.
+struct ChainFrontierPoint {
+  /// Activation budget, bytes.
+  uint64_t BudgetBytes = 0;
+  /// Least time within that budget, model time unit.
+  double Time = 0;
+};
+
+/// Every breakpoint of budget -> optimal time, in one DP run, ascending in
+/// budget and strictly descending in time. The first point is
+/// minFeasibleChainBudget; the last is the least budget of the fastest plan.
+std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C);
 
 /// Plans the least-time schedule within the budget. Fails with
 /// InfeasibleBudgetError naming the least feasible budget when none exists.

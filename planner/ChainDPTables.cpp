@@ -1,0 +1,284 @@
+//===- planner/ChainDPTables.cpp - Step-function DP for chains ------------===//
+//
+// The recurrence, with y = A[l+1] the gradient entering Sub(i, l):
+//
+//   record:  F_all_i, Sub(i+1, l) from x̄_{i+1}, B_i. Needs
+//              y + x̄_{i+1} + fwd_ws_i              (F_all's peak; rotor
+//                                                  does not check this one)
+//              x̄_{i+1} + y_{i+1} + y_i + bwd_ws_i  (B's peak)
+//              opt_{i+1,l}(m - x̄_{i+1})
+//            When i == l < L there is nothing in between; when i == l == L
+//            the step is the loss alone, which needs x_L + loss_ws.
+//   split j: F_ck_i, F_n_{i+1..j-1}, Sub(j, l) from x_j, Sub(i, j-1). Needs
+//              y + x_{i+1} + fwd_ws_i                (F_ck's peak)
+//              y + x_k + x_{k+1} + fwd_ws_k, i<k<j   (each F_n's peak)
+//              opt_{j,l}(m - x_j) and opt_{i,j-1}(m)
+//
+// Each table is the lower envelope of its candidates. A candidate is a sum or
+// shift of step functions, and the envelope of non-increasing step functions
+// at m is the least time among all candidate breakpoints at or below m, so
+// the envelope is a sort and a running minimum.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/ChainDPTables.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <algorithm>
+
+using namespace llvm;
+
+namespace remat::chaindp {
+
+DPChain exactChain(const Chain &C) { return roundedChain(C, 1, true); }
+
+DPChain roundedChain(const Chain &C, uint64_t Unit, bool Up) {
+  auto R = [&](uint64_t B) { return Up ? (B + Unit - 1) / Unit : B / Unit; };
+  DPChain D;
+  D.L = C.size();
+  D.A.resize(D.L + 2, 0);
+  D.ABar.resize(D.L + 1, 0);
+  for (unsigned K = 0; K <= D.L; ++K)
+    D.A[K] = R(C.activationBytes(K));
+  for (const Stage &S : C.Stages) {
+    D.ABar[D.FwdWs.size() + 1] = R(S.SavedBytes);
+    D.FwdWs.push_back(R(S.FwdWorkspace));
+    D.BwdWs.push_back(R(S.BwdWorkspace));
+    D.Fwd.push_back(S.FwdTime);
+    D.Bwd.push_back(S.BwdTime);
+  }
+  D.LossWs = R(C.Loss.BwdWorkspace);
+  D.LossTime = C.Loss.BwdTime;
+  return D;
+}
+
+Tables::Tables(DPChain Chn, uint64_t Budget)
+    : C(std::move(Chn)), Budget(Budget) {
+  Spans.resize(size_t(C.L + 1) * (C.L + 1));
+  for (unsigned D = 0; D <= C.L; ++D)
+    for (unsigned I = 0; I + D <= C.L; ++I)
+      compute(I, I + D);
+  Cands.clear();
+  Cands.shrink_to_fit();
+}
+
+ArrayRef<Point> Tables::at(unsigned I, unsigned Lp) const {
+  const Span &S = Spans[index(I, Lp)];
+  return ArrayRef<Point>(Arena.data() + S.Begin, S.Size);
+}
+
+// Everything outside Sub(i, l) includes x_0 and, for i > 0, a copy of x_i at
+// least as large as x_i; no plan within the budget uses more than the rest.
+uint64_t Tables::cap(unsigned I) const {
+  if (Budget == NoCap)
+    return NoCap;
+  uint64_t Outside = C.A[0] + (I > 0 ? C.A[I] : 0);
+  return Budget >= Outside ? Budget - Outside : 0;
+}
+
+void Tables::compute(unsigned I, unsigned Lp) {
+  Cands.clear();
+  uint64_t Cap = cap(I);
+  if (Budget != NoCap && Budget < C.A[0] + (I > 0 ? C.A[I] : 0)) {
+    commit(I, Lp);
+    return;
+  }
+  if (I == C.L) {
+    uint64_t Need = C.A[C.L] + C.LossWs;
+    if (Need <= Cap)
+      Cands.push_back({Need, C.LossTime, 0});
+    commit(I, Lp);
+    return;
+  }
+  addRecord(I, Lp, Cap);
+  addSplits(I, Lp, Cap);
+  commit(I, Lp);
+}
+
+void Tables::addRecord(unsigned I, unsigned Lp, uint64_t Cap) {
+  uint64_t Y = C.A[Lp + 1];
+  uint64_t Bar = C.ABar[I + 1];
+  uint64_t Thr =
+      std::max(Y + Bar + C.FwdWs[I], Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+  double Cost = C.Fwd[I] + C.Bwd[I];
+  if (Thr > Cap)
+    return;
+  if (I == Lp) { // i == l < L: F_all_i then B_i directly.
+    Cands.push_back({Thr, Cost, 0});
+    return;
+  }
+  for (const Point &P : at(I + 1, Lp)) {
+    uint64_t M = std::max(P.Mem + Bar, Thr);
+    if (M > Cap)
+      break;
+    Cands.push_back({M, P.Time + Cost, 0});
+  }
+}
+
+void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Cap) {
+  uint64_t Y = C.A[Lp + 1];
+  uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
+  double Cost = 0;
+  for (unsigned J = I + 1; J <= Lp; ++J) {
+    Cost += C.Fwd[J - 1];
+    if (J - 1 > I)
+      Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
+    // Thresholds only grow with j.
+    if (Thr > Cap)
+      return;
+    combine(at(J, Lp), C.A[J], at(I, J - 1), Thr, Cost, J, Cap);
+  }
+}
+
+/// Appends the breakpoints of m -> Cost + Right(m - Shift) + Left(m) for
+/// Thr <= m <= Cap, skipping those that do not improve on the previous one.
+void Tables::combine(ArrayRef<Point> Right, uint64_t Shift,
+                     ArrayRef<Point> Left, uint64_t Thr, double Cost,
+                     uint32_t J, uint64_t Cap) {
+  if (Right.empty() || Left.empty())
+    return;
+  uint64_t M = std::max({Right[0].Mem + Shift, Left[0].Mem, Thr});
+  if (M > Cap)
+    return;
+  // Last breakpoint of each at or below M.
+  size_t R = 0, Lx = 0;
+  while (R + 1 < Right.size() && Right[R + 1].Mem + Shift <= M)
+    ++R;
+  while (Lx + 1 < Left.size() && Left[Lx + 1].Mem <= M)
+    ++Lx;
+  double Last = Cost + Right[R].Time + Left[Lx].Time;
+  Cands.push_back({M, Last, J});
+  while (R + 1 < Right.size() || Lx + 1 < Left.size()) {
+    uint64_t NR = R + 1 < Right.size() ? Right[R + 1].Mem + Shift : NoCap;
+    uint64_t NL = Lx + 1 < Left.size() ? Left[Lx + 1].Mem : NoCap;
+    M = std::min(NR, NL);
+    if (M > Cap)
+      return;
+    if (NR == M)
+      ++R;
+    if (NL == M)
+      ++Lx;
+    double T = Cost + Right[R].Time + Left[Lx].Time;
+    if (T < Last) {
+      Cands.push_back({M, T, J});
+      Last = T;
+    }
+  }
+}
+
+void Tables::commit(unsigned I, unsigned Lp) {
+  // Sort by memory, then time, then choice (deterministic tie-break).
+  std::sort(Cands.begin(), Cands.end(), [](const Point &X, const Point &Y) {
+    if (X.Mem != Y.Mem)
+      return X.Mem < Y.Mem;
+    if (X.Time != Y.Time)
+      return X.Time < Y.Time;
+    return X.Choice < Y.Choice;
+  });
+  Span &S = Spans[index(I, Lp)];
+  S.Begin = Arena.size();
+  for (const Point &P : Cands)
+    if (Arena.size() == S.Begin || P.Time < Arena.back().Time)
+      Arena.push_back(P);
+  S.Size = static_cast<uint32_t>(Arena.size() - S.Begin);
+}
+
+std::optional<Point> Tables::best(uint64_t B) const {
+  if (B < C.A[0])
+    return std::nullopt;
+  ArrayRef<Point> F = top();
+  auto It =
+      std::upper_bound(F.begin(), F.end(), B - C.A[0],
+                       [](uint64_t M, const Point &P) { return M < P.Mem; });
+  if (It == F.begin())
+    return std::nullopt;
+  return *(It - 1);
+}
+
+uint64_t Tables::tableBytes() const {
+  return Arena.capacity() * sizeof(Point) + Spans.capacity() * sizeof(Span);
+}
+
+namespace {
+/// A pending piece of the plan: solve Sub(I, Lp) within M, or emit Op.
+struct Work {
+  bool IsOp;
+  ChainOp Op;
+  unsigned I, Lp;
+  uint64_t M;
+};
+} // namespace
+
+std::vector<ChainOp> Tables::reconstruct(uint64_t B) const {
+  std::vector<ChainOp> Ops;
+  SmallVector<Work, 64> Stack;
+  Stack.push_back({false, {}, 0, C.L, B - C.A[0]});
+  while (!Stack.empty()) {
+    Work W = Stack.pop_back_val();
+    if (W.IsOp) {
+      Ops.push_back(W.Op);
+      continue;
+    }
+    ArrayRef<Point> F = at(W.I, W.Lp);
+    auto It =
+        std::upper_bound(F.begin(), F.end(), W.M,
+                         [](uint64_t M, const Point &P) { return M < P.Mem; });
+    assert(It != F.begin() && "reconstructing an infeasible subproblem");
+    const Point &P = *(It - 1);
+    unsigned I = W.I, Lp = W.Lp;
+    if (I == C.L) {
+      Ops.push_back({ChainOpKind::Loss, 0});
+      continue;
+    }
+    if (P.Choice == 0) {
+      Ops.push_back({ChainOpKind::FAll, I});
+      Stack.push_back({true, {ChainOpKind::B, I}, 0, 0, 0});
+      if (I < Lp || Lp == C.L)
+        Stack.push_back({false, {}, I + 1, Lp, P.Mem - C.ABar[I + 1]});
+      continue;
+    }
+    unsigned J = P.Choice;
+    Ops.push_back({ChainOpKind::FCk, I});
+    for (unsigned K = I + 1; K < J; ++K)
+      Ops.push_back({ChainOpKind::FN, K});
+    Stack.push_back({false, {}, I, J - 1, P.Mem});
+    Stack.push_back({false, {}, J, Lp, P.Mem - C.A[J]});
+  }
+  return Ops;
+}
+
+uint64_t minFeasibleBudget(const DPChain &C) {
+  unsigned L = C.L;
+  std::vector<uint64_t> Min(size_t(L + 1) * (L + 1), NoCap);
+  auto Ix = [&](unsigned I, unsigned Lp) { return size_t(I) * (L + 1) + Lp; };
+  auto Add = [](uint64_t A, uint64_t B) {
+    return A == NoCap || B == NoCap ? NoCap : A + B;
+  };
+  for (unsigned D = 0; D <= L; ++D)
+    for (unsigned I = 0; I + D <= L; ++I) {
+      unsigned Lp = I + D;
+      if (I == L) {
+        Min[Ix(I, Lp)] = C.A[L] + C.LossWs;
+        continue;
+      }
+      uint64_t Y = C.A[Lp + 1], Bar = C.ABar[I + 1];
+      uint64_t Best = std::max(Y + Bar + C.FwdWs[I],
+                               Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+      if (I < Lp || Lp == L)
+        Best = std::max(Best, Add(Min[Ix(I + 1, Lp)], Bar));
+      uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
+      for (unsigned J = I + 1; J <= Lp; ++J) {
+        if (J - 1 > I)
+          Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
+        if (Thr >= Best)
+          break;
+        Best = std::min(Best, std::max({Thr, Add(Min[Ix(J, Lp)], C.A[J]),
+                                        Min[Ix(I, J - 1)]}));
+      }
+      Min[Ix(I, Lp)] = Best;
+    }
+  return C.A[0] + Min[Ix(0, L)];
+}
+
+} // namespace remat::chaindp

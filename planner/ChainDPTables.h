@@ -1,0 +1,119 @@
+//===- planner/ChainDPTables.h - Step-function DP for chains ----*- C++ -*-===//
+//
+// Internal to the optimal chain planner (planner/ChainDP.cpp) and the
+// frontier (planner/Frontier.cpp); see docs/optimal-chain.md.
+//
+// The recurrence is rotor's persistent one (Beaumont et al., ACM TOMS 2024),
+// with every peak term of spec §3a checked. Sub(i, l) reverses stages i..l
+// (and the loss when l == L) starting from a resident copy of x_i (plain or
+// recorded) that stays resident throughout, and y_{l+1} (none when l == L);
+// it ends with y_i. Its value opt_{i,l}(m) is the least time when m bytes are
+// available besides everything resident outside it (the start copy of x_i
+// included). opt_{i,l} is a non-increasing step function of m, stored exactly
+// as its sorted breakpoints, so one table gives every budget at once.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_CHAINDPTABLES_H
+#define REMAT_PLANNER_CHAINDPTABLES_H
+
+#include "graph/Graph.h"
+#include "planner/Schedule.h"
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <vector>
+
+namespace remat::chaindp {
+
+/// The chain as the DP sees it: exact bytes, or bytes in memory units.
+struct DPChain {
+  unsigned L = 0;
+  /// A[k] = size of x_k for k in [0, L]; A[L+1] = 0 (no gradient above the
+  /// loss).
+  std::vector<uint64_t> A;
+  /// ABar[k] = size of x̄_k for k in [1, L]; ABar[0] unused.
+  std::vector<uint64_t> ABar;
+  /// Per stage: forward and backward workspace.
+  std::vector<uint64_t> FwdWs, BwdWs;
+  /// Per stage: forward and backward time, model time unit.
+  std::vector<double> Fwd, Bwd;
+  uint64_t LossWs = 0;
+  double LossTime = 0;
+};
+
+/// Exact sizes of \p C.
+DPChain exactChain(const Chain &C);
+/// Sizes of \p C divided by \p Unit, rounded up (\p Up) or down.
+DPChain roundedChain(const Chain &C, uint64_t Unit, bool Up);
+
+/// A breakpoint: from Mem on (until the next breakpoint) the least time is
+/// Time, achieved by Choice (0: record stage i with F_all, or the loss when
+/// i == L; j > i: forward to x_j and split there).
+struct Point {
+  uint64_t Mem;
+  double Time;
+  uint32_t Choice;
+};
+
+constexpr uint64_t NoCap = std::numeric_limits<uint64_t>::max();
+
+/// The tables opt_{i,l} for all 0 <= i <= l <= L.
+class Tables {
+public:
+  /// Fills every table. With \p Budget (same units as \p C), breakpoints
+  /// that no plan within it can use are dropped.
+  Tables(DPChain C, uint64_t Budget = NoCap);
+
+  /// opt_{I,L'}: breakpoints sorted by Mem, strictly decreasing Time.
+  llvm::ArrayRef<Point> at(unsigned I, unsigned Lp) const;
+
+  /// The whole chain: opt_{0,L} with x_0 added, i.e. budget -> time.
+  llvm::ArrayRef<Point> top() const { return at(0, C.L); }
+
+  /// The breakpoint that serves a budget, if any: the last with
+  /// Mem + A[0] <= Budget.
+  std::optional<Point> best(uint64_t Budget) const;
+
+  /// Ops of the least-time plan within \p Budget (must be feasible).
+  std::vector<ChainOp> reconstruct(uint64_t Budget) const;
+
+  /// Bytes held by the tables.
+  uint64_t tableBytes() const;
+
+  const DPChain &chain() const { return C; }
+
+private:
+  void compute(unsigned I, unsigned Lp);
+  void addRecord(unsigned I, unsigned Lp, uint64_t Cap);
+  void addSplits(unsigned I, unsigned Lp, uint64_t Cap);
+  void combine(llvm::ArrayRef<Point> Right, uint64_t Shift,
+               llvm::ArrayRef<Point> Left, uint64_t Thr, double Cost,
+               uint32_t J, uint64_t Cap);
+  void commit(unsigned I, unsigned Lp);
+  size_t index(unsigned I, unsigned Lp) const {
+    return size_t(I) * (C.L + 1) + Lp;
+  }
+  uint64_t cap(unsigned I) const;
+
+  DPChain C;
+  uint64_t Budget;
+  /// All breakpoints, table after table; Spans[index(i,l)] locates one.
+  std::vector<Point> Arena;
+  struct Span {
+    uint64_t Begin = 0;
+    uint32_t Size = 0;
+  };
+  std::vector<Span> Spans;
+  /// Scratch: candidate breakpoints of the table being computed.
+  std::vector<Point> Cands;
+};
+
+/// The least budget (same units as \p C) for which Sub(0, L) has a plan.
+uint64_t minFeasibleBudget(const DPChain &C);
+
+} // namespace remat::chaindp
+
+#endif // REMAT_PLANNER_CHAINDPTABLES_H
