@@ -1,9 +1,114 @@
-//===- cli/EmitCommand.cpp - placeholder until its issue lands -----------------===//
+//===- cli/EmitCommand.cpp - `remat emit`: trainer-facing output ----------===//
+//
+// Reads a schedule, reduces it to per-layer decisions and prints the settings
+// a trainer needs (planner/Emit.h). For targets that cannot express the
+// schedule exactly it prints the nearest plan they can, and with --model its
+// simulated cost next to the schedule's.
+//
+//===----------------------------------------------------------------------===//
+
 #include "cli/Commands.h"
 #include "cli/Common.h"
+
+#include "graph/ModelLoader.h"
+#include "planner/Emit.h"
+#include "planner/ScheduleIO.h"
+
+#include <fmt/format.h>
+
+using namespace llvm;
+
 namespace remat::cli {
-int runEmit(llvm::ArrayRef<std::string>, llvm::raw_ostream &, llvm::raw_ostream &Err) {
-  Err << "remat: error: this command is not implemented yet\n";
-  return ExitBadInput;
+
+static ArgParser makeEmitParser() {
+  ArgParser P(
+      "emit", "emit SCHEDULE --target T [--model MODEL] [-o FILE] [--json]",
+      "Turns a schedule into the settings a trainer consumes. Targets: "
+      "pytorch (a JSON plan that remat_torch.apply runs exactly, plus the "
+      "equivalent torch.utils.checkpoint calls), hf (which layers get "
+      "gradient_checkpointing=True), megatron (recompute flags), deepspeed "
+      "(PipelineModule arguments), torchtitan ([activation_checkpoint] TOML) "
+      "and jax (jax.checkpoint code). When the target cannot express the "
+      "schedule exactly, the output says so and gives the nearest plan it "
+      "can express; with --model, that plan is simulated and its peak and "
+      "time are printed next to the schedule's.");
+  P.option("target", "T",
+           "trainer: pytorch, hf, megatron, deepspeed, torchtitan or jax");
+  P.option("model", "MODEL",
+           "the model file the schedule was planned for; gives layer kinds "
+           "and the simulated cost of the nearest plan");
+  P.option("output", "FILE",
+           "write the output to FILE instead of stdout (alias -o)");
+  P.flag("json", "print one JSON object: decisions, exactness, settings, "
+                 "nearest plan and costs");
+  P.flag("force", "accept a --model whose sha256 differs from the one the "
+                  "schedule records");
+  P.epilog("For pytorch the output is the remat-torch-plan JSON document "
+           "(see docs/trainers.md), which `python3 -m remat_torch apply` "
+           "reads.\n\nExamples:\n"
+           "  remat plan gpt.json --strategy optimal --budget 2GiB -o s.json\n"
+           "  remat emit s.json --target megatron --model gpt.json\n"
+           "  remat emit s.json --target pytorch -o plan.json");
+  return P;
 }
+
+static Expected<std::optional<Model>> loadOptionalModel(const ArgParser &P) {
+  auto Path = P.get("model");
+  if (!Path)
+    return std::optional<Model>();
+  auto M = loadModelFile(*Path);
+  if (!M)
+    return M.takeError();
+  return std::optional<Model>(std::move(*M));
+}
+
+static std::string emitText(const EmitResult &R, const Schedule &S,
+                            const std::optional<Model> &M, bool Json) {
+  if (Json)
+    return emitResultToJson(R, S).dump(2) + "\n";
+  if (R.Target == EmitTarget::PyTorch && !R.TorchPlan.is_null())
+    return R.TorchPlan.dump(2) + "\n";
+  return renderEmitText(R, S, M ? StringRef(M->TimeUnit) : StringRef("ms"));
+}
+
+int runEmit(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
+  ArgParser P = makeEmitParser();
+  if (Error E = P.parse(Args, 1, 1))
+    return reportError(std::move(E), Err);
+  if (P.helpRequested()) {
+    P.printHelp(Out);
+    return ExitOk;
+  }
+  auto TargetName = P.get("target");
+  if (!TargetName)
+    return reportError(createStringError(inconvertibleErrorCode(),
+                                         "emit needs --target (one of %s)",
+                                         emitTargetList().c_str()),
+                       Err);
+  std::optional<EmitTarget> T = parseEmitTarget(*TargetName);
+  if (!T)
+    return reportError(
+        createStringError(inconvertibleErrorCode(),
+                          "--target '%s' is unknown; use one of %s",
+                          TargetName->c_str(), emitTargetList().c_str()),
+        Err);
+  auto M = loadOptionalModel(P);
+  if (!M)
+    return reportError(M.takeError(), Err);
+  const Model *MP = *M ? &**M : nullptr;
+  auto S = loadScheduleFile(P.positionals()[0], MP);
+  if (!S)
+    return reportError(S.takeError(), Err);
+  if (MP)
+    if (Error E = checkScheduleModel(*S, *MP, P.has("force")))
+      return reportError(std::move(E), Err);
+  auto R = emitSchedule(*S, *T, MP);
+  if (!R)
+    return reportError(R.takeError(), Err);
+  std::string Text = emitText(*R, *S, *M, P.has("json"));
+  if (Error E = writeOutput(P.get("output").value_or("-"), Text, Out))
+    return reportError(std::move(E), Err);
+  return ExitOk;
+}
+
 } // namespace remat::cli

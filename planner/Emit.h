@@ -1,0 +1,187 @@
+//===- planner/Emit.h - Trainer-facing forms of a schedule ------*- C++ -*-===//
+//
+// `remat emit` turns a schedule into what a trainer consumes: a JSON plan for
+// the remat_torch executor (PyTorch), per-layer checkpoint flags (Hugging
+// Face), recompute flags (Megatron-LM), PipelineModule arguments (DeepSpeed),
+// an [activation_checkpoint] TOML section (torchtitan) or jax.checkpoint code
+// (JAX).
+//
+// A chain schedule is first reduced to per-stage decisions (analyzeChainOps):
+// which stages are stored (recorded once, never recomputed), which are
+// recomputed, and where the checkpointed segments start. Trainers other than
+// remat_torch can only express single-level segment plans from a fixed
+// family (e.g. Megatron's "uniform N"); when the schedule is not in the
+// family, the result says so and carries the nearest plan of the family,
+// with its simulated cost when the model is given. docs/trainers.md lists
+// each trainer's family and the sources of the flag names.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_EMIT_H
+#define REMAT_PLANNER_EMIT_H
+
+#include "graph/Graph.h"
+#include "planner/Schedule.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace remat {
+
+enum class EmitTarget : uint8_t {
+  PyTorch,
+  HF,
+  Megatron,
+  DeepSpeed,
+  TorchTitan,
+  Jax
+};
+
+/// Target from its command-line spelling ("pytorch", "hf", "megatron",
+/// "deepspeed", "torchtitan", "jax"); none for anything else.
+std::optional<EmitTarget> parseEmitTarget(llvm::StringRef Name);
+llvm::StringRef emitTargetName(EmitTarget T);
+/// "pytorch, hf, megatron, deepspeed, torchtitan, jax".
+std::string emitTargetList();
+
+/// Stages [Begin, End) run as one unit: stored (recorded in the forward
+/// pass, never recomputed) or checkpointed (only x_Begin kept; the stages are
+/// recomputed once, recording, before their backward).
+struct Segment {
+  unsigned Begin = 0;
+  unsigned End = 0;
+  bool Checkpointed = false;
+  friend bool operator==(const Segment &A, const Segment &B) {
+    return A.Begin == B.Begin && A.End == B.End &&
+           A.Checkpointed == B.Checkpointed;
+  }
+};
+
+/// What the schedule does with one stage.
+struct StageDecision {
+  std::string Name;
+  /// Forward ops (F_ck, F_n, F_all) on the stage; 1 means stored.
+  unsigned ForwardCount = 0;
+  bool recomputed() const { return ForwardCount > 1; }
+};
+
+/// Per-stage reading of a chain schedule.
+struct ChainAnalysis {
+  std::vector<StageDecision> Stages;
+  /// Top-level segments, a partition of [0, L) in order; runs of stored
+  /// stages are merged into one stored segment. A checkpointed segment
+  /// starts at stage 0, after a stored stage, or at an x_i that is resident
+  /// when the loss runs.
+  std::vector<Segment> Segments;
+  /// True when some stage is computed more than twice or a recomputation
+  /// does not record (nested recomputation, as in revolve or optimal plans);
+  /// then Segments is only the outer level.
+  bool MultiLevel = false;
+
+  unsigned numStages() const { return static_cast<unsigned>(Stages.size()); }
+};
+
+/// Reads \p Ops (spec §3a) over \p NumStages stages. \p Names gives stage
+/// names by index; missing entries become "stage<i>". Fails when an op's
+/// layer is out of range, an operand is not resident, or the loss is missing.
+llvm::Expected<ChainAnalysis>
+analyzeChainOps(llvm::ArrayRef<ChainOp> Ops, unsigned NumStages,
+                llvm::ArrayRef<std::string> Names);
+
+/// Merges adjacent stored segments (the canonical form used to compare).
+std::vector<Segment> normalizeSegments(llvm::ArrayRef<Segment> Segs);
+
+/// Peak, time and recomputations of a plan under spec §3a, simulated.
+struct PlanCost {
+  /// Peak activation memory, bytes.
+  uint64_t PeakBytes = 0;
+  /// Sum of the executed ops' times, model time unit.
+  double Time = 0;
+  uint64_t ForwardRecomputations = 0;
+};
+
+/// One plan a target can express: its settings and the segments they mean.
+struct TargetPlan {
+  /// Short description, e.g. "uniform, 2 layers per chunk".
+  std::string Label;
+  /// The target's settings (flag names as the trainer spells them).
+  nlohmann::ordered_json Config;
+  /// The code or configuration text that applies the settings.
+  std::string Snippet;
+  std::vector<Segment> Segments;
+};
+
+/// The nearest expressible plan when the schedule is not expressible.
+struct NearestPlan {
+  TargetPlan Plan;
+  /// Simulated cost; none without the model.
+  std::optional<PlanCost> Cost;
+  /// Stages whose stored/recomputed decision differs from the schedule's.
+  unsigned DifferingStages = 0;
+  /// Whether Cost's peak is within the schedule's own peak.
+  bool FitsOriginalPeak = false;
+};
+
+/// Everything `remat emit` reports for one target.
+struct EmitResult {
+  EmitTarget Target = EmitTarget::PyTorch;
+  /// True when the trainer can run exactly the schedule's decisions.
+  bool Exact = false;
+  /// Why not, when !Exact.
+  std::string NotExactReason;
+  /// The plan to use: the exact one, else the nearest.
+  TargetPlan Plan;
+  /// Set when !Exact.
+  std::optional<NearestPlan> Nearest;
+  /// The schedule's own simulated cost; none without the model.
+  std::optional<PlanCost> OriginalCost;
+  /// Caveats to print (semantics of the target, missing --model, ...).
+  std::vector<std::string> Notes;
+  /// The stage analysis (chain schedules only).
+  std::optional<ChainAnalysis> Analysis;
+  /// PyTorch: the remat_torch plan document; other targets: null.
+  nlohmann::ordered_json TorchPlan;
+};
+
+/// Emits \p S for \p T. \p M, when given, is the model the schedule was made
+/// for: it supplies stage kinds and the simulated costs of the schedule and
+/// of the nearest plan. Graph schedules are accepted by PyTorch and JAX only
+/// (a per-node save/recompute list); other targets fail with a message that
+/// names the target.
+llvm::Expected<EmitResult> emitSchedule(const Schedule &S, EmitTarget T,
+                                        const Model *M);
+
+/// The plans \p T can express for a chain of \p NumStages stages with stage
+/// kinds \p Kinds (empty when unknown), in a fixed order. \p A is the
+/// schedule being matched (some families, such as Hugging Face's per-layer
+/// flags, derive a candidate from it).
+std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
+                                     llvm::ArrayRef<std::string> Kinds);
+
+/// Settings and snippet for an arbitrary single-level segment plan (used by
+/// PyTorch and JAX, whose family is every segment plan).
+TargetPlan segmentPlanFor(EmitTarget T, const ChainAnalysis &A,
+                          llvm::ArrayRef<Segment> Segs);
+
+/// Builds the chain ops of a segment plan and simulates them on \p C.
+llvm::Expected<PlanCost> segmentPlanCost(const Chain &C,
+                                         llvm::ArrayRef<Segment> Segs);
+
+/// Human-readable report: decisions table, exactness, settings, snippet,
+/// nearest plan and costs. Ends with a newline.
+std::string renderEmitText(const EmitResult &R, const Schedule &S,
+                           llvm::StringRef TimeUnit);
+
+/// The single JSON object of `remat emit --json`.
+nlohmann::ordered_json emitResultToJson(const EmitResult &R, const Schedule &S);
+
+} // namespace remat
+
+#endif // REMAT_PLANNER_EMIT_H

@@ -1,0 +1,358 @@
+//===- planner/EmitAnalysis.cpp - Schedules read as stage decisions -------===//
+//
+// Reduces a chain schedule to per-stage decisions, matches them against a
+// target's family of expressible plans, and picks the nearest plan when none
+// matches. The dispatcher emitSchedule lives here too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/Emit.h"
+
+#include "planner/ChainStrategies.h"
+#include "planner/Errors.h"
+#include "planner/Simulator.h"
+
+#include <fmt/format.h>
+
+using namespace llvm;
+
+namespace remat {
+
+static constexpr std::pair<EmitTarget, const char *> TargetNames[] = {
+    {EmitTarget::PyTorch, "pytorch"},
+    {EmitTarget::HF, "hf"},
+    {EmitTarget::Megatron, "megatron"},
+    {EmitTarget::DeepSpeed, "deepspeed"},
+    {EmitTarget::TorchTitan, "torchtitan"},
+    {EmitTarget::Jax, "jax"},
+};
+
+std::optional<EmitTarget> parseEmitTarget(StringRef Name) {
+  for (const auto &[T, N] : TargetNames)
+    if (Name == N)
+      return T;
+  return std::nullopt;
+}
+
+StringRef emitTargetName(EmitTarget T) {
+  for (const auto &[Target, N] : TargetNames)
+    if (Target == T)
+      return N;
+  return "?";
+}
+
+std::string emitTargetList() {
+  std::string S;
+  for (const auto &[T, N] : TargetNames)
+    S += S.empty() ? std::string(N) : std::string(", ") + N;
+  return S;
+}
+
+static Error opError(size_t Index, const ChainOp &Op, const std::string &What) {
+  std::string OpText =
+      Op.Kind == ChainOpKind::Loss
+          ? std::string("loss")
+          : fmt::format("{} layer {}", chainOpName(Op.Kind).str(), Op.Layer);
+  return make_error<InvalidScheduleError>(
+      fmt::format("op {} ({}): {}", Index, OpText, What));
+}
+
+namespace {
+/// Residency of x_i (plain) and x̄_i while replaying the ops.
+struct Residency {
+  std::vector<bool> Plain, Bar;
+};
+
+/// What one replay of the ops learns about each stage.
+struct OpsReading {
+  std::vector<unsigned> Count;
+  /// Forward ops per stage before / after the loss.
+  std::vector<std::vector<ChainOpKind>> Pre, Post;
+  Residency AtLoss;
+};
+} // namespace
+
+static Expected<OpsReading> readOps(ArrayRef<ChainOp> Ops, unsigned L) {
+  OpsReading R;
+  R.Count.assign(L, 0);
+  R.Pre.resize(L);
+  R.Post.resize(L);
+  Residency Res{std::vector<bool>(L + 1, false),
+                std::vector<bool>(L + 1, false)};
+  Res.Plain[0] = true;
+  bool LossSeen = false;
+  for (size_t K = 0; K < Ops.size(); ++K) {
+    const ChainOp &Op = Ops[K];
+    if (Op.Kind == ChainOpKind::Loss) {
+      if (!Res.Plain[L] && !Res.Bar[L])
+        return opError(K, Op, fmt::format("x_{} is not resident", L));
+      R.AtLoss = Res;
+      Res.Plain[L] = false;
+      LossSeen = true;
+      continue;
+    }
+    unsigned I = Op.Layer;
+    if (I >= L)
+      return opError(K, Op,
+                     fmt::format("layer is out of range (the chain "
+                                 "has {} stages)",
+                                 L));
+    if (Op.Kind == ChainOpKind::B) {
+      if (!LossSeen || !Res.Bar[I + 1])
+        return opError(K, Op, fmt::format("x̄_{} is not resident", I + 1));
+      Res.Bar[I + 1] = false;
+      Res.Plain[I] = false;
+      continue;
+    }
+    if (!Res.Plain[I] && !Res.Bar[I])
+      return opError(K, Op, fmt::format("x_{} is not resident", I));
+    ++R.Count[I];
+    (LossSeen ? R.Post : R.Pre)[I].push_back(Op.Kind);
+    if (Op.Kind == ChainOpKind::FAll) {
+      Res.Bar[I + 1] = true;
+      continue;
+    }
+    Res.Plain[I + 1] = true;
+    if (Op.Kind == ChainOpKind::FN) {
+      if (Res.Plain[I])
+        Res.Plain[I] = false;
+      else
+        Res.Bar[I] = false;
+    }
+  }
+  if (!LossSeen)
+    return make_error<InvalidScheduleError>("the schedule has no loss op");
+  return R;
+}
+
+/// One level: stored stages are a single recording forward before the loss;
+/// recomputed ones a plain forward before it and one recording after.
+static bool isSingleLevelStage(const OpsReading &R, unsigned I) {
+  if (R.Count[I] == 1)
+    return R.Pre[I].size() == 1 && R.Pre[I][0] == ChainOpKind::FAll;
+  if (R.Count[I] != 2 || R.Pre[I].size() != 1 || R.Post[I].size() != 1)
+    return false;
+  return R.Pre[I][0] != ChainOpKind::FAll && R.Post[I][0] == ChainOpKind::FAll;
+}
+
+Expected<ChainAnalysis> analyzeChainOps(ArrayRef<ChainOp> Ops,
+                                        unsigned NumStages,
+                                        ArrayRef<std::string> Names) {
+  if (NumStages == 0)
+    return createStringError(inconvertibleErrorCode(),
+                             "the schedule has no stages");
+  auto R = readOps(Ops, NumStages);
+  if (!R)
+    return R.takeError();
+  ChainAnalysis A;
+  for (unsigned I = 0; I < NumStages; ++I) {
+    if (R->Count[I] == 0)
+      return createStringError(inconvertibleErrorCode(),
+                               "stage %u is never computed", I);
+    StageDecision D;
+    D.Name = I < Names.size() && !Names[I].empty() ? Names[I]
+                                                   : fmt::format("stage{}", I);
+    D.ForwardCount = R->Count[I];
+    A.Stages.push_back(std::move(D));
+    if (!isSingleLevelStage(*R, I))
+      A.MultiLevel = true;
+  }
+  for (unsigned I = 0; I < NumStages; ++I) {
+    bool Rec = A.Stages[I].recomputed();
+    bool Continues =
+        !A.Segments.empty() && A.Segments.back().Checkpointed == Rec;
+    if (Rec && (R->AtLoss.Plain[I] || R->AtLoss.Bar[I]))
+      Continues = false;
+    if (Continues)
+      A.Segments.back().End = I + 1;
+    else
+      A.Segments.push_back({I, I + 1, Rec});
+  }
+  return A;
+}
+
+std::vector<Segment> normalizeSegments(ArrayRef<Segment> Segs) {
+  std::vector<Segment> Out;
+  for (const Segment &S : Segs) {
+    if (!Out.empty() && !S.Checkpointed && !Out.back().Checkpointed &&
+        Out.back().End == S.Begin)
+      Out.back().End = S.End;
+    else
+      Out.push_back(S);
+  }
+  return Out;
+}
+
+Expected<PlanCost> segmentPlanCost(const Chain &C, ArrayRef<Segment> Segs) {
+  SmallVector<unsigned, 16> Starts;
+  SmallVector<bool, 16> Recorded;
+  for (const Segment &S : Segs) {
+    Starts.push_back(S.Begin);
+    Recorded.push_back(!S.Checkpointed);
+  }
+  std::vector<ChainOp> Ops = segmentOps(C, Starts, Recorded);
+  auto Sim = simulateChain(C, Ops);
+  if (!Sim)
+    return Sim.takeError();
+  return PlanCost{Sim->PeakBytes, Sim->Time, Sim->ForwardRecomputations};
+}
+
+static std::vector<bool> recomputedFlags(ArrayRef<Segment> Segs, unsigned L) {
+  std::vector<bool> F(L, false);
+  for (const Segment &S : Segs)
+    for (unsigned I = S.Begin; I < S.End && I < L; ++I)
+      F[I] = S.Checkpointed;
+  return F;
+}
+
+namespace {
+struct Scored {
+  NearestPlan N;
+  size_t Order = 0;
+};
+} // namespace
+
+/// With costs: the fastest plan within the schedule's peak, else the least
+/// peak. Without: the fewest differing stages. Ties go to the earlier plan.
+static bool better(const Scored &A, const Scored &B) {
+  if (A.N.Cost && B.N.Cost) {
+    if (A.N.FitsOriginalPeak != B.N.FitsOriginalPeak)
+      return A.N.FitsOriginalPeak;
+    const PlanCost &X = *A.N.Cost, &Y = *B.N.Cost;
+    if (A.N.FitsOriginalPeak && X.Time != Y.Time)
+      return X.Time < Y.Time;
+    if (!A.N.FitsOriginalPeak && X.PeakBytes != Y.PeakBytes)
+      return X.PeakBytes < Y.PeakBytes;
+    if (X.Time != Y.Time)
+      return X.Time < Y.Time;
+  }
+  if (A.N.DifferingStages != B.N.DifferingStages)
+    return A.N.DifferingStages < B.N.DifferingStages;
+  return A.Order < B.Order;
+}
+
+static Expected<NearestPlan>
+pickNearest(std::vector<TargetPlan> Family, const ChainAnalysis &A,
+            const Chain *C, const std::optional<PlanCost> &Original) {
+  std::vector<bool> Want(A.numStages());
+  for (unsigned I = 0; I < A.numStages(); ++I)
+    Want[I] = A.Stages[I].recomputed();
+  std::optional<Scored> Best;
+  for (size_t K = 0; K < Family.size(); ++K) {
+    Scored S;
+    S.Order = K;
+    std::vector<bool> Got = recomputedFlags(Family[K].Segments, A.numStages());
+    for (unsigned I = 0; I < A.numStages(); ++I)
+      S.N.DifferingStages += Got[I] != Want[I];
+    if (C && Original) {
+      auto Cost = segmentPlanCost(*C, Family[K].Segments);
+      if (!Cost)
+        return Cost.takeError();
+      S.N.Cost = *Cost;
+      S.N.FitsOriginalPeak = Cost->PeakBytes <= Original->PeakBytes;
+    }
+    S.N.Plan = std::move(Family[K]);
+    if (!Best || better(S, *Best))
+      Best = std::move(S);
+  }
+  if (!Best)
+    return createStringError(inconvertibleErrorCode(),
+                             "the target has no plan for this chain");
+  return std::move(Best->N);
+}
+
+static std::vector<std::string> stageKinds(const Model *M, unsigned L) {
+  std::vector<std::string> Kinds;
+  if (!M || !M->isChain() || M->AsChain->size() != L)
+    return Kinds;
+  for (const Stage &S : M->AsChain->Stages)
+    Kinds.push_back(S.Kind);
+  return Kinds;
+}
+
+static unsigned stagesOf(const Schedule &S, const Model *M) {
+  if (M && M->isChain())
+    return M->AsChain->size();
+  unsigned L = static_cast<unsigned>(S.Names.size());
+  for (const ChainOp &Op : S.ChainOps)
+    if (Op.Kind != ChainOpKind::Loss)
+      L = std::max(L, Op.Layer + 1);
+  return L;
+}
+
+nlohmann::ordered_json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
+                                     const TargetPlan &Plain);
+Expected<EmitResult> emitGraphSchedule(const Schedule &S, EmitTarget T,
+                                       const Model *M);
+
+static void addChainNotes(EmitResult &R, bool HaveModel) {
+  if (R.Target == EmitTarget::PyTorch)
+    R.Notes.push_back(
+        "remat_torch.apply runs the op list exactly (all levels, RNG state "
+        "replayed); torch.utils.checkpoint covers only single-level plans");
+  if (!R.Exact && !HaveModel)
+    R.Notes.push_back("the nearest plan's cost needs the model: pass --model "
+                      "MODEL");
+}
+
+static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
+                                      const Model *M) {
+  if (M && !M->isChain())
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: the schedule is in the chain dialect but the "
+                             "model is a graph",
+                             M->Path.c_str());
+  auto A = analyzeChainOps(S.ChainOps, stagesOf(S, M), S.Names);
+  if (!A)
+    return A.takeError();
+  EmitResult R;
+  R.Target = T;
+  const Chain *C = M ? &*M->AsChain : nullptr;
+  if (C) {
+    auto Sim = simulateChain(*C, S.ChainOps);
+    if (!Sim)
+      return Sim.takeError();
+    R.OriginalCost =
+        PlanCost{Sim->PeakBytes, Sim->Time, Sim->ForwardRecomputations};
+  }
+  std::vector<TargetPlan> Family =
+      targetFamily(T, *A, stageKinds(M, A->numStages()));
+  for (const TargetPlan &P : Family)
+    if (!A->MultiLevel && normalizeSegments(P.Segments) == A->Segments) {
+      R.Exact = true;
+      R.Plan = P;
+      break;
+    }
+  if (T == EmitTarget::PyTorch) {
+    // The executor runs any op list; the plain-checkpoint form is extra.
+    R.Exact = true;
+    R.Plan = segmentPlanFor(T, *A, A->Segments);
+    R.TorchPlan = torchPlanJson(S, *A, R.Plan);
+  } else if (!R.Exact) {
+    R.NotExactReason =
+        A->MultiLevel
+            ? "the schedule recomputes at several levels (some stages run "
+              "more than twice); " +
+                  emitTargetName(T).str() + " checkpoints each segment once"
+            : "its stored/recomputed layers and checkpoint boundaries are "
+              "not in " +
+                  emitTargetName(T).str() + "'s family of plans";
+    auto N = pickNearest(std::move(Family), *A, C, R.OriginalCost);
+    if (!N)
+      return N.takeError();
+    R.Plan = N->Plan;
+    R.Nearest = std::move(*N);
+  }
+  addChainNotes(R, M != nullptr);
+  R.Analysis = std::move(*A);
+  return R;
+}
+
+Expected<EmitResult> emitSchedule(const Schedule &S, EmitTarget T,
+                                  const Model *M) {
+  if (S.Kind == Dialect::Graph)
+    return emitGraphSchedule(S, T, M);
+  return emitChain(S, T, M);
+}
+
+} // namespace remat

@@ -1,0 +1,343 @@
+//===- planner/EmitTargets.cpp - What each trainer can express ------------===//
+//
+// The family of plans of each target and the settings/snippet of each plan.
+// Flag names and semantics follow the trainers' documentation and sources;
+// docs/trainers.md cites them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/Emit.h"
+
+#include <fmt/format.h>
+
+using namespace llvm;
+using json = nlohmann::ordered_json;
+
+namespace remat {
+
+/// "h.2" or "h.2 .. h.4".
+static std::string rangeText(const ChainAnalysis &A, const Segment &S) {
+  if (S.End == S.Begin + 1)
+    return A.Stages[S.Begin].Name;
+  return A.Stages[S.Begin].Name + " .. " + A.Stages[S.End - 1].Name;
+}
+
+static json segmentsJson(const ChainAnalysis &A, ArrayRef<Segment> Segs) {
+  json Arr = json::array();
+  for (const Segment &S : Segs) {
+    json Names = json::array();
+    for (unsigned I = S.Begin; I < S.End; ++I)
+      Names.push_back(A.Stages[I].Name);
+    Arr.push_back({{"begin", S.Begin},
+                   {"end", S.End},
+                   {"checkpointed", S.Checkpointed},
+                   {"layers", Names}});
+  }
+  return Arr;
+}
+
+/// Each stage flagged in \p Ckpt is its own checkpointed segment.
+static std::vector<Segment> perStageSegments(const std::vector<bool> &Ckpt) {
+  std::vector<Segment> Segs;
+  for (unsigned I = 0; I < Ckpt.size(); ++I)
+    Segs.push_back({I, I + 1, static_cast<bool>(Ckpt[I])});
+  return normalizeSegments(Segs);
+}
+
+/// Chunks of \p K stages (the last may be shorter); \p Ckpt decides each.
+template <typename Pred>
+static std::vector<Segment> chunkSegments(unsigned L, unsigned K, Pred Ckpt) {
+  std::vector<Segment> Segs;
+  for (unsigned B = 0; B < L; B += K) {
+    Segment S{B, std::min(L, B + K), false};
+    S.Checkpointed = Ckpt(S);
+    Segs.push_back(S);
+  }
+  return normalizeSegments(Segs);
+}
+
+/// checkpoint_sequential(functions, N): segments of floor(L/N) stages, the
+/// last (remainder) segment not checkpointed. Returns N when \p Segs is that
+/// plan for some N >= 2.
+static std::optional<unsigned> sequentialSegments(ArrayRef<Segment> Segs,
+                                                  unsigned L) {
+  for (unsigned N = 2; N <= L; ++N) {
+    unsigned K = L / N;
+    std::vector<Segment> Want;
+    for (unsigned S = 0; S + 1 < N; ++S)
+      Want.push_back({S * K, (S + 1) * K, true});
+    Want.push_back({(N - 1) * K, L, false});
+    if (normalizeSegments(Want) == normalizeSegments(Segs))
+      return N;
+  }
+  return std::nullopt;
+}
+
+static std::string torchSnippet(const ChainAnalysis &A, ArrayRef<Segment> Segs,
+                                std::optional<unsigned> Seq) {
+  std::string S =
+      "import torch\nfrom torch.utils.checkpoint import checkpoint\n\n"
+      "def run(start, end):  # blocks: the model's list of blocks\n"
+      "    def f(x):\n        for block in blocks[start:end]:\n"
+      "            x = block(x)\n        return x\n    return f\n\n"
+      "def forward(x):\n";
+  for (const Segment &G : Segs) {
+    if (G.Checkpointed)
+      S += fmt::format("    x = checkpoint(run({}, {}), x, use_reentrant=False,"
+                       " preserve_rng_state=True)  # recomputed: {}\n",
+                       G.Begin, G.End, rangeText(A, G));
+    else
+      S += fmt::format("    x = run({}, {})(x)  # stored: {}\n", G.Begin, G.End,
+                       rangeText(A, G));
+  }
+  S += "    return x\n";
+  if (Seq)
+    S += fmt::format("\n# the same plan: torch.utils.checkpoint."
+                     "checkpoint_sequential(blocks, {}, x, "
+                     "use_reentrant=False)\n",
+                     *Seq);
+  return S;
+}
+
+static std::string jaxSnippet(const ChainAnalysis &A, ArrayRef<Segment> Segs) {
+  std::string S = "import jax\n\n"
+                  "def run(start, end):  # layers[i](params[i], x): one stage\n"
+                  "    def f(params, x):\n        for i in range(start, end):\n"
+                  "            x = layers[i](params[i], x)\n        return x\n"
+                  "    return f\n\ndef forward(params, x):\n";
+  for (const Segment &G : Segs) {
+    if (G.Checkpointed)
+      S += fmt::format("    x = jax.checkpoint(run({}, {}))(params, x)"
+                       "  # saves x{} only; recomputes {}\n",
+                       G.Begin, G.End, G.Begin, rangeText(A, G));
+    else
+      S += fmt::format("    x = run({}, {})(params, x)  # stored: {}\n",
+                       G.Begin, G.End, rangeText(A, G));
+  }
+  S += "    return x\n";
+  return S;
+}
+
+TargetPlan segmentPlanFor(EmitTarget T, const ChainAnalysis &A,
+                          ArrayRef<Segment> Segs) {
+  TargetPlan P;
+  P.Segments = normalizeSegments(Segs);
+  P.Config["segments"] = segmentsJson(A, P.Segments);
+  if (T == EmitTarget::Jax) {
+    json Names = json::array();
+    for (const Segment &G : P.Segments)
+      if (G.Checkpointed)
+        Names.push_back(fmt::format("x{}", G.Begin));
+    P.Label = "jax.checkpoint per checkpointed segment";
+    P.Config["saved_names"] = Names;
+    P.Snippet = jaxSnippet(A, P.Segments);
+    return P;
+  }
+  std::optional<unsigned> Seq = sequentialSegments(P.Segments, A.numStages());
+  P.Label = Seq ? fmt::format("checkpoint_sequential with {} segments", *Seq)
+                : "torch.utils.checkpoint per checkpointed segment";
+  P.Config["checkpoint_sequential"] =
+      Seq ? json{{"segments", *Seq}} : json(nullptr);
+  P.Snippet = torchSnippet(A, P.Segments, Seq);
+  return P;
+}
+
+static TargetPlan hfPlan(const ChainAnalysis &A, const std::vector<bool> &Ckpt,
+                         std::string Label) {
+  TargetPlan P;
+  P.Label = std::move(Label);
+  P.Segments = perStageSegments(Ckpt);
+  json Idx = json::array(), Names = json::array();
+  std::string IdxText;
+  for (unsigned I = 0; I < Ckpt.size(); ++I)
+    if (Ckpt[I]) {
+      Idx.push_back(I);
+      Names.push_back(A.Stages[I].Name);
+      IdxText += (IdxText.empty() ? "" : ", ") + std::to_string(I);
+    }
+  P.Config = {{"checkpointed_layers", Idx},
+              {"checkpointed_layer_names", Names}};
+  if (Idx.empty()) {
+    P.Snippet = "model.gradient_checkpointing_disable()  # store every layer\n";
+    return P;
+  }
+  P.Snippet = fmt::format(
+      "# transformers: decoder layers derive from GradientCheckpointingLayer\n"
+      "model.gradient_checkpointing_enable(\n"
+      "    gradient_checkpointing_kwargs={{\"use_reentrant\": False}})\n"
+      "checkpointed = {{{}}}  # chain stage indices\n"
+      "for i, layer in enumerate(model.model.layers):\n"
+      "    layer.gradient_checkpointing = i in checkpointed\n",
+      IdxText);
+  return P;
+}
+
+static std::vector<TargetPlan> hfFamily(const ChainAnalysis &A) {
+  unsigned L = A.numStages();
+  std::vector<bool> Proj(L);
+  for (unsigned I = 0; I < L; ++I)
+    Proj[I] = A.Stages[I].recomputed();
+  return {hfPlan(A, Proj, "checkpoint each recomputed layer on its own"),
+          hfPlan(A, std::vector<bool>(L, true), "checkpoint every layer"),
+          hfPlan(A, std::vector<bool>(L, false), "checkpoint no layer")};
+}
+
+static TargetPlan megatronPlan(const char *Method, unsigned K,
+                               std::vector<Segment> Segs) {
+  TargetPlan P;
+  P.Segments = std::move(Segs);
+  if (K == 0) {
+    P.Label = "no recomputation";
+    P.Config = {{"recompute_granularity", nullptr}};
+    P.Snippet = "# no recompute flags: Megatron keeps every layer's "
+                "activations\n";
+    return P;
+  }
+  P.Label = fmt::format("full recomputation, method {}, {} layers", Method, K);
+  P.Config = {{"recompute_granularity", "full"},
+              {"recompute_method", Method},
+              {"recompute_num_layers", K}};
+  P.Snippet = fmt::format(
+      "# Megatron-LM arguments\n--recompute-granularity full "
+      "--recompute-method {0} --recompute-num-layers {1}\n"
+      "# Megatron Core TransformerConfig\nrecompute_granularity=\"full\", "
+      "recompute_method=\"{0}\", recompute_num_layers={1}\n",
+      Method, K);
+  return P;
+}
+
+/// uniform K: chunks of K layers, each checkpointed as a whole. block K: the
+/// first K layers each checkpointed on its own, the rest stored.
+static std::vector<TargetPlan> megatronFamily(unsigned L) {
+  std::vector<TargetPlan> F;
+  F.push_back(megatronPlan("", 0, {{0, L, false}}));
+  for (unsigned K = 1; K <= L; ++K)
+    F.push_back(megatronPlan("uniform", K,
+                             chunkSegments(L, K, [](auto &) { return true; })));
+  for (unsigned K = 1; K <= L; ++K) {
+    std::vector<bool> Ckpt(L, false);
+    for (unsigned I = 0; I < K; ++I)
+      Ckpt[I] = true;
+    F.push_back(megatronPlan("block", K, perStageSegments(Ckpt)));
+  }
+  return F;
+}
+
+static TargetPlan deepspeedPlan(unsigned L, unsigned K,
+                                const std::vector<std::string> &Classes,
+                                ArrayRef<std::string> Kinds) {
+  TargetPlan P;
+  auto Ckpt = [&](const Segment &S) {
+    if (Classes.empty())
+      return true;
+    for (unsigned I = S.Begin; I < S.End; ++I)
+      if (std::find(Classes.begin(), Classes.end(), Kinds[I]) == Classes.end())
+        return false;
+    return true;
+  };
+  P.Segments =
+      K == 0 ? std::vector<Segment>{{0, L, false}} : chunkSegments(L, K, Ckpt);
+  json ClassJson = Classes.empty() ? json(nullptr) : json(Classes);
+  P.Label = K == 0 ? "no activation checkpointing"
+                   : fmt::format("interval {}{}", K,
+                                 Classes.empty() ? ""
+                                                 : ", checkpointable "
+                                                   "classes only");
+  P.Config = {{"activation_checkpoint_interval", K},
+              {"checkpointable_layers", ClassJson}};
+  P.Snippet = fmt::format(
+      "from deepspeed.pipe import PipelineModule\n"
+      "model = PipelineModule(layers=layers, num_stages=num_stages,\n"
+      "                       activation_checkpoint_interval={},\n"
+      "                       checkpointable_layers={})\n",
+      K, Classes.empty() ? "None" : ClassJson.dump());
+  return P;
+}
+
+/// Classes checkpointed in the schedule and never stored: the
+/// checkpointable_layers list that reproduces its choice by class name.
+static std::vector<std::string> recomputedOnlyKinds(const ChainAnalysis &A,
+                                                    ArrayRef<std::string> K) {
+  std::vector<std::string> Rec, Stored;
+  for (unsigned I = 0; I < K.size(); ++I)
+    (A.Stages[I].recomputed() ? Rec : Stored).push_back(K[I]);
+  std::vector<std::string> Out;
+  for (const std::string &Kind : Rec)
+    if (!Kind.empty() &&
+        std::find(Stored.begin(), Stored.end(), Kind) == Stored.end() &&
+        std::find(Out.begin(), Out.end(), Kind) == Out.end())
+      Out.push_back(Kind);
+  std::sort(Out.begin(), Out.end());
+  return Out;
+}
+
+static std::vector<TargetPlan> deepspeedFamily(const ChainAnalysis &A,
+                                               ArrayRef<std::string> Kinds) {
+  unsigned L = A.numStages();
+  std::vector<TargetPlan> F;
+  F.push_back(deepspeedPlan(L, 0, {}, Kinds));
+  std::vector<std::string> Classes;
+  if (Kinds.size() == L)
+    Classes = recomputedOnlyKinds(A, Kinds);
+  for (unsigned K = 1; K <= L; ++K) {
+    F.push_back(deepspeedPlan(L, K, {}, Kinds));
+    if (!Classes.empty())
+      F.push_back(deepspeedPlan(L, K, Classes, Kinds));
+  }
+  return F;
+}
+
+static TargetPlan titanPlan(unsigned L, const char *Mode, unsigned Every) {
+  TargetPlan P;
+  std::vector<bool> Ckpt(L, false);
+  std::string Mo = Mode;
+  for (unsigned I = 0; I < L; ++I)
+    Ckpt[I] = Mo == "full" || (Every && (I + 1) % Every == 0);
+  P.Segments = perStageSegments(Ckpt);
+  P.Config = {{"mode", Mode}};
+  P.Snippet = fmt::format("[activation_checkpoint]\nmode = \"{}\"\n", Mode);
+  P.Label = Mo == "none" ? "no activation checkpointing"
+                         : "every transformer block checkpointed";
+  if (Every) {
+    P.Config["selective_ac_option"] = std::to_string(Every);
+    P.Snippet += fmt::format("selective_ac_option = \"{}\"\n", Every);
+    P.Label = fmt::format("every {}th block checkpointed", Every);
+  }
+  return P;
+}
+
+/// torchtitan wraps blocks one by one: "full" wraps all, "selective" with
+/// option N wraps the blocks whose 1-based index is a multiple of N.
+static std::vector<TargetPlan> titanFamily(unsigned L) {
+  std::vector<TargetPlan> F{titanPlan(L, "none", 0), titanPlan(L, "full", 0)};
+  for (unsigned N = 2; N <= L; ++N)
+    F.push_back(titanPlan(L, "selective", N));
+  return F;
+}
+
+std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
+                                     ArrayRef<std::string> Kinds) {
+  unsigned L = A.numStages();
+  switch (T) {
+  case EmitTarget::HF:
+    return hfFamily(A);
+  case EmitTarget::Megatron:
+    return megatronFamily(L);
+  case EmitTarget::DeepSpeed:
+    return deepspeedFamily(A, Kinds);
+  case EmitTarget::TorchTitan:
+    return titanFamily(L);
+  case EmitTarget::PyTorch:
+  case EmitTarget::Jax:
+    break;
+  }
+  // Any single-level plan: the schedule's own (outer) segments, then every
+  // K-th stage.
+  std::vector<TargetPlan> F{segmentPlanFor(T, A, A.Segments)};
+  for (unsigned K = 1; K <= L; ++K)
+    F.push_back(
+        segmentPlanFor(T, A, chunkSegments(L, K, [](auto &) { return true; })));
+  return F;
+}
+
+} // namespace remat
