@@ -1,0 +1,257 @@
+//===- runtime/Validate.cpp - Predicted versus measured -------------------===//
+
+#include "runtime/Validate.h"
+
+#include "planner/Simulator.h"
+#include "runtime/RealModel.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+using namespace llvm;
+
+namespace remat {
+
+const char *workloadModeName(WorkloadMode M) {
+  return M == WorkloadMode::Real ? "real" : "synthetic";
+}
+
+static Error bad(const std::string &Msg) {
+  return createStringError(inconvertibleErrorCode(), Msg);
+}
+
+namespace {
+/// The simulator's view of the schedule and of store-everything.
+struct Predictions {
+  SimResult Sched, Base;
+};
+
+/// Measured runs and their times in the model's time unit (NaN: unknown).
+struct Measurements {
+  RunResult Run, Base;
+  double Time = NAN, BaseTime = NAN;
+};
+} // namespace
+
+/// Runs \p Fn \p Repeats times and keeps the run with the median op time.
+static Expected<RunResult> medianRun(function_ref<Expected<RunResult>()> Fn,
+                                     unsigned Repeats) {
+  std::vector<RunResult> Runs;
+  for (unsigned I = 0; I < Repeats; ++I) {
+    auto R = Fn();
+    if (!R)
+      return R.takeError();
+    Runs.push_back(std::move(*R));
+  }
+  std::sort(Runs.begin(), Runs.end(),
+            [](const RunResult &A, const RunResult &B) {
+              return A.OpMicros < B.OpMicros;
+            });
+  return std::move(Runs[Runs.size() / 2]);
+}
+
+static Comparison compare(std::string Metric, double P, double M, double Tol,
+                          bool Absolute, bool Checked) {
+  Comparison C;
+  C.Metric = std::move(Metric);
+  C.Predicted = P;
+  C.Measured = M;
+  C.AbsoluteError = Absolute;
+  C.Tolerance = Tol;
+  if (Absolute)
+    C.Error = std::fabs(M - P);
+  else
+    C.Error = P == M ? 0 : P == 0 ? INFINITY : std::fabs(M - P) / std::fabs(P);
+  C.Checked = Checked && !std::isnan(M);
+  // A small slack absorbs float rounding in the error itself.
+  C.Ok = !C.Checked || C.Error <= Tol + 1e-12;
+  return C;
+}
+
+static void fillRows(ValidationReport &R, const Predictions &P,
+                     const Measurements &M, const ValidateOptions &O,
+                     bool CheckTime) {
+  double POver = P.Base.Time > 0 ? P.Sched.Time / P.Base.Time - 1 : 0;
+  double MOver = M.BaseTime > 0 ? M.Time / M.BaseTime - 1 : NAN;
+  R.Rows = {
+      compare("peak_bytes", double(P.Sched.PeakBytes), double(M.Run.PeakBytes),
+              O.PeakTol, false, true),
+      compare("baseline_peak_bytes", double(P.Base.PeakBytes),
+              double(M.Base.PeakBytes), O.PeakTol, false, true),
+      compare("time", P.Sched.Time, M.Time, O.TimeTol, false, CheckTime),
+      compare("baseline_time", P.Base.Time, M.BaseTime, O.TimeTol, false,
+              CheckTime),
+      compare("overhead", POver, MOver, O.OverheadTol, true, CheckTime),
+      compare("forward_recomputations", double(P.Sched.ForwardRecomputations),
+              double(M.Run.ForwardRecomputations), 0, false, true),
+  };
+  R.Run = M.Run;
+  R.Baseline = M.Base;
+  R.Passed = R.GradientsIdentical.value_or(true);
+  for (const Comparison &C : R.Rows)
+    R.Passed &= C.Ok;
+}
+
+static Expected<Predictions> predictChain(const Chain &C,
+                                          ArrayRef<ChainOp> Ops) {
+  auto S = simulateChain(C, Ops);
+  if (!S)
+    return S.takeError();
+  auto B = simulateChain(C, storeEverythingChainOps(C));
+  if (!B)
+    return B.takeError();
+  return Predictions{std::move(*S), std::move(*B)};
+}
+
+static Error validateSyntheticChain(ValidationReport &R, const Model &M,
+                                    const Schedule &S, Backend &Dev,
+                                    const ValidateOptions &O) {
+  Chain C = scaleChainBytes(*M.AsChain, O.BytesScale);
+  auto P = predictChain(C, S.ChainOps);
+  if (!P)
+    return P.takeError();
+  SyntheticWorkload W(C, Dev, O.MicrosPerUnit);
+  std::vector<ChainOp> BaseOps = storeEverythingChainOps(C);
+  Measurements Me;
+  auto Base = medianRun([&] { return runChain(W, BaseOps, Dev); }, O.Repeats);
+  if (!Base)
+    return Base.takeError();
+  auto Run = medianRun([&] { return runChain(W, S.ChainOps, Dev); }, O.Repeats);
+  if (!Run)
+    return Run.takeError();
+  Me.Base = std::move(*Base);
+  Me.Run = std::move(*Run);
+  Me.Time = Me.Run.OpMicros / O.MicrosPerUnit;
+  Me.BaseTime = Me.Base.OpMicros / O.MicrosPerUnit;
+  fillRows(R, *P, Me, O, true);
+  return Error::success();
+}
+
+static Error validateSyntheticGraph(ValidationReport &R, const Model &M,
+                                    const Schedule &S, Backend &Dev,
+                                    const ValidateOptions &O) {
+  Graph G = scaleGraphBytes(M.G, O.BytesScale);
+  std::vector<GraphOp> BaseOps = storeEverythingGraphOps(G);
+  auto PS = simulateGraph(G, S.GraphOps);
+  if (!PS)
+    return PS.takeError();
+  auto PB = simulateGraph(G, BaseOps);
+  if (!PB)
+    return PB.takeError();
+  Measurements Me;
+  auto Base = medianRun(
+      [&] { return runGraphSynthetic(G, BaseOps, Dev, O.MicrosPerUnit); },
+      O.Repeats);
+  if (!Base)
+    return Base.takeError();
+  auto Run = medianRun(
+      [&] { return runGraphSynthetic(G, S.GraphOps, Dev, O.MicrosPerUnit); },
+      O.Repeats);
+  if (!Run)
+    return Run.takeError();
+  Me.Base = std::move(*Base);
+  Me.Run = std::move(*Run);
+  Me.Time = Me.Run.OpMicros / O.MicrosPerUnit;
+  Me.BaseTime = Me.Base.OpMicros / O.MicrosPerUnit;
+  fillRows(R, {std::move(*PS), std::move(*PB)}, Me, O, true);
+  return Error::success();
+}
+
+/// Microseconds per model time unit for the units real runs can convert to;
+/// NaN for any other unit.
+static double microsPerTimeUnit(StringRef Unit) {
+  if (Unit == "us" || Unit == "µs")
+    return 1;
+  if (Unit == "ms")
+    return 1e3;
+  if (Unit == "s")
+    return 1e6;
+  return NAN;
+}
+
+static Error validateReal(ValidationReport &R, const Model &M,
+                          const Schedule &S, Backend &Dev,
+                          const ValidateOptions &O) {
+  if (!M.isChain() || S.Kind != Dialect::Chain)
+    return bad("--mode real runs chain schedules of chain models only");
+  if (!Dev.hostAccessible())
+    return bad("--mode real runs on the cpu device only (the real layers "
+               "are host code); use --mode synthetic on cuda");
+  auto Net = real::RealNet::fromChain(*M.AsChain, O.Shape);
+  if (!Net)
+    return Net.takeError();
+  real::RealWorkload W(*Net);
+  // Peaks are predicted on the real layers' own bytes; times come from the
+  // model file.
+  auto P = predictChain(W.chain(), S.ChainOps);
+  if (!P)
+    return P.takeError();
+  auto PT = predictChain(*M.AsChain, S.ChainOps);
+  if (!PT)
+    return PT.takeError();
+  P->Sched.Time = PT->Sched.Time;
+  P->Base.Time = PT->Base.Time;
+
+  std::vector<ChainOp> BaseOps = storeEverythingChainOps(W.chain());
+  Measurements Me;
+  Net->zeroGrads();
+  auto Base = runChain(W, BaseOps, Dev);
+  if (!Base)
+    return Base.takeError();
+  std::vector<float> RefGrads = Net->gradients();
+  std::vector<float> RefInput = W.inputGradient();
+  bool Same = true;
+  auto Run = medianRun(
+      [&]() -> Expected<RunResult> {
+        Net->zeroGrads();
+        auto X = runChain(W, S.ChainOps, Dev);
+        Same &= real::bitIdentical(RefGrads, Net->gradients()) &&
+                real::bitIdentical(RefInput, W.inputGradient());
+        return X;
+      },
+      O.Repeats);
+  if (!Run)
+    return Run.takeError();
+  Me.Base = std::move(*Base);
+  Me.Run = std::move(*Run);
+  double Unit = microsPerTimeUnit(M.TimeUnit);
+  Me.Time = Me.Run.OpMicros / Unit;
+  Me.BaseTime = Me.Base.OpMicros / Unit;
+  R.GradientsIdentical = Same;
+  fillRows(R, *P, Me, O, O.CheckRealTime);
+  return Error::success();
+}
+
+Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
+                                            const ValidateOptions &O) {
+  if (O.BytesScale == 0)
+    return bad("--bytes-scale must be at least 1");
+  if (O.Repeats == 0)
+    return bad("--repeat must be at least 1");
+  if (!(O.MicrosPerUnit > 0))
+    return bad("--time-scale must be positive");
+  if (S.Kind == Dialect::Chain && !M.isChain())
+    return bad("a chain-dialect schedule needs a chain model; '" + M.Path +
+               "' is a graph");
+  auto Dev = createBackend(O.Device);
+  if (!Dev)
+    return Dev.takeError();
+  ValidationReport R;
+  R.Device = O.Device;
+  R.DeviceDescription = (*Dev)->description();
+  R.Mode = O.Mode;
+  R.BytesScale = O.Mode == WorkloadMode::Real ? 1 : O.BytesScale;
+  R.MicrosPerUnit = O.MicrosPerUnit;
+  Error E = O.Mode == WorkloadMode::Real ? validateReal(R, M, S, **Dev, O)
+            : S.Kind == Dialect::Chain
+                ? validateSyntheticChain(R, M, S, **Dev, O)
+                : validateSyntheticGraph(R, M, S, **Dev, O);
+  if (E)
+    return E;
+  return R;
+}
+
+} // namespace remat

@@ -1,0 +1,99 @@
+//===- runtime/Validate.h - Predicted versus measured -----------*- C++ -*-===//
+//
+// Runs a schedule and the store-everything schedule on a backend, in the
+// same process, and compares what the simulator predicts with what the
+// executor measures: peak bytes, time, overhead and forward recomputations;
+// in real mode, also whether the gradients are bit-identical to the
+// store-everything run's. The engine of `remat validate` and the runtime
+// tests.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_RUNTIME_VALIDATE_H
+#define REMAT_RUNTIME_VALIDATE_H
+
+#include "graph/Graph.h"
+#include "planner/Schedule.h"
+#include "runtime/Executor.h"
+#include "runtime/RealLayers.h"
+#include "runtime/Synthetic.h"
+
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace remat {
+
+enum class WorkloadMode : uint8_t { Synthetic, Real };
+
+struct ValidateOptions {
+  /// "cpu" or "cuda".
+  std::string Device = "cpu";
+  WorkloadMode Mode = WorkloadMode::Synthetic;
+  /// Synthetic: every size is divided by this, rounded up, before both the
+  /// prediction and the run (>= 1; 1 runs the model's true sizes).
+  uint64_t BytesScale = 1;
+  /// Synthetic: microseconds of busy work per model time unit.
+  double MicrosPerUnit = DefaultMicrosPerUnit;
+  /// Real mode: the shapes of the real layers.
+  real::RealShape Shape;
+  /// Timed runs of each schedule; the median time counts (>= 1).
+  unsigned Repeats = 1;
+  /// Largest relative error of the peak (0: exact).
+  double PeakTol = 0;
+  /// Largest relative error of the time and the baseline time.
+  double TimeTol = 0.25;
+  /// Largest absolute error of the overhead (a fraction: 0.1 = 10 points).
+  double OverheadTol = 0.10;
+  /// Real mode: also check time and overhead (off by default, since the
+  /// model file's times describe other layers than the small real ones,
+  /// unless the file came from `remat profile` with the same shapes).
+  bool CheckRealTime = false;
+};
+
+/// One predicted-versus-measured line.
+struct Comparison {
+  /// "peak_bytes", "time", "baseline_peak_bytes", "baseline_time",
+  /// "overhead" or "forward_recomputations".
+  std::string Metric;
+  double Predicted = 0;
+  double Measured = 0;
+  /// Relative error |m - p| / p (0 when both are 0), or the absolute error
+  /// for the overhead.
+  double Error = 0;
+  bool AbsoluteError = false;
+  double Tolerance = 0;
+  /// False for lines that are reported but not judged.
+  bool Checked = true;
+  bool Ok = true;
+};
+
+struct ValidationReport {
+  std::string Device;
+  std::string DeviceDescription;
+  WorkloadMode Mode = WorkloadMode::Synthetic;
+  uint64_t BytesScale = 1;
+  double MicrosPerUnit = DefaultMicrosPerUnit;
+  std::vector<Comparison> Rows;
+  /// The measured runs (the median-time run of each).
+  RunResult Run, Baseline;
+  /// Real mode: parameter gradients and y_0 equal bit for bit to the
+  /// store-everything run's; unset in synthetic mode.
+  std::optional<bool> GradientsIdentical;
+  /// Every checked line within tolerance and gradients identical.
+  bool Passed = true;
+};
+
+/// Validates \p S (made for \p M) under \p O. Errors: a backend that cannot
+/// be created (e.g. no GPU), an invalid schedule (InvalidScheduleError),
+/// real mode on a graph model or a non-host backend, bad options.
+llvm::Expected<ValidationReport>
+validateSchedule(const Model &M, const Schedule &S, const ValidateOptions &O);
+
+/// Spelling of a mode: "synthetic" or "real".
+const char *workloadModeName(WorkloadMode M);
+
+} // namespace remat
+
+#endif // REMAT_RUNTIME_VALIDATE_H
