@@ -1,0 +1,197 @@
+"""Command line: ``python3 -m remat_torch export|apply ...``.
+
+A *factory* names a Python function, as ``path/to/file.py:function`` or
+``package.module:function``, that returns
+``{"blocks": ..., "input": tensor, "loss_fn": callable}`` (loss_fn optional;
+the default is the mean of the squared output). ``--kwargs`` passes a JSON
+object of keyword arguments to it.
+
+Exit codes: 0 ok, 1 the scheduled run does not match the plain run, 2 bad
+input.
+"""
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import sys
+
+import torch
+
+from .apply import (ForwardCounter, ScheduleError, load_plan, plain_run,
+                    run_schedule, schedule_forward_counts)
+from .blocks import as_blocks
+from .export import export_model, write_model
+
+
+class UsageError(Exception):
+    pass
+
+
+def _load_factory(spec):
+    target, sep, fn_name = spec.rpartition(":")
+    if not sep or not target or not fn_name:
+        raise UsageError("--factory %r: expected FILE.py:FUNCTION or "
+                         "module:FUNCTION" % spec)
+    if target.endswith(".py"):
+        if not os.path.exists(target):
+            raise UsageError("--factory: %s does not exist" % target)
+        name = "_remat_factory_%d" % abs(hash(os.path.abspath(target)))
+        mod_spec = importlib.util.spec_from_file_location(name, target)
+        module = importlib.util.module_from_spec(mod_spec)
+        mod_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(target)
+    fn = getattr(module, fn_name, None)
+    if fn is None:
+        raise UsageError("--factory: %s has no function %r" % (target, fn_name))
+    return fn
+
+
+def _default_loss(y):
+    return y.float().pow(2).mean()
+
+
+def _build(args):
+    kwargs = json.loads(args.kwargs) if args.kwargs else {}
+    if not isinstance(kwargs, dict):
+        raise UsageError("--kwargs must be a JSON object")
+    if args.device:
+        kwargs["device"] = args.device
+    made = _load_factory(args.factory)(**kwargs)
+    if not isinstance(made, dict) or "blocks" not in made or "input" not in made:
+        raise UsageError("the factory must return a dict with 'blocks' and "
+                         "'input'")
+    made.setdefault("loss_fn", _default_loss)
+    return made
+
+
+def cmd_export(args):
+    made = _build(args)
+    name = args.name or os.path.splitext(os.path.basename(args.output))[0]
+    doc = export_model(made["blocks"], made["input"], name,
+                       loss_fn=made["loss_fn"], reps=args.reps)
+    write_model(doc, args.output)
+    print("wrote %s: %d layers, input %d bytes"
+          % (args.output, len(doc["layers"]), doc["input_bytes"]))
+    return 0
+
+
+def _grads(blocks):
+    out = []
+    for name, m in as_blocks(blocks):
+        for pname, p in m.named_parameters():
+            out.append(("%s.%s" % (name, pname), p.grad))
+    return out
+
+
+def _zero(blocks):
+    for _, m in as_blocks(blocks):
+        for p in m.parameters():
+            p.grad = None
+
+
+def compare_runs(made, ops, seed=0):
+    """Plain run versus scheduled run from the same RNG seed.
+
+    Returns a dict: loss values, gradient agreement (exact and max absolute
+    difference), forward calls per block against the schedule's.
+    """
+    blocks, x0, loss_fn = made["blocks"], made["input"], made["loss_fn"]
+    n = len(as_blocks(blocks))
+    torch.manual_seed(seed)
+    with ForwardCounter(blocks) as plain_calls:
+        plain_loss, _ = plain_run(blocks, x0, loss_fn)
+    ref = [(k, None if g is None else g.clone()) for k, g in _grads(blocks)]
+    _zero(blocks)
+    torch.manual_seed(seed)
+    with ForwardCounter(blocks) as calls:
+        loss, _ = run_schedule(blocks, ops, x0, loss_fn)
+    got = _grads(blocks)
+    exact, max_diff, allclose = True, 0.0, True
+    for (name, a), (_, b) in zip(ref, got):
+        if (a is None) != (b is None):
+            exact = allclose = False
+            continue
+        if a is None:
+            continue
+        exact = exact and torch.equal(a, b)
+        max_diff = max(max_diff, (a - b).abs().max().item())
+        allclose = allclose and torch.allclose(a, b, rtol=1e-5, atol=1e-6)
+    return {
+        "plain_loss": plain_loss.item(),
+        "loss": loss.item(),
+        "gradients": len(ref),
+        "bit_exact": exact,
+        "allclose": allclose,
+        "max_abs_diff": max_diff,
+        "forward_calls": calls.counts,
+        "plain_forward_calls": plain_calls.counts,
+        "schedule_forward_calls": schedule_forward_counts(ops, n),
+    }
+
+
+def cmd_apply(args):
+    plan = load_plan(args.plan)
+    made = _build(args)
+    r = compare_runs(made, plan["ops"], seed=args.seed)
+    ok = (r["allclose"] and r["loss"] == r["plain_loss"]
+          and r["forward_calls"] == r["schedule_forward_calls"])
+    r["ok"] = ok
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print("loss:          plain %.6g, scheduled %.6g" % (r["plain_loss"],
+                                                           r["loss"]))
+        print("gradients:     %d tensors, %s (max |diff| %.3g)"
+              % (r["gradients"], "bit-exact" if r["bit_exact"]
+                 else ("allclose" if r["allclose"] else "DIFFERENT"),
+                 r["max_abs_diff"]))
+        print("forward calls: %s (schedule %s)"
+              % (r["forward_calls"], r["schedule_forward_calls"]))
+        print("result:        %s" % ("ok" if ok else "MISMATCH"))
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python3 -m remat_torch",
+        description="Export PyTorch block stacks as remat model files and run "
+        "remat schedules on them.")
+    sub = p.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--factory", required=True,
+                        help="FILE.py:FUNCTION or module:FUNCTION returning "
+                        "{'blocks', 'input', 'loss_fn'}")
+    common.add_argument("--kwargs", help="JSON object passed to the factory")
+    common.add_argument("--device", help="passed to the factory as device=")
+    e = sub.add_parser("export", parents=[common],
+                       help="measure the blocks and write a model file",
+                       epilog="example: python3 -m remat_torch export "
+                       "--factory python/examples/gpt.py:build -o gpt.json")
+    e.add_argument("-o", "--output", required=True, help="model file to write")
+    e.add_argument("--name", help="model name (default: output file stem)")
+    e.add_argument("--reps", type=int, default=5,
+                   help="timed runs per pass; the median is kept (default 5)")
+    a = sub.add_parser("apply", parents=[common],
+                       help="run a schedule and compare with a plain run",
+                       epilog="example: python3 -m remat_torch apply "
+                       "--factory python/examples/gpt.py:build plan.json")
+    a.add_argument("plan", help="schedule file or remat-torch-plan JSON")
+    a.add_argument("--seed", type=int, default=0,
+                   help="RNG seed for both runs (default 0)")
+    a.add_argument("--json", action="store_true",
+                   help="print one JSON object")
+    args = p.parse_args(argv)
+    try:
+        if args.command == "export":
+            return cmd_export(args)
+        return cmd_apply(args)
+    except (UsageError, ScheduleError, OSError, ValueError) as exc:
+        print("remat_torch: error: %s" % exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

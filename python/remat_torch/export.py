@@ -1,0 +1,219 @@
+"""Measuring a block stack and writing a remat model file (chain form).
+
+For each block i, on the real input x_i of a sample batch:
+
+- ``fwd_time``: median of ``reps`` timed forwards without recording.
+- ``bwd_time``: median of ``reps`` timed ``torch.autograd.backward`` calls on
+  a freshly recorded forward (the forward itself is not timed).
+- ``output_bytes``: bytes of x_{i+1}.
+- ``saved_bytes``: bytes of the storages autograd saves for the backward,
+  seen through ``torch.autograd.graph.saved_tensors_hooks`` and counted once
+  per storage (its data pointer), excluding parameters and buffers (static
+  memory) and the input x_i (it belongs to the previous stage); the output's
+  storage is always counted, so saved >= output as the spec requires.
+- ``fwd_workspace`` / ``bwd_workspace``: on CUDA, the rise of
+  ``torch.cuda.max_memory_allocated`` during the pass beyond what the pass
+  leaves allocated; 0 on CPU, where the allocator cannot be observed.
+"""
+
+import json
+import os
+import statistics
+import time
+
+import torch
+
+from .blocks import as_blocks
+
+
+def _storage(t):
+    """(data pointer, bytes) of the storage behind ``t``."""
+    s = t.untyped_storage() if hasattr(t, "untyped_storage") else t._storage()
+    return s.data_ptr(), s.nbytes()
+
+
+def _tensor_bytes(t):
+    return t.numel() * t.element_size()
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _median_ms(fn, reps, device):
+    times = []
+    for _ in range(reps):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def _leaf(x):
+    leaf = x.detach()
+    if leaf.is_floating_point():
+        leaf.requires_grad_(True)
+    return leaf
+
+
+def _saved_bytes(block, x, static_ptrs):
+    """Bytes the recorded forward of ``block`` keeps for its backward."""
+    seen = {}
+    skip = set(static_ptrs)
+    skip.add(_storage(x)[0])
+
+    def pack(t):
+        ptr, nbytes = _storage(t)
+        if ptr not in skip:
+            seen[ptr] = nbytes
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.enable_grad():
+            out = block(_leaf(x))
+    ptr, nbytes = _storage(out)
+    seen.setdefault(ptr, nbytes)
+    return sum(seen.values()), out
+
+
+def _static_pointers(modules):
+    ptrs = set()
+    for m in modules:
+        for t in list(m.parameters()) + list(m.buffers()):
+            ptrs.add(_storage(t)[0])
+    return ptrs
+
+
+def _backward_ms(block, x, reps, device):
+    def once():
+        with torch.enable_grad():
+            out = block(_leaf(x))
+        if not out.requires_grad:
+            return 0.0
+        grad = torch.ones_like(out)
+        _sync(device)
+        start = time.perf_counter()
+        torch.autograd.backward(out, grad)
+        _sync(device)
+        return (time.perf_counter() - start) * 1000.0
+    once()  # warm-up
+    return statistics.median(once() for _ in range(reps))
+
+
+def _workspaces(block, x, device):
+    """(fwd, bwd) workspace bytes on CUDA; (0, 0) elsewhere."""
+    if device.type != "cuda":
+        return 0, 0
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    with torch.no_grad():
+        out = block(x)
+    fwd = torch.cuda.max_memory_allocated(device) - base - _tensor_bytes(out)
+    del out
+    with torch.enable_grad():
+        leaf = _leaf(x)
+        out = block(leaf)
+    grad = torch.ones_like(out)
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    if out.requires_grad:
+        torch.autograd.backward(out, grad)
+    bwd = torch.cuda.max_memory_allocated(device) - base
+    if leaf.grad is not None:
+        bwd -= _tensor_bytes(leaf.grad)
+    return max(0, fwd), max(0, bwd)
+
+
+def _measure_block(name, block, x, reps, static_ptrs, device):
+    with torch.no_grad():
+        block(x)  # warm-up
+    with torch.no_grad():
+        fwd = _median_ms(lambda: block(x), reps, device)
+    saved, out = _saved_bytes(block, x, static_ptrs)
+    bwd = _backward_ms(block, x, reps, device)
+    fws, bws = _workspaces(block, x, device)
+    for p in block.parameters():
+        p.grad = None
+    layer = {
+        "name": name,
+        "kind": type(block).__name__,
+        "fwd_time": round(fwd, 6),
+        "bwd_time": round(bwd, 6),
+        "output_bytes": _tensor_bytes(out),
+        "saved_bytes": max(saved, _tensor_bytes(out)),
+        "fwd_workspace": fws,
+        "bwd_workspace": bws,
+    }
+    return layer, out.detach()
+
+
+def _loss_entry(loss_fn, x, reps, device):
+    def once():
+        leaf = _leaf(x)
+        _sync(device)
+        start = time.perf_counter()
+        with torch.enable_grad():
+            loss = loss_fn(leaf)
+        if loss.requires_grad:
+            loss.backward()
+        _sync(device)
+        return (time.perf_counter() - start) * 1000.0
+    return {"bwd_time": round(statistics.median(once() for _ in range(reps)),
+                              6),
+            "bwd_workspace": 0}
+
+
+def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
+                 description=""):
+    """Measures ``blocks`` on ``sample_input`` and returns a remat-model dict.
+
+    Runs where the blocks and the input are (CPU or CUDA). ``loss_fn`` (x_L
+    -> scalar), when given, is timed as the loss. ``reps`` >= 1 timed runs
+    per pass; the median is kept. Parameter gradients are cleared after each
+    block's measurement.
+    """
+    if reps < 1:
+        raise ValueError("reps must be >= 1")
+    pairs = as_blocks(blocks)
+    modules = [m for _, m in pairs]
+    device = sample_input.device
+    static_ptrs = _static_pointers(modules)
+    params = {}
+    for m in modules:
+        for p in m.parameters():
+            params[_storage(p)[0]] = _tensor_bytes(p)
+    layers = []
+    x = sample_input.detach()
+    for layer_name, block in pairs:
+        layer, x = _measure_block(layer_name, block, x, reps, static_ptrs,
+                                  device)
+        layers.append(layer)
+    doc = {
+        "format": "remat-model",
+        "version": 1,
+        "name": name,
+        "description": description or "exported by remat_torch on %s"
+        % device.type,
+        "time_unit": "ms",
+        "static_bytes": {"parameters": sum(params.values()),
+                         "gradients": sum(params.values())},
+        "input_bytes": _tensor_bytes(sample_input),
+    }
+    if loss_fn is not None:
+        doc["loss"] = _loss_entry(loss_fn, x, reps, device)
+    doc["layers"] = layers
+    return doc
+
+
+def write_model(doc, path):
+    """Writes a model dict as JSON, through a temporary file and a rename."""
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
