@@ -91,6 +91,9 @@ struct Schedule {
   /// Chain: stage names by layer index; graph: node names by node id. Filled
   /// when read from a file (from the ops' "name" fields or the model).
   std::vector<std::string> Names;
+  /// The file it was read from, as given, for messages; empty for schedules
+  /// that a planner made.
+  std::string Path;
 
   size_t numOps() const {
     return Kind == Dialect::Chain ? ChainOps.size() : GraphOps.size();

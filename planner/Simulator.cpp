@@ -1,11 +1,341 @@
-// placeholder: implemented by the schedules issue
+//===- planner/Simulator.cpp - The one simulator every plan passes --------===//
+//
+// Chain semantics follow spec §3a (rotor's, with the x_L fix), graph
+// semantics spec §3b. The rules the spec leaves open are fixed here and in
+// docs/simulator.md: computing a tensor that is already resident is invalid
+// (it would double-count memory), and the loss runs at most once.
+//
+//===----------------------------------------------------------------------===//
+
 #include "planner/Simulator.h"
+
+#include "planner/ChainStrategies.h"
+#include "planner/Errors.h"
+#include "planner/GraphPlanner.h"
+
+#include "llvm/ADT/BitVector.h"
+
+#include <fmt/format.h>
+
 using namespace llvm;
+
 namespace remat {
-static Error todo() { return createStringError(inconvertibleErrorCode(), "not implemented yet"); }
-Expected<SimResult> simulateChain(const Chain &, ArrayRef<ChainOp>, const SimOptions &) { return todo(); }
-Expected<SimResult> simulateGraph(const Graph &, ArrayRef<GraphOp>, const SimOptions &) { return todo(); }
-Expected<SimResult> simulate(const Model &, const Schedule &, const SimOptions &) { return todo(); }
-Expected<Schedule> finalizeChainSchedule(const Model &, StringRef, std::optional<uint64_t>, std::vector<ChainOp>) { return todo(); }
-Expected<Schedule> finalizeGraphSchedule(const Model &, StringRef, std::optional<uint64_t>, std::vector<GraphOp>) { return todo(); }
+
+namespace {
+
+/// Resident chain tensors: plain x_i, recorded x̄_i (i >= 1) and gradients
+/// y_i, for i in [0, L].
+class ChainState {
+public:
+  explicit ChainState(const Chain &C)
+      : C(C), X(C.size() + 1), XBar(C.size() + 1), Y(C.size() + 1) {
+    X.set(0);
+    Bytes = C.InputBytes;
+  }
+
+  /// Runs op \p Index; returns the error text on an invalid op. Sets
+  /// `Added` (bytes of the output) and `Workspace`.
+  std::optional<std::string> step(size_t Index, const ChainOp &Op);
+
+  uint64_t Bytes = 0;
+  uint64_t Workspace = 0;
+  /// Resident bytes after the current op added its output, before frees.
+  uint64_t AfterAdd = 0;
+  double Time = 0;
+  uint64_t ForwardOps = 0;
+  bool Y0Produced = false;
+
+private:
+  std::optional<std::string> forward(const ChainOp &Op);
+  std::optional<std::string> loss();
+  std::optional<std::string> backward(unsigned I);
+  uint64_t xBytes(unsigned I) const { return C.activationBytes(I); }
+  uint64_t xBarBytes(unsigned I) const { return C.Stages[I - 1].SavedBytes; }
+
+  const Chain &C;
+  BitVector X, XBar, Y;
+  bool LossDone = false;
+};
+
+} // namespace
+
+static std::string opLabel(size_t Index, const ChainOp &Op) {
+  if (Op.Kind == ChainOpKind::Loss)
+    return fmt::format("op {} (loss)", Index);
+  return fmt::format("op {} ({} layer {})", Index, chainOpName(Op.Kind).str(),
+                     Op.Layer);
 }
+
+std::optional<std::string> ChainState::forward(const ChainOp &Op) {
+  unsigned I = Op.Layer;
+  if (!X.test(I) && !XBar.test(I))
+    return fmt::format("x_{} is not resident", I);
+  if (X.test(I + 1))
+    return fmt::format("x_{} is already resident", I + 1);
+  if (XBar.test(I + 1))
+    return fmt::format("xbar_{} is already resident", I + 1);
+  const Stage &S = C.Stages[I];
+  bool Record = Op.Kind == ChainOpKind::FAll;
+  (Record ? XBar : X).set(I + 1);
+  Bytes += Record ? S.SavedBytes : S.OutputBytes;
+  AfterAdd = Bytes;
+  Workspace = S.FwdWorkspace;
+  Time += S.FwdTime;
+  ++ForwardOps;
+  if (Op.Kind != ChainOpKind::FN)
+    return std::nullopt;
+  // F_n frees the plain x_i when it is resident, else the recorded x̄_i.
+  if (X.test(I)) {
+    X.reset(I);
+    Bytes -= xBytes(I);
+  } else {
+    XBar.reset(I);
+    Bytes -= xBarBytes(I);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ChainState::loss() {
+  unsigned L = C.size();
+  if (LossDone)
+    return std::string("the loss has already run");
+  if (!X.test(L) && !XBar.test(L))
+    return fmt::format("x_{} is not resident", L);
+  LossDone = true;
+  Y.set(L);
+  // A chain without stages is done once the loss has run: y_L is y_0.
+  Y0Produced = L == 0;
+  Bytes += xBytes(L);
+  AfterAdd = Bytes;
+  Workspace = C.Loss.BwdWorkspace;
+  Time += C.Loss.BwdTime;
+  if (X.test(L)) {
+    X.reset(L);
+    Bytes -= xBytes(L);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ChainState::backward(unsigned I) {
+  if (!XBar.test(I + 1))
+    return fmt::format("xbar_{} is not resident", I + 1);
+  if (!Y.test(I + 1))
+    return fmt::format("y_{} is not resident", I + 1);
+  if (Y.test(I))
+    return fmt::format("y_{} is already resident", I);
+  const Stage &S = C.Stages[I];
+  Y.set(I);
+  Bytes += xBytes(I);
+  AfterAdd = Bytes;
+  Workspace = S.BwdWorkspace;
+  Time += S.BwdTime;
+  if (I == 0)
+    Y0Produced = true;
+  Y.reset(I + 1);
+  XBar.reset(I + 1);
+  Bytes -= xBytes(I + 1) + xBarBytes(I + 1);
+  if (X.test(I)) {
+    X.reset(I);
+    Bytes -= xBytes(I);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ChainState::step(size_t Index, const ChainOp &Op) {
+  if (Op.Kind != ChainOpKind::Loss && Op.Layer >= C.size())
+    return fmt::format("layer {} is out of range (the chain has {} stages)",
+                       Op.Layer, C.size());
+  if (Op.isForward())
+    return forward(Op);
+  if (Op.Kind == ChainOpKind::Loss)
+    return loss();
+  return backward(Op.Layer);
+}
+
+static Error invalid(const std::string &Msg) {
+  return make_error<InvalidScheduleError>(Msg);
+}
+
+Expected<SimResult> simulateChain(const Chain &C, ArrayRef<ChainOp> Ops,
+                                  const SimOptions &Opts) {
+  SimResult R;
+  ChainState St(C);
+  R.PeakBytes = St.Bytes;
+  if (Opts.RecordTimeline)
+    R.Timeline.reserve(Ops.size());
+  for (size_t Index = 0; Index < Ops.size(); ++Index) {
+    if (auto Msg = St.step(Index, Ops[Index]))
+      return invalid(opLabel(Index, Ops[Index]) + ": " + *Msg);
+    uint64_t Peak = St.AfterAdd + St.Workspace;
+    if (Peak > R.PeakBytes) {
+      R.PeakBytes = Peak;
+      R.PeakOpIndex = Index;
+    }
+    if (Opts.RecordTimeline)
+      R.Timeline.push_back({St.AfterAdd, Peak, St.Bytes, St.Time});
+  }
+  if (Opts.RequireComplete && !St.Y0Produced)
+    return invalid("schedule is incomplete: y_0 was never produced");
+  R.Time = St.Time;
+  R.ForwardOps = St.ForwardOps;
+  R.ForwardRecomputations =
+      St.ForwardOps > C.size() ? St.ForwardOps - C.size() : 0;
+  return R;
+}
+
+static std::string graphOpLabel(size_t Index, const GraphOp &Op,
+                                const Graph &G) {
+  return fmt::format("op {} ({} {})", Index,
+                     Op.Kind == GraphOpKind::Compute ? "compute" : "free",
+                     G.Nodes[Op.Node].Name);
+}
+
+/// Checks op \p Op against the resident set; returns the error text.
+static std::optional<std::string>
+checkGraphOp(const Graph &G, const BitVector &Resident, const GraphOp &Op) {
+  const Node &N = G.Nodes[Op.Node];
+  if (Op.Kind == GraphOpKind::Free) {
+    if (!Resident.test(Op.Node))
+      return N.Name + " is not resident";
+    return std::nullopt;
+  }
+  if (Resident.test(Op.Node))
+    return N.Name + " is already resident";
+  for (unsigned In : N.Inputs)
+    if (!Resident.test(In))
+      return G.Nodes[In].Name + " is not resident";
+  return std::nullopt;
+}
+
+Expected<SimResult> simulateGraph(const Graph &G, ArrayRef<GraphOp> Ops,
+                                  const SimOptions &Opts) {
+  SimResult R;
+  R.PeakBytes = 0;
+  BitVector Resident(G.size()), Computed(G.size());
+  uint64_t Bytes = 0;
+  double Time = 0;
+  if (Opts.RecordTimeline)
+    R.Timeline.reserve(Ops.size());
+  for (size_t Index = 0; Index < Ops.size(); ++Index) {
+    const GraphOp &Op = Ops[Index];
+    if (Op.Node >= G.size())
+      return invalid(fmt::format("op {}: node id {} is out of range (the "
+                                 "graph has {} nodes)",
+                                 Index, Op.Node, G.size()));
+    if (auto Msg = checkGraphOp(G, Resident, Op))
+      return invalid(graphOpLabel(Index, Op, G) + ": " + *Msg);
+    const Node &N = G.Nodes[Op.Node];
+    uint64_t AfterAdd = Bytes, Peak = Bytes;
+    if (Op.Kind == GraphOpKind::Compute) {
+      Resident.set(Op.Node);
+      Computed.set(Op.Node);
+      Bytes += N.Bytes;
+      AfterAdd = Bytes;
+      Peak = Bytes + N.Workspace;
+      Time += N.Time;
+      if (N.NodePhase == Phase::Forward)
+        ++R.ForwardOps;
+    } else {
+      Resident.reset(Op.Node);
+      Bytes -= N.Bytes;
+    }
+    if (Peak > R.PeakBytes) {
+      R.PeakBytes = Peak;
+      R.PeakOpIndex = Index;
+    }
+    if (Opts.RecordTimeline)
+      R.Timeline.push_back({AfterAdd, Peak, Bytes, Time});
+  }
+  if (Opts.RequireComplete && !Computed.all()) {
+    unsigned Missing = Computed.find_first_unset();
+    return invalid("schedule is incomplete: node " + G.Nodes[Missing].Name +
+                   " was never computed");
+  }
+  uint64_t ForwardNodes = 0;
+  for (const Node &N : G.Nodes)
+    ForwardNodes += N.NodePhase == Phase::Forward;
+  R.Time = Time;
+  R.ForwardRecomputations =
+      R.ForwardOps > ForwardNodes ? R.ForwardOps - ForwardNodes : 0;
+  return R;
+}
+
+Expected<SimResult> simulate(const Model &M, const Schedule &S,
+                             const SimOptions &Opts) {
+  if (S.Kind == Dialect::Graph)
+    return simulateGraph(M.G, S.GraphOps, Opts);
+  if (!M.isChain())
+    return createStringError(inconvertibleErrorCode(),
+                             "the schedule uses the chain dialect but model " +
+                                 M.Path + " is a graph");
+  return simulateChain(*M.AsChain, S.ChainOps, Opts);
+}
+
+/// Fills everything but the ops, from the plan's and the baseline's runs.
+static Expected<Schedule> finish(const Model &M, StringRef Strategy,
+                                 std::optional<uint64_t> Budget,
+                                 Expected<SimResult> Plan,
+                                 Expected<SimResult> Base) {
+  if (!Plan)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "internal error: strategy '" + Strategy +
+            "' produced an invalid schedule: " + toString(Plan.takeError()));
+  if (!Base)
+    return Base.takeError();
+  if (Budget && Plan->PeakBytes > *Budget)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "internal error: strategy '%s' produced a plan with peak %llu bytes "
+        "over its budget of %llu bytes",
+        Strategy.str().c_str(), (unsigned long long)Plan->PeakBytes,
+        (unsigned long long)*Budget);
+  Schedule S;
+  S.ModelName = M.Name;
+  S.ModelSha256 = M.Sha256;
+  S.Strategy = Strategy.str();
+  S.BudgetBytes = Budget;
+  Prediction &P = S.Predicted;
+  P.PeakBytes = Plan->PeakBytes;
+  P.Time = Plan->Time;
+  P.BaselineTime = Base->Time;
+  P.BaselinePeakBytes = Base->PeakBytes;
+  P.Overhead = Base->Time > 0 ? Plan->Time / Base->Time - 1 : 0;
+  P.ForwardRecomputations = Plan->ForwardRecomputations;
+  return S;
+}
+
+Expected<Schedule> finalizeChainSchedule(const Model &M, StringRef Strategy,
+                                         std::optional<uint64_t> BudgetBytes,
+                                         std::vector<ChainOp> Ops) {
+  if (!M.isChain())
+    return createStringError(inconvertibleErrorCode(),
+                             "strategy '" + Strategy +
+                                 "' made chain ops for graph model " + M.Path);
+  const Chain &C = *M.AsChain;
+  auto S = finish(M, Strategy, BudgetBytes, simulateChain(C, Ops),
+                  simulateChain(C, storeAllOps(C)));
+  if (!S)
+    return S.takeError();
+  S->Kind = Dialect::Chain;
+  S->ChainOps = std::move(Ops);
+  for (const Stage &St : C.Stages)
+    S->Names.push_back(St.Name);
+  return S;
+}
+
+Expected<Schedule> finalizeGraphSchedule(const Model &M, StringRef Strategy,
+                                         std::optional<uint64_t> BudgetBytes,
+                                         std::vector<GraphOp> Ops) {
+  auto S = finish(M, Strategy, BudgetBytes, simulateGraph(M.G, Ops),
+                  simulateGraph(M.G, storeAllGraphOps(M.G)));
+  if (!S)
+    return S.takeError();
+  S->Kind = Dialect::Graph;
+  S->GraphOps = std::move(Ops);
+  for (const Node &N : M.G.Nodes)
+    S->Names.push_back(N.Name);
+  return S;
+}
+
+} // namespace remat
