@@ -1,9 +1,287 @@
-//===- cli/GenCommand.cpp - placeholder until its issue lands -----------------===//
+//===- cli/GenCommand.cpp - remat gen: analytic model files ---------------===//
+//
+// `remat gen KIND [options] [-o FILE]` writes a model file computed from a
+// network's shape (graph/ModelGen.h); `remat gen bundled --out DIR`
+// regenerates every file of data/models/.
+//
+//===----------------------------------------------------------------------===//
+
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "graph/ModelGen.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/Path.h"
+
+#include <fmt/format.h>
+
+using namespace llvm;
+
 namespace remat::cli {
-int runGen(llvm::ArrayRef<std::string>, llvm::raw_ostream &, llvm::raw_ostream &Err) {
-  Err << "remat: error: this command is not implemented yet\n";
+
+namespace {
+
+/// One option bound to an unsigned field of a generator's options.
+struct UIntOpt {
+  const char *Name;
+  const char *Help;
+  unsigned *Field;
+};
+
+} // namespace
+
+static void printGenUsage(raw_ostream &OS) {
+  OS << "usage: remat gen KIND [options] [-o FILE]\n\n"
+        "Writes a model file (spec §2) computed analytically from a "
+        "network's shape:\nactivation bytes from the tensors each layer "
+        "saves for its backward, times\nfrom FLOPs at a stated device "
+        "throughput. The derivations are in\ndocs/models.md.\n\n"
+        "kinds:\n"
+        "  gpt       GPT-style transformer (Korthikanti et al. 2022 "
+        "activations)\n"
+        "  llama     Llama-style transformer (RMSNorm, SwiGLU, GQA, flash "
+        "attention)\n"
+        "  vit       Vision Transformer (defaults: ViT-L/16, 224x224, batch "
+        "32)\n"
+        "  resnet    pre-activation bottleneck ResNet, depth 9n+2 (default "
+        "1001)\n"
+        "  unet      Stable Diffusion 2.1 U-Net as a forward graph\n"
+        "  bundled   regenerate every file of data/models/ into --out DIR\n\n"
+        "Run 'remat gen KIND --help' for a kind's options.\n\n"
+        "examples:\n"
+        "  remat gen gpt --layers 24 --hidden 1024 --heads 16 --seq 2048 "
+        "--batch 4 -o gpt-medium.json\n"
+        "  remat gen resnet --depth 164 --batch 64 --image 224 -o "
+        "resnet-164.json\n"
+        "  remat gen bundled --out data/models\n";
+}
+
+static void addUInts(ArgParser &P, ArrayRef<UIntOpt> Opts) {
+  for (const UIntOpt &O : Opts)
+    P.option(O.Name, "N", O.Help, std::to_string(*O.Field));
+}
+
+static Error readUInts(const ArgParser &P, ArrayRef<UIntOpt> Opts) {
+  for (const UIntOpt &O : Opts) {
+    auto V = P.getUnsigned(O.Name);
+    if (!V)
+      return V.takeError();
+    if (*V)
+      *O.Field = **V;
+  }
+  return Error::success();
+}
+
+/// Parses the common --tflops and --name options into \p Tflops, \p Name.
+static Error readCommon(const ArgParser &P, double &Tflops, std::string &Name) {
+  auto T = P.getDouble("tflops");
+  if (!T)
+    return T.takeError();
+  if (*T)
+    Tflops = **T;
+  if (auto N = P.get("name"))
+    Name = *N;
+  return Error::success();
+}
+
+static void addCommon(ArgParser &P, double Tflops, const std::string &Name) {
+  P.option("tflops", "T",
+           "effective device throughput in TFLOP/s; times are FLOPs / T",
+           fmt::format("{:g}", Tflops));
+  P.option("name", "NAME", "the model's \"name\" field", Name);
+  P.option("output", "FILE",
+           "write the model here (atomically) instead of "
+           "stdout; -o is short for it");
+}
+
+/// Runs one generator kind: declares its options, parses, generates and
+/// writes. \p Gen maps the filled options to a model.
+template <typename Options, typename GenFn>
+static int runKind(StringRef Kind, StringRef About, StringRef Example,
+                   Options &O, ArrayRef<UIntOpt> UInts, GenFn Gen,
+                   ArrayRef<std::string> Args, raw_ostream &Out,
+                   raw_ostream &Err) {
+  ArgParser P(("gen " + Kind).str(),
+              ("gen " + Kind + " [options] [-o FILE]").str(), About.str());
+  addUInts(P, UInts);
+  addCommon(P, O.Tflops, O.Name);
+  P.epilog(("example:\n  " + Example).str());
+  if (Error E = P.parse(Args, 0, 0))
+    return reportError(std::move(E), Err);
+  if (P.helpRequested()) {
+    P.printHelp(Out);
+    return ExitOk;
+  }
+  if (Error E = readUInts(P, UInts))
+    return reportError(std::move(E), Err);
+  if (Error E = readCommon(P, O.Tflops, O.Name))
+    return reportError(std::move(E), Err);
+  Expected<GeneratedModel> M = Gen(O);
+  if (!M)
+    return reportError(M.takeError(), Err);
+  if (Error E =
+          writeOutput(P.get("output").value_or("-"), renderModel(*M), Out))
+    return reportError(std::move(E), Err);
+  return ExitOk;
+}
+
+static int runBundled(ArrayRef<std::string> Args, raw_ostream &Out,
+                      raw_ostream &Err) {
+  ArgParser P("gen bundled", "gen bundled --out DIR",
+              "Regenerates every model file shipped in data/models/ with the "
+              "options listed in\ndocs/models.md, writing DIR/<name>.json "
+              "atomically. scripts/gen-models.sh runs\nit on data/models.");
+  P.option("out", "DIR", "directory to write the files into (must exist)");
+  P.epilog("example:\n  remat gen bundled --out data/models");
+  if (Error E = P.parse(Args, 0, 0))
+    return reportError(std::move(E), Err);
+  if (P.helpRequested()) {
+    P.printHelp(Out);
+    return ExitOk;
+  }
+  auto Dir = P.get("out");
+  if (!Dir || Dir->empty())
+    return reportError(createStringError(inconvertibleErrorCode(),
+                                         "gen bundled: --out DIR is required"),
+                       Err);
+  auto Models = bundledModels();
+  if (!Models)
+    return reportError(Models.takeError(), Err);
+  for (const BundledModel &B : *Models) {
+    SmallString<256> Path(*Dir);
+    sys::path::append(Path, B.FileName);
+    if (Error E = writeOutput(Path, renderModel(B.Model), Out))
+      return reportError(createStringError(inconvertibleErrorCode(), "%s: %s",
+                                           Path.c_str(),
+                                           toString(std::move(E)).c_str()),
+                         Err);
+    Out << "wrote " << Path << "\n";
+  }
+  return ExitOk;
+}
+
+static int runGpt(ArrayRef<std::string> Args, raw_ostream &Out,
+                  raw_ostream &Err) {
+  GptOptions O;
+  UIntOpt U[] = {{"layers", "transformer layers", &O.Layers},
+                 {"hidden", "hidden size h", &O.Hidden},
+                 {"heads", "attention heads a (must divide h)", &O.Heads},
+                 {"seq", "sequence length s, tokens", &O.Seq},
+                 {"batch", "micro-batch b, sequences", &O.Batch},
+                 {"vocab", "vocabulary size V", &O.Vocab}};
+  return runKind(
+      "gpt",
+      "GPT-style transformer: an embedding stage, an attention and an MLP "
+      "stage per layer,\nand an LM head + loss stage. 16-bit activations per "
+      "Korthikanti et al. 2022:\nsbh(34 + 5as/h) bytes per layer; fp32 "
+      "logits. Defaults are GPT-2 small.",
+      "remat gen gpt --layers 24 --hidden 1024 --heads 16 --seq 2048 "
+      "--batch 4 -o gpt-medium.json",
+      O, U, generateGpt, Args, Out, Err);
+}
+
+static int runLlama(ArrayRef<std::string> Args, raw_ostream &Out,
+                    raw_ostream &Err) {
+  LlamaOptions O;
+  UIntOpt U[] = {{"layers", "transformer layers", &O.Layers},
+                 {"hidden", "hidden size h", &O.Hidden},
+                 {"heads", "query heads a (must divide h)", &O.Heads},
+                 {"kv-heads", "key/value heads (must divide a)", &O.KvHeads},
+                 {"ffn", "SwiGLU intermediate size", &O.Ffn},
+                 {"seq", "sequence length s, tokens", &O.Seq},
+                 {"batch", "micro-batch b, sequences", &O.Batch},
+                 {"vocab", "vocabulary size V", &O.Vocab}};
+  return runKind(
+      "llama",
+      "Llama-style transformer: RMSNorm, SwiGLU MLP, grouped-query flash "
+      "attention (no s^2\nactivations), untied LM head. Defaults are Llama 2 "
+      "7B at seq 4096.",
+      "remat gen llama --layers 80 --hidden 8192 --heads 64 --kv-heads 8 "
+      "--ffn 28672 -o llama2-70b.json",
+      O, U, generateLlama, Args, Out, Err);
+}
+
+static int runVit(ArrayRef<std::string> Args, raw_ostream &Out,
+                  raw_ostream &Err) {
+  VitOptions O;
+  UIntOpt U[] = {
+      {"layers", "encoder layers", &O.Layers},
+      {"hidden", "hidden size h", &O.Hidden},
+      {"heads", "attention heads (must divide h)", &O.Heads},
+      {"mlp", "MLP width", &O.Mlp},
+      {"image", "image side, pixels (multiple of --patch)", &O.Image},
+      {"patch", "patch side, pixels", &O.Patch},
+      {"batch", "batch, images", &O.Batch},
+      {"classes", "classifier classes", &O.Classes}};
+  return runKind(
+      "vit",
+      "Vision Transformer: patch embedding, attention and MLP stages as for "
+      "gpt (no causal\nmask), a classifier head. Defaults are ViT-L/16 at "
+      "224x224, batch 32.",
+      "remat gen vit --layers 12 --hidden 768 --heads 12 --mlp 3072 "
+      "-o vit-b16.json",
+      O, U, generateVit, Args, Out, Err);
+}
+
+static int runResNet(ArrayRef<std::string> Args, raw_ostream &Out,
+                     raw_ostream &Err) {
+  ResNetOptions O;
+  UIntOpt U[] = {
+      {"depth", "depth 9n+2: n bottleneck blocks per stage", &O.Depth},
+      {"batch", "batch, images", &O.Batch},
+      {"image", "image side, pixels (multiple of 16)", &O.Image},
+      {"classes", "classifier classes", &O.Classes}};
+  return runKind(
+      "resnet",
+      "Pre-activation bottleneck ResNet (He et al. 2016): ImageNet stem, "
+      "three stages of\nn blocks (depth = 9n + 2), one chain stage per "
+      "block. Defaults are ResNet-1001\nat 224x224, batch 32.",
+      "remat gen resnet --depth 164 --batch 64 -o resnet-164.json", O, U,
+      generateResNet, Args, Out, Err);
+}
+
+static int runUNet(ArrayRef<std::string> Args, raw_ostream &Out,
+                   raw_ostream &Err) {
+  UNetOptions O;
+  UIntOpt U[] = {{"batch", "batch, latents", &O.Batch},
+                 {"latent", "latent side (multiple of 8)", &O.Latent}};
+  return runKind(
+      "unet",
+      "Stable Diffusion 2.1 U-Net as a forward-only graph (graph form): one "
+      "node per\nResNet block, transformer block, resampler and conv, long "
+      "skip connections\ninto the up path, and an MSE loss node. Defaults: "
+      "64x64 latents, batch 4.",
+      "remat gen unet --batch 8 --latent 96 -o sd21-768.json", O, U,
+      generateUNet, Args, Out, Err);
+}
+
+int runGen(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
+  if (Args.empty()) {
+    printGenUsage(Err);
+    return ExitBadInput;
+  }
+  StringRef Kind = Args.front();
+  if (Kind == "--help" || Kind == "-h") {
+    printGenUsage(Out);
+    return ExitOk;
+  }
+  ArrayRef<std::string> Rest = Args.drop_front();
+  if (Kind == "gpt")
+    return runGpt(Rest, Out, Err);
+  if (Kind == "llama")
+    return runLlama(Rest, Out, Err);
+  if (Kind == "vit")
+    return runVit(Rest, Out, Err);
+  if (Kind == "resnet")
+    return runResNet(Rest, Out, Err);
+  if (Kind == "unet")
+    return runUNet(Rest, Out, Err);
+  if (Kind == "bundled")
+    return runBundled(Rest, Out, Err);
+  Err << "remat: error: gen: unknown kind '" << Kind
+      << "' (expected gpt, llama, vit, resnet, unet or bundled; see 'remat "
+         "gen --help')\n";
   return ExitBadInput;
 }
+
 } // namespace remat::cli
