@@ -199,6 +199,16 @@ Expected<LossCost> readLoss(const ObjectReader &Top) {
   return L;
 }
 
+Error duplicateName(const ExpandedLayer &L, const ExpandedLayer &First) {
+  std::string Msg =
+      L.Path + " (\"" + L.Name + "\"): duplicate name \"" + L.Name + "\" ";
+  // Copies of one repeat share their path; the fix is then {i} in the name.
+  if (L.Path == First.Path)
+    return jsonError(Msg + "(every copy of the repeat gets the same name; "
+                           "use {i} in the layer's or the repeat's name)");
+  return jsonError(Msg + "(first used at " + First.Path + ")");
+}
+
 } // namespace
 
 Expected<Chain> readChainForm(const ObjectReader &Top) {
@@ -223,9 +233,7 @@ Expected<Chain> readChainForm(const ObjectReader &Top) {
       return S.takeError();
     auto [It, New] = FirstUse.try_emplace(Layers[I].Name, I);
     if (!New)
-      return jsonError(Layers[I].Path + " (\"" + Layers[I].Name +
-                       "\"): duplicate name \"" + Layers[I].Name +
-                       "\" (first used at " + Layers[It->second].Path + ")");
+      return duplicateName(Layers[I], Layers[It->second]);
     C.Stages.push_back(std::move(*S));
   }
   return C;

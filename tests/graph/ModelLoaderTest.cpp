@@ -1,0 +1,367 @@
+//===- tests/graph/ModelLoaderTest.cpp - Model file loading ---------------===//
+//
+// Malformed inputs are checked against their exact one-line message (the
+// conventions are in docs/model-format.md); well-formed inputs against
+// values worked out by hand from the file text.
+//
+//===----------------------------------------------------------------------===//
+
+#include "graph/ModelLoader.h"
+
+#include "TestUtil.h"
+
+#include <doctest/doctest.h>
+
+using namespace remat;
+
+namespace {
+
+/// One stage "a": fwd 1, bwd 2, output 8 bytes, saved 8 bytes.
+const std::string LayerA = R"({"name": "a", "fwd_time": 1, "bwd_time": 2,
+  "output_bytes": 8, "saved_bytes": 8})";
+
+/// A chain model with \p Layers as its layer list and \p Extra (fields with a
+/// trailing comma) at the top level.
+std::string chainDoc(const std::string &Layers, const std::string &Extra = "") {
+  return R"({"format": "remat-model", "version": 1, "name": "t",
+  "input_bytes": 4, )" +
+         Extra + R"("layers": )" + Layers + "}";
+}
+
+/// A chain model with one layer "a" made of \p LayerFields.
+std::string layerDoc(const std::string &LayerFields) {
+  return chainDoc(R"([{"name": "a", )" + LayerFields + "}]");
+}
+
+std::string graphDoc(const std::string &Nodes, const std::string &Extra = "") {
+  return R"({"format": "remat-model", "version": 1, "name": "g", )" + Extra +
+         R"("graph": {"nodes": )" + Nodes + "}}";
+}
+
+std::string err(const std::string &Text) {
+  llvm::Expected<Model> M = parseModelText(Text, "m.json");
+  REQUIRE_FALSE(bool(M));
+  return llvm::toString(M.takeError());
+}
+
+Model ok(const std::string &Text) {
+  llvm::Expected<Model> M = parseModelText(Text, "m.json");
+  if (!M)
+    FAIL(llvm::toString(M.takeError()));
+  return std::move(*M);
+}
+
+const std::string Costs = R"("fwd_time": 1, "bwd_time": 2)";
+
+} // namespace
+
+TEST_CASE("loader: top-level fields") {
+  CHECK(err(R"({"format": "remat-model", "version": 1, "input_bytes": 4,
+    "layers": [)" +
+            LayerA + "]}") == "m.json: missing required field \"name\"");
+  CHECK(err(R"({"format": "remat-model", "version": 1, "name": "t",
+    "layers": [)" +
+            LayerA + "]}") == "m.json: missing required field \"input_bytes\"");
+  CHECK(err(R"({"version": 1, "name": "t"})") ==
+        "m.json: missing required field \"format\"");
+  CHECK(err(R"({"format": "remat-schedule", "version": 1})") ==
+        "m.json: format: expected \"remat-model\", got \"remat-schedule\"");
+  CHECK(err(R"({"format": "remat-model", "version": 2})") ==
+        "m.json: version: unsupported version 2 (this remat reads version 1)");
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("nmae": "x", )")) ==
+        "m.json: unknown field \"nmae\"");
+  CHECK(err("[1, 2]") ==
+        "m.json: the top level must be a JSON object, got [1,2]");
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("batch_size": 0, )")) ==
+        "m.json: batch_size: must be an integer from 1 to 2147483648, got 0");
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("time_unit": "", )")) ==
+        "m.json: time_unit: must not be empty");
+}
+
+TEST_CASE("loader: layers or graph, exactly one") {
+  CHECK(err(chainDoc("[]")) == "m.json: layers: must not be empty");
+  CHECK(err(chainDoc("{}")) == "m.json: layers: must be a list, got {}");
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("graph": {"nodes": []}, )")) ==
+        "m.json: both \"layers\" and \"graph\" are present; a model has "
+        "exactly one of them");
+  CHECK(err(R"({"format": "remat-model", "version": 1, "name": "t"})") ==
+        "m.json: missing \"layers\" (chain form) or \"graph\" (graph form)");
+}
+
+TEST_CASE("loader: sizes") {
+  CHECK(err(layerDoc(Costs + R"(, "output_bytes": -8, "saved_bytes": 8)")) ==
+        "m.json: layers[0] (\"a\"): output_bytes: size must not be negative, "
+        "got -8");
+  // 2^62 + 1 = 4611686018427387905.
+  CHECK(err(layerDoc(Costs + R"(, "output_bytes": 4611686018427387905,
+    "saved_bytes": 8)")) ==
+        "m.json: layers[0] (\"a\"): output_bytes: size 4611686018427387905 is "
+        "too large (the limit is 2^62 bytes)");
+  // 8388608 TiB = 2^23 * 2^40 = 2^63.
+  CHECK(err(layerDoc(Costs + R"(, "output_bytes": "8388608 TiB",
+    "saved_bytes": 8)")) ==
+        "m.json: layers[0] (\"a\"): output_bytes: invalid size \"8388608 "
+        "TiB\": too large (the limit is 2^62 bytes)");
+  CHECK(err(layerDoc(Costs + R"(, "output_bytes": 8.5, "saved_bytes": 9)")) ==
+        "m.json: layers[0] (\"a\"): output_bytes: size must be a whole number "
+        "of bytes or a string with a unit such as \"1.5 GiB\", got 8.5");
+  CHECK(err(layerDoc(Costs + R"(, "output_bytes": 8, "saved_bytes": true)")) ==
+        "m.json: layers[0] (\"a\"): saved_bytes: size must be a number of "
+        "bytes or a string such as \"12 MiB\", got true");
+  CHECK(err(R"({"format": "remat-model", "version": 1, "name": "t",
+    "input_bytes": "12 XB", "layers": [)" +
+            LayerA + "]}") ==
+        "m.json: input_bytes: invalid size \"12 XB\": unknown unit \"XB\" (use "
+        "B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)");
+  CHECK(err(chainDoc("[" + LayerA + "]",
+                     R"("static_bytes": {"parameters": -1}, )")) ==
+        "m.json: static_bytes.parameters: size must not be negative, got -1");
+  CHECK(err(layerDoc(Costs + R"(, "output_bytes": 16, "saved_bytes": 12)")) ==
+        "m.json: layers[0] (\"a\"): saved_bytes (12) is smaller than "
+        "output_bytes (16)");
+}
+
+TEST_CASE("loader: times") {
+  CHECK(err(layerDoc(R"("fwd_time": -1, "bwd_time": 2, "output_bytes": 8,
+    "saved_bytes": 8)")) == "m.json: layers[0] (\"a\"): fwd_time: time must "
+                            "be a non-negative number, got -1");
+  CHECK(err(layerDoc(R"("fwd_time": "1 ms", "bwd_time": 2, "output_bytes": 8,
+    "saved_bytes": 8)")) ==
+        "m.json: layers[0] (\"a\"): fwd_time: time must be a number, got "
+        "\"1 ms\"");
+  CHECK(
+      err(layerDoc(R"("bwd_time": 2, "output_bytes": 8, "saved_bytes": 8)")) ==
+      "m.json: layers[0] (\"a\"): missing required field \"fwd_time\"");
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("loss": {"bwd_time": "x"}, )")) ==
+        "m.json: loss.bwd_time: time must be a number, got \"x\"");
+}
+
+TEST_CASE("loader: unknown fields everywhere") {
+  CHECK(err(layerDoc(R"("fwd_tme": 1, "bwd_time": 2, "output_bytes": 8,
+    "saved_bytes": 8)")) == "m.json: layers[0] (\"a\"): unknown field "
+                            "\"fwd_tme\"");
+  CHECK(
+      err(chainDoc("[" + LayerA + "]", R"("static_bytes": {"params": 1}, )")) ==
+      "m.json: static_bytes: unknown field \"params\"");
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("loss": {"time": 1}, )")) ==
+        "m.json: loss: unknown field \"time\"");
+  CHECK(err(graphDoc(R"([{"name": "a", "time": 1, "bytes": 4, "inputs": [],
+    "phase": "forward", "flops": 3}])")) ==
+        "m.json: graph.nodes[0] (\"a\"): unknown field \"flops\"");
+  CHECK(err(graphDoc("[]")) == "m.json: graph.nodes: must not be empty");
+  CHECK(err(chainDoc(R"([{"repeat": 2, "layers": [)" + LayerA +
+                     R"(], "count": 3}])")) ==
+        "m.json: layers[0]: unknown field \"count\"");
+}
+
+TEST_CASE("loader: names and repeats") {
+  CHECK(err(chainDoc("[" + LayerA + ", " + LayerA + "]")) ==
+        "m.json: layers[1] (\"a\"): duplicate name \"a\" (first used at "
+        "layers[0])");
+  CHECK(err(chainDoc(R"([{"repeat": 2, "name": "h", "layers": [)" + LayerA +
+                     "]}]")) ==
+        "m.json: layers[0].layers[0] (\"h.a\"): duplicate name \"h.a\" (every "
+        "copy of the repeat gets the same name; use {i} in the layer's or the "
+        "repeat's name)");
+  // The repeat's second copy makes "h.1.a", which layers[1] already has.
+  CHECK(err(chainDoc(R"([{"repeat": 2, "name": "h.{i}", "layers": [)" + LayerA +
+                     R"(]}, {"name": "h.1.a", )" + Costs +
+                     R"(, "output_bytes": 8, "saved_bytes": 8}])")) ==
+        "m.json: layers[1] (\"h.1.a\"): duplicate name \"h.1.a\" (first used "
+        "at layers[0].layers[0])");
+  CHECK(err(layerDoc(Costs + R"(, "saved_bytes": 8)")) ==
+        "m.json: layers[0] (\"a\"): missing required field \"output_bytes\"");
+  CHECK(err(chainDoc(R"([{"name": "h.{i}", )" + Costs +
+                     R"(, "output_bytes": 8, "saved_bytes": 8}])")) ==
+        "m.json: layers[0].name: \"h.{i}\" uses {i} outside a repeat entry");
+  CHECK(err(chainDoc(R"([{"repeat": 0, "layers": [)" + LayerA + "]}]")) ==
+        "m.json: layers[0].repeat: must be an integer from 1 to 1000000, got "
+        "0");
+  CHECK(err(chainDoc(R"([{"name": "", )" + Costs + "}]")) ==
+        "m.json: layers[0].name: must not be empty");
+  CHECK(err(chainDoc("[3]")) == "m.json: layers[0]: must be an object, got 3");
+  // A bad value inside a nested repeat names the path and the expanded name.
+  CHECK(err(chainDoc(R"([)" + LayerA + R"(, {"repeat": 2, "name": "b{i}",
+    "layers": [{"repeat": 1, "name": "l{i}", "layers": [{"name": "conv",
+    "fwd_time": 1, "bwd_time": -2, "output_bytes": 8, "saved_bytes": 8}]}]}])")) ==
+        "m.json: layers[1].layers[0].layers[0] (\"b0.l0.conv\"): bwd_time: "
+        "time must be a non-negative number, got -2");
+}
+
+namespace {
+/// A forward node with no inputs.
+std::string node(const std::string &Name, const std::string &Inputs,
+                 const std::string &Phase = "forward") {
+  return R"({"name": ")" + Name + R"(", "time": 1, "bytes": 4, "inputs": )" +
+         Inputs + R"(, "phase": ")" + Phase + R"("})";
+}
+} // namespace
+
+TEST_CASE("loader: graph form errors") {
+  CHECK(err(graphDoc("[" + node("a", "[]") + ", " + node("b", R"(["pool9"])") +
+                     "]")) ==
+        "m.json: graph.nodes[1] (\"b\"): input \"pool9\" is not a node");
+  CHECK(err(graphDoc("[" + node("a", R"(["a"])") + "]")) ==
+        "m.json: graph.nodes[0] (\"a\"): input \"a\" is the node itself");
+  CHECK(err(graphDoc("[" + node("a", "[]") + ", " + node("b", R"(["a", "a"])") +
+                     "]")) ==
+        "m.json: graph.nodes[1] (\"b\"): input \"a\" is listed twice");
+  CHECK(err(graphDoc("[" + node("a", "[]") + ", " + node("a", "[]") + "]")) ==
+        "m.json: graph.nodes[1] (\"a\"): duplicate name \"a\" (first used at "
+        "graph.nodes[0])");
+  CHECK(err(graphDoc("[" + node("a", "[]", "backwards") + "]")) ==
+        "m.json: graph.nodes[0] (\"a\"): phase: must be \"forward\", \"loss\" "
+        "or \"backward\", got \"backwards\"");
+  CHECK(err(graphDoc("[" + node("a", R"(["g"])") + ", " +
+                     node("g", "[]", "backward") + "]")) ==
+        "m.json: graph.nodes[0] (\"a\"): forward node reads \"g\", a backward "
+        "node");
+  CHECK(err(graphDoc("[" + node("a", "[]") + "]", R"("input_bytes": 4, )")) ==
+        "m.json: input_bytes: only allowed in the chain form (a graph does "
+        "not count its external input)");
+  CHECK(err(graphDoc(R"([{"name": "a", "time": 1, "bytes": 4,
+    "phase": "forward"}])")) ==
+        "m.json: graph.nodes[0] (\"a\"): missing required field \"inputs\"");
+  // x feeds a; a -> b -> c -> a is a cycle (reported in data-flow order,
+  // starting at the cycle node first in the file).
+  CHECK(err(graphDoc("[" + node("x", "[]") + ", " + node("c", R"(["b"])") +
+                     ", " + node("a", R"(["x", "c"])") + ", " +
+                     node("b", R"(["a"])") + "]")) ==
+        "m.json: graph.nodes: cycle: c -> a -> b -> c");
+  // A derived name that collides with a forward node.
+  CHECK(err(graphDoc("[" + node("a", "[]") + ", " + node("g.a", R"(["a"])") +
+                     "]")) == "m.json: graph: cannot derive the backward: "
+                              "node name \"g.a\" is already used");
+}
+
+TEST_CASE("loader: JSON syntax and files") {
+  // Line 3 is `  "name": [1, ` (14 characters): the input ends at column 15.
+  CHECK(err("{\n  \"format\": \"remat-model\",\n  \"name\": [1, ") ==
+        "m.json:3:15: invalid JSON: syntax error while parsing value - "
+        "unexpected end of input; expected '[', '{', or a literal");
+  // nlohmann reads "na" hoping for "null"; the position is the last
+  // character read.
+  CHECK(err("name: x") == "m.json:1:2: invalid JSON: syntax error while "
+                          "parsing value - invalid literal; last read: 'na'");
+  CHECK(err("") == "m.json:1:1: invalid JSON: syntax error while parsing "
+                   "value - unexpected end of input; expected '[', '{', or a "
+                   "literal");
+  CHECK(err(R"({"name": "a", "name": "b"})") ==
+        "m.json: duplicate field \"name\"");
+  CHECK(err(chainDoc(R"([{"name": "a", "name": "b"}])")) ==
+        "m.json: layers[0]: duplicate field \"name\"");
+
+  llvm::Expected<Model> M = loadModelFile("no/such/model.json");
+  REQUIRE_FALSE(bool(M));
+  CHECK(llvm::toString(M.takeError()) ==
+        "no/such/model.json: cannot read file: No such file or directory");
+
+  test::TempFile Bad("bad.json", chainDoc("[" + LayerA + "]", R"("x": 1, )"));
+  M = loadModelFile(Bad.path());
+  REQUIRE_FALSE(bool(M));
+  CHECK(llvm::toString(M.takeError()) == Bad.path() + ": unknown field \"x\"");
+}
+
+TEST_CASE("loader: defaults and sha256") {
+  llvm::Expected<Model> Loaded =
+      loadModelFile(test::sourcePath("tests/data/tiny.json"));
+  REQUIRE(bool(Loaded));
+  const Model &M = *Loaded;
+  // `sha256sum tests/data/tiny.json` gives this value.
+  CHECK(M.Sha256 ==
+        "9f38effd752872ad2981e0b695b063d6b6cdd25e34e057b31a25d4173562466c");
+  CHECK(M.Path == test::sourcePath("tests/data/tiny.json"));
+  CHECK(M.Name == "tiny");
+  CHECK(M.Description == "");
+  CHECK(M.TimeUnit == "ms");
+  CHECK(M.BatchSize == 0);
+  CHECK(M.Static.total() == 0);
+  CHECK_FALSE(M.FromGraphForm);
+  REQUIRE(M.isChain());
+  const Chain &C = *M.AsChain;
+  CHECK(C.InputBytes == 4);
+  CHECK(C.Loss.BwdTime == 0);
+  CHECK(C.Loss.BwdWorkspace == 0);
+  REQUIRE(C.size() == 1);
+  CHECK(C.Stages[0].Kind == "");
+  CHECK(C.Stages[0].FwdWorkspace == 0);
+  CHECK(C.Stages[0].BwdWorkspace == 0);
+  // x0, a, loss, g.a: the chain is lowered too.
+  CHECK(M.G.size() == 4);
+}
+
+TEST_CASE("loader: nested repeats and units") {
+  llvm::Expected<Model> Loaded =
+      loadModelFile(test::sourcePath("tests/data/nested.json"));
+  REQUIRE(bool(Loaded));
+  REQUIRE(Loaded->isChain());
+  const Chain &C = *Loaded->AsChain;
+  CHECK(Loaded->BatchSize == 8);
+  CHECK(C.InputBytes == 1536); // 1.5 KiB
+  std::vector<std::string> Names;
+  for (const Stage &S : C.Stages)
+    Names.push_back(S.Name);
+  // Outer copies b0, b1 each hold pre{outer} and two inner copies l0, l1 of
+  // conv{inner}; then an unnamed repeat puts its index in the layer name.
+  CHECK(Names == std::vector<std::string>{
+                     "b0.pre0", "b0.l0.conv0", "b0.l1.conv1", "b1.pre1",
+                     "b1.l0.conv0", "b1.l1.conv1", "h.0.mlp", "h.1.mlp"});
+  CHECK(C.Stages[0].OutputBytes == 2000); // 2KB
+  CHECK(C.Stages[0].SavedBytes == 2048);  // 2 KiB
+  CHECK(C.Stages[0].FwdTime == 0.5);
+  CHECK(C.Stages[1].FwdWorkspace == 1'000'000); // 1 MB
+  CHECK(C.Stages[1].Kind == "conv");
+  CHECK(C.Stages[5].SavedBytes == 300);
+}
+
+TEST_CASE("loader: static bytes, loss and description") {
+  Model M = ok(chainDoc("[" + LayerA + "]", R"("description": "d",
+    "time_unit": "s", "static_bytes": {"parameters": "1 KiB",
+    "optimizer": "1.5 KB"}, "loss": {"bwd_time": 0.25, "bwd_workspace": 3}, )"));
+  CHECK(M.Description == "d");
+  CHECK(M.TimeUnit == "s");
+  CHECK(M.Static.Parameters == 1024);
+  CHECK(M.Static.Gradients == 0);
+  CHECK(M.Static.Optimizer == 1500);
+  CHECK(M.AsChain->Loss.BwdTime == 0.25);
+  CHECK(M.AsChain->Loss.BwdWorkspace == 3);
+  CHECK(M.Path == "m.json");
+}
+
+TEST_CASE("loader: graph form order and derived backward") {
+  llvm::Expected<Model> Loaded =
+      loadModelFile(test::sourcePath("tests/data/diamond.json"));
+  REQUIRE(bool(Loaded));
+  const Model &M = *Loaded;
+  CHECK(M.FromGraphForm);
+  CHECK_FALSE(M.isChain());
+  // File order d, a, c, b. Kahn: only a is ready; then c and b become ready
+  // and c is first in the file; then b; then d.
+  std::vector<std::string> Names;
+  for (const Node &N : M.G.Nodes)
+    Names.push_back(N.Name);
+  CHECK(Names == std::vector<std::string>{"a", "c", "b", "d", "loss", "g.d",
+                                          "g.b", "g.c", "g.a"});
+  CHECK(M.G.Nodes[1].Workspace == 5);
+  CHECK(M.G.Nodes[2].Kind == "conv");
+  // d's inputs keep the file's order: b (id 2), then c (id 1).
+  CHECK(M.G.Nodes[3].Inputs == llvm::SmallVector<unsigned, 4>{2, 1});
+  // a is read by c, b, and the backward nodes of b, c and a itself.
+  CHECK(M.G.Users[0] == llvm::SmallVector<unsigned, 4>{1, 2, 6, 7, 8});
+}
+
+TEST_CASE("loader: explicit backward is kept as written") {
+  Model M = ok(graphDoc("[" + node("g.a", R"(["loss", "a"])", "backward") +
+                        ", " + node("loss", R"(["a"])", "loss") + ", " +
+                        node("a", "[]") + "]"));
+  std::vector<std::string> Names;
+  for (const Node &N : M.G.Nodes)
+    Names.push_back(N.Name);
+  CHECK(Names == std::vector<std::string>{"a", "loss", "g.a"});
+  // A forward path with a mirrored backward is a chain of one stage whose
+  // input is the uncounted external input.
+  REQUIRE(M.isChain());
+  CHECK(M.AsChain->InputBytes == 0);
+  REQUIRE(M.AsChain->size() == 1);
+  CHECK(M.AsChain->Stages[0].Name == "a");
+}
