@@ -1,0 +1,160 @@
+//===- tests/runtime/ExecutorTest.cpp - Chain executor and allocator ------===//
+//
+// Peaks here are worked out by hand from spec §3a, with the arithmetic in
+// comments; the hand-built schedules come from RuntimeTestUtil.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "RuntimeTestUtil.h"
+
+#include "planner/Errors.h"
+#include "runtime/Executor.h"
+#include "runtime/Synthetic.h"
+#include "runtime/TrackingAllocator.h"
+
+#include <doctest/doctest.h>
+
+using namespace remat;
+using namespace remat::test;
+
+static RunResult runOk(const Chain &C, const std::vector<ChainOp> &Ops) {
+  auto Dev = createCpuBackend();
+  SyntheticWorkload W(C, *Dev, 0.01);
+  auto R = runChain(W, Ops, *Dev);
+  REQUIRE_MESSAGE(bool(R), (R ? "" : llvm::toString(R.takeError())));
+  return *R;
+}
+
+static std::string runErr(const Chain &C, const std::vector<ChainOp> &Ops) {
+  auto Dev = createCpuBackend();
+  SyntheticWorkload W(C, *Dev, 0.01);
+  auto R = runChain(W, Ops, *Dev);
+  REQUIRE_FALSE(bool(R));
+  std::string Msg;
+  llvm::handleAllErrors(
+      R.takeError(), [&](const InvalidScheduleError &E) { Msg = E.Msg; },
+      [&](const llvm::ErrorInfoBase &E) { Msg = "other: " + E.message(); });
+  return Msg;
+}
+
+TEST_CASE("tracking allocator: live and peak bytes are exact") {
+  auto Dev = createCpuBackend();
+  TrackingAllocator A(*Dev);
+  auto X = A.allocate(100);
+  REQUIRE(bool(X));
+  auto Y = A.allocate(50);
+  REQUIRE(bool(Y));
+  CHECK(A.liveBytes() == 150);
+  A.release(*X);
+  CHECK(A.liveBytes() == 50);
+  auto Z = A.allocate(0); // empty buffers cost nothing and count nothing
+  REQUIRE(bool(Z));
+  CHECK(Z->Data == nullptr);
+  auto W = A.allocate(70);
+  REQUIRE(bool(W));
+  CHECK(A.liveBytes() == 120);
+  CHECK(A.peakBytes() == 150); // 100 + 50 was the high point
+  CHECK(A.allocations() == 3);
+  A.release(*Y);
+  A.release(*W);
+  CHECK(A.liveBytes() == 0);
+}
+
+TEST_CASE("executor: store-everything peak by hand") {
+  // L = 4, x = 1 byte, x̄ = 2 bytes. After F_all 0..3: x_0 + 4 x̄ = 9;
+  // loss adds y_4: 10; B 3 adds y_3: 11, then frees y_4 and x̄_4 -> 8, and
+  // every later B adds 1 and frees 3. Peak 11.
+  Chain C = uniformChain(4, 1, 2);
+  RunResult R = runOk(C, storeEverythingChainOps(C));
+  CHECK(R.PeakBytes == 11);
+  CHECK(R.EndLiveBytes == 1); // y_0 alone: B 0 freed x_0
+  CHECK(R.ForwardOps == 4);
+  CHECK(R.ForwardRecomputations == 0);
+  CHECK(R.PerOpMicros.size() == 9);
+}
+
+TEST_CASE("executor: two segments peak and recomputations by hand") {
+  // Segments [0,2) and [2,4): F_ck 0 {x0,x1}=2, F_n 1 -> {x0,x2}=2 (3 at
+  // its peak), F_all 2, 3 -> 6, loss -> 7, B 3 adds y_3 -> 8 (peak), frees
+  // y4, x̄4 -> 5; B 2 -> 6, frees y3, x̄3, x2 -> 2; F_all 0, 1 -> 6; B 1 -> 7.
+  Chain C = uniformChain(4, 1, 2);
+  RunResult R = runOk(C, segmentSchedule(4, {0, 2}));
+  CHECK(R.PeakBytes == 8);
+  CHECK(R.ForwardOps == 6);
+  CHECK(R.ForwardRecomputations == 2);
+  CHECK(R.ForwardCounts == std::vector<unsigned>{2, 2, 1, 1});
+}
+
+TEST_CASE("executor: workspaces count for the op's duration only") {
+  // As above with fwd_workspace 5 on stage 3: F_all 3 peaks at 4 + 2 + 5 =
+  // 11 in the segmented plan, 7 + 2 + 5 = 14 storing everything. A backward
+  // workspace of 4 on stage 0: B 0 in store-everything sees x_0, x̄_1, y_1
+  // (4) + y_0 (1) + 4 = 9 < 14.
+  Chain C = uniformChain(4, 1, 2);
+  C.Stages[3].FwdWorkspace = 5;
+  C.Stages[0].BwdWorkspace = 4;
+  CHECK(runOk(C, segmentSchedule(4, {0, 2})).PeakBytes == 11);
+  CHECK(runOk(C, storeEverythingChainOps(C)).PeakBytes == 14);
+}
+
+TEST_CASE("executor: recompute-all counts L(L-1)/2 recomputations") {
+  Chain C = uniformChain(5, 3, 7);
+  RunResult R = runOk(C, recomputeAllSchedule(5));
+  CHECK(R.ForwardRecomputations == 10); // 5 * 4 / 2
+  CHECK(R.ForwardCounts == std::vector<unsigned>{5, 4, 3, 2, 1});
+  // Peak: at B 4 the residents are x_0, x_4 (F_all keeps it), x̄_5, y_5
+  // and the new y_4: 3 + 3 + 7 + 3 + 3 = 19.
+  CHECK(R.PeakBytes == 19);
+}
+
+TEST_CASE("executor: the loss frees a plain x_L") {
+  // F_ck 0 keeps x_0 and makes x_1; loss adds y_1 (peak 3 of 1-byte
+  // tensors) and frees x_1; F_all 0 adds x̄_1 (2): 1 + 1 + 2 = 4; B 0: + y_0
+  // = 5, then frees y_1, x̄_1, x_0 -> y_0 alone.
+  Chain C = uniformChain(1, 1, 2);
+  std::vector<ChainOp> Ops = {{ChainOpKind::FCk, 0},
+                              {ChainOpKind::Loss, 0},
+                              {ChainOpKind::FAll, 0},
+                              {ChainOpKind::B, 0}};
+  RunResult R = runOk(C, Ops);
+  CHECK(R.PeakBytes == 5);
+  CHECK(R.EndLiveBytes == 1);
+  CHECK(R.ForwardRecomputations == 1);
+}
+
+TEST_CASE("executor: invalid schedules name the op and the tensor") {
+  Chain C = uniformChain(3, 1, 2);
+  CHECK(runErr(C, {{ChainOpKind::FAll, 1}}) ==
+        "op 0 (F_all layer 1): neither x_1 nor x̄_1 is resident");
+  CHECK(runErr(C, {{ChainOpKind::FAll, 0}, {ChainOpKind::B, 0}}) ==
+        "op 1 (B layer 0): y_1 is not resident");
+  CHECK(runErr(C, {{ChainOpKind::FCk, 0}, {ChainOpKind::FCk, 0}}) ==
+        "op 1 (F_ck layer 0): x_1 is already resident");
+  CHECK(runErr(C, {{ChainOpKind::FCk, 7}}) ==
+        "op 0 (F_ck layer 7): layer 7 is out of range (chain has 3 stages)");
+  CHECK(runErr(C, {{ChainOpKind::FAll, 0}}) ==
+        "the schedule ends without producing y_0");
+}
+
+TEST_CASE("executor: byte scaling rounds up and keeps zeros") {
+  Chain C = uniformChain(2, 10, 25);
+  C.Stages[1].FwdWorkspace = 1;
+  Chain S = scaleChainBytes(C, 4);
+  CHECK(S.InputBytes == 3);             // ceil(10 / 4)
+  CHECK(S.Stages[0].SavedBytes == 7);   // ceil(25 / 4)
+  CHECK(S.Stages[1].FwdWorkspace == 1); // ceil(1 / 4)
+  CHECK(S.Stages[0].FwdWorkspace == 0);
+  CHECK(S.Stages[0].FwdTime == C.Stages[0].FwdTime);
+}
+
+TEST_CASE("executor: synthetic ops last at least their scaled time") {
+  // 3 stages of fwd 1 + bwd 2 units, loss 0: 9 units at 20 us each is at
+  // least 180 us of busy work (the clock is the calibration, so never less).
+  Chain C = uniformChain(3, 8, 16);
+  auto Dev = createCpuBackend();
+  SyntheticWorkload W(C, *Dev, 20);
+  auto R = runChain(W, storeEverythingChainOps(C), *Dev);
+  REQUIRE(bool(R));
+  CHECK(R->OpMicros >= 180);
+  CHECK(R->WallMicros >= R->OpMicros);
+}
