@@ -1,4 +1,5 @@
-//===- planner/GraphPlanner.h - Rematerialisation on tensor graphs -*- C++ -*-===//
+//===- planner/GraphPlanner.h - Rematerialisation on tensor graphs -*- C++
+//-*-===//
 //
 // Planners for graph models (spec §3b): baselines, an exact MILP (Checkmate's
 // model, solved with COIN-OR CBC) and a scalable planner for large graphs.
@@ -43,6 +44,17 @@ struct GraphPlanResult {
   double Gap = 0;
   /// Whether exact mode proved optimality.
   bool ProvenOptimal = false;
+  /// Time of the plan (the incumbent), model time unit.
+  double Time = 0;
+  /// Peak of the plan, bytes.
+  uint64_t PeakBytes = 0;
+  /// Compute ops beyond the first computation of each node.
+  uint64_t Recomputations = 0;
+  /// Wall-clock planning time, seconds.
+  double SolveSeconds = 0;
+  /// Exact mode: MILP columns and rows (0 when the MILP was not built).
+  unsigned MilpVariables = 0;
+  unsigned MilpConstraints = 0;
 };
 
 /// Least-time graph plan within the budget (exact or scalable). Fails with

@@ -1,0 +1,209 @@
+//===- planner/GraphKeepSet.cpp - Keep set to compute/free ops ------------===//
+//
+// runKeepSet: the engine behind the scalable planner and the graph baselines
+// (planner/GraphScalable.h explains the plan shape). It emits ops and tracks
+// resident bytes in one pass, so its peak is the simulator's peak.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/GraphScalable.h"
+
+#include <algorithm>
+
+using namespace llvm;
+
+namespace remat {
+
+namespace {
+
+bool isBackward(const Node &N) { return N.NodePhase == Phase::Backward; }
+
+/// Last user of each node in the node's own pass (forward and loss form one
+/// pass, backward the other); 0 when there is none.
+SmallVector<unsigned, 0> samePassLastUser(const Graph &G) {
+  SmallVector<unsigned, 0> Last(G.size(), 0);
+  for (unsigned V = 0, E = G.size(); V != E; ++V)
+    for (unsigned U : G.Users[V])
+      if (isBackward(G.Nodes[U]) == isBackward(G.Nodes[V]))
+        Last[V] = std::max(Last[V], U);
+  return Last;
+}
+
+class KeepSetSim {
+public:
+  KeepSetSim(const Graph &G, const KeepPolicy &P)
+      : G(G), P(P), PassLast(samePassLastUser(G)), Resident(G.size()),
+        Recomputed(G.size()), InClosure(G.size()), Computed(G.size()),
+        NextUse(G.size(), 0), Pending(G.size(), 0) {}
+
+  KeepSetPlan run() {
+    for (unsigned S = 0, E = G.size(); S != E; ++S)
+      stage(S);
+    return std::move(Out);
+  }
+
+private:
+  const Graph &G;
+  const KeepPolicy &P;
+  SmallVector<unsigned, 0> PassLast;
+  BitVector Resident, Recomputed, InClosure, Computed;
+  SmallVector<unsigned, 0> NextUse;
+  /// Uses of a recomputed tensor left in the current stage.
+  SmallVector<unsigned, 0> Pending;
+  uint64_t Bytes = 0;
+  KeepSetPlan Out;
+
+  /// First user of \p V after stage \p S, or ~0u. Stages only grow, so the
+  /// cursor only moves forward.
+  unsigned nextUserAfter(unsigned V, unsigned S) {
+    const auto &Us = G.Users[V];
+    unsigned &I = NextUse[V];
+    while (I < Us.size() && Us[I] <= S)
+      ++I;
+    return I < Us.size() ? Us[I] : ~0u;
+  }
+
+  void compute(unsigned V) {
+    const Node &N = G.Nodes[V];
+    uint64_t Peak = Bytes + N.Bytes + N.Workspace;
+    Resident.set(V);
+    Bytes += N.Bytes;
+    if (Out.Ops.empty() || Peak > Out.PeakBytes) {
+      Out.PeakBytes = Peak;
+      Out.ResidentAtPeak = Resident;
+    }
+    Out.Ops.push_back({GraphOpKind::Compute, V});
+    Out.Time += N.Time;
+    if (Computed.test(V))
+      ++Out.Recomputations;
+    Computed.set(V);
+  }
+
+  void release(unsigned V) {
+    Resident.reset(V);
+    Bytes -= G.Nodes[V].Bytes;
+    Out.Ops.push_back({GraphOpKind::Free, V});
+  }
+
+  /// Whether \p V, resident and just used in stage \p S, stays resident.
+  bool retainAfter(unsigned V, unsigned S) {
+    unsigned Next = nextUserAfter(V, S);
+    if (Next == ~0u)
+      return false;
+    if (P.Keep.test(V))
+      return true;
+    if (Recomputed.test(V))
+      return P.RetainRecomputed || Next == S + 1;
+    return Next <= PassLast[V];
+  }
+
+  /// Missing ancestors needed to compute \p S, ascending.
+  SmallVector<unsigned, 16> closure(unsigned S) {
+    SmallVector<unsigned, 16> Stack, Order;
+    for (unsigned In : G.Nodes[S].Inputs)
+      if (!Resident.test(In) && !InClosure.test(In)) {
+        InClosure.set(In);
+        Stack.push_back(In);
+      }
+    while (!Stack.empty()) {
+      unsigned V = Stack.pop_back_val();
+      Order.push_back(V);
+      for (unsigned In : G.Nodes[V].Inputs)
+        if (!Resident.test(In) && !InClosure.test(In)) {
+          InClosure.set(In);
+          Stack.push_back(In);
+        }
+    }
+    std::sort(Order.begin(), Order.end());
+    return Order;
+  }
+
+  void usedInStage(unsigned V, unsigned S) {
+    if (--Pending[V] != 0)
+      return;
+    InClosure.reset(V);
+    if (!retainAfter(V, S))
+      release(V);
+  }
+
+  void stage(unsigned S) {
+    SmallVector<unsigned, 16> C = closure(S);
+    for (unsigned V : C)
+      for (unsigned In : G.Nodes[V].Inputs)
+        if (InClosure.test(In))
+          ++Pending[In];
+    for (unsigned In : G.Nodes[S].Inputs)
+      if (InClosure.test(In))
+        ++Pending[In];
+    for (unsigned V : C) {
+      compute(V);
+      Recomputed.set(V);
+      for (unsigned In : G.Nodes[V].Inputs)
+        if (InClosure.test(In))
+          usedInStage(In, S);
+    }
+    compute(S);
+    for (unsigned In : G.Nodes[S].Inputs) {
+      if (InClosure.test(In)) {
+        usedInStage(In, S);
+        continue;
+      }
+      if (!retainAfter(In, S))
+        release(In);
+    }
+    if (!retainAfter(S, S))
+      release(S);
+  }
+};
+
+} // namespace
+
+KeepSetPlan runKeepSet(const Graph &G, const KeepPolicy &P) {
+  return KeepSetSim(G, P).run();
+}
+
+std::optional<KeepSetPlan> measureGraphOps(const Graph &G,
+                                           std::vector<GraphOp> Ops) {
+  KeepSetPlan P;
+  BitVector Resident(G.size()), Computed(G.size());
+  uint64_t Bytes = 0;
+  for (const GraphOp &Op : Ops) {
+    if (Op.Node >= G.size())
+      return std::nullopt;
+    const Node &N = G.Nodes[Op.Node];
+    if (Op.Kind == GraphOpKind::Free) {
+      if (!Resident.test(Op.Node))
+        return std::nullopt;
+      Resident.reset(Op.Node);
+      Bytes -= N.Bytes;
+      continue;
+    }
+    if (Resident.test(Op.Node))
+      return std::nullopt;
+    for (unsigned In : N.Inputs)
+      if (!Resident.test(In))
+        return std::nullopt;
+    P.PeakBytes = std::max(P.PeakBytes, Bytes + N.Bytes + N.Workspace);
+    Bytes += N.Bytes;
+    Resident.set(Op.Node);
+    P.Time += N.Time;
+    P.Recomputations += Computed.test(Op.Node);
+    Computed.set(Op.Node);
+  }
+  if (!Computed.all())
+    return std::nullopt;
+  P.Ops = std::move(Ops);
+  return P;
+}
+
+BitVector dropCandidates(const Graph &G) {
+  SmallVector<unsigned, 0> Last = samePassLastUser(G);
+  BitVector C(G.size());
+  for (unsigned V = 0, E = G.size(); V != E; ++V)
+    if (!G.Users[V].empty() && G.Users[V].back() > Last[V] &&
+        G.Nodes[V].Bytes > 0)
+      C.set(V);
+  return C;
+}
+
+} // namespace remat

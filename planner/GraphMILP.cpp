@@ -1,0 +1,477 @@
+//===- planner/GraphMILP.cpp - Checkmate's MILP, solved with CBC ----------===//
+//
+// Variables, per stage t (0-based) of the frontier-advancing model:
+//   R[t][k]  node k is computed in stage t (R[t][t] = 1);
+//   S[t][i]  node i is resident when stage t starts;
+//   F[t][i][k]  i (an operand of k, or k itself) is freed right after k;
+//   U[t][k]  resident bytes right after k's compute slot, before its frees.
+// F is Checkmate's linearised "no later reader in the stage and not kept
+// for the next stage"; the peak of compute k is U[t][k] + workspace(k).
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/GraphMILP.h"
+
+#include "llvm/ADT/BitVector.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <string>
+
+#ifdef REMAT_HAVE_CBC
+#include "CbcModel.hpp"
+#include "CbcSolver.hpp"
+#include "CoinPackedMatrix.hpp"
+#include "CoinPackedVector.hpp"
+#include "OsiClpSolverInterface.hpp"
+#endif
+
+using namespace llvm;
+
+namespace remat {
+
+std::vector<GraphOp> stageSolutionToOps(const Graph &G,
+                                        ArrayRef<std::vector<unsigned>> R,
+                                        ArrayRef<std::vector<unsigned>> S) {
+  std::vector<GraphOp> Ops;
+  BitVector Resident(G.size());
+  SmallVector<unsigned, 0> Uses(G.size(), 0);
+  for (size_t T = 0; T != R.size(); ++T) {
+    BitVector Next(G.size());
+    if (T + 1 < S.size())
+      for (unsigned I : S[T + 1])
+        Next.set(I);
+    for (unsigned K : R[T])
+      for (unsigned I : G.Nodes[K].Inputs)
+        ++Uses[I];
+    auto MaybeFree = [&](unsigned I) {
+      if (Resident.test(I) && Uses[I] == 0 && !Next.test(I)) {
+        Resident.reset(I);
+        Ops.push_back({GraphOpKind::Free, I});
+      }
+    };
+    for (unsigned K : R[T]) {
+      Ops.push_back({GraphOpKind::Compute, K});
+      Resident.set(K);
+      for (unsigned I : G.Nodes[K].Inputs)
+        --Uses[I];
+      for (unsigned I : G.Nodes[K].Inputs)
+        MaybeFree(I);
+      MaybeFree(K);
+    }
+    for (unsigned I : Resident.set_bits())
+      if (!Next.test(I))
+        Ops.push_back({GraphOpKind::Free, I});
+    BitVector Keep = Resident;
+    Keep &= Next;
+    Resident = Keep;
+  }
+  return Ops;
+}
+
+/// Stage-wise R and S read back from frontier-advancing ops: stage t holds
+/// the computes up to and including node t's first compute.
+static void opsToStages(const Graph &G, ArrayRef<GraphOp> Ops,
+                        std::vector<std::vector<unsigned>> &R,
+                        std::vector<std::vector<unsigned>> &S) {
+  unsigned N = G.size();
+  R.assign(N, {});
+  S.assign(N, {});
+  BitVector Resident(N), Seen(N);
+  unsigned Stage = 0;
+  bool StageOpen = false;
+  for (const GraphOp &Op : Ops) {
+    if (Op.Kind == GraphOpKind::Free) {
+      Resident.reset(Op.Node);
+      continue;
+    }
+    if (!StageOpen && Stage < N) {
+      for (unsigned I : Resident.set_bits())
+        S[Stage].push_back(I);
+      StageOpen = true;
+    }
+    if (Stage < N)
+      R[Stage].push_back(Op.Node);
+    Resident.set(Op.Node);
+    if (!Seen.test(Op.Node) && Op.Node == Stage) {
+      ++Stage;
+      StageOpen = false;
+    }
+    Seen.set(Op.Node);
+  }
+  for (auto &Rt : R)
+    std::sort(Rt.begin(), Rt.end());
+}
+
+#ifndef REMAT_HAVE_CBC
+Expected<GraphMilpResult> solveGraphMilp(const Graph &,
+                                         const GraphMilpOptions &) {
+  return createStringError(inconvertibleErrorCode(),
+                           "exact graph planning needs COIN-OR CBC "
+                           "(coinor-libcbc-dev), which this build lacks");
+}
+#else
+
+namespace {
+
+/// The MILP's columns and rows, built once, in a fixed order.
+class MilpBuilder {
+public:
+  MilpBuilder(const Graph &G, const GraphMilpOptions &O) : G(G), O(O) {
+    N = G.size();
+    computeReach();
+    chooseScale();
+  }
+
+  void build();
+  std::vector<double> startVector(ArrayRef<GraphOp> Ops) const;
+  void readSolution(const double *X, std::vector<std::vector<unsigned>> &R,
+                    std::vector<std::vector<unsigned>> &S) const;
+
+  const Graph &G;
+  const GraphMilpOptions &O;
+  unsigned N = 0;
+  /// Bytes per memory unit of the model (keeps coefficients small).
+  double Scale = 1;
+  SmallVector<unsigned, 0> MaxDesc, LastUser;
+  /// Column of R[t][k] / S[t][i] at t * N + k, or -1.
+  std::vector<int> RCol, SCol;
+  /// Per stage: (operand i, compute k, column) of each F, and U's column
+  /// per compute slot.
+  struct FreeVar {
+    unsigned I, K;
+    int Col;
+  };
+  std::vector<std::vector<FreeVar>> FCols;
+  std::vector<std::vector<std::pair<unsigned, int>>> UCols;
+  int PeakCol = -1;
+  std::vector<double> ColLo, ColHi, Obj;
+  std::vector<bool> IsInt;
+  std::vector<std::string> Names;
+  CoinPackedMatrix Rows{false, 0, 0};
+  std::vector<double> RowLo, RowHi;
+
+private:
+  void computeReach();
+  void chooseScale();
+  int addCol(double Lo, double Hi, double Cost, bool Int, std::string Name) {
+    ColLo.push_back(Lo);
+    ColHi.push_back(Hi);
+    Obj.push_back(Cost);
+    IsInt.push_back(Int);
+    Names.push_back(std::move(Name));
+    return int(ColLo.size() - 1);
+  }
+  void addRow(const CoinPackedVector &V, double Lo, double Hi) {
+    Rows.appendRow(V);
+    RowLo.push_back(Lo);
+    RowHi.push_back(Hi);
+  }
+  int r(unsigned T, unsigned K) const { return RCol[size_t(T) * N + K]; }
+  int s(unsigned T, unsigned I) const {
+    return T < N ? SCol[size_t(T) * N + I] : -1;
+  }
+  double mem(uint64_t B) const { return double(B) / Scale; }
+  void addColumns();
+  void addLogicRows();
+  void addFreeRows(unsigned T);
+  void addMemoryRows(unsigned T);
+};
+
+void MilpBuilder::computeReach() {
+  MaxDesc.assign(N, 0);
+  LastUser.assign(N, 0);
+  for (unsigned V = N; V-- != 0;) {
+    MaxDesc[V] = V;
+    for (unsigned U : G.Users[V]) {
+      MaxDesc[V] = std::max(MaxDesc[V], MaxDesc[U]);
+      LastUser[V] = std::max(LastUser[V], U);
+    }
+  }
+}
+
+void MilpBuilder::chooseScale() {
+  // With the gcd as unit, memory rows are integral, so CBC's tolerance
+  // cannot let a plan exceed the budget by a byte.
+  uint64_t Gcd = O.MinimizePeak ? 0 : O.BudgetBytes;
+  uint64_t Max = 1;
+  for (const Node &Nd : G.Nodes) {
+    Gcd = std::gcd(Gcd, std::gcd(Nd.Bytes, Nd.Workspace));
+    Max = std::max({Max, Nd.Bytes, Nd.Workspace});
+  }
+  Scale = double(std::max<uint64_t>(Gcd, 1));
+  if (double(Max) / Scale > 1e6)
+    Scale = double(Max) / 1e6;
+}
+
+void MilpBuilder::addColumns() {
+  RCol.assign(size_t(N) * N, -1);
+  SCol.assign(size_t(N) * N, -1);
+  for (unsigned T = 0; T != N; ++T) {
+    for (unsigned K = 0; K <= T; ++K)
+      if (K == T || (!G.Users[K].empty() && MaxDesc[K] >= T))
+        RCol[size_t(T) * N + K] =
+            addCol(K == T ? 1 : 0, 1, O.MinimizePeak ? 0 : G.Nodes[K].Time,
+                   true, "R_" + std::to_string(T) + "_" + std::to_string(K));
+    for (unsigned I = 0; I < T; ++I)
+      if (!G.Users[I].empty() && LastUser[I] >= T)
+        SCol[size_t(T) * N + I] = addCol(
+            0, 1, 0, true, "S_" + std::to_string(T) + "_" + std::to_string(I));
+  }
+  double UHi = O.MinimizePeak ? 1e30 : mem(O.BudgetBytes);
+  FCols.assign(N, {});
+  UCols.assign(N, {});
+  for (unsigned T = 0; T != N; ++T)
+    for (unsigned K = 0; K <= T; ++K) {
+      if (r(T, K) < 0)
+        continue;
+      std::string Tag = "_" + std::to_string(T) + "_";
+      UCols[T].push_back(
+          {K, addCol(0, UHi, 0, false, "U" + Tag + std::to_string(K))});
+      auto AddF = [&](unsigned I) {
+        FCols[T].push_back(
+            {I, K,
+             addCol(0, 1, 0, true,
+                    "F" + Tag + std::to_string(I) + "_" + std::to_string(K))});
+      };
+      for (unsigned I : G.Nodes[K].Inputs)
+        AddF(I);
+      AddF(K);
+    }
+  if (O.MinimizePeak)
+    PeakCol = addCol(0, 1e30, 1, false, "peak");
+}
+
+void MilpBuilder::addLogicRows() {
+  for (unsigned T = 0; T != N; ++T)
+    for (unsigned K = 0; K <= T; ++K) {
+      if (r(T, K) >= 0) {
+        // Operands resident: R[t][k] <= R[t][i] + S[t][i].
+        for (unsigned I : G.Nodes[K].Inputs) {
+          CoinPackedVector V;
+          V.insert(r(T, K), 1);
+          if (r(T, I) >= 0)
+            V.insert(r(T, I), -1);
+          if (s(T, I) >= 0)
+            V.insert(s(T, I), -1);
+          addRow(V, -1e30, 0);
+        }
+      }
+      if (s(T, K) < 0)
+        continue;
+      // Retained only what was resident: S[t][i] <= R[t-1][i] + S[t-1][i].
+      CoinPackedVector V;
+      V.insert(s(T, K), 1);
+      if (r(T - 1, K) >= 0)
+        V.insert(r(T - 1, K), -1);
+      if (s(T - 1, K) >= 0)
+        V.insert(s(T - 1, K), -1);
+      addRow(V, -1e30, 0);
+      // Never recompute a resident tensor: R[t][i] + S[t][i] <= 1.
+      if (r(T, K) >= 0) {
+        CoinPackedVector W;
+        W.insert(r(T, K), 1);
+        W.insert(s(T, K), 1);
+        addRow(W, -1e30, 1);
+      }
+    }
+}
+
+void MilpBuilder::addFreeRows(unsigned T) {
+  // hazards h = (1 - R[t][k]) + S[t+1][i] + sum of R[t][j] over readers j > k
+  // of i; F = 1 iff h = 0: Hmax*F + h <= Hmax and F + h >= 1.
+  for (const FreeVar &F : FCols[T]) {
+    CoinPackedVector H;
+    double Hmax = 1;
+    H.insert(r(T, F.K), -1);
+    if (s(T + 1, F.I) >= 0) {
+      H.insert(s(T + 1, F.I), 1);
+      Hmax += 1;
+    }
+    for (unsigned J : G.Users[F.I])
+      if (J > F.K && J <= T && r(T, J) >= 0) {
+        H.insert(r(T, J), 1);
+        Hmax += 1;
+      }
+    CoinPackedVector Up = H;
+    Up.insert(F.Col, Hmax);
+    addRow(Up, -1e30, Hmax - 1);
+    CoinPackedVector Lo = H;
+    Lo.insert(F.Col, 1);
+    addRow(Lo, 0, 1e30);
+  }
+}
+
+void MilpBuilder::addMemoryRows(unsigned T) {
+  size_t FIdx = 0;
+  for (size_t J = 0; J != UCols[T].size(); ++J) {
+    auto [K, UCol] = UCols[T][J];
+    CoinPackedVector V;
+    V.insert(UCol, 1);
+    V.insert(r(T, K), -mem(G.Nodes[K].Bytes));
+    if (J == 0) {
+      for (unsigned I = 0; I < T; ++I)
+        if (s(T, I) >= 0)
+          V.insert(s(T, I), -mem(G.Nodes[I].Bytes));
+    } else {
+      unsigned PrevK = UCols[T][J - 1].first;
+      V.insert(UCols[T][J - 1].second, -1);
+      for (; FIdx < FCols[T].size() && FCols[T][FIdx].K == PrevK; ++FIdx)
+        V.insert(FCols[T][FIdx].Col, mem(G.Nodes[FCols[T][FIdx].I].Bytes));
+    }
+    addRow(V, 0, 0);
+    // The compute's peak: U[t][k] + workspace(k) R[t][k] <= budget.
+    CoinPackedVector P;
+    P.insert(UCol, 1);
+    if (G.Nodes[K].Workspace > 0)
+      P.insert(r(T, K), mem(G.Nodes[K].Workspace));
+    if (PeakCol >= 0) {
+      P.insert(PeakCol, -1);
+      addRow(P, -1e30, 0);
+    } else {
+      addRow(P, -1e30, mem(O.BudgetBytes));
+    }
+  }
+}
+
+void MilpBuilder::build() {
+  addColumns();
+  Rows.setDimensions(0, int(ColLo.size()));
+  addLogicRows();
+  for (unsigned T = 0; T != N; ++T) {
+    addFreeRows(T);
+    addMemoryRows(T);
+  }
+}
+
+std::vector<double> MilpBuilder::startVector(ArrayRef<GraphOp> Ops) const {
+  std::vector<std::vector<unsigned>> R, S;
+  opsToStages(G, Ops, R, S);
+  std::vector<double> X(ColLo.size(), 0);
+  double Peak = 0;
+  for (unsigned T = 0; T != N; ++T) {
+    BitVector InR(N), InS(N), Next(N);
+    for (unsigned K : R[T])
+      InR.set(K);
+    for (unsigned I : S[T])
+      InS.set(I);
+    if (T + 1 < N)
+      for (unsigned I : S[T + 1])
+        Next.set(I);
+    for (unsigned K : R[T])
+      if (r(T, K) >= 0)
+        X[r(T, K)] = 1;
+    double U = 0;
+    for (unsigned I : S[T])
+      if (s(T, I) >= 0) {
+        X[s(T, I)] = 1;
+        U += mem(G.Nodes[I].Bytes);
+      }
+    size_t FIdx = 0;
+    for (auto [K, UCol] : UCols[T]) {
+      if (InR.test(K))
+        U += mem(G.Nodes[K].Bytes);
+      X[UCol] = U;
+      if (InR.test(K))
+        Peak = std::max(Peak, U + mem(G.Nodes[K].Workspace));
+      for (; FIdx < FCols[T].size() && FCols[T][FIdx].K == K; ++FIdx) {
+        const FreeVar &F = FCols[T][FIdx];
+        bool Later = false;
+        for (unsigned J : G.Users[F.I])
+          Later |= J > K && InR.test(J);
+        if (InR.test(K) && !Later && !Next.test(F.I)) {
+          X[F.Col] = 1;
+          U -= mem(G.Nodes[F.I].Bytes);
+        }
+      }
+    }
+  }
+  if (PeakCol >= 0)
+    X[PeakCol] = Peak;
+  return X;
+}
+
+void MilpBuilder::readSolution(const double *X,
+                               std::vector<std::vector<unsigned>> &R,
+                               std::vector<std::vector<unsigned>> &S) const {
+  R.assign(N, {});
+  S.assign(N, {});
+  for (unsigned T = 0; T != N; ++T)
+    for (unsigned K = 0; K != N; ++K) {
+      if (r(T, K) >= 0 && X[r(T, K)] > 0.5)
+        R[T].push_back(K);
+      if (s(T, K) >= 0 && X[s(T, K)] > 0.5)
+        S[T].push_back(K);
+    }
+}
+
+int quietCallback(CbcModel *, int) { return 0; }
+
+} // namespace
+
+Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
+                                         const GraphMilpOptions &O) {
+  auto Start = std::chrono::steady_clock::now();
+  GraphMilpResult Res;
+  if (G.size() == 0) {
+    Res.HasSolution = Res.ProvenOptimal = true;
+    return Res;
+  }
+  MilpBuilder B(G, O);
+  B.build();
+  Res.Variables = unsigned(B.ColLo.size());
+  Res.Constraints = unsigned(B.RowLo.size());
+
+  OsiClpSolverInterface Solver;
+  Solver.messageHandler()->setLogLevel(0);
+  Solver.setIntParam(OsiNameDiscipline, 2);
+  Solver.loadProblem(B.Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
+                     B.RowLo.data(), B.RowHi.data());
+  for (size_t C = 0; C != B.IsInt.size(); ++C) {
+    if (B.IsInt[C])
+      Solver.setInteger(int(C));
+    Solver.setColName(int(C), B.Names[C]);
+  }
+  CbcModel Model(Solver);
+  CbcSolverUsefulData Data;
+  Data.noPrinting_ = true;
+  CbcMain0(Model, Data);
+  Model.setLogLevel(0);
+  Model.messageHandler()->setLogLevel(0);
+  if (!O.WarmStart.empty()) {
+    std::vector<double> X = B.startVector(O.WarmStart);
+    std::vector<std::pair<std::string, double>> Start;
+    for (size_t C = 0; C != X.size(); ++C)
+      if (B.IsInt[C])
+        Start.push_back({B.Names[C], X[C]});
+    Model.setMIPStart(Start);
+  }
+  std::string Sec = std::to_string(std::max(0.1, O.TimeLimitSeconds));
+  const char *Argv[] = {"remat",     "-log",   "0",    "-sec",
+                        Sec.c_str(), "-solve", "-quit"};
+  CbcMain1(7, Argv, Model, quietCallback, Data);
+
+  Res.ProvenInfeasible = Model.isProvenInfeasible();
+  Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();
+  Res.BestBound = Model.getBestPossibleObjValue();
+  if (const double *X = Model.bestSolution()) {
+    std::vector<std::vector<unsigned>> R, S;
+    B.readSolution(X, R, S);
+    Res.Ops = stageSolutionToOps(G, R, S);
+    Res.HasSolution = true;
+    Res.Incumbent = Model.getObjValue();
+  }
+  if (O.MinimizePeak) {
+    Res.Incumbent *= B.Scale;
+    Res.BestBound *= B.Scale;
+  }
+  Res.Seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
+          .count();
+  return Res;
+}
+
+#endif // REMAT_HAVE_CBC
+
+} // namespace remat

@@ -1,0 +1,78 @@
+//===- planner/GraphMILP.h - Exact graph rematerialisation MILP -*- C++ -*-===//
+//
+// Checkmate's mixed-integer program (Jain et al., "Checkmate: Breaking the
+// Memory Wall with Optimal Tensor Rematerialization", MLSys 2020), with the
+// frontier-advancing stages (stage t computes node t and may recompute
+// earlier nodes), adapted to spec §3b's accounting and solved with COIN-OR
+// CBC. Differences from the paper: a compute's peak adds the node's
+// workspace; a node cannot be recomputed while resident (R + S <= 1, as the
+// simulator requires); variables that cannot matter are removed (no
+// recomputation of a node with no descendant at or after the stage, no
+// retention past a node's last user).
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_GRAPHMILP_H
+#define REMAT_PLANNER_GRAPHMILP_H
+
+#include "graph/Graph.h"
+#include "planner/Schedule.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace remat {
+
+struct GraphMilpOptions {
+  /// Activation budget, bytes (ignored when MinimizePeak).
+  uint64_t BudgetBytes = 0;
+  /// Solver wall-clock limit, seconds.
+  double TimeLimitSeconds = 10;
+  /// Minimise the peak (bytes) instead of the time; used to find the least
+  /// feasible budget.
+  bool MinimizePeak = false;
+  /// A frontier-advancing plan (as runKeepSet makes) that fits the budget,
+  /// handed to CBC as its first incumbent; empty for none.
+  std::vector<GraphOp> WarmStart;
+};
+
+struct GraphMilpResult {
+  /// Whether CBC found an integer solution.
+  bool HasSolution = false;
+  /// The solution as compute/free ops (when HasSolution).
+  std::vector<GraphOp> Ops;
+  /// Objective of the incumbent: time (model unit), or peak bytes when
+  /// minimising the peak.
+  double Incumbent = 0;
+  /// CBC's best proven bound on the objective, same unit.
+  double BestBound = 0;
+  bool ProvenOptimal = false;
+  /// CBC proved that no plan fits the budget.
+  bool ProvenInfeasible = false;
+  /// Model size.
+  unsigned Variables = 0;
+  unsigned Constraints = 0;
+  /// Wall-clock solve time, seconds.
+  double Seconds = 0;
+};
+
+/// Builds and solves the MILP. Fails when CBC is not available (the build
+/// found no coinor-libcbc-dev).
+llvm::Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
+                                               const GraphMilpOptions &Opts);
+
+/// Ops from a stage-wise solution: R[t] lists the nodes computed in stage t
+/// (ascending, t last), S[t] the nodes resident when stage t starts. After
+/// each compute, frees the compute's operands and output that no later
+/// compute of the stage reads and that S[t+1] does not hold; at the end of a
+/// stage, frees the rest of what S[t+1] does not hold (the MILP's memory
+/// accounting, step by step).
+std::vector<GraphOp>
+stageSolutionToOps(const Graph &G, llvm::ArrayRef<std::vector<unsigned>> R,
+                   llvm::ArrayRef<std::vector<unsigned>> S);
+
+} // namespace remat
+
+#endif // REMAT_PLANNER_GRAPHMILP_H

@@ -1,0 +1,174 @@
+//===- planner/GraphScalable.cpp - Keep-set search for big graphs ---------===//
+//
+// planGraphScalable: a peak-driven greedy over the keep set, then a re-keep
+// pass. Every candidate keep set is run through runKeepSet, whose memory
+// accounting is exact, so the search never trusts an estimate.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/GraphScalable.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace llvm;
+
+namespace remat {
+
+namespace {
+
+/// Keep sets tried per greedy step: the most promising by bytes per
+/// recompute time among the tensors resident at the peak.
+constexpr unsigned TriesPerStep = 4;
+
+bool better(const KeepSetPlan &A, const KeepSetPlan &B) {
+  if (A.Time != B.Time)
+    return A.Time < B.Time;
+  return A.PeakBytes < B.PeakBytes;
+}
+
+class ScalableSearch {
+public:
+  ScalableSearch(const Graph &G, const ScalableOptions &O)
+      : G(G), O(O), Candidates(dropCandidates(G)) {
+    Policy.Keep = BitVector(G.size(), true);
+  }
+
+  ScalableResult run() {
+    KeepSetPlan Cur = eval(Policy);
+    consider(Cur);
+    while (Cur.PeakBytes > O.BudgetBytes) {
+      std::optional<unsigned> V = pickDrop(Cur);
+      if (!V)
+        break;
+      Policy.Keep.reset(*V);
+      Cur = eval(Policy);
+      consider(Cur);
+    }
+    if (R.Found)
+      improve();
+    for (KeepSetPlan &B : chenPlans(G))
+      consider(std::move(B));
+    consider(recomputeAllPlan(G));
+    return std::move(R);
+  }
+
+private:
+  const Graph &G;
+  const ScalableOptions &O;
+  BitVector Candidates;
+  KeepPolicy Policy;
+  ScalableResult R;
+
+  KeepSetPlan eval(const KeepPolicy &P) {
+    ++R.Evaluations;
+    return runKeepSet(G, P);
+  }
+
+  void consider(KeepSetPlan P) {
+    if (R.MinPeak.Ops.empty() || P.PeakBytes < R.MinPeak.PeakBytes ||
+        (P.PeakBytes == R.MinPeak.PeakBytes && P.Time < R.MinPeak.Time))
+      R.MinPeak = P;
+    if (P.PeakBytes > O.BudgetBytes)
+      return;
+    if (!R.Found || better(P, R.Best)) {
+      R.Best = std::move(P);
+      R.Found = true;
+    }
+  }
+
+  /// Rough recompute time of \p V if dropped: its own time plus that of its
+  /// dropped inputs, which a recomputation usually redoes as well.
+  double recomputeEstimate(unsigned V) const {
+    double T = G.Nodes[V].Time;
+    for (unsigned In : G.Nodes[V].Inputs)
+      if (!Policy.Keep.test(In))
+        T += G.Nodes[In].Time;
+    return T;
+  }
+
+  SmallVector<unsigned, TriesPerStep> shortlist(const BitVector &Pool) const {
+    SmallVector<std::pair<double, unsigned>, 64> Scored;
+    for (unsigned V : Pool.set_bits())
+      Scored.push_back(
+          {-double(G.Nodes[V].Bytes) / (recomputeEstimate(V) + 1e-9), V});
+    unsigned K = std::min<unsigned>(TriesPerStep, Scored.size());
+    std::partial_sort(Scored.begin(), Scored.begin() + K, Scored.end());
+    SmallVector<unsigned, TriesPerStep> Out;
+    for (unsigned I = 0; I != K; ++I)
+      Out.push_back(Scored[I].second);
+    return Out;
+  }
+
+  /// The next tensor to drop: among the shortlist, the least measured time
+  /// increase per byte of peak removed; a drop that removes nothing ranks
+  /// after every drop that does, by time.
+  std::optional<unsigned> pickDrop(const KeepSetPlan &Cur) {
+    BitVector Kept = Candidates;
+    Kept &= Policy.Keep;
+    BitVector AtPeak = Kept;
+    AtPeak &= Cur.ResidentAtPeak;
+    SmallVector<unsigned, TriesPerStep> Tries =
+        shortlist(AtPeak.any() ? AtPeak : Kept);
+    std::optional<unsigned> Best;
+    double BestKey = std::numeric_limits<double>::infinity();
+    bool BestReduces = false;
+    for (unsigned V : Tries) {
+      KeepPolicy Trial = Policy;
+      Trial.Keep.reset(V);
+      KeepSetPlan P = eval(Trial);
+      bool Reduces = P.PeakBytes < Cur.PeakBytes;
+      double DT = P.Time - Cur.Time;
+      double Key = Reduces ? DT / double(Cur.PeakBytes - P.PeakBytes) : DT;
+      if (!Best || (Reduces && !BestReduces) ||
+          (Reduces == BestReduces && Key < BestKey)) {
+        Best = V;
+        BestKey = Key;
+        BestReduces = Reduces;
+      }
+    }
+    return Best;
+  }
+
+  /// Re-keeps dropped tensors, most expensive to recompute first, while the
+  /// plan still fits and gets faster.
+  void improve() {
+    SmallVector<std::pair<double, unsigned>, 64> Dropped;
+    for (unsigned V : Candidates.set_bits())
+      if (!Policy.Keep.test(V))
+        Dropped.push_back({-recomputeEstimate(V), V});
+    std::sort(Dropped.begin(), Dropped.end());
+    KeepSetPlan Cur = eval(Policy);
+    uint64_t Budget =
+        uint64_t(O.ImproveRounds) * std::max<size_t>(1, Candidates.count());
+    for (uint64_t Spent = 0; Spent < Budget;) {
+      bool Changed = false;
+      for (auto [Score, V] : Dropped) {
+        if (Policy.Keep.test(V) || Spent++ >= Budget)
+          continue;
+        KeepPolicy Trial = Policy;
+        Trial.Keep.set(V);
+        KeepSetPlan P = eval(Trial);
+        if (P.PeakBytes > O.BudgetBytes || P.Time >= Cur.Time)
+          continue;
+        Policy = std::move(Trial);
+        Cur = std::move(P);
+        Changed = true;
+      }
+      if (!Changed)
+        break;
+    }
+    consider(Cur);
+    KeepPolicy Retain = Policy;
+    Retain.RetainRecomputed = true;
+    consider(eval(Retain));
+  }
+};
+
+} // namespace
+
+ScalableResult planGraphScalable(const Graph &G, const ScalableOptions &Opts) {
+  return ScalableSearch(G, Opts).run();
+}
+
+} // namespace remat

@@ -1,0 +1,120 @@
+//===- planner/GraphScalable.h - Keep-set planning for big graphs -*- C++
+//-*-===//
+//
+// The scalable graph planner and the machinery the graph baselines share.
+//
+// Every plan here is "frontier-advancing" (Checkmate's term): stage s computes
+// node s (ids are a topological order) after recomputing whatever of its
+// inputs is missing. What varies is which tensors stay resident between their
+// uses, described by a keep set (KeepPolicy): a kept tensor stays from its
+// first computation until its last user; a dropped one stays only through its
+// uses in its own pass (forward or backward), is freed, and is recomputed
+// from the nearest resident ancestors just before a later user needs it,
+// freeing the recomputed intermediates eagerly. The engine that turns a keep
+// set into ops (runKeepSet) tracks memory exactly under spec §3b, so every
+// candidate the search looks at is measured, never estimated.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_GRAPHSCALABLE_H
+#define REMAT_PLANNER_GRAPHSCALABLE_H
+
+#include "graph/Graph.h"
+#include "planner/Schedule.h"
+
+#include "llvm/ADT/BitVector.h"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace remat {
+
+/// Which tensors stay resident between uses.
+struct KeepPolicy {
+  /// Keep[v]: v stays resident from its first computation until its last
+  /// user. Sized to the graph.
+  llvm::BitVector Keep;
+  /// Keep a recomputed dropped tensor until its last user (each tensor is
+  /// then recomputed at most once: Chen's segments, recompute-all) instead of
+  /// freeing it after the stage that needed it (unless the next stage needs
+  /// it too).
+  bool RetainRecomputed = false;
+};
+
+/// A plan with its exact statistics (spec §3b accounting).
+struct KeepSetPlan {
+  std::vector<GraphOp> Ops;
+  /// Peak, bytes.
+  uint64_t PeakBytes = 0;
+  /// Sum of compute times, model time unit.
+  double Time = 0;
+  /// Compute ops beyond the first computation of each node.
+  uint64_t Recomputations = 0;
+  /// Tensors resident while the first op reaching the peak runs, its own
+  /// output included.
+  llvm::BitVector ResidentAtPeak;
+};
+
+/// Turns a keep set into ops (see the file comment). Always valid and
+/// complete; \p P.Keep must have G.size() bits.
+KeepSetPlan runKeepSet(const Graph &G, const KeepPolicy &P);
+
+/// Replays \p Ops under spec §3b (an operand missing, a free of a
+/// non-resident tensor, a compute of a resident one or an incomplete plan
+/// give nullopt) and returns them with their statistics. ResidentAtPeak is
+/// left empty. The planners' own check; the public one is simulateGraph.
+std::optional<KeepSetPlan> measureGraphOps(const Graph &G,
+                                           std::vector<GraphOp> Ops);
+
+/// Tensors whose keep/drop choice matters: those with a user in a later pass
+/// than their last same-pass user (forward tensors read by the backward).
+llvm::BitVector dropCandidates(const Graph &G);
+
+struct ScalableOptions {
+  /// Activation budget, bytes. 0 searches for the least peak only.
+  uint64_t BudgetBytes = 0;
+  /// Exact evaluations the improvement phase may spend, in units of the
+  /// number of drop candidates (the greedy phase always runs to the end).
+  /// A count, not a clock, so that results are deterministic.
+  unsigned ImproveRounds = 2;
+};
+
+struct ScalableResult {
+  /// Whether a plan within the budget was found.
+  bool Found = false;
+  /// The fastest plan found within the budget (when Found).
+  KeepSetPlan Best;
+  /// The least-peak plan seen (always set); its peak is a budget at which
+  /// planGraphScalable succeeds.
+  KeepSetPlan MinPeak;
+  /// Keep sets evaluated exactly.
+  uint64_t Evaluations = 0;
+};
+
+/// Scalable planner: a peak-driven greedy that drops, one at a time, the kept
+/// tensor resident at the current peak with the least measured time increase
+/// per byte of peak removed (trying the few most promising by bytes per
+/// recompute time), until the plan fits; then a pass that re-keeps dropped
+/// tensors whose keeping still fits, most expensive first. The graph
+/// baselines (recompute-all, Chen's plans) are candidates too, so the result
+/// is never slower than a baseline that fits. The greedy's choices do not
+/// depend on the budget, so the least peak seen with budget 0 is met by the
+/// search at that budget.
+ScalableResult planGraphScalable(const Graph &G, const ScalableOptions &Opts);
+
+/// Baseline "recompute-all": forward tensors are freed as soon as the
+/// forward no longer needs them and recomputed (once each, then kept until
+/// their last user) when the backward needs them.
+KeepSetPlan recomputeAllPlan(const Graph &G);
+
+/// Baseline "chen" (Chen et al. 2016, "Training deep nets with sublinear
+/// memory cost", the greedy of §4.3): walking the forward in topological
+/// order, a tensor becomes a checkpoint when the bytes accumulated since the
+/// last checkpoint exceed b; the backward recomputes each segment once. One
+/// plan per b on a fixed grid (including b = 0, every tensor kept), in grid
+/// order.
+std::vector<KeepSetPlan> chenPlans(const Graph &G);
+
+} // namespace remat
+
+#endif // REMAT_PLANNER_GRAPHSCALABLE_H
