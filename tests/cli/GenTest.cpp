@@ -1,0 +1,124 @@
+//===- tests/cli/GenTest.cpp - remat gen ----------------------------------===//
+
+#include "graph/ModelGen.h"
+#include "graph/ModelLoader.h"
+
+#include "TestUtil.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <doctest/doctest.h>
+
+using namespace remat;
+using remat::test::runCli;
+
+TEST_CASE("gen: bad parameters exit 2 with one exact line") {
+  struct Case {
+    std::vector<std::string> Args;
+    std::string Message;
+  } Cases[] = {
+      {{"gen", "gpt", "--hidden", "770"},
+       "gen gpt: --hidden 770 is not divisible by --heads 12"},
+      {{"gen", "gpt", "--layers", "0"},
+       "gen gpt: --layers must be between 1 and 16777216, got 0"},
+      {{"gen", "gpt", "--layers", "x"},
+       "remat gen gpt: --layers expects a non-negative integer, got 'x' (see "
+       "'remat gen gpt --help')"},
+      {{"gen", "llama", "--kv-heads", "3"},
+       "gen llama: --heads 32 is not divisible by --kv-heads 3"},
+      {{"gen", "resnet", "--depth", "1000"},
+       "gen resnet: --depth 1000 is not 9n+2 with n >= 1 bottleneck blocks "
+       "per stage (e.g. 164 or 1001)"},
+      {{"gen", "resnet", "--image", "100"},
+       "gen resnet: --image 100 is not a multiple of 16 (the network "
+       "downsamples 16x)"},
+      {{"gen", "unet", "--tflops", "0"},
+       "gen unet: --tflops must be positive, got 0"},
+      {{"gen", "vit", "--kv-heads", "2"},
+       "remat gen vit: unknown option '--kv-heads' (see 'remat gen vit "
+       "--help')"},
+      {{"gen", "bundled"}, "gen bundled: --out DIR is required"},
+      {{"gen", "bert"},
+       "gen: unknown kind 'bert' (expected gpt, llama, vit, resnet, unet or "
+       "bundled; see 'remat gen --help')"},
+  };
+  for (const Case &C : Cases) {
+    auto R = runCli(C.Args);
+    CHECK(R.Code == 2);
+    CHECK(R.Out.empty());
+    CHECK(R.Err == "remat: error: " + C.Message + "\n");
+  }
+}
+
+TEST_CASE("gen: -o writes the model file and nothing to stdout") {
+  test::TempFile F("gpt.json");
+  auto R =
+      runCli({"gen", "gpt", "--layers", "2", "--seq", "128", "--batch", "2",
+              "--tflops", "100", "--name", "tiny-gpt", "-o", F.path()});
+  REQUIRE(R.Code == 0);
+  CHECK(R.Out.empty());
+  CHECK(R.Err.empty());
+  GptOptions O;
+  O.Layers = 2;
+  O.Seq = 128;
+  O.Batch = 2;
+  O.Tflops = 100;
+  O.Name = "tiny-gpt";
+  auto M = generateGpt(O);
+  REQUIRE(bool(M));
+  CHECK(F.read() == renderModel(*M));
+  auto Loaded = loadModelFile(F.path());
+  REQUIRE_MESSAGE(bool(Loaded),
+                  (Loaded ? "" : llvm::toString(Loaded.takeError())));
+  CHECK(Loaded->Name == "tiny-gpt");
+  CHECK(Loaded->BatchSize == 2);
+  // embed, 2 x (attn, mlp), head.
+  CHECK(Loaded->AsChain->size() == 6);
+}
+
+TEST_CASE("gen: without -o the model goes to stdout") {
+  auto R = runCli({"gen", "resnet", "--depth", "11", "--batch", "2"});
+  REQUIRE(R.Code == 0);
+  CHECK(R.Err.empty());
+  // depth 11 = 9 * 1 + 2: stem, 3 bottleneck blocks, head.
+  auto M = parseModelText(R.Out, "<stdout>");
+  REQUIRE_MESSAGE(bool(M), (M ? "" : llvm::toString(M.takeError())));
+  CHECK(M->AsChain->size() == 5);
+}
+
+TEST_CASE("gen: bundled regenerates the committed files") {
+  test::TempFile Marker("marker");
+  std::string Dir = llvm::sys::path::parent_path(Marker.path()).str();
+  auto R = runCli({"gen", "bundled", "--out", Dir});
+  REQUIRE(R.Code == 0);
+  for (const char *Name :
+       {"gpt2-small.json", "llama2-7b.json", "vit-l16.json", "resnet-1001.json",
+        "transformer-50.json", "sd21-unet.json"}) {
+    std::string Got = Dir + "/" + Name;
+    CHECK(R.Out.find("wrote " + Got + "\n") != std::string::npos);
+    auto A = llvm::MemoryBuffer::getFile(Got);
+    auto B = llvm::MemoryBuffer::getFile(
+        test::sourcePath(std::string("data/models/") + Name));
+    REQUIRE(bool(A));
+    REQUIRE(bool(B));
+    CHECK_MESSAGE((*A)->getBuffer() == (*B)->getBuffer(), Name);
+    llvm::sys::fs::remove(Got);
+  }
+}
+
+TEST_CASE("gen: --help teaches with examples") {
+  auto Top = runCli({"gen", "--help"});
+  CHECK(Top.Code == 0);
+  CHECK(Top.Out.find("remat gen bundled --out data/models") !=
+        std::string::npos);
+  auto Gpt = runCli({"gen", "gpt", "--help"});
+  CHECK(Gpt.Code == 0);
+  CHECK(Gpt.Out.find("--heads N") != std::string::npos);
+  CHECK(Gpt.Out.find("(default: 768)") != std::string::npos);
+  CHECK(Gpt.Out.find("example:") != std::string::npos);
+  auto None = runCli({"gen"});
+  CHECK(None.Code == 2);
+  CHECK(None.Err.find("usage: remat gen KIND") != std::string::npos);
+}
