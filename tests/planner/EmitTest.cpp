@@ -1,0 +1,320 @@
+//===- tests/planner/EmitTest.cpp - Schedules as trainer settings ---------===//
+//
+// Op lists are written here from the spec (§3a), independently of the
+// planners, so the analysis is checked against plans whose shape is known.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/Emit.h"
+
+#include "planner/Simulator.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace remat;
+
+namespace {
+
+struct Seg {
+  unsigned Begin, End;
+  bool Ckpt;
+};
+
+/// A single-level plan: stored segments record (F_all); checkpointed ones
+/// keep their input (F_ck, then F_n) and are re-run recording after the
+/// loss, right before their backward.
+std::vector<ChainOp> segOps(const std::vector<Seg> &Segs) {
+  std::vector<ChainOp> Ops;
+  for (const Seg &S : Segs)
+    for (unsigned I = S.Begin; I < S.End; ++I)
+      Ops.push_back({!S.Ckpt        ? ChainOpKind::FAll
+                     : I == S.Begin ? ChainOpKind::FCk
+                                    : ChainOpKind::FN,
+                     I});
+  Ops.push_back({ChainOpKind::Loss, 0});
+  for (auto It = Segs.rbegin(); It != Segs.rend(); ++It) {
+    if (It->Ckpt)
+      for (unsigned I = It->Begin; I < It->End; ++I)
+        Ops.push_back({ChainOpKind::FAll, I});
+    for (unsigned I = It->End; I-- > It->Begin;)
+      Ops.push_back({ChainOpKind::B, I});
+  }
+  return Ops;
+}
+
+/// Keeps only x_0; before B t, recomputes x_t from x_0 without recording.
+/// Stage i runs L + 1 - i times (once before the loss, once for each later
+/// t > i, once recording).
+std::vector<ChainOp> quadraticOps(unsigned L) {
+  std::vector<ChainOp> Ops{{ChainOpKind::FCk, 0}};
+  for (unsigned I = 1; I < L; ++I)
+    Ops.push_back({ChainOpKind::FN, I});
+  Ops.push_back({ChainOpKind::Loss, 0});
+  for (unsigned T = L; T-- > 0;) {
+    for (unsigned I = 0; I < T; ++I)
+      Ops.push_back({I == 0 ? ChainOpKind::FCk : ChainOpKind::FN, I});
+    Ops.push_back({ChainOpKind::FAll, T});
+    Ops.push_back({ChainOpKind::B, T});
+  }
+  return Ops;
+}
+
+Schedule chainSchedule(std::vector<ChainOp> Ops, unsigned L) {
+  Schedule S;
+  S.ModelName = "toy";
+  S.Strategy = "hand";
+  S.ChainOps = std::move(Ops);
+  for (unsigned I = 0; I < L; ++I)
+    S.Names.push_back("l" + std::to_string(I));
+  return S;
+}
+
+/// L identical stages; kinds alternate attention/mlp.
+Model toyModel(unsigned L) {
+  Model M;
+  M.Name = "toy";
+  M.Path = "toy.json";
+  Chain C;
+  C.InputBytes = 10;
+  for (unsigned I = 0; I < L; ++I)
+    C.Stages.push_back({"l" + std::to_string(I), I % 2 ? "mlp" : "attention",
+                        1.0, 2.0, 10, 30, 0, 0});
+  M.AsChain = C;
+  return M;
+}
+
+std::vector<Segment> segs(const std::vector<Seg> &In) {
+  std::vector<Segment> Out;
+  for (const Seg &S : In)
+    Out.push_back({S.Begin, S.End, S.Ckpt});
+  return Out;
+}
+
+EmitResult emitOk(const Schedule &S, EmitTarget T, const Model *M = nullptr) {
+  auto R = emitSchedule(S, T, M);
+  REQUIRE_MESSAGE(static_cast<bool>(R), toString(R.takeError()));
+  return std::move(*R);
+}
+
+} // namespace
+
+TEST_CASE("emit analysis: store-all is one stored segment") {
+  auto A = analyzeChainOps(segOps({{0, 4, false}}), 4, {});
+  REQUIRE(static_cast<bool>(A));
+  CHECK_FALSE(A->MultiLevel);
+  CHECK(A->Segments == segs({{0, 4, false}}));
+  for (const StageDecision &D : A->Stages)
+    CHECK(D.ForwardCount == 1);
+  CHECK(A->Stages[2].Name == "stage2"); // no names given
+}
+
+TEST_CASE("emit analysis: checkpointed segments run twice, boundaries kept") {
+  // [0,2) and [2,3) checkpointed back to back, [3,5) stored.
+  auto A = analyzeChainOps(segOps({{0, 2, true}, {2, 3, true}, {3, 5, false}}),
+                           5, {});
+  REQUIRE(static_cast<bool>(A));
+  CHECK_FALSE(A->MultiLevel);
+  CHECK(A->Segments == segs({{0, 2, true}, {2, 3, true}, {3, 5, false}}));
+  std::vector<unsigned> Counts;
+  for (const StageDecision &D : A->Stages)
+    Counts.push_back(D.ForwardCount);
+  CHECK(Counts == std::vector<unsigned>{2, 2, 2, 1, 1});
+}
+
+TEST_CASE("emit analysis: nested recomputation is multi-level") {
+  auto A = analyzeChainOps(quadraticOps(4), 4, {});
+  REQUIRE(static_cast<bool>(A));
+  CHECK(A->MultiLevel);
+  // L + 1 - i with L = 4.
+  for (unsigned I = 0; I < 4; ++I)
+    CHECK(A->Stages[I].ForwardCount == 5 - I);
+  CHECK(A->Segments == segs({{0, 4, true}}));
+}
+
+TEST_CASE("emit analysis: operands must be resident") {
+  std::vector<ChainOp> Ops{{ChainOpKind::FN, 0}, {ChainOpKind::FAll, 0}};
+  auto A = analyzeChainOps(Ops, 2, {});
+  REQUIRE_FALSE(static_cast<bool>(A));
+  CHECK(toString(A.takeError()) == "op 1 (F_all layer 0): x_0 is not resident");
+  auto B = analyzeChainOps(segOps({{0, 2, false}}), 1, {});
+  REQUIRE_FALSE(static_cast<bool>(B));
+  CHECK(toString(B.takeError()).find("out of range") != std::string::npos);
+}
+
+TEST_CASE("emit targets: parse and list") {
+  CHECK(parseEmitTarget("megatron") == EmitTarget::Megatron);
+  CHECK_FALSE(parseEmitTarget("keras").has_value());
+  CHECK(emitTargetList() ==
+        "pytorch, hf, megatron, deepspeed, torchtitan, jax");
+}
+
+TEST_CASE("emit megatron: uniform and block plans are exact") {
+  auto Uni = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, true}}), 4),
+                    EmitTarget::Megatron);
+  CHECK(Uni.Exact);
+  CHECK(Uni.Plan.Config["recompute_method"] == "uniform");
+  CHECK(Uni.Plan.Config["recompute_num_layers"] == 2);
+  // block 1: layer 0 checkpointed on its own, the rest stored.
+  auto Blk = emitOk(chainSchedule(segOps({{0, 1, true}, {1, 4, false}}), 4),
+                    EmitTarget::Megatron);
+  CHECK(Blk.Exact);
+  CHECK(Blk.Plan.Config["recompute_method"] == "block");
+  CHECK(Blk.Plan.Config["recompute_num_layers"] == 1);
+  CHECK(Blk.Plan.Snippet.find("--recompute-granularity full") !=
+        std::string::npos);
+}
+
+TEST_CASE("emit megatron: inexpressible plan gets the nearest by layers") {
+  // Wanted recomputed flags 0 1 1 0. block 3 recomputes 1 1 1 0 (1 layer
+  // differs); every other plan differs in 2 or more (none: 2, uniform: 2,
+  // block 1: 3, block 2: 2, block 4: 2).
+  auto R = emitOk(
+      chainSchedule(segOps({{0, 1, false}, {1, 3, true}, {3, 4, false}}), 4),
+      EmitTarget::Megatron);
+  CHECK_FALSE(R.Exact);
+  REQUIRE(R.Nearest.has_value());
+  CHECK(R.Nearest->DifferingStages == 1);
+  CHECK(R.Plan.Config["recompute_method"] == "block");
+  CHECK(R.Plan.Config["recompute_num_layers"] == 3);
+  CHECK_FALSE(R.Nearest->Cost.has_value());
+  CHECK(std::string(renderEmitText(R, chainSchedule({}, 0), "ms"))
+            .find("not exactly expressible") != std::string::npos);
+}
+
+TEST_CASE("emit megatron: with the model the nearest plan is simulated") {
+  Model M = toyModel(4);
+  Schedule S =
+      chainSchedule(segOps({{0, 1, false}, {1, 3, true}, {3, 4, false}}), 4);
+  auto R = emitOk(S, EmitTarget::Megatron, &M);
+  REQUIRE(R.Nearest.has_value());
+  REQUIRE(R.Nearest->Cost.has_value());
+  REQUIRE(R.OriginalCost.has_value());
+  // Property: the choice is the fastest family plan within the schedule's
+  // peak, or, when none fits, the one with the least peak.
+  auto A = analyzeChainOps(S.ChainOps, 4, S.Names);
+  REQUIRE(static_cast<bool>(A));
+  std::optional<double> BestFitTime;
+  uint64_t LeastPeak = UINT64_MAX;
+  for (const TargetPlan &P : targetFamily(EmitTarget::Megatron, *A, {})) {
+    auto C = segmentPlanCost(*M.AsChain, P.Segments);
+    REQUIRE(static_cast<bool>(C));
+    LeastPeak = std::min(LeastPeak, C->PeakBytes);
+    if (C->PeakBytes <= R.OriginalCost->PeakBytes &&
+        (!BestFitTime || C->Time < *BestFitTime))
+      BestFitTime = C->Time;
+  }
+  CHECK(R.Nearest->FitsOriginalPeak == BestFitTime.has_value());
+  if (BestFitTime)
+    CHECK(R.Nearest->Cost->Time == *BestFitTime);
+  else
+    CHECK(R.Nearest->Cost->PeakBytes == LeastPeak);
+}
+
+TEST_CASE("emit hf: per-layer flags") {
+  auto R = emitOk(
+      chainSchedule(
+          segOps({{0, 1, true}, {1, 2, false}, {2, 3, true}, {3, 4, false}}),
+          4),
+      EmitTarget::HF);
+  CHECK(R.Exact);
+  CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 2}));
+  CHECK(R.Plan.Config["checkpointed_layer_names"] ==
+        nlohmann::json({"l0", "l2"}));
+  // Two layers in one checkpoint: HF checkpoints layer by layer, so the
+  // nearest plan checkpoints each of them alone (no layer differs).
+  auto Two = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, false}}), 4),
+                    EmitTarget::HF);
+  CHECK_FALSE(Two.Exact);
+  REQUIRE(Two.Nearest.has_value());
+  CHECK(Two.Nearest->DifferingStages == 0);
+  CHECK(Two.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 1}));
+}
+
+TEST_CASE("emit torchtitan: layer frequency counts blocks from 1") {
+  // selective_ac_option "2" wraps blocks 2 and 4 (1-based): layers 1 and 3.
+  auto R = emitOk(
+      chainSchedule(
+          segOps({{0, 1, false}, {1, 2, true}, {2, 3, false}, {3, 4, true}}),
+          4),
+      EmitTarget::TorchTitan);
+  CHECK(R.Exact);
+  CHECK(R.Plan.Config["mode"] == "selective");
+  CHECK(R.Plan.Config["selective_ac_option"] == "2");
+  CHECK(R.Plan.Snippet.find("[activation_checkpoint]") != std::string::npos);
+  auto Full = emitOk(
+      chainSchedule(segOps({{0, 1, true}, {1, 2, true}, {2, 3, true}}), 3),
+      EmitTarget::TorchTitan);
+  CHECK(Full.Exact);
+  CHECK(Full.Plan.Config["mode"] == "full");
+}
+
+TEST_CASE("emit deepspeed: interval and checkpointable classes") {
+  auto R = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, true}}), 4),
+                  EmitTarget::DeepSpeed);
+  CHECK(R.Exact);
+  CHECK(R.Plan.Config["activation_checkpoint_interval"] == 2);
+  CHECK(R.Plan.Config["checkpointable_layers"].is_null());
+  // Layers 0 and 2 (attention) checkpointed alone, mlp stored: interval 1
+  // with checkpointable_layers ["attention"]. Needs the kinds of the model.
+  Schedule S = chainSchedule(
+      segOps({{0, 1, true}, {1, 2, false}, {2, 3, true}, {3, 4, false}}), 4);
+  CHECK_FALSE(emitOk(S, EmitTarget::DeepSpeed).Exact);
+  Model M = toyModel(4);
+  auto K = emitOk(S, EmitTarget::DeepSpeed, &M);
+  CHECK(K.Exact);
+  CHECK(K.Plan.Config["activation_checkpoint_interval"] == 1);
+  CHECK(K.Plan.Config["checkpointable_layers"] ==
+        nlohmann::json({"attention"}));
+}
+
+TEST_CASE("emit jax: single level exact, multi-level not") {
+  auto R = emitOk(
+      chainSchedule(segOps({{0, 2, true}, {2, 3, false}, {3, 4, true}}), 4),
+      EmitTarget::Jax);
+  CHECK(R.Exact);
+  CHECK(R.Plan.Config["saved_names"] == nlohmann::json({"x0", "x3"}));
+  CHECK(R.Plan.Snippet.find("jax.checkpoint(run(0, 2))") != std::string::npos);
+  auto M = emitOk(chainSchedule(quadraticOps(4), 4), EmitTarget::Jax);
+  CHECK_FALSE(M.Exact);
+  CHECK(M.NotExactReason.find("several levels") != std::string::npos);
+}
+
+TEST_CASE("emit pytorch: plan document and checkpoint_sequential") {
+  // checkpoint_sequential(blocks, 2) on 5 blocks: [0,2) checkpointed, the
+  // remainder [2,5) run plainly.
+  Schedule S = chainSchedule(segOps({{0, 2, true}, {2, 5, false}}), 5);
+  auto R = emitOk(S, EmitTarget::PyTorch);
+  CHECK(R.Exact);
+  const auto &Doc = R.TorchPlan;
+  CHECK(Doc["format"] == "remat-torch-plan");
+  CHECK(Doc["torch_checkpoint"]["checkpoint_sequential"]["segments"] == 2);
+  CHECK(Doc["ops"].size() == S.ChainOps.size());
+  CHECK(Doc["ops"][0]["op"] == "F_ck");
+  CHECK(Doc["ops"][0]["name"] == "l0");
+  CHECK(Doc["layers"][1]["action"] == "recomputed");
+  CHECK(Doc["layers"][3]["forward_count"] == 1);
+  // Multi-level: still exact through the executor; no plain form.
+  auto Q = emitOk(chainSchedule(quadraticOps(3), 3), EmitTarget::PyTorch);
+  CHECK(Q.Exact);
+  CHECK(Q.TorchPlan["multi_level"] == true);
+  CHECK(Q.TorchPlan["torch_checkpoint"].is_null());
+}
+
+TEST_CASE("emit graph schedules: per-node list or a clear error") {
+  Schedule S;
+  S.Kind = Dialect::Graph;
+  S.Names = {"a", "b"};
+  S.GraphOps = {{GraphOpKind::Compute, 0},
+                {GraphOpKind::Compute, 1},
+                {GraphOpKind::Free, 0},
+                {GraphOpKind::Compute, 0}};
+  auto Bad = emitSchedule(S, EmitTarget::Megatron, nullptr);
+  REQUIRE_FALSE(static_cast<bool>(Bad));
+  CHECK(toString(Bad.takeError()).find("graph dialect") != std::string::npos);
+  auto R = emitOk(S, EmitTarget::PyTorch);
+  CHECK(R.Plan.Config["nodes"][0]["action"] == "recompute");
+  CHECK(R.Plan.Config["nodes"][1]["action"] == "save");
+}

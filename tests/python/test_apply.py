@@ -1,0 +1,104 @@
+"""remat_torch.apply: scheduled runs against plain runs."""
+
+import unittest
+
+import torch
+
+from remat_helpers import load_example, quadratic_ops, segment_ops
+from remat_torch import (ForwardCounter, ScheduleError, checkpoint_segments,
+                         load_plan, plain_run, run_schedule,
+                         schedule_forward_counts)
+from remat_torch.__main__ import compare_runs
+
+GPT = load_example("gpt")
+LAYERS = 4  # transformer blocks; the chain has LAYERS + 2 stages
+
+
+def store_all(n):
+    return segment_ops(n, [(0, n, False)])
+
+
+class ApplyTest(unittest.TestCase):
+    def check(self, ops, expected_counts):
+        made = GPT.build(layers=LAYERS, dropout=0.1)
+        r = compare_runs(made, ops, seed=3)
+        self.assertTrue(r["bit_exact"], r)
+        self.assertEqual(r["loss"], r["plain_loss"])
+        self.assertEqual(r["forward_calls"], expected_counts)
+        self.assertEqual(r["schedule_forward_calls"], expected_counts)
+
+    def test_store_all_runs_every_block_once(self):
+        self.check(store_all(LAYERS + 2), [1] * (LAYERS + 2))
+
+    def test_single_level_segments(self):
+        # 6 stages: [0,2) stored, [2,5) checkpointed, [5,6) checkpointed;
+        # checkpointed stages run twice (forward, then recompute).
+        segs = [(0, 2, False), (2, 5, True), (5, 6, True)]
+        self.check(segment_ops(6, segs), [1, 1, 2, 2, 2, 2])
+
+    def test_multi_level_recomputation(self):
+        # Stage i runs L + 1 - i times with L = 6 (see quadratic_ops).
+        self.check(quadratic_ops(6), [7, 6, 5, 4, 3, 2])
+
+    def test_rng_replay_is_what_makes_dropout_match(self):
+        # Without replaying the RNG, recomputed dropout masks differ, so the
+        # gradients must differ from the plain run.
+        made = GPT.build(layers=LAYERS, dropout=0.5)
+        blocks, x0, loss_fn = made["blocks"], made["input"], made["loss_fn"]
+        torch.manual_seed(1)
+        plain_run(blocks, x0, loss_fn)
+        ref = [p.grad.clone() for p in blocks.parameters()]
+        for p in blocks.parameters():
+            p.grad = None
+        torch.manual_seed(1)
+        run_schedule(blocks, quadratic_ops(6), x0, loss_fn,
+                     preserve_rng_state=False)
+        same = all(torch.equal(a, p.grad)
+                   for a, p in zip(ref, blocks.parameters()))
+        self.assertFalse(same)
+
+    def test_checkpoint_segments_wrapper(self):
+        made = GPT.build(layers=LAYERS, dropout=0.1)
+        blocks, x0, loss_fn = made["blocks"], made["input"], made["loss_fn"]
+        torch.manual_seed(5)
+        plain_run(blocks, x0, loss_fn)
+        ref = [p.grad.clone() for p in blocks.parameters()]
+        for p in blocks.parameters():
+            p.grad = None
+        segs = [{"begin": 0, "end": 1, "checkpointed": False},
+                {"begin": 1, "end": 3, "checkpointed": True},
+                {"begin": 3, "end": 6, "checkpointed": True}]
+        wrapped = checkpoint_segments(blocks, segs)
+        torch.manual_seed(5)
+        with ForwardCounter(blocks) as calls:
+            loss_fn(wrapped(x0)).backward()
+        self.assertEqual(calls.counts, [1, 2, 2, 2, 2, 2])
+        for a, p in zip(ref, blocks.parameters()):
+            self.assertTrue(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-7))
+
+    def test_missing_tensor_is_reported(self):
+        made = GPT.build(layers=LAYERS)
+        ops = [{"op": "F_n", "layer": 0}, {"op": "F_all", "layer": 0}]
+        with self.assertRaisesRegex(ScheduleError, "x_0 is not resident"):
+            run_schedule(made["blocks"], ops, made["input"], made["loss_fn"])
+
+    def test_incomplete_schedule_is_reported(self):
+        made = GPT.build(layers=LAYERS)
+        ops = store_all(LAYERS + 2)[:-1]  # no B for stage 0
+        with self.assertRaisesRegex(ScheduleError, "incomplete"):
+            run_schedule(made["blocks"], ops, made["input"], made["loss_fn"])
+
+    def test_load_plan_rejects_graph_and_unknown(self):
+        with self.assertRaisesRegex(ScheduleError, "chain"):
+            load_plan({"format": "remat-schedule",
+                       "ops": [{"op": "compute", "node": "a"}]})
+        with self.assertRaisesRegex(ScheduleError, "format"):
+            load_plan({"format": "x", "ops": []})
+
+    def test_schedule_forward_counts(self):
+        ops = segment_ops(3, [(0, 1, False), (1, 3, True)])
+        self.assertEqual(schedule_forward_counts(ops, 3), [1, 2, 2])
+
+
+if __name__ == "__main__":
+    unittest.main()
