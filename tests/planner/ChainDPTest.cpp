@@ -1,0 +1,219 @@
+//===- tests/planner/ChainDPTest.cpp - The optimal chain planner ----------===//
+
+#include "planner/ChainDP.h"
+
+#include "BruteForce.h"
+#include "planner/ChainStrategies.h"
+#include "planner/Errors.h"
+#include "planner/Revolve.h"
+#include "planner/Simulator.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+
+using namespace remat;
+using namespace remat::test;
+
+namespace {
+
+/// x_0 = 1; two stages with output 1, saved 2, fwd 1, bwd 1; free loss.
+Chain twoStage() {
+  Chain C;
+  C.InputBytes = 1;
+  for (int I = 0; I < 2; ++I) {
+    Stage S;
+    S.Name = "s" + std::to_string(I);
+    S.FwdTime = 1;
+    S.BwdTime = 1;
+    S.OutputBytes = 1;
+    S.SavedBytes = 2;
+    C.Stages.push_back(S);
+  }
+  return C;
+}
+
+/// Plans, then re-simulates: the plan fits, and the simulator agrees with
+/// the planner's time and (exact mode) peak.
+ChainDPResult planChecked(const Chain &C, uint64_t Budget, unsigned Slots = 0) {
+  auto R = planOptimalChain(C, {Budget, Slots});
+  REQUIRE_MESSAGE(bool(R), llvm::toString(R.takeError()));
+  auto S = simulateChain(C, R->Ops);
+  REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+  CHECK(S->PeakBytes <= Budget);
+  CHECK(S->Time == doctest::Approx(R->Time));
+  CHECK(S->ForwardRecomputations == R->ForwardRecomputations);
+  if (Slots == 0)
+    CHECK(S->PeakBytes == R->PeakBytes);
+  return std::move(*R);
+}
+
+bool infeasible(const Chain &C, uint64_t Budget, uint64_t &MinFeasible) {
+  auto R = planOptimalChain(C, {Budget, 0});
+  if (R)
+    return false;
+  bool Is = false;
+  llvm::handleAllErrors(R.takeError(), [&](const InfeasibleBudgetError &E) {
+    Is = true;
+    MinFeasible = E.MinFeasibleBytes;
+  });
+  return Is;
+}
+
+} // namespace
+
+TEST_CASE("chaindp: two stages by hand, the budget forces one recompute") {
+  Chain C = twoStage();
+  // Store all: F_all_0 peaks at x0+x̄1 = 3, F_all_1 at 3+2 = 5, loss at
+  // 5+y2 = 6, B_1 at x0+x̄1+x̄2+y2+y1 = 1+2+2+1+1 = 7. Time 2+2 = 4.
+  ChainDPResult All = planChecked(C, 7);
+  CHECK(All.Time == 4);
+  CHECK(All.PeakBytes == 7);
+  CHECK(All.ForwardRecomputations == 0);
+  // Budget 6: F_ck_0 (x0+x1 = 2), F_all_1 (2+2 = 4), loss (4+1 = 5),
+  // B_1 (x0+x1+x̄2+y2+y1 = 6) frees x1, x̄2, y2; F_all_0 (x0+y1+x̄1 = 4),
+  // B_0 (4+y0 = 5). Peak 6, time 3 forwards + 2 backwards = 5.
+  ChainDPResult Six = planChecked(C, 6);
+  CHECK(Six.Time == 5);
+  CHECK(Six.PeakBytes == 6);
+  CHECK(Six.ForwardRecomputations == 1);
+  std::vector<ChainOp> Expected = {
+      {ChainOpKind::FCk, 0}, {ChainOpKind::FAll, 1}, {ChainOpKind::Loss, 0},
+      {ChainOpKind::B, 1},   {ChainOpKind::FAll, 0}, {ChainOpKind::B, 0}};
+  CHECK(Six.Ops == Expected);
+  // Budget 5: B_1 needs x̄2+y2+y1 = 4 plus x0 = 1 plus x1 or x̄1 (>= 1).
+  uint64_t Min = 0;
+  CHECK(infeasible(C, 5, Min));
+  CHECK(Min == 6);
+  CHECK(minFeasibleChainBudget(C) == 6);
+}
+
+TEST_CASE("chaindp: the F_all peak rotor leaves unchecked is checked") {
+  // One stage: x0 = 1, x1 = 1, x̄1 = 1, fwd workspace 10. F_all_0 peaks at
+  // x0 + x̄1 + 10 = 12; B_0 at x0 + x̄1 + y1 + y0 = 4; loss at 1+1+1 = 3.
+  Chain C;
+  C.InputBytes = 1;
+  Stage S;
+  S.Name = "s0";
+  S.FwdTime = 1;
+  S.BwdTime = 1;
+  S.OutputBytes = 1;
+  S.SavedBytes = 1;
+  S.FwdWorkspace = 10;
+  C.Stages.push_back(S);
+  uint64_t Min = 0;
+  CHECK(infeasible(C, 11, Min));
+  CHECK(Min == 12);
+  CHECK(planChecked(C, 12).Time == 2);
+}
+
+TEST_CASE("chaindp: equals exhaustive search over the persistent class") {
+  std::mt19937_64 Rng(20240501);
+  for (int Trial = 0; Trial < 40; ++Trial) {
+    unsigned L = 1 + Trial % 5;
+    Chain C = randomChain(Rng, L, 12);
+    std::vector<Simulated> All = simulateAllPersistent(C);
+    std::set<uint64_t> Budgets;
+    for (const Simulated &S : All)
+      Budgets.insert(S.Peak);
+    uint64_t Least = *Budgets.begin();
+    Budgets.insert(Least - 1);
+    CHECK(minFeasibleChainBudget(C) == Least);
+    for (uint64_t B : Budgets) {
+      std::optional<double> Brute = bruteForceBest(All, B);
+      uint64_t Min = 0;
+      if (!Brute) {
+        CHECK(infeasible(C, B, Min));
+        CHECK(Min == Least);
+        continue;
+      }
+      CAPTURE(Trial);
+      CAPTURE(B);
+      CHECK(planChecked(C, B).Time == *Brute);
+    }
+  }
+}
+
+TEST_CASE("chaindp: beats or ties every classic strategy at its own peak") {
+  std::mt19937_64 Rng(7);
+  unsigned Compared = 0;
+  for (int Trial = 0; Trial < 1000; ++Trial) {
+    unsigned L = 1 + Trial % 12;
+    Chain C = randomChain(Rng, L, 1000);
+    std::vector<std::vector<ChainOp>> Plans;
+    Plans.push_back(storeAllOps(C));
+    Plans.push_back(sqrtOps(C));
+    for (unsigned N : {2u, 3u})
+      if (auto Ops = sequentialOps(C, N))
+        Plans.push_back(*Ops);
+      else
+        llvm::consumeError(Ops.takeError());
+    if (auto Ops = everyOps(C, 2))
+      Plans.push_back(*Ops);
+    else
+      llvm::consumeError(Ops.takeError());
+    if (auto Ops = selectiveOps(C, {"a"}))
+      Plans.push_back(*Ops);
+    else
+      llvm::consumeError(Ops.takeError());
+    if (auto Ops = chenOps(C, std::nullopt))
+      Plans.push_back(*Ops);
+    else
+      llvm::consumeError(Ops.takeError());
+    for (unsigned S : {1u, 2u, 3u})
+      Plans.push_back(cantFail(revolveOps(C, S)));
+    for (const std::vector<ChainOp> &Ops : Plans) {
+      auto Sim = simulateChain(C, Ops);
+      REQUIRE_MESSAGE(bool(Sim), llvm::toString(Sim.takeError()));
+      ChainDPResult R = planChecked(C, Sim->PeakBytes);
+      CAPTURE(Trial);
+      CHECK(R.Time <= Sim->Time);
+      ++Compared;
+    }
+  }
+  CHECK(Compared >= 1000);
+}
+
+TEST_CASE("chaindp: time never rises with the budget; frontier agrees") {
+  std::mt19937_64 Rng(99);
+  for (int Trial = 0; Trial < 60; ++Trial) {
+    Chain C = randomChain(Rng, 2 + Trial % 15, 100);
+    std::vector<ChainFrontierPoint> F = optimalChainFrontier(C);
+    REQUIRE(!F.empty());
+    CHECK(F.front().BudgetBytes == minFeasibleChainBudget(C));
+    for (size_t K = 1; K < F.size(); ++K) {
+      CHECK(F[K].BudgetBytes > F[K - 1].BudgetBytes);
+      CHECK(F[K].Time < F[K - 1].Time);
+    }
+    uint64_t Lo = F.front().BudgetBytes, Hi = F.back().BudgetBytes + 10;
+    double Prev = 1e300;
+    for (int Step = 0; Step <= 12; ++Step) {
+      uint64_t B = Lo + (Hi - Lo) * Step / 12;
+      ChainDPResult R = planChecked(C, B);
+      CHECK(R.Time <= Prev);
+      Prev = R.Time;
+      // The frontier's value at B: its last breakpoint at or below B.
+      auto It = std::upper_bound(F.begin(), F.end(), B,
+                                 [](uint64_t X, const ChainFrontierPoint &P) {
+                                   return X < P.BudgetBytes;
+                                 });
+      REQUIRE(It != F.begin());
+      CHECK(R.Time == (It - 1)->Time);
+    }
+  }
+}
+
+TEST_CASE("chaindp: discretised plans fit and stay within the gap bound") {
+  std::mt19937_64 Rng(5);
+  for (int Trial = 0; Trial < 40; ++Trial) {
+    Chain C = randomChain(Rng, 3 + Trial % 20, 100000);
+    uint64_t Min = minFeasibleChainBudget(C);
+    for (uint64_t B : {Min + Min / 10, Min + Min / 2, 2 * Min}) {
+      ChainDPResult Exact = planChecked(C, B);
+      ChainDPResult Slots = planChecked(C, B, 50);
+      CHECK(Slots.Time >= Exact.Time);
+      CHECK(Slots.Time - Exact.Time <= Slots.GapBound + 1e-9);
+    }
+  }
+}
