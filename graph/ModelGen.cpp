@@ -30,10 +30,11 @@ Error checkRange(StringRef Gen, StringRef Option, unsigned Value) {
 }
 
 Error checkTflops(StringRef Gen, double Tflops) {
-  if (std::isfinite(Tflops) && Tflops > 0)
+  // Below 1 MFLOP/s the times of large models would overflow to infinity.
+  if (std::isfinite(Tflops) && Tflops >= 1e-6)
     return Error::success();
   return createStringError(inconvertibleErrorCode(),
-                           "gen %s: --tflops must be positive, got %s",
+                           "gen %s: --tflops must be at least 1e-06, got %s",
                            Gen.str().c_str(), shortNumber(Tflops).c_str());
 }
 

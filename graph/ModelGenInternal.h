@@ -66,7 +66,7 @@ llvm::Expected<GeneratedModel> finishChain(const ChainCost &C);
 llvm::Expected<StaticBytes> staticBytes(U128 Parameters, const StaticRule &R,
                                         llvm::StringRef Model);
 
-/// Checks a throughput option: finite and positive.
+/// Checks a throughput option: finite and at least 1e-6 TFLOP/s.
 llvm::Error checkTflops(llvm::StringRef Gen, double Tflops);
 
 /// "\"s\" with N" style helper: formats a double with up to 6 significant

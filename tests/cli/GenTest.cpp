@@ -35,7 +35,7 @@ TEST_CASE("gen: bad parameters exit 2 with one exact line") {
        "gen resnet: --image 100 is not a multiple of 16 (the network "
        "downsamples 16x)"},
       {{"gen", "unet", "--tflops", "0"},
-       "gen unet: --tflops must be positive, got 0"},
+       "gen unet: --tflops must be at least 1e-06, got 0"},
       {{"gen", "vit", "--kv-heads", "2"},
        "remat gen vit: unknown option '--kv-heads' (see 'remat gen vit "
        "--help')"},

@@ -245,7 +245,8 @@ TEST_CASE("modelgen: bad parameters are errors naming the option") {
         "gen gpt: --layers must be between 1 and 16777216, got 0");
   G = GptOptions();
   G.Tflops = 0;
-  CHECK(err(generateGpt(G)) == "gen gpt: --tflops must be positive, got 0");
+  CHECK(err(generateGpt(G)) ==
+        "gen gpt: --tflops must be at least 1e-06, got 0");
   LlamaOptions L;
   L.KvHeads = 5;
   CHECK(err(generateLlama(L)) ==
