@@ -152,10 +152,22 @@ struct GeneratedModel {
   std::vector<double> FwdFlops;
 };
 
+/// A chain of an embedding stage, an attention and an MLP stage per layer
+/// (sbh(34 + 5as/h) bytes together, Korthikanti et al. 2022) and an LM head
+/// + loss stage. Fails when an option is out of range, Hidden is not a
+/// multiple of Heads, or a size exceeds the format's 2^62-byte limit.
 llvm::Expected<GeneratedModel> generateGpt(const GptOptions &O);
+/// As generateGpt with flash attention (no s^2 term), RMSNorm and SwiGLU;
+/// also fails when Heads is not a multiple of KvHeads.
 llvm::Expected<GeneratedModel> generateLlama(const LlamaOptions &O);
+/// Patch embedding, the GPT attention/MLP stages over (Image/Patch)^2 + 1
+/// tokens, and a classifier head; fails when Image % Patch != 0.
 llvm::Expected<GeneratedModel> generateVit(const VitOptions &O);
+/// Stem, 3n bottleneck stages and a head; fails unless Depth = 9n + 2 and
+/// Image is a multiple of 16.
 llvm::Expected<GeneratedModel> generateResNet(const ResNetOptions &O);
+/// The 48-node forward graph with a loss node; fails unless Latent is a
+/// multiple of 8.
 llvm::Expected<GeneratedModel> generateUNet(const UNetOptions &O);
 
 /// Renders \p M as a model file: 2-space indented JSON in the key order of
