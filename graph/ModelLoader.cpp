@@ -12,6 +12,7 @@
 #include "graph/JsonReader.h"
 #include "graph/Lowering.h"
 #include "graph/ModelLoaderImpl.h"
+#include "graph/Size.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -152,6 +153,21 @@ Expected<Model> readModel(const InJson &J) {
   return M;
 }
 
+/// Bounds every sum a planner or simulator forms: each tensor is resident at
+/// most once (a chain's y_i at most doubles its activations), plus the static
+/// bytes, so a model whose sizes add up to at most 2^62 cannot overflow
+/// 64-bit arithmetic.
+Error checkTotalSize(const Model &M) {
+  uint64_t Total = M.Static.total();
+  for (const Node &N : M.G.Nodes) {
+    Total += N.Bytes + N.Workspace;
+    if (Total > MaxSizeBytes)
+      return jsonError("the sizes in the model add up to more than 2^62 "
+                       "bytes");
+  }
+  return Error::success();
+}
+
 } // namespace
 
 Expected<Model> parseModelText(StringRef Text, StringRef Path) {
@@ -159,6 +175,9 @@ Expected<Model> parseModelText(StringRef Text, StringRef Path) {
   if (!J)
     return J.takeError();
   Expected<Model> M = readModel(*J);
+  if (M)
+    if (Error E = checkTotalSize(*M))
+      M = std::move(E);
   if (!M)
     return jsonError(Path + ": " + toString(M.takeError()));
   M->Path = Path.str();

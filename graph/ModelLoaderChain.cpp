@@ -29,6 +29,8 @@ namespace {
 /// The most stages a chain may have after expansion; guards against
 /// accidental exponential nesting of repeats.
 constexpr uint64_t MaxStages = 1'000'000;
+/// The deepest nesting of repeat entries; bounds the recursion.
+constexpr size_t MaxRepeatDepth = 32;
 
 /// One layer object after expansion, with its place and expanded name.
 struct ExpandedLayer {
@@ -97,6 +99,9 @@ Error LayerExpander::expandRepeat(const ObjectReader &R,
                                   const std::string &Prefix) {
   if (Error E = R.checkKnown({"repeat", "name", "layers"}))
     return E;
+  if (StringRef(Path).count(".layers") >= MaxRepeatDepth)
+    return R.error("repeat entries are nested more than " +
+                   Twine(MaxRepeatDepth) + " deep");
   Expected<uint64_t> Count = R.positiveInt("repeat", MaxStages);
   if (!Count)
     return Count.takeError();
@@ -209,6 +214,29 @@ Error duplicateName(const ExpandedLayer &L, const ExpandedLayer &First) {
   return jsonError(Msg + "(first used at " + First.Path + ")");
 }
 
+/// The chain is also lowered to a graph (graph/Lowering.h) whose extra nodes
+/// are named x0, loss, g.<layer> and <layer>.saved; a layer with one of those
+/// names would make two nodes share a name.
+Error checkLoweredNames(const Chain &C, ArrayRef<ExpandedLayer> Layers) {
+  StringMap<unsigned> Generated;
+  Generated.try_emplace("x0", 0);
+  Generated.try_emplace("loss", 0);
+  for (unsigned I = 0, E = C.size(); I != E; ++I) {
+    const Stage &S = C.Stages[I];
+    Generated.try_emplace("g." + S.Name, 0);
+    if (S.SavedBytes > S.OutputBytes)
+      Generated.try_emplace(S.Name + ".saved", 0);
+  }
+  for (unsigned I = 0, E = C.size(); I != E; ++I)
+    if (Generated.contains(C.Stages[I].Name))
+      return jsonError(Layers[I].Path + " (\"" + Layers[I].Name +
+                       "\"): name \"" + Layers[I].Name +
+                       "\" is taken by the graph that the chain lowers to "
+                       "(it names nodes x0, loss, g.<layer> and "
+                       "<layer>.saved)");
+  return Error::success();
+}
+
 } // namespace
 
 Expected<Chain> readChainForm(const ObjectReader &Top) {
@@ -236,6 +264,8 @@ Expected<Chain> readChainForm(const ObjectReader &Top) {
       return duplicateName(Layers[I], Layers[It->second]);
     C.Stages.push_back(std::move(*S));
   }
+  if (Error E = checkLoweredNames(C, Layers))
+    return E;
   return C;
 }
 

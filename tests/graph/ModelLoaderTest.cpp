@@ -365,3 +365,31 @@ TEST_CASE("loader: explicit backward is kept as written") {
   REQUIRE(M.AsChain->size() == 1);
   CHECK(M.AsChain->Stages[0].Name == "a");
 }
+
+TEST_CASE("loader: limits and names the lowering needs") {
+  CHECK(err(chainDoc(R"([{"name": "loss", )" + Costs +
+                     R"(, "output_bytes": 8, "saved_bytes": 8}])")) ==
+        "m.json: layers[0] (\"loss\"): name \"loss\" is taken by the graph "
+        "that the chain lowers to (it names nodes x0, loss, g.<layer> and "
+        "<layer>.saved)");
+  // "a" saves more than its output, so the lowering makes "a.saved".
+  CHECK(err(chainDoc(R"([{"name": "a", )" + Costs +
+                     R"(, "output_bytes": 8, "saved_bytes": 9}, {"name":
+    "a.saved", )" + Costs +
+                     R"(, "output_bytes": 8, "saved_bytes": 8}])")) ==
+        "m.json: layers[1] (\"a.saved\"): name \"a.saved\" is taken by the "
+        "graph that the chain lowers to (it names nodes x0, loss, g.<layer> "
+        "and <layer>.saved)");
+  // Each size is legal (2^62 = 4611686018427387904), the total is not.
+  CHECK(err(chainDoc(R"([{"name": "a", )" + Costs +
+                     R"(, "output_bytes": 4611686018427387904,
+    "saved_bytes": 4611686018427387904}])")) ==
+        "m.json: the sizes in the model add up to more than 2^62 bytes");
+  // 33 nested repeats.
+  std::string Deep = LayerA;
+  for (int I = 0; I != 33; ++I)
+    Deep = R"({"repeat": 1, "layers": [)" + Deep + "]}";
+  std::string Msg = err(chainDoc("[" + Deep + "]"));
+  CHECK(Msg.find(": repeat entries are nested more than 32 deep") !=
+        std::string::npos);
+}
