@@ -62,25 +62,30 @@ static std::string nameOf(const Schedule &S, const Model &M, unsigned Id) {
   return "";
 }
 
-static OutJson opsToJson(const Schedule &S, const Model &M) {
-  OutJson Ops = OutJson::array();
+static std::string quoted(const std::string &S) { return OutJson(S).dump(); }
+
+/// One op per line, spaced as in the spec's example:
+/// {"op": "F_ck", "layer": 0, "name": "s0"}.
+static std::vector<std::string> opLines(const Schedule &S, const Model &M) {
+  std::vector<std::string> Lines;
+  Lines.reserve(S.numOps());
   if (S.Kind == Dialect::Graph) {
     for (const GraphOp &Op : S.GraphOps)
-      Ops.push_back(
-          OutJson{{"op", Op.Kind == GraphOpKind::Compute ? "compute" : "free"},
-                  {"node", nameOf(S, M, Op.Node)}});
-    return Ops;
+      Lines.push_back(std::string("{\"op\": \"") +
+                      (Op.Kind == GraphOpKind::Compute ? "compute" : "free") +
+                      "\", \"node\": " + quoted(nameOf(S, M, Op.Node)) + "}");
+    return Lines;
   }
   for (const ChainOp &Op : S.ChainOps) {
     if (Op.Kind == ChainOpKind::Loss) {
-      Ops.push_back(OutJson{{"op", "loss"}});
+      Lines.push_back("{\"op\": \"loss\"}");
       continue;
     }
-    Ops.push_back(OutJson{{"op", chainOpName(Op.Kind).str()},
-                          {"layer", Op.Layer},
-                          {"name", nameOf(S, M, Op.Layer)}});
+    Lines.push_back("{\"op\": \"" + chainOpName(Op.Kind).str() +
+                    "\", \"layer\": " + std::to_string(Op.Layer) +
+                    ", \"name\": " + quoted(nameOf(S, M, Op.Layer)) + "}");
   }
-  return Ops;
+  return Lines;
 }
 
 std::string scheduleToJson(const Schedule &S, const Model &M) {
@@ -102,9 +107,9 @@ std::string scheduleToJson(const Schedule &S, const Model &M) {
   std::string Out = J.dump(2);
   Out.erase(Out.size() - 2); // "\n}"
   Out += ",\n  \"ops\": [";
-  OutJson Ops = opsToJson(S, M);
+  std::vector<std::string> Ops = opLines(S, M);
   for (size_t I = 0; I < Ops.size(); ++I)
-    Out += (I ? ",\n    " : "\n    ") + Ops[I].dump();
+    Out += (I ? ",\n    " : "\n    ") + Ops[I];
   Out += Ops.empty() ? "]\n}\n" : "\n  ]\n}\n";
   return Out;
 }

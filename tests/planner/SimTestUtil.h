@@ -4,6 +4,7 @@
 #define REMAT_TESTS_PLANNER_SIMTESTUTIL_H
 
 #include "graph/Graph.h"
+#include "graph/Lowering.h"
 #include "planner/Schedule.h"
 
 #include <vector>
@@ -31,6 +32,17 @@ inline ChainOp fn(unsigned I) { return {ChainOpKind::FN, I}; }
 inline ChainOp fall(unsigned I) { return {ChainOpKind::FAll, I}; }
 inline ChainOp lossOp() { return {ChainOpKind::Loss, 0}; }
 inline ChainOp bwd(unsigned I) { return {ChainOpKind::B, I}; }
+
+/// A model wrapping \p C as if loaded from "hand.json".
+inline Model chainModel(const Chain &C) {
+  Model M;
+  M.Path = "hand.json";
+  M.Name = "hand";
+  M.Sha256 = std::string(64, 'a');
+  M.AsChain = C;
+  M.G = lowerChain(C);
+  return M;
+}
 
 } // namespace remat::test
 
