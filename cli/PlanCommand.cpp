@@ -1,9 +1,202 @@
-//===- cli/PlanCommand.cpp - placeholder until its issue lands -----------------===//
+//===- cli/PlanCommand.cpp - remat plan -----------------------------------===//
+//
+// Plans a model with one strategy (spec §4) and writes the schedule file
+// (spec §3), or a compiler-IR-like listing with --emit text.
+//
+//===----------------------------------------------------------------------===//
+
 #include "cli/Commands.h"
 #include "cli/Common.h"
+
+#include "graph/ModelLoader.h"
+#include "graph/Size.h"
+#include "planner/ScheduleIO.h"
+#include "planner/Simulator.h"
+#include "planner/Strategy.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+#include <fmt/format.h>
+
+using namespace llvm;
+
 namespace remat::cli {
-int runPlan(llvm::ArrayRef<std::string>, llvm::raw_ostream &, llvm::raw_ostream &Err) {
-  Err << "remat: error: this command is not implemented yet\n";
-  return ExitBadInput;
+
+namespace {
+
+ArgParser makeParser() {
+  ArgParser P(
+      "plan", "plan MODEL --strategy S [options] [-o FILE]",
+      "Plans which activations to keep and which to recompute, and writes "
+      "the\nschedule file (format remat-schedule, version 1) to FILE or "
+      "stdout. Every\nplan is replayed by the simulator before it is "
+      "written; its `predicted`\nblock holds the simulated peak, time and "
+      "overhead.");
+  P.option("strategy", "S",
+           "none, sequential, every, sqrt, selective, chen, revolve, "
+           "optimal (chains);\nnone, recompute-all, chen, optimal (graphs)");
+  addBudgetOptions(P);
+  P.option("segments", "N", "sequential: number of segments (1..L)");
+  P.option("k", "K", "every: checkpoint the input of every K-th stage");
+  P.option("kinds", "A,B", "selective: stage kinds to recompute");
+  P.option("slots", "S", "revolve: stored checkpoints, x_0 included");
+  P.option("memory-slots", "N",
+           "optimal on chains: discretise memory into N slots (0 = exact)",
+           "0");
+  P.option("mode", "MODE", "optimal on graphs: auto, exact or scalable",
+           "auto");
+  P.option("time-limit", "SEC",
+           "optimal on graphs: solver time limit, "
+           "seconds",
+           "60");
+  P.flag("as-graph", "plan a chain model through the graph planners (graph "
+                     "dialect ops)");
+  P.option("emit", "FORMAT",
+           "json (the schedule file) or text (one op per line with the "
+           "resident\nbytes after the op and the op's peak)",
+           "json");
+  P.option("output", "FILE",
+           "write here (atomically) instead of stdout; "
+           "-o FILE for short");
+  P.epilog("exit codes: 0 ok, 2 bad input, 3 the budget is infeasible for "
+           "the strategy\n(the message names the smallest feasible "
+           "budget).\n\n"
+           "examples:\n"
+           "  remat plan model.json --strategy sqrt -o plan.json\n"
+           "  remat plan model.json --strategy optimal --budget 6GiB -o "
+           "plan.json\n"
+           "  remat plan model.json --strategy sequential --segments 4 "
+           "--emit text");
+  return P;
 }
+
+/// Reads the strategy options from the command line.
+Expected<StrategyOptions> strategyOptions(const ArgParser &P, const Model &M) {
+  StrategyOptions O;
+  auto Name = P.get("strategy");
+  if (!Name)
+    return createStringError(inconvertibleErrorCode(),
+                             "--strategy S is required (run 'remat plan "
+                             "--help' for the list)");
+  O.Name = *Name;
+  auto Budget = budgetFromArgs(P, M);
+  if (!Budget)
+    return Budget.takeError();
+  O.BudgetBytes = *Budget;
+  for (auto [Key, Field] : {std::pair("segments", &O.Segments),
+                            std::pair("k", &O.K), std::pair("slots", &O.Slots),
+                            std::pair("memory-slots", &O.MemorySlots)}) {
+    auto V = P.getUnsigned(Key);
+    if (!V)
+      return V.takeError();
+    if (*V)
+      *Field = **V;
+  }
+  if (auto Kinds = P.get("kinds")) {
+    SmallVector<StringRef, 4> Parts;
+    StringRef(*Kinds).split(Parts, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef K : Parts)
+      O.Kinds.push_back(K.trim().str());
+  }
+  if (auto Mode = P.get("mode"))
+    O.GraphMode = *Mode;
+  auto Limit = P.getDouble("time-limit");
+  if (!Limit)
+    return Limit.takeError();
+  if (*Limit)
+    O.TimeLimitSeconds = **Limit;
+  O.ForceGraph = P.has("as-graph");
+  return O;
+}
+
+std::string opText(const Schedule &S, size_t I) {
+  if (S.Kind == Dialect::Graph) {
+    const GraphOp &Op = S.GraphOps[I];
+    return fmt::format("{:<8} {}",
+                       Op.Kind == GraphOpKind::Compute ? "compute" : "free",
+                       S.Names[Op.Node]);
+  }
+  const ChainOp &Op = S.ChainOps[I];
+  if (Op.Kind == ChainOpKind::Loss)
+    return "loss";
+  return fmt::format("{:<8} {:>5}  {}", chainOpName(Op.Kind).str(), Op.Layer,
+                     S.Names[Op.Layer]);
+}
+
+/// The schedule as a listing: a comment header, then one op per line.
+Expected<std::string> emitText(const Model &M, const Schedule &S) {
+  auto R = simulate(M, S, {/*RecordTimeline=*/true});
+  if (!R)
+    return R.takeError();
+  const Prediction &P = S.Predicted;
+  std::string Out = fmt::format(
+      "; remat schedule for model {} ({}), strategy {}, budget {}\n"
+      "; peak {} bytes, time {} {}, baseline {} bytes / {} {}, overhead "
+      "{:.2f}%, {} forward recomputations\n",
+      S.ModelName, M.Path, S.Strategy,
+      S.BudgetBytes ? std::to_string(*S.BudgetBytes) + " bytes" : "none",
+      P.PeakBytes, P.Time, M.TimeUnit, P.BaselinePeakBytes, P.BaselineTime,
+      M.TimeUnit, 100 * P.Overhead, P.ForwardRecomputations);
+  std::vector<std::string> Ops;
+  size_t Width = 8;
+  for (size_t I = 0; I < S.numOps(); ++I) {
+    Ops.push_back(opText(S, I));
+    Width = std::max(Width, Ops.back().size());
+  }
+  Out += fmt::format(";{:>7}  {:<{}}  {:>14}  {:>14}\n", "#", "op", Width,
+                     "resident", "peak");
+  for (size_t I = 0; I < Ops.size(); ++I)
+    Out += fmt::format("{:>8}  {:<{}}  {:>14}  {:>14}\n", I, Ops[I], Width,
+                       R->Timeline[I].AfterBytes, R->Timeline[I].PeakBytes);
+  return Out;
+}
+
+} // namespace
+
+int runPlan(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
+  ArgParser P = makeParser();
+  if (Error E = P.parse(Args, 1, 1))
+    return reportError(std::move(E), Err);
+  if (P.helpRequested()) {
+    P.printHelp(Out);
+    return ExitOk;
+  }
+  std::string Emit = P.get("emit").value_or("json");
+  if (Emit != "json" && Emit != "text")
+    return reportError(
+        createStringError(inconvertibleErrorCode(),
+                          "--emit must be json or text, got '" + Emit + "'"),
+        Err);
+  auto M = loadModelFile(P.positionals()[0]);
+  if (!M)
+    return reportError(M.takeError(), Err);
+  auto O = strategyOptions(P, *M);
+  if (!O)
+    return reportError(O.takeError(), Err);
+  auto S = planStrategy(*M, *O);
+  if (!S)
+    return reportError(S.takeError(), Err);
+  std::string Text;
+  if (Emit == "json") {
+    Text = scheduleToJson(*S, *M);
+  } else {
+    auto T = emitText(*M, *S);
+    if (!T)
+      return reportError(T.takeError(), Err);
+    Text = std::move(*T);
+  }
+  std::string Path = P.get("output").value_or("-");
+  if (Error E = writeOutput(Path, Text, Out))
+    return reportError(std::move(E), Err);
+  if (Path != "-") {
+    const Prediction &Pr = S->Predicted;
+    Err << fmt::format("remat: wrote {}: {} plan, peak {} ({} without "
+                       "checkpointing), time {} {}, overhead {:.2f}%\n",
+                       Path, S->Strategy, formatSize(Pr.PeakBytes),
+                       formatSize(Pr.BaselinePeakBytes), Pr.Time, M->TimeUnit,
+                       100 * Pr.Overhead);
+  }
+  return ExitOk;
+}
+
 } // namespace remat::cli
