@@ -172,14 +172,35 @@ static TargetPlan hfPlan(const ChainAnalysis &A, const std::vector<bool> &Ckpt,
   return P;
 }
 
+/// Per-layer flags: none, all, the schedule's recomputed layers each alone,
+/// then the first K layers and every N-th layer (more plans to pick the
+/// nearest from).
 static std::vector<TargetPlan> hfFamily(const ChainAnalysis &A) {
   unsigned L = A.numStages();
   std::vector<bool> Proj(L);
   for (unsigned I = 0; I < L; ++I)
     Proj[I] = A.Stages[I].recomputed();
-  return {hfPlan(A, Proj, "checkpoint each recomputed layer on its own"),
-          hfPlan(A, std::vector<bool>(L, true), "checkpoint every layer"),
-          hfPlan(A, std::vector<bool>(L, false), "checkpoint no layer")};
+  std::vector<TargetPlan> F{
+      hfPlan(A, std::vector<bool>(L, false), "checkpoint no layer"),
+      hfPlan(A, std::vector<bool>(L, true), "checkpoint every layer"),
+      hfPlan(A, Proj, "checkpoint each recomputed layer on its own")};
+  for (unsigned K = 1; K < L; ++K) {
+    std::vector<bool> First(L, false);
+    for (unsigned I = 0; I < K; ++I)
+      First[I] = true;
+    F.push_back(
+        hfPlan(A, First, fmt::format("checkpoint layers 0..{}", K - 1)));
+  }
+  for (unsigned N = 2; N < L; ++N) {
+    std::vector<bool> Every(L, false);
+    for (unsigned I = 0; I < L; ++I)
+      Every[I] = I % N == 0;
+    F.push_back(hfPlan(A, Every,
+                       fmt::format("checkpoint every {}th layer "
+                                   "from layer 0",
+                                   N)));
+  }
+  return F;
 }
 
 static TargetPlan megatronPlan(const char *Method, unsigned K,
@@ -193,7 +214,8 @@ static TargetPlan megatronPlan(const char *Method, unsigned K,
                 "activations\n";
     return P;
   }
-  P.Label = fmt::format("full recomputation, method {}, {} layers", Method, K);
+  P.Label = fmt::format("full recomputation, method {}, {} layer{}", Method, K,
+                        K == 1 ? "" : "s");
   P.Config = {{"recompute_granularity", "full"},
               {"recompute_method", Method},
               {"recompute_num_layers", K}};
