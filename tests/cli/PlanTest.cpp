@@ -1,0 +1,97 @@
+//===- tests/cli/PlanTest.cpp - remat plan --------------------------------===//
+//
+// tests/data/chain4.json by hand: x_0 = 4; embed out 8 saved 8 (fwd 1, bwd
+// 2); h.0.attn and h.1.attn out 8 saved 20 (fwd 2, bwd 4, bwd_ws 4); head
+// out 2 saved 6 (fwd 1, bwd 2, fwd_ws 3); loss bwd 1, ws 2.
+// Store-all: peak 72 at B of h.1.attn (68 + 4), time 6 + 12 + 1 = 19.
+
+#include "TestUtil.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace remat::test;
+
+namespace {
+const std::string Chain4 = sourcePath("tests/data/chain4.json");
+} // namespace
+
+TEST_CASE("cli plan: sequential to a file, summary on stderr") {
+  TempFile Out("plan.json");
+  CliResult R = runCli({"plan", Chain4, "--strategy", "sequential",
+                        "--segments", "2", "-o", Out.path()});
+  REQUIRE(R.Code == 0);
+  CHECK(R.Out.empty());
+  CHECK(R.Err.find("peak 52 B") != std::string::npos);
+  auto J = nlohmann::json::parse(Out.read());
+  // Segments of 2: [embed, h.0] checkpointed, [h.1, head] plain.
+  // 4; F_ck 0: 12; F_n 1: 12; F_all 2: 32; F_all 3: 38 (41); loss 40 (42);
+  // B 3: 48 -> 40; B 2: 48 (52) -> 12; F_all 0: 20; F_all 1: 40;
+  // B 1: 48 (52) -> 20; B 0: 24 -> 4.
+  CHECK(J["predicted"]["peak_bytes"] == 52);
+  CHECK(J["predicted"]["time"] == 22); // 19 + 1 + 2
+  CHECK(J["predicted"]["baseline_peak_bytes"] == 72);
+  CHECK(J["predicted"]["baseline_time"] == 19);
+  CHECK(J["predicted"]["forward_recomputations"] == 2);
+  CHECK(J["budget_bytes"].is_null());
+  CHECK(J["ops"][0] ==
+        nlohmann::json{{"op", "F_ck"}, {"layer", 0}, {"name", "embed"}});
+}
+
+TEST_CASE("cli plan: stdout without -o, and no summary") {
+  CliResult R = runCli({"plan", Chain4, "--strategy", "none"});
+  REQUIRE(R.Code == 0);
+  CHECK(R.Err.empty());
+  auto J = nlohmann::json::parse(R.Out);
+  CHECK(J["predicted"]["peak_bytes"] == 72);
+  CHECK(J["ops"].size() == 9); // 4 F_all, loss, 4 B
+}
+
+TEST_CASE("cli plan: --emit text lists resident bytes and peaks") {
+  CliResult R =
+      runCli({"plan", Chain4, "--strategy", "none", "--emit", "text"});
+  REQUIRE(R.Code == 0);
+  // Op 4 is the loss: resident 58 + y_4 2 = 60, peak 60 + 2 = 62.
+  CHECK(R.Out.find("       4  loss") != std::string::npos);
+  CHECK(R.Out.find("60              62\n") != std::string::npos);
+  // Op 6, B of h.1.attn: 68 + bwd_ws 4 = 72 peak, 40 after its frees.
+  CHECK(R.Out.find("h.1.attn              40              72\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("cli plan: an infeasible budget exits 3 naming the least budget") {
+  TempFile Out("never.json");
+  CliResult R = runCli({"plan", Chain4, "--strategy", "sequential",
+                        "--segments", "2", "--budget", "40", "-o", Out.path()});
+  CHECK(R.Code == 3);
+  CHECK(R.Err == "remat: error: strategy 'sequential': budget 40 B (40 "
+                 "bytes) is infeasible; the smallest feasible budget is 52 "
+                 "B (52 bytes)\n");
+  CHECK(Out.read().empty());
+}
+
+TEST_CASE("cli plan: bad input exits 2") {
+  CHECK(runCli({"plan", Chain4}).Code == 2);
+  CHECK(runCli({"plan", Chain4, "--strategy", "bogus"}).Code == 2);
+  CliResult Seg =
+      runCli({"plan", Chain4, "--strategy", "sequential", "--segments", "5"});
+  CHECK(Seg.Code == 2);
+  CHECK(Seg.Err.find("more than the chain's 4 stages") != std::string::npos);
+  CliResult Kinds =
+      runCli({"plan", Chain4, "--strategy", "selective", "--kinds", "conv"});
+  CHECK(Kinds.Code == 2);
+  CHECK(Kinds.Err.find("(its kinds: embedding, attention, mlp)") !=
+        std::string::npos);
+  CHECK(runCli({"plan", Chain4, "--strategy", "none", "--emit", "xml"}).Code ==
+        2);
+  CHECK(runCli({"plan", Chain4, "--strategy", "none", "-o",
+                "/nonexistent-dir/x.json"})
+            .Code == 2);
+}
+
+TEST_CASE("cli plan: --help teaches") {
+  CliResult R = runCli({"plan", "--help"});
+  CHECK(R.Code == 0);
+  CHECK(R.Out.find("--strategy") != std::string::npos);
+  CHECK(R.Out.find("example") != std::string::npos);
+}
