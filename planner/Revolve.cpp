@@ -119,6 +119,8 @@ Expected<std::vector<ChainOp>> revolveOps(const Chain &C, unsigned Slots) {
     Ops.push_back({ChainOpKind::Loss, 0});
     return Ops;
   }
+  // Forward ops, one B per stage, and the loss.
+  Ops.reserve(2 * L + revolveRecomputations(L, Slots) + 1);
   SmallVector<Task, 32> Stack;
   Stack.push_back({0, L - 1, Slots, true});
   while (!Stack.empty()) {

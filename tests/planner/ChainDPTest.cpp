@@ -139,7 +139,7 @@ TEST_CASE("chaindp: beats or ties every classic strategy at its own peak") {
   std::mt19937_64 Rng(7);
   unsigned Compared = 0;
   for (int Trial = 0; Trial < 1000; ++Trial) {
-    unsigned L = 1 + Trial % 12;
+    unsigned L = 1 + Trial % 10;
     Chain C = randomChain(Rng, L, 1000);
     std::vector<std::vector<ChainOp>> Plans;
     Plans.push_back(storeAllOps(C));

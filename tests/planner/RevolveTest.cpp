@@ -109,14 +109,16 @@ TEST_CASE("revolve: t(L,S) equals the minimum of the split recursion") {
     }
 }
 
-TEST_CASE("revolve: forward ops are t(L,S) + L for all L <= 2000, S <= 50") {
-  // Feasible: S >= 1. S = 1 and 2 need Theta(L^2) and Theta(L^1.5) ops, so
-  // they run up to L = 400 and 1000 to keep the suite quick.
+TEST_CASE("revolve: forward ops are t(L,S) + L for L <= 2000, S <= 50") {
+  // Feasible means S >= 1 (x_0 needs a slot). Every S <= 50 is checked for
+  // every L <= 200, and for L from 200 to 2000 in steps of 97: the op lists
+  // of all 100,000 pairs hold ~10^9 ops, too slow for a Debug test run.
   unsigned Checked = 0;
-  for (unsigned S = 1; S <= 50; ++S) {
-    unsigned MaxL = S == 1 ? 400 : S == 2 ? 1000 : 2000;
-    for (unsigned L = 1; L <= MaxL; ++L) {
-      Chain C = uniformChain(L);
+  for (unsigned S = 1; S <= 50; ++S)
+    for (unsigned L = 1; L <= 2000; L += (L < 200 ? 1 : 97)) {
+      // Revolve looks at the length only; unnamed stages keep this quick.
+      Chain C;
+      C.Stages.resize(L);
       auto Ops = revolveOps(C, S);
       REQUIRE(bool(Ops));
       if (forwardOps(*Ops) != revolveRecomputations(L, S) + L) {
@@ -126,8 +128,7 @@ TEST_CASE("revolve: forward ops are t(L,S) + L for all L <= 2000, S <= 50") {
       }
       ++Checked;
     }
-  }
-  CHECK(Checked > 90000);
+  CHECK(Checked == 50 * (199 + 19));
 }
 
 TEST_CASE("revolve: valid under the simulator, at most S checkpoints") {
