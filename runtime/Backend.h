@@ -66,9 +66,19 @@ public:
   virtual DeviceMemStats memStats() { return {}; }
 };
 
-/// The CPU backend: 64-byte aligned heap memory, a steady-clock timer and a
-/// busy loop that writes its buffer until its deadline passes.
-std::unique_ptr<Backend> createCpuBackend();
+/// Which clock the CPU backend times ops and busy deadlines with.
+enum class CpuClock : uint8_t {
+  /// std::chrono::steady_clock: wall time; on a loaded machine, time spent
+  /// descheduled counts.
+  Steady,
+  /// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID): robust on
+  /// shared machines, since only time the thread really ran counts.
+  Thread,
+};
+
+/// The CPU backend: 64-byte aligned heap memory, op timers on \p Clock and
+/// a busy loop that writes its buffer until its deadline on that clock.
+std::unique_ptr<Backend> createCpuBackend(CpuClock Clock = CpuClock::Steady);
 
 /// Whether this build contains the CUDA backend.
 bool cudaBackendBuilt();
@@ -77,9 +87,10 @@ bool cudaBackendBuilt();
 /// build has no CUDA backend or no GPU is present.
 llvm::Expected<std::unique_ptr<Backend>> createCudaBackend();
 
-/// "cpu" -> createCpuBackend(), "cuda" -> createCudaBackend(); any other
-/// name is an error naming it.
-llvm::Expected<std::unique_ptr<Backend>> createBackend(llvm::StringRef Device);
+/// "cpu" -> createCpuBackend(\p Clock), "cuda" -> createCudaBackend(); any
+/// other name is an error naming it.
+llvm::Expected<std::unique_ptr<Backend>>
+createBackend(llvm::StringRef Device, CpuClock Clock = CpuClock::Steady);
 
 } // namespace remat
 

@@ -5,19 +5,32 @@
 #include <algorithm>
 #include <chrono>
 #include <new>
+#include <time.h>
 
 using namespace llvm;
 
 namespace remat {
 
 namespace {
-using Clock = std::chrono::steady_clock;
+/// Microseconds on the chosen clock, from an arbitrary origin.
+double nowMicros(CpuClock C) {
+  if (C == CpuClock::Thread) {
+    timespec T;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &T);
+    return double(T.tv_sec) * 1e6 + double(T.tv_nsec) / 1e3;
+  }
+  return std::chrono::duration<double, std::micro>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 class CpuBackend final : public Backend {
 public:
+  explicit CpuBackend(CpuClock C) : Clock(C) {}
   StringRef name() const override { return "cpu"; }
   std::string description() const override {
-    return "CPU (host heap, steady-clock timers)";
+    return Clock == CpuClock::Thread ? "CPU (host heap, thread CPU-time timers)"
+                                     : "CPU (host heap, steady-clock timers)";
   }
   bool hostAccessible() const override { return true; }
 
@@ -37,11 +50,9 @@ public:
   // The busy kernel is calibrated by the clock itself: it writes its buffer
   // (one byte per cache line, wrapping within the first 64 KiB so that big
   // tensors do not turn a 10 us op into a page-fault storm) and checks the
-  // steady clock every 64 writes until the op's deadline has passed.
+  // clock every 64 writes until the op's deadline has passed.
   void busy(void *Buf, uint64_t Bytes, double Micros) override {
-    auto Deadline =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                           std::chrono::duration<double, std::micro>(Micros));
+    double Deadline = nowMicros(Clock) + Micros;
     volatile unsigned char *P = static_cast<unsigned char *>(Buf);
     uint64_t Span = std::min<uint64_t>(Bytes, 64 * 1024);
     uint64_t At = 0;
@@ -53,27 +64,26 @@ public:
         if (At >= Span)
           At = 0;
       }
-    } while (Clock::now() < Deadline);
+    } while (nowMicros(Clock) < Deadline);
   }
 
-  void startTimer() override { Start = Clock::now(); }
-  double stopTimer() override {
-    return std::chrono::duration<double, std::micro>(Clock::now() - Start)
-        .count();
-  }
+  void startTimer() override { Start = nowMicros(Clock); }
+  double stopTimer() override { return nowMicros(Clock) - Start; }
 
 private:
-  Clock::time_point Start;
+  CpuClock Clock;
+  double Start = 0;
 };
 } // namespace
 
-std::unique_ptr<Backend> createCpuBackend() {
-  return std::make_unique<CpuBackend>();
+std::unique_ptr<Backend> createCpuBackend(CpuClock Clock) {
+  return std::make_unique<CpuBackend>(Clock);
 }
 
-Expected<std::unique_ptr<Backend>> createBackend(StringRef Device) {
+Expected<std::unique_ptr<Backend>> createBackend(StringRef Device,
+                                                 CpuClock Clock) {
   if (Device == "cpu")
-    return createCpuBackend();
+    return createCpuBackend(Clock);
   if (Device == "cuda")
     return createCudaBackend();
   return createStringError(inconvertibleErrorCode(),

@@ -236,7 +236,7 @@ Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
   if (S.Kind == Dialect::Chain && !M.isChain())
     return bad("a chain-dialect schedule needs a chain model; '" + M.Path +
                "' is a graph");
-  auto Dev = createBackend(O.Device);
+  auto Dev = createBackend(O.Device, O.Clock);
   if (!Dev)
     return Dev.takeError();
   ValidationReport R;

@@ -30,6 +30,10 @@ enum class WorkloadMode : uint8_t { Synthetic, Real };
 struct ValidateOptions {
   /// "cpu" or "cuda".
   std::string Device = "cpu";
+  /// The CPU backend's clock (ignored on cuda). Thread CPU time by default:
+  /// on a shared machine the steady clock also counts time spent
+  /// descheduled, which no model predicts.
+  CpuClock Clock = CpuClock::Thread;
   WorkloadMode Mode = WorkloadMode::Synthetic;
   /// Synthetic: every size is divided by this, rounded up, before both the
   /// prediction and the run (>= 1; 1 runs the model's true sizes).

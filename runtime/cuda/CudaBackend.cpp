@@ -64,7 +64,7 @@ public:
   void synchronize() override { cudaStreamSynchronize(Stream); }
 
   void resetMemStats() override {
-    cuuint64_t Zero = 0;
+    uint64_t Zero = 0;
     cudaMemPoolSetAttribute(Pool, cudaMemPoolAttrUsedMemHigh, &Zero);
     cudaMemPoolSetAttribute(Pool, cudaMemPoolAttrReservedMemHigh, &Zero);
     size_t Free = 0, Total = 0;
@@ -75,7 +75,7 @@ public:
   DeviceMemStats memStats() override {
     DeviceMemStats S;
     S.Available = true;
-    cuuint64_t Used = 0, Reserved = 0;
+    uint64_t Used = 0, Reserved = 0;
     cudaMemPoolGetAttribute(Pool, cudaMemPoolAttrUsedMemHigh, &Used);
     cudaMemPoolGetAttribute(Pool, cudaMemPoolAttrReservedMemHigh, &Reserved);
     S.PoolUsedHighBytes = Used;
