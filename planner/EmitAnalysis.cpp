@@ -290,6 +290,13 @@ static void addChainNotes(EmitResult &R, bool HaveModel) {
     R.Notes.push_back(
         "remat_torch.apply runs the op list exactly (all levels, RNG state "
         "replayed); torch.utils.checkpoint covers only single-level plans");
+  if (R.Target == EmitTarget::HF || R.Target == EmitTarget::Megatron ||
+      R.Target == EmitTarget::TorchTitan)
+    R.Notes.push_back(
+        "layer indices count the schedule's stages; " +
+        emitTargetName(R.Target).str() +
+        " numbers transformer layers only, so stages before the first "
+        "transformer layer (e.g. an embedding) shift them");
   if (!R.Exact && !HaveModel)
     R.Notes.push_back("the nearest plan's cost needs the model: pass --model "
                       "MODEL");

@@ -92,9 +92,9 @@ static std::string torchSnippet(const ChainAnalysis &A, ArrayRef<Segment> Segs,
   }
   S += "    return x\n";
   if (Seq)
-    S += fmt::format("\n# the same plan: torch.utils.checkpoint."
-                     "checkpoint_sequential(blocks, {}, x, "
-                     "use_reentrant=False)\n",
+    S += fmt::format("\n# the same plan (use_reentrant needs torch >= 2.1 "
+                     "here):\n# torch.utils.checkpoint.checkpoint_sequential("
+                     "blocks, {}, x, use_reentrant=False)\n",
                      *Seq);
   return S;
 }
