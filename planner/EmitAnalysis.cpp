@@ -335,6 +335,9 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     R.Exact = true;
     R.Plan = segmentPlanFor(T, *A, A->Segments);
     R.TorchPlan = torchPlanJson(S, *A, R.Plan);
+    if (A->MultiLevel)
+      R.Plan.Label = "remat_torch.apply runs the op list; the checkpoint "
+                     "code is its outer level only";
   } else if (!R.Exact) {
     R.NotExactReason =
         A->MultiLevel
