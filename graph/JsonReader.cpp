@@ -11,7 +11,17 @@ using namespace llvm;
 namespace remat {
 
 Error jsonError(const Twine &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg);
+  // Names and values come from the file and may hold control characters
+  // (a "\n" escape in a name); messages stay on one line.
+  std::string Text;
+  for (char C : Msg.str()) {
+    if (static_cast<unsigned char>(C) >= 0x20 && C != 0x7f) {
+      Text += C;
+      continue;
+    }
+    Text += C == '\n' ? "\\n" : C == '\t' ? "\\t" : C == '\r' ? "\\r" : "?";
+  }
+  return createStringError(inconvertibleErrorCode(), Text);
 }
 
 std::string describeJson(const InJson &V) {

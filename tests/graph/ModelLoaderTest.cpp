@@ -10,7 +10,11 @@
 
 #include "TestUtil.h"
 
+#include "llvm/Support/MemoryBuffer.h"
+
 #include <doctest/doctest.h>
+
+#include <random>
 
 using namespace remat;
 
@@ -246,6 +250,9 @@ TEST_CASE("loader: JSON syntax and files") {
   CHECK(err("") == "m.json:1:1: invalid JSON: syntax error while parsing "
                    "value - unexpected end of input; expected '[', '{', or a "
                    "literal");
+  // A name with a newline stays on one line in the message.
+  CHECK(err(chainDoc(R"([{"name": "a\nb"}])")) ==
+        "m.json: layers[0] (\"a\\nb\"): missing required field \"fwd_time\"");
   CHECK(err(R"({"name": "a", "name": "b"})") ==
         "m.json: duplicate field \"name\"");
   CHECK(err(chainDoc(R"([{"name": "a", "name": "b"}])")) ==
@@ -392,4 +399,40 @@ TEST_CASE("loader: limits and names the lowering needs") {
   std::string Msg = err(chainDoc("[" + Deep + "]"));
   CHECK(Msg.find(": repeat entries are nested more than 32 deep") !=
         std::string::npos);
+}
+
+TEST_CASE("loader: damaged files fail with one line, never crash") {
+  std::string Text;
+  {
+    auto Buf =
+        llvm::MemoryBuffer::getFile(test::sourcePath("tests/data/chain4.json"));
+    REQUIRE(bool(Buf));
+    Text = (*Buf)->getBuffer().str();
+  }
+  auto oneLine = [](const std::string &Msg) {
+    return Msg.rfind("m.json:", 0) == 0 && Msg.find('\n') == std::string::npos;
+  };
+  // Every proper prefix is truncated JSON (the document ends at the last
+  // '}' and only a newline follows it).
+  size_t End = Text.rfind('}');
+  for (size_t N = 0; N <= End; ++N) {
+    llvm::Expected<Model> M = parseModelText(Text.substr(0, N), "m.json");
+    REQUIRE_FALSE(bool(M));
+    std::string Msg = llvm::toString(M.takeError());
+    INFO(Msg);
+    CHECK(oneLine(Msg));
+  }
+  // Single-byte changes (fixed seed): either still a model, or one line.
+  std::mt19937 Rng(7);
+  const char Bytes[] = "{}[]\",:0123456789-.e aZ{i}\\";
+  for (int Trial = 0; Trial != 2000; ++Trial) {
+    std::string T = Text;
+    T[Rng() % T.size()] = Bytes[Rng() % (sizeof(Bytes) - 1)];
+    llvm::Expected<Model> M = parseModelText(T, "m.json");
+    if (M)
+      continue;
+    std::string Msg = llvm::toString(M.takeError());
+    INFO(Msg);
+    CHECK(oneLine(Msg));
+  }
 }
