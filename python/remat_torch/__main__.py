@@ -14,6 +14,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
 import os
 import sys
 
@@ -132,11 +133,18 @@ def compare_runs(made, ops, seed=0):
     }
 
 
+def same_loss(r):
+    """Equal on CPU; CUDA kernels may differ in the last bits."""
+    return math.isclose(r["loss"], r["plain_loss"], rel_tol=1e-6, abs_tol=1e-9)
+
+
+
+
 def cmd_apply(args):
     plan = load_plan(args.plan)
     made = _build(args)
     r = compare_runs(made, plan["ops"], seed=args.seed)
-    ok = (r["allclose"] and r["loss"] == r["plain_loss"]
+    ok = (r["allclose"] and same_loss(r)
           and r["forward_calls"] == r["schedule_forward_calls"])
     r["ok"] = ok
     if args.json:
