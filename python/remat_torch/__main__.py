@@ -138,8 +138,6 @@ def same_loss(r):
     return math.isclose(r["loss"], r["plain_loss"], rel_tol=1e-6, abs_tol=1e-9)
 
 
-
-
 def cmd_apply(args):
     plan = load_plan(args.plan)
     made = _build(args)
