@@ -1,0 +1,129 @@
+//===- tests/cli/ValidateTest.cpp - remat validate ------------------------===//
+
+#include "TestUtil.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace remat::test;
+
+namespace {
+const std::string Gpt2 = sourcePath("data/models/gpt2-small.json");
+
+/// Plans \p Strategy on \p Model into a temporary schedule file.
+std::unique_ptr<TempFile> planFile(const std::string &Model,
+                                   std::vector<std::string> Extra) {
+  auto F = std::make_unique<TempFile>("plan.json");
+  std::vector<std::string> Args = {"plan", Model, "-o", F->path()};
+  Args.insert(Args.end(), Extra.begin(), Extra.end());
+  CliResult R = runCli(Args);
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  return F;
+}
+
+nlohmann::json checkNamed(const nlohmann::json &J, const std::string &Name) {
+  for (const auto &C : J["checks"])
+    if (C["metric"] == Name)
+      return C;
+  FAIL("no check named " << Name);
+  return {};
+}
+} // namespace
+
+TEST_CASE("cli validate: synthetic json, peaks exact") {
+  auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
+  // Time is judged loosely here (the machine may be busy); peaks and
+  // recomputations must be exact.
+  CliResult R =
+      runCli({"validate", Gpt2, Plan->path(), "--device", "cpu",
+              "--bytes-scale", "65536", "--time-scale", "20", "--repeat", "1",
+              "--time-tol", "100", "--overhead-tol", "100", "--json"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  CHECK(R.Err.empty());
+  auto J = nlohmann::json::parse(R.Out); // exactly one JSON object
+  CHECK(J["mode"] == "synthetic");
+  CHECK(J["bytes_scale"] == 65536);
+  CHECK(J["passed"] == true);
+  auto Peak = checkNamed(J, "peak_bytes");
+  CHECK(Peak["predicted"] == Peak["measured"]);
+  CHECK(Peak["checked"] == true);
+  auto Rec = checkNamed(J, "forward_recomputations");
+  CHECK(Rec["predicted"] == Rec["measured"]);
+  CHECK(J["gradients_bit_identical"].is_null());
+}
+
+TEST_CASE("cli validate: real mode reports bit-identical gradients") {
+  TempFile Model("tiny.json");
+  CliResult P = runCli({"profile", "--device", "cpu", "--preset", "tiny-gpt",
+                        "--blocks", "1", "--hidden", "16", "--seq", "8",
+                        "--repeat", "1", "-o", Model.path()});
+  REQUIRE_MESSAGE(P.Code == 0, P.Err);
+  auto Plan = planFile(Model.path(), {"--strategy", "revolve", "--slots", "2"});
+  CliResult R =
+      runCli({"validate", Model.path(), Plan->path(), "--mode", "real",
+              "--hidden", "16", "--seq", "8", "--repeat", "1"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  CHECK(R.Out.find("gradients bit-identical to store-everything: yes") !=
+        std::string::npos);
+  CHECK(R.Out.find("verdict: PASS") != std::string::npos);
+}
+
+TEST_CASE("cli validate: a tolerance violation exits 1") {
+  auto Plan = planFile(Gpt2, {"--strategy", "none"});
+  // Every op's measured time is its busy time plus the timer's own cost,
+  // never less, so the relative time error is always above a tolerance of 0.
+  CliResult T = runCli({"validate", Gpt2, Plan->path(), "--bytes-scale",
+                        "65536", "--time-scale", "1", "--repeat", "1",
+                        "--time-tol", "0", "--overhead-tol", "100"});
+  CHECK(T.Code == 1);
+  CHECK(T.Err.find("remat: error: validation failed: time: predicted ") == 0);
+  CHECK(T.Out.find("MISMATCH") != std::string::npos);
+  CHECK(T.Out.find("verdict: FAIL") != std::string::npos);
+  // Negative tolerances are bad input, not a failed validation.
+  CliResult Neg =
+      runCli({"validate", Gpt2, Plan->path(), "--overhead-tol", "-1"});
+  CHECK(Neg.Code == 2);
+}
+
+TEST_CASE("cli validate: bad input exits 2") {
+  auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
+  CHECK(runCli({"validate", Gpt2}).Code == 2);
+  CliResult Dev = runCli({"validate", Gpt2, Plan->path(), "--device", "tpu"});
+  CHECK(Dev.Code == 2);
+  CHECK(Dev.Err == "remat: error: --device must be cpu or cuda, not 'tpu'\n");
+  CliResult Scale =
+      runCli({"validate", Gpt2, Plan->path(), "--bytes-scale", "0"});
+  CHECK(Scale.Code == 2);
+  CHECK(Scale.Err == "remat: error: --bytes-scale must be at least 1\n");
+  // A schedule for another model is refused without --force.
+  CliResult Other = runCli(
+      {"validate", sourcePath("data/models/vit-l16.json"), Plan->path()});
+  CHECK(Other.Code == 2);
+  // Real mode needs a chain model.
+  auto Graph = sourcePath("data/models/sd21-unet.json");
+  auto GPlan = planFile(Graph, {"--strategy", "none"});
+  CliResult Real = runCli({"validate", Graph, GPlan->path(), "--mode", "real"});
+  CHECK(Real.Code == 2);
+  CHECK(Real.Err == "remat: error: --mode real runs chain schedules of chain "
+                    "models only\n");
+}
+
+TEST_CASE("cli validate: --device cuda without a GPU is a clear exit 2") {
+  auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
+  CliResult R = runCli({"validate", Gpt2, Plan->path(), "--device", "cuda",
+                        "--bytes-scale", "65536", "--repeat", "1"});
+  if (R.Code == 0) {
+    MESSAGE("a GPU is present: --device cuda ran (checked in the CUDA tests)");
+    return;
+  }
+  CHECK(R.Code == 2);
+  CHECK(R.Err.find("remat: error: --device cuda: ") == 0);
+  CHECK(R.Out.empty());
+}
+
+TEST_CASE("cli validate: --help teaches") {
+  CliResult R = runCli({"validate", "--help"});
+  CHECK(R.Code == 0);
+  CHECK(R.Out.find("--bytes-scale") != std::string::npos);
+  CHECK(R.Out.find("example:") != std::string::npos);
+}
