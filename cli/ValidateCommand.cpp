@@ -53,8 +53,11 @@ ArgParser makeParser() {
            "synthetic: divide every size by N, rounding up (predicted and "
            "measured\npeaks are then both in scaled bytes)",
            "1");
-  P.option("time-scale", "US",
-           "synthetic: microseconds of busy work per model time unit", "10");
+  P.option("time-scale", "US|auto",
+           "synthetic: microseconds of busy work per model time unit; "
+           "'auto' makes\nthe schedule's average op last 100 us, so launch "
+           "and timer costs stay\nsmall next to it (use it on GPUs)",
+           "10");
   P.option("repeat", "N", "timed runs per schedule; the median counts", "3");
   P.option("peak-tol", "FRAC", "largest relative error of the peaks", "0");
   P.option("time-tol", "FRAC",
@@ -138,7 +141,8 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
   R.whole("hidden", O.Shape.Hidden);
   R.whole("heads", O.Shape.Heads);
   R.whole("seed", Seed);
-  R.real("time-scale", O.MicrosPerUnit);
+  if (P.get("time-scale").value_or("") != "auto")
+    R.real("time-scale", O.MicrosPerUnit);
   R.real("peak-tol", O.PeakTol);
   R.real("time-tol", O.TimeTol);
   R.real("overhead-tol", O.OverheadTol);
@@ -258,6 +262,14 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
   Out << (R.Passed ? "\nverdict: PASS\n" : "\nverdict: FAIL\n");
 }
 
+/// Microseconds per model time unit that make the average op of \p S last
+/// 100 us (10 when the schedule predicts no time at all).
+double autoTimeScale(const Schedule &S) {
+  if (!(S.Predicted.Time > 0) || S.numOps() == 0)
+    return 10;
+  return 100.0 * double(S.numOps()) / S.Predicted.Time;
+}
+
 /// The first failing line, for the one-line error on stderr.
 std::string firstFailure(const ValidationReport &R) {
   for (const Comparison &C : R.Rows)
@@ -293,6 +305,8 @@ int runValidate(ArrayRef<std::string> Args, raw_ostream &Out,
     return reportError(S.takeError(), Err);
   if (Error E = checkScheduleModel(*S, *M, P.has("force")))
     return reportError(std::move(E), Err);
+  if (P.get("time-scale").value_or("") == "auto")
+    O->MicrosPerUnit = autoTimeScale(*S);
   auto R = validateSchedule(*M, *S, *O);
   if (!R)
     return reportError(R.takeError(), Err);
