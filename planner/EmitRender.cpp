@@ -110,13 +110,18 @@ Expected<EmitResult> emitGraphSchedule(const Schedule &S, EmitTarget T,
                      "trainer; this is the per-node save/recompute decision";
   R.Plan.Label = "per-node save/recompute list";
   R.Plan.Config = {{"dialect", "graph"}, {"nodes", Nodes}};
+  R.Notes.push_back(fmt::format("{} forward nodes: {} saved, {} recomputed",
+                                Nodes.size(), Saved.size(),
+                                Nodes.size() - Saved.size()));
   if (T == EmitTarget::Jax) {
     R.Plan.Config["saved_names"] = Saved;
     R.Plan.Snippet =
         "from jax.ad_checkpoint import checkpoint_name\n"
         "# tag each node's output: y = checkpoint_name(y, \"<node name>\")\n"
-        "policy = jax.checkpoint_policies.save_only_these_names(*saved_names)\n"
-        "loss_fn = jax.checkpoint(loss_fn, policy=policy)\n";
+        "saved_names = " +
+        Saved.dump() +
+        "\npolicy = jax.checkpoint_policies.save_only_these_names("
+        "*saved_names)\nloss_fn = jax.checkpoint(loss_fn, policy=policy)\n";
   } else {
     R.TorchPlan = {{"format", "remat-torch-plan"},
                    {"version", 1},

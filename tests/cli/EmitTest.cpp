@@ -27,6 +27,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -177,4 +178,28 @@ TEST_CASE("cli emit: bad input exits 2 with one line") {
   auto Help = runCli({"emit", "--help"});
   CHECK(Help.Code == 0);
   CHECK(Help.Out.find("--target") != std::string::npos);
+}
+
+TEST_CASE("cli emit: graph schedules give a per-node list for jax only") {
+  std::string Model = remat::test::sourcePath("data/models/sd21-unet.json");
+  TempFile Sched("g.json");
+  auto P = runCli({"plan", Model, "--strategy", "none", "-o", Sched.path()});
+  REQUIRE_MESSAGE(P.Code == 0, P.Err);
+  auto Bad =
+      runCli({"emit", Sched.path(), "--target", "megatron", "--model", Model});
+  CHECK(Bad.Code == 2);
+  CHECK(Bad.Err.find("graph dialect") != std::string::npos);
+  auto R = runCli(
+      {"emit", Sched.path(), "--target", "jax", "--json", "--model", Model});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  auto J = nlohmann::json::parse(R.Out);
+  // Store-all computes every node once: every forward node of the file is
+  // saved, none recomputed.
+  std::ifstream In(Model);
+  auto File = nlohmann::json::parse(In);
+  size_t Forward = 0;
+  for (const auto &N : File["graph"]["nodes"])
+    Forward += N["phase"] == "forward";
+  CHECK(J["plan"]["config"]["saved_names"].size() == Forward);
+  CHECK(J["exact"] == false);
 }
