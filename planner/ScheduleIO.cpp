@@ -250,7 +250,8 @@ Error Reader::readChainOp(const ObjectReader &R, StringRef Op, Schedule &S) {
     return R.fieldError("name", "\"" + *Name + "\" is not the name of layer " +
                                     Twine(L) + " (\"" + C->Stages[L].Name +
                                     "\" in " + M->Path + ")");
-  if (!C && !Name->empty()) {
+  // Names only label output; an absurd index must not allocate gigabytes.
+  if (!C && !Name->empty() && L < (1u << 20)) {
     if (S.Names.size() <= L)
       S.Names.resize(L + 1);
     S.Names[L] = *Name;

@@ -135,6 +135,13 @@ TEST_CASE("schedule io: chain files parse without a model") {
   REQUIRE(S->Names.size() == 5);
   CHECK(S->Names[4] == "deep");
   CHECK(S->Predicted.Time == 2.5);
+  // A huge index parses (simulation rejects it) without allocating names.
+  auto Huge = parseScheduleText(
+      withOps(R"([{"op": "B", "layer": 4000000000, "name": "far"}])"), "s.json",
+      nullptr);
+  REQUIRE(Huge);
+  CHECK(Huge->ChainOps[0] == bwd(4000000000u));
+  CHECK(Huge->Names.empty());
 }
 
 TEST_CASE("schedule io: the model check names both hashes") {
