@@ -4,6 +4,8 @@
 
 #include "graph/Size.h"
 
+#include "llvm/ADT/StringSet.h"
+
 #include <cmath>
 
 using namespace llvm;
@@ -162,32 +164,48 @@ static std::string jsonReason(StringRef What) {
 
 namespace {
 
-/// Follows the parser's events to find the first key repeated within one
-/// object (which the DOM would silently overwrite) and its JSON path.
+/// A SAX pass that finds the first key repeated within one object (which the
+/// DOM would silently overwrite) and its JSON path. A separate pass, because
+/// nlohmann's callback parser rescans the parent container at the end of
+/// every object, which is quadratic in the length of a list of objects.
 class DuplicateKeyFinder {
 public:
-  bool event(nlohmann::json::parse_event_t E, const InJson &Parsed) {
-    using Ev = nlohmann::json::parse_event_t;
-    switch (E) {
-    case Ev::object_start:
-    case Ev::array_start:
-      Frames.push_back({E == Ev::object_start, {}, {}, 0});
-      break;
-    case Ev::key:
-      if (Found.empty() && !Frames.empty())
-        noteKey(Parsed.get<std::string>());
-      break;
-    case Ev::object_end:
-    case Ev::array_end:
-      if (!Frames.empty())
-        Frames.pop_back();
-      elementDone();
-      break;
-    case Ev::value:
-      elementDone();
-      break;
-    }
+  using Str = InJson::string_t;
+  bool null() { return elementDone(); }
+  bool boolean(bool) { return elementDone(); }
+  bool number_integer(InJson::number_integer_t) { return elementDone(); }
+  bool number_unsigned(InJson::number_unsigned_t) { return elementDone(); }
+  bool number_float(InJson::number_float_t, const Str &) {
+    return elementDone();
+  }
+  bool string(Str &) { return elementDone(); }
+  bool binary(InJson::binary_t &) { return elementDone(); }
+  bool start_object(std::size_t) {
+    Frames.push_back({true, {}, {}, 0});
     return true;
+  }
+  bool key(Str &K) {
+    Frame &Top = Frames.back();
+    if (!Top.Keys.insert(K).second) {
+      Found = (Frames.size() > 1 ? pathOfTop() + ": " : std::string()) +
+              "duplicate field \"" + K + "\"";
+      return false; // stop at the first one
+    }
+    Top.Key = K;
+    return true;
+  }
+  bool end_object() {
+    Frames.pop_back();
+    return elementDone();
+  }
+  bool start_array(std::size_t) {
+    Frames.push_back({false, {}, {}, 0});
+    return true;
+  }
+  bool end_array() { return end_object(); }
+  bool parse_error(std::size_t, const std::string &,
+                   const nlohmann::detail::exception &) {
+    return false;
   }
   /// Empty when no key repeats, else "<path>: duplicate field \"k\"".
   const std::string &found() const { return Found; }
@@ -195,27 +213,22 @@ public:
 private:
   struct Frame {
     bool IsObject;
-    std::vector<std::string> Keys;
+    StringSet<> Keys;
     std::string Key;
     size_t Index;
   };
-  void elementDone() {
+  bool elementDone() {
     if (!Frames.empty() && !Frames.back().IsObject)
       ++Frames.back().Index;
+    return true;
   }
-  void noteKey(const std::string &K) {
-    Frame &Top = Frames.back();
-    if (is_contained(Top.Keys, K)) {
-      std::string Where;
-      for (size_t I = 0; I + 1 < Frames.size(); ++I)
-        Where += Frames[I].IsObject
-                     ? (Where.empty() ? "" : ".") + Frames[I].Key
-                     : "[" + std::to_string(Frames[I].Index) + "]";
-      Found =
-          (Where.empty() ? "" : Where + ": ") + "duplicate field \"" + K + "\"";
-    }
-    Top.Keys.push_back(K);
-    Top.Key = K;
+  /// The path of the innermost object, e.g. "layers[2]".
+  std::string pathOfTop() const {
+    std::string Where;
+    for (size_t I = 0; I + 1 < Frames.size(); ++I)
+      Where += Frames[I].IsObject ? (Where.empty() ? "" : ".") + Frames[I].Key
+                                  : "[" + std::to_string(Frames[I].Index) + "]";
+    return Where;
   }
   std::vector<Frame> Frames;
   std::string Found;
@@ -225,11 +238,9 @@ private:
 
 Expected<InJson> parseJsonText(StringRef Text, StringRef Path) {
   try {
+    InJson J = InJson::parse(Text.begin(), Text.end());
     DuplicateKeyFinder Dups;
-    InJson J =
-        InJson::parse(Text.begin(), Text.end(),
-                      [&](int, nlohmann::json::parse_event_t E,
-                          InJson &Parsed) { return Dups.event(E, Parsed); });
+    InJson::sax_parse(Text.begin(), Text.end(), &Dups);
     if (!Dups.found().empty())
       return jsonError(Path + ": " + Dups.found());
     return J;
