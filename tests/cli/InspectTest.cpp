@@ -89,6 +89,28 @@ TEST_CASE("inspect: graph form") {
   CHECK(J["largest_nodes"][0]["name"] == "a");
 }
 
+// tests/data/path3.json: forward path p0 (time 1, 10 bytes) -> p1 (2, 20) ->
+// p2 (3, 30); the derived backward makes it a chain with x0 = 0 bytes,
+// stages saving just their outputs, backward times 2, 4, 6, loss 0.
+// Store everything (spec §3a): F_all 0..2 -> 10, 30, 60; loss + y3 (30) ->
+// 90; B 2 + y2 (20) -> 110, frees y3, x̄3 -> 50; B 1 + y1 (10) -> 60, frees
+// -> 20; B 0 + y0 (0) -> 20. Peak 110. Time 1+2+3 + 2+4+6 + 0 = 18.
+TEST_CASE("inspect: graph form recognised as a chain") {
+  test::CliResult R = test::runCli(
+      {"inspect", test::sourcePath("tests/data/path3.json"), "--json"});
+  REQUIRE(R.Code == 0);
+  nlohmann::json J = nlohmann::json::parse(R.Out);
+  CHECK(J["form"] == "graph");
+  CHECK(J["recognised_as_chain"] == true);
+  CHECK(J["layers"] == 3);
+  CHECK(J["input_bytes"] == 0);
+  CHECK(J["saved_bytes_total"] == 60);
+  CHECK(J["store_all"]["peak_bytes"] == 110);
+  CHECK(J["store_all"]["time"] == 18.0);
+  CHECK(J["largest_layers"][0]["name"] == "p2");
+  CHECK(J["largest_layers"][0]["bwd_time"] == 6.0);
+}
+
 TEST_CASE("inspect: bad input is exit 2 with one line") {
   test::TempFile Bad("bad.json",
                      R"({"format": "remat-model", "version": 1, "name": "t",
