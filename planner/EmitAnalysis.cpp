@@ -297,6 +297,13 @@ static void addChainNotes(EmitResult &R, bool HaveModel) {
         emitTargetName(R.Target).str() +
         " numbers transformer layers only, so stages before the first "
         "transformer layer (e.g. an embedding) shift them");
+  if (R.Target == EmitTarget::Megatron)
+    R.Notes.push_back("recompute_num_layers counts layers per pipeline "
+                      "stage; with pipeline parallelism, plan and emit each "
+                      "stage's chain on its own");
+  if (R.Target == EmitTarget::DeepSpeed)
+    R.Notes.push_back("with checkpointable_layers=None DeepSpeed checkpoints "
+                      "only chunks that contain parameters");
   if (!R.Exact && !HaveModel)
     R.Notes.push_back("the nearest plan's cost needs the model: pass --model "
                       "MODEL");
