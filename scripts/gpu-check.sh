@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# gpu-check.sh - build remat with CUDA, run the GPU tests, and validate plans
+# for every bundled model on the GPU; prints a summary table and writes it
+# (with every validate --json report) to a results directory.
+#
+# usage: scripts/gpu-check.sh [--device cuda|cpu] [--build-dir DIR]
+#                             [--out DIR] [--no-build] [--quick]
+#   --device cpu   dry run of everything but the GPU: same plans and checks
+#                  on the CPU backend (what can be tried without a GPU)
+#   --build-dir    build tree (default build-gpu; Release, CUDA on)
+#   --out DIR      where results go (default $OUT if set, else gpu-check-out)
+#   --no-build     reuse an existing build tree as is
+#   --quick        one strategy per model (a smoke test)
+# environment: PLAN_LIMIT (seconds, default 30) skips, visibly, a plan that
+# takes longer to compute (the exact optimal DP on very long chains).
+# exit status: 0 when every check passed, 1 otherwise.
+# Budget: under 5 minutes on one H200 (bytes are scaled down 65536x and
+# times auto-scaled so each op lasts about 100 us; see docs/runtime.md).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+device=cuda
+build=
+out=${OUT:-}
+do_build=1
+quick=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --device) device=$2; shift 2 ;;
+    --build-dir) build=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    --quick) quick=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case $device in cuda|cpu) ;; *) echo "gpu-check: --device cuda|cpu" >&2; exit 2 ;; esac
+build=${build:-$root/build-gpu}
+out=${out:-$root/gpu-check-out}
+mkdir -p "$out/reports"
+summary=$out/summary.txt
+start=$(date +%s)
+
+log() { echo "gpu-check: $*" >&2; }
+
+if [ "$do_build" = 1 ]; then
+  cuda_flag=-DREMAT_CUDA=ON
+  [ "$device" = cpu ] && cuda_flag=-DREMAT_CUDA=OFF
+  log "configuring $build (Release, $cuda_flag)"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    "$cuda_flag" > "$out/configure.log"
+  grep -q "remat: CUDA backend ON" "$out/configure.log" ||
+    { [ "$device" = cpu ] || { log "CUDA was not found; see $out/configure.log"; exit 1; }; }
+  log "building remat and runtime_tests"
+  cmake --build "$build" -j "$(nproc)" --target remat runtime_tests > "$out/build.log"
+fi
+remat=$build/cli/remat
+tests=$build/tests/runtime_tests
+[ -x "$remat" ] || { log "no $remat; build first"; exit 1; }
+
+plan_limit=${PLAN_LIMIT:-30}
+failures=0
+fail() { failures=$((failures + 1)); log "FAIL: $*"; }
+
+# 1. Tests that need a GPU. On a GPU machine a skip is a failure.
+log "runtime tests (cuda cases)"
+if "$tests" -tc='cuda*' -s > "$out/cuda-tests.log" 2>&1; then
+  if [ "$device" = cuda ] && grep -q 'skipped (no GPU)' "$out/cuda-tests.log"; then
+    fail "cuda tests skipped: no GPU visible (see $out/cuda-tests.log)"
+  fi
+else
+  fail "cuda tests (see $out/cuda-tests.log)"
+fi
+
+# 2. Synthetic validation of several strategies per bundled model.
+# Fields of a validate --json report: value of "<metric>" predicted/measured.
+field() { # file metric key
+  awk -v m="\"$2\"" -v k="\"$3\":" '
+    index($0, "\"metric\": " m) { f = 1 }
+    f && index($0, k) { v = $2; sub(/,$/, "", v); print v; exit }' "$1"
+}
+passed() { grep -q '"passed": true' "$1"; }
+baseline_peak() { grep -o '"baseline_peak_bytes": [0-9]*' "$1" | head -1 | awk '{print $2}'; }
+
+printf '%-16s %-22s %-9s %14s %14s %9s %9s %7s %s\n' model strategy mode \
+  pred_peak meas_peak time_err ovh_err recomp verdict > "$summary"
+
+row() { # model strategy mode report
+  local r=$4 v=PASS
+  passed "$r" || v=FAIL
+  printf '%-16s %-22s %-9s %14s %14s %9s %9s %7s %s\n' "$1" "$2" "$3" \
+    "$(field "$r" peak_bytes predicted | awk '{printf "%d", $1}')" \
+    "$(field "$r" peak_bytes measured | awk '{printf "%d", $1}')" \
+    "$(field "$r" time error | awk '{ if ($1 == "null") print "-"; else printf "%.1f%%", 100 * $1 }')" \
+    "$(field "$r" overhead error | awk '{ if ($1 == "null") print "-"; else printf "%.1fpt", 100 * $1 }')" \
+    "$(field "$r" forward_recomputations measured | awk '{printf "%d", $1}')" \
+    "$v" >> "$summary"
+  [ "$v" = PASS ] || fail "$1 $2 $3 (see $r)"
+}
+
+validate() { # model-path label strategy-args...
+  local model=$1 label=$2; shift 2
+  local name plan report
+  name=$(basename "$model" .json)
+  plan=$out/reports/$name.$label.plan.json
+  report=$out/reports/$name.$label.$device.json
+  # Planning is not what is checked here; a planner that takes over
+  # $plan_limit s (the exact DP on a thousand stages) is skipped, visibly.
+  local rc=0
+  timeout "$plan_limit" "$remat" plan "$model" "$@" -o "$plan" 2> "$plan.err" || rc=$?
+  if [ "$rc" = 124 ]; then
+    printf '%-16s %-22s %-9s %s\n' "$name" "$label" synthetic \
+      "SKIPPED: planning took over ${plan_limit}s" >> "$summary"
+    log "skipped $name $label: planning took over ${plan_limit}s"
+    return
+  fi
+  if [ "$rc" != 0 ]; then
+    fail "$name: plan $* ($(cat "$plan.err"))"
+    return
+  fi
+  if ! "$remat" validate "$model" "$plan" --device "$device" \
+      --bytes-scale 65536 --time-scale auto --repeat 3 --json \
+      > "$report" 2> "$report.err"; then
+    [ -s "$report" ] || { fail "$name $label: $(cat "$report.err")"; return; }
+  fi
+  row "$name" "$label" synthetic "$report"
+}
+
+for model in "$root"/data/models/*.json; do
+  name=$(basename "$model" .json)
+  log "synthetic: $name"
+  if grep -q '"graph"' "$model"; then
+    validate "$model" none --strategy none
+    [ "$quick" = 1 ] || validate "$model" recompute-all --strategy recompute-all
+    continue
+  fi
+  validate "$model" sqrt --strategy sqrt
+  [ "$quick" = 1 ] && continue
+  validate "$model" none --strategy none
+  validate "$model" sequential-4 --strategy sequential --segments 4
+  validate "$model" revolve-8 --strategy revolve --slots 8
+  validate "$model" chen --strategy chen
+  # optimal at half of the store-everything peak (from the none plan).
+  base=$(baseline_peak "$out/reports/$name.none.plan.json")
+  validate "$model" optimal-50% --strategy optimal --budget $((base / 2))
+done
+
+# 3. Real mode: profile -> plan -> validate. The real layers are host code,
+# so these run on the cpu backend even on a GPU machine.
+for preset in tiny-gpt tiny-mlp; do
+  log "real: $preset"
+  model=$out/reports/$preset.profiled.json
+  if ! "$remat" profile --device cpu --preset "$preset" --blocks 2 \
+      -o "$model" 2> "$model.err"; then
+    fail "profile $preset: $(cat "$model.err")"
+    continue
+  fi
+  for s in "sqrt --strategy sqrt" "revolve-2 --strategy revolve --slots 2"; do
+    set -- $s
+    label=$1; shift
+    plan=$out/reports/$preset.$label.plan.json
+    report=$out/reports/$preset.$label.real.json
+    "$remat" plan "$model" "$@" -o "$plan" 2> "$plan.err" ||
+      { fail "plan $preset $label"; continue; }
+    "$remat" validate "$model" "$plan" --device cpu --mode real \
+      --check-time --json > "$report" 2> "$report.err" || true
+    [ -s "$report" ] || { fail "$preset $label: $(cat "$report.err")"; continue; }
+    grep -q '"gradients_bit_identical": true' "$report" ||
+      fail "$preset $label: gradients differ from store-everything"
+    row "$preset" "$label" real "$report"
+  done
+done
+
+elapsed=$(( $(date +%s) - start ))
+{
+  echo
+  echo "device: $device; $(grep -o '"device_description": "[^"]*"' \
+    "$out"/reports/*."$device".json 2>/dev/null | head -1 | cut -d'"' -f4)"
+  echo "failures: $failures; elapsed: ${elapsed}s"
+} >> "$summary"
+cat "$summary"
+[ "$failures" = 0 ]
