@@ -8,8 +8,11 @@
 
 #include "planner/ChainDP.h"
 
+#include "planner/ChainDPDense.h"
 #include "planner/ChainDPTables.h"
 #include "planner/Errors.h"
+
+#include <limits>
 
 using namespace llvm;
 
@@ -51,20 +54,19 @@ static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
   if (Unit <= 1)
     return planExact(C, Budget);
   uint64_t Units = Budget / Unit;
-  Tables Up(roundedChain(C, Unit, true), Units);
-  std::optional<Point> P = Up.best(Units);
-  if (!P)
+  std::optional<DenseResult> Up = planDense(roundedChain(C, Unit, true), Units);
+  if (!Up)
     return planExact(C, Budget);
   ChainDPResult R;
-  R.Ops = Up.reconstruct(Units);
-  R.Time = P->Time;
-  R.PeakBytes = (P->Mem + Up.chain().A[0]) * Unit;
+  R.Ops = std::move(Up->Ops);
+  R.Time = Up->Time;
+  R.PeakBytes = Up->PeakUnits * Unit;
   R.ForwardRecomputations = countRecomputations(R.Ops, C.size());
-  Tables Down(roundedChain(C, Unit, false), Units);
-  std::optional<Point> Q = Down.best(Units);
+  std::optional<DenseResult> Down =
+      planDense(roundedChain(C, Unit, false), Units, /*WantOps=*/false);
   // Down relaxes Up, so it is feasible whenever Up is.
-  R.GapBound = Q && Q->Time < P->Time ? P->Time - Q->Time : 0;
-  R.TableBytes = std::max(Up.tableBytes(), Down.tableBytes());
+  R.GapBound = Down && Down->Time < Up->Time ? Up->Time - Down->Time : 0;
+  R.TableBytes = std::max(Up->TableBytes, Down ? Down->TableBytes : 0);
   return R;
 }
 
@@ -84,6 +86,31 @@ std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C) {
   std::vector<ChainFrontierPoint> Out;
   for (const Point &P : T.top())
     Out.push_back({P.Mem + C.InputBytes, P.Time});
+  return Out;
+}
+
+std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C,
+                                                     unsigned MemorySlots) {
+  if (MemorySlots == 0)
+    return optimalChainFrontier(C);
+  // Top bounds every plan's peak: all tensors and workspaces at once.
+  DPChain Exact = exactChain(C);
+  uint64_t Top = 0;
+  for (unsigned K = 0; K <= C.size(); ++K)
+    Top += Exact.A[K] + (K > 0 ? Exact.ABar[K] : 0);
+  for (unsigned I = 0; I < C.size(); ++I)
+    Top += Exact.FwdWs[I] + Exact.BwdWs[I];
+  Top += Exact.LossWs;
+  uint64_t Unit = std::max<uint64_t>(1, (Top + MemorySlots - 1) / MemorySlots);
+  DPChain Rounded = roundedChain(C, Unit, true);
+  // Each of the 4L + 2 terms of Top gains under one unit by rounding.
+  uint64_t Terms = 4 * uint64_t(C.size()) + 2;
+  std::vector<double> Curve = denseTopCurve(Rounded, Top / Unit + Terms);
+  std::vector<ChainFrontierPoint> Out;
+  for (uint64_t M = 0; M < Curve.size(); ++M)
+    if (Curve[M] != std::numeric_limits<double>::infinity() &&
+        (Out.empty() || Curve[M] < Out.back().Time))
+      Out.push_back({(M + Rounded.A[0]) * Unit, Curve[M]});
   return Out;
 }
 

@@ -56,6 +56,14 @@ struct ChainFrontierPoint {
 /// minFeasibleChainBudget; the last is the least budget of the fastest plan.
 std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C);
 
+/// The same curve discretised into \p MemorySlots units of
+/// ceil(store-all peak / slots) bytes, sizes rounded up: every point is the
+/// time of a valid plan within its budget (an upper bound on the exact
+/// curve), in O(slots * L^3) instead of the exact curve's output-sensitive
+/// cost. \p MemorySlots == 0 means exact.
+std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C,
+                                                     unsigned MemorySlots);
+
 /// Plans the least-time schedule within the budget. Fails with
 /// InfeasibleBudgetError naming the least feasible budget when none exists.
 llvm::Expected<ChainDPResult> planOptimalChain(const Chain &C,

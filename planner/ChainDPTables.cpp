@@ -249,6 +249,10 @@ std::vector<ChainOp> Tables::reconstruct(uint64_t B) const {
 }
 
 uint64_t minFeasibleBudget(const DPChain &C) {
+  return C.A[0] + minMemTable(C)[C.L];
+}
+
+std::vector<uint64_t> minMemTable(const DPChain &C) {
   unsigned L = C.L;
   std::vector<uint64_t> Min(size_t(L + 1) * (L + 1), NoCap);
   auto Ix = [&](unsigned I, unsigned Lp) { return size_t(I) * (L + 1) + Lp; };
@@ -278,7 +282,7 @@ uint64_t minFeasibleBudget(const DPChain &C) {
       }
       Min[Ix(I, Lp)] = Best;
     }
-  return C.A[0] + Min[Ix(0, L)];
+  return Min;
 }
 
 } // namespace remat::chaindp

@@ -114,6 +114,10 @@ private:
 /// The least budget (same units as \p C) for which Sub(0, L) has a plan.
 uint64_t minFeasibleBudget(const DPChain &C);
 
+/// The least m for which opt_{i,l}(m) is finite, for every i <= l, at index
+/// i * (L+1) + l.
+std::vector<uint64_t> minMemTable(const DPChain &C);
+
 } // namespace remat::chaindp
 
 #endif // REMAT_PLANNER_CHAINDPTABLES_H

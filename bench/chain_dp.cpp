@@ -1,0 +1,122 @@
+//===- bench/chain_dp.cpp - Speed of the optimal chain planner ------------===//
+//
+// Seeded random heterogeneous chains with L in {50, 100, 200, 500, 1000}; for
+// each, the optimal planner at 500 memory slots and exact, at a budget one
+// third of the way from the least feasible budget to the store-all peak.
+// Prints the median planner time of the runs and the DP tables' bytes.
+//
+//   build-dp-rel/bench/chain_dp [--runs N] [--max-l L]
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/ChainDP.h"
+#include "planner/ChainStrategies.h"
+#include "planner/Simulator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace remat;
+
+namespace {
+
+/// Sizes between 1 and 64 MiB, saved 1-4x the output, workspaces on a third
+/// of the stages, times 0.1-5 ms: a heterogeneous network.
+Chain benchChain(unsigned L, uint64_t Seed) {
+  std::mt19937_64 Rng(Seed);
+  auto U = [&](uint64_t Lo, uint64_t Hi) {
+    return std::uniform_int_distribution<uint64_t>(Lo, Hi)(Rng);
+  };
+  auto T = [&] { return std::uniform_real_distribution<double>(0.1, 5)(Rng); };
+  const uint64_t MiB = 1 << 20;
+  Chain C;
+  C.InputBytes = U(MiB, 64 * MiB);
+  for (unsigned I = 0; I < L; ++I) {
+    Stage S;
+    S.Name = "s" + std::to_string(I);
+    S.FwdTime = T();
+    S.BwdTime = 2 * T();
+    S.OutputBytes = U(MiB, 64 * MiB);
+    S.SavedBytes = S.OutputBytes * U(1, 4);
+    S.FwdWorkspace = U(0, 2) == 0 ? U(0, 32 * MiB) : 0;
+    S.BwdWorkspace = U(0, 2) == 0 ? U(0, 32 * MiB) : 0;
+    C.Stages.push_back(S);
+  }
+  C.Loss.BwdTime = T();
+  return C;
+}
+
+double seconds(std::chrono::steady_clock::time_point Start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
+      .count();
+}
+
+struct Measured {
+  double MedianSeconds = 0;
+  uint64_t TableBytes = 0;
+  double Time = 0;
+  double Gap = 0;
+};
+
+Measured measure(const Chain &C, uint64_t Budget, unsigned Slots,
+                 unsigned Runs) {
+  std::vector<double> Times;
+  Measured M;
+  for (unsigned R = 0; R < Runs; ++R) {
+    auto Start = std::chrono::steady_clock::now();
+    auto Res = planOptimalChain(C, {Budget, Slots});
+    Times.push_back(seconds(Start));
+    if (!Res) {
+      fmt::print(stderr, "planner failed: {}\n",
+                 llvm::toString(Res.takeError()));
+      std::exit(1);
+    }
+    M.TableBytes = Res->TableBytes;
+    M.Time = Res->Time;
+    M.Gap = Res->GapBound;
+  }
+  std::sort(Times.begin(), Times.end());
+  M.MedianSeconds = Times[Times.size() / 2];
+  return M;
+}
+
+} // namespace
+
+int main(int Argc, char **Argv) {
+  unsigned Runs = 3, MaxL = 1000;
+  for (int I = 1; I + 1 < Argc; I += 2) {
+    if (!std::strcmp(Argv[I], "--runs"))
+      Runs = std::max(1, std::atoi(Argv[I + 1]));
+    else if (!std::strcmp(Argv[I], "--max-l"))
+      MaxL = std::atoi(Argv[I + 1]);
+  }
+  fmt::print("{:>5} {:>7} {:>12} {:>12} {:>10} {:>10} {:>12}\n", "L", "slots",
+             "budget MiB", "plan time", "gap bound", "median s", "tables MiB");
+  for (unsigned L : {50u, 100u, 200u, 500u, 1000u}) {
+    if (L > MaxL)
+      break;
+    Chain C = benchChain(L, 1000 + L);
+    uint64_t Min = minFeasibleChainBudget(C);
+    auto All = simulateChain(C, storeAllOps(C));
+    if (!All) {
+      fmt::print(stderr, "{}\n", llvm::toString(All.takeError()));
+      return 1;
+    }
+    uint64_t Budget = Min + (All->PeakBytes - Min) / 3;
+    for (unsigned Slots : {500u, 0u}) {
+      Measured M = measure(C, Budget, Slots, Runs);
+      fmt::print("{:>5} {:>7} {:>12.1f} {:>12.3f} {:>10.3f} {:>10.4f} "
+                 "{:>12.2f}\n",
+                 L, Slots ? std::to_string(Slots) : "exact", Budget / 1048576.0,
+                 M.Time, M.Gap, M.MedianSeconds, M.TableBytes / 1048576.0);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
