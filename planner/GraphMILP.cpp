@@ -448,9 +448,16 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
     Model.setMIPStart(Start);
   }
   std::string Sec = std::to_string(std::max(0.1, O.TimeLimitSeconds));
-  const char *Argv[] = {"remat",     "-log",   "0",    "-sec",
-                        Sec.c_str(), "-solve", "-quit"};
-  CbcMain1(7, Argv, Model, quietCallback, Data);
+  // Wall-clock limit: CBC counts CPU time by default, which on a busy
+  // machine lets a solve run far past the limit the user asked for.
+  // Preprocessing is off: CBC 2.10's CglPreProcess::postProcess crashes when
+  // the time limit stops a preprocessed solve (seen on a 49-node graph).
+  std::vector<const char *> Argv = {"remat",     "-log",        "0",
+                                    "-timeMode", "elapsed",     "-sec",
+                                    Sec.c_str(), "-preprocess", "off"};
+  Argv.push_back("-solve");
+  Argv.push_back("-quit");
+  CbcMain1(int(Argv.size()), Argv.data(), Model, quietCallback, Data);
 
   Res.ProvenInfeasible = Model.isProvenInfeasible();
   Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();

@@ -63,8 +63,10 @@ bool runExact(const Graph &G, const GraphPlanOptions &Opts,
   }
   R.MilpVariables = M->Variables;
   R.MilpConstraints = M->Constraints;
-  R.LowerBound = M->BestBound;
   R.ProvenOptimal = M->ProvenOptimal;
+  // CBC stops once no better integral objective can exist, so its bound may
+  // sit just below a proven optimum; the proven optimum is the bound.
+  R.LowerBound = M->ProvenOptimal ? M->Incumbent : M->BestBound;
   if (!M->HasSolution)
     return true;
   std::optional<KeepSetPlan> P = measureGraphOps(G, std::move(M->Ops));

@@ -17,9 +17,14 @@ namespace remat {
 
 namespace {
 
-/// Keep sets tried per greedy step: the most promising by bytes per
-/// recompute time among the tensors resident at the peak.
+/// Keep sets tried per greedy step on big graphs: the most promising by
+/// bytes per recompute time among the tensors resident at the peak.
 constexpr unsigned TriesPerStep = 4;
+/// Up to this many drop candidates, every step tries them all and the
+/// improvement phase also tries swaps.
+constexpr unsigned ThoroughCandidates = 200;
+/// Most keep sets the swap pass evaluates (a count, for determinism).
+constexpr unsigned MaxSwapEvaluations = 40000;
 
 bool better(const KeepSetPlan &A, const KeepSetPlan &B) {
   if (A.Time != B.Time)
@@ -32,6 +37,7 @@ public:
   ScalableSearch(const Graph &G, const ScalableOptions &O)
       : G(G), O(O), Candidates(dropCandidates(G)) {
     Policy.Keep = BitVector(G.size(), true);
+    Thorough = Candidates.count() <= ThoroughCandidates;
   }
 
   ScalableResult run() {
@@ -59,6 +65,8 @@ private:
   BitVector Candidates;
   KeepPolicy Policy;
   ScalableResult R;
+  /// Small enough to try every candidate per step, and swaps.
+  bool Thorough = false;
 
   KeepSetPlan eval(const KeepPolicy &P) {
     ++R.Evaluations;
@@ -87,14 +95,15 @@ private:
     return T;
   }
 
-  SmallVector<unsigned, TriesPerStep> shortlist(const BitVector &Pool) const {
+  SmallVector<unsigned, 8> shortlist(const BitVector &Pool) const {
     SmallVector<std::pair<double, unsigned>, 64> Scored;
     for (unsigned V : Pool.set_bits())
       Scored.push_back(
           {-double(G.Nodes[V].Bytes) / (recomputeEstimate(V) + 1e-9), V});
-    unsigned K = std::min<unsigned>(TriesPerStep, Scored.size());
+    unsigned K =
+        std::min<unsigned>(Thorough ? ~0u : TriesPerStep, Scored.size());
     std::partial_sort(Scored.begin(), Scored.begin() + K, Scored.end());
-    SmallVector<unsigned, TriesPerStep> Out;
+    SmallVector<unsigned, 8> Out;
     for (unsigned I = 0; I != K; ++I)
       Out.push_back(Scored[I].second);
     return Out;
@@ -108,8 +117,7 @@ private:
     Kept &= Policy.Keep;
     BitVector AtPeak = Kept;
     AtPeak &= Cur.ResidentAtPeak;
-    SmallVector<unsigned, TriesPerStep> Tries =
-        shortlist(AtPeak.any() ? AtPeak : Kept);
+    SmallVector<unsigned, 8> Tries = shortlist(AtPeak.any() ? AtPeak : Kept);
     std::optional<unsigned> Best;
     double BestKey = std::numeric_limits<double>::infinity();
     bool BestReduces = false;
@@ -128,6 +136,30 @@ private:
       }
     }
     return Best;
+  }
+
+  /// Swaps a dropped tensor for a kept one while that makes the plan faster
+  /// within the budget (first improvement), up to MaxSwapEvaluations.
+  void swapPass(KeepSetPlan &Cur) {
+    unsigned Spent = 0;
+    for (bool Changed = true; Changed && Spent < MaxSwapEvaluations;) {
+      Changed = false;
+      for (unsigned In : Candidates.set_bits())
+        for (unsigned Out : Candidates.set_bits()) {
+          if (Policy.Keep.test(In) || !Policy.Keep.test(Out) ||
+              Spent++ >= MaxSwapEvaluations)
+            continue;
+          KeepPolicy Trial = Policy;
+          Trial.Keep.set(In);
+          Trial.Keep.reset(Out);
+          KeepSetPlan P = eval(Trial);
+          if (P.PeakBytes > O.BudgetBytes || P.Time >= Cur.Time)
+            continue;
+          Policy = std::move(Trial);
+          Cur = std::move(P);
+          Changed = true;
+        }
+    }
   }
 
   /// Re-keeps dropped tensors, most expensive to recompute first, while the
@@ -158,6 +190,8 @@ private:
       if (!Changed)
         break;
     }
+    if (Thorough)
+      swapPass(Cur);
     consider(Cur);
     KeepPolicy Retain = Policy;
     Retain.RetainRecomputed = true;

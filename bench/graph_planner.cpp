@@ -1,0 +1,171 @@
+//===- bench/graph_planner.cpp - Graph planners: time and plan cost -------===//
+//
+// For seeded layered, U-Net-like and transformer-like training graphs of
+// 20 to 2,500 nodes, at budgets of 60% and 80% (--budgets) of the
+// store-everything peak: plan cost (time) and solve time of the scalable
+// planner, of exact mode (the MILP, where its size allows), and of the Chen and
+// recompute-all baselines, against the best known lower bound (the MILP's
+// bound, or the sum of node times). Prints a Markdown table
+// (docs/graph-planning.md).
+//
+//   graph_planner [--sizes 20,50,...] [--exact-limit SECONDS]
+//                 [--exact-max-nodes N] [--repeats R] [--budgets LOW,HIGH]
+//
+//===----------------------------------------------------------------------===//
+
+#include "graph/RandomGraphs.h"
+#include "planner/GraphMILP.h"
+#include "planner/GraphPlanner.h"
+#include "planner/GraphScalable.h"
+#include "planner/Simulator.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using namespace remat;
+
+namespace {
+
+struct Config {
+  std::vector<unsigned> Sizes = {20, 50, 100, 350, 1000, 2500};
+  double ExactLimit = 10;
+  unsigned ExactMaxNodes = 100;
+  unsigned Repeats = 3;
+  /// Budgets, percent of the store-everything peak.
+  unsigned LowPct = 60, HighPct = 80;
+};
+
+double seconds(std::chrono::steady_clock::time_point Start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
+      .count();
+}
+
+std::vector<unsigned> parseList(const char *S) {
+  std::vector<unsigned> Out;
+  for (std::string Item; *S; ++S) {
+    if (*S != ',')
+      Item += *S;
+    if (*S == ',' || !S[1]) {
+      Out.push_back(unsigned(std::stoul(Item)));
+      Item.clear();
+    }
+  }
+  return Out;
+}
+
+Config parseArgs(int Argc, char **Argv) {
+  Config C;
+  for (int I = 1; I + 1 < Argc; I += 2) {
+    std::string A = Argv[I];
+    if (A == "--sizes")
+      C.Sizes = parseList(Argv[I + 1]);
+    else if (A == "--exact-limit")
+      C.ExactLimit = std::atof(Argv[I + 1]);
+    else if (A == "--exact-max-nodes")
+      C.ExactMaxNodes = unsigned(std::atoi(Argv[I + 1]));
+    else if (A == "--budgets") {
+      std::vector<unsigned> B = parseList(Argv[I + 1]);
+      if (B.size() == 2) {
+        C.LowPct = B[0];
+        C.HighPct = B[1];
+      }
+    } else if (A == "--repeats")
+      C.Repeats = unsigned(std::atoi(Argv[I + 1]));
+  }
+  return C;
+}
+
+std::string cost(double T, double Bound) {
+  if (T < 0)
+    return "—";
+  return fmt::format("{:.0f} (+{:.1f}%)", T, 100 * (T / Bound - 1));
+}
+
+/// Median wall time of \p Repeats scalable runs, and the last result.
+double timeScalable(const Graph &G, uint64_t Budget, unsigned Repeats,
+                    ScalableResult &Out) {
+  std::vector<double> Times;
+  for (unsigned R = 0; R != std::max(1u, Repeats); ++R) {
+    auto Start = std::chrono::steady_clock::now();
+    Out = planGraphScalable(G, {Budget});
+    Times.push_back(seconds(Start));
+  }
+  std::sort(Times.begin(), Times.end());
+  return Times[Times.size() / 2];
+}
+
+void runOne(const Config &C, const char *Family, unsigned Size) {
+  Graph G = generateGraph(Family, 2026, Size);
+  auto Full = simulateGraph(G, storeAllGraphOps(G));
+  if (!Full) {
+    fmt::print("| {} | {} | simulate failed: {} |\n", Family, Size,
+               llvm::toString(Full.takeError()));
+    return;
+  }
+  double Floor = 0;
+  for (const Node &N : G.Nodes)
+    Floor += N.Time;
+  for (unsigned Pct : {C.LowPct, C.HighPct}) {
+    uint64_t Budget = Full->PeakBytes * Pct / 100;
+    ScalableResult Sc;
+    double ScSec = timeScalable(G, Budget, Size >= 1000 ? 1 : C.Repeats, Sc);
+    double ScT = Sc.Found ? Sc.Best.Time : -1;
+    double ChenT = -1;
+    for (const KeepSetPlan &P : chenPlans(G))
+      if (P.PeakBytes <= Budget && (ChenT < 0 || P.Time < ChenT))
+        ChenT = P.Time;
+    KeepSetPlan All = recomputeAllPlan(G);
+    double AllT = All.PeakBytes <= Budget ? All.Time : -1;
+    double ExT = -1, ExSec = 0, Bound = Floor;
+    std::string ExNote = "not run";
+    if (G.size() <= C.ExactMaxNodes) {
+      GraphMilpOptions MO;
+      MO.BudgetBytes = Budget;
+      MO.TimeLimitSeconds = C.ExactLimit;
+      if (Sc.Found)
+        MO.WarmStart = Sc.Best.Ops;
+      auto M = solveGraphMilp(G, MO);
+      if (M) {
+        ExSec = M->Seconds;
+        if (M->HasSolution)
+          if (auto P = measureGraphOps(G, M->Ops); P && P->PeakBytes <= Budget)
+            ExT = P->Time;
+        double MB = M->ProvenOptimal ? M->Incumbent : M->BestBound;
+        if (!M->ProvenInfeasible && MB < 1e20)
+          Bound = std::max(Bound, MB);
+        ExNote = M->ProvenOptimal ? "optimal"
+                 : M->ProvenInfeasible
+                     ? "infeasible"
+                     : fmt::format("gap {:.1f}%",
+                                   ExT > 0 ? 100 * (ExT - Bound) / ExT : 100.0);
+      } else {
+        consumeError(M.takeError());
+      }
+    }
+    fmt::print("| {} | {} | {}% | {:.0f} | {} | {:.3f} | {} | {:.2f} ({}) | {} "
+               "| {} |\n",
+               Family, G.size(), Pct, Bound, cost(ScT, Bound), ScSec,
+               cost(ExT, Bound), ExSec, ExNote, cost(ChenT, Bound),
+               cost(AllT, Bound));
+    std::fflush(stdout);
+  }
+}
+
+} // namespace
+
+int main(int Argc, char **Argv) {
+  Config C = parseArgs(Argc, Argv);
+  fmt::print("| family | nodes | budget | bound | scalable (vs bound) | "
+             "scalable s | exact (vs bound) | exact s | chen | "
+             "recompute-all |\n");
+  fmt::print("|---|---|---|---|---|---|---|---|---|---|\n");
+  for (unsigned Size : C.Sizes)
+    for (const char *Family : {"layered", "unet", "transformer"})
+      runOne(C, Family, Size);
+  return 0;
+}

@@ -1,0 +1,198 @@
+//===- tests/planner/GraphPlannerTest.cpp - Graph planning entry points ---===//
+
+#include "planner/GraphPlanner.h"
+#include "graph/RandomGraphs.h"
+#include "planner/Errors.h"
+#include "planner/Simulator.h"
+
+#include "TestUtil.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace remat;
+
+namespace {
+
+/// The graph of tests/data/graphplan_chain3.json (and GraphMILPTest's
+/// chain3): A(t1) -> B(t4) -> C(t2) -> L, backward gC, gB, gA; sizes
+/// 10, 10, 10, 1 and 1 byte per gradient.
+Graph chain3() {
+  Graph G;
+  auto Add = [&](const char *Name, Phase P, double T, uint64_t B,
+                 std::initializer_list<unsigned> In) {
+    Node N;
+    N.Name = Name;
+    N.NodePhase = P;
+    N.Time = T;
+    N.Bytes = B;
+    N.Inputs.assign(In.begin(), In.end());
+    G.Nodes.push_back(std::move(N));
+  };
+  Add("A", Phase::Forward, 1, 10, {});
+  Add("B", Phase::Forward, 4, 10, {0});
+  Add("C", Phase::Forward, 2, 10, {1});
+  Add("L", Phase::Loss, 1, 1, {2});
+  Add("gC", Phase::Backward, 1, 1, {3, 2});
+  Add("gB", Phase::Backward, 1, 1, {4, 1});
+  Add("gA", Phase::Backward, 1, 1, {5, 0});
+  G.finalize();
+  return G;
+}
+
+SimResult simulated(const Graph &G, const std::vector<GraphOp> &Ops) {
+  auto S = simulateGraph(G, Ops);
+  if (!S) {
+    FAIL(llvm::toString(S.takeError()));
+    return {};
+  }
+  return *S;
+}
+
+GraphPlanResult plan(const Graph &G, uint64_t Budget, const char *Mode) {
+  GraphPlanOptions O;
+  O.BudgetBytes = Budget;
+  O.Mode = Mode;
+  O.TimeLimitSeconds = 30;
+  auto R = planGraphOptimal(G, O);
+  if (!R) {
+    FAIL(llvm::toString(R.takeError()));
+    return {};
+  }
+  SimResult S = simulated(G, R->Ops);
+  CHECK(S.PeakBytes <= Budget);
+  CHECK(S.PeakBytes == R->PeakBytes);
+  CHECK(S.Time == doctest::Approx(R->Time));
+  return *R;
+}
+
+/// Store-all peak of \p G.
+uint64_t fullPeak(const Graph &G) {
+  return simulated(G, storeAllGraphOps(G)).PeakBytes;
+}
+
+/// The smallest feasible budget an InfeasibleBudgetError names.
+uint64_t infeasibleMin(const Graph &G, uint64_t Budget, const char *Mode) {
+  GraphPlanOptions O;
+  O.BudgetBytes = Budget;
+  O.Mode = Mode;
+  O.TimeLimitSeconds = 30;
+  auto R = planGraphOptimal(G, O);
+  REQUIRE_FALSE(static_cast<bool>(R));
+  uint64_t Min = 0;
+  llvm::handleAllErrors(
+      R.takeError(),
+      [&](const InfeasibleBudgetError &E) { Min = E.MinFeasibleBytes; },
+      [&](const llvm::ErrorInfoBase &E) { FAIL(E.message()); });
+  return Min;
+}
+
+} // namespace
+
+#ifdef REMAT_HAVE_CBC
+TEST_CASE("graphplanner: exact mode reaches the hand-computed optimum") {
+  Graph G = chain3();
+  // GraphMILPTest works these out: budget 22 -> recompute A once (12);
+  // budget 21 -> recompute B from A, and A again (17).
+  GraphPlanResult R22 = plan(G, 22, "exact");
+  CHECK(R22.ModeUsed == "exact");
+  CHECK(R22.Time == 12);
+  CHECK(R22.ProvenOptimal);
+  CHECK(R22.Gap == doctest::Approx(0));
+  CHECK(plan(G, 21, "exact").Time == 17);
+  CHECK(plan(G, 21, "auto").ModeUsed == "exact");
+}
+
+TEST_CASE("graphplanner: exact <= scalable <= baselines on small graphs") {
+  for (uint64_t Seed = 1; Seed <= 3; ++Seed) {
+    for (const char *Family : {"layered", "transformer"}) {
+      Graph G = generateGraph(Family, Seed, Seed % 2 ? 17 : 21);
+      uint64_t Budget = fullPeak(G) * 7 / 10;
+      CAPTURE(Family);
+      CAPTURE(Seed);
+      GraphPlanOptions SO;
+      SO.BudgetBytes = Budget;
+      SO.Mode = "scalable";
+      auto Sc = planGraphOptimal(G, SO);
+      if (!Sc) {
+        llvm::consumeError(Sc.takeError());
+        continue;
+      }
+      GraphPlanResult Ex = plan(G, Budget, "exact");
+      CHECK(Ex.Time <= Sc->Time + 1e-9);
+      CHECK(Ex.LowerBound <= Ex.Time + 1e-6);
+      auto Chen = graphBaselineOps(G, "chen", Budget);
+      REQUIRE(static_cast<bool>(Chen));
+      SimResult SC = simulated(G, *Chen);
+      if (SC.PeakBytes <= Budget)
+        CHECK(Sc->Time <= SC.Time + 1e-9);
+      auto All = graphBaselineOps(G, "recompute-all", std::nullopt);
+      REQUIRE(static_cast<bool>(All));
+      SimResult SA = simulated(G, *All);
+      if (SA.PeakBytes <= Budget)
+        CHECK(Sc->Time <= SA.Time + 1e-9);
+    }
+  }
+}
+
+TEST_CASE("graphplanner: exact infeasibility names the least feasible budget") {
+  Graph G = chain3();
+  // Recomputing B needs A and gC resident: 10 + 10 + 1 = 21 bytes.
+  CHECK(infeasibleMin(G, 20, "exact") == 21);
+  CHECK(plan(G, 21, "exact").PeakBytes == 21);
+}
+#endif
+
+TEST_CASE("graphplanner: scalable infeasibility names a budget that works") {
+  for (uint64_t Seed = 1; Seed <= 3; ++Seed) {
+    Graph G = generateGraph("unet", Seed, 81);
+    uint64_t Min = infeasibleMin(G, 1, "scalable");
+    CHECK(Min > 1);
+    CHECK(Min <= fullPeak(G));
+    CHECK(plan(G, Min, "scalable").PeakBytes <= Min);
+    CHECK(infeasibleMin(G, Min - 1, "scalable") == Min);
+  }
+}
+
+TEST_CASE("graphplanner: auto mode goes scalable on large graphs") {
+  Graph G = generateGraph("transformer", 3, 201);
+  REQUIRE(G.size() > 60);
+  GraphPlanResult R = plan(G, fullPeak(G) * 6 / 10, "auto");
+  CHECK(R.ModeUsed == "scalable");
+  CHECK(R.LowerBound <= R.Time);
+}
+
+TEST_CASE("graphplanner: baselines are complete and chen fits its budget") {
+  Graph G = generateGraph("layered", 11, 61);
+  auto All = graphBaselineOps(G, "recompute-all", std::nullopt);
+  REQUIRE(static_cast<bool>(All));
+  simulated(G, *All);
+  auto Loose = graphBaselineOps(G, "chen", std::nullopt);
+  REQUIRE(static_cast<bool>(Loose));
+  uint64_t Least = simulated(G, *Loose).PeakBytes;
+  // Without a budget chen takes its least-peak b; any budget at or above
+  // that peak is met.
+  auto Fit = graphBaselineOps(G, "chen", Least);
+  REQUIRE(static_cast<bool>(Fit));
+  CHECK(simulated(G, *Fit).PeakBytes <= Least);
+  auto Bad = graphBaselineOps(G, "nope", std::nullopt);
+  CHECK_FALSE(static_cast<bool>(Bad));
+  if (!Bad)
+    llvm::consumeError(Bad.takeError());
+}
+
+TEST_CASE("graphplanner: remat plan --strategy optimal on a graph model") {
+  std::string Model = test::sourcePath("tests/data/graphplan_chain3.json");
+  test::CliResult R =
+      test::runCli({"plan", Model, "--strategy", "optimal", "--budget", "22"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  auto J = nlohmann::json::parse(R.Out);
+  // Hand-computed in GraphMILPTest: one recomputation of A, time 12.
+  CHECK(J["predicted"]["time"] == 12);
+  CHECK(J["predicted"]["peak_bytes"].get<uint64_t>() <= 22);
+  CHECK(J["predicted"]["forward_recomputations"] == 1);
+  test::CliResult Tight =
+      test::runCli({"plan", Model, "--strategy", "optimal", "--budget", "20"});
+  CHECK(Tight.Code == 3);
+  CHECK(Tight.Err.find("21") != std::string::npos);
+}
