@@ -155,9 +155,12 @@ namespace {
 
 /// Shape 2: a forward path f_0 -> ... -> f_{n-1} (f_0 reads nothing), one
 /// loss node reading only f_{n-1}, and backward nodes b_{n-1}, ..., b_0 where
-/// b_k reads b_{k+1} (the loss for k = n-1) and otherwise only f_k and
-/// f_{k-1}. Stage k is f_k with b_k's backward costs; x_0 is the uncounted
-/// external input (0 bytes).
+/// b_k reads exactly the previous gradient (b_{k+1}, or the loss) and f_k.
+/// Only graphs whose sizes are those the chain semantics assume are
+/// accepted: the loss has f_{n-1}'s bytes and b_k has f_{k-1}'s (0 for b_0,
+/// the gradient of the uncounted external input x_0). Then the chain view
+/// accounts memory exactly as the graph does, so switching to chain
+/// strategies never changes what a plan costs.
 std::optional<Chain> recognisePath(const Graph &G) {
   std::vector<unsigned> Fwd, Bwd, Loss;
   for (unsigned V = 0, E = G.size(); V != E; ++V) {
@@ -176,7 +179,8 @@ std::optional<Chain> recognisePath(const Graph &G) {
       return std::nullopt;
   }
   const Node &LossNode = G.Nodes[Loss[0]];
-  if (LossNode.Inputs.size() != 1 || LossNode.Inputs[0] != Fwd[N - 1])
+  if (LossNode.Inputs.size() != 1 || LossNode.Inputs[0] != Fwd[N - 1] ||
+      LossNode.Bytes != G.Nodes[Fwd[N - 1]].Bytes)
     return std::nullopt;
   Chain C;
   C.Loss.BwdTime = LossNode.Time;
@@ -194,9 +198,11 @@ std::optional<Chain> recognisePath(const Graph &G) {
       }
     if (!B)
       return std::nullopt;
-    for (unsigned In : G.Nodes[*B].Inputs)
-      if (In != Grad && In != Fwd[K] && (K == 0 || In != Fwd[K - 1]))
-        return std::nullopt;
+    const Node &BN = G.Nodes[*B];
+    uint64_t InputBytes = K == 0 ? 0 : G.Nodes[Fwd[K - 1]].Bytes;
+    if (BN.Inputs.size() != 2 || !is_contained(BN.Inputs, Fwd[K]) ||
+        BN.Bytes != InputBytes)
+      return std::nullopt;
     const Node &F = G.Nodes[Fwd[K]];
     Stage &S = C.Stages[K];
     S.Name = F.Name;

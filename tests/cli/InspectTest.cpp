@@ -90,8 +90,9 @@ TEST_CASE("inspect: graph form") {
 }
 
 // tests/data/path3.json: forward path p0 (time 1, 10 bytes) -> p1 (2, 20) ->
-// p2 (3, 30); the derived backward makes it a chain with x0 = 0 bytes,
-// stages saving just their outputs, backward times 2, 4, 6, loss 0.
+// p2 (3, 30), loss (time 0, 30 bytes), backward g.p2 (6, 20), g.p1 (4, 10),
+// g.p0 (2, 0): a chain with x0 = 0 bytes, stages saving just their outputs,
+// backward times 6, 4, 2 from the last stage down, loss 0.
 // Store everything (spec §3a): F_all 0..2 -> 10, 30, 60; loss + y3 (30) ->
 // 90; B 2 + y2 (20) -> 110, frees y3, x̄3 -> 50; B 1 + y1 (10) -> 60, frees
 // -> 20; B 0 + y0 (0) -> 20. Peak 110. Time 1+2+3 + 2+4+6 + 0 = 18.

@@ -217,7 +217,9 @@ TEST_CASE("lowering: deriveBackward with two sinks and with a given loss") {
         "cannot derive the backward: node \"g.d\" is already a backward node");
 }
 
-TEST_CASE("lowering: a forward path with derived backward is a chain") {
+namespace {
+/// Forward path p0 -> p1 -> p2 (times 1, 2, 3; bytes 10, 20, 30).
+Graph path3() {
   Graph G;
   for (unsigned I = 0; I != 3; ++I) {
     Node N;
@@ -229,11 +231,37 @@ TEST_CASE("lowering: a forward path with derived backward is a chain") {
     G.Nodes.push_back(N);
   }
   G.finalize();
-  REQUIRE_FALSE(bool(deriveBackward(G)));
+  return G;
+}
+
+Node backwardNode(std::string Name, double Time, uint64_t Bytes,
+                  llvm::SmallVector<unsigned, 4> Inputs) {
+  Node N;
+  N.Name = std::move(Name);
+  N.NodePhase = Phase::Backward;
+  N.Time = Time;
+  N.Bytes = Bytes;
+  N.Inputs = std::move(Inputs);
+  return N;
+}
+} // namespace
+
+TEST_CASE("lowering: a path with a chain-sized mirrored backward is a chain") {
+  Graph G = path3();
+  Node Loss;
+  Loss.Name = "loss";
+  Loss.NodePhase = Phase::Loss;
+  Loss.Bytes = 30; // |x_3|
+  Loss.Time = 0.5;
+  Loss.Inputs = {2};
+  G.Nodes.push_back(Loss);                                // id 3
+  G.Nodes.push_back(backwardNode("g.p2", 6, 20, {3, 2})); // |x_2| = 20
+  G.Nodes.push_back(backwardNode("g.p1", 4, 10, {4, 1})); // |x_1| = 10
+  G.Nodes.push_back(backwardNode("g.p0", 2, 0, {5, 0}));  // |x_0| = 0
+  G.finalize();
   std::optional<Chain> C = recogniseChain(G);
   REQUIRE(C);
-  // x_0 is the uncounted external input; stage k is p_k with g.p_k's costs
-  // (2 x its forward time).
+  // x_0 is the uncounted external input; stage k is p_k with g.p_k's costs.
   CHECK(C->InputBytes == 0);
   REQUIRE(C->size() == 3);
   CHECK(C->Stages[2].Name == "p2");
@@ -242,4 +270,23 @@ TEST_CASE("lowering: a forward path with derived backward is a chain") {
   CHECK(C->Stages[2].OutputBytes == 30);
   CHECK(C->Stages[2].SavedBytes == 30);
   CHECK(C->Stages[0].BwdTime == 2);
+  CHECK(C->Loss.BwdTime == 0.5);
+
+  // A gradient sized otherwise is a different model: it stays a graph.
+  Graph H = G;
+  H.Nodes[6].Bytes = 10;
+  CHECK_FALSE(recogniseChain(H));
+  // So is a backward that also reads the stage's input.
+  Graph K = G;
+  K.Nodes[4].Inputs.push_back(1);
+  K.finalize();
+  CHECK_FALSE(recogniseChain(K));
+}
+
+TEST_CASE("lowering: a path with a derived backward stays a graph") {
+  // g.p_k gets p_k's bytes and reads p_{k-1}: not what the chain semantics
+  // assume for y_k, so the chain view would change the costs.
+  Graph G = path3();
+  REQUIRE_FALSE(bool(deriveBackward(G)));
+  CHECK_FALSE(recogniseChain(G));
 }
