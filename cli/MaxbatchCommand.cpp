@@ -1,9 +1,135 @@
-//===- cli/MaxbatchCommand.cpp - placeholder until its issue lands -----------------===//
+//===- cli/MaxbatchCommand.cpp - remat maxbatch ---------------------------===//
+//
+// `remat maxbatch MODEL --device-memory SIZE [--json]`: per strategy, the
+// largest batch that fits. The scaling rule is in planner/MaxBatch.h and
+// docs/optimal-chain.md.
+//
+//===----------------------------------------------------------------------===//
+
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "graph/ModelLoader.h"
+#include "graph/Size.h"
+#include "planner/MaxBatch.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+using namespace llvm;
+
 namespace remat::cli {
-int runMaxbatch(llvm::ArrayRef<std::string>, llvm::raw_ostream &, llvm::raw_ostream &Err) {
-  Err << "remat: error: this command is not implemented yet\n";
-  return ExitBadInput;
+
+namespace {
+
+ArgParser makeParser() {
+  ArgParser P(
+      "maxbatch", "maxbatch MODEL --device-memory SIZE [--json]",
+      "The largest batch that fits in device memory, per strategy. The "
+      "model's costs describe its top-level batch_size (batch 1 when the "
+      "file has none); at batch b, every activation size (input, outputs, "
+      "saved tensors, workspaces) and every time scales by b / batch_size, "
+      "sizes rounded up to whole bytes. static_bytes do not scale; the "
+      "activation budget is device memory minus static bytes. For the "
+      "optimal planner the table also gives the largest batch whose "
+      "overhead stays within 10% and 33%.");
+  P.option("device-memory", "SIZE",
+           "total device memory, e.g. 80GiB or 24GB (required)");
+  P.flag("json", "print one JSON object");
+  P.epilog("Example:\n  remat maxbatch data/models/gpt2-small.json "
+           "--device-memory 24GiB");
+  return P;
 }
+
+std::string batchText(uint64_t B) { return B ? std::to_string(B) : "-"; }
+
+void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
+  OS << fmt::format("{}: activation budget {} = device memory - static {}\n",
+                    M.Name.empty() ? M.Path : M.Name, formatSize(R.BudgetBytes),
+                    formatSize(R.StaticBytes));
+  if (!R.BatchDeclared)
+    OS << "note: the model declares no batch_size; its costs are taken as "
+          "batch 1\n";
+  else
+    OS << fmt::format("costs in the file are for batch {}\n", R.FileBatch);
+  OS << fmt::format("\n  {:<30}  {:>9}  {:>12}  {:>9}\n", "strategy",
+                    "max batch", "peak", "overhead");
+  for (const MaxBatchRow &Row : R.Rows)
+    OS << fmt::format(
+        "  {:<30}  {:>9}  {:>12}  {:>9}\n", Row.Label, batchText(Row.MaxBatch),
+        Row.MaxBatch ? formatSize(Row.PeakBytes) : "-",
+        Row.MaxBatch ? fmt::format("{:.1f}%", Row.Overhead * 100) : "-");
+  OS << fmt::format("\n  standard (store everything) batch:  {}\n",
+                    batchText(R.StandardBatch));
+  OS << fmt::format("  checkpointed (optimal) batch:       {}",
+                    batchText(R.CheckpointedBatch));
+  if (R.StandardBatch && R.CheckpointedBatch)
+    OS << fmt::format("  ({:.2f}x)",
+                      double(R.CheckpointedBatch) / double(R.StandardBatch));
+  OS << "\n";
+  if (R.StandardBatch && R.StandardPeakBytes >= R.OptimalPeakAtStandard) {
+    uint64_t Saved = R.StandardPeakBytes - R.OptimalPeakAtStandard;
+    OS << fmt::format("  at batch {}: store-all needs {}, optimal needs {}; "
+                      "saves {} ({:.1f}%)\n",
+                      R.StandardBatch, formatSize(R.StandardPeakBytes),
+                      formatSize(R.OptimalPeakAtStandard), formatSize(Saved),
+                      R.StandardPeakBytes ? 100.0 * Saved / R.StandardPeakBytes
+                                          : 0.0);
+  }
+}
+
+nlohmann::ordered_json toJson(const Model &M, const MaxBatchResult &R) {
+  nlohmann::ordered_json J;
+  J["model"] = M.Name;
+  J["file_batch"] = R.FileBatch;
+  J["batch_declared"] = R.BatchDeclared;
+  J["static_bytes"] = R.StaticBytes;
+  J["budget_bytes"] = R.BudgetBytes;
+  nlohmann::ordered_json Rows = nlohmann::ordered_json::array();
+  for (const MaxBatchRow &Row : R.Rows)
+    Rows.push_back({{"label", Row.Label},
+                    {"strategy", Row.Strategy},
+                    {"max_batch", Row.MaxBatch},
+                    {"peak_bytes", Row.PeakBytes},
+                    {"overhead", Row.Overhead}});
+  J["strategies"] = std::move(Rows);
+  J["standard_batch"] = R.StandardBatch;
+  J["checkpointed_batch"] = R.CheckpointedBatch;
+  J["standard_peak_bytes"] = R.StandardPeakBytes;
+  J["optimal_peak_bytes_at_standard"] = R.OptimalPeakAtStandard;
+  return J;
+}
+
+} // namespace
+
+int runMaxbatch(ArrayRef<std::string> Args, raw_ostream &Out,
+                raw_ostream &Err) {
+  ArgParser P = makeParser();
+  if (Error E = P.parse(Args, 1, 1))
+    return reportError(std::move(E), Err);
+  if (P.helpRequested()) {
+    P.printHelp(Out);
+    return ExitOk;
+  }
+  auto Device = P.getSize("device-memory");
+  if (!Device)
+    return reportError(Device.takeError(), Err);
+  if (!*Device)
+    return reportError(createStringError(inconvertibleErrorCode(),
+                                         "maxbatch needs --device-memory SIZE"),
+                       Err);
+  auto M = loadModelFile(P.positionals()[0]);
+  if (!M)
+    return reportError(M.takeError(), Err);
+  MaxBatchOptions Opts;
+  Opts.DeviceMemoryBytes = **Device;
+  auto R = computeMaxBatch(*M, Opts);
+  if (!R)
+    return reportError(R.takeError(), Err);
+  if (P.has("json"))
+    Out << toJson(*M, *R).dump(2) << "\n";
+  else
+    printText(*M, *R, Out);
+  return ExitOk;
+}
+
 } // namespace remat::cli

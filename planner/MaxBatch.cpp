@@ -1,0 +1,236 @@
+//===- planner/MaxBatch.cpp - The largest batch that fits -----------------===//
+
+#include "planner/MaxBatch.h"
+
+#include "graph/Size.h"
+#include "planner/ChainDP.h"
+#include "planner/ChainStrategies.h"
+#include "planner/Revolve.h"
+#include "planner/Simulator.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <set>
+
+using namespace llvm;
+
+namespace remat {
+
+static uint64_t scaleBytes(uint64_t Bytes, uint64_t FileBatch, uint64_t Batch) {
+  unsigned __int128 V = (unsigned __int128)Bytes * Batch;
+  V = (V + FileBatch - 1) / FileBatch;
+  return V > MaxSizeBytes ? MaxSizeBytes : uint64_t(V);
+}
+
+Chain scaleChain(const Chain &C, uint64_t FileBatch, uint64_t Batch) {
+  double F = double(Batch) / double(FileBatch);
+  auto B = [&](uint64_t X) { return scaleBytes(X, FileBatch, Batch); };
+  Chain S = C;
+  S.InputBytes = B(C.InputBytes);
+  for (Stage &St : S.Stages) {
+    St.OutputBytes = B(St.OutputBytes);
+    St.SavedBytes = B(St.SavedBytes);
+    St.FwdWorkspace = B(St.FwdWorkspace);
+    St.BwdWorkspace = B(St.BwdWorkspace);
+    St.FwdTime *= F;
+    St.BwdTime *= F;
+  }
+  S.Loss.BwdWorkspace = B(C.Loss.BwdWorkspace);
+  S.Loss.BwdTime *= F;
+  return S;
+}
+
+/// The largest b in [1, Limit] with Fits(b), assuming Fits is monotone; 0
+/// when Fits(1) fails.
+static uint64_t largest(const std::function<bool(uint64_t)> &Fits,
+                        uint64_t Limit) {
+  if (!Fits(1))
+    return 0;
+  uint64_t Lo = 1, Hi = 2;
+  while (Hi <= Limit && Fits(Hi)) {
+    Lo = Hi;
+    Hi *= 2;
+  }
+  Hi = std::min(Hi, Limit + 1);
+  while (Hi - Lo > 1) {
+    uint64_t Mid = Lo + (Hi - Lo) / 2;
+    (Fits(Mid) ? Lo : Hi) = Mid;
+  }
+  return Lo;
+}
+
+namespace {
+using OpsFn = std::function<Expected<std::vector<ChainOp>>(const Chain &)>;
+struct Candidate {
+  std::string Label, Strategy;
+  OpsFn Ops;
+};
+} // namespace
+
+static std::vector<Candidate> candidates(const Chain &C, uint64_t Budget) {
+  std::vector<Candidate> Out;
+  Out.push_back(
+      {"none", "none", [](const Chain &X) -> Expected<std::vector<ChainOp>> {
+         return storeAllOps(X);
+       }});
+  Out.push_back(
+      {"sqrt", "sqrt", [](const Chain &X) -> Expected<std::vector<ChainOp>> {
+         return sqrtOps(X);
+       }});
+  for (unsigned N : {2u, 4u, 8u})
+    if (N <= C.size())
+      Out.push_back({"sequential --segments " + std::to_string(N), "sequential",
+                     [N](const Chain &X) { return sequentialOps(X, N); }});
+  Out.push_back({"chen", "chen",
+                 [Budget](const Chain &X) { return chenOps(X, Budget); }});
+  for (unsigned S : {2u, 4u, 8u})
+    Out.push_back({"revolve --slots " + std::to_string(S), "revolve",
+                   [S](const Chain &X) { return revolveOps(X, S); }});
+  std::set<std::string> Kinds;
+  for (const Stage &S : C.Stages)
+    if (!S.Kind.empty())
+      Kinds.insert(S.Kind);
+  for (const std::string &K : Kinds)
+    Out.push_back({"selective --kinds " + K, "selective",
+                   [K](const Chain &X) { return selectiveOps(X, {K}); }});
+  return Out;
+}
+
+/// Peak and time of a strategy's plan, or none when it has no plan.
+static std::optional<SimResult> planAndSimulate(const OpsFn &Ops,
+                                                const Chain &C) {
+  auto O = Ops(C);
+  if (!O) {
+    consumeError(O.takeError());
+    return std::nullopt;
+  }
+  auto S = simulateChain(C, *O);
+  if (!S) {
+    consumeError(S.takeError());
+    return std::nullopt;
+  }
+  return std::move(*S);
+}
+
+static double storeAllTime(const Chain &C) {
+  auto S = simulateChain(C, storeAllOps(C));
+  return S ? S->Time : (consumeError(S.takeError()), 0.0);
+}
+
+static void strategyRows(const Chain &C, uint64_t FileBatch,
+                         const MaxBatchOptions &Opts, MaxBatchResult &R) {
+  for (const Candidate &Cand : candidates(C, R.BudgetBytes)) {
+    auto Fits = [&](uint64_t B) {
+      auto S = planAndSimulate(Cand.Ops, scaleChain(C, FileBatch, B));
+      return S && S->PeakBytes <= R.BudgetBytes;
+    };
+    MaxBatchRow Row{Cand.Label, Cand.Strategy, largest(Fits, Opts.BatchLimit),
+                    0, 0};
+    if (Row.MaxBatch) {
+      Chain S = scaleChain(C, FileBatch, Row.MaxBatch);
+      if (auto Sim = planAndSimulate(Cand.Ops, S)) {
+        Row.PeakBytes = Sim->PeakBytes;
+        double Base = storeAllTime(S);
+        Row.Overhead = Base > 0 ? Sim->Time / Base - 1 : 0;
+      }
+    }
+    if (Cand.Strategy == "none") {
+      R.StandardBatch = Row.MaxBatch;
+      R.StandardPeakBytes = Row.PeakBytes;
+    }
+    R.Rows.push_back(std::move(Row));
+  }
+}
+
+/// Overhead of the optimal plan at batch \p B within the budget, read off
+/// the frontier at the file's batch with budgets scaled by FileBatch / B
+/// (exact up to the rounding of scaled sizes to whole bytes).
+static double frontierOverhead(const std::vector<ChainFrontierPoint> &F,
+                               double Base, uint64_t Budget, uint64_t FileBatch,
+                               uint64_t B) {
+  double Scaled = double(Budget) * double(FileBatch) / double(B);
+  double T = F.empty() ? 0 : F.front().Time;
+  for (const ChainFrontierPoint &P : F)
+    if (double(P.BudgetBytes) <= Scaled)
+      T = P.Time;
+  return Base > 0 ? T / Base - 1 : 0;
+}
+
+static void optimalRows(const Chain &C, uint64_t FileBatch,
+                        const MaxBatchOptions &Opts, MaxBatchResult &R) {
+  auto Fits = [&](uint64_t B) {
+    return minFeasibleChainBudget(scaleChain(C, FileBatch, B)) <= R.BudgetBytes;
+  };
+  uint64_t Max = largest(Fits, Opts.BatchLimit);
+  R.CheckpointedBatch = Max;
+  // The frontier is exact for short chains, else discretised (an upper
+  // bound on time, so the caps stay safe).
+  std::vector<ChainFrontierPoint> F =
+      optimalChainFrontier(C, C.size() <= 40 ? 0 : 300);
+  double Base = storeAllTime(C);
+  MaxBatchRow Row{"optimal", "optimal", Max, 0, 0};
+  if (Max) {
+    Row.PeakBytes = minFeasibleChainBudget(scaleChain(C, FileBatch, Max));
+    Row.Overhead = frontierOverhead(F, Base, R.BudgetBytes, FileBatch, Max);
+  }
+  R.Rows.push_back(Row);
+  for (double Cap : Opts.OverheadCaps) {
+    // Least file-batch budget whose optimal overhead is within the cap;
+    // budgets scale with the batch, so batch b needs b / FileBatch of it.
+    std::optional<uint64_t> Need;
+    for (const ChainFrontierPoint &P : F)
+      if (Base > 0 && P.Time <= (1 + Cap) * Base) {
+        Need = P.BudgetBytes;
+        break;
+      }
+    MaxBatchRow CapRow{fmt::format("optimal, overhead <= {:.0f}%", Cap * 100),
+                       "optimal", 0, 0, 0};
+    if (Need && *Need > 0) {
+      unsigned __int128 B =
+          (unsigned __int128)R.BudgetBytes * FileBatch / *Need;
+      uint64_t Batch = std::min<uint64_t>(
+          std::min<uint64_t>(
+              uint64_t(std::min<unsigned __int128>(B, Opts.BatchLimit)), Max),
+          Opts.BatchLimit);
+      CapRow.MaxBatch = Batch;
+      if (Batch) {
+        CapRow.PeakBytes =
+            scaleBytes(*Need, FileBatch, Batch); // the scaled budget used
+        CapRow.Overhead =
+            frontierOverhead(F, Base, R.BudgetBytes, FileBatch, Batch);
+      }
+    }
+    R.Rows.push_back(CapRow);
+  }
+  if (R.StandardBatch)
+    R.OptimalPeakAtStandard =
+        minFeasibleChainBudget(scaleChain(C, FileBatch, R.StandardBatch));
+}
+
+Expected<MaxBatchResult> computeMaxBatch(const Model &M,
+                                         const MaxBatchOptions &Opts) {
+  if (!M.isChain())
+    return createStringError(inconvertibleErrorCode(),
+                             "%s: maxbatch is implemented for chain models "
+                             "only; this model uses the graph form",
+                             M.Path.c_str());
+  MaxBatchResult R;
+  R.BatchDeclared = M.BatchSize > 0;
+  R.FileBatch = R.BatchDeclared ? M.BatchSize : 1;
+  R.StaticBytes = M.Static.total();
+  if (Opts.DeviceMemoryBytes < R.StaticBytes)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "--device-memory %s is below the model's static bytes %s "
+        "(parameters, gradients, optimizer)",
+        formatSize(Opts.DeviceMemoryBytes).c_str(),
+        formatSize(R.StaticBytes).c_str());
+  R.BudgetBytes = Opts.DeviceMemoryBytes - R.StaticBytes;
+  const Chain &C = *M.AsChain;
+  strategyRows(C, R.FileBatch, Opts, R);
+  optimalRows(C, R.FileBatch, Opts, R);
+  return R;
+}
+
+} // namespace remat
