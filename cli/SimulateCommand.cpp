@@ -54,14 +54,14 @@ struct Figures {
   Prediction P;
   size_t Ops = 0;
   size_t PeakOp = SIZE_MAX;
+  /// One point per op, for the memory timeline.
+  std::vector<TimelinePoint> Timeline;
 };
 
 Expected<Figures> resimulate(const Model &M, const Schedule &S) {
   auto R = simulate(M, S, {/*RecordTimeline=*/true});
   if (!R)
     return R.takeError();
-  // --svg FILE (the memory timeline) goes here: R->Timeline holds one point
-  // per op, ready for the writer in cli/Svg.h.
   Schedule Base;
   Base.Kind = S.Kind;
   if (S.Kind == Dialect::Chain)
@@ -80,6 +80,7 @@ Expected<Figures> resimulate(const Model &M, const Schedule &S) {
          R->ForwardRecomputations};
   F.Ops = S.numOps();
   F.PeakOp = R->PeakOpIndex;
+  F.Timeline = std::move(R->Timeline);
   return F;
 }
 
@@ -185,6 +186,8 @@ int runSimulate(ArrayRef<std::string> Args, raw_ostream &Out,
     }
     return reportError(std::move(E), Err);
   }
+  // --svg FILE (the memory timeline) goes here: F->Timeline holds one point
+  // per op, ready for the writer in cli/Svg.h; write it with writeOutput.
   std::vector<std::string> Bad = mismatches(F->P, S->Predicted);
   if (Json) {
     OutJson J{{"schedule", S->Path},

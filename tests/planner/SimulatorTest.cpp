@@ -151,7 +151,7 @@ TEST_CASE("sim: invalid chain schedules are rejected with exact messages") {
         "op 5 (B layer 1): xbar_2 is not resident");
 }
 
-TEST_CASE("sim: F_n frees a plain input before a recorded one") {
+TEST_CASE("sim: F_n frees the recorded input when no plain one is resident") {
   // F_all 0 records xbar_1; F_n 1 then frees xbar_1 (30), not x_0.
   auto R = simulateChain(handChain(), {fall(0), fn(1)}, {true, false});
   REQUIRE(R);
