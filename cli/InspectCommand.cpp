@@ -254,19 +254,21 @@ std::string toJson(const Summary &S) {
 
 ArgParser makeParser() {
   ArgParser P("inspect", "inspect MODEL [--json]",
-              "Summarises a model file (spec §2, chain or graph form): its "
-              "form, layer or node\ncounts, kinds, activation and static "
-              "memory, the five largest layers, and the\npeak memory and "
-              "time of the plan that stores every activation (no\n"
-              "recomputation), simulated under the accounting of spec §3. "
-              "The model is\nvalidated strictly: any error is one line "
-              "naming the file and the place.");
-  P.flag("json", "print one JSON object (keys in docs/model-format.md) "
-                 "instead of the table");
-  P.epilog("sizes print in binary units (KiB = 1024 bytes) with exact byte "
-           "counts beside them;\ntimes are in the model's time_unit.\n\n"
-           "example:\n  remat inspect tests/data/chain4.json\n"
-           "  remat inspect tests/data/chain4.json --json | jq .store_all");
+              "Summarises a model file (chain or graph form): its form, layer "
+              "or node counts,\nkinds, activation and static memory, the five "
+              "largest layers, and the peak\nmemory and time of the plan that "
+              "stores every activation (no recomputation),\nsimulated with "
+              "the same accounting as 'remat plan'. The file is validated\n"
+              "strictly: a malformed model is one line naming the file and the "
+              "place, and\nexit status 2.");
+  P.flag("json", "print one JSON object instead of the table");
+  P.epilog("Sizes print in binary units (KiB = 1024 bytes) with exact byte "
+           "counts beside\nthem; times are in the model's time_unit. The file "
+           "format, the error messages\nand the --json keys are described in "
+           "docs/model-format.md.\n\n"
+           "examples:\n  remat inspect data/models/gpt2-small.json\n"
+           "  remat inspect data/models/gpt2-small.json --json | jq "
+           ".store_all.peak_bytes");
   return P;
 }
 

@@ -164,5 +164,6 @@ TEST_CASE("inspect: --help teaches") {
   test::CliResult R = test::runCli({"inspect", "--help"});
   CHECK(R.Code == 0);
   CHECK(R.Out.find("usage: remat inspect MODEL [--json]") != std::string::npos);
-  CHECK(R.Out.find("example:") != std::string::npos);
+  CHECK(R.Out.find("examples:") != std::string::npos);
+  CHECK(R.Out.find("--json") != std::string::npos);
 }
