@@ -1,0 +1,44 @@
+//===- tests/cli/MaxbatchTest.cpp - remat maxbatch ------------------------===//
+
+#include "TestUtil.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace remat::test;
+
+static const std::string MaxbatchChain4 = sourcePath("tests/data/chain4.json");
+
+TEST_CASE("cli maxbatch: --json rows and the standard vs checkpointed pair") {
+  // chain4's static bytes are 1 + 1 + 2 KiB = 4096; 4096 + 1000 leaves a
+  // budget of 1000 bytes.
+  CliResult R =
+      runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096", "--json"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  auto J = nlohmann::json::parse(R.Out);
+  CHECK(J["static_bytes"] == 4096);
+  CHECK(J["budget_bytes"] == 1000);
+  CHECK(J["batch_declared"] == false);
+  CHECK(J["standard_batch"].get<uint64_t>() <=
+        J["checkpointed_batch"].get<uint64_t>());
+  bool SawOptimal = false;
+  for (const auto &Row : J["strategies"]) {
+    SawOptimal |= Row["label"] == "optimal";
+    if (Row["max_batch"].get<uint64_t>() > 0)
+      CHECK(Row["peak_bytes"].get<uint64_t>() <= 1000);
+  }
+  CHECK(SawOptimal);
+}
+
+TEST_CASE("cli maxbatch: table, note, and errors") {
+  CliResult R = runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  CHECK(R.Out.find("declares no batch_size") != std::string::npos);
+  CHECK(R.Out.find("checkpointed (optimal) batch") != std::string::npos);
+  CHECK(runCli({"maxbatch", MaxbatchChain4}).Code == 2);
+  CliResult Low =
+      runCli({"maxbatch", MaxbatchChain4, "--device-memory", "100"});
+  CHECK(Low.Code == 2);
+  CHECK(Low.Err.find("static") != std::string::npos);
+  CHECK(runCli({"maxbatch", "--help"}).Code == 0);
+}
