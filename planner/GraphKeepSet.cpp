@@ -159,7 +159,9 @@ private:
 } // namespace
 
 KeepSetPlan runKeepSet(const Graph &G, const KeepPolicy &P) {
-  return KeepSetSim(G, P).run();
+  KeepSetPlan Out = KeepSetSim(G, P).run();
+  Out.Policy = P;
+  return Out;
 }
 
 std::optional<KeepSetPlan> measureGraphOps(const Graph &G,

@@ -53,9 +53,24 @@ public:
     }
     if (R.Found)
       improve();
-    for (KeepSetPlan &B : chenPlans(G))
+    // Chen's plans are a second start: greedy peak-shaving can strand itself
+    // where a regular checkpoint spacing fits (transformer stacks at 60%).
+    std::optional<KeepSetPlan> Start;
+    auto Baselines = chenPlans(G);
+    Baselines.push_back(recomputeAllPlan(G));
+    for (KeepSetPlan &B : Baselines) {
+      if (B.PeakBytes <= O.BudgetBytes && (!Start || better(B, *Start)))
+        Start = B;
       consider(std::move(B));
-    consider(recomputeAllPlan(G));
+    }
+    if (Start) {
+      for (bool Retain : {true, false}) {
+        Policy = Start->Policy;
+        Policy.RetainRecomputed = Retain;
+        if (Retain || runKeepSet(G, Policy).PeakBytes <= O.BudgetBytes)
+          improve();
+      }
+    }
     return std::move(R);
   }
 

@@ -53,6 +53,8 @@ struct KeepSetPlan {
   /// Tensors resident while the first op reaching the peak runs, its own
   /// output included.
   llvm::BitVector ResidentAtPeak;
+  /// The keep set that produced the plan (empty for measured ops).
+  KeepPolicy Policy;
 };
 
 /// Turns a keep set into ops (see the file comment). Always valid and
@@ -95,9 +97,11 @@ struct ScalableResult {
 /// tensor resident at the current peak with the least measured time increase
 /// per byte of peak removed (trying the few most promising by bytes per
 /// recompute time), until the plan fits; then a pass that re-keeps dropped
-/// tensors whose keeping still fits, most expensive first. The graph
-/// baselines (recompute-all, Chen's plans) are candidates too, so the result
-/// is never slower than a baseline that fits. The greedy's choices do not
+/// tensors whose keeping still fits, most expensive first (and, on graphs
+/// with up to 200 candidates, swaps of a kept for a dropped tensor). The
+/// graph baselines (recompute-all, Chen's plans) are candidates too, and the
+/// fastest fitting baseline is improved by the same passes, so the result is
+/// never slower than a baseline that fits. The greedy's choices do not
 /// depend on the budget, so the least peak seen with budget 0 is met by the
 /// search at that budget.
 ScalableResult planGraphScalable(const Graph &G, const ScalableOptions &Opts);
