@@ -41,7 +41,7 @@ ArgParser makeParser() {
   P.option("blocks", "N", "preset size in blocks", "2");
   P.option("like", "MODEL",
            "instead of a preset, one real layer per stage of this chain "
-           "model, typed\nby its kind (attention, mlp, norm, linear, ...; see "
+           "model, typed by its kind (attention, mlp, norm, linear, ...; see "
            "docs/runtime.md)");
   P.option("batch", "N", "sequences per batch", "2");
   P.option("seq", "N", "tokens per sequence", "16");

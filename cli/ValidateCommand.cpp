@@ -46,17 +46,17 @@ ArgParser makeParser() {
   P.option("mode", "synthetic|real", "workload", "synthetic");
   P.option("cpu-clock", "steady|thread",
            "cpu: time ops (and synthetic busy work) on the steady wall clock, "
-           "or on\nthe thread's CPU time, which stays accurate on a loaded "
+           "or on the thread's CPU time, which stays accurate on a loaded "
            "machine",
            "thread");
   P.option("bytes-scale", "N",
            "synthetic: divide every size by N, rounding up (predicted and "
-           "measured\npeaks are then both in scaled bytes)",
+           "measured peaks are then both in scaled bytes)",
            "1");
   P.option("time-scale", "US|auto",
            "synthetic: microseconds of busy work per model time unit; "
-           "'auto' makes\nthe schedule's average op last 100 us, so launch "
-           "and timer costs stay\nsmall next to it (use it on GPUs)",
+           "'auto' makes the schedule's average op last 100 us, so launch "
+           "and timer costs stay small next to it (use it on GPUs)",
            "10");
   P.option("repeat", "N", "timed runs per schedule; the median counts", "3");
   P.option("peak-tol", "FRAC", "largest relative error of the peaks", "0");
@@ -65,7 +65,7 @@ ArgParser makeParser() {
   P.option("overhead-tol", "FRAC",
            "largest absolute error of the overhead (0.1 = 10 points)", "0.10");
   P.flag("check-time", "real mode: also judge time and overhead (meaningful "
-                       "for models\nwritten by 'remat profile' with the same "
+                       "for models written by 'remat profile' with the same "
                        "shapes)");
   P.option("batch", "N", "real mode: sequences per batch", "2");
   P.option("seq", "N", "real mode: tokens per sequence", "16");
