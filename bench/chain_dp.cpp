@@ -5,7 +5,7 @@
 // third of the way from the least feasible budget to the store-all peak.
 // Prints the median planner time of the runs and the DP tables' bytes.
 //
-//   build-dp-rel/bench/chain_dp [--runs N] [--max-l L]
+//   build-dp-rel/bench/chain_dp [--runs N] [--max-l L] [--exact-max-l L]
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,12 +89,14 @@ Measured measure(const Chain &C, uint64_t Budget, unsigned Slots,
 } // namespace
 
 int main(int Argc, char **Argv) {
-  unsigned Runs = 3, MaxL = 1000;
+  unsigned Runs = 3, MaxL = 1000, ExactMaxL = 100;
   for (int I = 1; I + 1 < Argc; I += 2) {
     if (!std::strcmp(Argv[I], "--runs"))
       Runs = std::max(1, std::atoi(Argv[I + 1]));
     else if (!std::strcmp(Argv[I], "--max-l"))
       MaxL = std::atoi(Argv[I + 1]);
+    else if (!std::strcmp(Argv[I], "--exact-max-l"))
+      ExactMaxL = std::atoi(Argv[I + 1]);
   }
   fmt::print("{:>5} {:>7} {:>12} {:>12} {:>10} {:>10} {:>12}\n", "L", "slots",
              "budget MiB", "plan time", "gap bound", "median s", "tables MiB");
@@ -110,6 +112,8 @@ int main(int Argc, char **Argv) {
     }
     uint64_t Budget = Min + (All->PeakBytes - Min) / 3;
     for (unsigned Slots : {500u, 0u}) {
+      if (Slots == 0 && L > ExactMaxL)
+        continue;
       Measured M = measure(C, Budget, Slots, Runs);
       fmt::print("{:>5} {:>7} {:>12.1f} {:>12.3f} {:>10.3f} {:>10.4f} "
                  "{:>12.2f}\n",

@@ -117,6 +117,9 @@ void Tables::addRecord(unsigned I, unsigned Lp, uint64_t Cap) {
 }
 
 void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Cap) {
+  // The record candidate's breakpoints, ascending in memory, descending in
+  // time (addRecord appends them in that order).
+  size_t NumRecord = Cands.size();
   uint64_t Y = C.A[Lp + 1];
   uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
   double Cost = 0;
@@ -127,7 +130,21 @@ void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Cap) {
     // Thresholds only grow with j.
     if (Thr > Cap)
       return;
-    combine(at(J, Lp), C.A[J], at(I, J - 1), Thr, Cost, J, Cap);
+    ArrayRef<Point> Right = at(J, Lp), Left = at(I, J - 1);
+    if (Right.empty() || Left.empty())
+      continue;
+    // The split can never be faster than Bound; from the first memory where
+    // recording stage i already reaches Bound on, it cannot help.
+    double Bound = Cost + Right.back().Time + Left.back().Time;
+    auto Stop =
+        std::partition_point(Cands.begin(), Cands.begin() + NumRecord,
+                             [&](const Point &P) { return P.Time > Bound; });
+    uint64_t CapJ = Stop == Cands.begin() + NumRecord ? Cap
+                    : Stop->Mem == 0                  ? 0
+                                                      : Stop->Mem - 1;
+    if (Stop != Cands.begin() + NumRecord && Stop->Mem == 0)
+      continue;
+    combine(Right, C.A[J], Left, Thr, Cost, J, std::min(Cap, CapJ));
   }
 }
 
