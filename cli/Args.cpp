@@ -4,6 +4,9 @@
 
 #include "graph/Size.h"
 
+#include "llvm/ADT/SmallVector.h"
+
+#include <algorithm>
 #include <cmath>
 
 using namespace llvm;
@@ -46,7 +49,7 @@ Error ArgParser::parse(ArrayRef<std::string> Args, unsigned MinPos,
       Help = true;
       continue;
     }
-    if (A == "--" ) {
+    if (A == "--") {
       for (size_t J = I + 1; J < Args.size(); ++J)
         Positionals.push_back(Args[J]);
       break;
@@ -81,10 +84,9 @@ Error ArgParser::parse(ArrayRef<std::string> Args, unsigned MinPos,
   if (Help)
     return Error::success();
   if (Positionals.size() < MinPos)
-    return usageError(Command, "expected " + Twine(MinPos) +
-                                   " argument(s), got " +
-                                   Twine(Positionals.size()) + "; usage: remat " +
-                                   Usage);
+    return usageError(
+        Command, "expected " + Twine(MinPos) + " argument(s), got " +
+                     Twine(Positionals.size()) + "; usage: remat " + Usage);
   if (Positionals.size() > MaxPos)
     return usageError(Command, "unexpected argument '" + Positionals[MaxPos] +
                                    "'; usage: remat " + Usage);
@@ -108,8 +110,10 @@ Expected<std::optional<unsigned>> ArgParser::getUnsigned(StringRef Name) const {
     return std::optional<unsigned>();
   unsigned N = 0;
   if (StringRef(*V).getAsInteger(10, N))
-    return usageError(Command, "--" + Name + " expects a non-negative "
-                                             "integer, got '" + *V + "'");
+    return usageError(Command, "--" + Name +
+                                   " expects a non-negative "
+                                   "integer, got '" +
+                                   *V + "'");
   return std::optional<unsigned>(N);
 }
 
@@ -119,8 +123,10 @@ Expected<std::optional<double>> ArgParser::getDouble(StringRef Name) const {
     return std::optional<double>();
   double D = 0;
   if (StringRef(*V).getAsDouble(D) || !std::isfinite(D) || D < 0)
-    return usageError(Command, "--" + Name + " expects a non-negative "
-                                             "number, got '" + *V + "'");
+    return usageError(Command, "--" + Name +
+                                   " expects a non-negative "
+                                   "number, got '" +
+                                   *V + "'");
   return std::optional<double>(D);
 }
 
@@ -130,8 +136,38 @@ Expected<std::optional<uint64_t>> ArgParser::getSize(StringRef Name) const {
     return std::optional<uint64_t>();
   auto Bytes = parseSize(*V);
   if (!Bytes)
-    return usageError(Command, "--" + Name + ": " + toString(Bytes.takeError()));
+    return usageError(Command,
+                      "--" + Name + ": " + toString(Bytes.takeError()));
   return std::optional<uint64_t>(*Bytes);
+}
+
+/// Prints \p Text word-wrapped to \p Width columns, continuation lines
+/// indented by \p Indent; the first line continues the current one.
+static void printWrapped(raw_ostream &OS, StringRef Text, unsigned Indent,
+                         unsigned Width) {
+  unsigned Col = Indent;
+  bool First = true;
+  // Authors may break long help strings by hand; reflow them here.
+  std::string Flat = Text.str();
+  std::replace(Flat.begin(), Flat.end(), '\n', ' ');
+  SmallVector<StringRef, 32> Words;
+  StringRef(Flat).split(Words, ' ', -1, /*KeepEmpty=*/false);
+  for (StringRef W : Words) {
+    W = W.trim();
+    if (!First && Col + 1 + W.size() > Width) {
+      OS << "\n" << std::string(Indent, ' ');
+      Col = Indent;
+      First = true;
+    }
+    if (!First) {
+      OS << ' ';
+      ++Col;
+    }
+    OS << W;
+    Col += W.size();
+    First = false;
+  }
+  OS << "\n";
 }
 
 void ArgParser::printHelp(raw_ostream &OS) const {
@@ -145,10 +181,10 @@ void ArgParser::printHelp(raw_ostream &OS) const {
       OS.indent(28 - Head.size());
     else
       OS << "\n" << std::string(28, ' ');
-    OS << S.Help;
+    std::string Text = S.Help;
     if (!S.Default.empty())
-      OS << " (default: " << S.Default << ")";
-    OS << "\n";
+      Text += " (default: " + S.Default + ")";
+    printWrapped(OS, Text, 28, 79);
   }
   OS << "  --help" << std::string(20, ' ') << "show this help\n";
   for (const std::string &E : Epilogs)
