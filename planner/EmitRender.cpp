@@ -72,7 +72,8 @@ json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
                                 : json{{"checkpoint_sequential",
                                         Plain.Config["checkpoint_sequential"]},
                                        {"use_reentrant", false},
-                                       {"preserve_rng_state", true}};
+                                       {"preserve_rng_state", true},
+                                       {"code", Plain.Snippet}};
   Doc["selective_ac_note"] = SelectiveNote;
   Doc["ops"] = opsJson(S, A);
   return Doc;

@@ -12,7 +12,10 @@ import unittest
 
 from remat_helpers import (REMAT_BINARY, SOURCE_DIR, load_example, not_ready,
                            read_json, run_remat)
-from remat_torch import export_model, write_model
+import torch
+
+from remat_torch import (ForwardCounter, checkpoint_segments, export_model,
+                         plain_run, write_model)
 from remat_torch.__main__ import compare_runs
 
 GPT = load_example("gpt")
@@ -81,6 +84,21 @@ class EndToEndTest(unittest.TestCase):
                          [2, 2, 2, 2, 1, 1, 1])
         self.assertEqual(doc["torch_checkpoint"]["checkpoint_sequential"],
                          {"segments": 3})
+        # The plan's segments drive torch.utils.checkpoint directly.
+        made = GPT.build(layers=LAYERS)
+        blocks, x0, loss_fn = made["blocks"], made["input"], made["loss_fn"]
+        torch.manual_seed(2)
+        plain_run(blocks, x0, loss_fn)
+        ref = [p.grad.clone() for p in blocks.parameters()]
+        for p in blocks.parameters():
+            p.grad = None
+        torch.manual_seed(2)
+        with ForwardCounter(blocks) as calls:
+            loss_fn(checkpoint_segments(blocks, doc["segments"])(x0)) \
+                .backward()
+        self.assertEqual(calls.counts, [2, 2, 2, 2, 1, 1, 1])
+        for a, p in zip(ref, blocks.parameters()):
+            self.assertTrue(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-7))
 
     def test_every(self):
         doc = self.check_strategy("every", "every", "--k", "2")
