@@ -99,6 +99,17 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(calls.counts, [2, 2, 2, 2, 1, 1, 1])
         for a, p in zip(ref, blocks.parameters()):
             self.assertTrue(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-7))
+        # So does the emitted code itself (it runs on torch 1.13).
+        for p in blocks.parameters():
+            p.grad = None
+        namespace = {"blocks": blocks}
+        exec(doc["torch_checkpoint"]["code"], namespace)
+        torch.manual_seed(2)
+        with ForwardCounter(blocks) as calls:
+            loss_fn(namespace["forward"](x0)).backward()
+        self.assertEqual(calls.counts, [2, 2, 2, 2, 1, 1, 1])
+        for a, p in zip(ref, blocks.parameters()):
+            self.assertTrue(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-7))
 
     def test_every(self):
         doc = self.check_strategy("every", "every", "--k", "2")
