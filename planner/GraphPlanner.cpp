@@ -24,6 +24,10 @@ namespace {
 /// n^2 binaries plus n per edge, and CBC proves optimality within seconds up
 /// to about this size on the bundled benches (docs/graph-planning.md).
 constexpr unsigned AutoExactMaxNodes = 60;
+/// Largest graph exact mode accepts at all: beyond it the model (n^2
+/// binaries) takes longer to build and solve at the root than any time
+/// limit, which CBC does not enforce there.
+constexpr unsigned ExactMaxNodes = 300;
 
 void adopt(GraphPlanResult &R, const KeepSetPlan &P) {
   R.Ops = P.Ops;
@@ -92,6 +96,12 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
     return createStringError(inconvertibleErrorCode(),
                              "unknown graph planning mode '" + Opts.Mode +
                                  "' (choose from auto, exact, scalable)");
+  if (Opts.Mode == "exact" && G.size() > ExactMaxNodes)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "exact graph planning handles up to " + std::to_string(ExactMaxNodes) +
+            " nodes and this graph has " + std::to_string(G.size()) +
+            "; use --mode scalable or auto");
   bool Exact = Opts.Mode == "exact" ||
                (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
   ScalableResult Sc = planGraphScalable(G, {Opts.BudgetBytes});

@@ -162,6 +162,20 @@ TEST_CASE("graphplanner: auto mode goes scalable on large graphs") {
   CHECK(R.LowerBound <= R.Time);
 }
 
+TEST_CASE("graphplanner: bad modes and oversized exact runs are refused") {
+  Graph G = generateGraph("layered", 5, 401);
+  for (const char *Mode : {"exact", "fastest"}) {
+    GraphPlanOptions O;
+    O.BudgetBytes = fullPeak(G);
+    O.Mode = Mode;
+    auto R = planGraphOptimal(G, O);
+    REQUIRE_FALSE(static_cast<bool>(R));
+    std::string Msg = llvm::toString(R.takeError());
+    CHECK(Msg.find(std::string(Mode) == "exact" ? "401" : "fastest") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("graphplanner: baselines are complete and chen fits its budget") {
   Graph G = generateGraph("layered", 11, 61);
   auto All = graphBaselineOps(G, "recompute-all", std::nullopt);
