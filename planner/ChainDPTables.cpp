@@ -56,9 +56,12 @@ DPChain roundedChain(const Chain &C, uint64_t Unit, bool Up) {
 Tables::Tables(DPChain Chn, uint64_t Budget)
     : C(std::move(Chn)), Budget(Budget) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
-  for (unsigned D = 0; D <= C.L; ++D)
-    for (unsigned I = 0; I + D <= C.L; ++I)
-      compute(I, I + D);
+  // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l: by l
+  // ascending, i descending. The tables of one l then lie side by side, so
+  // the split loop reads its right-hand tables sequentially.
+  for (unsigned Lp = 0; Lp <= C.L; ++Lp)
+    for (unsigned I = Lp + 1; I-- > 0;)
+      compute(I, Lp);
   Cands.clear();
   Cands.shrink_to_fit();
 }
