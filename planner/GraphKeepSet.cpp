@@ -94,6 +94,8 @@ private:
       return true;
     if (Recomputed.test(V))
       return P.RetainRecomputed || Next == S + 1;
+    if (V < P.Eager.size() && P.Eager.test(V))
+      return Next == S + 1;
     return Next <= PassLast[V];
   }
 
@@ -196,6 +198,21 @@ std::optional<KeepSetPlan> measureGraphOps(const Graph &G,
     return std::nullopt;
   P.Ops = std::move(Ops);
   return P;
+}
+
+BitVector eagerCandidates(const Graph &G) {
+  BitVector C(G.size());
+  for (unsigned V = 0, E = G.size(); V != E; ++V) {
+    unsigned Prev = V;
+    for (unsigned U : G.Users[V]) {
+      if (isBackward(G.Nodes[U]) != isBackward(G.Nodes[V]))
+        continue;
+      if (U > Prev + 1 && Prev != V && G.Nodes[V].Bytes > 0)
+        C.set(V);
+      Prev = U;
+    }
+  }
+  return C;
 }
 
 BitVector dropCandidates(const Graph &G) {

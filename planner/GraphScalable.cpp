@@ -35,8 +35,10 @@ bool better(const KeepSetPlan &A, const KeepSetPlan &B) {
 class ScalableSearch {
 public:
   ScalableSearch(const Graph &G, const ScalableOptions &O)
-      : G(G), O(O), Candidates(dropCandidates(G)) {
+      : G(G), O(O), Candidates(dropCandidates(G)),
+        EagerCandidates(eagerCandidates(G)) {
     Policy.Keep = BitVector(G.size(), true);
+    Policy.Eager = BitVector(G.size(), false);
     Thorough = Candidates.count() <= ThoroughCandidates;
   }
 
@@ -44,11 +46,11 @@ public:
     KeepSetPlan Cur = eval(Policy);
     consider(Cur);
     while (Cur.PeakBytes > O.BudgetBytes) {
-      std::optional<unsigned> V = pickDrop(Cur);
-      if (!V)
+      std::optional<KeepSetPlan> Step = pickStep(Cur);
+      if (!Step)
         break;
-      Policy.Keep.reset(*V);
-      Cur = eval(Policy);
+      Policy = Step->Policy;
+      Cur = std::move(*Step);
       consider(Cur);
     }
     if (R.Found)
@@ -77,7 +79,7 @@ public:
 private:
   const Graph &G;
   const ScalableOptions &O;
-  BitVector Candidates;
+  BitVector Candidates, EagerCandidates;
   KeepPolicy Policy;
   ScalableResult R;
   /// Small enough to try every candidate per step, and swaps.
@@ -124,28 +126,38 @@ private:
     return Out;
   }
 
-  /// The next tensor to drop: among the shortlist, the least measured time
-  /// increase per byte of peak removed; a drop that removes nothing ranks
-  /// after every drop that does, by time.
-  std::optional<unsigned> pickDrop(const KeepSetPlan &Cur) {
+  /// The next step: drop a kept tensor, or make a dropped one eager (freed
+  /// between uses in its own pass too). Among the shortlists of both, the
+  /// step with the least measured time increase per byte of peak removed; a
+  /// step that removes nothing ranks after every step that does, by time.
+  std::optional<KeepSetPlan> pickStep(const KeepSetPlan &Cur) {
     BitVector Kept = Candidates;
     Kept &= Policy.Keep;
     BitVector AtPeak = Kept;
     AtPeak &= Cur.ResidentAtPeak;
-    SmallVector<unsigned, 8> Tries = shortlist(AtPeak.any() ? AtPeak : Kept);
-    std::optional<unsigned> Best;
+    BitVector Lazy = EagerCandidates;
+    Lazy.reset(Policy.Eager);
+    Lazy &= Cur.ResidentAtPeak;
+    SmallVector<std::pair<unsigned, bool>, 16> Steps;
+    for (unsigned V : shortlist(AtPeak.any() ? AtPeak : Kept))
+      Steps.push_back({V, false});
+    for (unsigned V : shortlist(Lazy))
+      Steps.push_back({V, true});
+    std::optional<KeepSetPlan> Best;
     double BestKey = std::numeric_limits<double>::infinity();
     bool BestReduces = false;
-    for (unsigned V : Tries) {
+    for (auto [V, MakeEager] : Steps) {
       KeepPolicy Trial = Policy;
       Trial.Keep.reset(V);
+      if (MakeEager)
+        Trial.Eager.set(V);
       KeepSetPlan P = eval(Trial);
       bool Reduces = P.PeakBytes < Cur.PeakBytes;
       double DT = P.Time - Cur.Time;
       double Key = Reduces ? DT / double(Cur.PeakBytes - P.PeakBytes) : DT;
       if (!Best || (Reduces && !BestReduces) ||
           (Reduces == BestReduces && Key < BestKey)) {
-        Best = V;
+        Best = std::move(P);
         BestKey = Key;
         BestReduces = Reduces;
       }

@@ -39,6 +39,10 @@ struct KeepPolicy {
   /// freeing it after the stage that needed it (unless the next stage needs
   /// it too).
   bool RetainRecomputed = false;
+  /// Eager[v] (for dropped v): free v after each use even within its own
+  /// pass unless the next stage reads it, e.g. a U-Net skip tensor between
+  /// its encoder and decoder readers. Empty or sized to the graph.
+  llvm::BitVector Eager;
 };
 
 /// A plan with its exact statistics (spec §3b accounting).
@@ -60,6 +64,10 @@ struct KeepSetPlan {
 /// Turns a keep set into ops (see the file comment). Always valid and
 /// complete; \p P.Keep must have G.size() bits.
 KeepSetPlan runKeepSet(const Graph &G, const KeepPolicy &P);
+
+/// Tensors with a gap between two same-pass readers (long skips), for
+/// which KeepPolicy::Eager matters.
+llvm::BitVector eagerCandidates(const Graph &G);
 
 /// Replays \p Ops under spec §3b (an operand missing, a free of a
 /// non-resident tensor, a compute of a resident one or an incomplete plan
