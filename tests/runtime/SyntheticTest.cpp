@@ -11,6 +11,7 @@
 #include "RuntimeTestUtil.h"
 #include "TestUtil.h"
 
+#include "graph/Lowering.h"
 #include "graph/ModelLoader.h"
 #include "planner/Errors.h"
 #include "planner/Simulator.h"
@@ -176,5 +177,28 @@ TEST_CASE("synthetic: every strategy on the bundled models, bytes scaled") {
     for (const std::string &Name : Names)
       if (auto S = plan(*M, Name, Budget))
         checkExact(*M, *S, Scale);
+  }
+}
+
+TEST_CASE("synthetic: chain models planned as graphs run in the graph "
+          "dialect") {
+  for (uint64_t Seed : {4, 5}) {
+    Model M;
+    M.Name = "random-graph-" + std::to_string(Seed);
+    M.AsChain = randomChain(6, Seed);
+    M.G = lowerChain(*M.AsChain);
+    for (const char *Name : {"none", "recompute-all", "chen"}) {
+      StrategyOptions O;
+      O.Name = Name;
+      O.ForceGraph = true;
+      auto S = planStrategy(M, O);
+      if (!S) {
+        MESSAGE("graph strategy "
+                << Name << " unavailable: " << llvm::toString(S.takeError()));
+        continue;
+      }
+      REQUIRE(S->Kind == Dialect::Graph);
+      checkExact(M, *S, 1);
+    }
   }
 }
