@@ -141,8 +141,11 @@ private:
     SmallVector<std::pair<unsigned, bool>, 16> Steps;
     for (unsigned V : shortlist(AtPeak.any() ? AtPeak : Kept))
       Steps.push_back({V, false});
-    for (unsigned V : shortlist(Lazy))
-      Steps.push_back({V, true});
+    // Eager steps only where every step is tried: with a shortlist they
+    // cost layered graphs of 1,000+ nodes 5 points (bench, 80% budget).
+    if (Thorough)
+      for (unsigned V : shortlist(Lazy))
+        Steps.push_back({V, true});
     std::optional<KeepSetPlan> Best;
     double BestKey = std::numeric_limits<double>::infinity();
     bool BestReduces = false;
