@@ -26,11 +26,41 @@ Error jsonError(const Twine &Msg) {
   return createStringError(inconvertibleErrorCode(), Text);
 }
 
+/// Appends the compact dump of \p V to \p Out, but stops writing once Out is
+/// longer than \p Limit. Each level of nesting writes a bracket before it
+/// recurses, so the recursion is at most \p Limit deep: InJson::dump recurses
+/// once per level and overflows the stack on a value nested 100000 deep.
+/// Below the limit the text is exactly V.dump().
+static void appendBounded(const InJson &V, size_t Limit, std::string &Out) {
+  if (!V.is_structured()) {
+    Out += V.dump();
+    return;
+  }
+  Out += V.is_array() ? '[' : '{';
+  for (auto It = V.begin(); It != V.end(); ++It) {
+    if (Out.size() > Limit)
+      return;
+    if (It != V.begin())
+      Out += ',';
+    if (V.is_object())
+      Out += InJson(It.key()).dump() + ":";
+    appendBounded(It.value(), Limit, Out);
+  }
+  Out += V.is_array() ? ']' : '}';
+}
+
 std::string describeJson(const InJson &V) {
-  std::string S = V.dump();
-  if (S.size() > 40)
-    S = S.substr(0, 37) + "...";
-  return S;
+  constexpr size_t Limit = 40;
+  std::string S;
+  appendBounded(V, Limit, S);
+  if (S.size() <= Limit)
+    return S;
+  // Cut to 37 bytes, not inside a UTF-8 sequence (continuation bytes are
+  // 10xxxxxx).
+  size_t Cut = Limit - 3;
+  while (Cut > 0 && (static_cast<unsigned char>(S[Cut]) & 0xC0) == 0x80)
+    --Cut;
+  return S.substr(0, Cut) + "...";
 }
 
 std::string ObjectReader::fieldPlace(StringRef Key) const {

@@ -36,7 +36,8 @@ using InJson = nlohmann::ordered_json;
 llvm::Error jsonError(const llvm::Twine &Msg);
 
 /// A short one-line rendering of a JSON value for messages: its compact dump,
-/// cut to about 40 characters.
+/// cut to 37 bytes plus "..." when longer than 40 (never inside a UTF-8
+/// character). Safe on values nested arbitrarily deep.
 std::string describeJson(const InJson &V);
 
 /// Typed, strict access to one JSON object.

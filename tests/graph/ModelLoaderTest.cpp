@@ -398,6 +398,35 @@ TEST_CASE("loader: limits and names the lowering needs") {
         std::string::npos);
 }
 
+TEST_CASE("loader: deeply nested values fail with one line, no overflow") {
+  // 100000 levels: printing the value with a recursive dump overflowed the
+  // stack. The message shows the first 37 bytes and "...".
+  std::string Deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK(err(chainDoc("[" + Deep + "]")) ==
+        "m.json: layers[0]: must be an object, got " + std::string(37, '[') +
+            "...");
+  CHECK(err(Deep) == "m.json: the top level must be a JSON object, got " +
+                         std::string(37, '[') + "...");
+  // A wide value is cut the same way: [0,1,...] is 2 bytes per element.
+  std::string Wide = "[0";
+  for (int I = 1; I != 10000; ++I)
+    Wide += "," + std::to_string(I % 10);
+  CHECK(
+      err(chainDoc("[" + LayerA + "]", R"("static_bytes": )" + Wide + "], ")) ==
+      "m.json: static_bytes: must be an object, got "
+      "[0,1,2,3,4,5,6,7,8,9,0,1,2,3,4,5,6,7,...");
+  // "a then e-acute (2 bytes each): byte 37 is the second byte of the 18th
+  // e-acute, so the cut keeps 17 of them rather than half a character.
+  std::string Acute;
+  for (int I = 0; I != 30; ++I)
+    Acute += "\xc3\xa9";
+  std::string Want;
+  for (int I = 0; I != 17; ++I)
+    Want += "\xc3\xa9";
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("loss": "a)" + Acute + "\", ")) ==
+        "m.json: loss: must be an object, got \"a" + Want + "...");
+}
+
 TEST_CASE("loader: damaged files fail with one line, never crash") {
   std::string Text;
   {
