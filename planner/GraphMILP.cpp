@@ -72,9 +72,10 @@ std::vector<GraphOp> stageSolutionToOps(const Graph &G,
 
 /// Stage-wise R and S read back from frontier-advancing ops: stage t holds
 /// the computes up to and including node t's first compute.
-static void opsToStages(const Graph &G, ArrayRef<GraphOp> Ops,
-                        std::vector<std::vector<unsigned>> &R,
-                        std::vector<std::vector<unsigned>> &S) {
+[[maybe_unused]] static void
+opsToStages(const Graph &G, ArrayRef<GraphOp> Ops,
+            std::vector<std::vector<unsigned>> &R,
+            std::vector<std::vector<unsigned>> &S) {
   unsigned N = G.size();
   R.assign(N, {});
   S.assign(N, {});

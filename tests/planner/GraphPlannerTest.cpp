@@ -208,5 +208,8 @@ TEST_CASE("graphplanner: remat plan --strategy optimal on a graph model") {
   test::CliResult Tight =
       test::runCli({"plan", Model, "--strategy", "optimal", "--budget", "20"});
   CHECK(Tight.Code == 3);
-  CHECK(Tight.Err.find("21") != std::string::npos);
+#ifdef REMAT_HAVE_CBC
+  // The least peak, 21 bytes, needs exact mode (GraphMILPTest).
+  CHECK(Tight.Err.find("is 21 B (21 bytes)") != std::string::npos);
+#endif
 }
