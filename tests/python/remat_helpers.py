@@ -5,6 +5,10 @@ import json
 import os
 import subprocess
 
+import torch
+
+from remat_torch import plain_run
+
 SOURCE_DIR = os.environ.get(
     "REMAT_SOURCE_DIR",
     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -57,6 +61,17 @@ def quadratic_ops(num_layers):
             ops.append({"op": "F_ck" if i == 0 else "F_n", "layer": i})
         ops += [{"op": "F_all", "layer": t}, {"op": "B", "layer": t}]
     return ops
+
+
+def reference_grads(blocks, x0, loss_fn, seed):
+    """Parameter gradients of a plain run from RNG seed ``seed`` (cloned), with
+    every ``.grad`` cleared afterwards so the next run starts from zero."""
+    torch.manual_seed(seed)
+    plain_run(blocks, x0, loss_fn)
+    ref = [p.grad.clone() for p in blocks.parameters()]
+    for p in blocks.parameters():
+        p.grad = None
+    return ref
 
 
 def run_remat(*args):

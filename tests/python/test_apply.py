@@ -4,10 +4,10 @@ import unittest
 
 import torch
 
-from remat_helpers import load_example, quadratic_ops, segment_ops
+from remat_helpers import (load_example, quadratic_ops, reference_grads,
+                           segment_ops)
 from remat_torch import (ForwardCounter, ScheduleError, checkpoint_segments,
-                         load_plan, plain_run, run_schedule,
-                         schedule_forward_counts)
+                         load_plan, run_schedule, schedule_forward_counts)
 from remat_torch.__main__ import compare_runs
 
 GPT = load_example("gpt")
@@ -45,11 +45,7 @@ class ApplyTest(unittest.TestCase):
         # gradients must differ from the plain run.
         made = GPT.build(layers=LAYERS, dropout=0.5)
         blocks, x0, loss_fn = made["blocks"], made["input"], made["loss_fn"]
-        torch.manual_seed(1)
-        plain_run(blocks, x0, loss_fn)
-        ref = [p.grad.clone() for p in blocks.parameters()]
-        for p in blocks.parameters():
-            p.grad = None
+        ref = reference_grads(blocks, x0, loss_fn, seed=1)
         torch.manual_seed(1)
         run_schedule(blocks, quadratic_ops(6), x0, loss_fn,
                      preserve_rng_state=False)
@@ -60,11 +56,7 @@ class ApplyTest(unittest.TestCase):
     def test_checkpoint_segments_wrapper(self):
         made = GPT.build(layers=LAYERS, dropout=0.1)
         blocks, x0, loss_fn = made["blocks"], made["input"], made["loss_fn"]
-        torch.manual_seed(5)
-        plain_run(blocks, x0, loss_fn)
-        ref = [p.grad.clone() for p in blocks.parameters()]
-        for p in blocks.parameters():
-            p.grad = None
+        ref = reference_grads(blocks, x0, loss_fn, seed=5)
         segs = [{"begin": 0, "end": 1, "checkpointed": False},
                 {"begin": 1, "end": 3, "checkpointed": True},
                 {"begin": 3, "end": 6, "checkpointed": True}]

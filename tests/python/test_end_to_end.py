@@ -11,11 +11,11 @@ import tempfile
 import unittest
 
 from remat_helpers import (REMAT_BINARY, SOURCE_DIR, load_example, not_ready,
-                           read_json, run_remat)
+                           read_json, reference_grads, run_remat)
 import torch
 
 from remat_torch import (ForwardCounter, checkpoint_segments, export_model,
-                         plain_run, write_model)
+                         write_model)
 from remat_torch.__main__ import compare_runs
 
 GPT = load_example("gpt")
@@ -87,11 +87,7 @@ class EndToEndTest(unittest.TestCase):
         # The plan's segments drive torch.utils.checkpoint directly.
         made = GPT.build(layers=LAYERS)
         blocks, x0, loss_fn = made["blocks"], made["input"], made["loss_fn"]
-        torch.manual_seed(2)
-        plain_run(blocks, x0, loss_fn)
-        ref = [p.grad.clone() for p in blocks.parameters()]
-        for p in blocks.parameters():
-            p.grad = None
+        ref = reference_grads(blocks, x0, loss_fn, seed=2)
         torch.manual_seed(2)
         with ForwardCounter(blocks) as calls:
             loss_fn(checkpoint_segments(blocks, doc["segments"])(x0)) \
