@@ -270,14 +270,27 @@ static std::vector<std::string> stageKinds(const Model *M, unsigned L) {
   return Kinds;
 }
 
-static unsigned stagesOf(const Schedule &S, const Model *M) {
+/// The stage count of a chain schedule: the model's, else one past the
+/// largest layer index (at least the name table's size). Every stage must
+/// be computed at least once, so an index at or above the number of ops
+/// cannot be valid; refusing it here keeps a bogus index such as 4000000000
+/// from sizing the analysis tables (gigabytes, then minutes of work).
+static Expected<unsigned> stagesOf(const Schedule &S, const Model *M) {
   if (M && M->isChain())
     return M->AsChain->size();
-  unsigned L = static_cast<unsigned>(S.Names.size());
-  for (const ChainOp &Op : S.ChainOps)
-    if (Op.Kind != ChainOpKind::Loss)
-      L = std::max(L, Op.Layer + 1);
-  return L;
+  uint64_t L = S.Names.size();
+  for (size_t K = 0; K < S.ChainOps.size(); ++K) {
+    const ChainOp &Op = S.ChainOps[K];
+    if (Op.Kind == ChainOpKind::Loss)
+      continue;
+    if (Op.Layer >= S.ChainOps.size())
+      return opError(K, Op,
+                     fmt::format("layer is out of range (a schedule of {} "
+                                 "ops computes at most {} stages)",
+                                 S.ChainOps.size(), S.ChainOps.size()));
+    L = std::max<uint64_t>(L, uint64_t(Op.Layer) + 1);
+  }
+  return static_cast<unsigned>(L);
 }
 
 nlohmann::ordered_json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
@@ -316,7 +329,10 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
                              "%s: the schedule is in the chain dialect but the "
                              "model is a graph",
                              M->Path.c_str());
-  auto A = analyzeChainOps(S.ChainOps, stagesOf(S, M), S.Names);
+  Expected<unsigned> L = stagesOf(S, M);
+  if (!L)
+    return L.takeError();
+  auto A = analyzeChainOps(S.ChainOps, *L, S.Names);
   if (!A)
     return A.takeError();
   EmitResult R;

@@ -144,6 +144,20 @@ TEST_CASE("emit analysis: operands must be resident") {
   CHECK(toString(B.takeError()).find("out of range") != std::string::npos);
 }
 
+TEST_CASE("emit analysis: a huge layer index fails fast") {
+  // Without a model the stage count comes from the ops. Store-all over 4
+  // stages is 9 ops (4 F_all, loss, 4 B), so no valid schedule of 9 ops
+  // names layer 4000000000; it used to size the tables by it (gigabytes).
+  std::vector<ChainOp> Ops = segOps({{0, 4, false}});
+  REQUIRE(Ops.size() == 9);
+  Ops[3].Layer = 4'000'000'000u;
+  auto R = emitSchedule(chainSchedule(Ops, 0), EmitTarget::HF, nullptr);
+  REQUIRE_FALSE(static_cast<bool>(R));
+  CHECK(toString(R.takeError()) ==
+        "op 3 (F_all layer 4000000000): layer is out of range (a schedule "
+        "of 9 ops computes at most 9 stages)");
+}
+
 TEST_CASE("emit targets: parse and list") {
   CHECK(parseEmitTarget("megatron") == EmitTarget::Megatron);
   CHECK_FALSE(parseEmitTarget("keras").has_value());
