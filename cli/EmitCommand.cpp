@@ -23,15 +23,19 @@ namespace remat::cli {
 static ArgParser makeEmitParser() {
   ArgParser P(
       "emit", "emit SCHEDULE --target T [--model MODEL] [-o FILE] [--json]",
-      "Turns a schedule into the settings a trainer consumes. Targets: "
-      "pytorch (a JSON plan that remat_torch.apply runs exactly, plus the "
-      "equivalent torch.utils.checkpoint calls), hf (which layers get "
-      "gradient_checkpointing=True), megatron (recompute flags), deepspeed "
-      "(PipelineModule arguments), torchtitan ([activation_checkpoint] TOML) "
-      "and jax (jax.checkpoint code). When the target cannot express the "
-      "schedule exactly, the output says so and gives the nearest plan it "
-      "can express; with --model, that plan is simulated and its peak and "
-      "time are printed next to the schedule's.");
+      "Turns a schedule into the settings a trainer consumes. Targets:\n"
+      "  pytorch     a JSON plan that remat_torch.apply runs exactly, plus "
+      "the\n"
+      "              equivalent torch.utils.checkpoint calls\n"
+      "  hf          which layers get gradient_checkpointing=True\n"
+      "  megatron    recompute flags\n"
+      "  deepspeed   PipelineModule arguments\n"
+      "  torchtitan  an [activation_checkpoint] TOML section\n"
+      "  jax         jax.checkpoint code\n"
+      "When the target cannot express the schedule exactly, the output says "
+      "so and gives\nthe nearest plan it can express; with --model, that "
+      "plan is simulated and its\npeak and time are printed next to the "
+      "schedule's.");
   P.option("target", "T",
            "trainer: pytorch, hf, megatron, deepspeed, torchtitan or jax");
   P.option("model", "MODEL",
@@ -44,8 +48,8 @@ static ArgParser makeEmitParser() {
   P.flag("force", "accept a --model whose sha256 differs from the one the "
                   "schedule records");
   P.epilog("For pytorch the output is the remat-torch-plan JSON document "
-           "(see docs/trainers.md), which `python3 -m remat_torch apply` "
-           "reads.\n\nExamples:\n"
+           "(see\ndocs/trainers.md), which `python3 -m remat_torch apply` "
+           "reads.\n\nexamples:\n"
            "  remat plan gpt.json --strategy optimal --budget 2GiB -o s.json\n"
            "  remat emit s.json --target megatron --model gpt.json\n"
            "  remat emit s.json --target pytorch -o plan.json");

@@ -27,6 +27,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -175,6 +176,28 @@ TEST_CASE("cli emit: bad input exits 2 with one line") {
   auto Missing = runCli({"emit", "/nonexistent/s.json", "--target", "hf"});
   CHECK(Missing.Code == 2);
   CHECK(Missing.Out.empty());
+  for (const auto *R : {&NoTarget, &Unknown, &Missing}) {
+    CHECK(R->Err.rfind("remat: error: ", 0) == 0);
+    CHECK(std::count(R->Err.begin(), R->Err.end(), '\n') == 1);
+  }
+  CHECK(Missing.Err.find("/nonexistent/s.json") != std::string::npos);
+  // A chain schedule against a graph model (--force skips the sha256 check).
+  std::string Graph = remat::test::sourcePath("tests/data/diamond.json");
+  auto Mismatch = runCli(
+      {"emit", F.Sched->path(), "--target", "hf", "--model", Graph, "--force"});
+  CHECK(Mismatch.Code == 2);
+  CHECK(Mismatch.Out.empty());
+  CHECK(Mismatch.Err == "remat: error: " + Graph +
+                            ": the schedule is in the chain dialect but the "
+                            "model is a graph\n");
+  // 100000 nested lists: one line, no stack overflow.
+  TempFile Deep("deep.json",
+                std::string(100000, '[') + std::string(100000, ']'));
+  auto D = runCli({"emit", Deep.path(), "--target", "hf"});
+  CHECK(D.Code == 2);
+  CHECK(D.Out.empty());
+  CHECK(std::count(D.Err.begin(), D.Err.end(), '\n') == 1);
+  CHECK(D.Err.find(std::string(37, '[') + "...") != std::string::npos);
   auto Help = runCli({"emit", "--help"});
   CHECK(Help.Code == 0);
   CHECK(Help.Out.find("--target") != std::string::npos);

@@ -142,6 +142,21 @@ TEST_CASE("inspect: bad input is exit 2 with one line") {
   R = test::runCli({"inspect"});
   CHECK(R.Code == 2);
   CHECK(R.Out == "");
+
+  // A directory, and 100000 nested lists (no stack overflow).
+  std::string Dir = test::sourcePath("tests/data");
+  R = test::runCli({"inspect", Dir});
+  CHECK(R.Code == 2);
+  CHECK(R.Err ==
+        "remat: error: " + Dir + ": cannot read file: Is a directory\n");
+  test::TempFile Deep("deep.json",
+                      std::string(100000, '[') + std::string(100000, ']'));
+  R = test::runCli({"inspect", Deep.path(), "--json"});
+  CHECK(R.Code == 2);
+  CHECK(R.Out == "");
+  CHECK(R.Err == "remat: error: " + Deep.path() +
+                     ": the top level must be a JSON object, got " +
+                     std::string(37, '[') + "...\n");
 }
 
 TEST_CASE("inspect: every malformed file in tests/data/bad is exit 2") {
