@@ -70,13 +70,22 @@ std::vector<GraphOp> stageSolutionToOps(const Graph &G,
   return Ops;
 }
 
+namespace {
+/// A stage-wise solution: R[t] computed in stage t, S[t] resident at its
+/// start.
+struct StageSets {
+  std::vector<std::vector<unsigned>> R, S;
+};
+} // namespace
+
 /// Stage-wise R and S read back from frontier-advancing ops: stage t holds
 /// the computes up to and including node t's first compute.
-[[maybe_unused]] static void
-opsToStages(const Graph &G, ArrayRef<GraphOp> Ops,
-            std::vector<std::vector<unsigned>> &R,
-            std::vector<std::vector<unsigned>> &S) {
+[[maybe_unused]] static StageSets opsToStages(const Graph &G,
+                                              ArrayRef<GraphOp> Ops) {
   unsigned N = G.size();
+  StageSets Out;
+  auto &R = Out.R;
+  auto &S = Out.S;
   R.assign(N, {});
   S.assign(N, {});
   BitVector Resident(N), Seen(N);
@@ -103,6 +112,7 @@ opsToStages(const Graph &G, ArrayRef<GraphOp> Ops,
   }
   for (auto &Rt : R)
     std::sort(Rt.begin(), Rt.end());
+  return Out;
 }
 
 #ifndef REMAT_HAVE_CBC
@@ -127,8 +137,7 @@ public:
 
   void build();
   std::vector<double> startVector(ArrayRef<GraphOp> Ops) const;
-  void readSolution(const double *X, std::vector<std::vector<unsigned>> &R,
-                    std::vector<std::vector<unsigned>> &S) const;
+  StageSets readSolution(const double *X) const;
 
   const Graph &G;
   const GraphMilpOptions &O;
@@ -347,8 +356,9 @@ void MilpBuilder::build() {
 }
 
 std::vector<double> MilpBuilder::startVector(ArrayRef<GraphOp> Ops) const {
-  std::vector<std::vector<unsigned>> R, S;
-  opsToStages(G, Ops, R, S);
+  StageSets Stages = opsToStages(G, Ops);
+  const auto &R = Stages.R;
+  const auto &S = Stages.S;
   std::vector<double> X(ColLo.size(), 0);
   double Peak = 0;
   for (unsigned T = 0; T != N; ++T) {
@@ -393,9 +403,10 @@ std::vector<double> MilpBuilder::startVector(ArrayRef<GraphOp> Ops) const {
   return X;
 }
 
-void MilpBuilder::readSolution(const double *X,
-                               std::vector<std::vector<unsigned>> &R,
-                               std::vector<std::vector<unsigned>> &S) const {
+StageSets MilpBuilder::readSolution(const double *X) const {
+  StageSets Out;
+  auto &R = Out.R;
+  auto &S = Out.S;
   R.assign(N, {});
   S.assign(N, {});
   for (unsigned T = 0; T != N; ++T)
@@ -405,9 +416,50 @@ void MilpBuilder::readSolution(const double *X,
       if (s(T, K) >= 0 && X[s(T, K)] > 0.5)
         S[T].push_back(K);
     }
+  return Out;
 }
 
 int quietCallback(CbcModel *, int) { return 0; }
+
+/// Loads \p B's columns and rows into Clp, named (for the MIP start).
+void loadInto(OsiClpSolverInterface &Solver, const MilpBuilder &B) {
+  Solver.messageHandler()->setLogLevel(0);
+  Solver.setIntParam(OsiNameDiscipline, 2);
+  Solver.loadProblem(B.Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
+                     B.RowLo.data(), B.RowHi.data());
+  for (size_t C = 0; C != B.IsInt.size(); ++C) {
+    if (B.IsInt[C])
+      Solver.setInteger(int(C));
+    Solver.setColName(int(C), B.Names[C]);
+  }
+}
+
+/// CBC's MIP start from a warm-start plan: every integer column by name.
+std::vector<std::pair<std::string, double>> mipStart(const MilpBuilder &B,
+                                                     ArrayRef<GraphOp> Ops) {
+  std::vector<double> X = B.startVector(Ops);
+  std::vector<std::pair<std::string, double>> Start;
+  for (size_t C = 0; C != X.size(); ++C)
+    if (B.IsInt[C])
+      Start.push_back({B.Names[C], X[C]});
+  return Start;
+}
+
+/// Runs CBC's standard solve (cuts, heuristics) on \p Model.
+void runCbc(CbcModel &Model, const GraphMilpOptions &O,
+            CbcSolverUsefulData &Data) {
+  std::string Sec = std::to_string(std::max(0.1, O.TimeLimitSeconds));
+  // Wall-clock limit: CBC counts CPU time by default, which on a busy
+  // machine lets a solve run far past the limit the user asked for.
+  // Preprocessing is off: CBC 2.10's CglPreProcess::postProcess crashes when
+  // the time limit stops a preprocessed solve (seen on a 49-node graph).
+  std::vector<const char *> Argv = {"remat",     "-log",        "0",
+                                    "-timeMode", "elapsed",     "-sec",
+                                    Sec.c_str(), "-preprocess", "off"};
+  Argv.push_back("-solve");
+  Argv.push_back("-quit");
+  CbcMain1(int(Argv.size()), Argv.data(), Model, quietCallback, Data);
+}
 
 } // namespace
 
@@ -424,49 +476,26 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
   Res.Variables = unsigned(B.ColLo.size());
   Res.Constraints = unsigned(B.RowLo.size());
 
+  // CbcModel copies the solver; the model is configured in place because
+  // CbcMain0 ties it to Data.
   OsiClpSolverInterface Solver;
-  Solver.messageHandler()->setLogLevel(0);
-  Solver.setIntParam(OsiNameDiscipline, 2);
-  Solver.loadProblem(B.Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
-                     B.RowLo.data(), B.RowHi.data());
-  for (size_t C = 0; C != B.IsInt.size(); ++C) {
-    if (B.IsInt[C])
-      Solver.setInteger(int(C));
-    Solver.setColName(int(C), B.Names[C]);
-  }
+  loadInto(Solver, B);
   CbcModel Model(Solver);
   CbcSolverUsefulData Data;
   Data.noPrinting_ = true;
   CbcMain0(Model, Data);
   Model.setLogLevel(0);
   Model.messageHandler()->setLogLevel(0);
-  if (!O.WarmStart.empty()) {
-    std::vector<double> X = B.startVector(O.WarmStart);
-    std::vector<std::pair<std::string, double>> Start;
-    for (size_t C = 0; C != X.size(); ++C)
-      if (B.IsInt[C])
-        Start.push_back({B.Names[C], X[C]});
-    Model.setMIPStart(Start);
-  }
-  std::string Sec = std::to_string(std::max(0.1, O.TimeLimitSeconds));
-  // Wall-clock limit: CBC counts CPU time by default, which on a busy
-  // machine lets a solve run far past the limit the user asked for.
-  // Preprocessing is off: CBC 2.10's CglPreProcess::postProcess crashes when
-  // the time limit stops a preprocessed solve (seen on a 49-node graph).
-  std::vector<const char *> Argv = {"remat",     "-log",        "0",
-                                    "-timeMode", "elapsed",     "-sec",
-                                    Sec.c_str(), "-preprocess", "off"};
-  Argv.push_back("-solve");
-  Argv.push_back("-quit");
-  CbcMain1(int(Argv.size()), Argv.data(), Model, quietCallback, Data);
+  if (!O.WarmStart.empty())
+    Model.setMIPStart(mipStart(B, O.WarmStart));
+  runCbc(Model, O, Data);
 
   Res.ProvenInfeasible = Model.isProvenInfeasible();
   Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();
   Res.BestBound = Model.getBestPossibleObjValue();
   if (const double *X = Model.bestSolution()) {
-    std::vector<std::vector<unsigned>> R, S;
-    B.readSolution(X, R, S);
-    Res.Ops = stageSolutionToOps(G, R, S);
+    StageSets St = B.readSolution(X);
+    Res.Ops = stageSolutionToOps(G, St.R, St.S);
     Res.HasSolution = true;
     Res.Incumbent = Model.getObjValue();
   }

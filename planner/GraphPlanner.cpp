@@ -51,10 +51,28 @@ std::optional<KeepSetPlan> minPeakMilpPlan(const Graph &G, double Seconds) {
   return measureGraphOps(G, std::move(M->Ops));
 }
 
-/// Exact mode on top of the scalable result \p Sc: returns whether the MILP
-/// ran (CBC present).
-bool runExact(const Graph &G, const GraphPlanOptions &Opts,
-              const ScalableResult &Sc, GraphPlanResult &R, bool &Have) {
+/// The scalable planner proves nothing beyond "each node once".
+double sumOfTimes(const Graph &G) {
+  double T = 0;
+  for (const Node &N : G.Nodes)
+    T += N.Time;
+  return T;
+}
+
+/// What exact mode adds to the scalable result.
+struct ExactOutcome {
+  unsigned Variables = 0, Constraints = 0;
+  double LowerBound = 0;
+  bool ProvenOptimal = false;
+  /// The MILP's plan, measured, when it has one within the budget.
+  std::optional<KeepSetPlan> Plan;
+};
+
+/// Exact mode, warm-started with the scalable result \p Sc; nullopt when
+/// the build has no CBC.
+std::optional<ExactOutcome> runExact(const Graph &G,
+                                     const GraphPlanOptions &Opts,
+                                     const ScalableResult &Sc) {
   GraphMilpOptions MO;
   MO.BudgetBytes = Opts.BudgetBytes;
   MO.TimeLimitSeconds = Opts.TimeLimitSeconds;
@@ -63,28 +81,25 @@ bool runExact(const Graph &G, const GraphPlanOptions &Opts,
   auto M = solveGraphMilp(G, MO);
   if (!M) {
     consumeError(M.takeError());
-    return false;
+    return std::nullopt;
   }
-  R.MilpVariables = M->Variables;
-  R.MilpConstraints = M->Constraints;
-  R.ProvenOptimal = M->ProvenOptimal;
+  ExactOutcome E;
+  E.Variables = M->Variables;
+  E.Constraints = M->Constraints;
+  E.ProvenOptimal = M->ProvenOptimal;
   // CBC stops once no better integral objective can exist, so its bound may
   // sit just below a proven optimum; the proven optimum is the bound.
-  R.LowerBound = M->ProvenOptimal ? M->Incumbent : M->BestBound;
+  E.LowerBound = M->ProvenOptimal ? M->Incumbent : M->BestBound;
   if (!M->HasSolution)
-    return true;
-  std::optional<KeepSetPlan> P = measureGraphOps(G, std::move(M->Ops));
+    return E;
+  E.Plan = measureGraphOps(G, std::move(M->Ops));
   // The MILP's accounting is spec §3b's; a plan over budget would be a
   // modelling bug, so it is never returned (tests check the MILP directly).
-  if (!P || P->PeakBytes > Opts.BudgetBytes) {
-    R.ProvenOptimal = false;
-    return true;
+  if (!E.Plan || E.Plan->PeakBytes > Opts.BudgetBytes) {
+    E.Plan.reset();
+    E.ProvenOptimal = false;
   }
-  if (!Have || P->Time < R.Time) {
-    adopt(R, *P);
-    Have = true;
-  }
-  return true;
+  return E;
 }
 
 } // namespace
@@ -110,8 +125,20 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
   bool Have = Sc.Found;
   if (Have)
     adopt(R, Sc.Best);
-  if (Exact && runExact(G, Opts, Sc, R, Have))
+  std::optional<ExactOutcome> E;
+  if (Exact)
+    E = runExact(G, Opts, Sc);
+  if (E) {
     R.ModeUsed = "exact";
+    R.MilpVariables = E->Variables;
+    R.MilpConstraints = E->Constraints;
+    R.LowerBound = E->LowerBound;
+    R.ProvenOptimal = E->ProvenOptimal;
+    if (E->Plan && (!Have || E->Plan->Time < R.Time)) {
+      adopt(R, *E->Plan);
+      Have = true;
+    }
+  }
   uint64_t MinFeasible = Sc.MinPeak.PeakBytes;
   if (!Have && Exact) {
     // Below the scalable planner's least peak the MILP may still fit; its
@@ -127,13 +154,8 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
   if (!Have)
     return make_error<InfeasibleBudgetError>("optimal", Opts.BudgetBytes,
                                              MinFeasible);
-  if (R.ModeUsed == "scalable") {
-    // The scalable planner proves nothing beyond "each node once".
-    double Floor = 0;
-    for (const Node &N : G.Nodes)
-      Floor += N.Time;
-    R.LowerBound = Floor;
-  }
+  if (R.ModeUsed == "scalable")
+    R.LowerBound = sumOfTimes(G);
   R.LowerBound = std::min(R.LowerBound, R.Time);
   R.Gap = R.Time > 0 ? (R.Time - R.LowerBound) / R.Time : 0;
   R.SolveSeconds =
