@@ -42,7 +42,7 @@ ArgParser makeParser() {
   P.option("slots", "N",
            "discretise memory into N slots (each point is then a valid plan "
            "and an upper bound on the exact curve); 0 forces exact",
-           "exact up to 40 stages, else 2000");
+           "exact up to 40 stages, else 2000 (fewer beyond ~230 stages)");
   P.epilog("Example:\n  remat frontier models/het12.json --svg het12.svg\n"
            "Chain models only for now; graph models are an error (exit 2).");
   return P;

@@ -12,6 +12,7 @@
 #include "planner/ChainDPTables.h"
 #include "planner/Errors.h"
 
+#include <algorithm>
 #include <limits>
 
 using namespace llvm;
@@ -28,8 +29,26 @@ static uint64_t countRecomputations(const std::vector<ChainOp> &Ops,
   return Forward - L;
 }
 
-static Expected<ChainDPResult> planExact(const Chain &C, uint64_t Budget) {
-  Tables T(exactChain(C), Budget);
+static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
+                                         unsigned Slots, bool ExactFallback);
+
+/// Candidate breakpoints the exact DP may generate before it gives way to
+/// the discretised one (a few seconds of work).
+constexpr uint64_t ExactWorkLimit = 150'000'000;
+
+/// Memory slots for the fallback: about 2*10^9 element updates in the dense
+/// DP's O(slots * L^3 / 6) worst case, between 100 and 2000.
+static unsigned fallbackSlots(unsigned L) {
+  double Triples = double(L) * L * L / 6 + 1;
+  return unsigned(std::clamp(2e9 / Triples, 100.0, 2000.0));
+}
+
+static Expected<ChainDPResult> planExact(const Chain &C, uint64_t Budget,
+                                         uint64_t WorkLimit = ExactWorkLimit) {
+  Tables T(exactChain(C), Budget, WorkLimit);
+  if (T.aborted())
+    return planSlots(C, Budget, fallbackSlots(C.size()),
+                     /*ExactFallback=*/false);
   std::optional<Point> P = T.best(Budget);
   if (!P)
     return make_error<InfeasibleBudgetError>("optimal", Budget,
@@ -47,16 +66,27 @@ static Expected<ChainDPResult> planExact(const Chain &C, uint64_t Budget) {
 // upper bound, and the budget rounded down keeps the plan within B. Sizes
 // rounded down with the same budget relax every constraint instead, so that
 // table's optimum is a lower bound on the exact one: the difference bounds
-// the gap. When the rounded-up problem has no plan, the exact DP decides.
+// the gap.
 static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
-                                         unsigned Slots) {
+                                         unsigned Slots, bool ExactFallback) {
   uint64_t Unit = (Budget + Slots - 1) / Slots;
-  if (Unit <= 1)
-    return planExact(C, Budget);
+  if (Unit <= 1) // Bytes are already coarser than the slots: exact.
+    Unit = 1;
   uint64_t Units = Budget / Unit;
   std::optional<DenseResult> Up = planDense(roundedChain(C, Unit, true), Units);
-  if (!Up)
-    return planExact(C, Budget);
+  if (!Up) {
+    uint64_t Min = minFeasibleChainBudget(C);
+    if (Budget < Min)
+      return make_error<InfeasibleBudgetError>("optimal", Budget, Min);
+    // Rounding lost the last plans, which happens only near the least
+    // feasible budget: the exact DP decides, or, when it already gave way,
+    // a grid 8 times finer and finally the exact DP without a work limit.
+    if (ExactFallback)
+      return planExact(C, Budget);
+    if (Unit > 1 && Slots < (1u << 20))
+      return planSlots(C, Budget, Slots * 8, false);
+    return planExact(C, Budget, NoCap);
+  }
   ChainDPResult R;
   R.Ops = std::move(Up->Ops);
   R.Time = Up->Time;
@@ -73,7 +103,7 @@ static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
 Expected<ChainDPResult> planOptimalChain(const Chain &C,
                                          const ChainDPOptions &Opts) {
   if (Opts.MemorySlots > 0)
-    return planSlots(C, Opts.BudgetBytes, Opts.MemorySlots);
+    return planSlots(C, Opts.BudgetBytes, Opts.MemorySlots, true);
   return planExact(C, Opts.BudgetBytes);
 }
 

@@ -53,15 +53,17 @@ DPChain roundedChain(const Chain &C, uint64_t Unit, bool Up) {
   return D;
 }
 
-Tables::Tables(DPChain Chn, uint64_t Budget)
+Tables::Tables(DPChain Chn, uint64_t Budget, uint64_t WorkLimit)
     : C(std::move(Chn)), Budget(Budget) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
   // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l: by l
   // ascending, i descending. The tables of one l then lie side by side, so
   // the split loop reads its right-hand tables sequentially.
-  for (unsigned Lp = 0; Lp <= C.L; ++Lp)
-    for (unsigned I = Lp + 1; I-- > 0;)
+  for (unsigned Lp = 0; Lp <= C.L && !Aborted; ++Lp)
+    for (unsigned I = Lp + 1; I-- > 0 && !Aborted;) {
       compute(I, Lp);
+      Aborted = WorkDone > WorkLimit;
+    }
   Cands.clear();
   Cands.shrink_to_fit();
 }
@@ -188,6 +190,7 @@ void Tables::combine(ArrayRef<Point> Right, uint64_t Shift,
 }
 
 void Tables::commit(unsigned I, unsigned Lp) {
+  WorkDone += Cands.size();
   // Sort by memory, then time, then choice (deterministic tie-break).
   std::sort(Cands.begin(), Cands.end(), [](const Point &X, const Point &Y) {
     if (X.Mem != Y.Mem)

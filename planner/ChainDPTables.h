@@ -64,8 +64,14 @@ constexpr uint64_t NoCap = std::numeric_limits<uint64_t>::max();
 class Tables {
 public:
   /// Fills every table. With \p Budget (same units as \p C), breakpoints
-  /// that no plan within it can use are dropped.
-  Tables(DPChain C, uint64_t Budget = NoCap);
+  /// that no plan within it can use are dropped. Stops early, with
+  /// aborted() set, once more than \p WorkLimit candidate breakpoints have
+  /// been generated.
+  Tables(DPChain C, uint64_t Budget = NoCap, uint64_t WorkLimit = NoCap);
+
+  /// Whether the work limit stopped the tables early (they are then
+  /// unusable).
+  bool aborted() const { return Aborted; }
 
   /// opt_{I,L'}: breakpoints sorted by Mem, strictly decreasing Time.
   llvm::ArrayRef<Point> at(unsigned I, unsigned Lp) const;
@@ -100,6 +106,8 @@ private:
 
   DPChain C;
   uint64_t Budget;
+  uint64_t WorkDone = 0;
+  bool Aborted = false;
   /// All breakpoints, table after table; Spans[index(i,l)] locates one.
   std::vector<Point> Arena;
   struct Span {

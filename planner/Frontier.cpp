@@ -101,8 +101,13 @@ Expected<Frontier> computeFrontier(const Model &M,
   F.BaselineTime = Base->Time;
   F.BaselinePeakBytes = Base->PeakBytes;
   F.MemorySlots = Opts.MemorySlots;
-  if (Opts.AutoSlots && Opts.MemorySlots == 0 && C.size() > Opts.ExactMaxStages)
-    F.MemorySlots = 2000;
+  if (Opts.AutoSlots && Opts.MemorySlots == 0 &&
+      C.size() > Opts.ExactMaxStages) {
+    // 2000 slots, fewer for long chains: the dense DP does up to
+    // slots * L^3 / 6 updates; keep that near 4 * 10^9 (at least 100 slots).
+    double Triples = double(C.size()) * C.size() * C.size() / 6;
+    F.MemorySlots = unsigned(std::clamp(4e9 / Triples, 100.0, 2000.0));
+  }
   auto Overhead = [&](double T) {
     return F.BaselineTime > 0 ? T / F.BaselineTime - 1 : 0;
   };

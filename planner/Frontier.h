@@ -25,7 +25,8 @@ struct FrontierOptions {
   /// upper bounds on the exact curve); 0 means exact. Negative is not
   /// possible; `AutoSlots` picks exact for short chains.
   unsigned MemorySlots = 0;
-  /// When set, chains longer than `ExactMaxStages` use 2000 slots.
+  /// When set, chains longer than `ExactMaxStages` use 2000 slots, fewer
+  /// for long chains (about 4e9 / (L^3 / 6), at least 100).
   bool AutoSlots = true;
   /// Longest chain for which the automatic choice is exact, stages.
   unsigned ExactMaxStages = 40;
