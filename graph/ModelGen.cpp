@@ -3,6 +3,7 @@
 #include "graph/ModelGen.h"
 
 #include "graph/ModelGenInternal.h"
+#include "graph/ModelLoader.h"
 #include "graph/Size.h"
 
 #include <fmt/format.h>
@@ -27,6 +28,18 @@ Error checkRange(StringRef Gen, StringRef Option, unsigned Value) {
   return createStringError(
       inconvertibleErrorCode(), "gen %s: --%s must be between 1 and %u, got %u",
       Gen.str().c_str(), Option.str().c_str(), MaxGenParameter, Value);
+}
+
+Error checkStages(StringRef Gen, StringRef Option, unsigned Value,
+                  uint64_t Stages) {
+  if (Stages <= MaxChainStages)
+    return Error::success();
+  return createStringError(
+      inconvertibleErrorCode(),
+      "gen %s: --%s %u gives %llu stages; a model file holds at most %llu",
+      Gen.str().c_str(), Option.str().c_str(), Value,
+      static_cast<unsigned long long>(Stages),
+      static_cast<unsigned long long>(MaxChainStages));
 }
 
 Error checkTflops(StringRef Gen, double Tflops) {

@@ -195,6 +195,12 @@ double flopsToMs(double Flops, double Tflops);
 llvm::Error checkRange(llvm::StringRef Gen, llvm::StringRef Option,
                        unsigned Value);
 
+/// Checks that option \p Option = \p Value gives at most MaxChainStages
+/// stages (\p Stages), the most the loader reads back; the message names
+/// the generator, the option and the stage count.
+llvm::Error checkStages(llvm::StringRef Gen, llvm::StringRef Option,
+                        unsigned Value, uint64_t Stages);
+
 /// Narrows an exact 128-bit byte count to the 62-bit limit of the model
 /// format, or fails naming \p What.
 llvm::Expected<uint64_t> narrowBytes(unsigned __int128 Value,

@@ -108,6 +108,10 @@ static Error checkResNet(const ResNetOptions &O) {
         "gen resnet: --depth %u is not 9n+2 with n >= 1 bottleneck blocks "
         "per stage (e.g. 164 or 1001)",
         O.Depth);
+  // The stem, three stages of n blocks, the head.
+  if (Error E = gen::checkStages("resnet", "depth", O.Depth,
+                                 3 * uint64_t((O.Depth - 2) / 9) + 2))
+    return E;
   if (O.Image % 16 != 0)
     return createStringError(inconvertibleErrorCode(),
                              "gen resnet: --image %u is not a multiple of 16 "

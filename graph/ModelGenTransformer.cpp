@@ -107,6 +107,10 @@ Expected<GeneratedModel> generateGpt(const GptOptions &O) {
     return E;
   if (Error E = divisible("gpt", "hidden", O.Hidden, "heads", O.Heads))
     return E;
+  // An embedding stage, attention and MLP per layer, a head.
+  if (Error E = gen::checkStages("gpt", "layers", O.Layers,
+                                 2 * uint64_t(O.Layers) + 2))
+    return E;
   if (Error E = gen::checkTflops("gpt", O.Tflops))
     return E;
   Shape X{O.Seq, O.Batch, O.Hidden, O.Heads, U128(4) * O.Hidden};
@@ -188,6 +192,10 @@ Expected<GeneratedModel> generateLlama(const LlamaOptions &O) {
     return E;
   if (Error E = divisible("llama", "hidden", O.Hidden, "heads", O.Heads))
     return E;
+  // An embedding stage, attention and MLP per layer, a head.
+  if (Error E = gen::checkStages("llama", "layers", O.Layers,
+                                 2 * uint64_t(O.Layers) + 2))
+    return E;
   if (Error E = divisible("llama", "heads", O.Heads, "kv-heads", O.KvHeads))
     return E;
   if (Error E = gen::checkTflops("llama", O.Tflops))
@@ -266,6 +274,10 @@ Expected<GeneratedModel> generateVit(const VitOptions &O) {
                                    {"classes", O.Classes}}))
     return E;
   if (Error E = divisible("vit", "hidden", O.Hidden, "heads", O.Heads))
+    return E;
+  // An embedding stage, attention and MLP per layer, a head.
+  if (Error E = gen::checkStages("vit", "layers", O.Layers,
+                                 2 * uint64_t(O.Layers) + 2))
     return E;
   if (Error E = divisible("vit", "image", O.Image, "patch", O.Patch))
     return E;

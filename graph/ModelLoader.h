@@ -16,6 +16,11 @@
 
 namespace remat {
 
+/// The most stages a chain model may have after expanding repeats; guards
+/// against accidental exponential nesting of repeats, and generators
+/// (graph/ModelGen.h) refuse to write larger files.
+constexpr uint64_t MaxChainStages = 1'000'000;
+
 /// Reads and validates the model file at \p Path.
 llvm::Expected<Model> loadModelFile(llvm::StringRef Path);
 

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "graph/ModelLoader.h"
 #include "graph/ModelLoaderImpl.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -26,9 +27,6 @@ namespace remat {
 
 namespace {
 
-/// The most stages a chain may have after expansion; guards against
-/// accidental exponential nesting of repeats.
-constexpr uint64_t MaxStages = 1'000'000;
 /// The deepest nesting of repeat entries; bounds the recursion.
 constexpr size_t MaxRepeatDepth = 32;
 
@@ -102,7 +100,7 @@ Error LayerExpander::expandRepeat(const ObjectReader &R,
   if (StringRef(Path).count(".layers") >= MaxRepeatDepth)
     return R.error("repeat entries are nested more than " +
                    Twine(MaxRepeatDepth) + " deep");
-  Expected<uint64_t> Count = R.positiveInt("repeat", MaxStages);
+  Expected<uint64_t> Count = R.positiveInt("repeat", MaxChainStages);
   if (!Count)
     return Count.takeError();
   Expected<std::string> Name = R.string("name", std::string());
@@ -115,8 +113,8 @@ Error LayerExpander::expandRepeat(const ObjectReader &R,
         Name->empty() ? Prefix : joinName(Prefix, substituteIndex(*Name, C));
     if (Error E = expandList(*R.get("layers"), Path + ".layers", CopyPrefix, C))
       return E;
-    if (Layers.size() > MaxStages)
-      return R.error("more than " + Twine(MaxStages) +
+    if (Layers.size() > MaxChainStages)
+      return R.error("more than " + Twine(MaxChainStages) +
                      " layers after expanding repeats");
   }
   return Error::success();

@@ -26,6 +26,15 @@ TEST_CASE("gen: bad parameters exit 2 with one exact line") {
       {{"gen", "gpt", "--layers", "x"},
        "remat gen gpt: --layers expects a non-negative integer, got 'x' (see "
        "'remat gen gpt --help')"},
+      // 2 * 500000 + 2 stages (embedding, attention and MLP per layer,
+      // head): one more than the loader reads.
+      {{"gen", "gpt", "--layers", "500000"},
+       "gen gpt: --layers 500000 gives 1000002 stages; a model file holds at "
+       "most 1000000"},
+      // 2999999 = 9 * 333333 + 2: stem, 3 * 333333 blocks, head.
+      {{"gen", "resnet", "--depth", "2999999"},
+       "gen resnet: --depth 2999999 gives 1000001 stages; a model file holds "
+       "at most 1000000"},
       {{"gen", "llama", "--kv-heads", "3"},
        "gen llama: --heads 32 is not divisible by --kv-heads 3"},
       {{"gen", "resnet", "--depth", "1000"},
