@@ -32,10 +32,6 @@ static uint64_t countRecomputations(const std::vector<ChainOp> &Ops,
 static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
                                          unsigned Slots, bool ExactFallback);
 
-/// Candidate breakpoints the exact DP may generate before it gives way to
-/// the discretised one (a few seconds of work).
-constexpr uint64_t ExactWorkLimit = 150'000'000;
-
 /// Memory slots for the fallback: about 2*10^9 element updates in the dense
 /// DP's O(slots * L^3 / 6) worst case, between 100 and 2000.
 static unsigned fallbackSlots(unsigned L) {
@@ -44,7 +40,7 @@ static unsigned fallbackSlots(unsigned L) {
 }
 
 static Expected<ChainDPResult> planExact(const Chain &C, uint64_t Budget,
-                                         uint64_t WorkLimit = ExactWorkLimit) {
+                                         uint64_t WorkLimit) {
   Tables T(exactChain(C), Budget, WorkLimit);
   if (T.aborted())
     return planSlots(C, Budget, fallbackSlots(C.size()),
@@ -82,7 +78,7 @@ static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
     // feasible budget: the exact DP decides, or, when it already gave way,
     // a grid 8 times finer and finally the exact DP without a work limit.
     if (ExactFallback)
-      return planExact(C, Budget);
+      return planExact(C, Budget, NoCap);
     if (Unit > 1 && Slots < (1u << 20))
       return planSlots(C, Budget, Slots * 8, false);
     return planExact(C, Budget, NoCap);
@@ -104,7 +100,7 @@ Expected<ChainDPResult> planOptimalChain(const Chain &C,
                                          const ChainDPOptions &Opts) {
   if (Opts.MemorySlots > 0)
     return planSlots(C, Opts.BudgetBytes, Opts.MemorySlots, true);
-  return planExact(C, Opts.BudgetBytes);
+  return planExact(C, Opts.BudgetBytes, Opts.ExactWorkLimit);
 }
 
 uint64_t minFeasibleChainBudget(const Chain &C) {

@@ -24,6 +24,10 @@ struct ChainDPOptions {
   /// Number of memory slots to discretise into; 0 means exact (no
   /// rounding). With slots, sizes round up so the plan still fits.
   unsigned MemorySlots = 0;
+  /// Exact mode: candidate breakpoints (a count) the exact DP may generate
+  /// before it gives way to the discretised DP with a reported GapBound, so
+  /// that long chains cannot run for hours. UINT64_MAX means no limit.
+  uint64_t ExactWorkLimit = 150'000'000;
 };
 
 /// The result of the optimal chain planner.

@@ -217,3 +217,24 @@ TEST_CASE("chaindp: discretised plans fit and stay within the gap bound") {
     }
   }
 }
+
+TEST_CASE("chaindp: past the exact work limit the plan is discretised") {
+  std::mt19937_64 Rng(17);
+  for (int Trial = 0; Trial < 10; ++Trial) {
+    Chain C = randomChain(Rng, 6 + Trial, 100000);
+    uint64_t Min = minFeasibleChainBudget(C);
+    for (uint64_t B : {Min, Min + Min / 3, 3 * Min}) {
+      ChainDPResult Exact = planChecked(C, B);
+      ChainDPOptions O;
+      O.BudgetBytes = B;
+      O.ExactWorkLimit = 1; // give way at once
+      auto R = planOptimalChain(C, O);
+      REQUIRE_MESSAGE(bool(R), llvm::toString(R.takeError()));
+      auto S = simulateChain(C, R->Ops);
+      REQUIRE(bool(S));
+      CHECK(S->PeakBytes <= B);
+      CHECK(R->Time >= Exact.Time);
+      CHECK(R->Time - Exact.Time <= R->GapBound + 1e-9);
+    }
+  }
+}
