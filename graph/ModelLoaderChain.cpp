@@ -123,6 +123,11 @@ Error LayerExpander::expandRepeat(const ObjectReader &R,
 Error LayerExpander::addLayer(const InJson &Obj, const std::string &Path,
                               const std::string &Prefix,
                               std::optional<uint64_t> Copy) {
+  // The repeat entries check after each copy; this catches the layers that
+  // follow them.
+  if (Layers.size() >= MaxChainStages)
+    return jsonError(Path + ": more than " + Twine(MaxChainStages) +
+                     " layers after expanding repeats");
   ObjectReader R(Obj, Path);
   Expected<std::string> Name = R.string("name");
   if (!Name)

@@ -389,6 +389,12 @@ TEST_CASE("loader: limits and names the lowering needs") {
                      R"(, "output_bytes": 4611686018427387904,
     "saved_bytes": 4611686018427387904}])")) ==
         "m.json: the sizes in the model add up to more than 2^62 bytes");
+  // 1000000 copies of "h{i}" reach the limit; the layer after them is one
+  // too many.
+  CHECK(err(chainDoc(R"([{"repeat": 1000000, "layers": [{"name": "h{i}", )" +
+                     Costs + R"(, "output_bytes": 8, "saved_bytes": 8}]}, )" +
+                     LayerA + "]")) ==
+        "m.json: layers[1]: more than 1000000 layers after expanding repeats");
   // 33 nested repeats.
   std::string Deep = LayerA;
   for (int I = 0; I != 33; ++I)
