@@ -15,7 +15,7 @@
 #include "graph/Size.h"
 
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SHA256.h"
 
 using namespace llvm;
@@ -186,13 +186,45 @@ Expected<Model> parseModelText(StringRef Text, StringRef Path) {
   return M;
 }
 
+/// The largest model file read: 1 GiB. A chain at the 1,000,000-stage limit
+/// is a few hundred MB of JSON.
+constexpr size_t MaxModelFileBytes = size_t(1) << 30;
+
+/// Reads \p Path whole, in chunks, failing beyond MaxModelFileBytes: reading
+/// a device such as /dev/zero whole exhausted memory (LLVM ERROR: out of
+/// memory). Pipes (`<(remat gen gpt)`) still work.
+static Expected<std::string> readModelBytes(StringRef Path) {
+  Expected<sys::fs::file_t> F = sys::fs::openNativeFileForRead(Path);
+  if (!F)
+    return jsonError(Path + ": cannot read file: " + toString(F.takeError()));
+  std::string Text;
+  std::vector<char> Chunk(1 << 20);
+  Error Err = Error::success();
+  while (true) {
+    Expected<size_t> N = sys::fs::readNativeFile(*F, Chunk);
+    if (!N) {
+      Err = jsonError(Path + ": cannot read file: " + toString(N.takeError()));
+      break;
+    }
+    if (*N == 0)
+      break;
+    if (Text.size() + *N > MaxModelFileBytes) {
+      Err = jsonError(Path + ": cannot read file: larger than 1 GiB");
+      break;
+    }
+    Text.append(Chunk.data(), *N);
+  }
+  sys::fs::closeFile(*F);
+  if (Err)
+    return Err;
+  return Text;
+}
+
 Expected<Model> loadModelFile(StringRef Path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> Buf =
-      MemoryBuffer::getFile(Path, /*IsText=*/false,
-                            /*RequiresNullTerminator=*/false);
-  if (!Buf)
-    return jsonError(Path + ": cannot read file: " + Buf.getError().message());
-  return parseModelText((*Buf)->getBuffer(), Path);
+  Expected<std::string> Text = readModelBytes(Path);
+  if (!Text)
+    return Text.takeError();
+  return parseModelText(*Text, Path);
 }
 
 } // namespace remat
