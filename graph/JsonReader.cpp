@@ -266,7 +266,22 @@ private:
 
 } // namespace
 
+/// "<line>:<col>" (1-based) of byte \p Offset of \p Text.
+static std::string positionOf(StringRef Text, size_t Offset) {
+  StringRef Before = Text.take_front(Offset);
+  size_t Line = 1 + Before.count('\n');
+  size_t LineStart = Before.rfind('\n');
+  size_t Col = LineStart == StringRef::npos ? Offset + 1 : Offset - LineStart;
+  return std::to_string(Line) + ":" + std::to_string(Col);
+}
+
 Expected<InJson> parseJsonText(StringRef Text, StringRef Path) {
+  // nlohmann's lexer takes a NUL byte for the end of the input and would
+  // silently ignore whatever follows it.
+  size_t Nul = Text.find('\0');
+  if (Nul != StringRef::npos)
+    return jsonError(Path + ":" + positionOf(Text, Nul) +
+                     ": invalid JSON: NUL byte");
   try {
     InJson J = InJson::parse(Text.begin(), Text.end());
     DuplicateKeyFinder Dups;
@@ -278,11 +293,7 @@ Expected<InJson> parseJsonText(StringRef Text, StringRef Path) {
     // E.byte is the 1-based index of the last character read; past the end
     // for a truncated document.
     size_t Offset = std::min<size_t>(E.byte == 0 ? 0 : E.byte - 1, Text.size());
-    StringRef Before = Text.take_front(Offset);
-    size_t Line = 1 + Before.count('\n');
-    size_t LineStart = Before.rfind('\n');
-    size_t Col = LineStart == StringRef::npos ? Offset + 1 : Offset - LineStart;
-    return jsonError(Path + ":" + Twine(Line) + ":" + Twine(Col) +
+    return jsonError(Path + ":" + positionOf(Text, Offset) +
                      ": invalid JSON: " + jsonReason(E.what()));
   } catch (const nlohmann::json::exception &E) {
     return jsonError(Path + ": invalid JSON: " + jsonReason(E.what()));

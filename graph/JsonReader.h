@@ -90,7 +90,8 @@ private:
 /// Parses \p Text as one JSON document. Errors read
 /// "<Path>:<line>:<col>: invalid JSON: <reason>" (1-based, computed from the
 /// byte offset of the failure), or "<Path>: invalid JSON: <reason>" when the
-/// parser gives no position (number overflow).
+/// parser gives no position (number overflow). A NUL byte anywhere is an
+/// error at its position (the parser would take it for the end).
 llvm::Expected<InJson> parseJsonText(llvm::StringRef Text,
                                      llvm::StringRef Path);
 

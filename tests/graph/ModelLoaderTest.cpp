@@ -250,6 +250,10 @@ TEST_CASE("loader: JSON syntax and files") {
   CHECK(err("") == "m.json:1:1: invalid JSON: syntax error while parsing "
                    "value - unexpected end of input; expected '[', '{', or a "
                    "literal");
+  // Text after a NUL byte is not ignored: line 2, column 9 (after
+  // `{"a": 1}`).
+  CHECK(err(std::string("\n{\"a\": 1}\0garbage", 17)) ==
+        "m.json:2:9: invalid JSON: NUL byte");
   // A name with a newline stays on one line in the message.
   CHECK(err(chainDoc(R"([{"name": "a\nb"}])")) ==
         "m.json: layers[0] (\"a\\nb\"): missing required field \"fwd_time\"");
