@@ -131,7 +131,8 @@ Expected<std::string> emitText(const Model &M, const Schedule &S) {
   const Prediction &P = S.Predicted;
   std::string Out = fmt::format(
       "; remat schedule for model {} ({}), strategy {}, budget {}\n"
-      "; peak {} bytes, time {} {}, baseline {} bytes / {} {}, overhead "
+      "; peak {} bytes, time {:.6g} {}, baseline {} bytes / {:.6g} {}, "
+      "overhead "
       "{:.2f}%, {} forward recomputations\n",
       S.ModelName, M.Path, S.Strategy,
       S.BudgetBytes ? std::to_string(*S.BudgetBytes) + " bytes" : "none",
@@ -191,7 +192,7 @@ int runPlan(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   if (Path != "-") {
     const Prediction &Pr = S->Predicted;
     Err << fmt::format("remat: wrote {}: {} plan, peak {} ({} without "
-                       "checkpointing), time {} {}, overhead {:.2f}%\n",
+                       "checkpointing), time {:.6g} {}, overhead {:.2f}%\n",
                        Path, S->Strategy, formatSize(Pr.PeakBytes),
                        formatSize(Pr.BaselinePeakBytes), Pr.Time, M->TimeUnit,
                        100 * Pr.Overhead);

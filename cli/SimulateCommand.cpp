@@ -8,6 +8,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "cli/Svg.h"
 
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
@@ -30,7 +31,8 @@ namespace {
 using OutJson = nlohmann::ordered_json;
 
 ArgParser makeParser() {
-  ArgParser P("simulate", "simulate MODEL SCHEDULE [--json] [--force]",
+  ArgParser P("simulate",
+              "simulate MODEL SCHEDULE [--json] [--force] [--svg FILE]",
               "Replays a schedule file on its model under the exact memory "
               "and time\naccounting of the schedule format (spec §3): checks "
               "that every op's\noperands are resident and that the schedule "
@@ -38,6 +40,9 @@ ArgParser makeParser() {
               "and forward recomputations and\ncompares them with the file's "
               "`predicted` block.");
   P.flag("json", "print one JSON object instead of the report");
+  P.option("svg", "FILE",
+           "also draw memory over time (the checkpointing saw-tooth, with "
+           "each op's peak and the budget line) as an SVG file");
   P.flag("force", "simulate even when the schedule was made for another "
                   "model file (its\nmodel_sha256 differs)");
   P.epilog("exit codes: 0 valid and as predicted; 1 invalid schedule or a "
@@ -133,11 +138,11 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
     Out << fmt::format("  {:<24} {:>20} {:>20}\n", Name, X, Y);
   };
   Row("peak memory", formatSize(A.PeakBytes), formatSize(B.PeakBytes));
-  Row("time", fmt::format("{} {}", A.Time, U), fmt::format("{} {}", B.Time, U));
+  auto T = [&](double V) { return fmt::format("{:.6g} {}", V, U); };
+  Row("time", T(A.Time), T(B.Time));
   Row("baseline peak", formatSize(A.BaselinePeakBytes),
       formatSize(B.BaselinePeakBytes));
-  Row("baseline time", fmt::format("{} {}", A.BaselineTime, U),
-      fmt::format("{} {}", B.BaselineTime, U));
+  Row("baseline time", T(A.BaselineTime), T(B.BaselineTime));
   Row("overhead", fmt::format("{:.2f}%", 100 * A.Overhead),
       fmt::format("{:.2f}%", 100 * B.Overhead));
   Row("forward recomputations", std::to_string(A.ForwardRecomputations),
@@ -186,8 +191,16 @@ int runSimulate(ArrayRef<std::string> Args, raw_ostream &Out,
     }
     return reportError(std::move(E), Err);
   }
-  // --svg FILE (the memory timeline) goes here: F->Timeline holds one point
-  // per op, ready for the writer in cli/Svg.h; write it with writeOutput.
+  if (auto SvgPath = P.get("svg")) {
+    SimResult Sim;
+    Sim.PeakBytes = F->P.PeakBytes;
+    Sim.Time = F->P.Time;
+    Sim.PeakOpIndex = F->PeakOp;
+    Sim.Timeline = F->Timeline;
+    std::string Svg = renderMemoryTimelineSvg(*M, *S, Sim, S->BudgetBytes);
+    if (Error E = writeOutput(*SvgPath, Svg, Out))
+      return reportError(std::move(E), Err);
+  }
   std::vector<std::string> Bad = mismatches(F->P, S->Predicted);
   if (Json) {
     OutJson J{{"schedule", S->Path},

@@ -126,3 +126,21 @@ TEST_CASE("cli simulate: malformed files exit 2") {
   CHECK(runCli({"simulate", Chain4}).Code == 2);
   CHECK(runCli({"simulate", "--help"}).Code == 0);
 }
+
+TEST_CASE("cli simulate: --svg draws the memory timeline with the budget") {
+  // chain4's store-all peak is 72 bytes (tests/cli/InspectTest.cpp); a
+  // 60-byte budget forces recomputation, and the plan records the budget,
+  // so the plot must carry a budget line next to the resident curve.
+  TempFile Plan("plan.json");
+  REQUIRE(runCli({"plan", Chain4, "--strategy", "optimal", "--budget", "60",
+                  "-o", Plan.path()})
+              .Code == 0);
+  TempFile Svg("memory.svg");
+  CliResult R = runCli({"simulate", Chain4, Plan.path(), "--svg", Svg.path()});
+  REQUIRE(R.Code == 0);
+  std::string Text = Svg.read();
+  CHECK(Text.rfind("<svg", 0) == 0);
+  CHECK(Text.find("budget") != std::string::npos);
+  CHECK(Text.find("resident") != std::string::npos);
+  CHECK(Text.find("</svg>") != std::string::npos);
+}
