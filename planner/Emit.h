@@ -165,6 +165,16 @@ llvm::Expected<EmitResult> emitSchedule(const Schedule &S, EmitTarget T,
 std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
                                      llvm::ArrayRef<std::string> Kinds);
 
+/// targetFamily's plans in the same order, but some (Hugging Face's) carry
+/// only their label and segments; renderCandidate completes one. For
+/// choosing among many plans cheaply.
+std::vector<TargetPlan> targetCandidates(EmitTarget T, const ChainAnalysis &A,
+                                         llvm::ArrayRef<std::string> Kinds);
+
+/// \p P, a plan of targetCandidates(T, A, ...), with its settings and
+/// snippet filled in (as targetFamily gives them).
+TargetPlan renderCandidate(EmitTarget T, const ChainAnalysis &A, TargetPlan P);
+
 /// Settings and snippet for an arbitrary single-level segment plan (used by
 /// PyTorch and JAX, whose family is every segment plan).
 TargetPlan segmentPlanFor(EmitTarget T, const ChainAnalysis &A,

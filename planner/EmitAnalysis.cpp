@@ -346,11 +346,11 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
         PlanCost{Sim->PeakBytes, Sim->Time, Sim->ForwardRecomputations};
   }
   std::vector<TargetPlan> Family =
-      targetFamily(T, *A, stageKinds(M, A->numStages()));
+      targetCandidates(T, *A, stageKinds(M, A->numStages()));
   for (const TargetPlan &P : Family)
     if (!A->MultiLevel && normalizeSegments(P.Segments) == A->Segments) {
       R.Exact = true;
-      R.Plan = P;
+      R.Plan = renderCandidate(T, *A, P);
       break;
     }
   if (T == EmitTarget::PyTorch) {
@@ -373,6 +373,7 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     auto N = pickNearest(std::move(Family), *A, C, R.OriginalCost);
     if (!N)
       return N.takeError();
+    N->Plan = renderCandidate(T, *A, std::move(N->Plan));
     R.Plan = N->Plan;
     R.Nearest = std::move(*N);
   }

@@ -172,6 +172,17 @@ static TargetPlan hfPlan(const ChainAnalysis &A, const std::vector<bool> &Ckpt,
   return P;
 }
 
+/// A Hugging Face candidate without its settings: renderCandidate adds them
+/// to the one chosen (building them for all ~2L candidates dominated the
+/// run time on long chains).
+static TargetPlan hfCandidate(const std::vector<bool> &Ckpt,
+                              std::string Label) {
+  TargetPlan P;
+  P.Label = std::move(Label);
+  P.Segments = perStageSegments(Ckpt);
+  return P;
+}
+
 /// Per-layer flags: none, all, the schedule's recomputed layers each alone,
 /// then the first K layers and every N-th layer (more plans to pick the
 /// nearest from).
@@ -181,24 +192,23 @@ static std::vector<TargetPlan> hfFamily(const ChainAnalysis &A) {
   for (unsigned I = 0; I < L; ++I)
     Proj[I] = A.Stages[I].recomputed();
   std::vector<TargetPlan> F{
-      hfPlan(A, std::vector<bool>(L, false), "checkpoint no layer"),
-      hfPlan(A, std::vector<bool>(L, true), "checkpoint every layer"),
-      hfPlan(A, Proj, "checkpoint each recomputed layer on its own")};
+      hfCandidate(std::vector<bool>(L, false), "checkpoint no layer"),
+      hfCandidate(std::vector<bool>(L, true), "checkpoint every layer"),
+      hfCandidate(Proj, "checkpoint each recomputed layer on its own")};
   for (unsigned K = 1; K < L; ++K) {
     std::vector<bool> First(L, false);
     for (unsigned I = 0; I < K; ++I)
       First[I] = true;
     F.push_back(
-        hfPlan(A, First, fmt::format("checkpoint layers 0..{}", K - 1)));
+        hfCandidate(First, fmt::format("checkpoint layers 0..{}", K - 1)));
   }
   for (unsigned N = 2; N < L; ++N) {
     std::vector<bool> Every(L, false);
     for (unsigned I = 0; I < L; ++I)
       Every[I] = I % N == 0;
-    F.push_back(hfPlan(A, Every,
-                       fmt::format("checkpoint every {}th layer "
-                                   "from layer 0",
-                                   N)));
+    F.push_back(hfCandidate(Every, fmt::format("checkpoint every {}th layer "
+                                               "from layer 0",
+                                               N)));
   }
   return F;
 }
@@ -337,8 +347,26 @@ static std::vector<TargetPlan> titanFamily(unsigned L) {
   return F;
 }
 
+TargetPlan renderCandidate(EmitTarget T, const ChainAnalysis &A, TargetPlan P) {
+  if (T != EmitTarget::HF)
+    return P;
+  std::vector<bool> Ckpt(A.numStages(), false);
+  for (const Segment &S : P.Segments)
+    for (unsigned I = S.Begin; I < S.End && I < Ckpt.size(); ++I)
+      Ckpt[I] = S.Checkpointed;
+  return hfPlan(A, Ckpt, std::move(P.Label));
+}
+
 std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
                                      ArrayRef<std::string> Kinds) {
+  std::vector<TargetPlan> F = targetCandidates(T, A, Kinds);
+  for (TargetPlan &P : F)
+    P = renderCandidate(T, A, std::move(P));
+  return F;
+}
+
+std::vector<TargetPlan> targetCandidates(EmitTarget T, const ChainAnalysis &A,
+                                         ArrayRef<std::string> Kinds) {
   unsigned L = A.numStages();
   switch (T) {
   case EmitTarget::HF:
