@@ -186,14 +186,13 @@ Expected<Model> parseModelText(StringRef Text, StringRef Path) {
   return M;
 }
 
-/// The largest model file read: 1 GiB. A chain at the 1,000,000-stage limit
+/// The largest input file read: 1 GiB. A chain at the 1,000,000-stage limit
 /// is a few hundred MB of JSON.
-constexpr size_t MaxModelFileBytes = size_t(1) << 30;
+constexpr size_t MaxInputFileBytes = size_t(1) << 30;
 
-/// Reads \p Path whole, in chunks, failing beyond MaxModelFileBytes: reading
-/// a device such as /dev/zero whole exhausted memory (LLVM ERROR: out of
-/// memory). Pipes (`<(remat gen gpt)`) still work.
-static Expected<std::string> readModelBytes(StringRef Path) {
+// Reading in chunks with a cap: reading a device such as /dev/zero whole
+// exhausted memory (LLVM ERROR: out of memory). Pipes still work.
+Expected<std::string> readInputFile(StringRef Path) {
   Expected<sys::fs::file_t> F = sys::fs::openNativeFileForRead(Path);
   if (!F)
     return jsonError(Path + ": cannot read file: " + toString(F.takeError()));
@@ -208,7 +207,7 @@ static Expected<std::string> readModelBytes(StringRef Path) {
     }
     if (*N == 0)
       break;
-    if (Text.size() + *N > MaxModelFileBytes) {
+    if (Text.size() + *N > MaxInputFileBytes) {
       Err = jsonError(Path + ": cannot read file: larger than 1 GiB");
       break;
     }
@@ -221,7 +220,7 @@ static Expected<std::string> readModelBytes(StringRef Path) {
 }
 
 Expected<Model> loadModelFile(StringRef Path) {
-  Expected<std::string> Text = readModelBytes(Path);
+  Expected<std::string> Text = readInputFile(Path);
   if (!Text)
     return Text.takeError();
   return parseModelText(*Text, Path);

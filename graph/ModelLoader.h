@@ -21,6 +21,11 @@ namespace remat {
 /// (graph/ModelGen.h) refuse to write larger files.
 constexpr uint64_t MaxChainStages = 1'000'000;
 
+/// Reads a whole input file (model or schedule) in chunks, refusing files
+/// over 1 GiB and naming the path in every error:
+/// "PATH: cannot read file: No such file or directory". Pipes work.
+llvm::Expected<std::string> readInputFile(llvm::StringRef Path);
+
 /// Reads and validates the model file at \p Path.
 llvm::Expected<Model> loadModelFile(llvm::StringRef Path);
 

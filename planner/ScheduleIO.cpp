@@ -9,6 +9,8 @@
 
 #include "planner/ScheduleIO.h"
 
+#include "graph/ModelLoader.h"
+
 #include "graph/JsonReader.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -350,11 +352,10 @@ Expected<Schedule> parseScheduleText(StringRef Text, StringRef Path,
 }
 
 Expected<Schedule> loadScheduleFile(StringRef Path, const Model *M) {
-  auto Buf = MemoryBuffer::getFile(Path, /*IsText=*/true);
-  if (!Buf)
-    return jsonError("cannot read schedule " + Path + ": " +
-                     Buf.getError().message());
-  return parseScheduleText((*Buf)->getBuffer(), Path, M);
+  Expected<std::string> Text = readInputFile(Path);
+  if (!Text)
+    return Text.takeError();
+  return parseScheduleText(*Text, Path, M);
 }
 
 Error checkScheduleModel(const Schedule &S, const Model &M, bool Force) {
@@ -363,7 +364,7 @@ Error checkScheduleModel(const Schedule &S, const Model &M, bool Force) {
   std::string Which = S.Path.empty() ? "schedule" : "schedule " + S.Path;
   return jsonError(Which + " was made for model sha256 " + S.ModelSha256 +
                    " but " + M.Path + " has sha256 " + M.Sha256 +
-                   "; pass --force to simulate anyway");
+                   "; pass --force to use it anyway");
 }
 
 } // namespace remat

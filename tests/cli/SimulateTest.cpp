@@ -113,7 +113,7 @@ TEST_CASE("cli simulate: another model's schedule needs --force") {
   CliResult R = runCli({"simulate", Other.path(), Plan.path()});
   CHECK(R.Code == 2);
   CHECK(R.Err.find("was made for model sha256") != std::string::npos);
-  CHECK(R.Err.find("pass --force to simulate anyway") != std::string::npos);
+  CHECK(R.Err.find("pass --force to use it anyway") != std::string::npos);
   CHECK(runCli({"simulate", Other.path(), Plan.path(), "--force"}).Code == 0);
 }
 

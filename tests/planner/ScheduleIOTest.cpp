@@ -153,7 +153,7 @@ TEST_CASE("schedule io: the model check names both hashes") {
   CHECK(llvm::toString(checkScheduleModel(*S, M, false)) ==
         "schedule s.json was made for model sha256 " + std::string(64, 'a') +
             " but hand.json has sha256 " + std::string(64, 'b') +
-            "; pass --force to simulate anyway");
+            "; pass --force to use it anyway");
   CHECK(!checkScheduleModel(*S, M, true));
 }
 
