@@ -83,7 +83,9 @@ void printText(const Model &M, const Frontier &F, raw_ostream &OS) {
   OS << fmt::format("frontier of {} ({}; {} breakpoints; baseline {} {} at "
                     "{})\n\n",
                     M.Name.empty() ? M.Path : M.Name,
-                    F.MemorySlots
+                    F.Sampled ? std::string("sampled with the scalable "
+                                            "graph planner; upper bounds")
+                    : F.MemorySlots
                         ? fmt::format("{} memory slots", F.MemorySlots)
                         : std::string("exact"),
                     F.Points.size(), fixed(F.BaselineTime, 3), F.TimeUnit,
@@ -116,7 +118,8 @@ nlohmann::ordered_json toJson(const Model &M, const Frontier &F) {
   nlohmann::ordered_json J;
   J["model"] = M.Name;
   J["time_unit"] = F.TimeUnit;
-  J["exact"] = F.MemorySlots == 0;
+  J["exact"] = F.MemorySlots == 0 && !F.Sampled;
+  J["sampled"] = F.Sampled;
   J["memory_slots"] = F.MemorySlots;
   J["baseline_time"] = F.BaselineTime;
   J["baseline_peak_bytes"] = F.BaselinePeakBytes;

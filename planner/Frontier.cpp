@@ -4,6 +4,8 @@
 
 #include "planner/ChainDP.h"
 #include "planner/ChainStrategies.h"
+#include "planner/Errors.h"
+#include "planner/GraphPlanner.h"
 #include "planner/Simulator.h"
 #include "planner/Strategy.h"
 
@@ -79,13 +81,78 @@ classicStrategies(const Chain &C) {
 
 // Hook for graph models: the graph planner's owner replaces this with a
 // sweep of its own planner. Until then the command reports it plainly.
+/// Budgets sampled for a graph frontier, evenly between the least feasible
+/// budget and the store-everything peak.
+constexpr unsigned GraphFrontierSamples = 24;
+
+/// Keeps the points where time strictly falls as the budget grows.
+static std::vector<FrontierPoint> paretoFilter(std::vector<FrontierPoint> P) {
+  llvm::sort(P, [](const FrontierPoint &A, const FrontierPoint &B) {
+    return A.BudgetBytes != B.BudgetBytes ? A.BudgetBytes < B.BudgetBytes
+                                          : A.Time < B.Time;
+  });
+  std::vector<FrontierPoint> Out;
+  for (const FrontierPoint &X : P)
+    if (Out.empty() || X.Time < Out.back().Time)
+      Out.push_back(X);
+  return Out;
+}
+
+// Graphs have no exact curve in one run: the scalable planner is run at
+// evenly spaced budgets and each plan contributes its own (peak, time), so
+// every point is a plan that was simulated; the curve is an upper bound.
 static Expected<Frontier> computeGraphFrontier(const Model &M,
-                                               const FrontierOptions &) {
-  return createStringError(
-      inconvertibleErrorCode(),
-      "%s: the frontier is implemented for chain models only; this model "
-      "uses the graph form",
-      M.Path.c_str());
+                                               const FrontierOptions &Opts) {
+  Frontier F;
+  F.TimeUnit = M.TimeUnit;
+  F.Sampled = true;
+  auto Base = simulateGraph(M.G, storeAllGraphOps(M.G));
+  if (!Base)
+    return Base.takeError();
+  F.BaselineTime = Base->Time;
+  F.BaselinePeakBytes = Base->PeakBytes;
+  auto Overhead = [&](double T) {
+    return F.BaselineTime > 0 ? T / F.BaselineTime - 1 : 0;
+  };
+  uint64_t Least = F.BaselinePeakBytes;
+  auto Probe = planGraphOptimal(M.G, {0, "scalable", 60});
+  if (Probe)
+    Least = 0;
+  else
+    handleAllErrors(
+        Probe.takeError(),
+        [&](const InfeasibleBudgetError &E) {
+          Least = std::min(Least, E.MinFeasibleBytes);
+        },
+        [](const ErrorInfoBase &) {});
+  std::vector<FrontierPoint> Raw = {{F.BaselinePeakBytes, F.BaselineTime, 0}};
+  for (unsigned K = 0; K < GraphFrontierSamples; ++K) {
+    uint64_t Span = F.BaselinePeakBytes - Least;
+    uint64_t B =
+        Least + uint64_t(double(Span) * K / (GraphFrontierSamples - 1));
+    auto R = planGraphOptimal(M.G, {B, "scalable", 60});
+    if (!R) {
+      consumeError(R.takeError()); // below what the planner reaches
+      continue;
+    }
+    Raw.push_back({R->PeakBytes, R->Time, Overhead(R->Time)});
+  }
+  F.Points = paretoFilter(std::move(Raw));
+  F.Knee = kneeIndex(F.Points);
+  if (!Opts.WithStrategies)
+    return F;
+  for (const char *Name : {"none", "recompute-all", "chen"}) {
+    StrategyOptions SO;
+    SO.Name = Name;
+    auto S = planStrategy(M, SO);
+    if (!S) {
+      consumeError(S.takeError());
+      continue;
+    }
+    F.Strategies.push_back({Name, Name, S->Predicted.PeakBytes,
+                            S->Predicted.Time, Overhead(S->Predicted.Time)});
+  }
+  return F;
 }
 
 Expected<Frontier> computeFrontier(const Model &M,

@@ -66,6 +66,10 @@ struct Frontier {
   uint64_t BaselinePeakBytes = 0;
   /// Memory slots used; 0 when exact.
   unsigned MemorySlots = 0;
+  /// Graph models: the points were sampled with the scalable graph planner
+  /// at evenly spaced budgets (each a simulated plan; an upper bound on the
+  /// exact curve) rather than computed exactly.
+  bool Sampled = false;
   std::string TimeUnit;
 };
 
@@ -74,7 +78,8 @@ struct Frontier {
 /// [0, 1]. Ties go to the smaller budget; 0 for fewer than three points.
 size_t kneeIndex(llvm::ArrayRef<FrontierPoint> Points);
 
-/// The curve of \p M. Errors for graph models (not supported yet).
+/// The curve of \p M: exact or discretised for chains (planner/ChainDP.h),
+/// sampled with the scalable planner for graph models.
 llvm::Expected<Frontier> computeFrontier(const Model &M,
                                          const FrontierOptions &Opts = {});
 

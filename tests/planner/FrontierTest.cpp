@@ -6,6 +6,7 @@
 #include "TestUtil.h"
 #include "graph/ModelLoader.h"
 #include "planner/ChainDP.h"
+#include "planner/Strategy.h"
 
 #include <doctest/doctest.h>
 
@@ -43,13 +44,33 @@ TEST_CASE("frontier: chain model, strategies never below the curve") {
   }
 }
 
-TEST_CASE("frontier: graph models are a clear error for now") {
+TEST_CASE("frontier: graph models are sampled with simulated plans") {
   auto M = loadModelFile(sourcePath("tests/data/diamond.json"));
   REQUIRE_MESSAGE(bool(M), llvm::toString(M.takeError()));
   auto F = computeFrontier(*M);
-  REQUIRE_FALSE(bool(F));
-  CHECK(llvm::toString(F.takeError()).find("chain models only") !=
-        std::string::npos);
+  REQUIRE_MESSAGE(bool(F), llvm::toString(F.takeError()));
+  CHECK(F->Sampled);
+  REQUIRE(!F->Points.empty());
+  // A Pareto curve: budgets rise strictly while times fall strictly.
+  for (size_t K = 1; K < F->Points.size(); ++K) {
+    CHECK(F->Points[K - 1].BudgetBytes < F->Points[K].BudgetBytes);
+    CHECK(F->Points[K - 1].Time > F->Points[K].Time);
+  }
+  // Storing everything is the fastest plan, so it closes the curve.
+  CHECK(F->Points.back().BudgetBytes == F->BaselinePeakBytes);
+  CHECK(F->Points.back().Time == doctest::Approx(F->BaselineTime));
+  // Every point is a budget that the optimal strategy can meet.
+  for (const FrontierPoint &P : F->Points) {
+    StrategyOptions O;
+    O.Name = "optimal";
+    O.BudgetBytes = P.BudgetBytes;
+    auto S = planStrategy(*M, O);
+    REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+    CHECK(S->Predicted.PeakBytes <= P.BudgetBytes);
+  }
+  REQUIRE(!F->Strategies.empty());
+  CHECK(F->Strategies.front().Label == "none");
+  CHECK(F->Strategies.front().PeakBytes == F->BaselinePeakBytes);
 }
 
 TEST_CASE("frontier: discretised points are valid plans above the exact "
