@@ -43,7 +43,8 @@ public:
   bool has(llvm::StringRef Name) const;
   std::optional<std::string> get(llvm::StringRef Name) const;
   /// Value of an unsigned option, or an error naming the option.
-  llvm::Expected<std::optional<unsigned>> getUnsigned(llvm::StringRef Name) const;
+  llvm::Expected<std::optional<unsigned>>
+  getUnsigned(llvm::StringRef Name) const;
   /// Value of a non-negative number option, or an error naming the option.
   llvm::Expected<std::optional<double>> getDouble(llvm::StringRef Name) const;
   /// Value of a size option (spec §1 syntax), or an error naming the option.

@@ -60,8 +60,8 @@ Expected<uint64_t> parseSize(StringRef Text) {
   // Integers are parsed exactly; only fractions go through long double, whose
   // 64-bit mantissa is exact for every value below 2^63.
   StringRef IntPart = Num.take_until([](char C) { return C == '.'; });
-  StringRef FracPart = Num.drop_front(IntPart.size()).drop_front(
-      Num.size() > IntPart.size() ? 1 : 0);
+  StringRef FracPart = Num.drop_front(IntPart.size())
+                           .drop_front(Num.size() > IntPart.size() ? 1 : 0);
   uint64_t Int = 0;
   if (!IntPart.empty() && IntPart.getAsInteger(10, Int))
     return sizeError(Text, "too large");

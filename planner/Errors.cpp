@@ -14,8 +14,8 @@ char InvalidScheduleError::ID = 0;
 void InfeasibleBudgetError::log(llvm::raw_ostream &OS) const {
   OS << "strategy '" << Strategy << "': budget " << formatSize(BudgetBytes)
      << " (" << BudgetBytes << " bytes) is infeasible; the smallest feasible "
-     << "budget is " << formatSize(MinFeasibleBytes) << " ("
-     << MinFeasibleBytes << " bytes)";
+     << "budget is " << formatSize(MinFeasibleBytes) << " (" << MinFeasibleBytes
+     << " bytes)";
 }
 
 } // namespace remat

@@ -1,4 +1,5 @@
-//===- planner/Errors.h - Error kinds the CLI maps to exit codes -*- C++ -*-===//
+//===- planner/Errors.h - Error kinds the CLI maps to exit codes -*- C++
+//-*-===//
 //
 // Most errors are plain llvm::StringError. Two kinds carry meaning that the
 // command line turns into distinct exit codes (spec §4): an infeasible budget

@@ -24,13 +24,11 @@ std::string scheduleToJson(const Schedule &S, const Model &M);
 /// Parses schedule text. \p M resolves graph-dialect node names and checks
 /// chain layer indices; it may be null for a chain-dialect file, in which
 /// case indices are unchecked. \p Path is used in messages.
-llvm::Expected<Schedule> parseScheduleText(llvm::StringRef Text,
-                                           llvm::StringRef Path,
-                                           const Model *M);
+llvm::Expected<Schedule>
+parseScheduleText(llvm::StringRef Text, llvm::StringRef Path, const Model *M);
 
 /// Reads a schedule file; see parseScheduleText.
-llvm::Expected<Schedule> loadScheduleFile(llvm::StringRef Path,
-                                          const Model *M);
+llvm::Expected<Schedule> loadScheduleFile(llvm::StringRef Path, const Model *M);
 
 /// Fails unless \p S was made for \p M (model_sha256 equal) or \p Force.
 llvm::Error checkScheduleModel(const Schedule &S, const Model &M, bool Force);

@@ -1,4 +1,5 @@
-//===- planner/Simulator.h - The one simulator every plan passes -*- C++ -*-===//
+//===- planner/Simulator.h - The one simulator every plan passes -*- C++
+//-*-===//
 //
 // Replays a schedule under the exact semantics of spec §3a (chain) or §3b
 // (graph): checks that every op's operands are resident, tracks resident
@@ -59,7 +60,7 @@ struct SimResult {
 
 /// Simulates chain ops on \p C. Fails with InvalidScheduleError naming the op
 /// index, the op and the missing tensor, e.g.
-/// "op 7 (B layer 2): x̄_3 is not resident".
+/// "op 7 (B layer 2): xbar_3 is not resident".
 llvm::Expected<SimResult> simulateChain(const Chain &C,
                                         llvm::ArrayRef<ChainOp> Ops,
                                         const SimOptions &Opts = {});

@@ -23,14 +23,13 @@ bool strategyNeedsBudget(StringRef Name) { return Name == "optimal"; }
 
 std::vector<std::string> applicableStrategies(const Model &M) {
   if (M.isChain())
-    return {"none",  "sequential", "every",   "sqrt",
-            "selective", "chen",   "revolve", "optimal"};
+    return {"none",      "sequential", "every",   "sqrt",
+            "selective", "chen",       "revolve", "optimal"};
   return {"none", "recompute-all", "chen", "optimal"};
 }
 
-static Expected<std::vector<ChainOp>> chainOps(const Chain &C,
-                                               const StrategyOptions &O,
-                                               double &GapBound) {
+static Expected<std::vector<ChainOp>>
+chainOps(const Chain &C, const StrategyOptions &O, double &GapBound) {
   const std::string &N = O.Name;
   if (N == "none")
     return storeAllOps(C);
@@ -84,8 +83,8 @@ static Expected<std::vector<GraphOp>> graphOps(const Graph &G,
     if (!O.BudgetBytes)
       return badInput("strategy 'optimal' needs --budget SIZE or "
                       "--device-memory SIZE");
-    auto R = planGraphOptimal(G, {*O.BudgetBytes, O.GraphMode,
-                                  O.TimeLimitSeconds});
+    auto R =
+        planGraphOptimal(G, {*O.BudgetBytes, O.GraphMode, O.TimeLimitSeconds});
     if (!R)
       return R.takeError();
     return std::move(R->Ops);

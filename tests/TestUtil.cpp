@@ -63,8 +63,8 @@ std::string checkGolden(const std::string &Name, const std::string &Actual) {
                                                         : End - LineStart);
   };
   return "golden " + Name + " differs at byte " + std::to_string(Pos) +
-         "\n  expected: " + lineAt(Expected) + "\n  actual:   " +
-         lineAt(Actual);
+         "\n  expected: " + lineAt(Expected) +
+         "\n  actual:   " + lineAt(Actual);
 }
 
 CliResult runCli(const std::vector<std::string> &Args) {
