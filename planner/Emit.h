@@ -158,8 +158,26 @@ struct EmitResult {
 llvm::Expected<EmitResult> emitSchedule(const Schedule &S, EmitTarget T,
                                         const Model *M);
 
+/// Stages [Begin, End) that make up one trainer layer.
+struct LayerGroup {
+  unsigned Begin = 0;
+  unsigned End = 0;
+};
+
+/// The trainer's transformer layers: runs of consecutive stages whose names
+/// share a prefix ending in a layer index, `<prefix>.<N>.` (h.3.attn and
+/// h.3.mlp form layer h.3). Stages that do not match (embed, head) are
+/// outside the stack. None when no stage name matches; then every stage is
+/// its own layer.
+std::optional<std::vector<LayerGroup>>
+transformerLayers(const ChainAnalysis &A);
+
 /// The plans \p T can express for a chain of \p NumStages stages with stage
-/// kinds \p Kinds (empty when unknown), in a fixed order. \p A is the
+/// kinds \p Kinds (empty when unknown), in a fixed order. Megatron,
+/// DeepSpeed and torchtitan plans are defined over transformerLayers (when
+/// any) and lowered to stage segments: a checkpointed layer group keeps its
+/// first stage's input and recomputes all its stages; stages outside the
+/// stack are stored. \p A is the
 /// schedule being matched (some families, such as Hugging Face's per-layer
 /// flags, derive a candidate from it).
 std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,

@@ -298,13 +298,25 @@ nlohmann::ordered_json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
 Expected<EmitResult> emitGraphSchedule(const Schedule &S, EmitTarget T,
                                        const Model *M);
 
-static void addChainNotes(EmitResult &R, bool HaveModel) {
+static void addChainNotes(EmitResult &R, bool HaveModel,
+                          const ChainAnalysis &A) {
   if (R.Target == EmitTarget::PyTorch)
     R.Notes.push_back(
         "remat_torch.apply runs the op list exactly (all levels, RNG state "
         "replayed); torch.utils.checkpoint covers only single-level plans");
-  if (R.Target == EmitTarget::HF || R.Target == EmitTarget::Megatron ||
-      R.Target == EmitTarget::TorchTitan)
+  bool LayerTarget = R.Target == EmitTarget::Megatron ||
+                     R.Target == EmitTarget::DeepSpeed ||
+                     R.Target == EmitTarget::TorchTitan;
+  auto Groups = LayerTarget ? transformerLayers(A) : std::nullopt;
+  if (Groups)
+    R.Notes.push_back(fmt::format(
+        "layer counts number the {} transformer layers (stages named "
+        "<prefix>.<N>.* grouped, {} .. {}); the {} other stages are stored",
+        Groups->size(), A.Stages[Groups->front().Begin].Name,
+        A.Stages[Groups->back().End - 1].Name,
+        A.numStages() - (Groups->back().End - Groups->front().Begin)));
+  else if (R.Target == EmitTarget::HF || R.Target == EmitTarget::Megatron ||
+           R.Target == EmitTarget::TorchTitan)
     R.Notes.push_back(
         "layer indices count the schedule's stages; " +
         emitTargetName(R.Target).str() +
@@ -377,7 +389,7 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     R.Plan = N->Plan;
     R.Nearest = std::move(*N);
   }
-  addChainNotes(R, M != nullptr);
+  addChainNotes(R, M != nullptr, *A);
   R.Analysis = std::move(*A);
   return R;
 }

@@ -8,6 +8,8 @@
 
 #include "planner/Emit.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include <fmt/format.h>
 
 using namespace llvm;
@@ -303,13 +305,15 @@ static std::vector<std::string> recomputedOnlyKinds(const ChainAnalysis &A,
   return Out;
 }
 
+/// Over \p L layers; class-filtered plans only when layers are stages and
+/// \p Kinds names each.
 static std::vector<TargetPlan> deepspeedFamily(const ChainAnalysis &A,
-                                               ArrayRef<std::string> Kinds) {
-  unsigned L = A.numStages();
+                                               ArrayRef<std::string> Kinds,
+                                               unsigned L) {
   std::vector<TargetPlan> F;
   F.push_back(deepspeedPlan(L, 0, {}, Kinds));
   std::vector<std::string> Classes;
-  if (Kinds.size() == L)
+  if (Kinds.size() == L && L == A.numStages())
     Classes = recomputedOnlyKinds(A, Kinds);
   for (unsigned K = 1; K <= L; ++K) {
     F.push_back(deepspeedPlan(L, K, {}, Kinds));
@@ -365,6 +369,83 @@ std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
   return F;
 }
 
+/// The layer key of a stage name: the text before the first `.<N>.` plus
+/// the index ("h.3" for "h.3.attn"); empty when there is none.
+static StringRef layerKey(StringRef Name) {
+  size_t Pos = 0;
+  while ((Pos = Name.find('.', Pos)) != StringRef::npos) {
+    size_t End = Pos + 1;
+    while (End < Name.size() && isDigit(Name[End]))
+      ++End;
+    if (End > Pos + 1 && End < Name.size() && Name[End] == '.')
+      return Name.take_front(End);
+    Pos = Pos + 1;
+  }
+  return {};
+}
+
+std::optional<std::vector<LayerGroup>>
+transformerLayers(const ChainAnalysis &A) {
+  std::vector<LayerGroup> Groups;
+  StringRef Prev;
+  for (unsigned I = 0; I < A.numStages(); ++I) {
+    StringRef Key = layerKey(A.Stages[I].Name);
+    if (Key.empty()) {
+      Prev = {};
+      continue;
+    }
+    if (!Groups.empty() && Key == Prev && Groups.back().End == I)
+      Groups.back().End = I + 1;
+    else
+      Groups.push_back({I, I + 1});
+    Prev = Key;
+  }
+  if (Groups.empty())
+    return std::nullopt;
+  return Groups;
+}
+
+/// \p LayerSegs (over layer indices) as stage segments: a checkpointed run of
+/// layers checkpoints its stages from the first group's start to the last
+/// group's end; every other stage is stored.
+static std::vector<Segment> lowerSegments(ArrayRef<LayerGroup> Groups,
+                                          unsigned NumStages,
+                                          ArrayRef<Segment> LayerSegs) {
+  std::vector<Segment> Out;
+  unsigned Pos = 0;
+  for (const Segment &S : LayerSegs) {
+    if (!S.Checkpointed || S.Begin >= S.End)
+      continue;
+    unsigned B = Groups[S.Begin].Begin, E = Groups[S.End - 1].End;
+    if (Pos < B)
+      Out.push_back({Pos, B, false});
+    Out.push_back({B, E, true});
+    Pos = E;
+  }
+  if (Pos < NumStages)
+    Out.push_back({Pos, NumStages, false});
+  return normalizeSegments(Out);
+}
+
+/// Megatron, DeepSpeed and torchtitan number transformer layers: their plans
+/// are made over the layers and lowered to stages.
+static std::vector<TargetPlan> layerFamily(EmitTarget T, const ChainAnalysis &A,
+                                           ArrayRef<std::string> Kinds) {
+  auto Groups = transformerLayers(A);
+  unsigned L = Groups ? Groups->size() : A.numStages();
+  std::vector<TargetPlan> F;
+  if (T == EmitTarget::Megatron)
+    F = megatronFamily(L);
+  else if (T == EmitTarget::DeepSpeed)
+    F = deepspeedFamily(A, Groups ? ArrayRef<std::string>() : Kinds, L);
+  else
+    F = titanFamily(L);
+  if (Groups)
+    for (TargetPlan &P : F)
+      P.Segments = lowerSegments(*Groups, A.numStages(), P.Segments);
+  return F;
+}
+
 std::vector<TargetPlan> targetCandidates(EmitTarget T, const ChainAnalysis &A,
                                          ArrayRef<std::string> Kinds) {
   unsigned L = A.numStages();
@@ -372,11 +453,9 @@ std::vector<TargetPlan> targetCandidates(EmitTarget T, const ChainAnalysis &A,
   case EmitTarget::HF:
     return hfFamily(A);
   case EmitTarget::Megatron:
-    return megatronFamily(L);
   case EmitTarget::DeepSpeed:
-    return deepspeedFamily(A, Kinds);
   case EmitTarget::TorchTitan:
-    return titanFamily(L);
+    return layerFamily(T, A, Kinds);
   case EmitTarget::PyTorch:
   case EmitTarget::Jax:
     break;

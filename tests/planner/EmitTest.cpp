@@ -7,6 +7,8 @@
 
 #include "planner/Emit.h"
 
+#include "TestUtil.h"
+#include "graph/ModelLoader.h"
 #include "planner/Simulator.h"
 
 #include <doctest/doctest.h>
@@ -331,4 +333,98 @@ TEST_CASE("emit graph schedules: per-node list or a clear error") {
   auto R = emitOk(S, EmitTarget::PyTorch);
   CHECK(R.Plan.Config["nodes"][0]["action"] == "recompute");
   CHECK(R.Plan.Config["nodes"][1]["action"] == "save");
+}
+
+namespace {
+/// tests/data/emit_layers.json: embed (stage 0), h.0..h.2 as attn/mlp pairs
+/// (stages 1-2, 3-4, 5-6) and head (stage 7).
+Model layersModel() {
+  auto M = loadModelFile(test::sourcePath("tests/data/emit_layers.json"));
+  REQUIRE_MESSAGE(static_cast<bool>(M), toString(M.takeError()));
+  return std::move(*M);
+}
+
+Schedule layersSchedule(const Model &M, const std::vector<Seg> &Segs) {
+  Schedule S = chainSchedule(segOps(Segs), 0);
+  for (const Stage &St : M.AsChain->Stages)
+    S.Names.push_back(St.Name);
+  return S;
+}
+} // namespace
+
+TEST_CASE("emit layers: stages named <prefix>.<N>.* group into layers") {
+  Model M = layersModel();
+  Schedule S = layersSchedule(M, {{0, 8, false}});
+  auto A = analyzeChainOps(S.ChainOps, 8, S.Names);
+  REQUIRE(static_cast<bool>(A));
+  auto G = transformerLayers(*A);
+  REQUIRE(G.has_value());
+  REQUIRE(G->size() == 3);
+  CHECK(((*G)[0].Begin == 1 && (*G)[0].End == 3));
+  CHECK(((*G)[2].Begin == 5 && (*G)[2].End == 7));
+  // Names without a `.<N>.` part (the toy model's l0, l1, ...) give none.
+  Schedule Toy = chainSchedule(segOps({{0, 4, false}}), 4);
+  auto B = analyzeChainOps(Toy.ChainOps, 4, Toy.Names);
+  REQUIRE(static_cast<bool>(B));
+  CHECK_FALSE(transformerLayers(*B).has_value());
+}
+
+TEST_CASE("emit layers: megatron counts transformer layers, not stages") {
+  Model M = layersModel();
+  // Each of the 3 layers checkpointed on its own: uniform with 1 layer per
+  // chunk (counted in stages it would be chunks of 2 starting after embed,
+  // which no stage-level uniform plan gives).
+  auto R1 = emitOk(layersSchedule(M, {{0, 1, false},
+                                      {1, 3, true},
+                                      {3, 5, true},
+                                      {5, 7, true},
+                                      {7, 8, false}}),
+                   EmitTarget::Megatron, &M);
+  CHECK(R1.Exact);
+  CHECK(R1.Plan.Config["recompute_method"] == "uniform");
+  CHECK(R1.Plan.Config["recompute_num_layers"] == 1);
+  // Layers h.0-h.1 (stages 1..4) as one chunk, h.2 (stages 5..6) the short
+  // last chunk: uniform, 2 layers (4 stages; 3 layers = 6 stages in all).
+  Schedule S2 = layersSchedule(
+      M, {{0, 1, false}, {1, 5, true}, {5, 7, true}, {7, 8, false}});
+  auto R2 = emitOk(S2, EmitTarget::Megatron, &M);
+  CHECK(R2.Exact);
+  CHECK(R2.Plan.Config["recompute_num_layers"] == 2);
+  CHECK(renderEmitText(R2, S2, "ms").find("--recompute-num-layers 2") !=
+        std::string::npos);
+  // DeepSpeed's interval counts layers the same way.
+  auto D = emitOk(S2, EmitTarget::DeepSpeed, &M);
+  CHECK(D.Exact);
+  CHECK(D.Plan.Config["activation_checkpoint_interval"] == 2);
+  // torchtitan counts blocks from 1: only h.1 (block 2) checkpointed is
+  // selective option 2 over 3 blocks.
+  auto T =
+      emitOk(layersSchedule(M, {{0, 3, false}, {3, 5, true}, {5, 8, false}}),
+             EmitTarget::TorchTitan, &M);
+  CHECK(T.Exact);
+  CHECK(T.Plan.Config["selective_ac_option"] == "2");
+}
+
+TEST_CASE("emit layers: half a layer is not exact; nearest is simulated") {
+  Model M = layersModel();
+  // Only h.0.mlp (stage 2) recomputed: no layer-level plan splits h.0.
+  Schedule S = layersSchedule(M, {{0, 2, false}, {2, 3, true}, {3, 8, false}});
+  auto R = emitOk(S, EmitTarget::Megatron, &M);
+  CHECK_FALSE(R.Exact);
+  REQUIRE(R.Nearest.has_value());
+  REQUIRE(R.Nearest->Cost.has_value());
+  // The reported cost is the simulation of the nearest plan's stage
+  // segments, and those checkpoint whole layers: every checkpointed segment
+  // starts at a layer's first stage (1, 3, 5) and ends after its last (3, 5,
+  // 7), so embed (0) and head (7) stay stored.
+  auto C = segmentPlanCost(*M.AsChain, R.Nearest->Plan.Segments);
+  REQUIRE(static_cast<bool>(C));
+  CHECK(C->PeakBytes == R.Nearest->Cost->PeakBytes);
+  CHECK(C->Time == R.Nearest->Cost->Time);
+  for (const Segment &G : R.Nearest->Plan.Segments)
+    if (G.Checkpointed) {
+      CHECK((G.Begin == 1 || G.Begin == 3 || G.Begin == 5));
+      CHECK((G.End == 3 || G.End == 5 || G.End == 7));
+    }
+  CHECK(renderEmitText(R, S, "ms").find("nearest ") != std::string::npos);
 }
