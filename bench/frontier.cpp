@@ -10,6 +10,8 @@
 
 #include "planner/ChainDP.h"
 
+#include "BenchChains.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -22,30 +24,7 @@ using namespace remat;
 
 namespace {
 
-/// Same distribution as bench/chain_dp.cpp.
-Chain benchChain(unsigned L, uint64_t Seed) {
-  std::mt19937_64 Rng(Seed);
-  auto U = [&](uint64_t Lo, uint64_t Hi) {
-    return std::uniform_int_distribution<uint64_t>(Lo, Hi)(Rng);
-  };
-  auto T = [&] { return std::uniform_real_distribution<double>(0.1, 5)(Rng); };
-  const uint64_t MiB = 1 << 20;
-  Chain C;
-  C.InputBytes = U(MiB, 64 * MiB);
-  for (unsigned I = 0; I < L; ++I) {
-    Stage S;
-    S.Name = "s" + std::to_string(I);
-    S.FwdTime = T();
-    S.BwdTime = 2 * T();
-    S.OutputBytes = U(MiB, 64 * MiB);
-    S.SavedBytes = S.OutputBytes * U(1, 4);
-    S.FwdWorkspace = U(0, 2) == 0 ? U(0, 32 * MiB) : 0;
-    S.BwdWorkspace = U(0, 2) == 0 ? U(0, 32 * MiB) : 0;
-    C.Stages.push_back(S);
-  }
-  C.Loss.BwdTime = T();
-  return C;
-}
+using bench::benchChain;
 
 void run(unsigned L, unsigned Slots, unsigned Runs) {
   Chain C = benchChain(L, 1000 + L);
