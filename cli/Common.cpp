@@ -31,6 +31,18 @@ int reportError(Error E, raw_ostream &Err) {
   return Code;
 }
 
+std::optional<int> parseArgs(ArgParser &P, ArrayRef<std::string> Args,
+                             unsigned MinPos, unsigned MaxPos, raw_ostream &Out,
+                             raw_ostream &Err) {
+  if (Error E = P.parse(Args, MinPos, MaxPos))
+    return reportError(std::move(E), Err);
+  if (P.helpRequested()) {
+    P.printHelp(Out);
+    return ExitOk;
+  }
+  return std::nullopt;
+}
+
 Error writeOutput(StringRef Path, StringRef Contents, raw_ostream &Out) {
   if (Path.empty() || Path == "-") {
     Out << Contents;

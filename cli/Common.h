@@ -28,6 +28,13 @@ enum ExitCode : int {
 /// 1, anything else -> 2.
 int reportError(llvm::Error E, llvm::raw_ostream &Err);
 
+/// Parses \p Args into \p P. Returns the exit code when the command must stop
+/// here: 0 after printing --help to \p Out, 2 after reporting a usage error
+/// to \p Err. Returns none when the command should go on.
+std::optional<int> parseArgs(ArgParser &P, llvm::ArrayRef<std::string> Args,
+                             unsigned MinPos, unsigned MaxPos,
+                             llvm::raw_ostream &Out, llvm::raw_ostream &Err);
+
 /// Writes \p Contents to \p Path through a temporary file and a rename, so a
 /// failure never leaves a partial file. "-" means \p Out.
 llvm::Error writeOutput(llvm::StringRef Path, llvm::StringRef Contents,

@@ -236,12 +236,8 @@ OutJson tableJson(const Model &M, std::optional<uint64_t> Budget,
 
 int runCompare(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   ArgParser P = makeParser();
-  if (Error E = P.parse(Args, 1, 1))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 1, 1, Out, Err))
+    return *Done;
   auto M = loadModelFile(P.positionals()[0]);
   if (!M)
     return reportError(M.takeError(), Err);

@@ -77,12 +77,8 @@ static std::string emitText(const EmitResult &R, const Schedule &S,
 
 int runEmit(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   ArgParser P = makeEmitParser();
-  if (Error E = P.parse(Args, 1, 1))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 1, 1, Out, Err))
+    return *Done;
   auto TargetName = P.get("target");
   if (!TargetName)
     return reportError(createStringError(inconvertibleErrorCode(),

@@ -106,12 +106,8 @@ static int runKind(StringRef Kind, StringRef About, StringRef Example,
   addUInts(P, UInts);
   addCommon(P, O.Tflops, O.Name);
   P.epilog(("example:\n  " + Example).str());
-  if (Error E = P.parse(Args, 0, 0))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 0, 0, Out, Err))
+    return *Done;
   if (Error E = readUInts(P, UInts))
     return reportError(std::move(E), Err);
   if (Error E = readCommon(P, O.Tflops, O.Name))
@@ -133,12 +129,8 @@ static int runBundled(ArrayRef<std::string> Args, raw_ostream &Out,
               "atomically. scripts/gen-models.sh runs\nit on data/models.");
   P.option("out", "DIR", "directory to write the files into (must exist)");
   P.epilog("example:\n  remat gen bundled --out data/models");
-  if (Error E = P.parse(Args, 0, 0))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 0, 0, Out, Err))
+    return *Done;
   auto Dir = P.get("out");
   if (!Dir || Dir->empty())
     return reportError(createStringError(inconvertibleErrorCode(),

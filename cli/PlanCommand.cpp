@@ -156,12 +156,8 @@ Expected<std::string> emitText(const Model &M, const Schedule &S) {
 
 int runPlan(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   ArgParser P = makeParser();
-  if (Error E = P.parse(Args, 1, 1))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 1, 1, Out, Err))
+    return *Done;
   std::string Emit = P.get("emit").value_or("json");
   if (Emit != "json" && Emit != "text")
     return reportError(

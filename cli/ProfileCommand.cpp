@@ -91,12 +91,8 @@ Error readShape(const ArgParser &P, ProfileOptions &O) {
 
 int runProfile(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   ArgParser P = makeParser();
-  if (Error E = P.parse(Args, 0, 0))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 0, 0, Out, Err))
+    return *Done;
   ProfileOptions O;
   O.Device = P.get("device").value_or("cpu");
   if (O.Device != "cpu" && O.Device != "cuda")

@@ -164,12 +164,8 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
 int runSimulate(ArrayRef<std::string> Args, raw_ostream &Out,
                 raw_ostream &Err) {
   ArgParser P = makeParser();
-  if (Error E = P.parse(Args, 2, 2))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 2, 2, Out, Err))
+    return *Done;
   bool Json = P.has("json");
   auto M = loadModelFile(P.positionals()[0]);
   if (!M)

@@ -288,12 +288,8 @@ std::string firstFailure(const ValidationReport &R) {
 int runValidate(ArrayRef<std::string> Args, raw_ostream &Out,
                 raw_ostream &Err) {
   ArgParser P = makeParser();
-  if (Error E = P.parse(Args, 2, 2))
-    return reportError(std::move(E), Err);
-  if (P.helpRequested()) {
-    P.printHelp(Out);
-    return ExitOk;
-  }
+  if (std::optional<int> Done = parseArgs(P, Args, 2, 2, Out, Err))
+    return *Done;
   auto O = optionsFromArgs(P);
   if (!O)
     return reportError(O.takeError(), Err);
