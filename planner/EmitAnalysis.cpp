@@ -304,14 +304,15 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
     R.Notes.push_back(
         "remat_torch.apply runs the op list exactly (all levels, RNG state "
         "replayed); torch.utils.checkpoint covers only single-level plans");
-  bool LayerTarget = R.Target == EmitTarget::Megatron ||
-                     R.Target == EmitTarget::DeepSpeed ||
-                     R.Target == EmitTarget::TorchTitan;
+  bool LayerTarget =
+      R.Target == EmitTarget::HF || R.Target == EmitTarget::Megatron ||
+      R.Target == EmitTarget::DeepSpeed || R.Target == EmitTarget::TorchTitan;
   auto Groups = LayerTarget ? transformerLayers(A) : std::nullopt;
   if (Groups)
     R.Notes.push_back(fmt::format(
-        "layer counts number the {} transformer layers (stages named "
-        "<prefix>.<N>.* grouped, {} .. {}); the {} other stages are stored",
+        "layer counts and indices number the {} transformer layers (stages "
+        "named <prefix>.<N>.* grouped, {} .. {}); the {} other stages are "
+        "stored",
         Groups->size(), A.Stages[Groups->front().Begin].Name,
         A.Stages[Groups->back().End - 1].Name,
         A.numStages() - (Groups->back().End - Groups->front().Begin)));
@@ -332,6 +333,39 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
   if (!R.Exact && !HaveModel)
     R.Notes.push_back("the nearest plan's cost needs the model: pass --model "
                       "MODEL");
+}
+
+/// A transformer layer whose stages are partly recomputed, partly stored;
+/// none when every layer agrees or stages do not group.
+static std::optional<LayerGroup> splitLayer(const ChainAnalysis &A) {
+  auto Groups = transformerLayers(A);
+  if (!Groups)
+    return std::nullopt;
+  for (const LayerGroup &G : *Groups)
+    for (unsigned I = G.Begin + 1; I < G.End; ++I)
+      if (A.Stages[I].recomputed() != A.Stages[G.Begin].recomputed())
+        return G;
+  return std::nullopt;
+}
+
+static std::string notExactReason(EmitTarget T, const ChainAnalysis &A) {
+  std::string Name = emitTargetName(T).str();
+  if (A.MultiLevel)
+    return "the schedule recomputes at several levels (some stages run more "
+           "than twice); " +
+           Name + " checkpoints each segment once";
+  if (auto G = splitLayer(A)) {
+    std::string Rec, Stored;
+    for (unsigned I = G->Begin; I < G->End; ++I) {
+      std::string &Out = A.Stages[I].recomputed() ? Rec : Stored;
+      Out += (Out.empty() ? "" : ", ") + A.Stages[I].Name;
+    }
+    return fmt::format("a transformer layer is split: {} recomputed but {} "
+                       "stored; {} checkpoints whole layers",
+                       Rec, Stored, Name);
+  }
+  return "its stored/recomputed layers and checkpoint boundaries are not in " +
+         Name + "'s family of plans";
 }
 
 static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
@@ -374,14 +408,7 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
       R.Plan.Label = "remat_torch.apply runs the op list; the checkpoint "
                      "code is its outer level only";
   } else if (!R.Exact) {
-    R.NotExactReason =
-        A->MultiLevel
-            ? "the schedule recomputes at several levels (some stages run "
-              "more than twice); " +
-                  emitTargetName(T).str() + " checkpoints each segment once"
-            : "its stored/recomputed layers and checkpoint boundaries are "
-              "not in " +
-                  emitTargetName(T).str() + "'s family of plans";
+    R.NotExactReason = notExactReason(T, *A);
     auto N = pickNearest(std::move(Family), *A, C, R.OriginalCost);
     if (!N)
       return N.takeError();

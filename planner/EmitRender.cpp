@@ -177,7 +177,7 @@ static std::string nearestText(const EmitResult &R, StringRef Unit) {
   const NearestPlan &N = *R.Nearest;
   unsigned L = R.Analysis ? R.Analysis->numStages() : 0;
   std::string S = fmt::format(
-      "nearest {} plan: {}\n  differs from the schedule in {} of {} layers\n",
+      "nearest {} plan: {}\n  differs from the schedule in {} of {} stages\n",
       emitTargetName(R.Target).str(), N.Plan.Label, N.DifferingStages, L);
   if (!N.Cost || !R.OriginalCost)
     return S + "  cost: needs the model (pass --model MODEL)\n";

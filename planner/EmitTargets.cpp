@@ -144,17 +144,100 @@ TargetPlan segmentPlanFor(EmitTarget T, const ChainAnalysis &A,
   return P;
 }
 
-static TargetPlan hfPlan(const ChainAnalysis &A, const std::vector<bool> &Ckpt,
-                         std::string Label) {
+/// The layer key of a stage name: the text before the first `.<N>.` plus
+/// the index ("h.3" for "h.3.attn"); empty when there is none.
+static StringRef layerKey(StringRef Name) {
+  size_t Pos = 0;
+  while ((Pos = Name.find('.', Pos)) != StringRef::npos) {
+    size_t End = Pos + 1;
+    while (End < Name.size() && isDigit(Name[End]))
+      ++End;
+    if (End > Pos + 1 && End < Name.size() && Name[End] == '.')
+      return Name.take_front(End);
+    Pos = Pos + 1;
+  }
+  return {};
+}
+
+std::optional<std::vector<LayerGroup>>
+transformerLayers(const ChainAnalysis &A) {
+  std::vector<LayerGroup> Groups;
+  StringRef Prev;
+  for (unsigned I = 0; I < A.numStages(); ++I) {
+    StringRef Key = layerKey(A.Stages[I].Name);
+    if (Key.empty()) {
+      Prev = {};
+      continue;
+    }
+    if (!Groups.empty() && Key == Prev && Groups.back().End == I)
+      Groups.back().End = I + 1;
+    else
+      Groups.push_back({I, I + 1});
+    Prev = Key;
+  }
+  if (Groups.empty())
+    return std::nullopt;
+  return Groups;
+}
+
+/// \p LayerSegs (over layer indices) as stage segments: a checkpointed run of
+/// layers checkpoints its stages from the first group's start to the last
+/// group's end; every other stage is stored.
+static std::vector<Segment> lowerSegments(ArrayRef<LayerGroup> Groups,
+                                          unsigned NumStages,
+                                          ArrayRef<Segment> LayerSegs) {
+  std::vector<Segment> Out;
+  unsigned Pos = 0;
+  for (const Segment &S : LayerSegs) {
+    if (!S.Checkpointed || S.Begin >= S.End)
+      continue;
+    unsigned B = Groups[S.Begin].Begin, E = Groups[S.End - 1].End;
+    if (Pos < B)
+      Out.push_back({Pos, B, false});
+    Out.push_back({B, E, true});
+    Pos = E;
+  }
+  if (Pos < NumStages)
+    Out.push_back({Pos, NumStages, false});
+  return normalizeSegments(Out);
+}
+
+/// Hugging Face's decoder layers: the transformer layers when stage names
+/// group (transformerLayers), else one layer per stage.
+static std::vector<LayerGroup> hfLayers(const ChainAnalysis &A) {
+  if (auto G = transformerLayers(A))
+    return std::move(*G);
+  std::vector<LayerGroup> G;
+  for (unsigned I = 0; I < A.numStages(); ++I)
+    G.push_back({I, I + 1});
+  return G;
+}
+
+/// A layer's name: its `<prefix>.<N>` key, else its (only) stage's name.
+static std::string layerName(const ChainAnalysis &A, const LayerGroup &G) {
+  StringRef Key = layerKey(A.Stages[G.Begin].Name);
+  return Key.empty() ? A.Stages[G.Begin].Name : Key.str();
+}
+
+/// Each layer flagged in \p Ckpt is its own checkpointed segment of its
+/// stages; every other stage is stored.
+static std::vector<Segment> perLayerSegments(ArrayRef<LayerGroup> Groups,
+                                             unsigned NumStages,
+                                             const std::vector<bool> &Ckpt) {
+  return lowerSegments(Groups, NumStages, perStageSegments(Ckpt));
+}
+
+static TargetPlan hfPlan(const ChainAnalysis &A, ArrayRef<LayerGroup> Groups,
+                         const std::vector<bool> &Ckpt, std::string Label) {
   TargetPlan P;
   P.Label = std::move(Label);
-  P.Segments = perStageSegments(Ckpt);
+  P.Segments = perLayerSegments(Groups, A.numStages(), Ckpt);
   json Idx = json::array(), Names = json::array();
   std::string IdxText;
   for (unsigned I = 0; I < Ckpt.size(); ++I)
     if (Ckpt[I]) {
       Idx.push_back(I);
-      Names.push_back(A.Stages[I].Name);
+      Names.push_back(layerName(A, Groups[I]));
       IdxText += (IdxText.empty() ? "" : ", ") + std::to_string(I);
     }
   P.Config = {{"checkpointed_layers", Idx},
@@ -163,54 +246,66 @@ static TargetPlan hfPlan(const ChainAnalysis &A, const std::vector<bool> &Ckpt,
     P.Snippet = "model.gradient_checkpointing_disable()  # store every layer\n";
     return P;
   }
+  bool Grouped = transformerLayers(A).has_value();
   P.Snippet = fmt::format(
       "# transformers: decoder layers derive from GradientCheckpointingLayer\n"
       "model.gradient_checkpointing_enable(\n"
       "    gradient_checkpointing_kwargs={{\"use_reentrant\": False}})\n"
-      "checkpointed = {{{}}}  # chain stage indices\n"
+      "checkpointed = {{{}}}  # {}\n"
       "for i, layer in enumerate(model.model.layers):\n"
       "    layer.gradient_checkpointing = i in checkpointed\n",
-      IdxText);
+      IdxText, Grouped ? "decoder layer indices" : "chain stage indices");
   return P;
 }
 
 /// A Hugging Face candidate without its settings: renderCandidate adds them
 /// to the one chosen (building them for all ~2L candidates dominated the
 /// run time on long chains).
-static TargetPlan hfCandidate(const std::vector<bool> &Ckpt,
+static TargetPlan hfCandidate(ArrayRef<LayerGroup> Groups, unsigned NumStages,
+                              const std::vector<bool> &Ckpt,
                               std::string Label) {
   TargetPlan P;
   P.Label = std::move(Label);
-  P.Segments = perStageSegments(Ckpt);
+  P.Segments = perLayerSegments(Groups, NumStages, Ckpt);
   return P;
 }
 
-/// Per-layer flags: none, all, the schedule's recomputed layers each alone,
+/// Per-layer flags over hfLayers: none, all, the layers the schedule
+/// recomputes (a layer whose stages disagree: once checkpointed, once not),
 /// then the first K layers and every N-th layer (more plans to pick the
 /// nearest from).
 static std::vector<TargetPlan> hfFamily(const ChainAnalysis &A) {
-  unsigned L = A.numStages();
-  std::vector<bool> Proj(L);
-  for (unsigned I = 0; I < L; ++I)
-    Proj[I] = A.Stages[I].recomputed();
+  std::vector<LayerGroup> G = hfLayers(A);
+  unsigned L = G.size(), NS = A.numStages();
+  std::vector<bool> Any(L, false), All(L, true);
+  for (unsigned K = 0; K < L; ++K)
+    for (unsigned I = G[K].Begin; I < G[K].End; ++I) {
+      Any[K] = Any[K] || A.Stages[I].recomputed();
+      All[K] = All[K] && A.Stages[I].recomputed();
+    }
   std::vector<TargetPlan> F{
-      hfCandidate(std::vector<bool>(L, false), "checkpoint no layer"),
-      hfCandidate(std::vector<bool>(L, true), "checkpoint every layer"),
-      hfCandidate(Proj, "checkpoint each recomputed layer on its own")};
+      hfCandidate(G, NS, std::vector<bool>(L, false), "checkpoint no layer"),
+      hfCandidate(G, NS, std::vector<bool>(L, true), "checkpoint every layer"),
+      hfCandidate(G, NS, Any, "checkpoint each recomputed layer on its own")};
+  if (All != Any)
+    F.push_back(hfCandidate(G, NS, All,
+                            "checkpoint each layer whose stages are all "
+                            "recomputed"));
   for (unsigned K = 1; K < L; ++K) {
     std::vector<bool> First(L, false);
     for (unsigned I = 0; I < K; ++I)
       First[I] = true;
-    F.push_back(
-        hfCandidate(First, fmt::format("checkpoint layers 0..{}", K - 1)));
+    F.push_back(hfCandidate(G, NS, First,
+                            fmt::format("checkpoint layers 0..{}", K - 1)));
   }
   for (unsigned N = 2; N < L; ++N) {
     std::vector<bool> Every(L, false);
     for (unsigned I = 0; I < L; ++I)
       Every[I] = I % N == 0;
-    F.push_back(hfCandidate(Every, fmt::format("checkpoint every {}th layer "
-                                               "from layer 0",
-                                               N)));
+    F.push_back(hfCandidate(G, NS, Every,
+                            fmt::format("checkpoint every {}th layer "
+                                        "from layer 0",
+                                        N)));
   }
   return F;
 }
@@ -354,11 +449,15 @@ static std::vector<TargetPlan> titanFamily(unsigned L) {
 TargetPlan renderCandidate(EmitTarget T, const ChainAnalysis &A, TargetPlan P) {
   if (T != EmitTarget::HF)
     return P;
-  std::vector<bool> Ckpt(A.numStages(), false);
+  std::vector<bool> Stage(A.numStages(), false);
   for (const Segment &S : P.Segments)
-    for (unsigned I = S.Begin; I < S.End && I < Ckpt.size(); ++I)
-      Ckpt[I] = S.Checkpointed;
-  return hfPlan(A, Ckpt, std::move(P.Label));
+    for (unsigned I = S.Begin; I < S.End && I < Stage.size(); ++I)
+      Stage[I] = S.Checkpointed;
+  std::vector<LayerGroup> G = hfLayers(A);
+  std::vector<bool> Ckpt;
+  for (const LayerGroup &L : G)
+    Ckpt.push_back(Stage[L.Begin]);
+  return hfPlan(A, G, Ckpt, std::move(P.Label));
 }
 
 std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
@@ -367,64 +466,6 @@ std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
   for (TargetPlan &P : F)
     P = renderCandidate(T, A, std::move(P));
   return F;
-}
-
-/// The layer key of a stage name: the text before the first `.<N>.` plus
-/// the index ("h.3" for "h.3.attn"); empty when there is none.
-static StringRef layerKey(StringRef Name) {
-  size_t Pos = 0;
-  while ((Pos = Name.find('.', Pos)) != StringRef::npos) {
-    size_t End = Pos + 1;
-    while (End < Name.size() && isDigit(Name[End]))
-      ++End;
-    if (End > Pos + 1 && End < Name.size() && Name[End] == '.')
-      return Name.take_front(End);
-    Pos = Pos + 1;
-  }
-  return {};
-}
-
-std::optional<std::vector<LayerGroup>>
-transformerLayers(const ChainAnalysis &A) {
-  std::vector<LayerGroup> Groups;
-  StringRef Prev;
-  for (unsigned I = 0; I < A.numStages(); ++I) {
-    StringRef Key = layerKey(A.Stages[I].Name);
-    if (Key.empty()) {
-      Prev = {};
-      continue;
-    }
-    if (!Groups.empty() && Key == Prev && Groups.back().End == I)
-      Groups.back().End = I + 1;
-    else
-      Groups.push_back({I, I + 1});
-    Prev = Key;
-  }
-  if (Groups.empty())
-    return std::nullopt;
-  return Groups;
-}
-
-/// \p LayerSegs (over layer indices) as stage segments: a checkpointed run of
-/// layers checkpoints its stages from the first group's start to the last
-/// group's end; every other stage is stored.
-static std::vector<Segment> lowerSegments(ArrayRef<LayerGroup> Groups,
-                                          unsigned NumStages,
-                                          ArrayRef<Segment> LayerSegs) {
-  std::vector<Segment> Out;
-  unsigned Pos = 0;
-  for (const Segment &S : LayerSegs) {
-    if (!S.Checkpointed || S.Begin >= S.End)
-      continue;
-    unsigned B = Groups[S.Begin].Begin, E = Groups[S.End - 1].End;
-    if (Pos < B)
-      Out.push_back({Pos, B, false});
-    Out.push_back({B, E, true});
-    Pos = E;
-  }
-  if (Pos < NumStages)
-    Out.push_back({Pos, NumStages, false});
-  return normalizeSegments(Out);
 }
 
 /// Megatron, DeepSpeed and torchtitan number transformer layers: their plans

@@ -226,3 +226,29 @@ TEST_CASE("cli emit: graph schedules give a per-node list for jax only") {
   CHECK(J["plan"]["config"]["saved_names"].size() == Forward);
   CHECK(J["exact"] == false);
 }
+
+TEST_CASE("cli emit: hf on llama2-7b numbers its 32 decoder layers") {
+  // llama2-7b.json: embed, layers.N.attn and layers.N.mlp for N < 32, head
+  // (66 stages). Every index Hugging Face gets must be a decoder layer
+  // (< 32), named layers.N.
+  std::string Model = remat::test::sourcePath("data/models/llama2-7b.json");
+  TempFile Sched("s.json");
+  auto P = runCli({"plan", Model, "--strategy", "sqrt", "-o", Sched.path()});
+  REQUIRE_MESSAGE(P.Code == 0, P.Err);
+  auto R = runCli(
+      {"emit", Sched.path(), "--target", "hf", "--json", "--model", Model});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  auto J = nlohmann::json::parse(R.Out);
+  REQUIRE(J["layers"].size() == 66);
+  const auto &Idx = J["plan"]["config"]["checkpointed_layers"];
+  const auto &Names = J["plan"]["config"]["checkpointed_layer_names"];
+  REQUIRE(!Idx.empty());
+  REQUIRE(Idx.size() == Names.size());
+  for (size_t K = 0; K < Idx.size(); ++K) {
+    unsigned I = Idx[K];
+    CHECK(I < 32);
+    CHECK(Names[K] == "layers." + std::to_string(I));
+  }
+  CHECK(J["plan"]["snippet"].get<std::string>().find(
+            "# decoder layer indices") != std::string::npos);
+}

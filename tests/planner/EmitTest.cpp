@@ -428,3 +428,67 @@ TEST_CASE("emit layers: half a layer is not exact; nearest is simulated") {
     }
   CHECK(renderEmitText(R, S, "ms").find("nearest ") != std::string::npos);
 }
+
+TEST_CASE("emit layers: hf flags index transformer layers") {
+  Model M = layersModel();
+  // h.0 (stages 1-2) and h.2 (stages 5-6) each checkpointed alone: Hugging
+  // Face layers 0 and 2 (decoder layers; embed and head are not in the
+  // stack), not stage indices 1, 2, 5, 6.
+  Schedule S = layersSchedule(M, {{0, 1, false},
+                                  {1, 3, true},
+                                  {3, 5, false},
+                                  {5, 7, true},
+                                  {7, 8, false}});
+  auto R = emitOk(S, EmitTarget::HF, &M);
+  CHECK(R.Exact);
+  CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 2}));
+  CHECK(R.Plan.Config["checkpointed_layer_names"] ==
+        nlohmann::json({"h.0", "h.2"}));
+  CHECK(R.Plan.Snippet.find("checkpointed = {0, 2}  # decoder layer indices") !=
+        std::string::npos);
+  // One checkpoint around h.0 and h.1 together: HF checkpoints layer by
+  // layer, so not exact; the nearest without the model recomputes the same
+  // stages (layers 0 and 1 each alone, no stage differs).
+  auto Two =
+      emitOk(layersSchedule(M, {{0, 1, false}, {1, 5, true}, {5, 8, false}}),
+             EmitTarget::HF);
+  CHECK_FALSE(Two.Exact);
+  REQUIRE(Two.Nearest.has_value());
+  CHECK(Two.Nearest->DifferingStages == 0);
+  CHECK(Two.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 1}));
+}
+
+TEST_CASE("emit layers: hf with a split layer picks a simulated per-layer "
+          "plan") {
+  Model M = layersModel();
+  // Only h.1.mlp (stage 4) recomputed. Sizes (tests/data/emit_layers.json):
+  // x0 4, x1 = x̄1 8, x2..x7 8 with x̄ 16, x8 = x̄8 4; fwd 1, bwd 2 each.
+  // Schedule: F_all 0-3 (60), F_ck 4 +x5 (68), F_all 5-7 (104), loss +y8
+  // (108), B7 +y7 = 116 -> peak 116; time 8 + 16 + 1 recomputed = 25.
+  Schedule S = layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}});
+  auto R = emitOk(S, EmitTarget::HF, &M);
+  CHECK_FALSE(R.Exact);
+  CHECK(R.NotExactReason == "a transformer layer is split: h.1.mlp recomputed "
+                            "but h.1.attn stored; hf checkpoints whole layers");
+  REQUIRE(R.OriginalCost.has_value());
+  CHECK(R.OriginalCost->PeakBytes == 116);
+  CHECK(R.OriginalCost->Time == 25);
+  // Per-layer candidates (peak, time): none (124, 24), all (76, 30), h.1
+  // (100, 26), layer 0 (100, 26), layers 0-1 (76, 28), every 2nd = 0, 2
+  // (100, 28). Checkpointing h.1: forward x0 x̄1 x̄2 x̄3 = 44, F_ck 3, F_n 4
+  // -> 52, F_all 5-7 -> 88, loss 92, B7 +y7 = 100. Fastest within 116: h.1
+  // and layer 0 (26); h.1 differs in 1 stage (h.1.attn), layer 0 in 3.
+  REQUIRE(R.Nearest.has_value());
+  REQUIRE(R.Nearest->Cost.has_value());
+  CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({1}));
+  CHECK(R.Plan.Config["checkpointed_layer_names"] == nlohmann::json({"h.1"}));
+  CHECK(R.Nearest->Cost->PeakBytes == 100);
+  CHECK(R.Nearest->Cost->Time == 26);
+  CHECK(R.Nearest->FitsOriginalPeak);
+  CHECK(R.Nearest->DifferingStages == 1);
+  // Without the model: fewest differing stages; "no layer" (stage 4 differs)
+  // ties with h.1 (stage 3 differs) and comes first.
+  auto N = emitOk(S, EmitTarget::HF);
+  CHECK(N.Plan.Config["checkpointed_layers"] == nlohmann::json::array());
+  CHECK(N.Nearest->DifferingStages == 1);
+}
