@@ -202,6 +202,19 @@ TargetPlan segmentPlanFor(EmitTarget T, const ChainAnalysis &A,
 llvm::Expected<PlanCost> segmentPlanCost(const Chain &C,
                                          llvm::ArrayRef<Segment> Segs);
 
+/// Checkpoint regions of the selective-activation-checkpointing form of a
+/// single-level plan: each checkpointed segment widened to whole
+/// transformer layers (transformerLayers, when stages group), merged where
+/// they then overlap; Checkpointed is true in each.
+std::vector<Segment> sacRegions(const ChainAnalysis &A);
+
+/// The pytorch target's selective activation checkpointing form (PyTorch >=
+/// 2.4): torch_min_version, exact, not_exact_reason, recomputed_layers,
+/// regions and code (a policy_fn over the block each op runs in, a
+/// context_fn and one checkpoint per region). Null for multi-level plans,
+/// which SAC cannot express. docs/trainers.md describes it.
+nlohmann::ordered_json selectiveAcJson(const ChainAnalysis &A);
+
 /// Human-readable report: decisions table, exactness, settings, snippet,
 /// nearest plan and costs. Ends with a newline.
 std::string renderEmitText(const EmitResult &R, const Schedule &S,

@@ -34,11 +34,10 @@ static json budgetJson(const Schedule &S) {
 }
 
 static const char *SelectiveNote =
-    "PyTorch >= 2.4 selective activation checkpointing "
-    "(torch.utils.checkpoint.create_selective_checkpoint_contexts with a "
-    "policy returning CheckpointPolicy.MUST_SAVE or PREFER_RECOMPUTE) decides "
-    "per ATen op (e.g. aten.mm), not per module; it cannot name this plan's "
-    "layers, so use the segments or remat_torch.apply instead";
+    "selective_ac is this plan as PyTorch >= 2.4 selective activation "
+    "checkpointing: a policy_fn that recomputes the ATen ops run inside "
+    "recomputed blocks and saves the others (the model names blocks, not "
+    "ATen ops); null for multi-level plans, which SAC cannot express";
 
 /// The document remat_torch.apply reads (docs/trainers.md describes it).
 json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
@@ -74,6 +73,7 @@ json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
                                        {"use_reentrant", false},
                                        {"preserve_rng_state", true},
                                        {"code", Plain.Snippet}};
+  Doc["selective_ac"] = selectiveAcJson(A);
   Doc["selective_ac_note"] = SelectiveNote;
   Doc["ops"] = opsJson(S, A);
   return Doc;

@@ -492,3 +492,41 @@ TEST_CASE("emit layers: hf with a split layer picks a simulated per-layer "
   CHECK(N.Plan.Config["checkpointed_layers"] == nlohmann::json::array());
   CHECK(N.Nearest->DifferingStages == 1);
 }
+
+TEST_CASE("emit pytorch: selective checkpointing regions are whole layers") {
+  Model M = layersModel();
+  // Only h.1.mlp (stage 4) recomputed: the region is layer h.1 (stages 3-4);
+  // its one checkpointed segment ends the region, so SAC recomputes it
+  // right before its backward, as the plan does.
+  Schedule S = layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}});
+  auto R = emitOk(S, EmitTarget::PyTorch, &M);
+  const auto &Sac = R.TorchPlan["selective_ac"];
+  CHECK(Sac["exact"] == true);
+  CHECK(Sac["recomputed_layers"] == nlohmann::json({"h.1.mlp"}));
+  REQUIRE(Sac["regions"].size() == 1);
+  CHECK(Sac["regions"][0]["begin"] == 3);
+  CHECK(Sac["regions"][0]["end"] == 5);
+  std::string Code = Sac["code"];
+  CHECK(Code.find("torch >= 2.4") != std::string::npos);
+  CHECK(Code.find("    \"h.1.mlp\",\n})") != std::string::npos);
+  CHECK(Code.find("x = checkpoint(run(3, 5), x, use_reentrant=False,") !=
+        std::string::npos);
+  CHECK(Code.find("x = run(0, 3)(x)  # stored: embed .. h.0.mlp") !=
+        std::string::npos);
+  // Only h.0.attn (stage 1) recomputed: region h.0 (1-2) has the stored
+  // h.0.mlp after it; SAC would recompute h.0.attn during h.0.mlp's
+  // backward, earlier than the plan.
+  auto A =
+      emitOk(layersSchedule(M, {{0, 1, false}, {1, 2, true}, {2, 8, false}}),
+             EmitTarget::PyTorch, &M);
+  CHECK(A.TorchPlan["selective_ac"]["exact"] == false);
+  CHECK(A.TorchPlan["selective_ac"]["regions"][0]["end"] == 3);
+  // Multi-level plans have no SAC form.
+  auto Q = emitOk(chainSchedule(quadraticOps(3), 3), EmitTarget::PyTorch);
+  CHECK(Q.TorchPlan["selective_ac"].is_null());
+  // Without layers the regions are the checkpointed segments themselves.
+  auto P = analyzeChainOps(segOps({{0, 2, true}, {2, 3, false}, {3, 4, true}}),
+                           4, {});
+  REQUIRE(static_cast<bool>(P));
+  CHECK(sacRegions(*P) == segs({{0, 2, true}, {3, 4, true}}));
+}

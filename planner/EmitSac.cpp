@@ -1,0 +1,201 @@
+//===- planner/EmitSac.cpp - Selective activation checkpointing form ------===//
+//
+// The pytorch target's selective activation checkpointing (SAC) form of a
+// single-level chain plan: Python code with a policy_fn for
+// torch.utils.checkpoint.create_selective_checkpoint_contexts (PyTorch >=
+// 2.4) and the checkpoint calls that use it.
+//
+// SAC decides per ATen op, but a remat model names blocks (stages), not ATen
+// ops, so the policy maps an op to the block it runs in (forward hooks keep a
+// stack of running blocks): ops of recomputed blocks are recomputed, all
+// others saved. A checkpoint region is a checkpointed segment widened to
+// whole transformer layers, so code that checkpoints whole layers (Hugging
+// Face, FSDP's apply_activation_checkpointing) can run a plan that splits a
+// layer. docs/trainers.md states when the form is exact.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/Emit.h"
+
+#include <fmt/format.h>
+
+using namespace llvm;
+using json = nlohmann::ordered_json;
+
+namespace remat {
+
+/// The checkpointed segments of \p A widened to whole layers of \p Groups
+/// (when any) and merged where they then overlap.
+std::vector<Segment> sacRegions(const ChainAnalysis &A) {
+  auto Groups = transformerLayers(A);
+  std::vector<unsigned> Lo(A.numStages()), Hi(A.numStages());
+  for (unsigned I = 0; I < A.numStages(); ++I) {
+    Lo[I] = I;
+    Hi[I] = I + 1;
+  }
+  if (Groups)
+    for (const LayerGroup &G : *Groups)
+      for (unsigned I = G.Begin; I < G.End; ++I) {
+        Lo[I] = G.Begin;
+        Hi[I] = G.End;
+      }
+  std::vector<Segment> Out;
+  for (const Segment &S : A.Segments) {
+    if (!S.Checkpointed)
+      continue;
+    unsigned B = Lo[S.Begin], E = Hi[S.End - 1];
+    if (!Out.empty() && B < Out.back().End)
+      Out.back().End = std::max(Out.back().End, E);
+    else
+      Out.push_back({B, E, true});
+  }
+  return Out;
+}
+
+/// Why the regions do not run the plan's recomputation exactly; empty when
+/// they do. Non-reentrant checkpointing recomputes a whole region at the
+/// first backward use of any of its saved tensors, so a region matches the
+/// plan when it holds one checkpointed segment and that segment ends it
+/// (stored stages only in front).
+static std::string sacInexactness(const ChainAnalysis &A,
+                                  ArrayRef<Segment> Regions) {
+  for (const Segment &R : Regions) {
+    unsigned Count = 0;
+    const Segment *Last = nullptr;
+    for (const Segment &S : A.Segments)
+      if (S.Checkpointed && R.Begin <= S.Begin && S.End <= R.End) {
+        ++Count;
+        Last = &S;
+      }
+    if (Count > 1)
+      return fmt::format("region {} .. {} holds {} checkpointed segments; "
+                         "SAC recomputes them together, not one at a time",
+                         A.Stages[R.Begin].Name, A.Stages[R.End - 1].Name,
+                         Count);
+    if (Last && Last->End != R.End)
+      return fmt::format("region {} .. {} has stored stages after its "
+                         "recomputed ones; SAC recomputes {} during their "
+                         "backward, earlier than the plan",
+                         A.Stages[R.Begin].Name, A.Stages[R.End - 1].Name,
+                         A.Stages[Last->Begin].Name);
+  }
+  return {};
+}
+
+static std::string recomputedSet(const std::vector<std::string> &Names) {
+  if (Names.empty())
+    return "RECOMPUTED = frozenset()  # the plan recomputes no block\n";
+  std::string S = "RECOMPUTED = frozenset({  # the plan's recomputed blocks\n";
+  for (const std::string &N : Names)
+    S += "    " + json(N).dump() + ",\n";
+  return S + "})\n";
+}
+
+/// "a" or "a .. b".
+static std::string span(const ChainAnalysis &A, unsigned B, unsigned E) {
+  if (E == B + 1)
+    return A.Stages[B].Name;
+  return A.Stages[B].Name + " .. " + A.Stages[E - 1].Name;
+}
+
+static const char *SacPrologue =
+    "# Selective activation checkpointing form of a remat plan.\n"
+    "# Needs torch >= 2.4 (CheckpointPolicy and\n"
+    "# create_selective_checkpoint_contexts; torch 1.13 has neither).\n"
+    "# The plan decides per block, SAC per ATen op: policy_fn looks up the\n"
+    "# block an op runs in (call track_blocks first) and recomputes the ops\n"
+    "# of recomputed blocks; ops of stored blocks, and ops outside every\n"
+    "# block, are saved.\n"
+    "import functools\n\n"
+    "from torch.utils.checkpoint import (CheckpointPolicy, checkpoint,\n"
+    "                                    create_selective_checkpoint_contexts)"
+    "\n\n";
+
+static const char *SacPolicy =
+    "# ATen ops to save even inside recomputed blocks, e.g.\n"
+    "# torch.ops.aten.mm.default. The model file names blocks, not ATen ops,\n"
+    "# so the plan gives none.\n"
+    "ALWAYS_SAVE = set()\n"
+    "_running = []  # names of the blocks running now, innermost last\n\n\n"
+    "def _enter(name):\n"
+    "    def hook(module, args):\n"
+    "        _running.append(name)\n"
+    "    return hook\n\n\n"
+    "def _leave(module, args, output):\n"
+    "    _running.pop()\n\n\n"
+    "def track_blocks(named_blocks):\n"
+    "    \"\"\"Registers hooks on the chain's (name, module) pairs, in plan "
+    "order.\"\"\"\n"
+    "    for name, block in named_blocks:\n"
+    "        block.register_forward_pre_hook(_enter(name))\n"
+    "        block.register_forward_hook(_leave)\n\n\n"
+    "def policy_fn(ctx, op, *args, **kwargs):\n"
+    "    if op in ALWAYS_SAVE:\n"
+    "        return CheckpointPolicy.MUST_SAVE\n"
+    "    if _running and _running[-1] in RECOMPUTED:\n"
+    "        return CheckpointPolicy.PREFER_RECOMPUTE\n"
+    "    return CheckpointPolicy.MUST_SAVE\n\n\n"
+    "context_fn = functools.partial(create_selective_checkpoint_contexts, "
+    "policy_fn)\n\n\n"
+    "def run(start, end):  # blocks: the chain's modules, in plan order\n"
+    "    def f(x):\n"
+    "        for block in blocks[start:end]:\n"
+    "            x = block(x)\n"
+    "        return x\n"
+    "    return f\n\n\n";
+
+static std::string sacForward(const ChainAnalysis &A,
+                              ArrayRef<Segment> Regions) {
+  std::string S = "def forward(x):\n";
+  unsigned Pos = 0;
+  auto Plain = [&](unsigned B, unsigned E) {
+    if (B < E)
+      S += fmt::format("    x = run({}, {})(x)  # stored: {}\n", B, E,
+                       span(A, B, E));
+  };
+  for (const Segment &R : Regions) {
+    Plain(Pos, R.Begin);
+    S += fmt::format("    x = checkpoint(run({}, {}), x, use_reentrant=False,"
+                     "\n                   context_fn=context_fn)  # {}\n",
+                     R.Begin, R.End, span(A, R.Begin, R.End));
+    Pos = R.End;
+  }
+  Plain(Pos, A.numStages());
+  return S + "    return x\n";
+}
+
+json selectiveAcJson(const ChainAnalysis &A) {
+  if (A.MultiLevel)
+    return nullptr;
+  std::vector<Segment> Regions = sacRegions(A);
+  std::vector<std::string> Rec;
+  for (const StageDecision &D : A.Stages)
+    if (D.recomputed())
+      Rec.push_back(D.Name);
+  json Reg = json::array();
+  for (const Segment &R : Regions) {
+    json Names = json::array();
+    for (unsigned I = R.Begin; I < R.End; ++I)
+      Names.push_back(A.Stages[I].Name);
+    Reg.push_back({{"begin", R.Begin}, {"end", R.End}, {"layers", Names}});
+  }
+  std::string Why = sacInexactness(A, Regions);
+  std::string Code = SacPrologue;
+  Code += recomputedSet(Rec);
+  Code += SacPolicy + sacForward(A, Regions);
+  if (transformerLayers(A))
+    Code += "\n# Regions are whole transformer layers, so a trainer that "
+            "checkpoints layers\n# can use context_fn too, e.g. Hugging Face "
+            "(checkpoint the layers holding\n# recomputed blocks):\n"
+            "# model.gradient_checkpointing_enable(gradient_checkpointing_"
+            "kwargs={\n#     \"use_reentrant\": False, \"context_fn\": "
+            "context_fn})\n";
+  return {{"torch_min_version", "2.4"},
+          {"exact", Why.empty()},
+          {"not_exact_reason", Why.empty() ? json(nullptr) : json(Why)},
+          {"recomputed_layers", Rec},
+          {"regions", Reg},
+          {"code", Code}};
+}
+
+} // namespace remat
