@@ -34,7 +34,7 @@ public:
   KeepSetSim(const Graph &G, const KeepPolicy &P)
       : G(G), P(P), PassLast(samePassLastUser(G)), Resident(G.size()),
         Recomputed(G.size()), InClosure(G.size()), Computed(G.size()),
-        NextUse(G.size(), 0), Pending(G.size(), 0) {}
+        NextUse(G.size(), 0), Pending(G.size(), 0), EdgeBase(useEdgeBase(G)) {}
 
   KeepSetPlan run() {
     for (unsigned S = 0, E = G.size(); S != E; ++S)
@@ -50,6 +50,7 @@ private:
   SmallVector<unsigned, 0> NextUse;
   /// Uses of a recomputed tensor left in the current stage.
   SmallVector<unsigned, 0> Pending;
+  SmallVector<unsigned, 0> EdgeBase;
   uint64_t Bytes = 0;
   KeepSetPlan Out;
 
@@ -90,10 +91,16 @@ private:
     unsigned Next = nextUserAfter(V, S);
     if (Next == ~0u)
       return false;
+    unsigned Edge = EdgeBase[V] + NextUse[V];
+    if (Edge < P.ForceFree.size() && P.ForceFree.test(Edge))
+      return false;
+    if (Edge < P.ForceHold.size() && P.ForceHold.test(Edge))
+      return true;
     if (P.Keep.test(V))
       return true;
     if (Recomputed.test(V))
-      return P.RetainRecomputed || Next == S + 1;
+      return P.RetainRecomputed || (V < P.Retain.size() && P.Retain.test(V)) ||
+             Next == S + 1;
     if (V < P.Eager.size() && P.Eager.test(V))
       return Next == S + 1;
     return Next <= PassLast[V];
@@ -198,6 +205,13 @@ std::optional<KeepSetPlan> measureGraphOps(const Graph &G,
     return std::nullopt;
   P.Ops = std::move(Ops);
   return P;
+}
+
+SmallVector<unsigned, 0> useEdgeBase(const Graph &G) {
+  SmallVector<unsigned, 0> Base(G.size() + 1, 0);
+  for (unsigned V = 0, E = G.size(); V != E; ++V)
+    Base[V + 1] = Base[V] + G.Users[V].size();
+  return Base;
 }
 
 BitVector eagerCandidates(const Graph &G) {

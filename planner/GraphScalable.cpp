@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphScalable.h"
+#include "planner/GraphScalableLocal.h"
 
 #include <algorithm>
 #include <limits>
@@ -20,11 +21,8 @@ namespace {
 /// Keep sets tried per greedy step on big graphs: the most promising by
 /// bytes per recompute time among the tensors resident at the peak.
 constexpr unsigned TriesPerStep = 4;
-/// Up to this many drop candidates, every step tries them all and the
-/// improvement phase also tries swaps.
+/// Up to this many drop candidates, every greedy step tries them all.
 constexpr unsigned ThoroughCandidates = 200;
-/// Most keep sets the swap pass evaluates (a count, for determinism).
-constexpr unsigned MaxSwapEvaluations = 40000;
 
 bool better(const KeepSetPlan &A, const KeepSetPlan &B) {
   if (A.Time != B.Time)
@@ -82,7 +80,7 @@ private:
   BitVector Candidates, EagerCandidates;
   KeepPolicy Policy;
   ScalableResult R;
-  /// Small enough to try every candidate per step, and swaps.
+  /// Small enough to try every candidate per greedy step.
   bool Thorough = false;
 
   KeepSetPlan eval(const KeepPolicy &P) {
@@ -168,30 +166,6 @@ private:
     return Best;
   }
 
-  /// Swaps a dropped tensor for a kept one while that makes the plan faster
-  /// within the budget (first improvement), up to MaxSwapEvaluations.
-  void swapPass(KeepSetPlan &Cur) {
-    unsigned Spent = 0;
-    for (bool Changed = true; Changed && Spent < MaxSwapEvaluations;) {
-      Changed = false;
-      for (unsigned In : Candidates.set_bits())
-        for (unsigned Out : Candidates.set_bits()) {
-          if (Policy.Keep.test(In) || !Policy.Keep.test(Out) ||
-              Spent++ >= MaxSwapEvaluations)
-            continue;
-          KeepPolicy Trial = Policy;
-          Trial.Keep.set(In);
-          Trial.Keep.reset(Out);
-          KeepSetPlan P = eval(Trial);
-          if (P.PeakBytes > O.BudgetBytes || P.Time >= Cur.Time)
-            continue;
-          Policy = std::move(Trial);
-          Cur = std::move(P);
-          Changed = true;
-        }
-    }
-  }
-
   /// Re-keeps dropped tensors, most expensive to recompute first, while the
   /// plan still fits and gets faster.
   void improve() {
@@ -220,9 +194,15 @@ private:
       if (!Changed)
         break;
     }
-    if (Thorough)
-      swapPass(Cur);
     consider(Cur);
+    if (Cur.PeakBytes <= O.BudgetBytes && O.LocalSearchWork) {
+      LocalSearchOptions LO;
+      LO.BudgetBytes = O.BudgetBytes;
+      LO.WorkLimit = O.LocalSearchWork;
+      LocalSearchResult L = improveKeepSetLocally(G, Cur, LO);
+      R.Evaluations += L.Evaluations;
+      consider(std::move(L.Best));
+    }
     KeepPolicy Retain = Policy;
     Retain.RetainRecomputed = true;
     consider(eval(Retain));

@@ -43,6 +43,18 @@ struct KeepPolicy {
   /// pass unless the next stage reads it, e.g. a U-Net skip tensor between
   /// its encoder and decoder readers. Empty or sized to the graph.
   llvm::BitVector Eager;
+  /// Retain[v] (for dropped v): once recomputed, v stays resident until its
+  /// last user, like RetainRecomputed but for v alone. The search sets it on
+  /// the intermediates of a segment the backward re-reads (a U-Net level
+  /// recomputed once instead of once per reader). Empty or sized to the graph.
+  llvm::BitVector Retain;
+  /// Per use edge (useEdgeBase(G)[v] + i for v's i-th user): when v is
+  /// resident after a use and its next user is that one, ForceHold keeps v
+  /// for it and ForceFree frees v (it is recomputed for that user), whatever
+  /// the rules above say. This is how a plan keeps a tensor into its first
+  /// backward reader, then drops it until a later one. Empty or sized to
+  /// useEdgeBase(G).back(); ForceFree wins over ForceHold.
+  llvm::BitVector ForceHold, ForceFree;
 };
 
 /// A plan with its exact statistics (spec §3b accounting).
@@ -64,6 +76,11 @@ struct KeepSetPlan {
 /// Turns a keep set into ops (see the file comment). Always valid and
 /// complete; \p P.Keep must have G.size() bits.
 KeepSetPlan runKeepSet(const Graph &G, const KeepPolicy &P);
+
+/// Offsets of each node's use edges (its entries in G.Users) in the
+/// per-edge bit vectors of KeepPolicy; G.size() + 1 entries, the last being
+/// the number of edges.
+llvm::SmallVector<unsigned, 0> useEdgeBase(const Graph &G);
 
 /// Tensors with a gap between two same-pass readers (long skips), for
 /// which KeepPolicy::Eager matters.
@@ -87,6 +104,10 @@ struct ScalableOptions {
   /// number of drop candidates (the greedy phase always runs to the end).
   /// A count, not a clock, so that results are deterministic.
   unsigned ImproveRounds = 2;
+  /// Work the local search (planner/GraphScalableLocal.h) may spend per
+  /// start, in ops emitted by runKeepSet over all its evaluations: a count,
+  /// not a clock, so results are deterministic. 0 skips it.
+  uint64_t LocalSearchWork = 100'000'000;
 };
 
 struct ScalableResult {

@@ -1,0 +1,265 @@
+//===- planner/GraphScalableLocal.cpp - Local search over keep sets -------===//
+//
+// improveKeepSetLocally: first-improvement hill climbing over per-tensor
+// states, plus keep-then-repair moves. Every candidate is measured exactly by
+// runKeepSet; the search is bounded by the ops it has emitted, so it is
+// deterministic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/GraphScalableLocal.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace llvm;
+
+namespace remat {
+
+namespace {
+
+/// What happens to a drop candidate.
+enum class TensorState : uint8_t {
+  Keep,
+  Drop,
+  /// Dropped; once recomputed, kept until its last user.
+  DropRetain,
+  /// Dropped and freed between same-pass readers too.
+  Eager,
+  EagerRetain
+};
+
+constexpr TensorState AllStates[] = {
+    TensorState::Keep, TensorState::Drop, TensorState::DropRetain,
+    TensorState::Eager, TensorState::EagerRetain};
+
+bool isEager(TensorState S) {
+  return S == TensorState::Eager || S == TensorState::EagerRetain;
+}
+
+TensorState stateOf(const KeepPolicy &P, unsigned V) {
+  if (P.Keep.test(V))
+    return TensorState::Keep;
+  bool R = P.Retain.test(V);
+  if (P.Eager.test(V))
+    return R ? TensorState::EagerRetain : TensorState::Eager;
+  return R ? TensorState::DropRetain : TensorState::Drop;
+}
+
+void setState(KeepPolicy &P, unsigned V, TensorState S) {
+  P.Keep[V] = S == TensorState::Keep;
+  P.Eager[V] = isEager(S);
+  P.Retain[V] = S == TensorState::DropRetain || S == TensorState::EagerRetain;
+}
+
+/// Most repair steps after a keep move: a repair that needs more is not
+/// going to beat the plan it started from.
+constexpr unsigned MaxRepairSteps = 8;
+
+class LocalSearch {
+public:
+  LocalSearch(const Graph &G, const LocalSearchOptions &O, KeepSetPlan Start)
+      : G(G), O(O), Candidates(dropCandidates(G)), EagerOk(eagerCandidates(G)),
+        EdgeBase(useEdgeBase(G)), Cur(std::move(Start)) {
+    KeepPolicy &P = Cur.Policy;
+    // Sized to the graph so that setState can index every bit.
+    P.Eager.resize(G.size());
+    P.Retain.resize(G.size());
+    P.ForceHold.resize(EdgeBase.back());
+    P.ForceFree.resize(EdgeBase.back());
+  }
+
+  LocalSearchResult run() {
+    while (!exhausted()) {
+      bool Changed = singleMoves();
+      if (!exhausted())
+        Changed |= edgeMoves();
+      if (O.Repair && !exhausted())
+        Changed |= repairMoves();
+      if (!Changed)
+        break;
+    }
+    return {std::move(Cur), Evaluations};
+  }
+
+private:
+  const Graph &G;
+  const LocalSearchOptions &O;
+  BitVector Candidates, EagerOk;
+  SmallVector<unsigned, 0> EdgeBase;
+  KeepSetPlan Cur;
+  uint64_t Evaluations = 0, Work = 0;
+
+  bool exhausted() const { return Work >= O.WorkLimit; }
+
+  KeepSetPlan eval(const KeepPolicy &P) {
+    ++Evaluations;
+    KeepSetPlan R = runKeepSet(G, P);
+    Work += R.Ops.size();
+    return R;
+  }
+
+  /// Fits, and faster than \p Ref (or as fast with a lower peak, so that
+  /// the search cannot cycle).
+  bool improves(const KeepSetPlan &P, const KeepSetPlan &Ref) const {
+    if (P.PeakBytes > O.BudgetBytes)
+      return false;
+    return P.Time < Ref.Time ||
+           (P.Time == Ref.Time && P.PeakBytes < Ref.PeakBytes);
+  }
+
+  bool allowed(unsigned V, TensorState S) const {
+    return !isEager(S) || EagerOk.test(V);
+  }
+
+  /// Every other state of each candidate in turn; the best improving one is
+  /// taken at once.
+  bool singleMoves() {
+    bool Any = false;
+    for (unsigned V : Candidates.set_bits()) {
+      if (exhausted())
+        break;
+      TensorState Now = stateOf(Cur.Policy, V);
+      std::optional<KeepSetPlan> Best;
+      for (TensorState S : AllStates) {
+        if (S == Now || !allowed(V, S))
+          continue;
+        KeepPolicy T = Cur.Policy;
+        setState(T, V, S);
+        KeepSetPlan P = eval(T);
+        if (improves(P, Best ? *Best : Cur))
+          Best = std::move(P);
+      }
+      if (Best) {
+        Cur = std::move(*Best);
+        Any = true;
+      }
+    }
+    return Any;
+  }
+
+  /// Overrides of the hold-or-free decision for one use edge at a time:
+  /// default, forced hold, forced free.
+  bool edgeMoves() {
+    bool Any = false;
+    for (unsigned V = 0, E = G.size(); V != E && !exhausted(); ++V) {
+      if (G.Nodes[V].Bytes == 0)
+        continue;
+      for (unsigned Edge = EdgeBase[V]; Edge != EdgeBase[V + 1]; ++Edge) {
+        const KeepPolicy &P = Cur.Policy;
+        unsigned Now = P.ForceFree.test(Edge) ? 2 : P.ForceHold.test(Edge);
+        std::optional<KeepSetPlan> Best;
+        for (unsigned S = 0; S != 3; ++S) {
+          if (S == Now)
+            continue;
+          KeepPolicy T = P;
+          T.ForceHold[Edge] = S == 1;
+          T.ForceFree[Edge] = S == 2;
+          KeepSetPlan Q = eval(T);
+          if (improves(Q, Best ? *Best : Cur))
+            Best = std::move(Q);
+        }
+        if (Best) {
+          Cur = std::move(*Best);
+          Any = true;
+        }
+      }
+    }
+    return Any;
+  }
+
+  /// Cheaper states for a tensor resident at the peak: a kept tensor may be
+  /// dropped, a retained one released after its stage, a lazy one made
+  /// eager.
+  SmallVector<TensorState, 3> lighter(unsigned V, TensorState S) const {
+    SmallVector<TensorState, 3> Out;
+    switch (S) {
+    case TensorState::Keep:
+      Out = {TensorState::DropRetain, TensorState::Drop};
+      break;
+    case TensorState::DropRetain:
+      Out = {TensorState::Drop};
+      break;
+    case TensorState::EagerRetain:
+      Out = {TensorState::Eager};
+      break;
+    case TensorState::Drop:
+      break;
+    case TensorState::Eager:
+      return Out;
+    }
+    if (EagerOk.test(V) && !isEager(S))
+      Out.push_back(TensorState::Eager);
+    return Out;
+  }
+
+  /// One repair step on \p P (over budget): the state change at the peak op
+  /// with the least time increase per byte of peak removed, never touching
+  /// \p Fixed. nullopt when nothing lowers the peak.
+  std::optional<KeepSetPlan> repairStep(const KeepSetPlan &P, unsigned Fixed) {
+    BitVector AtPeak = Candidates;
+    AtPeak &= P.ResidentAtPeak;
+    std::optional<KeepSetPlan> Best;
+    double BestKey = std::numeric_limits<double>::infinity();
+    for (unsigned V : AtPeak.set_bits()) {
+      if (V == Fixed)
+        continue;
+      for (TensorState S : lighter(V, stateOf(P.Policy, V))) {
+        KeepPolicy T = P.Policy;
+        setState(T, V, S);
+        KeepSetPlan Q = eval(T);
+        if (Q.PeakBytes >= P.PeakBytes)
+          continue;
+        double Key = (Q.Time - P.Time) / double(P.PeakBytes - Q.PeakBytes);
+        if (!Best || Key < BestKey) {
+          BestKey = Key;
+          Best = std::move(Q);
+        }
+      }
+    }
+    return Best;
+  }
+
+  /// Keeps (or retains) a dropped tensor even past the budget, then repairs
+  /// the peak; taken when the repaired plan beats the current one.
+  bool repairMoves() {
+    bool Any = false;
+    for (unsigned V : Candidates.set_bits()) {
+      if (exhausted())
+        break;
+      TensorState Now = stateOf(Cur.Policy, V);
+      if (Now == TensorState::Keep)
+        continue;
+      for (TensorState S : {TensorState::Keep, TensorState::DropRetain}) {
+        if (S == Now || exhausted())
+          continue;
+        KeepPolicy T = Cur.Policy;
+        setState(T, V, S);
+        KeepSetPlan P = eval(T);
+        for (unsigned Step = 0; P.PeakBytes > O.BudgetBytes &&
+                                P.Time < Cur.Time && Step != MaxRepairSteps;
+             ++Step) {
+          std::optional<KeepSetPlan> Next = repairStep(P, V);
+          if (!Next)
+            break;
+          P = std::move(*Next);
+        }
+        if (improves(P, Cur)) {
+          Cur = std::move(P);
+          Any = true;
+          break;
+        }
+      }
+    }
+    return Any;
+  }
+};
+
+} // namespace
+
+LocalSearchResult improveKeepSetLocally(const Graph &G, KeepSetPlan Start,
+                                        const LocalSearchOptions &Opts) {
+  return LocalSearch(G, Opts, std::move(Start)).run();
+}
+
+} // namespace remat

@@ -1,0 +1,45 @@
+//===- planner/GraphScalableLocal.h - Local search over keep sets -*- C++
+//-*-===//
+//
+// The improvement phase of the scalable graph planner
+// (planner/GraphScalable.h): starting from a keep set that fits, it changes one
+// tensor's state at a time (kept, dropped, dropped and retained once
+// recomputed, eager) and keeps a change when the exactly measured plan still
+// fits and is faster. A second neighbourhood keeps a dropped tensor even though
+// the plan then exceeds the budget, and repairs the peak by the cheapest state
+// changes at the peak op (an "ejection chain"), so that the search can trade
+// one recomputation for several cheaper ones.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_GRAPHSCALABLELOCAL_H
+#define REMAT_PLANNER_GRAPHSCALABLELOCAL_H
+
+#include "planner/GraphScalable.h"
+
+namespace remat {
+
+struct LocalSearchOptions {
+  /// Activation budget, bytes.
+  uint64_t BudgetBytes = 0;
+  /// Work the search may spend, in ops emitted by runKeepSet summed over all
+  /// evaluations (a deterministic stand-in for a clock).
+  uint64_t WorkLimit = 0;
+  /// Whether to run the keep-then-repair neighbourhood.
+  bool Repair = true;
+};
+
+struct LocalSearchResult {
+  /// The best plan found; \p Start when nothing improved it.
+  KeepSetPlan Best;
+  /// Keep sets evaluated.
+  uint64_t Evaluations = 0;
+};
+
+/// Improves \p Start, a plan within the budget produced by runKeepSet (its
+/// Policy is the starting point). The result fits and is never slower.
+LocalSearchResult improveKeepSetLocally(const Graph &G, KeepSetPlan Start,
+                                        const LocalSearchOptions &Opts);
+
+} // namespace remat
+
+#endif // REMAT_PLANNER_GRAPHSCALABLELOCAL_H
