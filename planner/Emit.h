@@ -215,6 +215,37 @@ std::vector<Segment> sacRegions(const ChainAnalysis &A);
 /// which SAC cannot express. docs/trainers.md describes it.
 nlohmann::ordered_json selectiveAcJson(const ChainAnalysis &A);
 
+/// One item of a nested checkpoint plan: a stored stage (Begin, End =
+/// Begin + 1) or a checkpointed region [Begin, End) that keeps only x_Begin
+/// and, in the backward, runs Children (a partition of [Begin, End)) again,
+/// recording, each inner region again keeping only its input.
+struct NestedRegion {
+  unsigned Begin = 0;
+  unsigned End = 0;
+  bool Checkpointed = false;
+  std::vector<NestedRegion> Children;
+};
+
+/// Reads \p Ops (spec §3a) as nested checkpoints over \p NumStages stages:
+/// the top level's forward (F_all for a stored stage; F_ck i, F_n i+1, ...
+/// for a region), the loss, then the backward in reverse, where a stored
+/// stage is its B and a region is its children's forward and backward, read
+/// the same way. This is the order nested jax.checkpoint (and rotor's
+/// persistent schedules) run in. None when the ops have another shape.
+std::optional<std::vector<NestedRegion>>
+nestedCheckpoints(llvm::ArrayRef<ChainOp> Ops, unsigned NumStages);
+
+/// The chain ops of a nested plan; nestedCheckpoints' inverse.
+std::vector<ChainOp> nestedOps(llvm::ArrayRef<NestedRegion> Top);
+
+/// Nesting depth: 0 for store-all, 1 for single-level plans.
+unsigned nestedDepth(llvm::ArrayRef<NestedRegion> Top);
+
+/// JAX code for a nested plan: one function per region, each run under
+/// jax.checkpoint inside its parent's function.
+TargetPlan nestedJaxPlan(const ChainAnalysis &A,
+                         llvm::ArrayRef<NestedRegion> Top);
+
 /// Human-readable report: decisions table, exactness, settings, snippet,
 /// nearest plan and costs. Ends with a newline.
 std::string renderEmitText(const EmitResult &R, const Schedule &S,

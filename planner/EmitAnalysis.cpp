@@ -327,6 +327,11 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
     R.Notes.push_back("recompute_num_layers counts layers per pipeline "
                       "stage; with pipeline parallelism, plan and emit each "
                       "stage's chain on its own");
+  if (R.Target == EmitTarget::Jax && R.Exact && A.MultiLevel)
+    R.Notes.push_back(
+        "nested jax.checkpoint recomputes in the schedule's order (ops "
+        "checked against it); XLA chooses buffer lifetimes, so the peak is "
+        "the schedule's under remat's accounting, not a promise about XLA");
   if (R.Target == EmitTarget::DeepSpeed)
     R.Notes.push_back("with checkpointable_layers=None DeepSpeed checkpoints "
                       "only chunks that contain parameters");
@@ -350,6 +355,10 @@ static std::optional<LayerGroup> splitLayer(const ChainAnalysis &A) {
 
 static std::string notExactReason(EmitTarget T, const ChainAnalysis &A) {
   std::string Name = emitTargetName(T).str();
+  if (A.MultiLevel && T == EmitTarget::Jax)
+    return "the schedule recomputes at several levels in an order nested "
+           "jax.checkpoint does not follow (a region's stages are "
+           "recomputed outside its own backward)";
   if (A.MultiLevel)
     return "the schedule recomputes at several levels (some stages run more "
            "than twice); " +
@@ -399,6 +408,7 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
       R.Plan = renderCandidate(T, *A, P);
       break;
     }
+  std::optional<std::vector<NestedRegion>> Nested;
   if (T == EmitTarget::PyTorch) {
     // The executor runs any op list; the plain-checkpoint form is extra.
     R.Exact = true;
@@ -407,6 +417,11 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     if (A->MultiLevel)
       R.Plan.Label = "remat_torch.apply runs the op list; the checkpoint "
                      "code is its outer level only";
+  } else if (!R.Exact && T == EmitTarget::Jax &&
+             (Nested = nestedCheckpoints(S.ChainOps, A->numStages()))) {
+    // Multi-level, but in nested order: nested jax.checkpoint runs it.
+    R.Exact = true;
+    R.Plan = nestedJaxPlan(*A, *Nested);
   } else if (!R.Exact) {
     R.NotExactReason = notExactReason(T, *A);
     auto N = pickNearest(std::move(Family), *A, C, R.OriginalCost);

@@ -252,3 +252,29 @@ TEST_CASE("cli emit: hf on llama2-7b numbers its 32 decoder layers") {
   CHECK(J["plan"]["snippet"].get<std::string>().find(
             "# decoder layer indices") != std::string::npos);
 }
+
+TEST_CASE(
+    "cli emit: jax runs revolve and optimal plans as nested checkpoints") {
+  // revolve and the optimal plan at its least budget recompute at several
+  // levels; both recompute in nested order, which nested jax.checkpoint
+  // runs exactly (the reader also checks the ops round-trip).
+  std::string Model = remat::test::sourcePath("tests/data/emit_layers.json");
+  for (std::vector<std::string> Args :
+       {std::vector<std::string>{"revolve", "--slots", "2"},
+        std::vector<std::string>{"revolve", "--slots", "3"}}) {
+    TempFile Sched("s.json");
+    std::vector<std::string> Cmd{"plan", Model, "--strategy"};
+    Cmd.insert(Cmd.end(), Args.begin(), Args.end());
+    Cmd.insert(Cmd.end(), {"-o", Sched.path()});
+    auto P = runCli(Cmd);
+    REQUIRE_MESSAGE(P.Code == 0, P.Err);
+    auto J = runCli(
+        {"emit", Sched.path(), "--target", "jax", "--json", "--model", Model});
+    REQUIRE_MESSAGE(J.Code == 0, J.Err);
+    auto Doc = nlohmann::json::parse(J.Out);
+    INFO(Args[2]);
+    CHECK(Doc["multi_level"] == true);
+    CHECK(Doc["exact"] == true);
+    CHECK(Doc["plan"]["config"]["levels"] >= 2);
+  }
+}

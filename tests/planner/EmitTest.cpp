@@ -286,16 +286,55 @@ TEST_CASE("emit deepspeed: interval and checkpointable classes") {
         nlohmann::json({"attention"}));
 }
 
-TEST_CASE("emit jax: single level exact, multi-level not") {
+TEST_CASE("emit jax: single level exact, nested multi-level exact") {
   auto R = emitOk(
       chainSchedule(segOps({{0, 2, true}, {2, 3, false}, {3, 4, true}}), 4),
       EmitTarget::Jax);
   CHECK(R.Exact);
   CHECK(R.Plan.Config["saved_names"] == nlohmann::json({"x0", "x3"}));
   CHECK(R.Plan.Snippet.find("jax.checkpoint(run(0, 2))") != std::string::npos);
+  // quadraticOps(4) is jax.checkpoint nested 4 deep: [0,4) holds [0,3) and
+  // stored 3; [0,3) holds [0,2) and stored 2; [0,2) holds [0,1) and stored
+  // 1; [0,1) holds stored 0. Stage i then runs 5 - i times, as the ops say.
   auto M = emitOk(chainSchedule(quadraticOps(4), 4), EmitTarget::Jax);
-  CHECK_FALSE(M.Exact);
-  CHECK(M.NotExactReason.find("several levels") != std::string::npos);
+  CHECK(M.Exact);
+  CHECK(M.Plan.Config["levels"] == 4);
+  CHECK(M.Plan.Label == "nested jax.checkpoint, 4 levels");
+  for (const char *Line :
+       {"def ckpt4_0_1(params, x):  # level 4: l0\n"
+        "    x = run(0, 1)(params, x)  # stored: l0\n",
+        "def ckpt1_0_4(params, x):  # level 1: l0 .. l3\n"
+        "    x = jax.checkpoint(ckpt2_0_3)(params, x)  # keeps x0; recomputes "
+        "l0 .. l2\n"
+        "    x = run(3, 4)(params, x)  # stored: l3\n",
+        "def forward(params, x):\n"
+        "    x = jax.checkpoint(ckpt1_0_4)(params, x)"})
+    CHECK_MESSAGE(M.Plan.Snippet.find(Line) != std::string::npos, Line);
+}
+
+TEST_CASE("emit jax: nested reading round-trips and refuses other orders") {
+  auto Q = nestedCheckpoints(quadraticOps(4), 4);
+  REQUIRE(Q.has_value());
+  CHECK(nestedDepth(*Q) == 4);
+  CHECK(nestedOps(*Q) == quadraticOps(4));
+  REQUIRE(Q->size() == 1);
+  CHECK(((*Q)[0].Begin == 0 && (*Q)[0].End == 4 && (*Q)[0].Checkpointed));
+  CHECK(nestedDepth(*nestedCheckpoints(segOps({{0, 4, false}}), 4)) == 0);
+  // Stage 0 recorded (F_all), its record then dropped by F_n 1, and
+  // recorded again after the loss: valid under §3a (F_n 1 frees x̄1, the
+  // loss frees x2, x0 stays resident), multi-level (stage 0 runs twice,
+  // recording both times), but no nesting of jax.checkpoint records a stage
+  // and then recomputes it.
+  using K = ChainOpKind;
+  std::vector<ChainOp> Ops{{K::FAll, 0}, {K::FN, 1}, {K::Loss, 0}, {K::FAll, 0},
+                           {K::FAll, 1}, {K::B, 1},  {K::B, 0}};
+  CHECK_FALSE(nestedCheckpoints(Ops, 2).has_value());
+  Model Toy = toyModel(2);
+  REQUIRE(static_cast<bool>(simulateChain(*Toy.AsChain, Ops)));
+  auto R = emitOk(chainSchedule(Ops, 2), EmitTarget::Jax);
+  CHECK(R.Analysis->MultiLevel);
+  CHECK_FALSE(R.Exact);
+  CHECK(R.NotExactReason.find("nested jax.checkpoint") != std::string::npos);
 }
 
 TEST_CASE("emit pytorch: plan document and checkpoint_sequential") {

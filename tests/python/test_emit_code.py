@@ -60,6 +60,47 @@ class Probe(torch.nn.Module):
         return x + 1
 
 
+class FakeJax(types.ModuleType):
+    """jax.checkpoint's recomputation order, for counting stage calls: a
+    region called while recording is run without recording and put on the
+    tape; backward replays the tape in reverse, running each region again
+    with a tape of its own and differentiating that."""
+
+    def __init__(self):
+        super().__init__("jax")
+        self.count = {}
+        self.tape = None
+
+    def layer(self, i):
+        def f(params, x):
+            self.count[i] = self.count.get(i, 0) + 1
+            return x + 1
+        return f
+
+    def checkpoint(self, fn):
+        def wrapped(params, x):
+            outer, self.tape = self.tape, None
+            y = fn(params, x)
+            self.tape = outer
+            if outer is not None:
+                outer.append((fn, params, x))
+            return y
+        return wrapped
+
+    def backward(self, tape):
+        for fn, params, x in reversed(tape):
+            self.tape = []
+            fn(params, x)
+            inner, self.tape = self.tape, None
+            self.backward(inner)
+
+    def grad(self, fn, params, x):
+        self.tape = []
+        fn(params, x)
+        tape, self.tape = self.tape, None
+        self.backward(tape)
+
+
 @unittest.skipUnless(REMAT_BINARY, "REMAT_BINARY not set")
 class EmitCodeTest(unittest.TestCase):
     @classmethod
@@ -139,6 +180,27 @@ class EmitCodeTest(unittest.TestCase):
         seen, _, _ = self.run_sac(sac)
         self.assertTrue(all(d == Policy.PREFER_RECOMPUTE
                             for d in seen.values()))
+
+    def test_jax_nested_code_recomputes_as_the_schedule(self):
+        # revolve --slots 2 recomputes at several levels. The emitted code,
+        # run under a stand-in for jax.checkpoint with its semantics (the
+        # forward runs a region without recording it; the backward runs it
+        # again, recording, and differentiates it, inner regions the same
+        # way), calls each stage as often as the schedule computes it.
+        doc = self.emit("jax", "revolve", "--slots", "2")
+        self.assertTrue(doc["multi_level"])
+        self.assertTrue(doc["exact"])
+        code = doc["plan"]["snippet"]
+        compile(code, "jax_plan.py", "exec")
+        fake = FakeJax()
+        ns = {}
+        with mock.patch.dict(sys.modules, {"jax": fake}):
+            exec(code, ns)
+        ns["layers"] = [fake.layer(i) for i in range(len(STAGES))]
+        fake.grad(ns["forward"], [None] * len(STAGES), 0)
+        self.assertEqual([fake.count[i] for i in range(len(STAGES))],
+                         [layer["forward_count"] for layer in doc["layers"]])
+        self.assertGreater(max(fake.count.values()), 2)
 
     @unittest.skipUnless(
         hasattr(torch.utils.checkpoint, "create_selective_checkpoint_contexts"),
