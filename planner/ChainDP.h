@@ -42,7 +42,8 @@ struct ChainDPResult {
   uint64_t PeakBytes = 0;
   /// Forward ops beyond the first computation of each stage.
   uint64_t ForwardRecomputations = 0;
-  /// Bytes the planner's DP tables held (its own memory use).
+  /// Bytes the planner's DP tables held at their peak (its own memory use;
+  /// in discretised mode both passes, which run at the same time).
   uint64_t TableBytes = 0;
 };
 
