@@ -298,6 +298,19 @@ nlohmann::ordered_json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
 Expected<EmitResult> emitGraphSchedule(const Schedule &S, EmitTarget T,
                                        const Model *M);
 
+/// A transformer layer whose stages are partly recomputed, partly stored;
+/// none when every layer agrees or stages do not group.
+static std::optional<LayerGroup> splitLayer(const ChainAnalysis &A) {
+  auto Groups = transformerLayers(A);
+  if (!Groups)
+    return std::nullopt;
+  for (const LayerGroup &G : *Groups)
+    for (unsigned I = G.Begin + 1; I < G.End; ++I)
+      if (A.Stages[I].recomputed() != A.Stages[G.Begin].recomputed())
+        return G;
+  return std::nullopt;
+}
+
 static void addChainNotes(EmitResult &R, bool HaveModel,
                           const ChainAnalysis &A) {
   if (R.Target == EmitTarget::PyTorch)
@@ -327,6 +340,12 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
     R.Notes.push_back("recompute_num_layers counts layers per pipeline "
                       "stage; with pipeline parallelism, plan and emit each "
                       "stage's chain on its own");
+  if (R.Target == EmitTarget::HF && splitLayer(A))
+    R.Notes.push_back(
+        "a split layer can run under layer-level checkpointing with a "
+        "selective-checkpointing policy: remat emit --target pytorch gives "
+        "it (selective_ac, torch >= 2.4), passed as context_fn in "
+        "gradient_checkpointing_kwargs");
   if (R.Target == EmitTarget::Jax && R.Exact && A.MultiLevel)
     R.Notes.push_back(
         "nested jax.checkpoint recomputes in the schedule's order (ops "
@@ -338,19 +357,6 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
   if (!R.Exact && !HaveModel)
     R.Notes.push_back("the nearest plan's cost needs the model: pass --model "
                       "MODEL");
-}
-
-/// A transformer layer whose stages are partly recomputed, partly stored;
-/// none when every layer agrees or stages do not group.
-static std::optional<LayerGroup> splitLayer(const ChainAnalysis &A) {
-  auto Groups = transformerLayers(A);
-  if (!Groups)
-    return std::nullopt;
-  for (const LayerGroup &G : *Groups)
-    for (unsigned I = G.Begin + 1; I < G.End; ++I)
-      if (A.Stages[I].recomputed() != A.Stages[G.Begin].recomputed())
-        return G;
-  return std::nullopt;
 }
 
 static std::string notExactReason(EmitTarget T, const ChainAnalysis &A) {
