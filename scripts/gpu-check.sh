@@ -12,7 +12,9 @@
 #   --no-build     reuse an existing build tree as is
 #   --quick        one strategy per model (a smoke test)
 # environment: PLAN_LIMIT (seconds, default 30) skips, visibly, a plan that
-# takes longer to compute (the exact optimal DP on very long chains).
+# takes longer to compute (the exact optimal DP on very long chains);
+# PYTHON, a python3 with torch for the remat_torch memory check (default:
+# the first of python3, /usr/bin/python3 that imports torch).
 # exit status: 0 when every check passed, 1 otherwise.
 # Budget: under 5 minutes on one H200 (bytes are scaled down 65536x and
 # times auto-scaled so each op lasts about 100 us; see docs/runtime.md).
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -171,6 +173,38 @@ for preset in tiny-gpt tiny-mlp; do
     row "$preset" "$label" real "$report"
   done
 done
+
+# 4. remat_torch on a real model (python/remat_torch/gpucheck.py): export a
+# GPT block stack on the device, plan it (none, sqrt, optimal at 50% and 25%
+# of the store-all peak), run a plain and a scheduled training step per plan
+# and compare torch.cuda.max_memory_allocated with remat's predicted peak.
+# With --device cpu every step runs but nothing is measured. Skipped,
+# visibly, when no python3 has torch or (on cuda) torch sees no GPU.
+torch_out=$out/torch
+py=
+for cand in ${PYTHON:-} python3 /usr/bin/python3; do
+  if "$cand" -c 'import torch' > /dev/null 2>&1; then py=$cand; break; fi
+done
+{ echo; echo "remat_torch memory check (predicted vs measured peak):"; } >> "$summary"
+if [ -z "$py" ]; then
+  echo "  SKIPPED: no python3 with torch (set PYTHON=...)" >> "$summary"
+  log "skipped the remat_torch memory check: no python3 with torch"
+elif [ "$device" = cuda ] && ! "$py" -c 'import sys, torch
+sys.exit(0 if torch.cuda.is_available() else 1)' > /dev/null 2>&1; then
+  echo "  SKIPPED: torch ($py) sees no CUDA device" >> "$summary"
+  log "skipped the remat_torch memory check: torch sees no CUDA device"
+else
+  log "remat_torch memory check ($device, $py)"
+  mkdir -p "$torch_out"
+  if PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" timeout 600 \
+      "$py" -m remat_torch.gpucheck --remat "$remat" --out "$torch_out" \
+      --device "$device" > "$torch_out/gpucheck.log" 2>&1; then
+    sed 's/^/  /' "$torch_out/memory.txt" >> "$summary"
+  else
+    echo "  FAILED: see $torch_out/gpucheck.log" >> "$summary"
+    fail "remat_torch memory check (see $torch_out/gpucheck.log)"
+  fi
+fi
 
 elapsed=$(( $(date +%s) - start ))
 {
