@@ -26,16 +26,20 @@ static ArgParser makeEmitParser() {
       "Turns a schedule into the settings a trainer consumes. Targets:\n"
       "  pytorch     a JSON plan that remat_torch.apply runs exactly, plus "
       "the\n"
-      "              equivalent torch.utils.checkpoint calls\n"
-      "  hf          which layers get gradient_checkpointing=True\n"
+      "              equivalent torch.utils.checkpoint calls and a selective\n"
+      "              activation checkpointing policy (torch >= 2.4)\n"
+      "  hf          which decoder layers get gradient_checkpointing=True\n"
       "  megatron    recompute flags\n"
       "  deepspeed   PipelineModule arguments\n"
       "  torchtitan  an [activation_checkpoint] TOML section\n"
-      "  jax         jax.checkpoint code\n"
-      "When the target cannot express the schedule exactly, the output says "
-      "so and gives\nthe nearest plan it can express; with --model, that "
-      "plan is simulated and its\npeak and time are printed next to the "
-      "schedule's.");
+      "  jax         jax.checkpoint code, nested for multi-level plans\n"
+      "Stages named <prefix>.<N>.* (h.3.attn, h.3.mlp) form transformer "
+      "layer\n<prefix>.<N>; hf, megatron, deepspeed and torchtitan count "
+      "those layers.\n"
+      "When the target cannot express the schedule exactly, the output "
+      "says so and\ngives the nearest plan it can express; with --model, "
+      "that plan is simulated and\nits peak and time are printed next to "
+      "the schedule's.");
   P.option("target", "T",
            "trainer: pytorch, hf, megatron, deepspeed, torchtitan or jax");
   P.option("model", "MODEL",
