@@ -11,11 +11,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphMILP.h"
+#include "planner/GraphMILPBound.h"
 
 #include "llvm/ADT/BitVector.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <numeric>
 #include <string>
 
@@ -145,6 +147,9 @@ public:
   /// Bytes per memory unit of the model (keeps coefficients small).
   double Scale = 1;
   SmallVector<unsigned, 0> MaxDesc, LastUser;
+  /// Each node's distinct inputs, ascending (an input read twice is still
+  /// freed once).
+  std::vector<SmallVector<unsigned, 4>> In;
   /// Column of R[t][k] / S[t][i] at t * N + k, or -1.
   std::vector<int> RCol, SCol;
   /// Per stage: (operand i, compute k, column) of each F, and U's column
@@ -159,7 +164,10 @@ public:
   std::vector<double> ColLo, ColHi, Obj;
   std::vector<bool> IsInt;
   std::vector<std::string> Names;
-  CoinPackedMatrix Rows{false, 0, 0};
+  /// The rows as (row, column, coefficient) triplets; appending to a
+  /// CoinPackedMatrix row by row reallocates and took seconds at 50 nodes.
+  std::vector<int> RowIdx, ColIdx;
+  std::vector<double> Coef;
   std::vector<double> RowLo, RowHi;
 
 private:
@@ -174,7 +182,11 @@ private:
     return int(ColLo.size() - 1);
   }
   void addRow(const CoinPackedVector &V, double Lo, double Hi) {
-    Rows.appendRow(V);
+    for (int E = 0; E != V.getNumElements(); ++E) {
+      RowIdx.push_back(int(RowLo.size()));
+      ColIdx.push_back(V.getIndices()[E]);
+      Coef.push_back(V.getElements()[E]);
+    }
     RowLo.push_back(Lo);
     RowHi.push_back(Hi);
   }
@@ -187,11 +199,18 @@ private:
   void addLogicRows();
   void addFreeRows(unsigned T);
   void addMemoryRows(unsigned T);
+  void addCoverRows();
 };
 
 void MilpBuilder::computeReach() {
   MaxDesc.assign(N, 0);
   LastUser.assign(N, 0);
+  In.assign(N, {});
+  for (unsigned V = 0; V != N; ++V) {
+    In[V].assign(G.Nodes[V].Inputs.begin(), G.Nodes[V].Inputs.end());
+    std::sort(In[V].begin(), In[V].end());
+    In[V].erase(std::unique(In[V].begin(), In[V].end()), In[V].end());
+  }
   for (unsigned V = N; V-- != 0;) {
     MaxDesc[V] = V;
     for (unsigned U : G.Users[V]) {
@@ -242,10 +261,10 @@ void MilpBuilder::addColumns() {
       auto AddF = [&](unsigned I) {
         FCols[T].push_back(
             {I, K,
-             addCol(0, 1, 0, true,
+             addCol(0, 1, 0, false,
                     "F" + Tag + std::to_string(I) + "_" + std::to_string(K))});
       };
-      for (unsigned I : G.Nodes[K].Inputs)
+      for (unsigned I : In[K])
         AddF(I);
       AddF(K);
     }
@@ -289,27 +308,26 @@ void MilpBuilder::addLogicRows() {
 }
 
 void MilpBuilder::addFreeRows(unsigned T) {
-  // hazards h = (1 - R[t][k]) + S[t+1][i] + sum of R[t][j] over readers j > k
-  // of i; F = 1 iff h = 0: Hmax*F + h <= Hmax and F + h >= 1.
+  // F may free i only when k runs, nothing later in the stage reads i, and
+  // i is not kept for the next stage. One row per condition (F <= R[t][k],
+  // F <= 1 - S[t+1][i], F <= 1 - R[t][j]) is Checkmate's AND, disaggregated:
+  // its LP relaxation is tighter than the paper's single aggregated row.
+  // F needs no lower bound: freeing less only counts more memory, so with
+  // integral R and S some optimum has F at its bound, 0 or 1, and F can be
+  // continuous.
   for (const FreeVar &F : FCols[T]) {
-    CoinPackedVector H;
-    double Hmax = 1;
-    H.insert(r(T, F.K), -1);
-    if (s(T + 1, F.I) >= 0) {
-      H.insert(s(T + 1, F.I), 1);
-      Hmax += 1;
-    }
+    auto AtMost = [&](int Col, double Sign, double Hi) {
+      CoinPackedVector V;
+      V.insert(F.Col, 1);
+      V.insert(Col, Sign);
+      addRow(V, -1e30, Hi);
+    };
+    AtMost(r(T, F.K), -1, 0);
+    if (s(T + 1, F.I) >= 0)
+      AtMost(s(T + 1, F.I), 1, 1);
     for (unsigned J : G.Users[F.I])
-      if (J > F.K && J <= T && r(T, J) >= 0) {
-        H.insert(r(T, J), 1);
-        Hmax += 1;
-      }
-    CoinPackedVector Up = H;
-    Up.insert(F.Col, Hmax);
-    addRow(Up, -1e30, Hmax - 1);
-    CoinPackedVector Lo = H;
-    Lo.insert(F.Col, 1);
-    addRow(Lo, 0, 1e30);
+      if (J > F.K && J <= T && r(T, J) >= 0)
+        AtMost(r(T, J), 1, 1);
   }
 }
 
@@ -345,14 +363,42 @@ void MilpBuilder::addMemoryRows(unsigned T) {
   }
 }
 
+void MilpBuilder::addCoverRows() {
+  // The covering bound's program (planner/GraphMILPBound.h), tied to R:
+  // y[c] <= recomputations of c's tensor in the stages of its segment, and
+  // every first-compute moment drops enough live bytes. Valid for every
+  // integral solution (its ops fit the budget at each moment); it lifts the
+  // LP bound (layered-49 at 60%: 446 -> 458).
+  GraphCover C = buildGraphCover(G, O.BudgetBytes);
+  if (C.Infeasible)
+    return;
+  std::vector<int> YCol(C.SegNode.size());
+  for (size_t Col = 0; Col != YCol.size(); ++Col) {
+    YCol[Col] = addCol(0, 1, 0, false, "Y_" + std::to_string(Col));
+    CoinPackedVector V;
+    V.insert(YCol[Col], 1);
+    for (unsigned T = C.SegLo[Col] + 1; T <= C.SegHi[Col]; ++T)
+      if (r(T, C.SegNode[Col]) >= 0)
+        V.insert(r(T, C.SegNode[Col]), -1);
+    addRow(V, -1e30, 0);
+  }
+  for (size_t Row = 0; Row != C.Need.size(); ++Row) {
+    CoinPackedVector V;
+    for (unsigned Col : C.RowSegs[Row])
+      V.insert(YCol[Col], mem(G.Nodes[C.SegNode[Col]].Bytes));
+    addRow(V, C.Need[Row] / Scale, 1e30);
+  }
+}
+
 void MilpBuilder::build() {
   addColumns();
-  Rows.setDimensions(0, int(ColLo.size()));
   addLogicRows();
   for (unsigned T = 0; T != N; ++T) {
     addFreeRows(T);
     addMemoryRows(T);
   }
+  if (!O.MinimizePeak)
+    addCoverRows();
 }
 
 std::vector<double> MilpBuilder::startVector(ArrayRef<GraphOp> Ops) const {
@@ -425,7 +471,10 @@ int quietCallback(CbcModel *, int) { return 0; }
 void loadInto(OsiClpSolverInterface &Solver, const MilpBuilder &B) {
   Solver.messageHandler()->setLogLevel(0);
   Solver.setIntParam(OsiNameDiscipline, 2);
-  Solver.loadProblem(B.Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
+  CoinPackedMatrix Rows(false, B.RowIdx.data(), B.ColIdx.data(), B.Coef.data(),
+                        CoinBigIndex(B.Coef.size()));
+  Rows.setDimensions(int(B.RowLo.size()), int(B.ColLo.size()));
+  Solver.loadProblem(Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
                      B.RowLo.data(), B.RowHi.data());
   for (size_t C = 0; C != B.IsInt.size(); ++C) {
     if (B.IsInt[C])
@@ -453,9 +502,27 @@ void runCbc(CbcModel &Model, const GraphMilpOptions &O,
   // machine lets a solve run far past the limit the user asked for.
   // Preprocessing is off: CBC 2.10's CglPreProcess::postProcess crashes when
   // the time limit stops a preprocessed solve (seen on a 49-node graph).
-  std::vector<const char *> Argv = {"remat",     "-log",        "0",
+  const char *Log = std::getenv("REMAT_MILP_LOG") ? "1" : "0";
+  std::vector<const char *> Argv = {"remat",     "-log",        Log,
                                     "-timeMode", "elapsed",     "-sec",
                                     Sec.c_str(), "-preprocess", "off"};
+  if (const char *Extra = std::getenv("REMAT_MILP_ARGS")) {
+    static std::vector<std::string> Words;
+    Words.clear();
+    std::string W;
+    for (const char *P = Extra;; ++P) {
+      if (*P == ' ' || !*P) {
+        if (!W.empty())
+          Words.push_back(W);
+        W.clear();
+        if (!*P)
+          break;
+      } else
+        W += *P;
+    }
+    for (auto &X : Words)
+      Argv.push_back(X.c_str());
+  }
   Argv.push_back("-solve");
   Argv.push_back("-quit");
   CbcMain1(int(Argv.size()), Argv.data(), Model, quietCallback, Data);
@@ -473,6 +540,12 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
   }
   MilpBuilder B(G, O);
   B.build();
+  if (std::getenv("REMAT_MILP_LOG"))
+    fprintf(
+        stderr, "build %.3f s, %zu cols %zu rows\n",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
+            .count(),
+        B.ColLo.size(), B.RowLo.size());
   Res.Variables = unsigned(B.ColLo.size());
   Res.Constraints = unsigned(B.RowLo.size());
 
