@@ -34,11 +34,14 @@ public:
   KeepSetSim(const Graph &G, const KeepPolicy &P)
       : G(G), P(P), PassLast(samePassLastUser(G)), Resident(G.size()),
         Recomputed(G.size()), InClosure(G.size()), Computed(G.size()),
-        NextUse(G.size(), 0), Pending(G.size(), 0), EdgeBase(useEdgeBase(G)) {}
+        NextUse(G.size(), 0), Pending(G.size(), 0), EdgeBase(useEdgeBase(G)),
+        DeferredUse(G.size()) {}
 
   KeepSetPlan run() {
     for (unsigned S = 0, E = G.size(); S != E; ++S)
       stage(S);
+    for (unsigned V : Deferred)
+      release(V);
     return std::move(Out);
   }
 
@@ -51,6 +54,11 @@ private:
   /// Uses of a recomputed tensor left in the current stage.
   SmallVector<unsigned, 0> Pending;
   SmallVector<unsigned, 0> EdgeBase;
+  /// Frees decided at the end of the last stage, held until this stage's
+  /// closure is known (KeepPolicy::DeferFrees); DeferredUse marks those
+  /// the closure reads, Pending counts their reads left.
+  SmallVector<unsigned, 8> Deferred;
+  BitVector DeferredUse;
   uint64_t Bytes = 0;
   KeepSetPlan Out;
 
@@ -127,16 +135,57 @@ private:
     return Order;
   }
 
-  void usedInStage(unsigned V, unsigned S) {
+  /// Frees \p V after stage S's own compute: at once, or (DeferFrees) once
+  /// the next stage's closure shows whether it still needs V.
+  void releaseAtEnd(unsigned V) {
+    if (P.DeferFrees)
+      Deferred.push_back(V);
+    else
+      release(V);
+  }
+
+  /// A read in stage \p S of \p V, recomputed in it or held over from the
+  /// last stage; after the last such read V is kept or freed.
+  void usedInStage(unsigned V, unsigned S, bool AtEnd) {
     if (--Pending[V] != 0)
       return;
     InClosure.reset(V);
-    if (!retainAfter(V, S))
+    DeferredUse.reset(V);
+    if (retainAfter(V, S))
+      return;
+    if (AtEnd)
+      releaseAtEnd(V);
+    else
       release(V);
+  }
+
+  bool inStage(unsigned V) const {
+    return InClosure.test(V) || DeferredUse.test(V);
+  }
+
+  /// Frees the held-over tensors stage \p S does not read; the others are
+  /// freed after their last read in it.
+  void settleDeferred(unsigned S, ArrayRef<unsigned> C) {
+    for (unsigned V : Deferred)
+      DeferredUse.set(V);
+    for (unsigned V : C)
+      for (unsigned In : G.Nodes[V].Inputs)
+        if (DeferredUse.test(In))
+          ++Pending[In];
+    for (unsigned In : G.Nodes[S].Inputs)
+      if (DeferredUse.test(In))
+        ++Pending[In];
+    for (unsigned V : Deferred)
+      if (Pending[V] == 0) {
+        DeferredUse.reset(V);
+        release(V);
+      }
+    Deferred.clear();
   }
 
   void stage(unsigned S) {
     SmallVector<unsigned, 16> C = closure(S);
+    settleDeferred(S, C);
     for (unsigned V : C)
       for (unsigned In : G.Nodes[V].Inputs)
         if (InClosure.test(In))
@@ -148,20 +197,20 @@ private:
       compute(V);
       Recomputed.set(V);
       for (unsigned In : G.Nodes[V].Inputs)
-        if (InClosure.test(In))
-          usedInStage(In, S);
+        if (inStage(In))
+          usedInStage(In, S, false);
     }
     compute(S);
     for (unsigned In : G.Nodes[S].Inputs) {
-      if (InClosure.test(In)) {
-        usedInStage(In, S);
+      if (inStage(In)) {
+        usedInStage(In, S, true);
         continue;
       }
       if (!retainAfter(In, S))
-        release(In);
+        releaseAtEnd(In);
     }
     if (!retainAfter(S, S))
-      release(S);
+      releaseAtEnd(S);
   }
 };
 

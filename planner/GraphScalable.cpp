@@ -71,6 +71,8 @@ public:
           improve();
       }
     }
+    if (!R.Found)
+      lowerThePeak();
     return std::move(R);
   }
 
@@ -164,6 +166,26 @@ private:
       }
     }
     return Best;
+  }
+
+  /// When nothing fits: a local search that minimises the peak from the
+  /// least-peak plan seen, then the usual improvement once a plan fits. The
+  /// greedy, the baselines and this search do not depend on the budget until
+  /// a plan fits, so MinPeak stays a budget at which the search succeeds.
+  void lowerThePeak() {
+    if (!O.LocalSearchWork)
+      return;
+    LocalSearchOptions LO;
+    LO.BudgetBytes = O.BudgetBytes;
+    LO.WorkLimit = O.LocalSearchWork;
+    LO.MinimizePeak = true;
+    LocalSearchResult L = improveKeepSetLocally(G, R.MinPeak, LO);
+    R.Evaluations += L.Evaluations;
+    consider(L.Best);
+    if (!R.Found)
+      return;
+    Policy = R.Best.Policy;
+    improve();
   }
 
   /// Re-keeps dropped tensors, most expensive to recompute first, while the

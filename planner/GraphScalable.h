@@ -55,6 +55,11 @@ struct KeepPolicy {
   /// backward reader, then drops it until a later one. Empty or sized to
   /// useEdgeBase(G).back(); ForceFree wins over ForceHold.
   llvm::BitVector ForceHold, ForceFree;
+  /// Hold the tensors a stage frees at its end until the next stage's
+  /// recomputations have read them, so that a tensor whose next user is far
+  /// away but which the next stage needs to recompute a missing input is
+  /// not freed and recomputed at once.
+  bool DeferFrees = false;
 };
 
 /// A plan with its exact statistics (spec §3b accounting).
@@ -107,7 +112,7 @@ struct ScalableOptions {
   /// Work the local search (planner/GraphScalableLocal.h) may spend per
   /// start, in ops emitted by runKeepSet over all its evaluations: a count,
   /// not a clock, so results are deterministic. 0 skips it.
-  uint64_t LocalSearchWork = 100'000'000;
+  uint64_t LocalSearchWork = 30'000'000;
 };
 
 struct ScalableResult {

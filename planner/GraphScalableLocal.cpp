@@ -70,11 +70,12 @@ public:
   }
 
   LocalSearchResult run() {
-    while (!exhausted()) {
-      bool Changed = singleMoves();
-      if (!exhausted())
+    while (!done()) {
+      bool Changed = toggleDeferral();
+      Changed |= singleMoves();
+      if (!done())
         Changed |= edgeMoves();
-      if (O.Repair && !exhausted())
+      if (O.Repair && !O.MinimizePeak && !done())
         Changed |= repairMoves();
       if (!Changed)
         break;
@@ -91,6 +92,10 @@ private:
   uint64_t Evaluations = 0, Work = 0;
 
   bool exhausted() const { return Work >= O.WorkLimit; }
+  /// Out of work, or (minimising the peak) within the budget.
+  bool done() const {
+    return exhausted() || (O.MinimizePeak && Cur.PeakBytes <= O.BudgetBytes);
+  }
 
   KeepSetPlan eval(const KeepPolicy &P) {
     ++Evaluations;
@@ -102,6 +107,9 @@ private:
   /// Fits, and faster than \p Ref (or as fast with a lower peak, so that
   /// the search cannot cycle).
   bool improves(const KeepSetPlan &P, const KeepSetPlan &Ref) const {
+    if (O.MinimizePeak)
+      return P.PeakBytes < Ref.PeakBytes ||
+             (P.PeakBytes == Ref.PeakBytes && P.Time < Ref.Time);
     if (P.PeakBytes > O.BudgetBytes)
       return false;
     return P.Time < Ref.Time ||
@@ -117,7 +125,7 @@ private:
   bool singleMoves() {
     bool Any = false;
     for (unsigned V : Candidates.set_bits()) {
-      if (exhausted())
+      if (done())
         break;
       TensorState Now = stateOf(Cur.Policy, V);
       std::optional<KeepSetPlan> Best;
@@ -138,11 +146,22 @@ private:
     return Any;
   }
 
+  /// Flips KeepPolicy::DeferFrees for the whole plan.
+  bool toggleDeferral() {
+    KeepPolicy T = Cur.Policy;
+    T.DeferFrees = !T.DeferFrees;
+    KeepSetPlan P = eval(T);
+    if (!improves(P, Cur))
+      return false;
+    Cur = std::move(P);
+    return true;
+  }
+
   /// Overrides of the hold-or-free decision for one use edge at a time:
   /// default, forced hold, forced free.
   bool edgeMoves() {
     bool Any = false;
-    for (unsigned V = 0, E = G.size(); V != E && !exhausted(); ++V) {
+    for (unsigned V = 0, E = G.size(); V != E && !done(); ++V) {
       if (G.Nodes[V].Bytes == 0)
         continue;
       for (unsigned Edge = EdgeBase[V]; Edge != EdgeBase[V + 1]; ++Edge) {

@@ -26,6 +26,11 @@ struct LocalSearchOptions {
   uint64_t WorkLimit = 0;
   /// Whether to run the keep-then-repair neighbourhood.
   bool Repair = true;
+  /// Minimise the peak (then the time) instead of the time within the
+  /// budget, stopping at the first plan within BudgetBytes. The path does not
+  /// depend on the budget, so the least peak it reaches with budget 0 is
+  /// reached again, and met, with that budget.
+  bool MinimizePeak = false;
 };
 
 struct LocalSearchResult {
@@ -35,8 +40,10 @@ struct LocalSearchResult {
   uint64_t Evaluations = 0;
 };
 
-/// Improves \p Start, a plan within the budget produced by runKeepSet (its
-/// Policy is the starting point). The result fits and is never slower.
+/// Improves \p Start, a plan produced by runKeepSet (its Policy is the
+/// starting point). Minimising time, \p Start must fit, and the result fits
+/// and is never slower; minimising the peak, the result's peak is never
+/// higher.
 LocalSearchResult improveKeepSetLocally(const Graph &G, KeepSetPlan Start,
                                         const LocalSearchOptions &Opts);
 
