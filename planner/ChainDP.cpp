@@ -126,17 +126,15 @@ std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C,
                                                      unsigned MemorySlots) {
   if (MemorySlots == 0)
     return optimalChainFrontier(C);
-  // Top bounds every plan's peak: all tensors and workspaces at once.
+  // Top is the store-all plan's peak: the least budget of the fastest plan,
+  // where the curve ends. (Summing every tensor and workspace is not a
+  // bound: it leaves out the gradients y_k that a backward holds.)
   DPChain Exact = exactChain(C);
-  uint64_t Top = 0;
-  for (unsigned K = 0; K <= C.size(); ++K)
-    Top += Exact.A[K] + (K > 0 ? Exact.ABar[K] : 0);
-  for (unsigned I = 0; I < C.size(); ++I)
-    Top += Exact.FwdWs[I] + Exact.BwdWs[I];
-  Top += Exact.LossWs;
+  uint64_t Top = Exact.A[0] + storeAllNeed(Exact);
   uint64_t Unit = std::max<uint64_t>(1, (Top + MemorySlots - 1) / MemorySlots);
   DPChain Rounded = roundedChain(C, Unit, true);
-  // Each of the 4L + 2 terms of Top gains under one unit by rounding.
+  // Every peak term sums at most 4L + 2 sizes, each of which gains under
+  // one unit by rounding up.
   uint64_t Terms = 4 * uint64_t(C.size()) + 2;
   std::vector<double> Curve = denseTopCurve(Rounded, Top / Unit + Terms);
   std::vector<ChainFrontierPoint> Out;

@@ -59,8 +59,16 @@ private:
     uint64_t Outside = C.A[0] + (I > 0 ? C.A[I] : 0);
     return Budget >= Outside ? Budget - Outside : 0;
   }
-  /// SA(i,l): the least m with which recording every stage fits.
-  std::vector<uint64_t> storeAllNeed() const;
+  /// A lower bound on every plan's time for Sub(I, Lp): each stage forward
+  /// and backward once (and the loss), less a margin that covers the
+  /// rounding of the prefix sums and of the DP's own sums.
+  double leastTime(unsigned I, unsigned Lp) const {
+    unsigned Top = std::min(Lp, C.L - 1) + 1; // Stages I .. Top-1.
+    double T = I < Top ? Prefix[Top] - Prefix[I] : 0;
+    if (Lp == C.L)
+      T += C.LossTime;
+    return T - Margin;
+  }
   void compute(unsigned I, unsigned Lp);
   void splits(unsigned I, unsigned Lp, const Span &Out);
   void minCandidate(double *Out, uint64_t Lo, uint64_t End, double Cost,
@@ -83,6 +91,9 @@ private:
   const DPChain &C;
   uint64_t Budget;
   std::vector<uint64_t> Min;
+  /// Prefix[k]: forward plus backward time of stages 0 .. k-1.
+  std::vector<double> Prefix;
+  double Margin = 0;
   std::vector<Span> Spans;
   std::vector<double> Arena;
 };
@@ -90,11 +101,16 @@ private:
 Dense::Dense(const DPChain &Chn, uint64_t Budget)
     : C(Chn), Budget(Budget), Min(minMemTable(Chn)) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
+  Prefix.assign(1, 0);
+  for (unsigned K = 0; K < C.L; ++K)
+    Prefix.push_back(Prefix.back() + (C.Fwd[K] + C.Bwd[K]));
+  // Sums of up to ~L terms err by far less than 1e-9 of the largest.
+  Margin = 1e-9 * (Prefix.back() + C.LossTime);
   // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l: by l
   // ascending, i descending. The tables of one l then lie side by side, so
   // the split loop reads its right-hand tables sequentially. Every range is
   // known up front, so the arena is allocated once, at its exact size.
-  std::vector<uint64_t> SA = storeAllNeed();
+  std::vector<uint64_t> SA = storeAllTable(C);
   uint64_t Size = 0;
   for (unsigned Lp = 0; Lp <= C.L; ++Lp)
     for (unsigned I = Lp + 1; I-- > 0;) {
@@ -113,34 +129,18 @@ Dense::Dense(const DPChain &Chn, uint64_t Budget)
   // column and the tables (i, j-1) of its row. Computing a band of B columns
   // row by row (i descending, then l ascending within the band) reads each
   // row's tables once per band instead of once per column, while the band's
-  // columns (B of them, about 12 MiB in all) stay in the last-level cache.
+  // columns (B of them, about 6 MiB in all, as two passes run at once) stay in the last-level cache.
   // The dependencies hold: (j, l) with j > i comes from an earlier row of
   // the band, (i, j-1) from an earlier band or the same row. On the bench
   // chains this halves the CPU time at L = 200 and 500 (docs/optimal-chain.md).
   uint64_t ColumnBytes = Size * sizeof(double) / (C.L + 1) + 1;
-  unsigned B = unsigned(std::clamp<uint64_t>((12u << 20) / ColumnBytes, 2, 16));
+  unsigned B = unsigned(std::clamp<uint64_t>((6u << 20) / ColumnBytes, 2, 16));
   for (unsigned L0 = 0; L0 <= C.L; L0 += B) {
     unsigned L1 = std::min(C.L, L0 + B - 1);
     for (unsigned I = L1 + 1; I-- > 0;)
       for (unsigned Lp = std::max(L0, I); Lp <= L1; ++Lp)
         compute(I, Lp);
   }
-}
-
-std::vector<uint64_t> Dense::storeAllNeed() const {
-  std::vector<uint64_t> SA(Spans.size(), 0);
-  for (unsigned Lp = 0; Lp <= C.L; ++Lp)
-    for (unsigned I = Lp + 1; I-- > 0;) {
-      if (I == C.L) {
-        SA[ix(I, Lp)] = C.A[C.L] + C.LossWs;
-        continue;
-      }
-      uint64_t Need = recordThreshold(I, Lp);
-      if (I < Lp)
-        Need = std::max(Need, C.ABar[I + 1] + SA[ix(I + 1, Lp)]);
-      SA[ix(I, Lp)] = Need;
-    }
-  return SA;
 }
 
 void Dense::compute(unsigned I, unsigned Lp) {
@@ -162,11 +162,18 @@ void Dense::splits(unsigned I, unsigned Lp, const Span &S) {
   uint64_t Y = C.A[Lp + 1];
   uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
   double Cost = 0;
+  double Least = leastTime(I, Lp);
   for (unsigned J = I + 1; J <= Lp; ++J) {
     Cost += C.Fwd[J - 1];
     if (J - 1 > I)
       Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
     if (Thr > S.Hi)
+      return;
+    // Split J costs at least Cost + Least everywhere, and only counts from
+    // Thr on, where the envelope is at most its value at Thr. Cost and Thr
+    // only grow with J (times are non-negative), so once the envelope is
+    // there no later split can improve the table either.
+    if (Out[std::max(Thr, S.Lo) - S.Lo] <= Cost + Least)
       return;
     const Span &R = Spans[ix(J, Lp)], &Lf = Spans[ix(I, J - 1)];
     if (R.Lo > R.Hi || Lf.Lo > Lf.Hi)

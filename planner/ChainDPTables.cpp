@@ -308,4 +308,28 @@ std::vector<uint64_t> minMemTable(const DPChain &C) {
   return Min;
 }
 
+std::vector<uint64_t> storeAllTable(const DPChain &C) {
+  unsigned L = C.L;
+  std::vector<uint64_t> SA(size_t(L + 1) * (L + 1), 0);
+  auto Ix = [&](unsigned I, unsigned Lp) { return size_t(I) * (L + 1) + Lp; };
+  for (unsigned Lp = 0; Lp <= L; ++Lp)
+    for (unsigned I = Lp + 1; I-- > 0;) {
+      if (I == L) {
+        SA[Ix(I, Lp)] = C.A[L] + C.LossWs;
+        continue;
+      }
+      // The record branch's own peaks (F_all_i, then B_i), and the rest of
+      // the sub-chain recorded beside x̄_{i+1}.
+      uint64_t Bar = C.ABar[I + 1];
+      uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
+                               Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+      if (I < Lp)
+        Need = std::max(Need, Bar + SA[Ix(I + 1, Lp)]);
+      SA[Ix(I, Lp)] = Need;
+    }
+  return SA;
+}
+
+uint64_t storeAllNeed(const DPChain &C) { return storeAllTable(C)[C.L]; }
+
 } // namespace remat::chaindp

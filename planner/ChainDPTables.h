@@ -126,6 +126,15 @@ uint64_t minFeasibleBudget(const DPChain &C);
 /// i * (L+1) + l.
 std::vector<uint64_t> minMemTable(const DPChain &C);
 
+/// SA(i,l), the least m with which the plan that records every stage of
+/// Sub(i, l) fits, for every i <= l, at index i * (L+1) + l. That plan has
+/// the least time of all (every stage forward and backward once), so
+/// opt_{i,l}(m) is constant from SA(i,l) on.
+std::vector<uint64_t> storeAllTable(const DPChain &C);
+
+/// SA(0, L): with x_0 added, the store-all plan's peak (same units as \p C).
+uint64_t storeAllNeed(const DPChain &C);
+
 } // namespace remat::chaindp
 
 #endif // REMAT_PLANNER_CHAINDPTABLES_H

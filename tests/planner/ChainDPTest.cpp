@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 using namespace remat;
@@ -236,5 +237,48 @@ TEST_CASE("chaindp: past the exact work limit the plan is discretised") {
       CHECK(R->Time >= Exact.Time);
       CHECK(R->Time - Exact.Time <= R->GapBound + 1e-9);
     }
+  }
+}
+
+namespace {
+/// The last frontier point at or below \p B (the curve is a step function).
+double frontierAt(const std::vector<ChainFrontierPoint> &F, uint64_t B) {
+  auto It = std::upper_bound(F.begin(), F.end(), B,
+                             [](uint64_t X, const ChainFrontierPoint &P) {
+                               return X < P.BudgetBytes;
+                             });
+  return It == F.begin() ? std::numeric_limits<double>::infinity()
+                         : (It - 1)->Time;
+}
+} // namespace
+
+// With as many slots as bytes the unit is one byte, so the discretised DP
+// (dense tables clipped at the store-all need, band order, envelope and
+// early-exit pruning) solves the very problem the exact step-function DP
+// solves: the two must agree on every budget, and the gap bound is 0
+// because rounding up and down change nothing.
+TEST_CASE("chaindp: at one-byte units the discretised DP equals the exact") {
+  std::mt19937_64 Rng(23);
+  for (int Trial = 0; Trial < 60; ++Trial) {
+    Chain C = randomChain(Rng, 1 + Trial % 12, 40);
+    uint64_t Min = minFeasibleChainBudget(C);
+    for (uint64_t B : {Min, Min + Min / 4, Min + Min / 2, 2 * Min, 4 * Min}) {
+      ChainDPResult Exact = planChecked(C, B);
+      ChainDPResult Dense = planChecked(C, B, unsigned(B));
+      CHECK(Dense.Time == doctest::Approx(Exact.Time));
+      CHECK(Dense.GapBound == 0);
+    }
+    // Whole curves: the store-all peak is under 2^20 bytes, so 2^20 slots
+    // are one byte each. Compare the step functions at every breakpoint of
+    // either.
+    std::vector<ChainFrontierPoint> E = optimalChainFrontier(C);
+    std::vector<ChainFrontierPoint> D = optimalChainFrontier(C, 1u << 20);
+    REQUIRE(!E.empty());
+    REQUIRE(!D.empty());
+    CHECK(D.front().BudgetBytes == E.front().BudgetBytes);
+    for (const ChainFrontierPoint &P : E)
+      CHECK(frontierAt(D, P.BudgetBytes) == doctest::Approx(P.Time));
+    for (const ChainFrontierPoint &P : D)
+      CHECK(frontierAt(E, P.BudgetBytes) == doctest::Approx(P.Time));
   }
 }
