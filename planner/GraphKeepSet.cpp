@@ -59,6 +59,7 @@ private:
   /// the closure reads, Pending counts their reads left.
   SmallVector<unsigned, 8> Deferred;
   BitVector DeferredUse;
+  unsigned CurStage = 0;
   uint64_t Bytes = 0;
   KeepSetPlan Out;
 
@@ -80,6 +81,7 @@ private:
     if (Out.Ops.empty() || Peak > Out.PeakBytes) {
       Out.PeakBytes = Peak;
       Out.ResidentAtPeak = Resident;
+      Out.PeakStage = CurStage;
     }
     Out.Ops.push_back({GraphOpKind::Compute, V});
     Out.Time += N.Time;
@@ -184,6 +186,7 @@ private:
   }
 
   void stage(unsigned S) {
+    CurStage = S;
     SmallVector<unsigned, 16> C = closure(S);
     settleDeferred(S, C);
     for (unsigned V : C)

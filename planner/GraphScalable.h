@@ -74,6 +74,9 @@ struct KeepSetPlan {
   /// Tensors resident while the first op reaching the peak runs, its own
   /// output included.
   llvm::BitVector ResidentAtPeak;
+  /// The stage (node id) whose compute, or recomputation, first reaches the
+  /// peak.
+  unsigned PeakStage = 0;
   /// The keep set that produced the plan (empty for measured ops).
   KeepPolicy Policy;
 };
