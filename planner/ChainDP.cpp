@@ -99,6 +99,7 @@ static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
   R.ForwardRecomputations = countRecomputations(R.Ops, C.size());
   // Down relaxes Up, so it is feasible whenever Up is.
   R.GapBound = Down && Down->Time < Up->Time ? Up->Time - Down->Time : 0;
+  R.MemorySlots = Slots;
   R.TableBytes = Up->TableBytes + (Down ? Down->TableBytes : 0);
   return R;
 }

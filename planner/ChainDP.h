@@ -37,6 +37,10 @@ struct ChainDPResult {
   double Time = 0;
   /// When discretised: an upper bound on Time minus the exact optimum.
   double GapBound = 0;
+  /// Memory slots the plan was made with: 0 when exact, else the grid the
+  /// caller asked for or, when exact mode gave way at its work limit (or
+  /// rounding lost every plan), the one the fallback used.
+  unsigned MemorySlots = 0;
   /// Peak of the plan as the DP accounts it, bytes (the simulator's figure
   /// for the returned ops; exact mode only, else the rounded-up bound).
   uint64_t PeakBytes = 0;
