@@ -44,28 +44,38 @@ public:
   std::vector<ChainOp> reconstruct(uint64_t M0) const;
   unsigned length() const { return C.L; }
   uint64_t tableBytes() const {
-    return (Arena.capacity() + Coarse.capacity()) * sizeof(double) +
-           Spans.capacity() * sizeof(Span) + Min.capacity() * 8;
+    return (Arena.capacity() + CoarseRow.capacity() + CoarseCol.capacity()) *
+               sizeof(double) +
+           (Spans.capacity() + ColSpans.capacity()) * sizeof(Span) +
+           Min.capacity() * 8;
   }
 
 private:
   struct Span {
     uint64_t Begin = 0, Lo = 1, Hi = 0;
-    /// Where the coarse copy starts in Coarse.
-    uint64_t CBegin = 0;
+    /// Where the coarse copies start in CoarseRow and CoarseCol.
+    uint64_t CRow = 0, CCol = 0;
     /// The table's last (least) value.
     double Last = Inf;
   };
   /// Coarse copies hold, per block of Block units of m (aligned at
   /// multiples of Block), the table's value at the block's last m: a lower
-  /// bound on the table over the block, in 1/Block of the memory.
+  /// bound on the table over the block, in 1/Block of the memory. There are
+  /// two: CoarseRow lays the tables of one i side by side, CoarseCol those of
+  /// one l, so that a split loop reads both of its operands' copies
+  /// sequentially.
   static constexpr uint64_t Block = 32;
   /// A lower bound on opt(M') for every M' in M's block with S.Lo <= M' <=
   /// M: the coarse value of M's block. Needs M >= S.Lo.
-  double coarseAt(const Span &S, uint64_t M) const {
-    return Coarse[S.CBegin + std::min(M, S.Hi) / Block - S.Lo / Block];
+  static double coarseAt(const std::vector<double> &Copy, uint64_t Begin,
+                         const Span &S, uint64_t M) {
+    return Copy[Begin + std::min(M, S.Hi) / Block - S.Lo / Block];
   }
-  void finish(Span &S);
+  size_t cix(unsigned I, unsigned Lp) const {
+    return size_t(Lp) * (C.L + 1) + I;
+  }
+  uint64_t layout();
+  void finish(unsigned I, unsigned Lp, Span &S);
   void applySplit(const Span &S, uint64_t Lo, uint64_t End, double Cost,
                   const Span &R, uint64_t Shift, const Span &Lf);
   size_t ix(unsigned I, unsigned Lp) const {
@@ -110,8 +120,10 @@ private:
   /// Prefix[k]: forward plus backward time of stages 0 .. k-1.
   std::vector<double> Prefix;
   double Margin = 0;
-  std::vector<Span> Spans;
-  std::vector<double> Arena, Coarse;
+  /// Spans[ix(i,l)]; ColSpans[cix(i,l)] holds the same span once the table
+  /// is done, for reading a column's spans in sequence.
+  std::vector<Span> Spans, ColSpans;
+  std::vector<double> Arena, CoarseRow, CoarseCol;
 };
 
 Dense::Dense(const DPChain &Chn, uint64_t Budget)
@@ -122,28 +134,8 @@ Dense::Dense(const DPChain &Chn, uint64_t Budget)
     Prefix.push_back(Prefix.back() + (C.Fwd[K] + C.Bwd[K]));
   // Sums of up to ~L terms err by far less than 1e-9 of the largest.
   Margin = 1e-9 * (Prefix.back() + C.LossTime);
-  // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l: by l
-  // ascending, i descending. The tables of one l then lie side by side, so
-  // the split loop reads its right-hand tables sequentially. Every range is
-  // known up front, so the arena is allocated once, at its exact size.
-  std::vector<uint64_t> SA = storeAllTable(C);
-  uint64_t Size = 0, CSize = 0;
-  for (unsigned Lp = 0; Lp <= C.L; ++Lp)
-    for (unsigned I = Lp + 1; I-- > 0;) {
-      Span &S = Spans[ix(I, Lp)];
-      S.Lo = Min[ix(I, Lp)];
-      S.Hi = std::min(cap(I), SA[ix(I, Lp)]);
-      if (S.Lo == NoCap || S.Lo > S.Hi) {
-        S = Span();
-        continue;
-      }
-      S.Begin = Size;
-      Size += S.Hi - S.Lo + 1;
-      S.CBegin = CSize;
-      CSize += S.Hi / Block - S.Lo / Block + 1;
-    }
-  Arena.assign(Size, Inf);
-  Coarse.assign(CSize, Inf);
+  ColSpans.resize(Spans.size());
+  uint64_t Size = layout();
   // Cache blocking: opt_{i,l} reads the tables (j, l), j > i, of its own
   // column and the tables (i, j-1) of its row. Computing a band of B columns
   // row by row (i descending, then l ascending within the band) reads each
@@ -163,6 +155,43 @@ Dense::Dense(const DPChain &Chn, uint64_t Budget)
   }
 }
 
+// opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l, so the
+// arena holds them by l ascending, i descending: the tables of one l lie side
+// by side, and the split loop reads its right-hand tables sequentially. Every
+// range is known up front, so the arena is allocated once, at its exact
+// size, which is returned.
+uint64_t Dense::layout() {
+  std::vector<uint64_t> SA = storeAllTable(C);
+  uint64_t Size = 0, CSize = 0;
+  for (unsigned Lp = 0; Lp <= C.L; ++Lp)
+    for (unsigned I = Lp + 1; I-- > 0;) {
+      Span &S = Spans[ix(I, Lp)];
+      S.Lo = Min[ix(I, Lp)];
+      S.Hi = std::min(cap(I), SA[ix(I, Lp)]);
+      if (S.Lo == NoCap || S.Lo > S.Hi) {
+        S = Span();
+        continue;
+      }
+      S.Begin = Size;
+      Size += S.Hi - S.Lo + 1;
+      S.CCol = CSize;
+      CSize += S.Hi / Block - S.Lo / Block + 1;
+    }
+  uint64_t RowSize = 0;
+  for (unsigned I = 0; I <= C.L; ++I)
+    for (unsigned Lp = I; Lp <= C.L; ++Lp) {
+      Span &S = Spans[ix(I, Lp)];
+      if (S.Lo > S.Hi)
+        continue;
+      S.CRow = RowSize;
+      RowSize += S.Hi / Block - S.Lo / Block + 1;
+    }
+  Arena.assign(Size, Inf);
+  CoarseRow.assign(RowSize, Inf);
+  CoarseCol.assign(CSize, Inf);
+  return Size;
+}
+
 void Dense::compute(unsigned I, unsigned Lp) {
   Span &S = Spans[ix(I, Lp)];
   if (S.Lo > S.Hi)
@@ -170,21 +199,24 @@ void Dense::compute(unsigned I, unsigned Lp) {
   double *Out = Arena.data() + S.Begin;
   if (I == C.L) {
     std::fill(Out, Out + (S.Hi - S.Lo + 1), C.LossTime);
-    finish(S);
+    finish(I, Lp, S);
     return;
   }
   for (uint64_t M = std::max(S.Lo, recordThreshold(I, Lp)); M <= S.Hi; ++M)
     Out[M - S.Lo] = recordValue(I, Lp, M);
   splits(I, Lp, S);
-  finish(S);
+  finish(I, Lp, S);
 }
 
-void Dense::finish(Span &S) {
+void Dense::finish(unsigned I, unsigned Lp, Span &S) {
   const double *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
   S.Last = Out[S.Hi - S.Lo];
-  for (uint64_t B = S.Lo / Block; B <= S.Hi / Block; ++B)
-    Coarse[S.CBegin + B - S.Lo / Block] =
-        Out[std::min(B * Block + Block - 1, S.Hi) - S.Lo];
+  for (uint64_t B = S.Lo / Block; B <= S.Hi / Block; ++B) {
+    double V = Out[std::min(B * Block + Block - 1, S.Hi) - S.Lo];
+    CoarseRow[S.CRow + B - S.Lo / Block] = V;
+    CoarseCol[S.CCol + B - S.Lo / Block] = V;
+  }
+  ColSpans[cix(I, Lp)] = S;
 }
 
 void Dense::splits(unsigned I, unsigned Lp, const Span &S) {
@@ -205,7 +237,7 @@ void Dense::splits(unsigned I, unsigned Lp, const Span &S) {
     // there no later split can improve the table either.
     if (Out[std::max(Thr, S.Lo) - S.Lo] <= Cost + Least)
       return;
-    const Span &R = Spans[ix(J, Lp)], &Lf = Spans[ix(I, J - 1)];
+    const Span &R = ColSpans[cix(J, Lp)], &Lf = Spans[ix(I, J - 1)];
     if (R.Lo > R.Hi || Lf.Lo > Lf.Hi)
       continue;
     uint64_t Lo = std::max({Thr, R.Lo + C.A[J], Lf.Lo, S.Lo});
@@ -267,7 +299,8 @@ void Dense::applySplit(const Span &S, uint64_t Lo, uint64_t End, double Cost,
   uint64_t RunLo = End;
   for (uint64_t X = Lo; X < End;) {
     uint64_t Y = std::min(End, (X / Block + 1) * Block);
-    double Low = Cost + coarseAt(R, Y - 1 - Shift) + coarseAt(Lf, Y - 1);
+    double Low = Cost + coarseAt(CoarseCol, R.CCol, R, Y - 1 - Shift) +
+                 coarseAt(CoarseRow, Lf.CRow, Lf, Y - 1);
     bool Pass = Low < Out[X - S.Lo];
     if (Pass && RunLo == End)
       RunLo = X;
