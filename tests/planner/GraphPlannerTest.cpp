@@ -155,7 +155,7 @@ TEST_CASE("graphplanner: scalable infeasibility names a budget that works") {
 }
 
 TEST_CASE("graphplanner: auto mode goes scalable on large graphs") {
-  Graph G = generateGraph("transformer", 3, 201);
+  Graph G = generateGraph("transformer", 3, 101);
   REQUIRE(G.size() > 60);
   GraphPlanResult R = plan(G, fullPeak(G) * 6 / 10, "auto");
   CHECK(R.ModeUsed == "scalable");
