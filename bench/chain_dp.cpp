@@ -8,7 +8,12 @@
 // DP tables' bytes, the planner's own memory. Exact mode gives way to a
 // memory grid at its work limit; the mode column then reads "exact>N".
 //
+// A second table times a rotor-style dense DP (bench/RotorBaseline.h) on the
+// same rounded chains, for L up to --baseline-max-l (default 200; its table
+// needs (L+1)^2 * 501 doubles), and checks that its optimum is the planner's.
+//
 //   build-rel/bench/chain_dp [--runs N] [--max-l L] [--exact-max-l L]
+//                            [--baseline-max-l L]
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,11 +22,13 @@
 #include "planner/Simulator.h"
 
 #include "BenchChains.h"
+#include "RotorBaseline.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <random>
@@ -85,10 +92,35 @@ std::string modeName(unsigned Slots, unsigned Used) {
   return Used ? "exact>" + std::to_string(Used) : "exact";
 }
 
+/// The rotor-style baseline on the same rounded chain as the 500-slot
+/// planner: its median wall time over the runs, and whether its optimum is
+/// the planner's.
+void compareWithBaseline(const Chain &C, uint64_t Budget, unsigned Slots,
+                         double PlannerTime, double PlannerWall,
+                         double PlannerCpu, unsigned Runs) {
+  // The grid of planSlots (planner/ChainDP.cpp).
+  uint64_t Unit = std::max<uint64_t>(1, (Budget + Slots - 1) / Slots);
+  chaindp::DPChain Up = chaindp::roundedChain(C, Unit, true);
+  std::vector<double> Times;
+  double Opt = 0;
+  for (unsigned R = 0; R < Runs; ++R) {
+    auto Start = std::chrono::steady_clock::now();
+    Opt = bench::rotorStyleOptimum(Up, Budget / Unit);
+    Times.push_back(seconds(Start));
+  }
+  std::sort(Times.begin(), Times.end());
+  double Base = Times[Times.size() / 2];
+  bool Same = std::abs(Opt - PlannerTime) <= 1e-9 * std::abs(Opt);
+  fmt::print("{:>5} {:>10} {:>14.4f} {:>10.4f} {:>10.4f} {:>8.1f}x {:>8.1f}x "
+             "{:>8}\n",
+             C.size(), Slots, Base, PlannerWall, PlannerCpu, Base / PlannerWall,
+             Base / PlannerCpu, Same ? "yes" : "NO");
+}
+
 } // namespace
 
 int main(int Argc, char **Argv) {
-  unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000;
+  unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200;
   for (int I = 1; I + 1 < Argc; I += 2) {
     if (!std::strcmp(Argv[I], "--runs"))
       Runs = std::max(1, std::atoi(Argv[I + 1]));
@@ -96,10 +128,18 @@ int main(int Argc, char **Argv) {
       MaxL = std::atoi(Argv[I + 1]);
     else if (!std::strcmp(Argv[I], "--exact-max-l"))
       ExactMaxL = std::atoi(Argv[I + 1]);
+    else if (!std::strcmp(Argv[I], "--baseline-max-l"))
+      BaselineMaxL = std::atoi(Argv[I + 1]);
   }
   fmt::print("{:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n", "L",
              "slots", "budget MiB", "plan time", "gap bound", "median s",
              "cpu s", "tables MiB");
+  struct Row {
+    Chain C;
+    uint64_t Budget;
+    Measured M;
+  };
+  std::vector<Row> Slotted;
   for (unsigned L : {50u, 100u, 200u, 500u, 1000u}) {
     if (L > MaxL)
       break;
@@ -121,7 +161,17 @@ int main(int Argc, char **Argv) {
                  M.Gap, M.MedianSeconds, M.MedianCpuSeconds,
                  M.TableBytes / 1048576.0);
       std::fflush(stdout);
+      if (Slots && L <= BaselineMaxL)
+        Slotted.push_back({C, Budget, M});
     }
   }
+  // Same run, same rounded chains: the rotor-style dense DP's wall time
+  // against the planner's wall and CPU time (both passes, plan and gap).
+  fmt::print("\n{:>5} {:>10} {:>14} {:>10} {:>10} {:>9} {:>9} {:>8}\n", "L",
+             "slots", "rotor-style s", "ours s", "ours cpu", "x wall", "x cpu",
+             "same opt");
+  for (const Row &R : Slotted)
+    compareWithBaseline(R.C, R.Budget, 500, R.M.Time, R.M.MedianSeconds,
+                        R.M.MedianCpuSeconds, Runs);
   return 0;
 }
