@@ -10,14 +10,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/GraphMILP.h"
 #include "planner/GraphMILPBound.h"
+#include "planner/GraphMILPBuilder.h"
 
 #include "llvm/ADT/BitVector.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdlib>
 #include <numeric>
 #include <string>
 
@@ -72,18 +70,9 @@ std::vector<GraphOp> stageSolutionToOps(const Graph &G,
   return Ops;
 }
 
-namespace {
-/// A stage-wise solution: R[t] computed in stage t, S[t] resident at its
-/// start.
-struct StageSets {
-  std::vector<std::vector<unsigned>> R, S;
-};
-} // namespace
+using milp::StageSets;
 
-/// Stage-wise R and S read back from frontier-advancing ops: stage t holds
-/// the computes up to and including node t's first compute.
-[[maybe_unused]] static StageSets opsToStages(const Graph &G,
-                                              ArrayRef<GraphOp> Ops) {
+StageSets milp::opsToStages(const Graph &G, ArrayRef<GraphOp> Ops) {
   unsigned N = G.size();
   StageSets Out;
   auto &R = Out.R;
@@ -117,90 +106,9 @@ struct StageSets {
   return Out;
 }
 
-#ifndef REMAT_HAVE_CBC
-Expected<GraphMilpResult> solveGraphMilp(const Graph &,
-                                         const GraphMilpOptions &) {
-  return createStringError(inconvertibleErrorCode(),
-                           "exact graph planning needs COIN-OR CBC "
-                           "(coinor-libcbc-dev), which this build lacks");
-}
-#else
+#ifdef REMAT_HAVE_CBC
 
-namespace {
-
-/// The MILP's columns and rows, built once, in a fixed order.
-class MilpBuilder {
-public:
-  MilpBuilder(const Graph &G, const GraphMilpOptions &O) : G(G), O(O) {
-    N = G.size();
-    computeReach();
-    chooseScale();
-  }
-
-  void build();
-  std::vector<double> startVector(ArrayRef<GraphOp> Ops) const;
-  StageSets readSolution(const double *X) const;
-
-  const Graph &G;
-  const GraphMilpOptions &O;
-  unsigned N = 0;
-  /// Bytes per memory unit of the model (keeps coefficients small).
-  double Scale = 1;
-  SmallVector<unsigned, 0> MaxDesc, LastUser;
-  /// Each node's distinct inputs, ascending (an input read twice is still
-  /// freed once).
-  std::vector<SmallVector<unsigned, 4>> In;
-  /// Column of R[t][k] / S[t][i] at t * N + k, or -1.
-  std::vector<int> RCol, SCol;
-  /// Per stage: (operand i, compute k, column) of each F, and U's column
-  /// per compute slot.
-  struct FreeVar {
-    unsigned I, K;
-    int Col;
-  };
-  std::vector<std::vector<FreeVar>> FCols;
-  std::vector<std::vector<std::pair<unsigned, int>>> UCols;
-  int PeakCol = -1;
-  std::vector<double> ColLo, ColHi, Obj;
-  std::vector<bool> IsInt;
-  std::vector<std::string> Names;
-  /// The rows as (row, column, coefficient) triplets; appending to a
-  /// CoinPackedMatrix row by row reallocates and took seconds at 50 nodes.
-  std::vector<int> RowIdx, ColIdx;
-  std::vector<double> Coef;
-  std::vector<double> RowLo, RowHi;
-
-private:
-  void computeReach();
-  void chooseScale();
-  int addCol(double Lo, double Hi, double Cost, bool Int, std::string Name) {
-    ColLo.push_back(Lo);
-    ColHi.push_back(Hi);
-    Obj.push_back(Cost);
-    IsInt.push_back(Int);
-    Names.push_back(std::move(Name));
-    return int(ColLo.size() - 1);
-  }
-  void addRow(const CoinPackedVector &V, double Lo, double Hi) {
-    for (int E = 0; E != V.getNumElements(); ++E) {
-      RowIdx.push_back(int(RowLo.size()));
-      ColIdx.push_back(V.getIndices()[E]);
-      Coef.push_back(V.getElements()[E]);
-    }
-    RowLo.push_back(Lo);
-    RowHi.push_back(Hi);
-  }
-  int r(unsigned T, unsigned K) const { return RCol[size_t(T) * N + K]; }
-  int s(unsigned T, unsigned I) const {
-    return T < N ? SCol[size_t(T) * N + I] : -1;
-  }
-  double mem(uint64_t B) const { return double(B) / Scale; }
-  void addColumns();
-  void addLogicRows();
-  void addFreeRows(unsigned T);
-  void addMemoryRows(unsigned T);
-  void addCoverRows();
-};
+namespace milp {
 
 void MilpBuilder::computeReach() {
   MaxDesc.assign(N, 0);
@@ -261,7 +169,7 @@ void MilpBuilder::addColumns() {
       auto AddF = [&](unsigned I) {
         FCols[T].push_back(
             {I, K,
-             addCol(0, 1, 0, false,
+             addCol(0, 1, 0, O.MinimizePeak,
                     "F" + Tag + std::to_string(I) + "_" + std::to_string(K))});
       };
       for (unsigned I : In[K])
@@ -314,7 +222,8 @@ void MilpBuilder::addFreeRows(unsigned T) {
   // its LP relaxation is tighter than the paper's single aggregated row.
   // F needs no lower bound: freeing less only counts more memory, so with
   // integral R and S some optimum has F at its bound, 0 or 1, and F can be
-  // continuous.
+  // continuous. (The peak-minimising model keeps F binary: with continuous
+  // F, CBC 2.10.8 crashed in ClpPresolve on the diamond of GraphMILPTest.)
   for (const FreeVar &F : FCols[T]) {
     auto AtMost = [&](int Col, double Sign, double Hi) {
       CoinPackedVector V;
@@ -465,122 +374,7 @@ StageSets MilpBuilder::readSolution(const double *X) const {
   return Out;
 }
 
-int quietCallback(CbcModel *, int) { return 0; }
-
-/// Loads \p B's columns and rows into Clp, named (for the MIP start).
-void loadInto(OsiClpSolverInterface &Solver, const MilpBuilder &B) {
-  Solver.messageHandler()->setLogLevel(0);
-  Solver.setIntParam(OsiNameDiscipline, 2);
-  CoinPackedMatrix Rows(false, B.RowIdx.data(), B.ColIdx.data(), B.Coef.data(),
-                        CoinBigIndex(B.Coef.size()));
-  Rows.setDimensions(int(B.RowLo.size()), int(B.ColLo.size()));
-  Solver.loadProblem(Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
-                     B.RowLo.data(), B.RowHi.data());
-  for (size_t C = 0; C != B.IsInt.size(); ++C) {
-    if (B.IsInt[C])
-      Solver.setInteger(int(C));
-    Solver.setColName(int(C), B.Names[C]);
-  }
-}
-
-/// CBC's MIP start from a warm-start plan: every integer column by name.
-std::vector<std::pair<std::string, double>> mipStart(const MilpBuilder &B,
-                                                     ArrayRef<GraphOp> Ops) {
-  std::vector<double> X = B.startVector(Ops);
-  std::vector<std::pair<std::string, double>> Start;
-  for (size_t C = 0; C != X.size(); ++C)
-    if (B.IsInt[C])
-      Start.push_back({B.Names[C], X[C]});
-  return Start;
-}
-
-/// Runs CBC's standard solve (cuts, heuristics) on \p Model.
-void runCbc(CbcModel &Model, const GraphMilpOptions &O,
-            CbcSolverUsefulData &Data) {
-  std::string Sec = std::to_string(std::max(0.1, O.TimeLimitSeconds));
-  // Wall-clock limit: CBC counts CPU time by default, which on a busy
-  // machine lets a solve run far past the limit the user asked for.
-  // Preprocessing is off: CBC 2.10's CglPreProcess::postProcess crashes when
-  // the time limit stops a preprocessed solve (seen on a 49-node graph).
-  const char *Log = std::getenv("REMAT_MILP_LOG") ? "1" : "0";
-  std::vector<const char *> Argv = {"remat",     "-log",        Log,
-                                    "-timeMode", "elapsed",     "-sec",
-                                    Sec.c_str(), "-preprocess", "off"};
-  if (const char *Extra = std::getenv("REMAT_MILP_ARGS")) {
-    static std::vector<std::string> Words;
-    Words.clear();
-    std::string W;
-    for (const char *P = Extra;; ++P) {
-      if (*P == ' ' || !*P) {
-        if (!W.empty())
-          Words.push_back(W);
-        W.clear();
-        if (!*P)
-          break;
-      } else
-        W += *P;
-    }
-    for (auto &X : Words)
-      Argv.push_back(X.c_str());
-  }
-  Argv.push_back("-solve");
-  Argv.push_back("-quit");
-  CbcMain1(int(Argv.size()), Argv.data(), Model, quietCallback, Data);
-}
-
-} // namespace
-
-Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
-                                         const GraphMilpOptions &O) {
-  auto Start = std::chrono::steady_clock::now();
-  GraphMilpResult Res;
-  if (G.size() == 0) {
-    Res.HasSolution = Res.ProvenOptimal = true;
-    return Res;
-  }
-  MilpBuilder B(G, O);
-  B.build();
-  if (std::getenv("REMAT_MILP_LOG"))
-    fprintf(
-        stderr, "build %.3f s, %zu cols %zu rows\n",
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
-            .count(),
-        B.ColLo.size(), B.RowLo.size());
-  Res.Variables = unsigned(B.ColLo.size());
-  Res.Constraints = unsigned(B.RowLo.size());
-
-  // CbcModel copies the solver; the model is configured in place because
-  // CbcMain0 ties it to Data.
-  OsiClpSolverInterface Solver;
-  loadInto(Solver, B);
-  CbcModel Model(Solver);
-  CbcSolverUsefulData Data;
-  Data.noPrinting_ = true;
-  CbcMain0(Model, Data);
-  Model.setLogLevel(0);
-  Model.messageHandler()->setLogLevel(0);
-  if (!O.WarmStart.empty())
-    Model.setMIPStart(mipStart(B, O.WarmStart));
-  runCbc(Model, O, Data);
-
-  Res.ProvenInfeasible = Model.isProvenInfeasible();
-  Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();
-  Res.BestBound = Model.getBestPossibleObjValue();
-  if (const double *X = Model.bestSolution()) {
-    StageSets St = B.readSolution(X);
-    Res.Ops = stageSolutionToOps(G, St.R, St.S);
-    Res.HasSolution = true;
-    Res.Incumbent = Model.getObjValue();
-  }
-  if (O.MinimizePeak) {
-    Res.Incumbent *= B.Scale;
-    Res.BestBound *= B.Scale;
-  }
-  Res.Seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
-          .count();
-  return Res;
-}
+} // namespace milp
 
 #endif // REMAT_HAVE_CBC
 

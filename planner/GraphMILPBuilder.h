@@ -1,0 +1,115 @@
+//===- planner/GraphMILPBuilder.h - The MILP's columns and rows -*- C++ -*-===//
+//
+// Internal to the exact graph planner (GraphMILP.cpp builds the model,
+// GraphMILPSolve.cpp runs CBC on it); see planner/GraphMILP.h.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_GRAPHMILPBUILDER_H
+#define REMAT_PLANNER_GRAPHMILPBUILDER_H
+
+#include "planner/GraphMILP.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#ifdef REMAT_HAVE_CBC
+#include "CoinPackedVector.hpp"
+#endif
+
+namespace remat::milp {
+
+/// A stage-wise solution: R[t] computed in stage t, S[t] resident at its
+/// start.
+struct StageSets {
+  std::vector<std::vector<unsigned>> R, S;
+};
+
+/// Stage-wise R and S read back from frontier-advancing ops: stage t holds
+/// the computes up to and including node t's first compute.
+StageSets opsToStages(const Graph &G, llvm::ArrayRef<GraphOp> Ops);
+
+#ifdef REMAT_HAVE_CBC
+/// The MILP's columns and rows, built once, in a fixed order.
+class MilpBuilder {
+public:
+  MilpBuilder(const Graph &G, const GraphMilpOptions &O) : G(G), O(O) {
+    N = G.size();
+    computeReach();
+    chooseScale();
+  }
+
+  /// Adds every column and row.
+  void build();
+  std::vector<double> startVector(llvm::ArrayRef<GraphOp> Ops) const;
+  StageSets readSolution(const double *X) const;
+
+  const Graph &G;
+  const GraphMilpOptions &O;
+  unsigned N = 0;
+  /// Bytes per memory unit of the model (keeps coefficients small).
+  double Scale = 1;
+  llvm::SmallVector<unsigned, 0> MaxDesc, LastUser;
+  /// Each node's distinct inputs, ascending (an input read twice is still
+  /// freed once).
+  std::vector<llvm::SmallVector<unsigned, 4>> In;
+  /// Column of R[t][k] / S[t][i] at t * N + k, or -1.
+  std::vector<int> RCol, SCol;
+  /// Per stage: (operand i, compute k, column) of each F, and U's column
+  /// per compute slot.
+  struct FreeVar {
+    unsigned I, K;
+    int Col;
+  };
+  std::vector<std::vector<FreeVar>> FCols;
+  std::vector<std::vector<std::pair<unsigned, int>>> UCols;
+  int PeakCol = -1;
+  std::vector<double> ColLo, ColHi, Obj;
+  std::vector<bool> IsInt;
+  std::vector<std::string> Names;
+  /// The rows as (row, column, coefficient) triplets; appending to a
+  /// CoinPackedMatrix row by row reallocates and took seconds at 50 nodes.
+  std::vector<int> RowIdx, ColIdx;
+  std::vector<double> Coef;
+  std::vector<double> RowLo, RowHi;
+
+private:
+  void computeReach();
+  void chooseScale();
+  int addCol(double Lo, double Hi, double Cost, bool Int, std::string Name) {
+    ColLo.push_back(Lo);
+    ColHi.push_back(Hi);
+    Obj.push_back(Cost);
+    IsInt.push_back(Int);
+    Names.push_back(std::move(Name));
+    return int(ColLo.size() - 1);
+  }
+  void addRow(const CoinPackedVector &V, double Lo, double Hi) {
+    for (int E = 0; E != V.getNumElements(); ++E) {
+      RowIdx.push_back(int(RowLo.size()));
+      ColIdx.push_back(V.getIndices()[E]);
+      Coef.push_back(V.getElements()[E]);
+    }
+    RowLo.push_back(Lo);
+    RowHi.push_back(Hi);
+  }
+  int r(unsigned T, unsigned K) const { return RCol[size_t(T) * N + K]; }
+  int s(unsigned T, unsigned I) const {
+    return T < N ? SCol[size_t(T) * N + I] : -1;
+  }
+  double mem(uint64_t B) const { return double(B) / Scale; }
+  void addColumns();
+  void addLogicRows();
+  void addFreeRows(unsigned T);
+  void addMemoryRows(unsigned T);
+  void addCoverRows();
+};
+
+#endif // REMAT_HAVE_CBC
+
+} // namespace remat::milp
+
+#endif // REMAT_PLANNER_GRAPHMILPBUILDER_H

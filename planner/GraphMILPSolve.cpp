@@ -1,0 +1,237 @@
+//===- planner/GraphMILPSolve.cpp - Exact graph MILP, solved with CBC -----===//
+//
+// Runs CBC on the model of GraphMILP.cpp within a wall-clock deadline that
+// covers everything (bound, model build, root LP and cuts, search), starting
+// from the warm-start plan and the covering bound of GraphMILPBound.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/GraphMILPBound.h"
+#include "planner/GraphMILPBuilder.h"
+#include "planner/Simulator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+#include <string>
+
+#ifdef REMAT_HAVE_CBC
+#include "CbcEventHandler.hpp"
+#include "CbcModel.hpp"
+#include "CbcSolver.hpp"
+#include "CoinPackedMatrix.hpp"
+#include "OsiClpSolverInterface.hpp"
+#endif
+
+using namespace llvm;
+
+namespace remat {
+
+#ifndef REMAT_HAVE_CBC
+Expected<GraphMilpResult> solveGraphMilp(const Graph &,
+                                         const GraphMilpOptions &) {
+  return createStringError(inconvertibleErrorCode(),
+                           "exact graph planning needs COIN-OR CBC "
+                           "(coinor-libcbc-dev), which this build lacks");
+}
+#else
+
+using milp::MilpBuilder;
+using milp::StageSets;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int quietCallback(CbcModel *, int) { return 0; }
+
+/// Loads \p B's columns and rows into Clp, named (for the MIP start).
+void loadInto(OsiClpSolverInterface &Solver, const MilpBuilder &B) {
+  Solver.messageHandler()->setLogLevel(0);
+  Solver.setIntParam(OsiNameDiscipline, 2);
+  CoinPackedMatrix Rows(false, B.RowIdx.data(), B.ColIdx.data(), B.Coef.data(),
+                        CoinBigIndex(B.Coef.size()));
+  Rows.setDimensions(int(B.RowLo.size()), int(B.ColLo.size()));
+  Solver.loadProblem(Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
+                     B.RowLo.data(), B.RowHi.data());
+  for (size_t C = 0; C != B.IsInt.size(); ++C) {
+    if (B.IsInt[C])
+      Solver.setInteger(int(C));
+    Solver.setColName(int(C), B.Names[C]);
+  }
+}
+
+/// CBC's MIP start from a warm-start plan: every integer column by name.
+std::vector<std::pair<std::string, double>> mipStart(const MilpBuilder &B,
+                                                     ArrayRef<GraphOp> Ops) {
+  std::vector<double> X = B.startVector(Ops);
+  std::vector<std::pair<std::string, double>> Start;
+  for (size_t C = 0; C != X.size(); ++C)
+    if (B.IsInt[C])
+      Start.push_back({B.Names[C], X[C]});
+  return Start;
+}
+
+double secondsUntil(Clock::time_point T) {
+  return std::chrono::duration<double>(T - Clock::now()).count();
+}
+
+/// Stops CBC at the deadline wherever it is: CBC's own limit is checked
+/// between tree nodes, not during the root's cut passes and heuristics.
+class DeadlineHandler : public CbcEventHandler {
+public:
+  explicit DeadlineHandler(Clock::time_point Deadline) : Deadline(Deadline) {}
+  CbcAction event(CbcEvent) override {
+    return Clock::now() >= Deadline ? stop : noAction;
+  }
+  CbcEventHandler *clone() const override { return new DeadlineHandler(*this); }
+
+private:
+  Clock::time_point Deadline;
+};
+
+/// Runs CBC's standard solve (cuts, heuristics) on \p Model for \p Seconds
+/// of wall-clock time.
+void runCbc(CbcModel &Model, double Seconds, CbcSolverUsefulData &Data) {
+  std::string Sec = std::to_string(Seconds);
+  // Wall-clock limit: CBC counts CPU time by default, which on a busy
+  // machine lets a solve run far past the limit the user asked for.
+  // Preprocessing is off: CBC 2.10's CglPreProcess::postProcess crashes when
+  // the time limit stops a preprocessed solve (seen on a 49-node graph).
+  std::vector<const char *> Argv = {
+      "remat",     "-log",        "0",   "-timeMode", "elapsed", "-sec",
+      Sec.c_str(), "-preprocess", "off", "-solve",    "-quit"};
+  CbcMain1(int(Argv.size()), Argv.data(), Model, quietCallback, Data);
+}
+
+/// Rounds a lower bound up to the next integer when every node time is one
+/// (then so is every plan's time), allowing for solver tolerances.
+double roundBound(const Graph &G, double Bound) {
+  for (const Node &Nd : G.Nodes)
+    if (Nd.Time != std::floor(Nd.Time))
+      return Bound;
+  return std::ceil(Bound - 1e-6);
+}
+
+/// The warm start's time, or its peak when minimising the peak; nullopt
+/// when it is not a valid plan within the budget.
+std::optional<double> warmObjective(const Graph &G, const GraphMilpOptions &O) {
+  if (O.WarmStart.empty())
+    return std::nullopt;
+  auto Sim = simulateGraph(G, O.WarmStart);
+  if (!Sim) {
+    consumeError(Sim.takeError());
+    return std::nullopt;
+  }
+  if (O.MinimizePeak)
+    return double(Sim->PeakBytes);
+  if (Sim->PeakBytes > O.BudgetBytes)
+    return std::nullopt;
+  return Sim->Time;
+}
+
+/// CBC on the model, until \p Deadline. Fills the solution (if any), the
+/// bound and the proofs of \p Res.
+void solveWithCbc(const MilpBuilder &B, const GraphMilpOptions &O,
+                  Clock::time_point Deadline, GraphMilpResult &Res) {
+  OsiClpSolverInterface Solver;
+  loadInto(Solver, B);
+  // The root LP, too, stops at the deadline.
+  Solver.getModelPtr()->setMaximumWallSeconds(
+      std::max(0.01, secondsUntil(Deadline)));
+  // CbcModel copies the solver; the model is configured in place because
+  // CbcMain0 ties it to Data.
+  CbcModel Model(Solver);
+  CbcSolverUsefulData Data;
+  Data.noPrinting_ = true;
+  CbcMain0(Model, Data);
+  Model.setLogLevel(0);
+  Model.messageHandler()->setLogLevel(0);
+  DeadlineHandler Stop(Deadline);
+  Model.passInEventHandler(&Stop);
+  if (!O.WarmStart.empty())
+    Model.setMIPStart(mipStart(B, O.WarmStart));
+  runCbc(Model, std::max(0.01, secondsUntil(Deadline)), Data);
+  Res.ProvenInfeasible = Model.isProvenInfeasible();
+  Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();
+  double Bound = Model.getBestPossibleObjValue();
+  if (std::isfinite(Bound) && std::abs(Bound) < 1e20)
+    Res.BestBound =
+        std::max(Res.BestBound, Bound * (O.MinimizePeak ? B.Scale : 1));
+  if (const double *X = Model.bestSolution()) {
+    StageSets St = B.readSolution(X);
+    Res.Ops = stageSolutionToOps(B.G, St.R, St.S);
+    Res.HasSolution = true;
+    Res.Incumbent = Model.getObjValue() * (O.MinimizePeak ? B.Scale : 1);
+  }
+}
+
+} // namespace
+
+Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
+                                         const GraphMilpOptions &O) {
+  auto Start = Clock::now();
+  auto Deadline =
+      Start +
+      std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(std::max(0.0, O.TimeLimitSeconds)));
+  GraphMilpResult Res;
+  auto Finish = [&]() -> Expected<GraphMilpResult> {
+    Res.BestBound = roundBound(G, Res.BestBound);
+    if (Res.HasSolution && Res.Incumbent <= Res.BestBound + 1e-9)
+      Res.ProvenOptimal = true;
+    if (Res.ProvenOptimal)
+      Res.BestBound = Res.Incumbent;
+    Res.Seconds = std::chrono::duration<double>(Clock::now() - Start).count();
+    return Res;
+  };
+  if (G.size() == 0) {
+    Res.HasSolution = true;
+    return Finish();
+  }
+  std::optional<double> Warm = warmObjective(G, O);
+  if (Warm) {
+    Res.HasSolution = true;
+    Res.Ops = O.WarmStart;
+    Res.Incumbent = *Warm;
+  }
+  if (!O.MinimizePeak) {
+    // The covering bound takes milliseconds at 50 nodes; its branch and
+    // bound gets a tenth of the time at most.
+    GraphBoundResult Cover = graphTimeLowerBound(
+        G, {O.BudgetBytes, std::min(1.0, 0.1 * O.TimeLimitSeconds)});
+    if (Cover.Infeasible) {
+      Res.ProvenInfeasible = true;
+      Res.HasSolution = false;
+      Res.Ops.clear();
+      return Finish();
+    }
+    Res.BestBound = Cover.Time;
+    if (Warm && *Warm <= Cover.Time + 1e-9)
+      return Finish();
+  }
+  MilpBuilder B(G, O);
+  B.build();
+  Res.Variables = unsigned(B.ColLo.size());
+  Res.Constraints = unsigned(B.RowLo.size());
+  // Too little time left for CBC to do anything: the warm start and the
+  // covering bound are the answer.
+  if (secondsUntil(Deadline) < 0.05)
+    return Finish();
+  GraphMilpResult Cbc = Res;
+  Cbc.HasSolution = false;
+  solveWithCbc(B, O, Deadline, Cbc);
+  Res.ProvenInfeasible = Cbc.ProvenInfeasible && !Res.HasSolution;
+  Res.BestBound = Cbc.BestBound;
+  if (Cbc.HasSolution && (!Res.HasSolution || Cbc.Incumbent <= Res.Incumbent)) {
+    Res.Ops = std::move(Cbc.Ops);
+    Res.Incumbent = Cbc.Incumbent;
+    Res.HasSolution = true;
+    Res.ProvenOptimal = Cbc.ProvenOptimal;
+  }
+  return Finish();
+}
+
+#endif // REMAT_HAVE_CBC
+
+} // namespace remat
