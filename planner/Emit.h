@@ -183,9 +183,9 @@ transformerLayers(const ChainAnalysis &A);
 std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
                                      llvm::ArrayRef<std::string> Kinds);
 
-/// targetFamily's plans in the same order, but some (Hugging Face's) carry
-/// only their label and segments; renderCandidate completes one. For
-/// choosing among many plans cheaply.
+/// targetFamily's plans in the same order, but some (Hugging Face's,
+/// PyTorch's and JAX's) carry only their label and segments;
+/// renderCandidate completes one. For choosing among many plans cheaply.
 std::vector<TargetPlan> targetCandidates(EmitTarget T, const ChainAnalysis &A,
                                          llvm::ArrayRef<std::string> Kinds);
 

@@ -406,8 +406,11 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     R.OriginalCost =
         PlanCost{Sim->PeakBytes, Sim->Time, Sim->ForwardRecomputations};
   }
+  // remat_torch runs any schedule: PyTorch needs no family to match.
   std::vector<TargetPlan> Family =
-      targetCandidates(T, *A, stageKinds(M, A->numStages()));
+      T == EmitTarget::PyTorch
+          ? std::vector<TargetPlan>()
+          : targetCandidates(T, *A, stageKinds(M, A->numStages()));
   for (const TargetPlan &P : Family)
     if (!A->MultiLevel && normalizeSegments(P.Segments) == A->Segments) {
       R.Exact = true;

@@ -43,11 +43,11 @@ static const char *SelectiveNote =
 json torchPlanJson(const Schedule &S, const ChainAnalysis &A,
                    const TargetPlan &Plain) {
   json Layers = json::array();
+  unsigned Seg = 0;
   for (unsigned I = 0; I < A.numStages(); ++I) {
-    unsigned Seg = 0;
-    for (unsigned K = 0; K < A.Segments.size(); ++K)
-      if (A.Segments[K].Begin <= I && I < A.Segments[K].End)
-        Seg = K;
+    // Segments partition [0, L) in order.
+    while (Seg + 1 < A.Segments.size() && A.Segments[Seg].End <= I)
+      ++Seg;
     Layers.push_back(
         {{"index", I},
          {"name", A.Stages[I].Name},

@@ -52,6 +52,13 @@ std::vector<Segment> sacRegions(const ChainAnalysis &A) {
   return Out;
 }
 
+/// "a" or "a .. b".
+static std::string span(const ChainAnalysis &A, unsigned B, unsigned E) {
+  if (E == B + 1)
+    return A.Stages[B].Name;
+  return A.Stages[B].Name + " .. " + A.Stages[E - 1].Name;
+}
+
 /// Why the regions do not run the plan's recomputation exactly; empty when
 /// they do. Non-reentrant checkpointing recomputes a whole region at the
 /// first backward use of any of its saved tensors, so a region matches the
@@ -59,25 +66,25 @@ std::vector<Segment> sacRegions(const ChainAnalysis &A) {
 /// (stored stages only in front).
 static std::string sacInexactness(const ChainAnalysis &A,
                                   ArrayRef<Segment> Regions) {
+  // Regions and segments are both in stage order: one pass over each.
+  size_t K = 0;
   for (const Segment &R : Regions) {
     unsigned Count = 0;
     const Segment *Last = nullptr;
-    for (const Segment &S : A.Segments)
-      if (S.Checkpointed && R.Begin <= S.Begin && S.End <= R.End) {
+    for (; K < A.Segments.size() && A.Segments[K].Begin < R.End; ++K)
+      if (A.Segments[K].Checkpointed && R.Begin <= A.Segments[K].Begin) {
         ++Count;
-        Last = &S;
+        Last = &A.Segments[K];
       }
     if (Count > 1)
-      return fmt::format("region {} .. {} holds {} checkpointed segments; "
-                         "SAC recomputes them together, not one at a time",
-                         A.Stages[R.Begin].Name, A.Stages[R.End - 1].Name,
-                         Count);
+      return fmt::format("region {} holds {} checkpointed segments; SAC "
+                         "recomputes them together, not one at a time",
+                         span(A, R.Begin, R.End), Count);
     if (Last && Last->End != R.End)
-      return fmt::format("region {} .. {} has stored stages after its "
-                         "recomputed ones; SAC recomputes {} during their "
-                         "backward, earlier than the plan",
-                         A.Stages[R.Begin].Name, A.Stages[R.End - 1].Name,
-                         A.Stages[Last->Begin].Name);
+      return fmt::format("region {} has stored stages after its recomputed "
+                         "ones; SAC recomputes {} during their backward, "
+                         "earlier than the plan",
+                         span(A, R.Begin, R.End), A.Stages[Last->Begin].Name);
   }
   return {};
 }
@@ -89,13 +96,6 @@ static std::string recomputedSet(const std::vector<std::string> &Names) {
   for (const std::string &N : Names)
     S += "    " + json(N).dump() + ",\n";
   return S + "})\n";
-}
-
-/// "a" or "a .. b".
-static std::string span(const ChainAnalysis &A, unsigned B, unsigned E) {
-  if (E == B + 1)
-    return A.Stages[B].Name;
-  return A.Stages[B].Name + " .. " + A.Stages[E - 1].Name;
 }
 
 static const char *SacPrologue =

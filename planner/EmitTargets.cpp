@@ -63,7 +63,14 @@ static std::vector<Segment> chunkSegments(unsigned L, unsigned K, Pred Ckpt) {
 /// plan for some N >= 2.
 static std::optional<unsigned> sequentialSegments(ArrayRef<Segment> Segs,
                                                   unsigned L) {
-  for (unsigned N = 2; N <= L; ++N) {
+  // The first segment is checkpointed and has K = floor(L/N) stages; only
+  // the N with that floor need checking (not all N up to L: that made
+  // emitting a long chain cubic).
+  if (Segs.empty() || !Segs[0].Checkpointed || Segs[0].Begin != 0 ||
+      Segs[0].End == 0)
+    return std::nullopt;
+  unsigned First = Segs[0].End;
+  for (unsigned N = std::max(2u, L / (First + 1) + 1); N <= L / First; ++N) {
     unsigned K = L / N;
     std::vector<Segment> Want;
     for (unsigned S = 0; S + 1 < N; ++S)
@@ -447,6 +454,8 @@ static std::vector<TargetPlan> titanFamily(unsigned L) {
 }
 
 TargetPlan renderCandidate(EmitTarget T, const ChainAnalysis &A, TargetPlan P) {
+  if (T == EmitTarget::PyTorch || T == EmitTarget::Jax)
+    return segmentPlanFor(T, A, P.Segments);
   if (T != EmitTarget::HF)
     return P;
   std::vector<bool> Stage(A.numStages(), false);
@@ -502,11 +511,11 @@ std::vector<TargetPlan> targetCandidates(EmitTarget T, const ChainAnalysis &A,
     break;
   }
   // Any single-level plan: the schedule's own (outer) segments, then every
-  // K-th stage.
-  std::vector<TargetPlan> F{segmentPlanFor(T, A, A.Segments)};
+  // K-th stage. Segments only; renderCandidate writes the code of the one
+  // chosen (code for all L candidates took seconds and 250 MB at L = 2000).
+  std::vector<TargetPlan> F{{"", {}, "", normalizeSegments(A.Segments)}};
   for (unsigned K = 1; K <= L; ++K)
-    F.push_back(
-        segmentPlanFor(T, A, chunkSegments(L, K, [](auto &) { return true; })));
+    F.push_back({"", {}, "", chunkSegments(L, K, [](auto &) { return true; })});
   return F;
 }
 
