@@ -569,3 +569,20 @@ TEST_CASE("emit pytorch: selective checkpointing regions are whole layers") {
   REQUIRE(static_cast<bool>(P));
   CHECK(sacRegions(*P) == segs({{0, 2, true}, {3, 4, true}}));
 }
+
+TEST_CASE("emit pytorch: every checkpoint_sequential plan is recognised") {
+  // checkpoint_sequential(blocks, N) over L blocks: N - 1 checkpointed
+  // segments of floor(L/N) blocks, then the rest stored. Distinct N give
+  // distinct plans (the first segment fixes floor(L/N), the count N).
+  for (unsigned L = 2; L <= 12; ++L)
+    for (unsigned N = 2; N <= L; ++N) {
+      unsigned K = L / N;
+      std::vector<Seg> Plan;
+      for (unsigned S = 0; S + 1 < N; ++S)
+        Plan.push_back({S * K, (S + 1) * K, true});
+      Plan.push_back({(N - 1) * K, L, false});
+      auto R = emitOk(chainSchedule(segOps(Plan), L), EmitTarget::PyTorch);
+      INFO("L = ", L, ", N = ", N);
+      CHECK(R.Plan.Config["checkpoint_sequential"]["segments"] == N);
+    }
+}
