@@ -233,7 +233,7 @@ private:
     std::optional<KeepSetPlan> Best;
     double BestKey = std::numeric_limits<double>::infinity();
     for (unsigned V : AtPeak.set_bits()) {
-      if (V == Fixed)
+      if (V == Fixed || exhausted())
         continue;
       for (TensorState S : lighter(V, stateOf(P.Policy, V))) {
         KeepPolicy T = P.Policy;
@@ -252,7 +252,7 @@ private:
     // then recomputes it.
     // \p Fixed too: kept, it may still skip one gap.
     for (unsigned V : P.ResidentAtPeak.set_bits()) {
-      if (G.Nodes[V].Bytes == 0)
+      if (G.Nodes[V].Bytes == 0 || exhausted())
         continue;
       const auto &Us = G.Users[V];
       auto It = std::upper_bound(Us.begin(), Us.end(), P.PeakStage);
@@ -291,8 +291,9 @@ private:
         KeepPolicy T = Cur.Policy;
         setState(T, V, S);
         KeepSetPlan P = eval(T);
-        for (unsigned Step = 0; P.PeakBytes > O.BudgetBytes &&
-                                P.Time < Cur.Time && Step != MaxRepairSteps;
+        for (unsigned Step = 0;
+             P.PeakBytes > O.BudgetBytes && P.Time < Cur.Time &&
+             Step != MaxRepairSteps && !exhausted();
              ++Step) {
           std::optional<KeepSetPlan> Next = repairStep(P, V);
           if (!Next)
