@@ -38,6 +38,8 @@ struct Config {
   double ExactLimit = 10;
   unsigned ExactMaxNodes = 100;
   unsigned Repeats = 3;
+  /// Hand exact mode the scalable plan as its warm start.
+  bool WarmStart = true;
   /// Branch-and-bound limit for the covering bound, seconds (0: its LP).
   double BoundLimit = 2;
   /// Budgets, percent of the store-everything peak.
@@ -82,6 +84,8 @@ Config parseArgs(int Argc, char **Argv) {
       C.Families = splitList(Argv[I + 1]);
     else if (A == "--exact-limit")
       C.ExactLimit = std::atof(Argv[I + 1]);
+    else if (A == "--warm-start")
+      C.WarmStart = std::string(Argv[I + 1]) != "off";
     else if (A == "--bound-limit")
       C.BoundLimit = std::atof(Argv[I + 1]);
     else if (A == "--exact-max-nodes")
@@ -147,7 +151,7 @@ void runOne(const Config &C, const char *Family, unsigned Size) {
       GraphMilpOptions MO;
       MO.BudgetBytes = Budget;
       MO.TimeLimitSeconds = C.ExactLimit;
-      if (Sc.Found)
+      if (Sc.Found && C.WarmStart)
         MO.WarmStart = Sc.Best.Ops;
       auto M = solveGraphMilp(G, MO);
       if (M) {
@@ -169,9 +173,13 @@ void runOne(const Config &C, const char *Family, unsigned Size) {
         consumeError(M.takeError());
       }
     }
-    fmt::print("| {} | {} | {}% | {:.0f} | {} {:.2f} | {} | {:.3f} | {} | "
+    // No plan exists: the bound is moot.
+    bool NoPlan = Cov.Infeasible || ExNote == "infeasible";
+    fmt::print("| {} | {} | {}% | {} | {} {:.2f} | {} | {:.3f} | {} | "
                "{:.2f} ({}) | {} | {} |\n",
-               Family, G.size(), Pct, Bound, BoundBy, Cov.Seconds,
+               Family, G.size(), Pct,
+               NoPlan ? std::string("—") : fmt::format("{:.0f}", Bound),
+               NoPlan ? std::string("infeasible") : BoundBy, Cov.Seconds,
                cost(ScT, Bound), ScSec, cost(ExT, Bound), ExSec, ExNote,
                cost(ChenT, Bound), cost(AllT, Bound));
     std::fflush(stdout);

@@ -8,7 +8,9 @@
 // workspace; a node cannot be recomputed while resident (R + S <= 1, as the
 // simulator requires); variables that cannot matter are removed (no
 // recomputation of a node with no descendant at or after the stage, no
-// retention past a node's last user).
+// retention past a node's last user); the free variables are continuous,
+// bounded by one row per condition; and the covering rows of
+// planner/GraphMILPBound.h tighten the LP relaxation.
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_PLANNER_GRAPHMILP_H
@@ -28,13 +30,16 @@ namespace remat {
 struct GraphMilpOptions {
   /// Activation budget, bytes (ignored when MinimizePeak).
   uint64_t BudgetBytes = 0;
-  /// Solver wall-clock limit, seconds.
+  /// Wall-clock limit for the whole call (covering bound, model build, root
+  /// LP, cuts and search), seconds; overshoots by CBC's reaction time only
+  /// (tens of milliseconds at 50 nodes).
   double TimeLimitSeconds = 10;
   /// Minimise the peak (bytes) instead of the time; used to find the least
   /// feasible budget.
   bool MinimizePeak = false;
   /// A frontier-advancing plan (as runKeepSet makes) that fits the budget,
-  /// handed to CBC as its first incumbent; empty for none.
+  /// handed to CBC as its first incumbent, and returned when CBC finds
+  /// nothing better in time; empty for none.
   std::vector<GraphOp> WarmStart;
 };
 
@@ -46,20 +51,27 @@ struct GraphMilpResult {
   /// Objective of the incumbent: time (model unit), or peak bytes when
   /// minimising the peak.
   double Incumbent = 0;
-  /// CBC's best proven bound on the objective, same unit.
+  /// Best proven lower bound on the objective, same unit: the larger of
+  /// CBC's and (for the time) the covering bound of GraphMILPBound.h,
+  /// rounded up when every node time is an integer; the incumbent once
+  /// optimality is proven.
   double BestBound = 0;
+  /// The incumbent is optimal: CBC closed the search, or the incumbent
+  /// meets the covering bound (then CBC is not run at all).
   bool ProvenOptimal = false;
   /// CBC proved that no plan fits the budget.
   bool ProvenInfeasible = false;
   /// Model size.
   unsigned Variables = 0;
   unsigned Constraints = 0;
-  /// Wall-clock solve time, seconds.
+  /// Wall-clock time of the whole call, seconds.
   double Seconds = 0;
 };
 
-/// Builds and solves the MILP. Fails when CBC is not available (the build
-/// found no coinor-libcbc-dev).
+/// Builds and solves the MILP within the time limit. When the limit stops
+/// CBC, the result is its incumbent (or the warm start) with the best bound
+/// known. Fails when CBC is not available (the build found no
+/// coinor-libcbc-dev).
 llvm::Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
                                                const GraphMilpOptions &Opts);
 

@@ -52,7 +52,7 @@ public:
   unsigned N = 0;
   /// Bytes per memory unit of the model (keeps coefficients small).
   double Scale = 1;
-  llvm::SmallVector<unsigned, 0> MaxDesc, LastUser;
+  llvm::SmallVector<unsigned, 0> MaxDesc;
   /// Each node's distinct inputs, ascending (an input read twice is still
   /// freed once).
   std::vector<llvm::SmallVector<unsigned, 4>> In;

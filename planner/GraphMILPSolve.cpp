@@ -156,8 +156,7 @@ void solveWithCbc(const MilpBuilder &B, const GraphMilpOptions &O,
   Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();
   double Bound = Model.getBestPossibleObjValue();
   if (std::isfinite(Bound) && std::abs(Bound) < 1e20)
-    Res.BestBound =
-        std::max(Res.BestBound, Bound * (O.MinimizePeak ? B.Scale : 1));
+    Res.BestBound = Bound * (O.MinimizePeak ? B.Scale : 1);
   if (const double *X = Model.bestSolution()) {
     StageSets St = B.readSolution(X);
     Res.Ops = stageSolutionToOps(B.G, St.R, St.S);
@@ -218,11 +217,15 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
   // covering bound are the answer.
   if (secondsUntil(Deadline) < 0.05)
     return Finish();
-  GraphMilpResult Cbc = Res;
-  Cbc.HasSolution = false;
+  GraphMilpResult Cbc;
   solveWithCbc(B, O, Deadline, Cbc);
   Res.ProvenInfeasible = Cbc.ProvenInfeasible && !Res.HasSolution;
-  Res.BestBound = Cbc.BestBound;
+  // CBC's bound holds for the MILP's plans (frontier-advancing, frees as
+  // the model places them). A warm start below it lies outside that class,
+  // and then only the covering bound is known to hold for it.
+  bool WarmOutside = Warm && *Warm < roundBound(G, Cbc.BestBound) - 1e-9;
+  if (!WarmOutside)
+    Res.BestBound = std::max(Res.BestBound, Cbc.BestBound);
   if (Cbc.HasSolution && (!Res.HasSolution || Cbc.Incumbent <= Res.Incumbent)) {
     Res.Ops = std::move(Cbc.Ops);
     Res.Incumbent = Cbc.Incumbent;

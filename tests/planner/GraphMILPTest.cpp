@@ -196,6 +196,27 @@ TEST_CASE("graphmilp: an input read twice is freed once") {
   }
 }
 
+TEST_CASE("graphmilp: an operand is kept for a later recomputation") {
+  // P (slow, 1 byte) -> U (10 bytes), read by V and, after W -> W2, by Z.
+  Graph G;
+  add(G, "P", Phase::Forward, 10, 1, {});
+  add(G, "U", Phase::Forward, 1, 10, {0});
+  add(G, "V", Phase::Forward, 1, 1, {1});
+  add(G, "W", Phase::Forward, 1, 10, {});
+  add(G, "W2", Phase::Forward, 1, 10, {3});
+  add(G, "Z", Phase::Forward, 1, 1, {1, 4});
+  G.finalize();
+  // Budget 22. At W2, W + W2 = 20 leaves no room for U (30), so U is
+  // recomputed for Z. Keeping P (1 byte) past its only reader's first
+  // compute makes that cost 1: at Z, P + W2 + U + Z = 22. Time 15 + 1 = 16.
+  // Without keeping P, P is recomputed as well: 15 + 10 + 1 = 26 (what
+  // this model returned while it pruned S[t][P] after P's last reader).
+  GraphMilpResult R = solve(G, 22);
+  SimResult S = check(G, R, 22);
+  CHECK(S.Time == 16);
+  CHECK(R.ProvenOptimal);
+}
+
 TEST_CASE("graphmilp: a stopped solve still returns a valid plan and a gap") {
   // A 49-node layered graph at 60% of its store-all peak does not prove
   // within a fraction of a second; whatever CBC reaches, the answer is a
