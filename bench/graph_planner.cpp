@@ -3,13 +3,17 @@
 // For seeded layered, U-Net-like and transformer-like training graphs of
 // 20 to 2,500 nodes, at budgets of 60% and 80% (--budgets) of the
 // store-everything peak: plan cost (time) and solve time of the scalable
-// planner, of exact mode (the MILP, where its size allows), and of the Chen and
-// recompute-all baselines, against the best known lower bound (the MILP's
-// bound, or the sum of node times). Prints a Markdown table
-// (docs/graph-planning.md).
+// planner, of exact mode (the MILP, up to --exact-max-nodes), and of the Chen
+// and recompute-all baselines, against the best known lower bound. The bound
+// is the largest of: the sum of node times ("sum"), the covering bound of
+// planner/GraphMILPBound.h ("cover-milp" or "cover-lp"; its branch and bound
+// gets --bound-limit seconds), and the MILP's bound ("milp", or "milp-opt"
+// once proven). Prints a Markdown table (docs/graph-planning.md).
 //
-//   graph_planner [--sizes 20,50,...] [--exact-limit SECONDS]
-//                 [--exact-max-nodes N] [--repeats R] [--budgets LOW,HIGH]
+//   graph_planner [--sizes 20,50,...] [--families layered,unet,transformer]
+//                 [--exact-limit SECONDS] [--exact-max-nodes N]
+//                 [--bound-limit SECONDS] [--warm-start on|off]
+//                 [--repeats R] [--budgets LOW,HIGH]
 //
 //===----------------------------------------------------------------------===//
 
