@@ -1,7 +1,8 @@
 //===- planner/GraphScalable.cpp - Keep-set search for big graphs ---------===//
 //
 // planGraphScalable: a peak-driven greedy over the keep set, then a re-keep
-// pass. Every candidate keep set is run through runKeepSet, whose memory
+// pass and a local search (GraphScalableLocal.cpp) from each plan that fits.
+// Every candidate keep set is run through runKeepSet, whose memory
 // accounting is exact, so the search never trusts an estimate.
 //
 //===----------------------------------------------------------------------===//

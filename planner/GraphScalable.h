@@ -134,13 +134,15 @@ struct ScalableResult {
 /// tensor resident at the current peak with the least measured time increase
 /// per byte of peak removed (trying the few most promising by bytes per
 /// recompute time), until the plan fits; then a pass that re-keeps dropped
-/// tensors whose keeping still fits, most expensive first (and, on graphs
-/// with up to 200 candidates, swaps of a kept for a dropped tensor). The
-/// graph baselines (recompute-all, Chen's plans) are candidates too, and the
-/// fastest fitting baseline is improved by the same passes, so the result is
-/// never slower than a baseline that fits. The greedy's choices do not
-/// depend on the budget, so the least peak seen with budget 0 is met by the
-/// search at that budget.
+/// tensors whose keeping still fits, most expensive first, and the local
+/// search of planner/GraphScalableLocal.h (per-tensor states, per-use-edge
+/// overrides, deferred frees, keep-then-repair moves). The graph baselines
+/// (recompute-all, Chen's plans) are candidates too, and the fastest fitting
+/// baseline is improved by the same passes, so the result is never slower
+/// than a baseline that fits. When nothing fits, a local search minimises
+/// the peak from the least-peak plan seen. None of this depends on the
+/// budget until a plan fits, so the least peak seen with budget 0 is met by
+/// the search at that budget.
 ScalableResult planGraphScalable(const Graph &G, const ScalableOptions &Opts);
 
 /// Baseline "recompute-all": forward tensors are freed as soon as the
