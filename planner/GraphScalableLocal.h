@@ -4,11 +4,12 @@
 // The improvement phase of the scalable graph planner
 // (planner/GraphScalable.h): starting from a keep set that fits, it changes one
 // tensor's state at a time (kept, dropped, dropped and retained once
-// recomputed, eager) and keeps a change when the exactly measured plan still
-// fits and is faster. A second neighbourhood keeps a dropped tensor even though
-// the plan then exceeds the budget, and repairs the peak by the cheapest state
-// changes at the peak op (an "ejection chain"), so that the search can trade
-// one recomputation for several cheaper ones.
+// recomputed, eager), one use edge's hold-or-free override at a time, or
+// KeepPolicy::DeferFrees, and keeps a change when the exactly measured plan
+// still fits and is faster. A second neighbourhood keeps a dropped tensor even
+// though the plan then exceeds the budget, and repairs the peak by the cheapest
+// state changes at the peak op (an "ejection chain"), so that the search can
+// trade one recomputation for several cheaper ones.
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_PLANNER_GRAPHSCALABLELOCAL_H
