@@ -76,7 +76,7 @@ private:
   }
   uint64_t layout();
   void finish(unsigned I, unsigned Lp, Span &S);
-  void applySplit(const Span &S, uint64_t Lo, uint64_t End, double Cost,
+  void applySplit(const Span &S, uint64_t Lo, double Bound, double Cost,
                   const Span &R, uint64_t Shift, const Span &Lf);
   size_t ix(unsigned I, unsigned Lp) const {
     return size_t(I) * (C.L + 1) + Lp;
@@ -243,13 +243,7 @@ void Dense::splits(unsigned I, unsigned Lp, const Span &S) {
     uint64_t Lo = std::max({Thr, R.Lo + C.A[J], Lf.Lo, S.Lo});
     if (Lo > S.Hi)
       continue;
-    double Bound = Cost + R.Last + Lf.Last;
-    // First m whose envelope value is already <= Bound (non-increasing).
-    const double *First = Out + (Lo - S.Lo), *Last = Out + (S.Hi - S.Lo + 1);
-    const double *Stop =
-        std::partition_point(First, Last, [&](double V) { return V > Bound; });
-    uint64_t End = Lo + (Stop - First);
-    applySplit(S, Lo, End, Cost, R, C.A[J], Lf);
+    applySplit(S, Lo, Cost + R.Last + Lf.Last, Cost, R, C.A[J], Lf);
   }
 }
 
@@ -286,32 +280,37 @@ static void minPlus(double *Out, const double *RR, const double *LL,
 }
 
 // Applies split candidate Cost + opt_R(m - Shift) + opt_Lf(m) to table S
-// for m in [Lo, End), skipping the blocks of m where it cannot help: on a
-// block, the candidate is at least Cost plus the coarse values of R and Lf
-// at the block's last m (the tables are non-increasing, and float addition
-// rounds monotonically), and the envelope is at most its value at the
-// block's first m. Fewer than 1% of the element updates improve a table on
-// the bench chains; this test reads 1/Block of the data to rule most of the
-// rest out. Runs of blocks that pass are updated in one call.
-void Dense::applySplit(const Span &S, uint64_t Lo, uint64_t End, double Cost,
+// for m from Lo on, up to where the envelope is at most Bound, skipping the
+// blocks of m where it cannot help: on a block, the candidate is at least Cost
+// plus the coarse values of R and Lf at the block's last m (the tables are
+// non-increasing, and float addition rounds monotonically), and the envelope is
+// at most its value at the block's first m. Fewer than 1% of the element
+// updates improve a table on the bench chains; this test reads 1/Block of the
+// data to rule most of the rest out. Runs of blocks that pass are updated in
+// one call.
+void Dense::applySplit(const Span &S, uint64_t Lo, double Bound, double Cost,
                        const Span &R, uint64_t Shift, const Span &Lf) {
+  constexpr uint64_t NoRun = std::numeric_limits<uint64_t>::max();
   double *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
-  uint64_t RunLo = End;
-  for (uint64_t X = Lo; X < End;) {
-    uint64_t Y = std::min(End, (X / Block + 1) * Block);
+  uint64_t X = Lo, RunLo = NoRun;
+  for (; X <= S.Hi; X = std::min(S.Hi + 1, (X / Block + 1) * Block)) {
+    // From where the envelope reaches the candidate's least value (Bound:
+    // Cost plus the two tables' last entries) on, nothing can change.
+    if (Out[X - S.Lo] <= Bound)
+      break;
+    uint64_t Y = std::min(S.Hi + 1, (X / Block + 1) * Block);
     double Low = Cost + coarseAt(CoarseCol, R.CCol, R, Y - 1 - Shift) +
                  coarseAt(CoarseRow, Lf.CRow, Lf, Y - 1);
     bool Pass = Low < Out[X - S.Lo];
-    if (Pass && RunLo == End)
+    if (Pass && RunLo == NoRun)
       RunLo = X;
-    if (!Pass && RunLo != End) {
+    if (!Pass && RunLo != NoRun) {
       minCandidate(Out + (RunLo - S.Lo), RunLo, X, Cost, R, Shift, Lf);
-      RunLo = End;
+      RunLo = NoRun;
     }
-    X = Y;
   }
-  if (RunLo != End)
-    minCandidate(Out + (RunLo - S.Lo), RunLo, End, Cost, R, Shift, Lf);
+  if (RunLo != NoRun)
+    minCandidate(Out + (RunLo - S.Lo), RunLo, X, Cost, R, Shift, Lf);
 }
 
 // Out[m - Lo] = min(Out[m - Lo], Cost + opt_R(m - Shift) + opt_Lf(m)) for m
