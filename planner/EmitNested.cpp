@@ -187,18 +187,16 @@ void defineRegions(const ChainAnalysis &A, ArrayRef<NestedRegion> Items,
   }
 }
 
-json regionsJson(const ChainAnalysis &A, ArrayRef<NestedRegion> Items) {
-  json Arr = json::array();
+/// The regions in preorder, each with its level (1 = outermost): a flat
+/// list, so that JSON readers with a nesting limit (Python's is about 1000)
+/// read any depth.
+void regionsJson(ArrayRef<NestedRegion> Items, unsigned Depth, json &Out) {
   for (const NestedRegion &R : Items) {
-    if (!R.Checkpointed) {
-      Arr.push_back({{"stored", A.Stages[R.Begin].Name}});
+    if (!R.Checkpointed)
       continue;
-    }
-    Arr.push_back({{"begin", R.Begin},
-                   {"end", R.End},
-                   {"checkpointed", regionsJson(A, R.Children)}});
+    Out.push_back({{"level", Depth + 1}, {"begin", R.Begin}, {"end", R.End}});
+    regionsJson(R.Children, Depth + 1, Out);
   }
-  return Arr;
 }
 } // namespace
 
@@ -210,7 +208,9 @@ TargetPlan nestedJaxPlan(const ChainAnalysis &A, ArrayRef<NestedRegion> Top) {
   for (const NestedRegion &R : Top)
     P.Segments.push_back({R.Begin, R.End, R.Checkpointed});
   P.Segments = normalizeSegments(P.Segments);
-  P.Config = {{"levels", Depth}, {"nested", regionsJson(A, Top)}};
+  json Regions = json::array();
+  regionsJson(Top, 0, Regions);
+  P.Config = {{"levels", Depth}, {"regions", Regions}};
   std::string S = "import jax\n\n\n"
                   "def run(start, end):  # layers[i](params[i], x): one stage\n"
                   "    def f(params, x):\n        for i in range(start, end):\n"
@@ -218,6 +218,11 @@ TargetPlan nestedJaxPlan(const ChainAnalysis &A, ArrayRef<NestedRegion> Top) {
                   "    return f\n\n\n";
   defineRegions(A, Top, 0, S);
   S += "def forward(params, x):\n" + body(A, Top, 0) + "    return x\n";
+  // Each level adds a few Python frames while JAX traces the nest.
+  if (Depth > 100)
+    S += fmt::format("\n# {} levels: raise Python's recursion limit "
+                     "(sys.setrecursionlimit) before tracing\n",
+                     Depth);
   P.Snippet = std::move(S);
   return P;
 }

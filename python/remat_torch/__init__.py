@@ -15,6 +15,9 @@ is the chain form of remat's model file (spec section 2).
 - :func:`checkpoint_segments` wraps plain segment plans with
   ``torch.utils.checkpoint.checkpoint(..., use_reentrant=False)``.
 - :class:`ForwardCounter` counts forward calls per block.
+
+``python3 -m remat_torch.gpucheck`` compares remat's predicted peaks with
+``torch.cuda.max_memory_allocated`` on a GPU (:mod:`remat_torch.gpucheck`).
 """
 
 from .apply import (

@@ -300,6 +300,12 @@ TEST_CASE("emit jax: single level exact, nested multi-level exact") {
   CHECK(M.Exact);
   CHECK(M.Plan.Config["levels"] == 4);
   CHECK(M.Plan.Label == "nested jax.checkpoint, 4 levels");
+  // (ordered_json: compared as plain json, key order aside.)
+  CHECK(nlohmann::json::parse(M.Plan.Config["regions"].dump()) ==
+        nlohmann::json::parse(R"([{"level": 1, "begin": 0, "end": 4},
+                                  {"level": 2, "begin": 0, "end": 3},
+                                  {"level": 3, "begin": 0, "end": 2},
+                                  {"level": 4, "begin": 0, "end": 1}])"));
   for (const char *Line :
        {"def ckpt4_0_1(params, x):  # level 4: l0\n"
         "    x = run(0, 1)(params, x)  # stored: l0\n",
