@@ -24,8 +24,8 @@ using json = nlohmann::ordered_json;
 
 namespace remat {
 
-/// The checkpointed segments of \p A widened to whole layers of \p Groups
-/// (when any) and merged where they then overlap.
+/// The checkpointed segments of \p A widened to whole transformer layers
+/// (when stages group into layers) and merged where they then overlap.
 std::vector<Segment> sacRegions(const ChainAnalysis &A) {
   auto Groups = transformerLayers(A);
   std::vector<unsigned> Lo(A.numStages()), Hi(A.numStages());
@@ -164,6 +164,24 @@ static std::string sacForward(const ChainAnalysis &A,
   return S + "    return x\n";
 }
 
+/// Whether each region is exactly one transformer layer: then layer-level
+/// checkpointing (Hugging Face's) runs the regions.
+static bool regionsAreLayers(const ChainAnalysis &A,
+                             ArrayRef<Segment> Regions) {
+  auto Groups = transformerLayers(A);
+  if (!Groups || Regions.empty())
+    return false;
+  size_t G = 0;
+  for (const Segment &R : Regions) {
+    while (G < Groups->size() && (*Groups)[G].Begin < R.Begin)
+      ++G;
+    if (G == Groups->size() || (*Groups)[G].Begin != R.Begin ||
+        (*Groups)[G].End != R.End)
+      return false;
+  }
+  return true;
+}
+
 json selectiveAcJson(const ChainAnalysis &A) {
   if (A.MultiLevel)
     return nullptr;
@@ -183,10 +201,10 @@ json selectiveAcJson(const ChainAnalysis &A) {
   std::string Code = SacPrologue;
   Code += recomputedSet(Rec);
   Code += SacPolicy + sacForward(A, Regions);
-  if (transformerLayers(A))
+  if (regionsAreLayers(A, Regions))
     Code += "\n# Regions are whole transformer layers, so a trainer that "
             "checkpoints layers\n# can use context_fn too, e.g. Hugging Face "
-            "(checkpoint the layers holding\n# recomputed blocks):\n"
+            "(checkpoint the layers of the\n# regions above):\n"
             "# model.gradient_checkpointing_enable(gradient_checkpointing_"
             "kwargs={\n#     \"use_reentrant\": False, \"context_fn\": "
             "context_fn})\n";

@@ -592,3 +592,24 @@ TEST_CASE("emit pytorch: every checkpoint_sequential plan is recognised") {
       CHECK(R.Plan.Config["checkpoint_sequential"]["segments"] == N);
     }
 }
+
+TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
+  Model M = layersModel();
+  // h.1.mlp alone: region = layer h.1, so layer-level checkpointing runs it.
+  auto One =
+      emitOk(layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}}),
+             EmitTarget::PyTorch, &M);
+  CHECK(One.TorchPlan["selective_ac"]["code"].get<std::string>().find(
+            "gradient_checkpointing_kwargs") != std::string::npos);
+  // One segment over h.0.mlp .. h.1.attn (stages 2-3) widens to h.0 and h.1
+  // together (stages 1-4): two layers in one region, which per-layer
+  // checkpointing does not give.
+  auto Two =
+      emitOk(layersSchedule(M, {{0, 2, false}, {2, 4, true}, {4, 8, false}}),
+             EmitTarget::PyTorch, &M);
+  REQUIRE(Two.TorchPlan["selective_ac"]["regions"].size() == 1);
+  CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["begin"] == 1);
+  CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["end"] == 5);
+  CHECK(Two.TorchPlan["selective_ac"]["code"].get<std::string>().find(
+            "gradient_checkpointing_kwargs") == std::string::npos);
+}
