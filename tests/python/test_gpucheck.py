@@ -50,6 +50,37 @@ class GpuCheckCpuTest(unittest.TestCase):
                                  none)
             self.assertIn("nothing measured", table)
 
+    def test_cuda_rows_with_mocked_allocator_stats(self):
+        # The CUDA branch of run_steps on a CPU model: every step "peaks"
+        # 1000 B above its start, so each measured peak is 1000 B plus the
+        # input's bytes (2 x 16 int64 token ids = 256 B) and the ratio is
+        # that over the prediction.
+        made = gpucheck.build_model(gpucheck.DEFAULT_FACTORY,
+                                    torch.device("cpu"), {"layers": 1})[0]
+        with tempfile.TemporaryDirectory() as out:
+            model = os.path.join(out, "model.json")
+            gpucheck.write_model(gpucheck.export_model(
+                made["blocks"], made["input"], "m", loss_fn=made["loss_fn"],
+                reps=1), model)
+            plans = gpucheck.make_plans(REMAT_BINARY, model, out)
+        fake = types.SimpleNamespace(type="cuda")
+        with mock.patch.multiple(
+                torch.cuda, synchronize=lambda d=None: None,
+                empty_cache=lambda: None,
+                reset_peak_memory_stats=lambda d=None: None,
+                memory_allocated=lambda d=None: 0,
+                max_memory_allocated=lambda d=None: 1000):
+            rows = gpucheck.run_steps(made, plans, fake, 0)
+        self.assertEqual(made["input"].numel() * 8, 256)
+        for r in rows:
+            if r["predicted_peak_bytes"] is None:
+                continue
+            self.assertEqual(r["measured_peak_bytes"], 1256)
+            self.assertAlmostEqual(r["ratio"],
+                                   1256 / r["predicted_peak_bytes"])
+            self.assertTrue(r["gradients_match"], r["plan"])
+        self.assertIn("1256", json.dumps(rows))
+
     def test_cuda_without_a_device_is_a_usage_error(self):
         if torch.cuda.is_available():
             self.skipTest("a CUDA device is present")
