@@ -72,6 +72,19 @@ struct Prediction {
 
 enum class Dialect : uint8_t { Chain, Graph };
 
+/// What the planner that made a schedule can prove about it. Not part of the
+/// schedule file: the CLI prints it when it plans.
+struct OptimalityReport {
+  /// How the plan was made: "exact", "N memory slots", "exact fell back to
+  /// N memory slots", "MILP (CBC)" or "scalable".
+  std::string Method;
+  /// A proven lower bound on the time of every plan within the budget (of
+  /// the class the planner covers), model time unit.
+  double LowerBound = 0;
+  /// The plan's time equals LowerBound: proven optimal in that class.
+  bool ProvenOptimal = false;
+};
+
 /// A schedule and its provenance.
 struct Schedule {
   /// The model's name and the SHA-256 of its file.
@@ -94,6 +107,8 @@ struct Schedule {
   /// The file it was read from, as given, for messages; empty for schedules
   /// that a planner made.
   std::string Path;
+  /// Set by the optimal planners (planStrategy); empty otherwise.
+  std::optional<OptimalityReport> Optimality;
 
   size_t numOps() const {
     return Kind == Dialect::Chain ? ChainOps.size() : GraphOps.size();

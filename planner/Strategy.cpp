@@ -11,6 +11,8 @@
 
 #include "llvm/ADT/StringSwitch.h"
 
+#include <fmt/format.h>
+
 using namespace llvm;
 
 namespace remat {
@@ -28,8 +30,33 @@ std::vector<std::string> applicableStrategies(const Model &M) {
   return {"none", "recompute-all", "chen", "optimal"};
 }
 
-static Expected<std::vector<ChainOp>>
-chainOps(const Chain &C, const StrategyOptions &O, double &GapBound) {
+/// Ops and, for the optimal planners, what they prove.
+template <typename Op> struct PlannedOps {
+  std::vector<Op> Ops;
+  std::optional<OptimalityReport> Optimality;
+
+  PlannedOps(std::vector<Op> Ops) : Ops(std::move(Ops)) {}
+  PlannedOps(std::vector<Op> Ops, OptimalityReport R)
+      : Ops(std::move(Ops)), Optimality(std::move(R)) {}
+};
+
+static OptimalityReport chainReport(const ChainDPResult &R,
+                                    unsigned AskedSlots) {
+  OptimalityReport Rep;
+  if (R.MemorySlots == 0)
+    Rep.Method = "exact";
+  else if (AskedSlots == 0)
+    Rep.Method =
+        fmt::format("exact fell back to {} memory slots", R.MemorySlots);
+  else
+    Rep.Method = fmt::format("{} memory slots", R.MemorySlots);
+  Rep.LowerBound = R.Time - R.GapBound;
+  Rep.ProvenOptimal = R.GapBound == 0;
+  return Rep;
+}
+
+static Expected<PlannedOps<ChainOp>> chainOps(const Chain &C,
+                                              const StrategyOptions &O) {
   const std::string &N = O.Name;
   if (N == "none")
     return storeAllOps(C);
@@ -64,16 +91,16 @@ chainOps(const Chain &C, const StrategyOptions &O, double &GapBound) {
     auto R = planOptimalChain(C, {*O.BudgetBytes, O.MemorySlots});
     if (!R)
       return R.takeError();
-    GapBound = R->GapBound;
-    return std::move(R->Ops);
+    OptimalityReport Rep = chainReport(*R, O.MemorySlots);
+    return PlannedOps<ChainOp>(std::move(R->Ops), std::move(Rep));
   }
   return badInput("unknown strategy '" + N +
                   "' for a chain model (choose from none, sequential, every, "
                   "sqrt, selective, chen, revolve, optimal)");
 }
 
-static Expected<std::vector<GraphOp>> graphOps(const Graph &G,
-                                               const StrategyOptions &O) {
+static Expected<PlannedOps<GraphOp>> graphOps(const Graph &G,
+                                              const StrategyOptions &O) {
   const std::string &N = O.Name;
   if (N == "none")
     return storeAllGraphOps(G);
@@ -87,7 +114,11 @@ static Expected<std::vector<GraphOp>> graphOps(const Graph &G,
         planGraphOptimal(G, {*O.BudgetBytes, O.GraphMode, O.TimeLimitSeconds});
     if (!R)
       return R.takeError();
-    return std::move(R->Ops);
+    OptimalityReport Rep;
+    Rep.Method = R->ModeUsed == "exact" ? "MILP (CBC)" : R->ModeUsed;
+    Rep.LowerBound = R->LowerBound;
+    Rep.ProvenOptimal = R->ProvenOptimal;
+    return PlannedOps<GraphOp>(std::move(R->Ops), std::move(Rep));
   }
   return badInput("unknown strategy '" + N +
                   "' for a graph model (choose from none, recompute-all, "
@@ -109,13 +140,13 @@ Expected<Schedule> planStrategy(const Model &M, const StrategyOptions &O) {
       strategyNeedsBudget(O.Name) || O.Name == "chen" ? O.BudgetBytes
                                                       : std::nullopt;
   if (M.isChain() && !O.ForceGraph) {
-    double Gap = 0;
-    auto Ops = chainOps(*M.AsChain, O, Gap);
+    auto Ops = chainOps(*M.AsChain, O);
     if (!Ops)
       return Ops.takeError();
-    auto S = finalizeChainSchedule(M, O.Name, Budget, std::move(*Ops));
+    auto S = finalizeChainSchedule(M, O.Name, Budget, std::move(Ops->Ops));
     if (!S)
       return S.takeError();
+    S->Optimality = std::move(Ops->Optimality);
     if (Error E = checkBudget(*S, O))
       return E;
     return S;
@@ -123,9 +154,10 @@ Expected<Schedule> planStrategy(const Model &M, const StrategyOptions &O) {
   auto Ops = graphOps(M.G, O);
   if (!Ops)
     return Ops.takeError();
-  auto S = finalizeGraphSchedule(M, O.Name, Budget, std::move(*Ops));
+  auto S = finalizeGraphSchedule(M, O.Name, Budget, std::move(Ops->Ops));
   if (!S)
     return S.takeError();
+  S->Optimality = std::move(Ops->Optimality);
   if (Error E = checkBudget(*S, O))
     return E;
   return S;

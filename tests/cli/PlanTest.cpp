@@ -95,3 +95,44 @@ TEST_CASE("cli plan: --help teaches") {
   CHECK(R.Out.find("--strategy") != std::string::npos);
   CHECK(R.Out.find("example") != std::string::npos);
 }
+
+// What the optimal planners prove is printed with the plan. chain4 at 72
+// bytes: store-all fits (peak 72), so the optimum is its time, 19, and the
+// exact DP proves it. With 72 memory slots a unit is one byte, rounding up
+// and down change nothing, and the gap bound is 0.
+TEST_CASE("cli plan: optimal says what it proved") {
+  CliResult Exact = runCli({"plan", Chain4, "--strategy", "optimal", "--budget",
+                            "72", "--emit", "text"});
+  REQUIRE(Exact.Code == 0);
+  CHECK(Exact.Out.find("\n; exact, proven optimal\n") != std::string::npos);
+
+  CliResult Slots = runCli({"plan", Chain4, "--strategy", "optimal", "--budget",
+                            "72", "--memory-slots", "72", "--emit", "text"});
+  REQUIRE(Slots.Code == 0);
+  CHECK(Slots.Out.find("\n; 72 memory slots, proven optimal\n") !=
+        std::string::npos);
+
+  // Five slots of 15 bytes: a grid so coarse that rounding up may lose
+  // every plan, and exact mode then decides. Whatever it proves, the lower
+  // bound it prints cannot exceed the exact optimum, 19.
+  TempFile Out("coarse.json");
+  CliResult Coarse =
+      runCli({"plan", Chain4, "--strategy", "optimal", "--budget", "72",
+              "--memory-slots", "5", "-o", Out.path()});
+  REQUIRE(Coarse.Code == 0);
+  size_t Lb = Coarse.Err.find("lower bound ");
+  if (Lb != std::string::npos)
+    CHECK(std::stod(Coarse.Err.substr(Lb + 12)) <= 19);
+  else
+    CHECK(Coarse.Err.find(", proven optimal\n") != std::string::npos);
+
+  // diamond (its backward derived): with room for everything nothing is
+  // recomputed, and the each-node-once bound proves the plan optimal.
+  CliResult Graph =
+      runCli({"plan", sourcePath("tests/data/diamond.json"), "--strategy",
+              "optimal", "--budget", "1KiB", "--emit", "text"});
+  REQUIRE(Graph.Code == 0);
+  CHECK(Graph.Out.find("overhead 0.00%, 0 forward recomputations") !=
+        std::string::npos);
+  CHECK(Graph.Out.find(", proven optimal\n") != std::string::npos);
+}
