@@ -117,7 +117,7 @@ static Expected<PlannedOps<GraphOp>> graphOps(const Graph &G,
     OptimalityReport Rep;
     Rep.Method = R->ModeUsed == "exact" ? "MILP (CBC)" : R->ModeUsed;
     Rep.LowerBound = R->LowerBound;
-    Rep.ProvenOptimal = R->ProvenOptimal;
+    Rep.ProvenOptimal = R->ProvenOptimal || R->LowerBound >= R->Time;
     return PlannedOps<GraphOp>(std::move(R->Ops), std::move(Rep));
   }
   return badInput("unknown strategy '" + N +
