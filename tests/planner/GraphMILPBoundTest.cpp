@@ -6,36 +6,16 @@
 #include "planner/GraphScalable.h"
 #include "planner/Simulator.h"
 
+#include "GraphFixtures.h"
+
 #include <doctest/doctest.h>
 
 using namespace remat;
 
 namespace {
 
-/// GraphMILPTest's chain3: A(t1) -> B(t4) -> C(t2) -> L(t1), backward
-/// gC(L, C), gB(gC, B), gA(gB, A); 10, 10, 10, 1 bytes, gradients 1 byte.
-Graph chain3() {
-  Graph G;
-  auto Add = [&](const char *Name, Phase P, double T, uint64_t B,
-                 std::initializer_list<unsigned> In) {
-    Node N;
-    N.Name = Name;
-    N.NodePhase = P;
-    N.Time = T;
-    N.Bytes = B;
-    N.Inputs.assign(In.begin(), In.end());
-    G.Nodes.push_back(std::move(N));
-  };
-  Add("A", Phase::Forward, 1, 10, {});
-  Add("B", Phase::Forward, 4, 10, {0});
-  Add("C", Phase::Forward, 2, 10, {1});
-  Add("L", Phase::Loss, 1, 1, {2});
-  Add("gC", Phase::Backward, 1, 1, {3, 2});
-  Add("gB", Phase::Backward, 1, 1, {4, 1});
-  Add("gA", Phase::Backward, 1, 1, {5, 0});
-  G.finalize();
-  return G;
-}
+/// tests/planner/GraphFixtures.h has the graph and its arithmetic.
+Graph chain3() { return test::chain3Graph(); }
 
 // Live bytes plus the node's own at each first compute of chain3:
 //   B: A + B = 20; C: A + B + C = 30; L: A, B, C + L = 31;

@@ -8,37 +8,19 @@
 #include "planner/GraphScalable.h"
 #include "planner/Simulator.h"
 
+#include "GraphFixtures.h"
+
 #include <doctest/doctest.h>
 
 using namespace remat;
 
 namespace {
 
-void add(Graph &G, const char *Name, Phase P, double Time, uint64_t Bytes,
-         std::initializer_list<unsigned> In) {
-  Node N;
-  N.Name = Name;
-  N.NodePhase = P;
-  N.Time = Time;
-  N.Bytes = Bytes;
-  N.Inputs.assign(In.begin(), In.end());
-  G.Nodes.push_back(std::move(N));
-}
+constexpr auto add = test::addNode;
 
 /// A -> B -> C -> L, backward gC(L, C), gB(gC, B), gA(gB, A).
 /// Store-all: peak 32 at gC (A, B, C, L = 31, plus gC's byte); time 11.
-Graph chain3() {
-  Graph G;
-  add(G, "A", Phase::Forward, 1, 10, {});
-  add(G, "B", Phase::Forward, 4, 10, {0});
-  add(G, "C", Phase::Forward, 2, 10, {1});
-  add(G, "L", Phase::Loss, 1, 1, {2});
-  add(G, "gC", Phase::Backward, 1, 1, {3, 2});
-  add(G, "gB", Phase::Backward, 1, 1, {4, 1});
-  add(G, "gA", Phase::Backward, 1, 1, {5, 0});
-  G.finalize();
-  return G;
-}
+Graph chain3() { return test::chain3Graph(); }
 
 /// X feeds P (slow, time 6) and Q (fast, time 2); Y reads both.
 /// Store-all: peak 26 at gY (P, Q, Y, L = 25, plus gY); time 14.

@@ -7,6 +7,8 @@
 
 #include "TestUtil.h"
 
+#include "GraphFixtures.h"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -14,31 +16,8 @@ using namespace remat;
 
 namespace {
 
-/// The graph of tests/data/graphplan_chain3.json (and GraphMILPTest's
-/// chain3): A(t1) -> B(t4) -> C(t2) -> L, backward gC, gB, gA; sizes
-/// 10, 10, 10, 1 and 1 byte per gradient.
-Graph chain3() {
-  Graph G;
-  auto Add = [&](const char *Name, Phase P, double T, uint64_t B,
-                 std::initializer_list<unsigned> In) {
-    Node N;
-    N.Name = Name;
-    N.NodePhase = P;
-    N.Time = T;
-    N.Bytes = B;
-    N.Inputs.assign(In.begin(), In.end());
-    G.Nodes.push_back(std::move(N));
-  };
-  Add("A", Phase::Forward, 1, 10, {});
-  Add("B", Phase::Forward, 4, 10, {0});
-  Add("C", Phase::Forward, 2, 10, {1});
-  Add("L", Phase::Loss, 1, 1, {2});
-  Add("gC", Phase::Backward, 1, 1, {3, 2});
-  Add("gB", Phase::Backward, 1, 1, {4, 1});
-  Add("gA", Phase::Backward, 1, 1, {5, 0});
-  G.finalize();
-  return G;
-}
+/// tests/planner/GraphFixtures.h has the graph and its arithmetic.
+Graph chain3() { return test::chain3Graph(); }
 
 SimResult simulated(const Graph &G, const std::vector<GraphOp> &Ops) {
   auto S = simulateGraph(G, Ops);
