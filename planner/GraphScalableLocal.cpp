@@ -10,6 +10,7 @@
 #include "planner/GraphScalableLocal.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 using namespace llvm;
@@ -140,22 +141,37 @@ private:
       if (done())
         break;
       TensorState Now = stateOf(Cur.Policy, V);
-      std::optional<KeepSetPlan> Best;
-      for (TensorState S : AllStates) {
-        if (S == Now || !allowed(V, S))
-          continue;
-        KeepPolicy T = Cur.Policy;
-        setState(T, V, S);
-        KeepSetPlan P = eval(T);
-        if (improves(P, Best ? *Best : Cur))
-          Best = std::move(P);
-      }
-      if (Best) {
-        Cur = std::move(*Best);
-        Any = true;
-      }
+      Any |= adoptBest(std::size(AllStates),
+                       [&](unsigned K) -> std::optional<KeepPolicy> {
+                         TensorState S = AllStates[K];
+                         if (S == Now || !allowed(V, S))
+                           return std::nullopt;
+                         KeepPolicy T = Cur.Policy;
+                         setState(T, V, S);
+                         return T;
+                       });
     }
     return Any;
+  }
+
+  /// Evaluates the variants \p Variant(K) of the current policy for K in
+  /// [0, Count), skipping nullopt, and adopts the best one that improves on
+  /// the current plan. Returns whether one did.
+  template <typename VariantFn>
+  bool adoptBest(unsigned Count, VariantFn Variant) {
+    std::optional<KeepSetPlan> Best;
+    for (unsigned K = 0; K != Count; ++K) {
+      std::optional<KeepPolicy> T = Variant(K);
+      if (!T)
+        continue;
+      KeepSetPlan P = eval(*T);
+      if (improves(P, Best ? *Best : Cur))
+        Best = std::move(P);
+    }
+    if (!Best)
+      return false;
+    Cur = std::move(*Best);
+    return true;
   }
 
   /// Flips KeepPolicy::DeferFrees for the whole plan.
@@ -179,21 +195,15 @@ private:
       for (unsigned Edge = EdgeBase[V]; Edge != EdgeBase[V + 1]; ++Edge) {
         const KeepPolicy &P = Cur.Policy;
         unsigned Now = P.ForceFree.test(Edge) ? 2 : P.ForceHold.test(Edge);
-        std::optional<KeepSetPlan> Best;
-        for (unsigned S = 0; S != 3; ++S) {
+        // 0: default, 1: forced hold, 2: forced free.
+        Any |= adoptBest(3, [&](unsigned S) -> std::optional<KeepPolicy> {
           if (S == Now)
-            continue;
-          KeepPolicy T = P;
+            return std::nullopt;
+          KeepPolicy T = Cur.Policy;
           T.ForceHold[Edge] = S == 1;
           T.ForceFree[Edge] = S == 2;
-          KeepSetPlan Q = eval(T);
-          if (improves(Q, Best ? *Best : Cur))
-            Best = std::move(Q);
-        }
-        if (Best) {
-          Cur = std::move(*Best);
-          Any = true;
-        }
+          return T;
+        });
       }
     }
     return Any;
