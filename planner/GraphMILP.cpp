@@ -19,14 +19,6 @@
 #include <numeric>
 #include <string>
 
-#ifdef REMAT_HAVE_CBC
-#include "CbcModel.hpp"
-#include "CbcSolver.hpp"
-#include "CoinPackedMatrix.hpp"
-#include "CoinPackedVector.hpp"
-#include "OsiClpSolverInterface.hpp"
-#endif
-
 using namespace llvm;
 
 namespace remat {
@@ -189,7 +181,7 @@ void MilpBuilder::addLogicRows() {
       if (r(T, K) >= 0) {
         // Operands resident: R[t][k] <= R[t][i] + S[t][i].
         for (unsigned I : G.Nodes[K].Inputs) {
-          CoinPackedVector V;
+          RowVec V;
           V.insert(r(T, K), 1);
           if (r(T, I) >= 0)
             V.insert(r(T, I), -1);
@@ -201,7 +193,7 @@ void MilpBuilder::addLogicRows() {
       if (s(T, K) < 0)
         continue;
       // Retained only what was resident: S[t][i] <= R[t-1][i] + S[t-1][i].
-      CoinPackedVector V;
+      RowVec V;
       V.insert(s(T, K), 1);
       if (r(T - 1, K) >= 0)
         V.insert(r(T - 1, K), -1);
@@ -210,7 +202,7 @@ void MilpBuilder::addLogicRows() {
       addRow(V, -1e30, 0);
       // Never recompute a resident tensor: R[t][i] + S[t][i] <= 1.
       if (r(T, K) >= 0) {
-        CoinPackedVector W;
+        RowVec W;
         W.insert(r(T, K), 1);
         W.insert(s(T, K), 1);
         addRow(W, -1e30, 1);
@@ -229,7 +221,7 @@ void MilpBuilder::addFreeRows(unsigned T) {
   // F, CBC 2.10.8 crashed in ClpPresolve on the diamond of GraphMILPTest.)
   for (const FreeVar &F : FCols[T]) {
     auto AtMost = [&](int Col, double Sign, double Hi) {
-      CoinPackedVector V;
+      RowVec V;
       V.insert(F.Col, 1);
       V.insert(Col, Sign);
       addRow(V, -1e30, Hi);
@@ -247,7 +239,7 @@ void MilpBuilder::addMemoryRows(unsigned T) {
   size_t FIdx = 0;
   for (size_t J = 0; J != UCols[T].size(); ++J) {
     auto [K, UCol] = UCols[T][J];
-    CoinPackedVector V;
+    RowVec V;
     V.insert(UCol, 1);
     V.insert(r(T, K), -mem(G.Nodes[K].Bytes));
     if (J == 0) {
@@ -262,7 +254,7 @@ void MilpBuilder::addMemoryRows(unsigned T) {
     }
     addRow(V, 0, 0);
     // The compute's peak: U[t][k] + workspace(k) R[t][k] <= budget.
-    CoinPackedVector P;
+    RowVec P;
     P.insert(UCol, 1);
     if (G.Nodes[K].Workspace > 0)
       P.insert(r(T, K), mem(G.Nodes[K].Workspace));
@@ -284,20 +276,21 @@ void MilpBuilder::addCoverRows() {
   GraphCover C = buildGraphCover(G, O.BudgetBytes);
   if (C.Infeasible)
     return;
-  std::vector<int> YCol(C.SegNode.size());
-  for (size_t Col = 0; Col != YCol.size(); ++Col) {
-    YCol[Col] = addCol(0, 1, 0, false, "Y_" + std::to_string(Col));
-    CoinPackedVector V;
-    V.insert(YCol[Col], 1);
-    for (unsigned T = C.SegLo[Col] + 1; T <= C.SegHi[Col]; ++T)
-      if (r(T, C.SegNode[Col]) >= 0)
-        V.insert(r(T, C.SegNode[Col]), -1);
+  for (size_t Col = 0; Col != C.SegNode.size(); ++Col) {
+    CoverVar Y{C.SegNode[Col], C.SegLo[Col], C.SegHi[Col], -1};
+    Y.Col = addCol(0, 1, 0, true, "Y_" + std::to_string(Col));
+    YCols.push_back(Y);
+    RowVec V;
+    V.insert(Y.Col, 1);
+    for (unsigned T = Y.Lo + 1; T <= Y.Hi; ++T)
+      if (r(T, Y.Node) >= 0)
+        V.insert(r(T, Y.Node), -1);
     addRow(V, -1e30, 0);
   }
   for (size_t Row = 0; Row != C.Need.size(); ++Row) {
-    CoinPackedVector V;
+    RowVec V;
     for (unsigned Col : C.RowSegs[Row])
-      V.insert(YCol[Col], mem(G.Nodes[C.SegNode[Col]].Bytes));
+      V.insert(YCols[Col].Col, mem(G.Nodes[YCols[Col].Node].Bytes));
     addRow(V, C.Need[Row] / Scale, 1e30);
   }
 }
@@ -358,6 +351,12 @@ std::vector<double> MilpBuilder::startVector(ArrayRef<GraphOp> Ops) const {
   }
   if (PeakCol >= 0)
     X[PeakCol] = Peak;
+  // Y is 1 where the plan recomputes the tensor within the segment: an
+  // absent tensor is recomputed there, so the covering rows hold.
+  for (const CoverVar &Y : YCols)
+    for (unsigned T = Y.Lo + 1; T <= Y.Hi; ++T)
+      if (r(T, Y.Node) >= 0 && X[r(T, Y.Node)] > 0.5)
+        X[Y.Col] = 1;
   return X;
 }
 

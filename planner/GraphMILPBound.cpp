@@ -17,8 +17,8 @@
 #include <vector>
 
 #ifdef REMAT_HAVE_CBC
-#include "CbcModel.hpp"
-#include "CbcSolver.hpp"
+#include "planner/GraphMILPCbc.h"
+
 #include "CoinPackedMatrix.hpp"
 #include "OsiClpSolverInterface.hpp"
 #endif
@@ -26,8 +26,6 @@
 using namespace llvm;
 
 namespace remat {
-
-namespace {} // namespace
 
 GraphCover buildGraphCover(const Graph &G, uint64_t Budget) {
   unsigned N = G.size();
@@ -111,8 +109,6 @@ double knapsackBound(const Graph &G, const GraphCover &C) {
 }
 
 #ifdef REMAT_HAVE_CBC
-int quietBoundCallback(CbcModel *, int) { return 0; }
-
 /// The covering program's bound on the extra time: its LP optimum, or, with
 /// a time limit, CBC's proven bound. Bytes are divided by the largest so the
 /// coefficients are at most 1; scaling changes nothing else.
@@ -150,15 +146,8 @@ std::pair<double, bool> coverBound(const Graph &G, const GraphCover &C,
     Solver.setInteger(int(Col));
   CbcModel Model(Solver);
   CbcSolverUsefulData Data;
-  Data.noPrinting_ = true;
-  CbcMain0(Model, Data);
-  Model.setLogLevel(0);
-  Model.messageHandler()->setLogLevel(0);
-  std::string Sec = std::to_string(Seconds);
-  const char *Argv[] = {"remat",   "-log",   "0",         "-timeMode",
-                        "elapsed", "-sec",   Sec.c_str(), "-preprocess",
-                        "off",     "-solve", "-quit"};
-  CbcMain1(int(std::size(Argv)), Argv, Model, quietBoundCallback, Data);
+  milp::quietCbc(Model, Data);
+  milp::runQuietCbc(Model, Data, Seconds);
   if (Model.isProvenOptimal() && Model.bestSolution())
     return {Model.getObjValue(), true};
   if (Model.isProvenInfeasible())

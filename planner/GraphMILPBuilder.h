@@ -16,10 +16,6 @@
 #include <utility>
 #include <vector>
 
-#ifdef REMAT_HAVE_CBC
-#include "CoinPackedVector.hpp"
-#endif
-
 namespace remat::milp {
 
 /// A stage-wise solution: R[t] computed in stage t, S[t] resident at its
@@ -33,6 +29,12 @@ struct StageSets {
 StageSets opsToStages(const Graph &G, llvm::ArrayRef<GraphOp> Ops);
 
 #ifdef REMAT_HAVE_CBC
+/// One row's (column, coefficient) entries, before they join the triplets.
+struct RowVec {
+  llvm::SmallVector<std::pair<int, double>, 8> Entries;
+  void insert(int Col, double Coef) { Entries.push_back({Col, Coef}); }
+};
+
 /// The MILP's columns and rows, built once, in a fixed order.
 class MilpBuilder {
 public:
@@ -67,6 +69,13 @@ public:
   std::vector<std::vector<FreeVar>> FCols;
   std::vector<std::vector<std::pair<unsigned, int>>> UCols;
   int PeakCol = -1;
+  /// Covering columns: Y's column, and the tensor and stages (Lo, Hi] whose
+  /// recomputations it counts.
+  struct CoverVar {
+    unsigned Node, Lo, Hi;
+    int Col;
+  };
+  std::vector<CoverVar> YCols;
   std::vector<double> ColLo, ColHi, Obj;
   std::vector<bool> IsInt;
   std::vector<std::string> Names;
@@ -87,11 +96,11 @@ private:
     Names.push_back(std::move(Name));
     return int(ColLo.size() - 1);
   }
-  void addRow(const CoinPackedVector &V, double Lo, double Hi) {
-    for (int E = 0; E != V.getNumElements(); ++E) {
+  void addRow(const RowVec &V, double Lo, double Hi) {
+    for (auto [Col, C] : V.Entries) {
       RowIdx.push_back(int(RowLo.size()));
-      ColIdx.push_back(V.getIndices()[E]);
-      Coef.push_back(V.getElements()[E]);
+      ColIdx.push_back(Col);
+      Coef.push_back(C);
     }
     RowLo.push_back(Lo);
     RowHi.push_back(Hi);

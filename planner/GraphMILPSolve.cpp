@@ -17,9 +17,9 @@
 #include <string>
 
 #ifdef REMAT_HAVE_CBC
+#include "planner/GraphMILPCbc.h"
+
 #include "CbcEventHandler.hpp"
-#include "CbcModel.hpp"
-#include "CbcSolver.hpp"
 #include "CoinPackedMatrix.hpp"
 #include "OsiClpSolverInterface.hpp"
 #endif
@@ -42,8 +42,6 @@ using milp::StageSets;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int quietCallback(CbcModel *, int) { return 0; }
 
 /// Loads \p B's columns and rows into Clp, named (for the MIP start).
 void loadInto(OsiClpSolverInterface &Solver, const MilpBuilder &B) {
@@ -76,33 +74,40 @@ double secondsUntil(Clock::time_point T) {
   return std::chrono::duration<double>(T - Clock::now()).count();
 }
 
+/// The best solution CBC has had, as the event handler saw it.
+struct Capture {
+  double Objective = 1e50;
+  std::vector<double> X;
+};
+
 /// Stops CBC at the deadline wherever it is: CBC's own limit is checked
 /// between tree nodes, not during the root's cut passes and heuristics.
+/// Also copies each better incumbent of the top-level model: when a time
+/// limit has stopped Clp, CBC 2.10's final clean-up drops its incumbent
+/// (unet-37 at 60%: 2200 found, none returned).
 class DeadlineHandler : public CbcEventHandler {
 public:
-  explicit DeadlineHandler(Clock::time_point Deadline) : Deadline(Deadline) {}
+  DeadlineHandler(Clock::time_point Deadline, Capture &Best, int Columns)
+      : Deadline(Deadline), Best(&Best), Columns(Columns) {}
   CbcAction event(CbcEvent) override {
+    const CbcModel *M = getModel();
+    // A restarted search (CBC's model reduced after fixing columns) has
+    // other columns; its solutions reach the top model when it ends.
+    if (M && !M->parentModel() && M->getNumCols() == Columns &&
+        M->bestSolution() &&
+        M->getMinimizationObjValue() < Best->Objective - 1e-9) {
+      Best->Objective = M->getMinimizationObjValue();
+      Best->X.assign(M->bestSolution(), M->bestSolution() + Columns);
+    }
     return Clock::now() >= Deadline ? stop : noAction;
   }
   CbcEventHandler *clone() const override { return new DeadlineHandler(*this); }
 
 private:
   Clock::time_point Deadline;
+  Capture *Best;
+  int Columns;
 };
-
-/// Runs CBC's standard solve (cuts, heuristics) on \p Model for \p Seconds
-/// of wall-clock time.
-void runCbc(CbcModel &Model, double Seconds, CbcSolverUsefulData &Data) {
-  std::string Sec = std::to_string(Seconds);
-  // Wall-clock limit: CBC counts CPU time by default, which on a busy
-  // machine lets a solve run far past the limit the user asked for.
-  // Preprocessing is off: CBC 2.10's CglPreProcess::postProcess crashes when
-  // the time limit stops a preprocessed solve (seen on a 49-node graph).
-  std::vector<const char *> Argv = {
-      "remat",     "-log",        "0",   "-timeMode", "elapsed", "-sec",
-      Sec.c_str(), "-preprocess", "off", "-solve",    "-quit"};
-  CbcMain1(int(Argv.size()), Argv.data(), Model, quietCallback, Data);
-}
 
 /// Rounds a lower bound up to the next integer when every node time is one
 /// (then so is every plan's time), allowing for solver tolerances.
@@ -143,26 +148,30 @@ void solveWithCbc(const MilpBuilder &B, const GraphMilpOptions &O,
   // CbcMain0 ties it to Data.
   CbcModel Model(Solver);
   CbcSolverUsefulData Data;
-  Data.noPrinting_ = true;
-  CbcMain0(Model, Data);
-  Model.setLogLevel(0);
-  Model.messageHandler()->setLogLevel(0);
-  DeadlineHandler Stop(Deadline);
+  milp::quietCbc(Model, Data);
+  Capture Best;
+  DeadlineHandler Stop(Deadline, Best, int(B.ColLo.size()));
   Model.passInEventHandler(&Stop);
   if (!O.WarmStart.empty())
     Model.setMIPStart(mipStart(B, O.WarmStart));
-  runCbc(Model, std::max(0.01, secondsUntil(Deadline)), Data);
+  milp::runQuietCbc(Model, Data, std::max(0.01, secondsUntil(Deadline)));
   Res.ProvenInfeasible = Model.isProvenInfeasible();
   Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();
   double Bound = Model.getBestPossibleObjValue();
+  double Unit = O.MinimizePeak ? B.Scale : 1;
   if (std::isfinite(Bound) && std::abs(Bound) < 1e20)
-    Res.BestBound = Bound * (O.MinimizePeak ? B.Scale : 1);
-  if (const double *X = Model.bestSolution()) {
-    StageSets St = B.readSolution(X);
-    Res.Ops = stageSolutionToOps(B.G, St.R, St.S);
-    Res.HasSolution = true;
-    Res.Incumbent = Model.getObjValue() * (O.MinimizePeak ? B.Scale : 1);
+    Res.BestBound = Bound * Unit;
+  if (Model.bestSolution() &&
+      Model.getMinimizationObjValue() <= Best.Objective) {
+    Best.Objective = Model.getMinimizationObjValue();
+    Best.X.assign(Model.bestSolution(), Model.bestSolution() + B.ColLo.size());
   }
+  if (Best.X.empty())
+    return;
+  StageSets St = B.readSolution(Best.X.data());
+  Res.Ops = stageSolutionToOps(B.G, St.R, St.S);
+  Res.HasSolution = true;
+  Res.Incumbent = Best.Objective * Unit;
 }
 
 } // namespace

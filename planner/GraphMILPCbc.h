@@ -1,0 +1,53 @@
+//===- planner/GraphMILPCbc.h - Quiet CBC runs for the graph MILPs -*- C++ -*-//
+//
+// Internal to the exact graph planner: the CBC set-up that GraphMILPSolve.cpp
+// (the MILP) and GraphMILPBound.cpp (the covering program) share. Include
+// only where REMAT_HAVE_CBC is defined.
+//
+//===----------------------------------------------------------------------===//
+#ifndef REMAT_PLANNER_GRAPHMILPCBC_H
+#define REMAT_PLANNER_GRAPHMILPCBC_H
+
+#include "CbcModel.hpp"
+#include "CbcSolver.hpp"
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <string>
+#include <vector>
+
+namespace remat::milp {
+
+/// CBC's standard settings (CbcMain0) on \p Model, with every message off.
+/// \p Data must outlive the run: CbcMain0 ties the model to it.
+inline void quietCbc(CbcModel &Model, CbcSolverUsefulData &Data) {
+  Data.noPrinting_ = true;
+  CbcMain0(Model, Data);
+  Model.setLogLevel(0);
+  Model.messageHandler()->setLogLevel(0);
+}
+
+/// Runs CBC's standard solve (cuts, heuristics, search) on \p Model for
+/// \p Seconds of wall-clock time, with \p Extra options before "-solve".
+/// CBC counts CPU time by default, which on a busy machine lets a solve run
+/// far past the limit asked for. Preprocessing is off: CBC 2.10's
+/// CglPreProcess::postProcess crashes when the time limit stops a
+/// preprocessed solve (seen on a 49-node graph).
+inline void runQuietCbc(CbcModel &Model, CbcSolverUsefulData &Data,
+                        double Seconds,
+                        llvm::ArrayRef<const char *> Extra = {}) {
+  std::string Sec = std::to_string(Seconds);
+  std::vector<const char *> Argv = {"remat",     "-log",        "0",
+                                    "-timeMode", "elapsed",     "-sec",
+                                    Sec.c_str(), "-preprocess", "off"};
+  Argv.insert(Argv.end(), Extra.begin(), Extra.end());
+  Argv.push_back("-solve");
+  Argv.push_back("-quit");
+  CbcMain1(
+      int(Argv.size()), Argv.data(), Model, [](CbcModel *, int) { return 0; },
+      Data);
+}
+
+} // namespace remat::milp
+
+#endif // REMAT_PLANNER_GRAPHMILPCBC_H
