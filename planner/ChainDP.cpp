@@ -30,7 +30,8 @@ static uint64_t countRecomputations(const std::vector<ChainOp> &Ops,
   return Forward - L;
 }
 
-static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
+static Expected<ChainDPResult> planSlots(const Chain &C,
+                                         const ChainDPOptions &O,
                                          unsigned Slots, bool ExactFallback);
 
 /// Memory slots for the fallback: about 2*10^10 candidate entries in the
@@ -42,12 +43,12 @@ static unsigned fallbackSlots(unsigned L) {
   return unsigned(std::clamp(2e10 / Triples, 500.0, 2000.0));
 }
 
-static Expected<ChainDPResult> planExact(const Chain &C, uint64_t Budget,
-                                         uint64_t WorkLimit) {
+static Expected<ChainDPResult>
+planExact(const Chain &C, const ChainDPOptions &O, uint64_t WorkLimit) {
+  uint64_t Budget = O.BudgetBytes;
   Tables T(exactChain(C), Budget, WorkLimit);
   if (T.aborted())
-    return planSlots(C, Budget, fallbackSlots(C.size()),
-                     /*ExactFallback=*/false);
+    return planSlots(C, O, fallbackSlots(C.size()), /*ExactFallback=*/false);
   std::optional<Point> P = T.best(Budget);
   if (!P)
     return make_error<InfeasibleBudgetError>("optimal", Budget,
@@ -61,26 +62,42 @@ static Expected<ChainDPResult> planExact(const Chain &C, uint64_t Budget,
   return R;
 }
 
+/// The plan's time summed in double from its ops.
+static double opsTime(const Chain &C, const std::vector<ChainOp> &Ops) {
+  double T = 0;
+  for (const ChainOp &Op : Ops) {
+    if (Op.Kind == ChainOpKind::Loss)
+      T += C.Loss.BwdTime;
+    else if (Op.Kind == ChainOpKind::B)
+      T += C.Stages[Op.Layer].BwdTime;
+    else
+      T += C.Stages[Op.Layer].FwdTime;
+  }
+  return T;
+}
+
 // Sizes rounded up to whole units of ceil(B / slots) make every peak term an
 // upper bound, and the budget rounded down keeps the plan within B. Sizes
 // rounded down with the same budget relax every constraint instead, so that
 // table's optimum is a lower bound on the exact one: the difference bounds
 // the gap.
-static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
+static Expected<ChainDPResult> planSlots(const Chain &C,
+                                         const ChainDPOptions &O,
                                          unsigned Slots, bool ExactFallback) {
+  uint64_t Budget = O.BudgetBytes;
   uint64_t Unit = (Budget + Slots - 1) / Slots;
   if (Unit <= 1) // Bytes are already coarser than the slots: exact.
     Unit = 1;
   uint64_t Units = Budget / Unit;
-  // The two passes are independent: the gap bound's runs on a second thread
-  // (the machines this targets have at least two cores), so the wall time
-  // is that of one pass and the tables of both are held at once.
-  std::optional<DenseResult> Down;
-  std::thread DownPass([&] {
-    Down = planDense(roundedChain(C, Unit, false), Units, /*WantOps=*/false);
-  });
-  std::optional<DenseResult> Up = planDense(roundedChain(C, Unit, true), Units);
-  DownPass.join();
+  DenseOptions DO;
+  DO.SinglePrecision = O.SinglePrecisionFromStages > 0 &&
+                       C.size() >= O.SinglePrecisionFromStages;
+  DO.Threads =
+      O.Threads ? O.Threads : std::max(1u, std::thread::hardware_concurrency());
+  // The passes run one after the other, each on all threads: the tables'
+  // tiles share out evenly, and one pass's tables are freed before the next.
+  std::optional<DenseResult> Up =
+      planDense(roundedChain(C, Unit, true), Units, DO);
   if (!Up) {
     uint64_t Min = minFeasibleChainBudget(C);
     if (Budget < Min)
@@ -89,28 +106,34 @@ static Expected<ChainDPResult> planSlots(const Chain &C, uint64_t Budget,
     // feasible budget: the exact DP decides, or, when it already gave way,
     // a grid 8 times finer and finally the exact DP without a work limit.
     if (ExactFallback)
-      return planExact(C, Budget, NoCap);
+      return planExact(C, O, NoCap);
     if (Unit > 1 && Slots < (1u << 20))
-      return planSlots(C, Budget, Slots * 8, false);
-    return planExact(C, Budget, NoCap);
+      return planSlots(C, O, Slots * 8, false);
+    return planExact(C, O, NoCap);
   }
+  DO.WantOps = false;
+  std::optional<DenseResult> Down =
+      planDense(roundedChain(C, Unit, false), Units, DO);
   ChainDPResult R;
   R.Ops = std::move(Up->Ops);
-  R.Time = Up->Time;
+  // In single precision the tables' time is only near the plan's: sum it
+  // exactly, and lower the bound by the rounding allowance.
+  R.Time = Up->Slack > 0 ? opsTime(C, R.Ops) : Up->Time;
   R.PeakBytes = Up->PeakUnits * Unit;
   R.ForwardRecomputations = countRecomputations(R.Ops, C.size());
   // Down relaxes Up, so it is feasible whenever Up is.
-  R.GapBound = Down && Down->Time < Up->Time ? Up->Time - Down->Time : 0;
+  double Lower = Down ? Down->Time / (1 + Down->Slack) : 0;
+  R.GapBound = Down && Lower < R.Time ? R.Time - Lower : 0;
   R.MemorySlots = Slots;
-  R.TableBytes = Up->TableBytes + (Down ? Down->TableBytes : 0);
+  R.TableBytes = std::max(Up->TableBytes, Down ? Down->TableBytes : 0);
   return R;
 }
 
 Expected<ChainDPResult> planOptimalChain(const Chain &C,
                                          const ChainDPOptions &Opts) {
   if (Opts.MemorySlots > 0)
-    return planSlots(C, Opts.BudgetBytes, Opts.MemorySlots, true);
-  return planExact(C, Opts.BudgetBytes, Opts.ExactWorkLimit);
+    return planSlots(C, Opts, Opts.MemorySlots, true);
+  return planExact(C, Opts, Opts.ExactWorkLimit);
 }
 
 uint64_t minFeasibleChainBudget(const Chain &C) {

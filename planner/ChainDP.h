@@ -28,6 +28,14 @@ struct ChainDPOptions {
   /// before it gives way to the discretised DP with a reported GapBound, so
   /// that long chains cannot run for hours. UINT64_MAX means no limit.
   uint64_t ExactWorkLimit = 150'000'000;
+  /// Discretised mode: chains of at least this many stages keep the DP
+  /// tables in single precision (half the memory, twice the vector width).
+  /// The plan's time is then summed exactly from its ops, and GapBound also
+  /// covers the tables' rounding error. 0 means never.
+  unsigned SinglePrecisionFromStages = 256;
+  /// Discretised mode: threads that share each pass's tables; 0 means one
+  /// per hardware thread. Plans do not depend on it.
+  unsigned Threads = 0;
 };
 
 /// The result of the optimal chain planner.
@@ -47,7 +55,8 @@ struct ChainDPResult {
   /// Forward ops beyond the first computation of each stage.
   uint64_t ForwardRecomputations = 0;
   /// Bytes the planner's DP tables held at their peak (its own memory use;
-  /// in discretised mode both passes, which run at the same time).
+  /// in discretised mode the larger of the two passes, which run one after
+  /// the other).
   uint64_t TableBytes = 0;
 };
 

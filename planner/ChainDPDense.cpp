@@ -20,7 +20,11 @@
 #include "llvm/ADT/SmallVector.h"
 
 #include <algorithm>
+#include <atomic>
+#include <barrier>
 #include <limits>
+#include <memory>
+#include <thread>
 
 using namespace llvm;
 
@@ -28,24 +32,36 @@ namespace remat::chaindp {
 
 namespace {
 
-constexpr double Inf = std::numeric_limits<double>::infinity();
+/// What one thread needs for the tile it computes.
+struct TileScratch {
+  /// Per row r of the tile: RowCost[r * (L+2) + j] is the forward time of
+  /// stages i .. j-1, RowThr the forward peak on the way to x_j without the
+  /// gradient y (Dense::prepareRows).
+  std::vector<double> RowCost;
+  std::vector<uint64_t> RowThr;
+  /// Per table of the tile: no later split can improve it.
+  std::vector<char> Stopped;
+};
 
-class Dense {
+/// The dense tables with values of type V: double, or float for half the
+/// memory and twice the vector width (see DenseOptions::SinglePrecision).
+template <typename V> class Dense {
 public:
-  Dense(const DPChain &C, uint64_t Budget);
+  static constexpr V Inf = std::numeric_limits<V>::infinity();
+
+  Dense(const DPChain &C, uint64_t Budget, const DenseOptions &O);
 
   /// opt_{I,Lp}(M); infinite below the table's range.
-  double value(unsigned I, unsigned Lp, uint64_t M) const {
+  V value(unsigned I, unsigned Lp, uint64_t M) const {
     const Span &S = Spans[ix(I, Lp)];
     if (S.Lo > S.Hi || M < S.Lo)
       return Inf;
     return Arena[S.Begin + (std::min(M, S.Hi) - S.Lo)];
   }
   std::vector<ChainOp> reconstruct(uint64_t M0) const;
-  unsigned length() const { return C.L; }
   uint64_t tableBytes() const {
     return (Arena.capacity() + CoarseRow.capacity() + CoarseCol.capacity()) *
-               sizeof(double) +
+               sizeof(V) +
            (Spans.capacity() + ColSpans.capacity()) * sizeof(Span) +
            Min.capacity() * 8;
   }
@@ -56,7 +72,7 @@ private:
     /// Where the coarse copies start in CoarseRow and CoarseCol.
     uint64_t CRow = 0, CCol = 0;
     /// The table's last (least) value.
-    double Last = Inf;
+    V Last = Inf;
   };
   /// Coarse copies hold, per block of Block units of m (aligned at
   /// multiples of Block), the table's value at the block's last m: a lower
@@ -67,27 +83,23 @@ private:
   static constexpr uint64_t Block = 32;
   /// A lower bound on opt(M') for every M' in M's block with S.Lo <= M' <=
   /// M: the coarse value of M's block. Needs M >= S.Lo.
-  static double coarseAt(const std::vector<double> &Copy, uint64_t Begin,
-                         const Span &S, uint64_t M) {
+  static V coarseAt(const std::vector<V> &Copy, uint64_t Begin, const Span &S,
+                    uint64_t M) {
     return Copy[Begin + std::min(M, S.Hi) / Block - S.Lo / Block];
+  }
+  size_t ix(unsigned I, unsigned Lp) const {
+    return size_t(I) * (C.L + 1) + Lp;
   }
   size_t cix(unsigned I, unsigned Lp) const {
     return size_t(Lp) * (C.L + 1) + I;
-  }
-  uint64_t layout();
-  void finish(unsigned I, unsigned Lp, Span &S);
-  void applySplit(const Span &S, uint64_t Lo, double Bound, double Cost,
-                  const Span &R, uint64_t Shift, const Span &Lf);
-  size_t ix(unsigned I, unsigned Lp) const {
-    return size_t(I) * (C.L + 1) + Lp;
   }
   uint64_t cap(unsigned I) const {
     uint64_t Outside = C.A[0] + (I > 0 ? C.A[I] : 0);
     return Budget >= Outside ? Budget - Outside : 0;
   }
-  /// A lower bound on every plan's time for Sub(I, Lp): each stage forward
-  /// and backward once (and the loss), less a margin that covers the
-  /// rounding of the prefix sums and of the DP's own sums.
+  /// A lower bound on every plan's time for Sub(I, Lp), as the tables
+  /// compute it: each stage forward and backward once (and the loss), less
+  /// a margin for the rounding of the prefix sums and of the DP's own sums.
   double leastTime(unsigned I, unsigned Lp) const {
     unsigned Top = std::min(Lp, C.L - 1) + 1; // Stages I .. Top-1.
     double T = I < Top ? Prefix[Top] - Prefix[I] : 0;
@@ -95,27 +107,38 @@ private:
       T += C.LossTime;
     return T - Margin;
   }
-  void compute(unsigned I, unsigned Lp);
-  void splits(unsigned I, unsigned Lp, const Span &Out);
-  void minCandidate(double *Out, uint64_t Lo, uint64_t End, double Cost,
-                    const Span &R, uint64_t Shift, const Span &Lf);
   uint64_t recordThreshold(unsigned I, unsigned Lp) const {
     uint64_t Bar = C.ABar[I + 1];
     return std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
                     Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
   }
-  double recordValue(unsigned I, unsigned Lp, uint64_t M) const {
+  V recordValue(unsigned I, unsigned Lp, uint64_t M) const {
     if (M < recordThreshold(I, Lp))
       return Inf;
-    double Cost = C.Fwd[I] + C.Bwd[I];
+    V Cost = V(C.Fwd[I] + C.Bwd[I]);
     if (I == Lp)
       return Cost;
     uint64_t Bar = C.ABar[I + 1];
     return M < Bar ? Inf : Cost + value(I + 1, Lp, M - Bar);
   }
 
+  void layout();
+  void computeAll(unsigned Threads);
+  void computeTile(unsigned TA, unsigned TB, TileScratch &W);
+  void prepareRows(unsigned I0, unsigned I1, unsigned L1, TileScratch &W) const;
+  void record(unsigned I, unsigned Lp, const Span &S);
+  bool splitRange(unsigned I, unsigned Lp, unsigned I0, unsigned L0,
+                  unsigned J0, unsigned J1, TileScratch &W);
+  void finish(unsigned I, unsigned Lp, Span &S);
+  void applySplit(const Span &S, uint64_t Lo, V Bound, V Cost, const Span &R,
+                  uint64_t Shift, const Span &Lf);
+  void minCandidate(V *Out, uint64_t Lo, uint64_t End, V Cost, const Span &R,
+                    uint64_t Shift, const Span &Lf);
+
   const DPChain &C;
   uint64_t Budget;
+  /// Tables per tile side; see computeAll.
+  unsigned Tile;
   std::vector<uint64_t> Min;
   /// Prefix[k]: forward plus backward time of stages 0 .. k-1.
   std::vector<double> Prefix;
@@ -123,44 +146,32 @@ private:
   /// Spans[ix(i,l)]; ColSpans[cix(i,l)] holds the same span once the table
   /// is done, for reading a column's spans in sequence.
   std::vector<Span> Spans, ColSpans;
-  std::vector<double> Arena, CoarseRow, CoarseCol;
+  std::vector<V> Arena, CoarseRow, CoarseCol;
 };
 
-Dense::Dense(const DPChain &Chn, uint64_t Budget)
-    : C(Chn), Budget(Budget), Min(minMemTable(Chn)) {
+template <typename V>
+Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
+    : C(Chn), Budget(Budget), Tile(std::max(1u, O.Tile)),
+      Min(minMemTable(Chn)) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
   Prefix.assign(1, 0);
   for (unsigned K = 0; K < C.L; ++K)
     Prefix.push_back(Prefix.back() + (C.Fwd[K] + C.Bwd[K]));
-  // Sums of up to ~L terms err by far less than 1e-9 of the largest.
-  Margin = 1e-9 * (Prefix.back() + C.LossTime);
+  // Sums of up to ~L doubles err by far less than 1e-9 of the largest; the
+  // tables' own sums in V err by at most denseSlack relative to the value
+  // (times 2 covers a candidate's forward cost on top of the sub-chains').
+  Margin = (1e-9 + 2 * denseSlack(C.L, sizeof(V) == sizeof(float))) *
+           (Prefix.back() + C.LossTime);
   ColSpans.resize(Spans.size());
-  uint64_t Size = layout();
-  // Cache blocking: opt_{i,l} reads the tables (j, l), j > i, of its own
-  // column and the tables (i, j-1) of its row. Computing a band of B columns
-  // row by row (i descending, then l ascending within the band) reads each
-  // row's tables once per band instead of once per column, while the band's
-  // columns (B of them, about 6 MiB in all, as two passes run at once) stay in
-  // the last-level cache. The dependencies hold: (j, l) with j > i comes from
-  // an earlier row of the band, (i, j-1) from an earlier band or the same row.
-  // On the bench chains this halves the CPU time at L = 200 and 500
-  // (docs/optimal-chain.md).
-  uint64_t ColumnBytes = Size * sizeof(double) / (C.L + 1) + 1;
-  unsigned B = unsigned(std::clamp<uint64_t>((6u << 20) / ColumnBytes, 2, 16));
-  for (unsigned L0 = 0; L0 <= C.L; L0 += B) {
-    unsigned L1 = std::min(C.L, L0 + B - 1);
-    for (unsigned I = L1 + 1; I-- > 0;)
-      for (unsigned Lp = std::max(L0, I); Lp <= L1; ++Lp)
-        compute(I, Lp);
-  }
+  layout();
+  computeAll(O.Threads);
 }
 
 // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l, so the
-// arena holds them by l ascending, i descending: the tables of one l lie side
-// by side, and the split loop reads its right-hand tables sequentially. Every
-// range is known up front, so the arena is allocated once, at its exact
-// size, which is returned.
-uint64_t Dense::layout() {
+// arena holds them by l ascending, i descending: the tables of one l lie
+// side by side. Every range is known up front, so the arena is allocated
+// once, at its exact size.
+template <typename V> void Dense<V>::layout() {
   std::vector<uint64_t> SA = storeAllTable(C);
   uint64_t Size = 0, CSize = 0;
   for (unsigned Lp = 0; Lp <= C.L; ++Lp)
@@ -189,69 +200,177 @@ uint64_t Dense::layout() {
   Arena.assign(Size, Inf);
   CoarseRow.assign(RowSize, Inf);
   CoarseCol.assign(CSize, Inf);
-  return Size;
 }
 
-void Dense::compute(unsigned I, unsigned Lp) {
-  Span &S = Spans[ix(I, Lp)];
-  if (S.Lo > S.Hi)
+// Cache blocking, as in tiled interval DPs: the (i, l) plane is cut into
+// Tile x Tile tiles, computed by their distance from the diagonal. Most of a
+// table's splits j lie strictly between its tile's row block and column
+// block; those read only tables of nearer tiles, so computeTile applies them
+// a block of j at a time for the whole tile, and each operand table is read
+// once per tile rather than once per table. The tiles at one distance are
+// independent, so threads share them (a barrier between distances). Each
+// table is computed by one thread in a fixed order, so the result does not
+// depend on the number of threads.
+template <typename V> void Dense<V>::computeAll(unsigned Threads) {
+  unsigned NumTiles = (C.L + 1 + Tile - 1) / Tile;
+  auto Scratch = [&] {
+    TileScratch W;
+    W.RowCost.resize(size_t(Tile) * (C.L + 2));
+    W.RowThr.resize(size_t(Tile) * (C.L + 2));
+    W.Stopped.resize(Tile * Tile);
+    return W;
+  };
+  Threads = std::clamp(Threads, 1u, NumTiles);
+  if (Threads == 1) {
+    TileScratch W = Scratch();
+    for (unsigned D = 0; D < NumTiles; ++D)
+      for (unsigned TA = NumTiles - D; TA-- > 0;)
+        computeTile(TA, TA + D, W);
     return;
-  double *Out = Arena.data() + S.Begin;
+  }
+  auto Next = std::make_unique<std::atomic<unsigned>[]>(NumTiles);
+  std::barrier Sync(Threads);
+  auto Work = [&] {
+    TileScratch W = Scratch();
+    for (unsigned D = 0; D < NumTiles; ++D) {
+      unsigned Count = NumTiles - D;
+      for (unsigned K; (K = Next[D].fetch_add(1)) < Count;)
+        computeTile(Count - 1 - K, Count - 1 - K + D, W);
+      Sync.arrive_and_wait();
+    }
+  };
+  std::vector<std::thread> Pool;
+  for (unsigned T = 1; T < Threads; ++T)
+    Pool.emplace_back(Work);
+  Work();
+  for (std::thread &T : Pool)
+    T.join();
+}
+
+// Rows I0 .. I1-1 against columns L0 .. L1-1 of tile (TA, TB). The splits j
+// in ((TA+1)*Tile, TB*Tile] read tables (i, j-1) of row block TA and (j, l)
+// of column block TB in tiles nearer the diagonal: they go first, one block
+// of j at a time for every table of the tile, so that the block's operands
+// stay in cache. Then each table, in dependency order (i descending, l
+// ascending), gets its record branch and the splits that read tables of
+// this tile.
+template <typename V>
+void Dense<V>::computeTile(unsigned TA, unsigned TB, TileScratch &W) {
+  unsigned I0 = TA * Tile, I1 = std::min(C.L + 1, I0 + Tile);
+  unsigned L0 = TB * Tile, L1 = std::min(C.L + 1, L0 + Tile);
+  prepareRows(I0, I1, L1, W);
+  std::fill(W.Stopped.begin(), W.Stopped.end(), false);
+  for (unsigned CB = TA + 1; CB < TB; ++CB)
+    for (unsigned I = I1; I-- > I0;)
+      for (unsigned Lp = L0; Lp < L1; ++Lp)
+        splitRange(I, Lp, I0, L0, CB * Tile + 1, (CB + 1) * Tile, W);
+  unsigned Mid0 = (TA + 1) * Tile, Mid1 = TB * Tile;
+  for (unsigned I = I1; I-- > I0;)
+    for (unsigned Lp = std::max(L0, I); Lp < L1; ++Lp) {
+      Span &S = Spans[ix(I, Lp)];
+      if (S.Lo > S.Hi)
+        continue;
+      record(I, Lp, S);
+      // A stop among the middle splits says nothing of the smaller j.
+      char &Stop = W.Stopped[(I - I0) * Tile + (Lp - L0)];
+      bool MidStopped = Stop;
+      Stop = false;
+      if (TA == TB)
+        splitRange(I, Lp, I0, L0, I + 1, Lp, W);
+      else if (splitRange(I, Lp, I0, L0, I + 1, Mid0, W) && !MidStopped)
+        splitRange(I, Lp, I0, L0, Mid1 + 1, Lp, W);
+      finish(I, Lp, S);
+    }
+}
+
+// RowCost and RowThr of the rows I0 .. I1-1 for every split j < L1: the
+// forward time of stages i .. j-1, summed in the order reconstruction sums
+// it, and the largest forward peak on the way to x_j less the gradient y
+// (F_ck_i, then each F_n_k).
+template <typename V>
+void Dense<V>::prepareRows(unsigned I0, unsigned I1, unsigned L1,
+                           TileScratch &W) const {
+  for (unsigned I = I0; I < I1 && I < C.L; ++I) {
+    double *Cost = W.RowCost.data() + size_t(I - I0) * (C.L + 2);
+    uint64_t *Thr = W.RowThr.data() + size_t(I - I0) * (C.L + 2);
+    double Sum = 0;
+    uint64_t Peak = C.A[I + 1] + C.FwdWs[I];
+    for (unsigned J = I + 1; J < L1; ++J) {
+      Sum += C.Fwd[J - 1];
+      if (J - 1 > I)
+        Peak = std::max(Peak, C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
+      Cost[J] = Sum;
+      Thr[J] = Peak;
+    }
+  }
+}
+
+// The record branch (or the loss) into table (I, Lp), whose entries may
+// already hold splits.
+template <typename V>
+void Dense<V>::record(unsigned I, unsigned Lp, const Span &S) {
+  V *Out = Arena.data() + S.Begin;
   if (I == C.L) {
-    std::fill(Out, Out + (S.Hi - S.Lo + 1), C.LossTime);
-    finish(I, Lp, S);
+    std::fill(Out, Out + (S.Hi - S.Lo + 1), V(C.LossTime));
     return;
   }
   for (uint64_t M = std::max(S.Lo, recordThreshold(I, Lp)); M <= S.Hi; ++M)
-    Out[M - S.Lo] = recordValue(I, Lp, M);
-  splits(I, Lp, S);
-  finish(I, Lp, S);
+    Out[M - S.Lo] = std::min(Out[M - S.Lo], recordValue(I, Lp, M));
 }
 
-void Dense::finish(unsigned I, unsigned Lp, Span &S) {
-  const double *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
+// Splits J0 .. J1 (clipped to I+1 .. Lp) of table (I, Lp), in the tile
+// whose first row and column are I0 and L0. Returns false, and marks the
+// table, once no split from here on can improve it.
+template <typename V>
+bool Dense<V>::splitRange(unsigned I, unsigned Lp, unsigned I0, unsigned L0,
+                          unsigned J0, unsigned J1, TileScratch &W) {
+  const Span &S = Spans[ix(I, Lp)];
+  char &Stop = W.Stopped[(I - I0) * Tile + (Lp - L0)];
+  if (Stop || S.Lo > S.Hi || I == C.L)
+    return false;
+  const double *Cost = W.RowCost.data() + size_t(I - I0) * (C.L + 2);
+  const uint64_t *Thr = W.RowThr.data() + size_t(I - I0) * (C.L + 2);
+  const V *Out = Arena.data() + S.Begin;
+  uint64_t Y = C.A[Lp + 1];
+  double Least = leastTime(I, Lp);
+  for (unsigned J = std::max(J0, I + 1); J <= std::min(J1, Lp); ++J) {
+    // Split J costs at least Cost + Least everywhere, and only counts from
+    // its threshold on, where the envelope is at most its value at the
+    // threshold. Cost and threshold only grow with J (times are
+    // non-negative) and the envelope only falls, so once either test fails
+    // no later split can improve the table.
+    uint64_t T = Y + Thr[J];
+    if (T > S.Hi || Out[std::max(T, S.Lo) - S.Lo] <= Cost[J] + Least) {
+      Stop = true;
+      return false;
+    }
+    const Span &R = ColSpans[cix(J, Lp)], &Lf = Spans[ix(I, J - 1)];
+    if (R.Lo > R.Hi || Lf.Lo > Lf.Hi)
+      continue;
+    uint64_t Lo = std::max({T, R.Lo + C.A[J], Lf.Lo, S.Lo});
+    if (Lo > S.Hi)
+      continue;
+    V CostV = V(Cost[J]);
+    applySplit(S, Lo, CostV + R.Last + Lf.Last, CostV, R, C.A[J], Lf);
+  }
+  return true;
+}
+
+template <typename V> void Dense<V>::finish(unsigned I, unsigned Lp, Span &S) {
+  const V *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
   S.Last = Out[S.Hi - S.Lo];
   for (uint64_t B = S.Lo / Block; B <= S.Hi / Block; ++B) {
-    double V = Out[std::min(B * Block + Block - 1, S.Hi) - S.Lo];
-    CoarseRow[S.CRow + B - S.Lo / Block] = V;
-    CoarseCol[S.CCol + B - S.Lo / Block] = V;
+    V Val = Out[std::min(B * Block + Block - 1, S.Hi) - S.Lo];
+    CoarseRow[S.CRow + B - S.Lo / Block] = Val;
+    CoarseCol[S.CCol + B - S.Lo / Block] = Val;
   }
   ColSpans[cix(I, Lp)] = S;
 }
 
-void Dense::splits(unsigned I, unsigned Lp, const Span &S) {
-  double *Out = Arena.data() + S.Begin;
-  uint64_t Y = C.A[Lp + 1];
-  uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
-  double Cost = 0;
-  double Least = leastTime(I, Lp);
-  for (unsigned J = I + 1; J <= Lp; ++J) {
-    Cost += C.Fwd[J - 1];
-    if (J - 1 > I)
-      Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
-    if (Thr > S.Hi)
-      return;
-    // Split J costs at least Cost + Least everywhere, and only counts from
-    // Thr on, where the envelope is at most its value at Thr. Cost and Thr
-    // only grow with J (times are non-negative), so once the envelope is
-    // there no later split can improve the table either.
-    if (Out[std::max(Thr, S.Lo) - S.Lo] <= Cost + Least)
-      return;
-    const Span &R = ColSpans[cix(J, Lp)], &Lf = Spans[ix(I, J - 1)];
-    if (R.Lo > R.Hi || Lf.Lo > Lf.Hi)
-      continue;
-    uint64_t Lo = std::max({Thr, R.Lo + C.A[J], Lf.Lo, S.Lo});
-    if (Lo > S.Hi)
-      continue;
-    applySplit(S, Lo, Cost + R.Last + Lf.Last, Cost, R, C.A[J], Lf);
-  }
-}
-
 // The element-wise kernel of a split: Out[k] = min(Out[k], Cost + R + L)
 // with R = RR[k] for k < REnd and RLast after (likewise L), for k < N. The
-// loops are vectorised; where the CPU has AVX2 a second copy with 4-wide
-// doubles is picked at load time (GCC function multiversioning), since the
-// band order of the tables leaves this loop compute-bound.
+// loops are vectorised; where the CPU has AVX2 a second copy with 256-bit
+// vectors is picked at load time (GCC function multiversioning).
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
     !defined(__SANITIZE_ADDRESS__)
 #define REMAT_MULTIVERSION __attribute__((target_clones("avx2", "default")))
@@ -259,10 +378,10 @@ void Dense::splits(unsigned I, unsigned Lp, const Span &S) {
 #define REMAT_MULTIVERSION
 #endif
 
-REMAT_MULTIVERSION
-static void minPlus(double *Out, const double *RR, const double *LL,
-                    double Cost, double RLast, double LLast, size_t REnd,
-                    size_t LEnd, size_t N) {
+template <typename V>
+[[gnu::always_inline]] inline void
+minPlusBody(V *Out, const V *RR, const V *LL, V Cost, V RLast, V LLast,
+            size_t REnd, size_t LEnd, size_t N) {
   size_t Both = std::min({REnd, LEnd, N}),
          One = std::min(std::max(REnd, LEnd), N);
   for (size_t K = 0; K < Both; ++K)
@@ -274,9 +393,21 @@ static void minPlus(double *Out, const double *RR, const double *LL,
     for (size_t K = Both; K < One; ++K)
       Out[K] = std::min(Out[K], Cost + RLast + LL[K]);
   }
-  double Flat = Cost + RLast + LLast;
+  V Flat = Cost + RLast + LLast;
   for (size_t K = One; K < N; ++K)
     Out[K] = std::min(Out[K], Flat);
+}
+
+REMAT_MULTIVERSION
+void minPlus(double *Out, const double *RR, const double *LL, double Cost,
+             double RLast, double LLast, size_t REnd, size_t LEnd, size_t N) {
+  minPlusBody(Out, RR, LL, Cost, RLast, LLast, REnd, LEnd, N);
+}
+
+REMAT_MULTIVERSION
+void minPlus(float *Out, const float *RR, const float *LL, float Cost,
+             float RLast, float LLast, size_t REnd, size_t LEnd, size_t N) {
+  minPlusBody(Out, RR, LL, Cost, RLast, LLast, REnd, LEnd, N);
 }
 
 // Applies split candidate Cost + opt_R(m - Shift) + opt_Lf(m) to table S
@@ -287,11 +418,13 @@ static void minPlus(double *Out, const double *RR, const double *LL,
 // at most its value at the block's first m. Fewer than 1% of the element
 // updates improve a table on the bench chains; this test reads 1/Block of the
 // data to rule most of the rest out. Runs of blocks that pass are updated in
-// one call.
-void Dense::applySplit(const Span &S, uint64_t Lo, double Bound, double Cost,
-                       const Span &R, uint64_t Shift, const Span &Lf) {
+// one call. (Making the tests of a run of blocks without branches was
+// measured slower.)
+template <typename V>
+void Dense<V>::applySplit(const Span &S, uint64_t Lo, V Bound, V Cost,
+                          const Span &R, uint64_t Shift, const Span &Lf) {
   constexpr uint64_t NoRun = std::numeric_limits<uint64_t>::max();
-  double *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
+  V *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
   uint64_t X = Lo, RunLo = NoRun;
   for (; X <= S.Hi; X = std::min(S.Hi + 1, (X / Block + 1) * Block)) {
     // From where the envelope reaches the candidate's least value (Bound:
@@ -299,8 +432,8 @@ void Dense::applySplit(const Span &S, uint64_t Lo, double Bound, double Cost,
     if (Out[X - S.Lo] <= Bound)
       break;
     uint64_t Y = std::min(S.Hi + 1, (X / Block + 1) * Block);
-    double Low = Cost + coarseAt(CoarseCol, R.CCol, R, Y - 1 - Shift) +
-                 coarseAt(CoarseRow, Lf.CRow, Lf, Y - 1);
+    V Low = Cost + coarseAt(CoarseCol, R.CCol, R, Y - 1 - Shift) +
+            coarseAt(CoarseRow, Lf.CRow, Lf, Y - 1);
     bool Pass = Low < Out[X - S.Lo];
     if (Pass && RunLo == NoRun)
       RunLo = X;
@@ -316,17 +449,16 @@ void Dense::applySplit(const Span &S, uint64_t Lo, double Bound, double Cost,
 // Out[m - Lo] = min(Out[m - Lo], Cost + opt_R(m - Shift) + opt_Lf(m)) for m
 // in [Lo, End). Past a table's last entry its value is that entry's (the
 // store-all time).
-void Dense::minCandidate(double *Out, uint64_t Lo, uint64_t End, double Cost,
-                         const Span &R, uint64_t Shift, const Span &Lf) {
+template <typename V>
+void Dense<V>::minCandidate(V *Out, uint64_t Lo, uint64_t End, V Cost,
+                            const Span &R, uint64_t Shift, const Span &Lf) {
   // Entries of R and Lf left from Lo on (the rest read as the last one);
   // Lo >= R.Lo + Shift and Lo >= Lf.Lo, so none is below a table's range.
   size_t REnd = R.Hi + Shift + 1 > Lo ? R.Hi + Shift + 1 - Lo : 0;
   size_t LEnd = Lf.Hi + 1 > Lo ? Lf.Hi + 1 - Lo : 0;
-  const double *RR =
-      REnd ? Arena.data() + R.Begin + (Lo - Shift - R.Lo) : nullptr;
-  const double *LL = LEnd ? Arena.data() + Lf.Begin + (Lo - Lf.Lo) : nullptr;
-  double RLast = R.Last, LLast = Lf.Last;
-  minPlus(Out, RR, LL, Cost, RLast, LLast, REnd, LEnd, End - Lo);
+  const V *RR = REnd ? Arena.data() + R.Begin + (Lo - Shift - R.Lo) : nullptr;
+  const V *LL = LEnd ? Arena.data() + Lf.Begin + (Lo - Lf.Lo) : nullptr;
+  minPlus(Out, RR, LL, Cost, R.Last, Lf.Last, REnd, LEnd, End - Lo);
 }
 
 struct Work {
@@ -336,7 +468,11 @@ struct Work {
   uint64_t M;
 };
 
-std::vector<ChainOp> Dense::reconstruct(uint64_t M0) const {
+// Each step re-evaluates its candidates with the very sums the tables used
+// (a split's cost in double, then Cost + right + left in V) and takes the
+// first that reproduces the table value.
+template <typename V>
+std::vector<ChainOp> Dense<V>::reconstruct(uint64_t M0) const {
   std::vector<ChainOp> Ops;
   SmallVector<Work, 64> Stack;
   Stack.push_back({false, {}, 0, C.L, M0});
@@ -352,8 +488,8 @@ std::vector<ChainOp> Dense::reconstruct(uint64_t M0) const {
       Ops.push_back({ChainOpKind::Loss, 0});
       continue;
     }
-    double V = value(I, Lp, M);
-    if (recordValue(I, Lp, M) == V) {
+    V Val = value(I, Lp, M);
+    if (recordValue(I, Lp, M) == Val) {
       Ops.push_back({ChainOpKind::FAll, I});
       Stack.push_back({true, {ChainOpKind::B, I}, 0, 0, 0});
       if (I < Lp)
@@ -370,7 +506,7 @@ std::vector<ChainOp> Dense::reconstruct(uint64_t M0) const {
       if (J - 1 > I)
         Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
       if (M >= Thr && M >= C.A[J] &&
-          Cost + value(J, Lp, M - C.A[J]) + value(I, J - 1, M) == V)
+          V(Cost) + value(J, Lp, M - C.A[J]) + value(I, J - 1, M) == Val)
         break;
     }
     Ops.push_back({ChainOpKind::FCk, I});
@@ -382,36 +518,52 @@ std::vector<ChainOp> Dense::reconstruct(uint64_t M0) const {
   return Ops;
 }
 
-} // namespace
-
-std::optional<DenseResult> planDense(const DPChain &C, uint64_t Budget,
-                                     bool WantOps) {
-  if (Budget < C.A[0])
-    return std::nullopt;
-  Dense D(C, Budget);
+template <typename V>
+std::optional<DenseResult> planWith(const DPChain &C, uint64_t Budget,
+                                    const DenseOptions &O) {
+  Dense<V> D(C, Budget, O);
   uint64_t M0 = Budget - C.A[0];
-  double T = D.value(0, C.L, M0);
-  if (T == Inf)
+  V T = D.value(0, C.L, M0);
+  if (T == Dense<V>::Inf)
     return std::nullopt;
   DenseResult R;
   R.Time = T;
+  R.Slack = sizeof(V) == sizeof(float) ? denseSlack(C.L, true) : 0;
   R.PeakUnits = Budget;
   R.TableBytes = D.tableBytes();
-  if (WantOps)
+  if (O.WantOps)
     R.Ops = D.reconstruct(M0);
   return R;
 }
 
-} // namespace remat::chaindp
+} // namespace
 
-namespace remat::chaindp {
+double denseSlack(unsigned L, bool SinglePrecision) {
+  // A table value is a sum of stage times, each rounded once to V, added
+  // along a tree at most 2 per recursion level deep, over at most L + 1
+  // levels: the relative error is at most (2L + 3) units of rounding
+  // (2^-24 for float, 2^-53 for double), to first order; twice that covers
+  // the higher-order terms with room to spare.
+  double Unit = SinglePrecision ? 0x1p-24 : 0x1p-53;
+  return (4.0 * L + 8) * Unit;
+}
+
+std::optional<DenseResult> planDense(const DPChain &C, uint64_t Budget,
+                                     const DenseOptions &O) {
+  if (Budget < C.A[0])
+    return std::nullopt;
+  return O.SinglePrecision ? planWith<float>(C, Budget, O)
+                           : planWith<double>(C, Budget, O);
+}
+
 std::vector<double> denseTopCurve(const DPChain &C, uint64_t Budget) {
   if (Budget < C.A[0])
     return {};
-  Dense D(C, Budget);
+  Dense<double> D(C, Budget, DenseOptions());
   std::vector<double> Out;
   for (uint64_t M = 0; M <= Budget - C.A[0]; ++M)
     Out.push_back(D.value(0, C.L, M));
   return Out;
 }
+
 } // namespace remat::chaindp

@@ -18,17 +18,40 @@ namespace remat::chaindp {
 
 struct DenseResult {
   std::vector<ChainOp> Ops;
-  /// Optimal time for the rounded chain, model time unit.
+  /// Optimal time for the rounded chain as the tables hold it, model time
+  /// unit.
   double Time = 0;
+  /// Relative rounding error of Time in single precision (denseSlack): the
+  /// rounded chain's optimum is at least Time / (1 + Slack). 0 in double
+  /// precision, whose error is negligible.
+  double Slack = 0;
   /// Peak in units, as the rounded chain counts it.
   uint64_t PeakUnits = 0;
   uint64_t TableBytes = 0;
 };
 
+struct DenseOptions {
+  /// Keep the tables in float rather than double: half the memory and twice
+  /// the vector width, at a relative error of DenseResult::Slack.
+  bool SinglePrecision = false;
+  /// Threads that share the tables' tiles; 1 runs on the caller's thread
+  /// alone. The result does not depend on it.
+  unsigned Threads = 1;
+  /// Whether to reconstruct the ops; otherwise only the time is computed.
+  bool WantOps = true;
+  /// Tables per side of a tile (cache blocking, see ChainDPDense.cpp).
+  /// The result does not depend on it; 32 was fastest on the bench chains
+  /// (L = 500 and 1,000: 8 and 16 were 10-25% slower, 64 about 10%).
+  unsigned Tile = 32;
+};
+
 /// Plans \p C (sizes in units) within \p Budget units; none when infeasible.
-/// With \p WantOps false only the time is computed.
 std::optional<DenseResult> planDense(const DPChain &C, uint64_t Budget,
-                                     bool WantOps = true);
+                                     const DenseOptions &Opts = {});
+
+/// A bound on the relative rounding error of a table value of an
+/// \p L-stage chain, in single or double precision.
+double denseSlack(unsigned L, bool SinglePrecision);
 
 /// opt_{0,L}(m) for m = 0 .. Budget - A[0] (infinite where infeasible): the
 /// discretised budget -> time curve, with x_0 not included in m.

@@ -219,6 +219,36 @@ TEST_CASE("chaindp: discretised plans fit and stay within the gap bound") {
   }
 }
 
+// Single precision (forced here on short chains, with two threads): the
+// plan's time is summed exactly from its ops, so it equals the simulator's,
+// and the gap bound, which now includes the float tables' rounding
+// allowance, still covers the distance to the exact optimum.
+TEST_CASE("chaindp: single-precision plans fit and stay within the gap bound") {
+  std::mt19937_64 Rng(6);
+  for (int Trial = 0; Trial < 40; ++Trial) {
+    Chain C = randomChain(Rng, 3 + Trial % 40, 100000);
+    for (Stage &S : C.Stages)
+      S.FwdTime = S.FwdTime / 3 + 0.1; // not exact in float
+    uint64_t Min = minFeasibleChainBudget(C);
+    for (uint64_t B : {Min + Min / 10, Min + Min / 2, 2 * Min}) {
+      ChainDPResult Exact = planChecked(C, B);
+      ChainDPOptions O;
+      O.BudgetBytes = B;
+      O.MemorySlots = 60;
+      O.SinglePrecisionFromStages = 1;
+      O.Threads = 2;
+      auto R = planOptimalChain(C, O);
+      REQUIRE_MESSAGE(bool(R), llvm::toString(R.takeError()));
+      auto S = simulateChain(C, R->Ops);
+      REQUIRE(bool(S));
+      CHECK(S->PeakBytes <= B);
+      CHECK(S->Time == R->Time);
+      CHECK(R->Time >= Exact.Time - 1e-9);
+      CHECK(R->Time - Exact.Time <= R->GapBound + 1e-9);
+    }
+  }
+}
+
 TEST_CASE("chaindp: past the exact work limit the plan is discretised") {
   std::mt19937_64 Rng(17);
   for (int Trial = 0; Trial < 10; ++Trial) {

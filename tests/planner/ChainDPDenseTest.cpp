@@ -1,0 +1,115 @@
+//===- tests/planner/ChainDPDenseTest.cpp - Discretised chain DP ----------===//
+//
+// The dense tables' tiling, threads and single precision, against the exact
+// step-function DP (planner/ChainDPTables.cpp) and against each other.
+//
+//===----------------------------------------------------------------------===//
+
+#include "planner/ChainDPDense.h"
+
+#include "BruteForce.h"
+#include "planner/ChainDPTables.h"
+#include "planner/Simulator.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+using namespace remat;
+using namespace remat::chaindp;
+using namespace remat::test;
+
+namespace {
+
+/// Times with fractions that float cannot hold exactly (k/3, k/7), so that
+/// single precision really rounds.
+Chain fractionalChain(std::mt19937_64 &Rng, unsigned L) {
+  Chain C = randomChain(Rng, L, 20);
+  for (Stage &S : C.Stages) {
+    S.FwdTime = S.FwdTime / 3 + 0.1;
+    S.BwdTime = S.BwdTime / 7 + 0.01;
+  }
+  C.Loss.BwdTime = C.Loss.BwdTime / 3;
+  return C;
+}
+
+/// Budgets (bytes = units here) from the least feasible to past store-all.
+std::vector<uint64_t> budgets(const DPChain &D) {
+  uint64_t Min = minFeasibleBudget(D);
+  return {Min, Min + Min / 4, Min + Min / 2, 2 * Min, 4 * Min};
+}
+
+} // namespace
+
+// Tiles of every size from 1 (each table its own tile, so every split is a
+// "middle" split of some tile) to more than the chain (one tile), and 1 to 3
+// threads, must give the very same tables: each table is the min over the
+// same candidates, only the order differs, and min is exact. The time must
+// also be the exact DP's optimum at every budget (one-byte units).
+TEST_CASE("chaindp dense: tiles and threads do not change the plan") {
+  std::mt19937_64 Rng(31);
+  for (int Trial = 0; Trial < 30; ++Trial) {
+    Chain C = randomChain(Rng, 1 + Trial * 3 % 45, 20);
+    DPChain D = exactChain(C);
+    Tables Exact(D);
+    for (uint64_t B : budgets(D)) {
+      DenseOptions Ref;
+      Ref.Tile = 1;
+      std::optional<DenseResult> R0 = planDense(D, B, Ref);
+      std::optional<Point> P = Exact.best(B);
+      REQUIRE(bool(R0) == bool(P));
+      if (!R0)
+        continue;
+      CHECK(R0->Time == doctest::Approx(P->Time));
+      for (unsigned Tile : {2u, 3u, 7u, 32u})
+        for (unsigned Threads : {1u, 2u, 3u}) {
+          DenseOptions O;
+          O.Tile = Tile;
+          O.Threads = Threads;
+          std::optional<DenseResult> R = planDense(D, B, O);
+          REQUIRE(bool(R));
+          CHECK(R->Time == R0->Time);
+          CHECK(R->Ops == R0->Ops);
+        }
+    }
+  }
+}
+
+// Single precision: the float tables' optimum is within the stated slack of
+// the double tables' (both solve the same rounded chain), the lower bound
+// Time / (1 + Slack) never exceeds the true optimum, and the float plan is a
+// real plan: it fits and its exactly summed time is at least the optimum.
+TEST_CASE("chaindp dense: single precision stays within its slack") {
+  std::mt19937_64 Rng(37);
+  for (int Trial = 0; Trial < 30; ++Trial) {
+    Chain C = fractionalChain(Rng, 1 + Trial * 7 % 60);
+    DPChain D = exactChain(C);
+    for (uint64_t B : budgets(D)) {
+      DenseOptions Single;
+      Single.SinglePrecision = true;
+      Single.Tile = 1 + Trial % 5;
+      std::optional<DenseResult> F = planDense(D, B, Single);
+      std::optional<DenseResult> G = planDense(D, B);
+      REQUIRE(bool(F) == bool(G));
+      if (!F)
+        continue;
+      CHECK(F->Slack == denseSlack(C.size(), true));
+      CHECK(G->Slack == 0);
+      CHECK(std::abs(F->Time - G->Time) <= F->Slack * G->Time);
+      CHECK(F->Time / (1 + F->Slack) <= G->Time);
+      auto S = simulateChain(C, F->Ops);
+      REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+      CHECK(S->PeakBytes <= B);
+      CHECK(S->Time >= G->Time * (1 - 1e-12));
+      CHECK(S->Time <= F->Time * (1 + F->Slack));
+    }
+  }
+}
+
+// The slack itself: (4L + 8) units of rounding, 2^-24 in float and 2^-53 in
+// double. For L = 1000: 4008 * 2^-24 = 2.389e-4.
+TEST_CASE("chaindp dense: the rounding slack") {
+  CHECK(denseSlack(1000, true) == doctest::Approx(2.389e-4).epsilon(1e-3));
+  CHECK(denseSlack(0, false) == 8 * 0x1p-53);
+  CHECK(denseSlack(10, true) < denseSlack(11, true));
+}
