@@ -32,7 +32,7 @@ struct ChainDPOptions {
   /// tables in single precision (half the memory, twice the vector width).
   /// The plan's time is then summed exactly from its ops, and GapBound also
   /// covers the tables' rounding error. 0 means never.
-  unsigned SinglePrecisionFromStages = 256;
+  unsigned SinglePrecisionFromStages = 128;
   /// Discretised mode: threads that share each pass's tables; 0 means one
   /// per hardware thread. Plans do not depend on it.
   unsigned Threads = 0;

@@ -60,7 +60,7 @@ public:
   }
   std::vector<ChainOp> reconstruct(uint64_t M0) const;
   uint64_t tableBytes() const {
-    return (Arena.capacity() + CoarseRow.capacity() + CoarseCol.capacity()) *
+    return (ArenaSize + CoarseRow.capacity() + CoarseCol.capacity()) *
                sizeof(V) +
            (Spans.capacity() + ColSpans.capacity()) * sizeof(Span) +
            Min.capacity() * 8;
@@ -80,7 +80,7 @@ private:
   /// two: CoarseRow lays the tables of one i side by side, CoarseCol those of
   /// one l, so that a split loop reads both of its operands' copies
   /// sequentially.
-  static constexpr uint64_t Block = 32;
+  static constexpr uint64_t Block = 64;
   /// A lower bound on opt(M') for every M' in M's block with S.Lo <= M' <=
   /// M: the coarse value of M's block. Needs M >= S.Lo.
   static V coarseAt(const std::vector<V> &Copy, uint64_t Begin, const Span &S,
@@ -146,13 +146,18 @@ private:
   /// Spans[ix(i,l)]; ColSpans[cix(i,l)] holds the same span once the table
   /// is done, for reading a column's spans in sequence.
   std::vector<Span> Spans, ColSpans;
-  std::vector<V> Arena, CoarseRow, CoarseCol;
+  /// The tables, ArenaSize entries. Left uninitialised at allocation: the
+  /// thread that computes a tile fills its tables first, so the pages are
+  /// first touched in parallel and the tables are in cache when used.
+  std::unique_ptr<V[]> Arena;
+  uint64_t ArenaSize = 0;
+  std::vector<V> CoarseRow, CoarseCol;
 };
 
 template <typename V>
 Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
     : C(Chn), Budget(Budget), Tile(std::max(1u, O.Tile)),
-      Min(minMemTable(Chn)) {
+      Min(minMemTable(Chn, O.Threads)) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
   Prefix.assign(1, 0);
   for (unsigned K = 0; K < C.L; ++K)
@@ -197,7 +202,8 @@ template <typename V> void Dense<V>::layout() {
       S.CRow = RowSize;
       RowSize += S.Hi / Block - S.Lo / Block + 1;
     }
-  Arena.assign(Size, Inf);
+  Arena.reset(new V[Size]);
+  ArenaSize = Size;
   CoarseRow.assign(RowSize, Inf);
   CoarseCol.assign(CSize, Inf);
 }
@@ -260,6 +266,12 @@ void Dense<V>::computeTile(unsigned TA, unsigned TB, TileScratch &W) {
   unsigned L0 = TB * Tile, L1 = std::min(C.L + 1, L0 + Tile);
   prepareRows(I0, I1, L1, W);
   std::fill(W.Stopped.begin(), W.Stopped.end(), false);
+  for (unsigned I = I0; I < I1; ++I)
+    for (unsigned Lp = std::max(L0, I); Lp < L1; ++Lp) {
+      const Span &S = Spans[ix(I, Lp)];
+      if (S.Lo <= S.Hi)
+        std::fill_n(Arena.get() + S.Begin, S.Hi - S.Lo + 1, Inf);
+    }
   for (unsigned CB = TA + 1; CB < TB; ++CB)
     for (unsigned I = I1; I-- > I0;)
       for (unsigned Lp = L0; Lp < L1; ++Lp)
@@ -309,7 +321,7 @@ void Dense<V>::prepareRows(unsigned I0, unsigned I1, unsigned L1,
 // already hold splits.
 template <typename V>
 void Dense<V>::record(unsigned I, unsigned Lp, const Span &S) {
-  V *Out = Arena.data() + S.Begin;
+  V *Out = Arena.get() + S.Begin;
   if (I == C.L) {
     std::fill(Out, Out + (S.Hi - S.Lo + 1), V(C.LossTime));
     return;
@@ -330,7 +342,7 @@ bool Dense<V>::splitRange(unsigned I, unsigned Lp, unsigned I0, unsigned L0,
     return false;
   const double *Cost = W.RowCost.data() + size_t(I - I0) * (C.L + 2);
   const uint64_t *Thr = W.RowThr.data() + size_t(I - I0) * (C.L + 2);
-  const V *Out = Arena.data() + S.Begin;
+  const V *Out = Arena.get() + S.Begin;
   uint64_t Y = C.A[Lp + 1];
   double Least = leastTime(I, Lp);
   for (unsigned J = std::max(J0, I + 1); J <= std::min(J1, Lp); ++J) {
@@ -357,7 +369,7 @@ bool Dense<V>::splitRange(unsigned I, unsigned Lp, unsigned I0, unsigned L0,
 }
 
 template <typename V> void Dense<V>::finish(unsigned I, unsigned Lp, Span &S) {
-  const V *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
+  const V *Out = Arena.get() + S.Begin; // Out[m - S.Lo] is opt(m).
   S.Last = Out[S.Hi - S.Lo];
   for (uint64_t B = S.Lo / Block; B <= S.Hi / Block; ++B) {
     V Val = Out[std::min(B * Block + Block - 1, S.Hi) - S.Lo];
@@ -424,7 +436,7 @@ template <typename V>
 void Dense<V>::applySplit(const Span &S, uint64_t Lo, V Bound, V Cost,
                           const Span &R, uint64_t Shift, const Span &Lf) {
   constexpr uint64_t NoRun = std::numeric_limits<uint64_t>::max();
-  V *Out = Arena.data() + S.Begin; // Out[m - S.Lo] is opt(m).
+  V *Out = Arena.get() + S.Begin; // Out[m - S.Lo] is opt(m).
   uint64_t X = Lo, RunLo = NoRun;
   for (; X <= S.Hi; X = std::min(S.Hi + 1, (X / Block + 1) * Block)) {
     // From where the envelope reaches the candidate's least value (Bound:
@@ -456,8 +468,8 @@ void Dense<V>::minCandidate(V *Out, uint64_t Lo, uint64_t End, V Cost,
   // Lo >= R.Lo + Shift and Lo >= Lf.Lo, so none is below a table's range.
   size_t REnd = R.Hi + Shift + 1 > Lo ? R.Hi + Shift + 1 - Lo : 0;
   size_t LEnd = Lf.Hi + 1 > Lo ? Lf.Hi + 1 - Lo : 0;
-  const V *RR = REnd ? Arena.data() + R.Begin + (Lo - Shift - R.Lo) : nullptr;
-  const V *LL = LEnd ? Arena.data() + Lf.Begin + (Lo - Lf.Lo) : nullptr;
+  const V *RR = REnd ? Arena.get() + R.Begin + (Lo - Shift - R.Lo) : nullptr;
+  const V *LL = LEnd ? Arena.get() + Lf.Begin + (Lo - Lf.Lo) : nullptr;
   minPlus(Out, RR, LL, Cost, R.Last, Lf.Last, REnd, LEnd, End - Lo);
 }
 

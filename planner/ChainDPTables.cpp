@@ -26,6 +26,8 @@
 #include "llvm/ADT/SmallVector.h"
 
 #include <algorithm>
+#include <barrier>
+#include <thread>
 
 using namespace llvm;
 
@@ -275,37 +277,88 @@ uint64_t minFeasibleBudget(const DPChain &C) {
   return C.A[0] + minMemTable(C)[C.L];
 }
 
-std::vector<uint64_t> minMemTable(const DPChain &C) {
-  unsigned L = C.L;
-  std::vector<uint64_t> Min(size_t(L + 1) * (L + 1), NoCap);
-  auto Ix = [&](unsigned I, unsigned Lp) { return size_t(I) * (L + 1) + Lp; };
-  auto Add = [](uint64_t A, uint64_t B) {
-    return A == NoCap || B == NoCap ? NoCap : A + B;
-  };
-  for (unsigned D = 0; D <= L; ++D)
+namespace {
+/// The least m of every table opt_{i,l}, filled diagonal by diagonal.
+class MinMem {
+public:
+  explicit MinMem(const DPChain &C)
+      : C(C), L(C.L), Min(size_t(L + 1) * (L + 1), NoCap),
+        MinT(Min.size(), NoCap) {}
+
+  /// Fills the tables (I, I + D) for I in [0, L - D] whose chunk of 16
+  /// rows is K modulo N (thread K of N; the work per table varies with the
+  /// early exit, so chunks interleave rather than halve the diagonal).
+  void fill(unsigned D, unsigned K, unsigned N) {
     for (unsigned I = 0; I + D <= L; ++I) {
-      unsigned Lp = I + D;
-      if (I == L) {
-        Min[Ix(I, Lp)] = C.A[L] + C.LossWs;
+      if (I / 16 % N != K)
         continue;
-      }
-      uint64_t Y = C.A[Lp + 1], Bar = C.ABar[I + 1];
-      uint64_t Best = std::max(Y + Bar + C.FwdWs[I],
-                               Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
-      if (I < Lp || Lp == L)
-        Best = std::max(Best, Add(Min[Ix(I + 1, Lp)], Bar));
-      uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
-      for (unsigned J = I + 1; J <= Lp; ++J) {
-        if (J - 1 > I)
-          Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
-        if (Thr >= Best)
-          break;
-        Best = std::min(Best, std::max({Thr, Add(Min[Ix(J, Lp)], C.A[J]),
-                                        Min[Ix(I, J - 1)]}));
-      }
-      Min[Ix(I, Lp)] = Best;
+      uint64_t Best = least(I, I + D);
+      Min[ix(I, I + D)] = Best;
+      MinT[ix(I + D, I)] = Best;
     }
-  return Min;
+  }
+  std::vector<uint64_t> take() { return std::move(Min); }
+
+private:
+  size_t ix(unsigned I, unsigned Lp) const { return size_t(I) * (L + 1) + Lp; }
+  static uint64_t add(uint64_t A, uint64_t B) {
+    return A == NoCap || B == NoCap ? NoCap : A + B;
+  }
+  uint64_t least(unsigned I, unsigned Lp) const {
+    if (I == L)
+      return C.A[L] + C.LossWs;
+    uint64_t Y = C.A[Lp + 1], Bar = C.ABar[I + 1];
+    uint64_t Best =
+        std::max(Y + Bar + C.FwdWs[I], Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+    if (I < Lp || Lp == L)
+      Best = std::max(Best, add(Min[ix(I + 1, Lp)], Bar));
+    // The split loop reads row I (Min[I][J-1]) and column Lp (Min[J][Lp]);
+    // the transposed copy makes the column read sequential too.
+    const uint64_t *Row = Min.data() + ix(I, 0);
+    const uint64_t *Col = MinT.data() + ix(Lp, 0);
+    uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
+    for (unsigned J = I + 1; J <= Lp; ++J) {
+      if (J - 1 > I)
+        Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
+      if (Thr >= Best)
+        break;
+      Best = std::min(Best, std::max({Thr, add(Col[J], C.A[J]), Row[J - 1]}));
+    }
+    return Best;
+  }
+
+  const DPChain &C;
+  unsigned L;
+  std::vector<uint64_t> Min, MinT;
+};
+} // namespace
+
+// The tables of one diagonal (l - i = D) need only earlier diagonals, so
+// each diagonal is split among the threads, with a barrier between
+// diagonals.
+std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads) {
+  MinMem T(C);
+  unsigned L = C.L;
+  Threads = std::clamp(Threads, 1u, std::max(1u, L / 64));
+  if (Threads == 1) {
+    for (unsigned D = 0; D <= L; ++D)
+      T.fill(D, 0, 1);
+    return T.take();
+  }
+  std::barrier Sync(Threads);
+  auto Work = [&](unsigned K) {
+    for (unsigned D = 0; D <= L; ++D) {
+      T.fill(D, K, Threads);
+      Sync.arrive_and_wait();
+    }
+  };
+  std::vector<std::thread> Pool;
+  for (unsigned K = 1; K < Threads; ++K)
+    Pool.emplace_back(Work, K);
+  Work(0);
+  for (std::thread &Th : Pool)
+    Th.join();
+  return T.take();
 }
 
 std::vector<uint64_t> storeAllTable(const DPChain &C) {

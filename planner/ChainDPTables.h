@@ -123,8 +123,8 @@ private:
 uint64_t minFeasibleBudget(const DPChain &C);
 
 /// The least m for which opt_{i,l}(m) is finite, for every i <= l, at index
-/// i * (L+1) + l.
-std::vector<uint64_t> minMemTable(const DPChain &C);
+/// i * (L+1) + l, computed on up to \p Threads threads.
+std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads = 1);
 
 /// SA(i,l), the least m with which the plan that records every stage of
 /// Sub(i, l) fits, for every i <= l, at index i * (L+1) + l. That plan has
