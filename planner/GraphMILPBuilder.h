@@ -12,6 +12,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,6 +117,28 @@ private:
   void addMemoryRows(unsigned T);
   void addCoverRows();
 };
+
+/// What the covering enumeration of GraphMILPCoverProof.cpp established.
+struct CoverProof {
+  /// No plan of the model costs at most the limit.
+  bool Proven = false;
+  /// A plan of the model that costs at most the limit, as column values
+  /// (empty when none was found), and its time.
+  std::vector<double> X;
+  double Objective = 0;
+  /// Covering solutions enumerated.
+  unsigned Covers = 0;
+};
+
+/// Tries to prove that no plan of \p B's model (time objective) costs at
+/// most \p Limit, by the covering program of GraphMILPBound.h: such a plan
+/// recomputes the tensors of a covering solution whose cost is at most
+/// Limit minus the sum of node times, so each covering solution of that
+/// cost is enumerated (at most \p MaxCovers) and the model is solved with
+/// its recomputations fixed accordingly. Stops, unproven, at \p Deadline.
+CoverProof proveNoPlanAtMost(const MilpBuilder &B, double Limit,
+                             std::chrono::steady_clock::time_point Deadline,
+                             unsigned MaxCovers = 32);
 
 #endif // REMAT_HAVE_CBC
 

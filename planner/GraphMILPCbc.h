@@ -8,8 +8,12 @@
 #ifndef REMAT_PLANNER_GRAPHMILPCBC_H
 #define REMAT_PLANNER_GRAPHMILPCBC_H
 
+#include "planner/GraphMILPBuilder.h"
+
 #include "CbcModel.hpp"
 #include "CbcSolver.hpp"
+#include "CoinPackedMatrix.hpp"
+#include "OsiClpSolverInterface.hpp"
 
 #include "llvm/ADT/ArrayRef.h"
 
@@ -46,6 +50,26 @@ inline void runQuietCbc(CbcModel &Model, CbcSolverUsefulData &Data,
   CbcMain1(
       int(Argv.size()), Argv.data(), Model, [](CbcModel *, int) { return 0; },
       Data);
+}
+
+/// Loads \p B's columns and rows into Clp; with \p Names, the columns are
+/// named (CBC's MIP start finds columns by name).
+inline void loadInto(OsiClpSolverInterface &Solver, const MilpBuilder &B,
+                     bool Names) {
+  Solver.messageHandler()->setLogLevel(0);
+  if (Names)
+    Solver.setIntParam(OsiNameDiscipline, 2);
+  CoinPackedMatrix Rows(false, B.RowIdx.data(), B.ColIdx.data(), B.Coef.data(),
+                        CoinBigIndex(B.Coef.size()));
+  Rows.setDimensions(int(B.RowLo.size()), int(B.ColLo.size()));
+  Solver.loadProblem(Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
+                     B.RowLo.data(), B.RowHi.data());
+  for (size_t C = 0; C != B.IsInt.size(); ++C) {
+    if (B.IsInt[C])
+      Solver.setInteger(int(C));
+    if (Names)
+      Solver.setColName(int(C), B.Names[C]);
+  }
 }
 
 } // namespace remat::milp

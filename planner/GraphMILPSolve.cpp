@@ -43,22 +43,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Loads \p B's columns and rows into Clp, named (for the MIP start).
-void loadInto(OsiClpSolverInterface &Solver, const MilpBuilder &B) {
-  Solver.messageHandler()->setLogLevel(0);
-  Solver.setIntParam(OsiNameDiscipline, 2);
-  CoinPackedMatrix Rows(false, B.RowIdx.data(), B.ColIdx.data(), B.Coef.data(),
-                        CoinBigIndex(B.Coef.size()));
-  Rows.setDimensions(int(B.RowLo.size()), int(B.ColLo.size()));
-  Solver.loadProblem(Rows, B.ColLo.data(), B.ColHi.data(), B.Obj.data(),
-                     B.RowLo.data(), B.RowHi.data());
-  for (size_t C = 0; C != B.IsInt.size(); ++C) {
-    if (B.IsInt[C])
-      Solver.setInteger(int(C));
-    Solver.setColName(int(C), B.Names[C]);
-  }
-}
-
 /// CBC's MIP start from a warm-start plan: every integer column by name.
 std::vector<std::pair<std::string, double>> mipStart(const MilpBuilder &B,
                                                      ArrayRef<GraphOp> Ops) {
@@ -109,13 +93,17 @@ private:
   int Columns;
 };
 
-/// Rounds a lower bound up to the next integer when every node time is one
-/// (then so is every plan's time), allowing for solver tolerances.
+/// Every node time is an integer (then so is every plan's time).
+bool integralTimes(const Graph &G) {
+  return std::all_of(G.Nodes.begin(), G.Nodes.end(), [](const Node &Nd) {
+    return Nd.Time == std::floor(Nd.Time);
+  });
+}
+
+/// Rounds a lower bound up to the next integer when every node time is
+/// one, allowing for solver tolerances.
 double roundBound(const Graph &G, double Bound) {
-  for (const Node &Nd : G.Nodes)
-    if (Nd.Time != std::floor(Nd.Time))
-      return Bound;
-  return std::ceil(Bound - 1e-6);
+  return integralTimes(G) ? std::ceil(Bound - 1e-6) : Bound;
 }
 
 /// The warm start's time, or its peak when minimising the peak; nullopt
@@ -138,9 +126,10 @@ std::optional<double> warmObjective(const Graph &G, const GraphMilpOptions &O) {
 /// CBC on the model, until \p Deadline. Fills the solution (if any), the
 /// bound and the proofs of \p Res.
 void solveWithCbc(const MilpBuilder &B, const GraphMilpOptions &O,
-                  Clock::time_point Deadline, GraphMilpResult &Res) {
+                  ArrayRef<GraphOp> StartOps, Clock::time_point Deadline,
+                  GraphMilpResult &Res) {
   OsiClpSolverInterface Solver;
-  loadInto(Solver, B);
+  milp::loadInto(Solver, B, /*Names=*/true);
   // The root LP, too, stops at the deadline.
   Solver.getModelPtr()->setMaximumWallSeconds(
       std::max(0.01, secondsUntil(Deadline)));
@@ -152,8 +141,8 @@ void solveWithCbc(const MilpBuilder &B, const GraphMilpOptions &O,
   Capture Best;
   DeadlineHandler Stop(Deadline, Best, int(B.ColLo.size()));
   Model.passInEventHandler(&Stop);
-  if (!O.WarmStart.empty())
-    Model.setMIPStart(mipStart(B, O.WarmStart));
+  if (!StartOps.empty())
+    Model.setMIPStart(mipStart(B, StartOps));
   milp::runQuietCbc(Model, Data, std::max(0.01, secondsUntil(Deadline)));
   Res.ProvenInfeasible = Model.isProvenInfeasible();
   Res.ProvenOptimal = Model.isProvenOptimal() && Model.bestSolution();
@@ -172,6 +161,35 @@ void solveWithCbc(const MilpBuilder &B, const GraphMilpOptions &O,
   Res.Ops = stageSolutionToOps(B.G, St.R, St.S);
   Res.HasSolution = true;
   Res.Incumbent = Best.Objective * Unit;
+}
+
+/// The covering enumeration of GraphMILPCoverProof.cpp on "no plan of the
+/// model is better than the incumbent" (integral times: none costs at most
+/// the incumbent minus one), with up to half the time left. A better plan
+/// it finds becomes the incumbent and CBC's start, and the proof is tried
+/// again for it. True when the incumbent is proven optimal among the
+/// model's plans (or meets the bound).
+bool coverProof(const MilpBuilder &B, Clock::time_point Deadline,
+                GraphMilpResult &Res, std::vector<GraphOp> &StartOps) {
+  auto ProofDeadline =
+      Clock::now() +
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+          0.5 * std::max(0.0, secondsUntil(Deadline))));
+  while (Res.Incumbent > Res.BestBound + 1e-9) {
+    milp::CoverProof P =
+        milp::proveNoPlanAtMost(B, Res.Incumbent - 1, ProofDeadline);
+    if (P.Proven) {
+      Res.BestBound = std::max(Res.BestBound, Res.Incumbent);
+      return true;
+    }
+    if (P.X.empty() || P.Objective >= Res.Incumbent)
+      return false;
+    StageSets St = B.readSolution(P.X.data());
+    Res.Ops = stageSolutionToOps(B.G, St.R, St.S);
+    Res.Incumbent = P.Objective;
+    StartOps = Res.Ops;
+  }
+  return true;
 }
 
 } // namespace
@@ -226,6 +244,10 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
   // covering bound are the answer.
   if (secondsUntil(Deadline) < 0.05)
     return Finish();
+  std::vector<GraphOp> StartOps = Res.Ops;
+  if (Res.HasSolution && !O.MinimizePeak && integralTimes(G) &&
+      coverProof(B, Deadline, Res, StartOps))
+    return Finish();
   // CBC notices its limit only between steps (a node, a cut pass, a
   // heuristic); at 100-200 nodes it stopped 0.25-0.35 s late. It gets the
   // time left minus a reserve of a tenth, at most half a second.
@@ -234,7 +256,7 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
       Deadline - std::chrono::duration_cast<Clock::duration>(
                      std::chrono::duration<double>(std::min(0.5, 0.1 * Left)));
   GraphMilpResult Cbc;
-  solveWithCbc(B, O, CbcDeadline, Cbc);
+  solveWithCbc(B, O, StartOps, CbcDeadline, Cbc);
   Res.ProvenInfeasible = Cbc.ProvenInfeasible && !Res.HasSolution;
   // CBC's bound holds for the MILP's plans (frontier-advancing, frees as
   // the model places them). A warm start below it lies outside that class,
