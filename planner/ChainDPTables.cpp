@@ -61,13 +61,27 @@ Tables::Tables(DPChain Chn, uint64_t Budget, uint64_t WorkLimit)
   // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l: by l
   // ascending, i descending. The tables of one l then lie side by side, so
   // the split loop reads its right-hand tables sequentially.
-  for (unsigned Lp = 0; Lp <= C.L && !Aborted; ++Lp)
+  for (unsigned Lp = 0; Lp <= C.L && !Aborted; ++Lp) {
     for (unsigned I = Lp + 1; I-- > 0 && !Aborted;) {
       compute(I, Lp);
       Aborted = WorkDone > WorkLimit;
     }
+    Aborted = Aborted || projectedOver(Lp, WorkLimit);
+  }
   Cands.clear();
   Cands.shrink_to_fit();
+}
+
+// Column l' costs about the candidates of its l'^2 / 2 (i, j) pairs, each
+// at most as many as a column further on, so the whole run costs at least
+// (L+1)^3 / (l+1)^3 times the first l+1 columns. Once that projection is
+// twice the limit, the limit would be reached anyway: giving way now saves
+// the seconds it would take (L = 1000: about 8 s).
+bool Tables::projectedOver(unsigned Lp, uint64_t WorkLimit) const {
+  if (WorkLimit == NoCap || Lp + 1 < std::max(8u, C.L / 8))
+    return false;
+  double Ratio = double(C.L + 1) / double(Lp + 1);
+  return double(WorkDone) * Ratio * Ratio * Ratio > 2.0 * double(WorkLimit);
 }
 
 ArrayRef<Point> Tables::at(unsigned I, unsigned Lp) const {

@@ -66,7 +66,8 @@ public:
   /// Fills every table. With \p Budget (same units as \p C), breakpoints
   /// that no plan within it can use are dropped. Stops early, with
   /// aborted() set, once more than \p WorkLimit candidate breakpoints have
-  /// been generated.
+  /// been generated, or once the columns done so far project a total of
+  /// more than twice that.
   Tables(DPChain C, uint64_t Budget = NoCap, uint64_t WorkLimit = NoCap);
 
   /// Whether the work limit stopped the tables early (they are then
@@ -93,6 +94,9 @@ public:
 
 private:
   void compute(unsigned I, unsigned Lp);
+  /// Whether the work so far, after column \p Lp, projects past twice
+  /// \p WorkLimit for the whole run.
+  bool projectedOver(unsigned Lp, uint64_t WorkLimit) const;
   void addRecord(unsigned I, unsigned Lp, uint64_t Cap);
   void addSplits(unsigned I, unsigned Lp, uint64_t Cap);
   void combine(llvm::ArrayRef<Point> Right, uint64_t Shift,
