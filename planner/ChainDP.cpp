@@ -162,7 +162,9 @@ std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C,
   // Every peak term sums at most 4L + 2 sizes, each of which gains under
   // one unit by rounding up.
   uint64_t Terms = 4 * uint64_t(C.size()) + 2;
-  std::vector<double> Curve = denseTopCurve(Rounded, Top / Unit + Terms);
+  std::vector<double> Curve =
+      denseTopCurve(Rounded, Top / Unit + Terms,
+                    std::max(1u, std::thread::hardware_concurrency()));
   std::vector<ChainFrontierPoint> Out;
   for (uint64_t M = 0; M < Curve.size(); ++M)
     if (Curve[M] != std::numeric_limits<double>::infinity() &&

@@ -568,10 +568,13 @@ std::optional<DenseResult> planDense(const DPChain &C, uint64_t Budget,
                            : planWith<double>(C, Budget, O);
 }
 
-std::vector<double> denseTopCurve(const DPChain &C, uint64_t Budget) {
+std::vector<double> denseTopCurve(const DPChain &C, uint64_t Budget,
+                                  unsigned Threads) {
   if (Budget < C.A[0])
     return {};
-  Dense<double> D(C, Budget, DenseOptions());
+  DenseOptions O;
+  O.Threads = Threads;
+  Dense<double> D(C, Budget, O);
   std::vector<double> Out;
   for (uint64_t M = 0; M <= Budget - C.A[0]; ++M)
     Out.push_back(D.value(0, C.L, M));

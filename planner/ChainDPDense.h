@@ -54,8 +54,11 @@ std::optional<DenseResult> planDense(const DPChain &C, uint64_t Budget,
 double denseSlack(unsigned L, bool SinglePrecision);
 
 /// opt_{0,L}(m) for m = 0 .. Budget - A[0] (infinite where infeasible): the
-/// discretised budget -> time curve, with x_0 not included in m.
-std::vector<double> denseTopCurve(const DPChain &C, uint64_t Budget);
+/// discretised budget -> time curve, with x_0 not included in m. Tables in
+/// double precision, shared by \p Threads threads (the curve does not
+/// depend on it).
+std::vector<double> denseTopCurve(const DPChain &C, uint64_t Budget,
+                                  unsigned Threads = 1);
 
 } // namespace remat::chaindp
 
