@@ -130,6 +130,73 @@ void Canvas::begin(llvm::StringRef Title, llvm::StringRef XLabel,
 
 } // namespace
 
+namespace {
+/// The optimal curve: a step down at each breakpoint, flat after the last;
+/// the knee circled.
+void drawFrontierCurve(Canvas &Cv, const Frontier &F, const ByteUnit &U) {
+  std::string Path;
+  for (size_t K = 0; K < F.Points.size(); ++K) {
+    double X = Cv.px(F.Points[K].BudgetBytes / U.Scale);
+    double Y = Cv.py(F.Points[K].Time);
+    if (K == 0)
+      Path += fmt::format("M{:.1f},{:.1f}", X, Y);
+    else
+      Path += fmt::format(" H{:.1f} V{:.1f}", X, Y);
+  }
+  if (F.Points.empty())
+    return;
+  Path += fmt::format(" H{:.1f}", Left + PlotW);
+  Cv.Out += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#0072B2\" "
+                        "stroke-width=\"2\"/>\n",
+                        Path);
+  const FrontierPoint &K = F.Points[F.Knee];
+  Cv.Out +=
+      fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"7\" fill=\"none\" "
+                  "stroke=\"black\" stroke-width=\"1.5\"/>\n",
+                  Cv.px(K.BudgetBytes / U.Scale), Cv.py(K.Time));
+}
+
+/// Strategy K's marker at (X, Y): circles for the first palette round,
+/// squares for the next.
+std::string strategyMarker(size_t K, double X, double Y) {
+  const char *Col = Palette[K % std::size(Palette)];
+  if ((K / std::size(Palette)) % 2)
+    return fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"8\" "
+                       "height=\"8\" fill=\"{}\" stroke=\"black\" "
+                       "stroke-width=\"0.5\"/>",
+                       X - 4, Y - 4, Col);
+  return fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" "
+                     "fill=\"{}\" stroke=\"black\" "
+                     "stroke-width=\"0.5\"/>",
+                     X, Y, Col);
+}
+
+/// The strategies' markers, and the legend: the curve, the knee, then one
+/// entry per strategy.
+void drawFrontierLegend(Canvas &Cv, const Frontier &F, const ByteUnit &U) {
+  double LX = Left + PlotW + 16, LY = Top + 8;
+  Cv.Out += fmt::format(
+      "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#0072B2\" "
+      "stroke-width=\"2\"/><text x=\"{3}\" y=\"{4}\">optimal (frontier)"
+      "</text>\n",
+      LX, LY, LX + 18, LX + 24, LY + 4);
+  LY += 18;
+  Cv.Out += fmt::format(
+      "<circle cx=\"{}\" cy=\"{}\" r=\"6\" fill=\"none\" stroke=\"black\"/>"
+      "<text x=\"{}\" y=\"{}\">knee</text>\n",
+      LX + 9, LY, LX + 24, LY + 4);
+  for (size_t K = 0; K < F.Strategies.size(); ++K) {
+    const StrategyPoint &S = F.Strategies[K];
+    Cv.Out +=
+        strategyMarker(K, Cv.px(S.PeakBytes / U.Scale), Cv.py(S.Time)) + "\n";
+    LY += 18;
+    Cv.Out += strategyMarker(K, LX + 9, LY) +
+              fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", LX + 24,
+                          LY + 4, escape(S.Label));
+  }
+}
+} // namespace
+
 std::string renderFrontierSvg(const Frontier &F, llvm::StringRef Title) {
   double XMin = 0, XMax = 1, YMin = 0, YMax = 1;
   bool Any = false;
@@ -150,61 +217,8 @@ std::string renderFrontierSvg(const Frontier &F, llvm::StringRef Title) {
             Axis(YMin - YPad, YMax + YPad));
   Cv.begin(Title, fmt::format("activation budget ({})", U.Name),
            fmt::format("time per iteration ({})", F.TimeUnit));
-  // The optimal curve: a step down at each breakpoint, flat after the last.
-  std::string Path;
-  for (size_t K = 0; K < F.Points.size(); ++K) {
-    double X = Cv.px(F.Points[K].BudgetBytes / U.Scale);
-    double Y = Cv.py(F.Points[K].Time);
-    if (K == 0)
-      Path += fmt::format("M{:.1f},{:.1f}", X, Y);
-    else
-      Path += fmt::format(" H{:.1f} V{:.1f}", X, Y);
-  }
-  if (!F.Points.empty())
-    Path += fmt::format(" H{:.1f}", Left + PlotW);
-  Cv.Out += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#0072B2\" "
-                        "stroke-width=\"2\"/>\n",
-                        Path);
-  if (!F.Points.empty()) {
-    const FrontierPoint &K = F.Points[F.Knee];
-    Cv.Out +=
-        fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"7\" fill=\"none\" "
-                    "stroke=\"black\" stroke-width=\"1.5\"/>\n",
-                    Cv.px(K.BudgetBytes / U.Scale), Cv.py(K.Time));
-  }
-  // Legend: the curve, the knee, then one marker per strategy.
-  double LX = Left + PlotW + 16, LY = Top + 8;
-  Cv.Out += fmt::format(
-      "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#0072B2\" "
-      "stroke-width=\"2\"/><text x=\"{3}\" y=\"{4}\">optimal (frontier)"
-      "</text>\n",
-      LX, LY, LX + 18, LX + 24, LY + 4);
-  LY += 18;
-  Cv.Out += fmt::format(
-      "<circle cx=\"{}\" cy=\"{}\" r=\"6\" fill=\"none\" stroke=\"black\"/>"
-      "<text x=\"{}\" y=\"{}\">knee</text>\n",
-      LX + 9, LY, LX + 24, LY + 4);
-  for (size_t K = 0; K < F.Strategies.size(); ++K) {
-    const StrategyPoint &S = F.Strategies[K];
-    const char *Col = Palette[K % std::size(Palette)];
-    const char *Shape = (K / std::size(Palette)) % 2 ? "rect" : "circle";
-    auto Marker = [&](double X, double Y) {
-      if (std::string(Shape) == "rect")
-        return fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"8\" "
-                           "height=\"8\" fill=\"{}\" stroke=\"black\" "
-                           "stroke-width=\"0.5\"/>",
-                           X - 4, Y - 4, Col);
-      return fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" "
-                         "fill=\"{}\" stroke=\"black\" "
-                         "stroke-width=\"0.5\"/>",
-                         X, Y, Col);
-    };
-    Cv.Out += Marker(Cv.px(S.PeakBytes / U.Scale), Cv.py(S.Time)) + "\n";
-    LY += 18;
-    Cv.Out +=
-        Marker(LX + 9, LY) + fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n",
-                                         LX + 24, LY + 4, escape(S.Label));
-  }
+  drawFrontierCurve(Cv, F, U);
+  drawFrontierLegend(Cv, F, U);
   return Cv.finish();
 }
 
