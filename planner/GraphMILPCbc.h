@@ -10,6 +10,7 @@
 
 #include "planner/GraphMILPBuilder.h"
 
+#include "CbcEventHandler.hpp"
 #include "CbcModel.hpp"
 #include "CbcSolver.hpp"
 #include "CoinPackedMatrix.hpp"
@@ -17,6 +18,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,22 @@ inline void runQuietCbc(CbcModel &Model, CbcSolverUsefulData &Data,
       int(Argv.size()), Argv.data(), Model, [](CbcModel *, int) { return 0; },
       Data);
 }
+
+/// Stops CBC at a wall-clock deadline wherever it next reports: CBC's own
+/// limit is checked between tree nodes, not during the root's cut passes
+/// and heuristics.
+class StopAtDeadline : public CbcEventHandler {
+public:
+  explicit StopAtDeadline(std::chrono::steady_clock::time_point Deadline)
+      : Deadline(Deadline) {}
+  CbcAction event(CbcEvent) override {
+    return std::chrono::steady_clock::now() >= Deadline ? stop : noAction;
+  }
+  CbcEventHandler *clone() const override { return new StopAtDeadline(*this); }
+
+private:
+  std::chrono::steady_clock::time_point Deadline;
+};
 
 /// Loads \p B's columns and rows into Clp; with \p Names, the columns are
 /// named (CBC's MIP start finds columns by name).

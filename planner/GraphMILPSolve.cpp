@@ -19,7 +19,6 @@
 #ifdef REMAT_HAVE_CBC
 #include "planner/GraphMILPCbc.h"
 
-#include "CbcEventHandler.hpp"
 #include "CoinPackedMatrix.hpp"
 #include "OsiClpSolverInterface.hpp"
 #endif
@@ -64,16 +63,15 @@ struct Capture {
   std::vector<double> X;
 };
 
-/// Stops CBC at the deadline wherever it is: CBC's own limit is checked
-/// between tree nodes, not during the root's cut passes and heuristics.
-/// Also copies each better incumbent of the top-level model: when a time
-/// limit has stopped Clp, CBC 2.10's final clean-up drops its incumbent
-/// (unet-37 at 60%: 2200 found, none returned).
-class DeadlineHandler : public CbcEventHandler {
+/// Stops CBC at the deadline, and copies each better incumbent of the
+/// top-level model: when a time limit has stopped Clp, CBC 2.10's final
+/// clean-up drops its incumbent (unet-37 at 60%: 2200 found, none
+/// returned).
+class DeadlineHandler : public milp::StopAtDeadline {
 public:
   DeadlineHandler(Clock::time_point Deadline, Capture &Best, int Columns)
-      : Deadline(Deadline), Best(&Best), Columns(Columns) {}
-  CbcAction event(CbcEvent) override {
+      : StopAtDeadline(Deadline), Best(&Best), Columns(Columns) {}
+  CbcAction event(CbcEvent E) override {
     const CbcModel *M = getModel();
     // A restarted search (CBC's model reduced after fixing columns) has
     // other columns; its solutions reach the top model when it ends.
@@ -83,12 +81,11 @@ public:
       Best->Objective = M->getMinimizationObjValue();
       Best->X.assign(M->bestSolution(), M->bestSolution() + Columns);
     }
-    return Clock::now() >= Deadline ? stop : noAction;
+    return StopAtDeadline::event(E);
   }
   CbcEventHandler *clone() const override { return new DeadlineHandler(*this); }
 
 private:
-  Clock::time_point Deadline;
   Capture *Best;
   int Columns;
 };
