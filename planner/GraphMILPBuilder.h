@@ -138,7 +138,7 @@ struct CoverProof {
 /// its recomputations fixed accordingly. Stops, unproven, at \p Deadline.
 CoverProof proveNoPlanAtMost(const MilpBuilder &B, double Limit,
                              std::chrono::steady_clock::time_point Deadline,
-                             unsigned MaxCovers = 32);
+                             unsigned MaxCovers = 16);
 
 #endif // REMAT_HAVE_CBC
 
