@@ -24,6 +24,7 @@
 #include "planner/ChainStrategies.h"
 #include "planner/Simulator.h"
 
+#include "BenchArgs.h"
 #include "BenchChains.h"
 #include "RotorBaseline.h"
 
@@ -129,16 +130,13 @@ void compareWithBaseline(const Chain &C, uint64_t Budget, unsigned Slots,
 
 int main(int Argc, char **Argv) {
   unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200;
-  for (int I = 1; I + 1 < Argc; I += 2) {
-    if (!std::strcmp(Argv[I], "--runs"))
-      Runs = std::max(1, std::atoi(Argv[I + 1]));
-    else if (!std::strcmp(Argv[I], "--max-l"))
-      MaxL = std::atoi(Argv[I + 1]);
-    else if (!std::strcmp(Argv[I], "--exact-max-l"))
-      ExactMaxL = std::atoi(Argv[I + 1]);
-    else if (!std::strcmp(Argv[I], "--baseline-max-l"))
-      BaselineMaxL = std::atoi(Argv[I + 1]);
-  }
+  bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
+               "[--baseline-max-l L]")
+      .add("--runs", Runs, 1)
+      .add("--max-l", MaxL)
+      .add("--exact-max-l", ExactMaxL)
+      .add("--baseline-max-l", BaselineMaxL)
+      .parse(Argc, Argv);
   fmt::print("{:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n", "L",
              "slots", "budget MiB", "plan time", "gap bound", "median s",
              "cpu s", "tables MiB");

@@ -13,6 +13,8 @@
 #include "runtime/Executor.h"
 #include "runtime/Synthetic.h"
 
+#include "BenchArgs.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,8 +30,12 @@ static double median(std::vector<double> V) {
 }
 
 int main(int Argc, char **Argv) {
-  unsigned L = Argc > 1 ? unsigned(std::atoi(Argv[1])) : 1000;
-  unsigned Runs = Argc > 2 ? unsigned(std::atoi(Argv[2])) : 7;
+  const char *Usage = "executor [L [RUNS]]";
+  if (Argc > 3)
+    bench::badArgs("too many arguments", Usage);
+  unsigned L = Argc > 1 ? bench::parseUnsigned("L", Argv[1], Usage, 1) : 1000;
+  unsigned Runs =
+      Argc > 2 ? bench::parseUnsigned("RUNS", Argv[2], Usage, 1) : 7;
   Chain C;
   C.InputBytes = 4096;
   for (unsigned I = 0; I < L; ++I) {

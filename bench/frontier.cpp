@@ -10,6 +10,7 @@
 
 #include "planner/ChainDP.h"
 
+#include "BenchArgs.h"
 #include "BenchChains.h"
 
 #include <fmt/format.h>
@@ -48,12 +49,10 @@ void run(unsigned L, unsigned Slots, unsigned Runs) {
 
 int main(int Argc, char **Argv) {
   unsigned Runs = 3, ExactMaxL = 60;
-  for (int I = 1; I + 1 < Argc; I += 2) {
-    if (!std::strcmp(Argv[I], "--runs"))
-      Runs = std::max(1, std::atoi(Argv[I + 1]));
-    else if (!std::strcmp(Argv[I], "--exact-max-l"))
-      ExactMaxL = std::atoi(Argv[I + 1]);
-  }
+  bench::Flags("frontier [--runs N] [--exact-max-l L]")
+      .add("--runs", Runs, 1)
+      .add("--exact-max-l", ExactMaxL)
+      .parse(Argc, Argv);
   fmt::print("{:>5} {:>7} {:>12} {:>10}\n", "L", "slots", "breakpoints",
              "median s");
   for (unsigned L : {20u, 40u, 60u, 80u})

@@ -18,6 +18,8 @@
 #include "planner/GraphPlanner.h"
 #include "planner/Simulator.h"
 
+#include "BenchArgs.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -62,8 +64,12 @@ template <typename Fn> double medianSeconds(int Runs, Fn F) {
 } // namespace
 
 int main(int Argc, char **Argv) {
-  unsigned L = Argc > 1 ? unsigned(std::atoi(Argv[1])) : 60000;
-  int Runs = Argc > 2 ? std::atoi(Argv[2]) : 7;
+  const char *Usage = "simulate [L [RUNS]]";
+  if (Argc > 3)
+    bench::badArgs("too many arguments", Usage);
+  unsigned L = Argc > 1 ? bench::parseUnsigned("L", Argv[1], Usage, 1) : 60000;
+  int Runs =
+      Argc > 2 ? int(bench::parseUnsigned("RUNS", Argv[2], Usage, 1)) : 7;
   Chain C = randomChain(L);
   unsigned N = 1;
   while (N * N < L)
