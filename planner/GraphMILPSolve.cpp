@@ -189,6 +189,36 @@ bool coverProof(const MilpBuilder &B, Clock::time_point Deadline,
   return true;
 }
 
+/// CBC from \p StartOps until shortly before \p Deadline, merged into
+/// \p Res: the better incumbent, and CBC's bound where it applies to the
+/// warm start (\p Warm, its time).
+void cbcAndMerge(const MilpBuilder &B, const GraphMilpOptions &O,
+                 ArrayRef<GraphOp> StartOps, std::optional<double> Warm,
+                 Clock::time_point Deadline, GraphMilpResult &Res) {
+  // CBC notices its limit only between steps (a node, a cut pass, a
+  // heuristic); at 100-200 nodes it stopped 0.25-0.35 s late. It gets the
+  // time left minus a reserve of a tenth, at most half a second.
+  double Left = secondsUntil(Deadline);
+  auto CbcDeadline =
+      Deadline - std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(std::min(0.5, 0.1 * Left)));
+  GraphMilpResult Cbc;
+  solveWithCbc(B, O, StartOps, CbcDeadline, Cbc);
+  Res.ProvenInfeasible = Cbc.ProvenInfeasible && !Res.HasSolution;
+  // CBC's bound holds for the MILP's plans (frontier-advancing, frees as
+  // the model places them). A warm start below it lies outside that class,
+  // and then only the covering bound is known to hold for it.
+  bool WarmOutside = Warm && *Warm < roundBound(B.G, Cbc.BestBound) - 1e-9;
+  if (!WarmOutside)
+    Res.BestBound = std::max(Res.BestBound, Cbc.BestBound);
+  if (Cbc.HasSolution && (!Res.HasSolution || Cbc.Incumbent <= Res.Incumbent)) {
+    Res.Ops = std::move(Cbc.Ops);
+    Res.Incumbent = Cbc.Incumbent;
+    Res.HasSolution = true;
+    Res.ProvenOptimal = Cbc.ProvenOptimal;
+  }
+}
+
 } // namespace
 
 Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
@@ -245,28 +275,7 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
   if (Res.HasSolution && !O.MinimizePeak && integralTimes(G) &&
       coverProof(B, Deadline, Res, StartOps))
     return Finish();
-  // CBC notices its limit only between steps (a node, a cut pass, a
-  // heuristic); at 100-200 nodes it stopped 0.25-0.35 s late. It gets the
-  // time left minus a reserve of a tenth, at most half a second.
-  double Left = secondsUntil(Deadline);
-  auto CbcDeadline =
-      Deadline - std::chrono::duration_cast<Clock::duration>(
-                     std::chrono::duration<double>(std::min(0.5, 0.1 * Left)));
-  GraphMilpResult Cbc;
-  solveWithCbc(B, O, StartOps, CbcDeadline, Cbc);
-  Res.ProvenInfeasible = Cbc.ProvenInfeasible && !Res.HasSolution;
-  // CBC's bound holds for the MILP's plans (frontier-advancing, frees as
-  // the model places them). A warm start below it lies outside that class,
-  // and then only the covering bound is known to hold for it.
-  bool WarmOutside = Warm && *Warm < roundBound(G, Cbc.BestBound) - 1e-9;
-  if (!WarmOutside)
-    Res.BestBound = std::max(Res.BestBound, Cbc.BestBound);
-  if (Cbc.HasSolution && (!Res.HasSolution || Cbc.Incumbent <= Res.Incumbent)) {
-    Res.Ops = std::move(Cbc.Ops);
-    Res.Incumbent = Cbc.Incumbent;
-    Res.HasSolution = true;
-    Res.ProvenOptimal = Cbc.ProvenOptimal;
-  }
+  cbcAndMerge(B, O, StartOps, Warm, Deadline, Res);
   return Finish();
 }
 
