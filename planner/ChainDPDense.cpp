@@ -139,6 +139,9 @@ private:
   uint64_t Budget;
   /// Tables per tile side; see computeAll.
   unsigned Tile;
+  /// Whether tables start at the least m a plan of the whole chain within
+  /// Budget can reach them with (layout).
+  bool ClipToReach;
   std::vector<uint64_t> Min;
   /// Prefix[k]: forward plus backward time of stages 0 .. k-1.
   std::vector<double> Prefix;
@@ -157,7 +160,7 @@ private:
 template <typename V>
 Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
     : C(Chn), Budget(Budget), Tile(std::max(1u, O.Tile)),
-      Min(minMemTable(Chn, O.Threads)) {
+      ClipToReach(O.ClipToReach), Min(minMemTable(Chn, O.Threads)) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
   Prefix.assign(1, 0);
   for (unsigned K = 0; K < C.L; ++K)
@@ -178,6 +181,23 @@ Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
 // once, at its exact size.
 template <typename V> void Dense<V>::layout() {
   std::vector<uint64_t> SA = storeAllTable(C);
+  // Reach[i]: the least m with which a plan of the whole chain within the
+  // budget can enter Sub(i, l). On the way from Sub(0, L), each index k in
+  // 1..i adds at most one copy of x_k or x̄_k to what lies outside (a split
+  // at k holds x_k, a record of stage k-1 holds x̄_k), and nothing else is
+  // taken from m; so m >= Budget - a_0 - sum of max(a_k, ā_k). Children
+  // are entered within their own reach (a split at j > i takes a_j, a
+  // record takes ā_{i+1}), so the clipped tables are closed under the
+  // recurrence. Rows near the top shrink most: row 0 holds one entry.
+  std::vector<uint64_t> Reach(C.L + 1, 0);
+  if (ClipToReach) {
+    uint64_t Held = 0, M0 = Budget - C.A[0];
+    for (unsigned I = 0; I <= C.L; ++I) {
+      if (I > 0)
+        Held += std::max(C.A[I], C.ABar[I]);
+      Reach[I] = M0 > Held ? M0 - Held : 0;
+    }
+  }
   uint64_t Size = 0, CSize = 0;
   for (unsigned Lp = 0; Lp <= C.L; ++Lp)
     for (unsigned I = Lp + 1; I-- > 0;) {
@@ -188,6 +208,8 @@ template <typename V> void Dense<V>::layout() {
         S = Span();
         continue;
       }
+      // Past SA the table is constant, so its last entry must stay.
+      S.Lo = std::max(S.Lo, std::min(Reach[I], S.Hi));
       S.Begin = Size;
       Size += S.Hi - S.Lo + 1;
       S.CCol = CSize;
@@ -574,6 +596,7 @@ std::vector<double> denseTopCurve(const DPChain &C, uint64_t Budget,
     return {};
   DenseOptions O;
   O.Threads = Threads;
+  O.ClipToReach = false;
   Dense<double> D(C, Budget, O);
   std::vector<double> Out;
   for (uint64_t M = 0; M <= Budget - C.A[0]; ++M)

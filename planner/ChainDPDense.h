@@ -39,6 +39,11 @@ struct DenseOptions {
   unsigned Threads = 1;
   /// Whether to reconstruct the ops; otherwise only the time is computed.
   bool WantOps = true;
+  /// Store each table only from the least m that a plan of the whole chain
+  /// within the budget can enter it with. Plans and times do not change;
+  /// the tables below the budget's top row then no longer answer for
+  /// smaller budgets (denseTopCurve keeps them whole).
+  bool ClipToReach = true;
   /// Tables per side of a tile (cache blocking, see ChainDPDense.cpp).
   /// The result does not depend on it; 32 was fastest on the bench chains
   /// (L = 500 and 1,000: 8 and 16 were 10-25% slower, 64 about 10%).

@@ -44,9 +44,11 @@ std::vector<uint64_t> budgets(const DPChain &D) {
 // Tiles of every size from 1 (each table its own tile, so every split is a
 // "middle" split of some tile) to more than the chain (one tile), and 1 to 3
 // threads, must give the very same tables: each table is the min over the
-// same candidates, only the order differs, and min is exact. The time must
-// also be the exact DP's optimum at every budget (one-byte units).
-TEST_CASE("chaindp dense: tiles and threads do not change the plan") {
+// same candidates, only the order differs, and min is exact. Tables clipped
+// to the m a plan can reach them with (the variants) must give the plan of
+// whole tables (the reference). The time must also be the exact DP's
+// optimum at every budget (one-byte units).
+TEST_CASE("chaindp dense: tiles, threads and clipping do not change the plan") {
   std::mt19937_64 Rng(31);
   for (int Trial = 0; Trial < 30; ++Trial) {
     Chain C = randomChain(Rng, 1 + Trial * 3 % 45, 20);
@@ -55,6 +57,7 @@ TEST_CASE("chaindp dense: tiles and threads do not change the plan") {
     for (uint64_t B : budgets(D)) {
       DenseOptions Ref;
       Ref.Tile = 1;
+      Ref.ClipToReach = false;
       std::optional<DenseResult> R0 = planDense(D, B, Ref);
       std::optional<Point> P = Exact.best(B);
       REQUIRE(bool(R0) == bool(P));
