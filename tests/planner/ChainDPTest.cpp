@@ -283,10 +283,10 @@ double frontierAt(const std::vector<ChainFrontierPoint> &F, uint64_t B) {
 } // namespace
 
 // With as many slots as bytes the unit is one byte, so the discretised DP
-// (dense tables clipped at the store-all need, band order, envelope and
-// early-exit pruning) solves the very problem the exact step-function DP
-// solves: the two must agree on every budget, and the gap bound is 0
-// because rounding up and down change nothing.
+// (dense tables clipped at the store-all need and at their reach, tiles,
+// envelope and early-exit pruning) solves the very problem the exact
+// step-function DP solves: the two must agree on every budget, and the gap
+// bound is 0 because rounding up and down change nothing.
 TEST_CASE("chaindp: at one-byte units the discretised DP equals the exact") {
   std::mt19937_64 Rng(23);
   for (int Trial = 0; Trial < 60; ++Trial) {
