@@ -13,6 +13,12 @@
 // sub-tables' minima), since a non-increasing candidate cannot improve on
 // the envelope beyond that point.
 //
+// The rest is about doing that work fast, each part explained where it is
+// done and measured in docs/optimal-chain.md: tables start where a plan can
+// first reach them (layout), are computed in tiles shared by threads
+// (computeAll, computeTile), skip blocks of m on coarse copies
+// (applySplit), and hold floats on long chains (DenseOptions).
+//
 //===----------------------------------------------------------------------===//
 
 #include "planner/ChainDPDense.h"
