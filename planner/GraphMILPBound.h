@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace remat {
@@ -52,10 +53,14 @@ struct GraphBoundResult {
   bool Infeasible = false;
   /// "sum" (no recomputation is forced), "knapsack" (one moment, no CBC),
   /// "cover-lp" or "cover-milp" (the covering program's LP or its proven
-  /// branch-and-bound bound).
+  /// branch-and-bound bound), "cover-prec" (coverBoundWithPrecedence's
+  /// proven bound, when higher).
   std::string Method = "sum";
   /// Wall-clock time, seconds.
   double Seconds = 0;
+  /// For "cover-prec" proven optimal: its solution's recomputations (see
+  /// PrecedenceBound).
+  std::vector<std::pair<unsigned, unsigned>> Recomputes;
 };
 
 /// The covering program above. Column c is segment c: tensor SegNode[c]
@@ -76,6 +81,36 @@ struct GraphCover {
 
 /// Builds the covering program of \p G at \p BudgetBytes.
 GraphCover buildGraphCover(const Graph &G, uint64_t BudgetBytes);
+
+/// What coverBoundWithPrecedence proves.
+struct PrecedenceBound {
+  /// Extra time beyond the sum of node times; -1 when not run.
+  double Extra = -1;
+  /// When proven optimal, the recomputations of the optimal solution as
+  /// (node, stage): node computed before the first compute of stage, after
+  /// that of stage - 1. Exact mode tries them as a plan.
+  std::vector<std::pair<unsigned, unsigned>> Recomputes;
+};
+
+/// The covering program refined per moment and by what a recomputation
+/// needs; Extra is -1 when it is not run (no CBC, no time, an infeasible
+/// or empty cover, or more than \p MaxColumns columns).
+///
+/// A[c][t] is "c's tensor i is absent at m_t" (t inside segment c), with
+/// the covering rows on A. R[c][t] is "i is computed between m_t and
+/// m_t+1" (t from c's start to its end, a reader), costing time(i); the
+/// intervals of different segments are disjoint. Rows:
+///   A[c][t] - A[c][t+1] <= R[c][t]   (absent, then resident: computed;
+///                                     A at c's end is 0)
+///   R[c][t] + A[c'][t] - R[c'][t] <= 1
+/// for each input p of i with segment c' containing m_t: i's computation
+/// needs p resident, so p, absent at m_t, is computed in that interval
+/// too. Every plan that first-computes in id order has a 0/1 witness (the
+/// variables as named) whose cost is at most its recomputation time.
+/// Solved with CBC for \p Seconds; its proven bound counts.
+PrecedenceBound coverBoundWithPrecedence(const Graph &G, const GraphCover &C,
+                                         double Seconds,
+                                         unsigned MaxColumns = 20000);
 
 /// The bound described above. Never fails; an empty graph has bound 0.
 GraphBoundResult graphTimeLowerBound(const Graph &G,

@@ -140,6 +140,16 @@ CoverProof proveNoPlanAtMost(const MilpBuilder &B, double Limit,
                              std::chrono::steady_clock::time_point Deadline,
                              unsigned MaxCovers = 16);
 
+/// A plan of \p B's model that costs at most \p Limit and computes node K
+/// in stage T for each (K, T) of \p Forced (other recomputations are
+/// free), as X and Objective; X is empty when CBC finds none by
+/// \p Deadline or a forced column is not in the model. Exact mode tries the
+/// precedence bound's witness this way: a plan found at the bound is
+/// optimal.
+CoverProof planWithRecomputes(
+    const MilpBuilder &B, llvm::ArrayRef<std::pair<unsigned, unsigned>> Forced,
+    double Limit, std::chrono::steady_clock::time_point Deadline);
+
 #endif // REMAT_HAVE_CBC
 
 } // namespace remat::milp

@@ -112,31 +112,10 @@ enumerateCovers(const Graph &G, const GraphCover &C, double K, unsigned Max,
 
 enum class SubResult { Infeasible, Feasible, Unknown };
 
-/// The model with the recomputations that covering solution \p Y rules out
-/// fixed to 0 and its time at most \p Limit.
-SubResult solveFixed(const MilpBuilder &B, const std::vector<bool> &Y,
-                     double Slack, double Limit, Clock::time_point Deadline,
-                     CoverProof &Out) {
-  OsiClpSolverInterface S;
-  loadInto(S, B, /*Names=*/false);
-  for (size_t Col = 0; Col != Y.size(); ++Col) {
-    S.setColLower(B.YCols[Col].Col, Y[Col]);
-    S.setColUpper(B.YCols[Col].Col, Y[Col]);
-  }
-  for (unsigned T = 0; T != B.N; ++T)
-    for (unsigned K = 0; K < T; ++K) {
-      int Col = B.RCol[size_t(T) * B.N + K];
-      if (Col < 0)
-        continue;
-      int In = -1; // In no segment, in one with Y = 0, in one with Y = 1.
-      for (size_t C = 0; C != Y.size(); ++C) {
-        const MilpBuilder::CoverVar &V = B.YCols[C];
-        if (V.Node == K && V.Lo < T && T <= V.Hi)
-          In = Y[C];
-      }
-      if (In == 0 || (In < 0 && B.G.Nodes[K].Time > Slack + 1e-9))
-        S.setColUpper(Col, 0);
-    }
+/// \p S (B's model with some columns fixed) with its time at most
+/// \p Limit, solved by CBC until \p Deadline.
+SubResult runFixed(OsiClpSolverInterface &S, const MilpBuilder &B, double Limit,
+                   Clock::time_point Deadline, CoverProof &Out) {
   std::vector<int> Idx;
   std::vector<double> Time;
   for (size_t Col = 0; Col != B.Obj.size(); ++Col)
@@ -169,7 +148,52 @@ SubResult solveFixed(const MilpBuilder &B, const std::vector<bool> &Y,
                                     : SubResult::Unknown;
 }
 
+/// The model with the recomputations that covering solution \p Y rules out
+/// fixed to 0 and its time at most \p Limit.
+SubResult solveFixed(const MilpBuilder &B, const std::vector<bool> &Y,
+                     double Slack, double Limit, Clock::time_point Deadline,
+                     CoverProof &Out) {
+  OsiClpSolverInterface S;
+  loadInto(S, B, /*Names=*/false);
+  for (size_t Col = 0; Col != Y.size(); ++Col) {
+    S.setColLower(B.YCols[Col].Col, Y[Col]);
+    S.setColUpper(B.YCols[Col].Col, Y[Col]);
+  }
+  for (unsigned T = 0; T != B.N; ++T)
+    for (unsigned K = 0; K < T; ++K) {
+      int Col = B.RCol[size_t(T) * B.N + K];
+      if (Col < 0)
+        continue;
+      int In = -1; // In no segment, in one with Y = 0, in one with Y = 1.
+      for (size_t C = 0; C != Y.size(); ++C) {
+        const MilpBuilder::CoverVar &V = B.YCols[C];
+        if (V.Node == K && V.Lo < T && T <= V.Hi)
+          In = Y[C];
+      }
+      if (In == 0 || (In < 0 && B.G.Nodes[K].Time > Slack + 1e-9))
+        S.setColUpper(Col, 0);
+    }
+  return runFixed(S, B, Limit, Deadline, Out);
+}
+
 } // namespace
+
+CoverProof
+planWithRecomputes(const MilpBuilder &B,
+                   llvm::ArrayRef<std::pair<unsigned, unsigned>> Forced,
+                   double Limit, Clock::time_point Deadline) {
+  CoverProof Out;
+  OsiClpSolverInterface S;
+  loadInto(S, B, /*Names=*/false);
+  for (auto [K, T] : Forced) {
+    int Col = T < B.N ? B.RCol[size_t(T) * B.N + K] : -1;
+    if (Col < 0)
+      return Out;
+    S.setColLower(Col, 1);
+  }
+  runFixed(S, B, Limit, Deadline, Out);
+  return Out;
+}
 
 CoverProof proveNoPlanAtMost(const MilpBuilder &B, double Limit,
                              Clock::time_point Deadline, unsigned MaxCovers) {

@@ -189,6 +189,31 @@ bool coverProof(const MilpBuilder &B, Clock::time_point Deadline,
   return true;
 }
 
+/// The precedence bound's witness (\p Recomputes, see PrecedenceBound)
+/// tried as a plan at the bound, with up to a quarter of the time left: a
+/// plan found there is optimal. True when it is.
+bool witnessPlan(const MilpBuilder &B,
+                 ArrayRef<std::pair<unsigned, unsigned>> Recomputes,
+                 Clock::time_point Deadline, GraphMilpResult &Res,
+                 std::vector<GraphOp> &StartOps) {
+  if (Recomputes.empty() || (Res.HasSolution && Res.Incumbent <= Res.BestBound))
+    return false;
+  auto Until =
+      Clock::now() +
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+          0.25 * std::max(0.0, secondsUntil(Deadline))));
+  milp::CoverProof P =
+      milp::planWithRecomputes(B, Recomputes, Res.BestBound, Until);
+  if (P.X.empty() || (Res.HasSolution && P.Objective >= Res.Incumbent))
+    return false;
+  StageSets St = B.readSolution(P.X.data());
+  Res.Ops = stageSolutionToOps(B.G, St.R, St.S);
+  Res.Incumbent = P.Objective;
+  Res.HasSolution = true;
+  StartOps = Res.Ops;
+  return Res.Incumbent <= Res.BestBound + 1e-9;
+}
+
 /// CBC from \p StartOps until shortly before \p Deadline, merged into
 /// \p Res: the better incumbent, and CBC's bound where it applies to the
 /// warm start (\p Warm, its time).
@@ -248,6 +273,7 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
     Res.Ops = O.WarmStart;
     Res.Incumbent = *Warm;
   }
+  std::vector<std::pair<unsigned, unsigned>> Recomputes;
   if (!O.MinimizePeak) {
     // The covering bound takes milliseconds at 50 nodes; its branch and
     // bound gets a tenth of the time at most.
@@ -260,6 +286,7 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
       return Finish();
     }
     Res.BestBound = Cover.Time;
+    Recomputes = std::move(Cover.Recomputes);
     if (Warm && *Warm <= Cover.Time + 1e-9)
       return Finish();
   }
@@ -272,6 +299,8 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
   if (secondsUntil(Deadline) < 0.05)
     return Finish();
   std::vector<GraphOp> StartOps = Res.Ops;
+  if (!O.MinimizePeak && witnessPlan(B, Recomputes, Deadline, Res, StartOps))
+    return Finish();
   if (Res.HasSolution && !O.MinimizePeak && integralTimes(G) &&
       coverProof(B, Deadline, Res, StartOps))
     return Finish();

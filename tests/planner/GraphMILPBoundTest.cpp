@@ -2,6 +2,7 @@
 
 #include "planner/GraphMILPBound.h"
 #include "graph/RandomGraphs.h"
+#include "planner/GraphMILP.h"
 #include "planner/GraphPlanner.h"
 #include "planner/GraphScalable.h"
 #include "planner/Simulator.h"
@@ -23,7 +24,65 @@ Graph chain3() { return test::chain3Graph(); }
 // Droppable segments: A between B and gA (moments C .. gB), B between C
 // and gB (moments L, gC); the others end at the next node.
 
+/// A recomputation that needs an input dropped on both sides of it. Bytes
+/// p 10, i 10, g 15, h 1, k 1, out 1; times p 3, i 2, g 5, the rest 1
+/// (sum 13). p is read by i and k, i by h, g by out.
+Graph needsInput() {
+  Graph G;
+  test::addNode(G, "p", Phase::Forward, 3, 10, {});
+  test::addNode(G, "i", Phase::Forward, 2, 10, {0});
+  test::addNode(G, "g", Phase::Forward, 5, 15, {});
+  test::addNode(G, "h", Phase::Forward, 1, 1, {1});
+  test::addNode(G, "k", Phase::Forward, 1, 1, {0, 3});
+  test::addNode(G, "out", Phase::Loss, 1, 1, {2, 4});
+  G.finalize();
+  return G;
+}
+
 } // namespace
+
+TEST_CASE("graphbound: precedence, a recomputation needs its inputs") {
+  // At 20 bytes. Live plus own bytes: p, i 20; g: p, i + g = 35 (need 15);
+  // h: p, i, g + h = 36 (need 16); k: p, g, h + k = 27 (need 7).
+  // Segments: p between i and k (moments g, h), i between itself and h
+  // (moment g), g between itself and out (moments h, k).
+  // Covering: at g 15 needs p and i (10 + 10), at h 16 needs p and g
+  // (10 + 15; g alone is 15), at k g: 3 + 2 + 5 = 10, bound 23.
+  // Precedence: i is absent at m_g and read at m_h, so it is computed
+  // between them with p resident; p is absent at m_g, so p is computed
+  // there too, and p is absent again at m_h and read by k, so computed a
+  // second time: + 3, bound 26.
+  // A plan of 26: p i, free p i, g, free g, p i, free p, h, free i, p k,
+  // free p h, g out (peak 20 at the first p i and at p i again).
+  Graph G = needsInput();
+  GraphCover C = buildGraphCover(G, 20);
+  CHECK(C.RowNode == std::vector<unsigned>{2, 3, 4});
+  CHECK(C.Need == std::vector<double>{15, 16, 7});
+  CHECK(C.SegNode == std::vector<unsigned>{0, 1, 2});
+  CHECK(coverBoundWithPrecedence(G, C, 0).Extra == -1); // not run without time
+#ifdef REMAT_HAVE_CBC
+  PrecedenceBound P = coverBoundWithPrecedence(G, C, 5);
+  CHECK(P.Extra == doctest::Approx(13));
+  // Its witness: p before h (stage 3) and before k (stage 4), i before h,
+  // g before out (stage 5).
+  using Pairs = std::vector<std::pair<unsigned, unsigned>>;
+  CHECK(P.Recomputes == Pairs{{0, 3}, {0, 4}, {1, 3}, {2, 5}});
+  GraphBoundResult R = graphTimeLowerBound(G, {20, 5});
+  CHECK(R.Time == 26);
+  CHECK(R.Method == "cover-prec");
+  // Limit 0: only the covering's LP, min 3a + 2b + 5c with a + b >= 1.5,
+  // 10a + 15c >= 16, 15c >= 7: b = 1.5 - a, c = (16 - 10a) / 15 while
+  // a <= 0.9 gives 3 + 16/3 - 7a/3, least at a = 0.9: 6.23, so 19.23 -> 20.
+  CHECK(graphTimeLowerBound(G, {20, 0}).Time == 20);
+  GraphMilpOptions O;
+  O.BudgetBytes = 20;
+  O.TimeLimitSeconds = 30;
+  auto M = solveGraphMilp(G, O);
+  REQUIRE(static_cast<bool>(M));
+  CHECK(M->Incumbent == doctest::Approx(26));
+  CHECK(M->ProvenOptimal);
+#endif
+}
 
 TEST_CASE("graphbound: chain3 at 22 bytes is bounded by its optimum") {
   // Needs: C 8, L 9, gC 10, all within A's segment: dropping A (time 1)
@@ -38,12 +97,17 @@ TEST_CASE("graphbound: chain3 at 22 bytes is bounded by its optimum") {
 
 TEST_CASE("graphbound: chain3 at 21 bytes, LP and branch and bound") {
   // Needs: C 9, L 10, gC 11, gB 1. gC needs both A and B dropped (10 + 10
-  // >= 11): 1 + 4 = 5, bound 16 (the optimum is 17: A is recomputed twice,
-  // which one segment cannot see). The LP takes yA = 1, yB = 0.1:
-  // 1 + 0.4 = 1.4, so 12.4, rounded up to 13 (times are integers).
+  // >= 11): the covering gives 1 + 4 = 5, bound 16. With precedence
+  // (coverBoundWithPrecedence): B is absent at m_gC and read by gB, so it
+  // is computed between m_gC and m_gB with A resident; A is absent at m_gC,
+  // so A is computed there too, and A is absent again at m_gB (gB's need 1
+  // leaves only A), so A is computed a second time before gA: 1 + 1 + 4 =
+  // 6, bound 17, the optimum (GraphMILPTest). The LP (limit 0, no
+  // precedence) takes yA = 1, yB = 0.1: 1 + 0.4 = 1.4, so 12.4, rounded up
+  // to 13 (times are integers).
   GraphBoundResult Mip = graphTimeLowerBound(chain3(), {21, 5});
-  CHECK(Mip.Time == 16);
-  CHECK(Mip.Method == "cover-milp");
+  CHECK(Mip.Time == 17);
+  CHECK(Mip.Method == "cover-prec");
   GraphBoundResult Lp = graphTimeLowerBound(chain3(), {21, 0});
   CHECK(Lp.Time == 13);
   CHECK(Lp.Method == "cover-lp");
