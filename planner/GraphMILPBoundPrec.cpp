@@ -55,36 +55,45 @@ struct Program {
 /// SegHi), and R[c][t] (computed between m_t and m_t+1, cost its time) for
 /// t in [SegLo, SegHi); -1 elsewhere.
 struct Moments {
-  std::vector<std::vector<int>> A, R;
+  /// Per segment, its start and the columns from there on (index t - Lo):
+  /// the graph's size per segment would not fit at thousands of nodes.
+  std::vector<unsigned> Lo;
+  std::vector<std::vector<int>> AV, RV;
+  int &A(size_t C, unsigned T) { return AV[C][T - Lo[C]]; }
+  int &R(size_t C, unsigned T) { return RV[C][T - Lo[C]]; }
+  int A(size_t C, unsigned T) const { return AV[C][T - Lo[C]]; }
+  int R(size_t C, unsigned T) const { return RV[C][T - Lo[C]]; }
 };
 
 Moments addMoments(Program &P, const Graph &G, const GraphCover &C,
                    double Scale) {
   size_t Cols = C.SegNode.size();
   Moments M;
-  M.A.assign(Cols, std::vector<int>(G.size(), -1));
-  M.R = M.A;
+  M.Lo = C.SegLo;
+  for (size_t Col = 0; Col != Cols; ++Col)
+    M.AV.emplace_back(C.SegHi[Col] - C.SegLo[Col] + 1, -1);
+  M.RV = M.AV;
   for (size_t Col = 0; Col != Cols; ++Col) {
     unsigned Lo = C.SegLo[Col], Hi = C.SegHi[Col];
     double Time = G.Nodes[C.SegNode[Col]].Time;
     for (unsigned T = Lo; T < Hi; ++T) {
-      M.R[Col][T] = P.col(Time);
+      M.R(Col, T) = P.col(Time);
       if (T > Lo)
-        M.A[Col][T] = P.col(0);
+        M.A(Col, T) = P.col(0);
     }
     // Absent at m_t, resident at m_t+1 (always at m_Hi, a reader): computed
     // in between. A[t] - A[t+1] - R[t] <= 0.
     for (unsigned T = Lo + 1; T < Hi; ++T) {
-      P.push(M.A[Col][T], 1);
+      P.push(M.A(Col, T), 1);
       if (T + 1 < Hi)
-        P.push(M.A[Col][T + 1], -1);
-      P.push(M.R[Col][T], -1);
+        P.push(M.A(Col, T + 1), -1);
+      P.push(M.R(Col, T), -1);
       P.close(-1e30, 0);
     }
   }
   for (size_t R = 0; R != C.Need.size(); ++R) {
     for (unsigned Col : C.RowSegs[R])
-      P.push(M.A[Col][C.RowNode[R]],
+      P.push(M.A(Col, C.RowNode[R]),
              double(G.Nodes[C.SegNode[Col]].Bytes) / Scale);
     P.close(C.Need[R] / Scale, 1e30);
   }
@@ -105,7 +114,7 @@ void addPrecedence(Program &P, const Graph &G, const GraphCover &C,
       unsigned Lo = std::max(C.SegLo[Col], C.SegLo[Cp]) + 1;
       unsigned Hi = std::min(C.SegHi[Col], C.SegHi[Cp]);
       for (unsigned T = Lo; T < Hi; ++T)
-        P.row({{M.R[Col][T], 1}, {M.A[Cp][T], 1}, {M.R[Cp][T], -1}}, -1e30, 1);
+        P.row({{M.R(Col, T), 1}, {M.A(Cp, T), 1}, {M.R(Cp, T), -1}}, -1e30, 1);
     }
   }
 }
@@ -146,7 +155,7 @@ PrecedenceBound coverBoundWithPrecedence(const Graph &G, const GraphCover &C,
     Out.Extra = Model.getObjValue();
     for (size_t Col = 0; Col != C.SegNode.size(); ++Col)
       for (unsigned T = C.SegLo[Col]; T < C.SegHi[Col]; ++T)
-        if (Model.bestSolution()[M.R[Col][T]] > 0.5)
+        if (Model.bestSolution()[M.R(Col, T)] > 0.5)
           Out.Recomputes.push_back({C.SegNode[Col], T + 1});
     std::sort(Out.Recomputes.begin(), Out.Recomputes.end());
   } else if (!Model.isProvenInfeasible()) {
