@@ -81,6 +81,10 @@ TEST_CASE("graphbound: precedence, a recomputation needs its inputs") {
   REQUIRE(static_cast<bool>(M));
   CHECK(M->Incumbent == doctest::Approx(26));
   CHECK(M->ProvenOptimal);
+  auto Sim = simulateGraph(G, M->Ops);
+  REQUIRE(static_cast<bool>(Sim));
+  CHECK(Sim->PeakBytes <= 20);
+  CHECK(Sim->Time == doctest::Approx(26));
 #endif
 }
 
