@@ -305,7 +305,7 @@ void MilpBuilder::build() {
     addFreeRows(T);
     addMemoryRows(T);
   }
-  if (!O.MinimizePeak)
+  if (!O.MinimizePeak && O.UseCoverBounds)
     addCoverRows();
 }
 

@@ -37,6 +37,12 @@ struct GraphMilpOptions {
   /// Minimise the peak (bytes) instead of the time; used to find the least
   /// feasible budget.
   bool MinimizePeak = false;
+  /// Use the covering program of GraphMILPBound.h: its rows in the model,
+  /// its bound, and the proofs and witness plans built on it. Without it
+  /// the model is Checkmate's alone and CBC proves everything itself; the
+  /// tests use that to check the bounds against an optimum they played no
+  /// part in.
+  bool UseCoverBounds = true;
   /// A frontier-advancing plan (as runKeepSet makes) that fits the budget,
   /// handed to CBC as its first incumbent, and returned when CBC finds
   /// nothing better in time; empty for none.

@@ -274,7 +274,8 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
     Res.Incumbent = *Warm;
   }
   std::vector<std::pair<unsigned, unsigned>> Recomputes;
-  if (!O.MinimizePeak) {
+  bool UseCover = !O.MinimizePeak && O.UseCoverBounds;
+  if (UseCover) {
     // The covering bound takes milliseconds at 50 nodes; its branch and
     // bound gets a tenth of the time at most.
     GraphBoundResult Cover = graphTimeLowerBound(
@@ -299,9 +300,9 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
   if (secondsUntil(Deadline) < 0.05)
     return Finish();
   std::vector<GraphOp> StartOps = Res.Ops;
-  if (!O.MinimizePeak && witnessPlan(B, Recomputes, Deadline, Res, StartOps))
+  if (UseCover && witnessPlan(B, Recomputes, Deadline, Res, StartOps))
     return Finish();
-  if (Res.HasSolution && !O.MinimizePeak && integralTimes(G) &&
+  if (UseCover && Res.HasSolution && integralTimes(G) &&
       coverProof(B, Deadline, Res, StartOps))
     return Finish();
   cbcAndMerge(B, O, StartOps, Warm, Deadline, Res);
