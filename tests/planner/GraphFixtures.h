@@ -43,6 +43,38 @@ inline Graph chain3Graph() {
   return G;
 }
 
+/// X feeds P (slow, time 6) and Q (fast, time 2); Y reads both; 8 bytes
+/// each forward, 1 byte for L and each gradient. Store-all: peak 26 at gY
+/// (P, Q, Y, L = 25, plus gY); time 14.
+inline Graph diamondGraph() {
+  Graph G;
+  addNode(G, "X", Phase::Forward, 1, 8, {});
+  addNode(G, "P", Phase::Forward, 6, 8, {0});
+  addNode(G, "Q", Phase::Forward, 2, 8, {0});
+  addNode(G, "Y", Phase::Forward, 1, 8, {1, 2});
+  addNode(G, "L", Phase::Loss, 1, 1, {3});
+  addNode(G, "gY", Phase::Backward, 1, 1, {4, 3});
+  addNode(G, "gP", Phase::Backward, 1, 1, {5, 1});
+  addNode(G, "gQ", Phase::Backward, 1, 1, {5, 2});
+  G.finalize();
+  return G;
+}
+
+/// P (slow: time 10, 1 byte) -> U (10 bytes), read by V and, after W -> W2
+/// (10 bytes each), by Z; every other time is 1. Forward only: an operand
+/// (P) is worth keeping for a later recomputation of its reader (U).
+inline Graph keptOperandGraph() {
+  Graph G;
+  addNode(G, "P", Phase::Forward, 10, 1, {});
+  addNode(G, "U", Phase::Forward, 1, 10, {0});
+  addNode(G, "V", Phase::Forward, 1, 1, {1});
+  addNode(G, "W", Phase::Forward, 1, 10, {});
+  addNode(G, "W2", Phase::Forward, 1, 10, {3});
+  addNode(G, "Z", Phase::Forward, 1, 1, {1, 4});
+  G.finalize();
+  return G;
+}
+
 } // namespace remat::test
 
 #endif // REMAT_TESTS_PLANNER_GRAPHFIXTURES_H

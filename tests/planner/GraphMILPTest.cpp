@@ -27,19 +27,7 @@ Graph chain3() { return test::chain3Graph(); }
 
 /// X feeds P (slow, time 6) and Q (fast, time 2); Y reads both.
 /// Store-all: peak 26 at gY (P, Q, Y, L = 25, plus gY); time 14.
-Graph diamond() {
-  Graph G;
-  add(G, "X", Phase::Forward, 1, 8, {});
-  add(G, "P", Phase::Forward, 6, 8, {0});
-  add(G, "Q", Phase::Forward, 2, 8, {0});
-  add(G, "Y", Phase::Forward, 1, 8, {1, 2});
-  add(G, "L", Phase::Loss, 1, 1, {3});
-  add(G, "gY", Phase::Backward, 1, 1, {4, 3});
-  add(G, "gP", Phase::Backward, 1, 1, {5, 1});
-  add(G, "gQ", Phase::Backward, 1, 1, {5, 2});
-  G.finalize();
-  return G;
-}
+Graph diamond() { return test::diamondGraph(); }
 
 GraphMilpResult solve(const Graph &G, uint64_t Budget) {
   GraphMilpOptions O;
@@ -183,14 +171,7 @@ TEST_CASE("graphmilp: an input read twice is freed once") {
 
 TEST_CASE("graphmilp: an operand is kept for a later recomputation") {
   // P (slow, 1 byte) -> U (10 bytes), read by V and, after W -> W2, by Z.
-  Graph G;
-  add(G, "P", Phase::Forward, 10, 1, {});
-  add(G, "U", Phase::Forward, 1, 10, {0});
-  add(G, "V", Phase::Forward, 1, 1, {1});
-  add(G, "W", Phase::Forward, 1, 10, {});
-  add(G, "W2", Phase::Forward, 1, 10, {3});
-  add(G, "Z", Phase::Forward, 1, 1, {1, 4});
-  G.finalize();
+  Graph G = test::keptOperandGraph();
   // Budget 22. At W2, W + W2 = 20 leaves no room for U (30), so U is
   // recomputed for Z. Keeping P (1 byte) past its only reader's first
   // compute makes that cost 1: at Z, P + W2 + U + Z = 22. Time 15 + 1 = 16.
