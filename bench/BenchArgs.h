@@ -40,6 +40,19 @@ inline unsigned parseUnsigned(const char *What, const char *Text,
   return unsigned(V);
 }
 
+/// \p Text as a number of seconds, at least 0.
+inline double parseSeconds(const char *What, const char *Text,
+                           const char *Usage) {
+  errno = 0;
+  char *End = nullptr;
+  double V = std::strtod(Text, &End);
+  if (!*Text || *End || errno || !(V >= 0) || V > 1e9)
+    badArgs(fmt::format("{}: expected seconds (a number >= 0), got '{}'", What,
+                        Text),
+            Usage);
+  return V;
+}
+
 /// "--name value" pairs, each value a whole number.
 class Flags {
 public:

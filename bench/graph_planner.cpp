@@ -24,6 +24,8 @@
 #include "planner/GraphScalable.h"
 #include "planner/Simulator.h"
 
+#include "BenchArgs.h"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -55,18 +57,10 @@ double seconds(std::chrono::steady_clock::time_point Start) {
       .count();
 }
 
-std::vector<unsigned> parseList(const char *S) {
-  std::vector<unsigned> Out;
-  for (std::string Item; *S; ++S) {
-    if (*S != ',')
-      Item += *S;
-    if (*S == ',' || !S[1]) {
-      Out.push_back(unsigned(std::stoul(Item)));
-      Item.clear();
-    }
-  }
-  return Out;
-}
+constexpr const char *Usage =
+    "graph_planner [--sizes 20,50,...] [--families layered,unet,transformer] "
+    "[--exact-limit SECONDS] [--exact-max-nodes N] [--bound-limit SECONDS] "
+    "[--warm-start on|off] [--repeats R] [--budgets LOW,HIGH]";
 
 std::vector<std::string> splitList(const char *S) {
   std::vector<std::string> Out(1);
@@ -78,30 +72,45 @@ std::vector<std::string> splitList(const char *S) {
   return Out;
 }
 
+std::vector<unsigned> parseList(const char *Flag, const char *S) {
+  std::vector<unsigned> Out;
+  for (const std::string &Item : splitList(S))
+    Out.push_back(bench::parseUnsigned(Flag, Item.c_str(), Usage, 1));
+  return Out;
+}
+
 Config parseArgs(int Argc, char **Argv) {
   Config C;
-  for (int I = 1; I + 1 < Argc; I += 2) {
+  for (int I = 1; I < Argc; I += 2) {
     std::string A = Argv[I];
+    if (A == "--help" || A == "-h") {
+      fmt::print("usage: {}\n", Usage);
+      std::exit(0);
+    }
+    if (I + 1 >= Argc)
+      bench::badArgs(A + " needs a value", Usage);
+    const char *V = Argv[I + 1];
     if (A == "--sizes")
-      C.Sizes = parseList(Argv[I + 1]);
+      C.Sizes = parseList("--sizes", V);
     else if (A == "--families")
-      C.Families = splitList(Argv[I + 1]);
+      C.Families = splitList(V);
     else if (A == "--exact-limit")
-      C.ExactLimit = std::atof(Argv[I + 1]);
-    else if (A == "--warm-start")
-      C.WarmStart = std::string(Argv[I + 1]) != "off";
+      C.ExactLimit = bench::parseSeconds("--exact-limit", V, Usage);
+    else if (A == "--warm-start" &&
+             (std::string(V) == "on" || std::string(V) == "off"))
+      C.WarmStart = std::string(V) == "on";
     else if (A == "--bound-limit")
-      C.BoundLimit = std::atof(Argv[I + 1]);
+      C.BoundLimit = bench::parseSeconds("--bound-limit", V, Usage);
     else if (A == "--exact-max-nodes")
-      C.ExactMaxNodes = unsigned(std::atoi(Argv[I + 1]));
-    else if (A == "--budgets") {
-      std::vector<unsigned> B = parseList(Argv[I + 1]);
-      if (B.size() == 2) {
-        C.LowPct = B[0];
-        C.HighPct = B[1];
-      }
+      C.ExactMaxNodes = bench::parseUnsigned("--exact-max-nodes", V, Usage);
+    else if (A == "--budgets" && parseList("--budgets", V).size() == 2) {
+      std::vector<unsigned> B = parseList("--budgets", V);
+      C.LowPct = B[0];
+      C.HighPct = B[1];
     } else if (A == "--repeats")
-      C.Repeats = unsigned(std::atoi(Argv[I + 1]));
+      C.Repeats = bench::parseUnsigned("--repeats", V, Usage, 1);
+    else
+      bench::badArgs("bad flag or value: " + A + " " + V, Usage);
   }
   return C;
 }
