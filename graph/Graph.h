@@ -93,6 +93,11 @@ struct Graph {
   llvm::SmallVector<llvm::SmallVector<unsigned, 4>, 0> Users;
 
   unsigned size() const { return static_cast<unsigned>(Nodes.size()); }
+  /// Appends a node reading \p Inputs (ids of earlier nodes) and returns its
+  /// id. Call finalize() once every node is in.
+  unsigned add(std::string Name, Phase P, double Time, uint64_t Bytes,
+               llvm::ArrayRef<unsigned> Inputs, uint64_t Workspace = 0,
+               std::string Kind = "");
   /// Recomputes `Users` from the inputs. Call after editing `Nodes`.
   void finalize();
   /// Id of the node named \p Name, if any (linear scan; for tools and tests).

@@ -14,51 +14,31 @@ using namespace llvm;
 
 namespace remat {
 
-namespace {
-
-unsigned addNode(Graph &G, std::string Name, Phase P, double Time,
-                 uint64_t Bytes, uint64_t Workspace,
-                 std::initializer_list<unsigned> Inputs,
-                 std::string Kind = "") {
-  Node N;
-  N.Name = std::move(Name);
-  N.Kind = std::move(Kind);
-  N.NodePhase = P;
-  N.Time = Time;
-  N.Bytes = Bytes;
-  N.Workspace = Workspace;
-  N.Inputs.assign(Inputs.begin(), Inputs.end());
-  G.Nodes.push_back(std::move(N));
-  return G.size() - 1;
-}
-
-} // namespace
-
 Graph lowerChain(const Chain &C) {
   Graph G;
   unsigned L = C.size();
   // Forward: x0, then each stage and, when it records more than its output,
   // the extra saved tensor.
-  unsigned Prev = addNode(G, "x0", Phase::Forward, 0, C.InputBytes, 0, {});
+  unsigned Prev = G.add("x0", Phase::Forward, 0, C.InputBytes, {});
   std::vector<unsigned> StageId(L), SavedId(L, ~0u);
   for (unsigned I = 0; I != L; ++I) {
     const Stage &S = C.Stages[I];
-    StageId[I] = addNode(G, S.Name, Phase::Forward, S.FwdTime, S.OutputBytes,
-                         S.FwdWorkspace, {Prev}, S.Kind);
+    StageId[I] = G.add(S.Name, Phase::Forward, S.FwdTime, S.OutputBytes, {Prev},
+                       S.FwdWorkspace, S.Kind);
     if (S.SavedBytes > S.OutputBytes)
-      SavedId[I] = addNode(G, S.Name + ".saved", Phase::Forward, 0,
-                           S.SavedBytes - S.OutputBytes, 0, {Prev, StageId[I]});
+      SavedId[I] = G.add(S.Name + ".saved", Phase::Forward, 0,
+                         S.SavedBytes - S.OutputBytes, {Prev, StageId[I]});
     Prev = StageId[I];
   }
-  unsigned Grad = addNode(G, "loss", Phase::Loss, C.Loss.BwdTime,
-                          C.activationBytes(L), C.Loss.BwdWorkspace, {Prev});
+  unsigned Grad = G.add("loss", Phase::Loss, C.Loss.BwdTime,
+                        C.activationBytes(L), {Prev}, C.Loss.BwdWorkspace);
   // Backward, last stage first: g.s produces the gradient of the stage's
   // input, so it has the size of x_i.
   for (unsigned I = L; I-- != 0;) {
     const Stage &S = C.Stages[I];
     unsigned Id =
-        addNode(G, "g." + S.Name, Phase::Backward, S.BwdTime,
-                C.activationBytes(I), S.BwdWorkspace, {Grad, StageId[I]});
+        G.add("g." + S.Name, Phase::Backward, S.BwdTime, C.activationBytes(I),
+              {Grad, StageId[I]}, S.BwdWorkspace);
     if (SavedId[I] != ~0u)
       G.Nodes[Id].Inputs.push_back(SavedId[I]);
     Grad = Id;

@@ -25,18 +25,12 @@ private:
 unsigned addForward(Graph &G, std::string Name, std::string Kind, double Time,
                     uint64_t Bytes, uint64_t Workspace,
                     llvm::ArrayRef<unsigned> Inputs) {
-  Node N;
-  N.Name = std::move(Name);
-  N.Kind = std::move(Kind);
-  N.Time = Time;
-  N.Bytes = Bytes;
-  N.Workspace = Workspace;
-  N.NodePhase = Phase::Forward;
+  llvm::SmallVector<unsigned, 4> Distinct;
   for (unsigned In : Inputs)
-    if (std::find(N.Inputs.begin(), N.Inputs.end(), In) == N.Inputs.end())
-      N.Inputs.push_back(In);
-  G.Nodes.push_back(std::move(N));
-  return G.size() - 1;
+    if (std::find(Distinct.begin(), Distinct.end(), In) == Distinct.end())
+      Distinct.push_back(In);
+  return G.add(std::move(Name), Phase::Forward, Time, Bytes, Distinct,
+               Workspace, std::move(Kind));
 }
 
 uint64_t randomWorkspace(Rng &R) {

@@ -17,13 +17,7 @@ namespace remat::test {
 /// Appends a node; inputs are ids of earlier nodes.
 inline void addNode(Graph &G, const char *Name, Phase P, double Time,
                     uint64_t Bytes, std::initializer_list<unsigned> In) {
-  Node N;
-  N.Name = Name;
-  N.NodePhase = P;
-  N.Time = Time;
-  N.Bytes = Bytes;
-  N.Inputs.assign(In.begin(), In.end());
-  G.Nodes.push_back(std::move(N));
+  G.add(Name, P, Time, Bytes, In);
 }
 
 /// The graph of tests/data/graphplan_chain3.json: A(t1) -> B(t4) -> C(t2)
