@@ -18,9 +18,6 @@
 
 #ifdef REMAT_HAVE_CBC
 #include "planner/GraphMILPCbc.h"
-
-#include "CoinPackedMatrix.hpp"
-#include "OsiClpSolverInterface.hpp"
 #endif
 
 using namespace llvm;
@@ -117,42 +114,21 @@ std::pair<double, bool> coverBound(const Graph &G, const GraphCover &C,
   double Scale = 1;
   for (const Node &Nd : G.Nodes)
     Scale = std::max(Scale, double(Nd.Bytes));
-  std::vector<int> RowIdx, ColIdx;
-  std::vector<double> Coef, RowLo(C.Need.size()), RowHi(C.Need.size(), 1e30);
+  milp::BinaryProgram P;
+  P.RowLo.resize(C.Need.size());
+  P.RowHi.assign(C.Need.size(), 1e30);
   for (size_t R = 0; R != C.Need.size(); ++R) {
-    RowLo[R] = C.Need[R] / Scale;
+    P.RowLo[R] = C.Need[R] / Scale;
     for (unsigned Col : C.RowSegs[R]) {
-      RowIdx.push_back(int(R));
-      ColIdx.push_back(int(Col));
-      Coef.push_back(double(G.Nodes[C.SegNode[Col]].Bytes) / Scale);
+      P.RowIdx.push_back(int(R));
+      P.ColIdx.push_back(int(Col));
+      P.Coef.push_back(double(G.Nodes[C.SegNode[Col]].Bytes) / Scale);
     }
   }
-  size_t Cols = C.SegNode.size();
-  std::vector<double> Lo(Cols, 0), Hi(Cols, 1), Obj(Cols);
-  for (size_t Col = 0; Col != Cols; ++Col)
-    Obj[Col] = G.Nodes[C.SegNode[Col]].Time;
-  CoinPackedMatrix M(false, RowIdx.data(), ColIdx.data(), Coef.data(),
-                     CoinBigIndex(Coef.size()));
-  M.setDimensions(int(C.Need.size()), int(Cols));
-  OsiClpSolverInterface Solver;
-  Solver.messageHandler()->setLogLevel(0);
-  Solver.loadProblem(M, Lo.data(), Hi.data(), Obj.data(), RowLo.data(),
-                     RowHi.data());
-  if (Seconds <= 0) {
-    Solver.initialSolve();
-    return {Solver.isProvenOptimal() ? Solver.getObjValue() : 0, false};
-  }
-  for (size_t Col = 0; Col != Cols; ++Col)
-    Solver.setInteger(int(Col));
-  CbcModel Model(Solver);
-  CbcSolverUsefulData Data;
-  milp::quietCbc(Model, Data);
-  milp::runQuietCbc(Model, Data, Seconds);
-  if (Model.isProvenOptimal() && Model.bestSolution())
-    return {Model.getObjValue(), true};
-  if (Model.isProvenInfeasible())
-    return {0, false};
-  return {std::max(0.0, Model.getBestPossibleObjValue()), true};
+  for (unsigned N : C.SegNode)
+    P.Obj.push_back(G.Nodes[N].Time);
+  milp::BinaryBound R = milp::solveBinaryProgram(P, Seconds);
+  return {R.Bound, Seconds > 0 && !R.Infeasible};
 }
 #endif
 

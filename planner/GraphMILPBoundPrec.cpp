@@ -14,9 +14,6 @@
 
 #ifdef REMAT_HAVE_CBC
 #include "planner/GraphMILPCbc.h"
-
-#include "CoinPackedMatrix.hpp"
-#include "OsiClpSolverInterface.hpp"
 #endif
 
 namespace remat {
@@ -24,12 +21,8 @@ namespace remat {
 #ifdef REMAT_HAVE_CBC
 namespace {
 
-/// Columns and rows as triplets, all columns binary in [0, 1].
-struct Program {
-  std::vector<double> Obj;
-  std::vector<int> RowIdx, ColIdx;
-  std::vector<double> Coef, RowLo, RowHi;
-
+/// The program, with builders for its columns and rows.
+struct Program : milp::BinaryProgram {
   int col(double Cost) {
     Obj.push_back(Cost);
     return int(Obj.size() - 1);
@@ -136,30 +129,16 @@ PrecedenceBound coverBoundWithPrecedence(const Graph &G, const GraphCover &C,
   Program P;
   Moments M = addMoments(P, G, C, Scale);
   addPrecedence(P, G, C, M);
-  size_t Cols = P.Obj.size();
-  CoinPackedMatrix Mat(false, P.RowIdx.data(), P.ColIdx.data(), P.Coef.data(),
-                       CoinBigIndex(P.Coef.size()));
-  Mat.setDimensions(int(P.RowLo.size()), int(Cols));
-  std::vector<double> Lo(Cols, 0), Hi(Cols, 1);
-  OsiClpSolverInterface Solver;
-  Solver.messageHandler()->setLogLevel(0);
-  Solver.loadProblem(Mat, Lo.data(), Hi.data(), P.Obj.data(), P.RowLo.data(),
-                     P.RowHi.data());
-  for (size_t Col = 0; Col != Cols; ++Col)
-    Solver.setInteger(int(Col));
-  CbcModel Model(Solver);
-  CbcSolverUsefulData Data;
-  milp::quietCbc(Model, Data);
-  milp::runQuietCbc(Model, Data, Seconds);
-  if (Model.isProvenOptimal() && Model.bestSolution()) {
-    Out.Extra = Model.getObjValue();
+  milp::BinaryBound R = milp::solveBinaryProgram(P, Seconds);
+  if (R.Optimal) {
+    Out.Extra = R.Bound;
     for (size_t Col = 0; Col != C.SegNode.size(); ++Col)
       for (unsigned T = C.SegLo[Col]; T < C.SegHi[Col]; ++T)
-        if (Model.bestSolution()[M.R(Col, T)] > 0.5)
+        if (R.Solution[M.R(Col, T)] > 0.5)
           Out.Recomputes.push_back({C.SegNode[Col], T + 1});
     std::sort(Out.Recomputes.begin(), Out.Recomputes.end());
-  } else if (!Model.isProvenInfeasible()) {
-    Out.Extra = std::max(0.0, Model.getBestPossibleObjValue());
+  } else if (!R.Infeasible) {
+    Out.Extra = R.Bound;
   }
   return Out;
 }

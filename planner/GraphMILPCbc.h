@@ -1,7 +1,8 @@
 //===- planner/GraphMILPCbc.h - Quiet CBC runs for the graph MILPs -*- C++ -*-//
 //
 // Internal to the exact graph planner: the CBC set-up that GraphMILPSolve.cpp
-// (the MILP) and GraphMILPBound.cpp (the covering program) share. Include
+// (the MILP), GraphMILPBound.cpp and GraphMILPBoundPrec.cpp (the covering
+// programs) share. Include
 // only where REMAT_HAVE_CBC is defined.
 //
 //===----------------------------------------------------------------------===//
@@ -18,6 +19,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -52,6 +54,61 @@ inline void runQuietCbc(CbcModel &Model, CbcSolverUsefulData &Data,
   CbcMain1(
       int(Argv.size()), Argv.data(), Model, [](CbcModel *, int) { return 0; },
       Data);
+}
+
+/// A minimisation over columns in [0, 1], all integer, with rows as
+/// triplets (row, column, coefficient) and bounds RowLo <= row <= RowHi.
+struct BinaryProgram {
+  std::vector<double> Obj;
+  std::vector<int> RowIdx, ColIdx;
+  std::vector<double> Coef, RowLo, RowHi;
+};
+
+/// What was proved about a BinaryProgram.
+struct BinaryBound {
+  /// A lower bound on its optimum (0 when nothing was proved).
+  double Bound = 0;
+  /// CBC solved the 0/1 program: Bound is its optimum, Solution its columns.
+  bool Optimal = false;
+  /// CBC proved that no 0/1 solution exists.
+  bool Infeasible = false;
+  std::vector<double> Solution;
+};
+
+/// Bounds \p P: with \p Seconds <= 0 by its LP relaxation's optimum, else
+/// by CBC's proven bound on the 0/1 program after a quiet run of that many
+/// seconds.
+inline BinaryBound solveBinaryProgram(const BinaryProgram &P, double Seconds) {
+  size_t Cols = P.Obj.size();
+  CoinPackedMatrix Mat(false, P.RowIdx.data(), P.ColIdx.data(), P.Coef.data(),
+                       CoinBigIndex(P.Coef.size()));
+  Mat.setDimensions(int(P.RowLo.size()), int(Cols));
+  std::vector<double> Lo(Cols, 0), Hi(Cols, 1);
+  OsiClpSolverInterface Solver;
+  Solver.messageHandler()->setLogLevel(0);
+  Solver.loadProblem(Mat, Lo.data(), Hi.data(), P.Obj.data(), P.RowLo.data(),
+                     P.RowHi.data());
+  BinaryBound Out;
+  if (Seconds <= 0) {
+    Solver.initialSolve();
+    Out.Bound = Solver.isProvenOptimal() ? Solver.getObjValue() : 0;
+    return Out;
+  }
+  for (size_t Col = 0; Col != Cols; ++Col)
+    Solver.setInteger(int(Col));
+  CbcModel Model(Solver);
+  CbcSolverUsefulData Data;
+  quietCbc(Model, Data);
+  runQuietCbc(Model, Data, Seconds);
+  Out.Infeasible = Model.isProvenInfeasible();
+  if (Model.isProvenOptimal() && Model.bestSolution()) {
+    Out.Optimal = true;
+    Out.Bound = Model.getObjValue();
+    Out.Solution.assign(Model.bestSolution(), Model.bestSolution() + Cols);
+  } else if (!Out.Infeasible) {
+    Out.Bound = std::max(0.0, Model.getBestPossibleObjValue());
+  }
+  return Out;
 }
 
 /// Stops CBC at a wall-clock deadline wherever it next reports: CBC's own
