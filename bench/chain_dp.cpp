@@ -15,7 +15,10 @@
 // (up to the float tables' slack from 128 stages on).
 //
 //   build-rel/bench/chain_dp [--runs N] [--max-l L] [--exact-max-l L]
-//                            [--baseline-max-l L]
+//                            [--baseline-max-l L] [--threads N]
+//
+// --threads sets ChainDPOptions::Threads (default 0: every hardware
+// thread); --threads 1 gives the single-thread figures.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,7 +55,7 @@ double seconds(std::chrono::steady_clock::time_point Start) {
 
 struct Measured {
   double MedianSeconds = 0;
-  /// Process CPU time (both threads when the gap pass runs beside the plan).
+  /// Process CPU time (every thread of both passes).
   double MedianCpuSeconds = 0;
   uint64_t TableBytes = 0;
   double Time = 0;
@@ -61,14 +64,18 @@ struct Measured {
   unsigned SlotsUsed = 0;
 };
 
-Measured measure(const Chain &C, uint64_t Budget, unsigned Slots,
-                 unsigned Runs) {
+Measured measure(const Chain &C, uint64_t Budget, unsigned Slots, unsigned Runs,
+                 unsigned Threads) {
+  ChainDPOptions O;
+  O.BudgetBytes = Budget;
+  O.MemorySlots = Slots;
+  O.Threads = Threads;
   std::vector<double> Times, Cpus;
   Measured M;
   for (unsigned R = 0; R < Runs; ++R) {
     auto Start = std::chrono::steady_clock::now();
     std::clock_t Cpu0 = std::clock();
-    auto Res = planOptimalChain(C, {Budget, Slots});
+    auto Res = planOptimalChain(C, O);
     Times.push_back(seconds(Start));
     Cpus.push_back(double(std::clock() - Cpu0) / CLOCKS_PER_SEC);
     if (!Res) {
@@ -129,13 +136,15 @@ void compareWithBaseline(const Chain &C, uint64_t Budget, unsigned Slots,
 } // namespace
 
 int main(int Argc, char **Argv) {
-  unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200;
+  unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200,
+           Threads = 0;
   bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
-               "[--baseline-max-l L]")
+               "[--baseline-max-l L] [--threads N (0: all)]")
       .add("--runs", Runs, 1)
       .add("--max-l", MaxL)
       .add("--exact-max-l", ExactMaxL)
       .add("--baseline-max-l", BaselineMaxL)
+      .add("--threads", Threads)
       .parse(Argc, Argv);
   fmt::print("{:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n", "L",
              "slots", "budget MiB", "plan time", "gap bound", "median s",
@@ -160,7 +169,7 @@ int main(int Argc, char **Argv) {
     for (unsigned Slots : {500u, 0u}) {
       if (Slots == 0 && L > ExactMaxL)
         continue;
-      Measured M = measure(C, Budget, Slots, Runs);
+      Measured M = measure(C, Budget, Slots, Runs, Threads);
       fmt::print("{:>5} {:>10} {:>12.1f} {:>12.3f} {:>10.3f} {:>10.4f} "
                  "{:>10.4f} {:>12.2f}\n",
                  L, modeName(Slots, M.SlotsUsed), Budget / 1048576.0, M.Time,
