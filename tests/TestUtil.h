@@ -17,6 +17,13 @@ namespace remat::test {
 bool updateGolden();
 void setUpdateGolden(bool On);
 
+/// Reports the running test case as skipped because of \p Why (no GPU, a
+/// missing package). Under ctest (REMAT_CTEST_SKIP=1, set for every
+/// discovered case) the process ends with code 77, which ctest's
+/// SKIP_RETURN_CODE turns into "Not Run (Skipped)"; run by hand, the test
+/// binary prints the reason and the caller returns from the case.
+void skipTest(const std::string &Why);
+
 /// Absolute path of a file in the source tree, e.g. "data/models/x.json".
 std::string sourcePath(const std::string &Rel);
 

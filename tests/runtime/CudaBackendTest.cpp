@@ -1,13 +1,14 @@
 //===- tests/runtime/CudaBackendTest.cpp - The CUDA backend on a GPU ------===//
 //
-// Compiled only in CUDA builds; every case skips visibly (a MESSAGE) when no
-// device is present, so a CPU-only run never reports a silent pass.
+// Compiled only in CUDA builds; every case reports itself skipped
+// (test::skipTest, exit 77 under ctest) when no device is present.
 //
 //===----------------------------------------------------------------------===//
 
 #ifdef REMAT_HAVE_CUDA
 
 #include "RuntimeTestUtil.h"
+#include "TestUtil.h"
 
 #include "planner/Simulator.h"
 #include "runtime/Executor.h"
@@ -18,11 +19,11 @@
 using namespace remat;
 using namespace remat::test;
 
-/// The CUDA backend, or null after a visible skip message.
+/// The CUDA backend, or null after reporting the case as skipped.
 static std::unique_ptr<Backend> cudaOrSkip() {
   auto B = createCudaBackend();
   if (!B) {
-    MESSAGE("skipped (no GPU): " << llvm::toString(B.takeError()));
+    skipTest("no GPU: " + llvm::toString(B.takeError()));
     return nullptr;
   }
   return std::move(*B);
