@@ -31,16 +31,29 @@ ArgParser makeParser() {
       "sizes rounded up to whole bytes. static_bytes do not scale; the "
       "activation budget is device memory minus static bytes. For the "
       "optimal planner the table also gives the largest batch whose "
-      "overhead stays within 10% and 33%.");
+      "overhead stays within 10% and 33%. Chain models get every chain "
+      "strategy; graph models get none, recompute-all, chen and optimal "
+      "(the scalable graph planner, within --time-limit per call). The "
+      "search stops at batch 2^24; a row there reads '>= 16777216'.");
   P.option("device-memory", "SIZE",
            "total device memory, e.g. 80GiB or 24GB (required)");
+  P.option("time-limit", "SEC",
+           "graph models: time limit of each optimal planner call "
+           "(default 10)");
   P.flag("json", "print one JSON object");
-  P.epilog("Example:\n  remat maxbatch data/models/gpt2-small.json "
-           "--device-memory 24GiB");
+  P.epilog("Examples:\n  remat maxbatch data/models/gpt2-small.json "
+           "--device-memory 24GiB\n  remat maxbatch "
+           "data/models/sd21-unet.json --device-memory 80GB --json");
   return P;
 }
 
-std::string batchText(uint64_t B) { return B ? std::to_string(B) : "-"; }
+/// "-" when not even batch 1 fits, ">= N" when the search stopped at its
+/// limit N (a bound, not the answer), else the batch.
+std::string batchText(uint64_t B, uint64_t Limit) {
+  if (!B)
+    return "-";
+  return (B >= Limit ? ">= " : "") + std::to_string(B);
+}
 
 void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
   OS << fmt::format("{}: activation budget {} = device memory - static {}\n",
@@ -54,14 +67,15 @@ void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
   OS << fmt::format("\n  {:<30}  {:>9}  {:>12}  {:>9}\n", "strategy",
                     "max batch", "peak", "overhead");
   for (const MaxBatchRow &Row : R.Rows)
-    OS << fmt::format(
-        "  {:<30}  {:>9}  {:>12}  {:>9}\n", Row.Label, batchText(Row.MaxBatch),
-        Row.MaxBatch ? formatSize(Row.PeakBytes) : "-",
-        Row.MaxBatch ? fmt::format("{:.1f}%", Row.Overhead * 100) : "-");
+    OS << fmt::format("  {:<30}  {:>9}  {:>12}  {:>9}\n", Row.Label,
+                      batchText(Row.MaxBatch, R.BatchLimit),
+                      Row.MaxBatch ? formatSize(Row.PeakBytes) : "-",
+                      Row.MaxBatch ? fmt::format("{:.1f}%", Row.Overhead * 100)
+                                   : "-");
   OS << fmt::format("\n  standard (store everything) batch:  {}\n",
-                    batchText(R.StandardBatch));
+                    batchText(R.StandardBatch, R.BatchLimit));
   OS << fmt::format("  checkpointed (optimal) batch:       {}",
-                    batchText(R.CheckpointedBatch));
+                    batchText(R.CheckpointedBatch, R.BatchLimit));
   if (R.StandardBatch && R.CheckpointedBatch)
     OS << fmt::format("  ({:.2f}x)",
                       double(R.CheckpointedBatch) / double(R.StandardBatch));
@@ -84,11 +98,13 @@ nlohmann::ordered_json toJson(const Model &M, const MaxBatchResult &R) {
   J["batch_declared"] = R.BatchDeclared;
   J["static_bytes"] = R.StaticBytes;
   J["budget_bytes"] = R.BudgetBytes;
+  J["batch_limit"] = R.BatchLimit;
   nlohmann::ordered_json Rows = nlohmann::ordered_json::array();
   for (const MaxBatchRow &Row : R.Rows)
     Rows.push_back({{"label", Row.Label},
                     {"strategy", Row.Strategy},
                     {"max_batch", Row.MaxBatch},
+                    {"max_batch_is_limit", Row.MaxBatch >= R.BatchLimit},
                     {"peak_bytes", Row.PeakBytes},
                     {"overhead", Row.Overhead}});
   J["strategies"] = std::move(Rows);
@@ -118,6 +134,11 @@ int runMaxbatch(ArrayRef<std::string> Args, raw_ostream &Out,
     return reportError(M.takeError(), Err);
   MaxBatchOptions Opts;
   Opts.DeviceMemoryBytes = **Device;
+  auto Limit = P.getDouble("time-limit");
+  if (!Limit)
+    return reportError(Limit.takeError(), Err);
+  if (*Limit)
+    Opts.TimeLimitSeconds = **Limit;
   auto R = computeMaxBatch(*M, Opts);
   if (!R)
     return reportError(R.takeError(), Err);

@@ -5,6 +5,8 @@
 #include "graph/Size.h"
 #include "planner/ChainDP.h"
 #include "planner/ChainStrategies.h"
+#include "planner/Errors.h"
+#include "planner/GraphPlanner.h"
 #include "planner/Revolve.h"
 #include "planner/Simulator.h"
 
@@ -38,6 +40,17 @@ Chain scaleChain(const Chain &C, uint64_t FileBatch, uint64_t Batch) {
   }
   S.Loss.BwdWorkspace = B(C.Loss.BwdWorkspace);
   S.Loss.BwdTime *= F;
+  return S;
+}
+
+Graph scaleGraph(const Graph &G, uint64_t FileBatch, uint64_t Batch) {
+  double F = double(Batch) / double(FileBatch);
+  Graph S = G;
+  for (Node &N : S.Nodes) {
+    N.Bytes = scaleBytes(N.Bytes, FileBatch, Batch);
+    N.Workspace = scaleBytes(N.Workspace, FileBatch, Batch);
+    N.Time *= F;
+  }
   return S;
 }
 
@@ -208,13 +221,133 @@ static void optimalRows(const Chain &C, uint64_t FileBatch,
         minFeasibleChainBudget(scaleChain(C, FileBatch, R.StandardBatch));
 }
 
+/// Peak and time of graph ops, or none when the strategy has no plan.
+static std::optional<SimResult>
+simulateGraphPlan(const Graph &G, Expected<std::vector<GraphOp>> Ops) {
+  if (!Ops) {
+    consumeError(Ops.takeError());
+    return std::nullopt;
+  }
+  auto S = simulateGraph(G, *Ops);
+  if (!S) {
+    consumeError(S.takeError());
+    return std::nullopt;
+  }
+  return std::move(*S);
+}
+
+namespace {
+using GraphOpsFn =
+    std::function<Expected<std::vector<GraphOp>>(const Graph &, uint64_t)>;
+struct GraphCandidate {
+  std::string Label;
+  GraphOpsFn Ops;
+};
+} // namespace
+
+/// The graph strategies of planner/GraphPlanner.h; optimal runs in
+/// scalable mode (exact mode's MILP is far too slow to call per batch).
+static std::vector<GraphCandidate> graphCandidates(double TimeLimit) {
+  auto Baseline = [](StringRef Name) {
+    std::string N = Name.str();
+    return [N](const Graph &G, uint64_t Budget) {
+      return graphBaselineOps(
+          G, N, N == "chen" ? std::optional(Budget) : std::nullopt);
+    };
+  };
+  auto Optimal =
+      [TimeLimit](const Graph &G,
+                  uint64_t Budget) -> Expected<std::vector<GraphOp>> {
+    GraphPlanOptions O;
+    O.BudgetBytes = Budget;
+    O.Mode = "scalable";
+    O.TimeLimitSeconds = TimeLimit;
+    auto R = planGraphOptimal(G, O);
+    if (!R)
+      return R.takeError();
+    return std::move(R->Ops);
+  };
+  return {{"none",
+           [](const Graph &G, uint64_t) -> Expected<std::vector<GraphOp>> {
+             return storeAllGraphOps(G);
+           }},
+          {"recompute-all", Baseline("recompute-all")},
+          {"chen", Baseline("chen")},
+          {"optimal", Optimal}};
+}
+
+/// One row of the graph table: the largest batch whose plan fits and, when
+/// \p Cap is set, whose overhead stays within it (assumed monotone in the
+/// batch, as the budget shrinks relative to the activations).
+static MaxBatchRow graphRow(const Graph &G, const GraphCandidate &Cand,
+                            std::optional<double> Cap, uint64_t FileBatch,
+                            uint64_t Budget, uint64_t Limit) {
+  auto Eval = [&](uint64_t B) -> std::optional<std::pair<SimResult, double>> {
+    Graph S = scaleGraph(G, FileBatch, B);
+    auto Sim = simulateGraphPlan(S, Cand.Ops(S, Budget));
+    if (!Sim || Sim->PeakBytes > Budget)
+      return std::nullopt;
+    auto Base = simulateGraphPlan(S, storeAllGraphOps(S));
+    double Over = Base && Base->Time > 0 ? Sim->Time / Base->Time - 1 : 0;
+    if (Cap && Over > *Cap + 1e-12)
+      return std::nullopt;
+    return std::make_pair(std::move(*Sim), Over);
+  };
+  std::string Label = Cand.Label;
+  if (Cap)
+    Label += fmt::format(", overhead <= {:.0f}%", *Cap * 100);
+  MaxBatchRow Row{Label, Cand.Label,
+                  largest([&](uint64_t B) { return bool(Eval(B)); }, Limit), 0,
+                  0};
+  if (Row.MaxBatch)
+    if (auto E = Eval(Row.MaxBatch)) {
+      Row.PeakBytes = E->first.PeakBytes;
+      Row.Overhead = E->second;
+    }
+  return Row;
+}
+
+/// The least budget the scalable planner finds a plan for at \p Batch.
+static uint64_t graphLeastBudget(const Graph &G, uint64_t FileBatch,
+                                 uint64_t Batch, double TimeLimit) {
+  GraphPlanOptions O;
+  O.BudgetBytes = 0;
+  O.Mode = "scalable";
+  O.TimeLimitSeconds = TimeLimit;
+  auto R = planGraphOptimal(scaleGraph(G, FileBatch, Batch), O);
+  if (R)
+    return R->PeakBytes;
+  uint64_t Least = 0;
+  handleAllErrors(
+      R.takeError(),
+      [&](const InfeasibleBudgetError &E) { Least = E.MinFeasibleBytes; },
+      [](const ErrorInfoBase &) {});
+  return Least;
+}
+
+static void graphRows(const Graph &G, uint64_t FileBatch,
+                      const MaxBatchOptions &Opts, MaxBatchResult &R) {
+  for (const GraphCandidate &Cand : graphCandidates(Opts.TimeLimitSeconds)) {
+    R.Rows.push_back(graphRow(G, Cand, std::nullopt, FileBatch, R.BudgetBytes,
+                              Opts.BatchLimit));
+    if (Cand.Label == "none") {
+      R.StandardBatch = R.Rows.back().MaxBatch;
+      R.StandardPeakBytes = R.Rows.back().PeakBytes;
+    }
+    if (Cand.Label != "optimal")
+      continue;
+    R.CheckpointedBatch = R.Rows.back().MaxBatch;
+    for (double Cap : Opts.OverheadCaps)
+      R.Rows.push_back(
+          graphRow(G, Cand, Cap, FileBatch, R.BudgetBytes, Opts.BatchLimit));
+  }
+  if (R.StandardBatch)
+    R.OptimalPeakAtStandard =
+        graphLeastBudget(G, FileBatch, R.StandardBatch, Opts.TimeLimitSeconds);
+}
+
 Expected<MaxBatchResult> computeMaxBatch(const Model &M,
                                          const MaxBatchOptions &Opts) {
-  if (!M.isChain())
-    return createStringError(inconvertibleErrorCode(),
-                             "%s: maxbatch is implemented for chain models "
-                             "only; this model uses the graph form",
-                             M.Path.c_str());
   MaxBatchResult R;
   R.BatchDeclared = M.BatchSize > 0;
   R.FileBatch = R.BatchDeclared ? M.BatchSize : 1;
@@ -227,9 +360,13 @@ Expected<MaxBatchResult> computeMaxBatch(const Model &M,
         formatSize(Opts.DeviceMemoryBytes).c_str(),
         formatSize(R.StaticBytes).c_str());
   R.BudgetBytes = Opts.DeviceMemoryBytes - R.StaticBytes;
-  const Chain &C = *M.AsChain;
-  strategyRows(C, R.FileBatch, Opts, R);
-  optimalRows(C, R.FileBatch, Opts, R);
+  R.BatchLimit = Opts.BatchLimit;
+  if (M.isChain()) {
+    strategyRows(*M.AsChain, R.FileBatch, Opts, R);
+    optimalRows(*M.AsChain, R.FileBatch, Opts, R);
+  } else {
+    graphRows(M.G, R.FileBatch, Opts, R);
+  }
   return R;
 }
 

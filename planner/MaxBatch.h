@@ -6,7 +6,8 @@
 // tensors, workspaces, the loss's workspace) scales by b / BatchSize,
 // rounded up to whole bytes, and every time scales by the same factor.
 // static_bytes do not scale. The activation budget is device memory minus
-// static bytes. See docs/optimal-chain.md.
+// static bytes. Graph models scale every node's bytes, workspace and time
+// the same way. See docs/optimal-chain.md.
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_PLANNER_MAXBATCH_H
@@ -27,8 +28,11 @@ struct MaxBatchOptions {
   uint64_t DeviceMemoryBytes = 0;
   /// Overhead caps for the optimal planner, as fractions (0.10 = 10%).
   std::vector<double> OverheadCaps = {0.10, 0.33};
-  /// Largest batch considered.
+  /// Largest batch considered; a row that reaches it shows only that at
+  /// least this batch fits, and the CLI says so.
   uint64_t BatchLimit = uint64_t(1) << 24;
+  /// Graph models: the scalable planner's time limit per call, seconds.
+  double TimeLimitSeconds = 10;
 };
 
 /// One strategy's answer.
@@ -50,6 +54,9 @@ struct MaxBatchResult {
   uint64_t FileBatch = 1;
   bool BatchDeclared = false;
   uint64_t StaticBytes = 0;
+  /// The largest batch searched (MaxBatchOptions::BatchLimit): a row at it
+  /// only shows that at least this batch fits.
+  uint64_t BatchLimit = 0;
   /// Device memory minus static bytes.
   uint64_t BudgetBytes = 0;
   std::vector<MaxBatchRow> Rows;
@@ -65,8 +72,14 @@ struct MaxBatchResult {
 /// \p C at \p Batch when its costs describe \p FileBatch (rule above).
 Chain scaleChain(const Chain &C, uint64_t FileBatch, uint64_t Batch);
 
-/// The table for \p M. Errors for graph models and when the device memory
-/// does not cover the static bytes.
+/// \p G at \p Batch when its costs describe \p FileBatch: node bytes and
+/// workspaces scaled and rounded up, times scaled.
+Graph scaleGraph(const Graph &G, uint64_t FileBatch, uint64_t Batch);
+
+/// The table for \p M, chain or graph. Graph models get the strategies of
+/// the graph planners: none, recompute-all, chen and optimal (scalable
+/// mode, with its overhead caps). Fails when the device memory does not
+/// cover the static bytes.
 llvm::Expected<MaxBatchResult> computeMaxBatch(const Model &M,
                                                const MaxBatchOptions &Opts);
 

@@ -42,3 +42,29 @@ TEST_CASE("cli maxbatch: table, note, and errors") {
   CHECK(Low.Err.find("static") != std::string::npos);
   CHECK(runCli({"maxbatch", "--help"}).Code == 0);
 }
+
+TEST_CASE("cli maxbatch: graph models, text and --json") {
+  // diamond.json declares no static bytes and no batch_size, so the budget
+  // is the device memory; see the JSON rows' own peaks for the bound.
+  std::string Diamond = sourcePath("tests/data/diamond.json");
+  CliResult R = runCli({"maxbatch", Diamond, "--device-memory", "1000",
+                        "--time-limit", "5", "--json"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  auto J = nlohmann::json::parse(R.Out);
+  std::vector<std::string> Labels;
+  for (const auto &Row : J["strategies"]) {
+    Labels.push_back(Row["label"]);
+    CHECK(Row["max_batch_is_limit"] == false);
+    if (Row["max_batch"].get<uint64_t>() > 0)
+      CHECK(Row["peak_bytes"].get<uint64_t>() <=
+            J["budget_bytes"].get<uint64_t>());
+  }
+  CHECK(Labels.size() == 6);
+  CHECK(Labels[1] == "recompute-all");
+  CliResult T = runCli({"maxbatch", Diamond, "--device-memory", "1000"});
+  REQUIRE_MESSAGE(T.Code == 0, T.Err);
+  CHECK(T.Out.find("checkpointed (optimal) batch") != std::string::npos);
+  CHECK(runCli({"maxbatch", Diamond, "--device-memory", "1000", "--time-limit",
+                "-1"})
+            .Code == 2);
+}

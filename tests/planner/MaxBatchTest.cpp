@@ -2,11 +2,13 @@
 
 #include "planner/MaxBatch.h"
 
+#include "GraphFixtures.h"
 #include "planner/ChainDP.h"
 
 #include <doctest/doctest.h>
 
 using namespace remat;
+using remat::test::diamondGraph;
 
 namespace {
 /// Three stages with round sizes.
@@ -79,4 +81,52 @@ TEST_CASE("maxbatch: device memory below the static bytes is an error") {
   auto R = computeMaxBatch(M, O);
   REQUIRE_FALSE(bool(R));
   CHECK(llvm::toString(R.takeError()).find("static") != std::string::npos);
+}
+
+TEST_CASE("maxbatch: graph models get the graph strategies") {
+  Model M;
+  M.Path = "diamond.json";
+  M.Name = "diamond";
+  M.G = diamondGraph();
+  M.Static.Parameters = 100;
+  // Store-all peak of the diamond is 26 bytes at batch 1 (GraphFixtures.h:
+  // P, Q, Y, L = 25, plus gY). Without batch_size every size scales
+  // exactly, so store-all fits batch b iff 26 b <= budget: with a budget of
+  // 26 * 5 + 13 = 143 bytes the largest is 5 (130), and 6 needs 156.
+  MaxBatchOptions O;
+  O.DeviceMemoryBytes = 100 + 26 * 5 + 13;
+  auto R = computeMaxBatch(M, O);
+  REQUIRE_MESSAGE(bool(R), llvm::toString(R.takeError()));
+  CHECK(R->BudgetBytes == 143);
+  CHECK(R->StandardBatch == 5);
+  CHECK(R->StandardPeakBytes == 130);
+  std::vector<std::string> Labels;
+  for (const MaxBatchRow &Row : R->Rows) {
+    CAPTURE(Row.Label);
+    Labels.push_back(Row.Label);
+    if (Row.MaxBatch)
+      CHECK(Row.PeakBytes <= R->BudgetBytes);
+    // Checkpointing never fits fewer than storing everything.
+    if (Row.Strategy == "optimal" && Row.Label == "optimal")
+      CHECK(Row.MaxBatch >= R->StandardBatch);
+  }
+  CHECK(Labels == std::vector<std::string>{
+                      "none", "recompute-all", "chen", "optimal",
+                      "optimal, overhead <= 10%", "optimal, overhead <= 33%"});
+  // The least budget at the standard batch is at most store-all's peak.
+  CHECK(R->OptimalPeakAtStandard <= R->StandardPeakBytes);
+  CHECK(R->OptimalPeakAtStandard > 0);
+}
+
+TEST_CASE("maxbatch: a search that reaches its limit reports the limit") {
+  Model M;
+  M.Path = "diamond.json";
+  M.G = diamondGraph();
+  MaxBatchOptions O;
+  O.DeviceMemoryBytes = 26 * 1000; // store-all fits batch 1000
+  O.BatchLimit = 3;
+  auto R = computeMaxBatch(M, O);
+  REQUIRE_MESSAGE(bool(R), llvm::toString(R.takeError()));
+  CHECK(R->BatchLimit == 3);
+  CHECK(R->StandardBatch == 3);
 }
