@@ -28,6 +28,13 @@ struct UIntOpt {
   unsigned *Field;
 };
 
+/// A string option of a generator; its current value is the default.
+struct StrOpt {
+  const char *Name;
+  const char *Help;
+  std::string *Field;
+};
+
 } // namespace
 
 static void printGenUsage(raw_ostream &OS) {
@@ -45,7 +52,7 @@ static void printGenUsage(raw_ostream &OS) {
         "32)\n"
         "  resnet    pre-activation bottleneck ResNet, depth 9n+2 (default "
         "1001)\n"
-        "  unet      Stable Diffusion 2.1 U-Net as a forward graph\n"
+        "  unet      Stable Diffusion 2.1 or SDXL U-Net as a forward graph\n"
         "  bundled   regenerate every file of data/models/ into --out DIR\n\n"
         "Run 'remat gen KIND --help' for a kind's options.\n\n"
         "examples:\n"
@@ -100,9 +107,11 @@ template <typename Options, typename GenFn>
 static int runKind(StringRef Kind, StringRef About, StringRef Example,
                    Options &O, ArrayRef<UIntOpt> UInts, GenFn Gen,
                    ArrayRef<std::string> Args, raw_ostream &Out,
-                   raw_ostream &Err) {
+                   raw_ostream &Err, ArrayRef<StrOpt> Strs = {}) {
   ArgParser P(("gen " + Kind).str(),
               ("gen " + Kind + " [options] [-o FILE]").str(), About.str());
+  for (const StrOpt &S : Strs)
+    P.option(S.Name, "NAME", S.Help, *S.Field);
   addUInts(P, UInts);
   addCommon(P, O.Tflops, O.Name);
   P.epilog(("example:\n  " + Example).str());
@@ -110,6 +119,9 @@ static int runKind(StringRef Kind, StringRef About, StringRef Example,
     return *Done;
   if (Error E = readUInts(P, UInts))
     return reportError(std::move(E), Err);
+  for (const StrOpt &S : Strs)
+    if (auto V = P.get(S.Name))
+      *S.Field = *V;
   if (Error E = readCommon(P, O.Tflops, O.Name))
     return reportError(std::move(E), Err);
   Expected<GeneratedModel> M = Gen(O);
@@ -236,15 +248,22 @@ static int runUNet(ArrayRef<std::string> Args, raw_ostream &Out,
                    raw_ostream &Err) {
   UNetOptions O;
   UIntOpt U[] = {{"batch", "batch, latents", &O.Batch},
-                 {"latent", "latent side (multiple of 8)", &O.Latent}};
+                 {"latent",
+                  "latent side; 0 takes the preset's (64 for sd21, 128 for "
+                  "sdxl)",
+                  &O.Latent}};
+  StrOpt S[] = {{"preset",
+                 "sd21 (Stable Diffusion 2.1) or sdxl (SDXL base 1.0)",
+                 &O.Preset}};
   return runKind(
       "unet",
-      "Stable Diffusion 2.1 U-Net as a forward-only graph (graph form): one "
-      "node per\nResNet block, transformer block, resampler and conv, long "
-      "skip connections\ninto the up path, and an MSE loss node. Defaults: "
-      "64x64 latents, batch 4.",
-      "remat gen unet --batch 8 --latent 96 -o sd21-768.json", O, U,
-      generateUNet, Args, Out, Err);
+      "A Stable Diffusion U-Net as a forward-only graph (graph form): one "
+      "node per\nResNet block, transformer, resampler and conv, long skip "
+      "connections into the\nup path, and an MSE loss node. Presets: sd21 "
+      "(64x64 latents by default) and\nsdxl (128x128). Batch 4 unless "
+      "--batch says otherwise.",
+      "remat gen unet --preset sdxl --batch 1 -o sdxl-unet.json", O, U,
+      generateUNet, Args, Out, Err, S);
 }
 
 int runGen(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {

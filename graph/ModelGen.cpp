@@ -223,6 +223,10 @@ Expected<std::vector<BundledModel>> bundledModels() {
   T50.Name = "transformer-50";
   UNetOptions UNet; // Defaults are SD 2.1 at 64x64 latents, batch 4.
   UNet.Name = "sd21-unet";
+  UNetOptions Xl; // SDXL base at 128x128 latents (1024 px), batch 1.
+  Xl.Preset = "sdxl";
+  Xl.Batch = 1;
+  Xl.Name = "sdxl-unet";
   if (Error E = addBundled(Out, "gpt2-small.json", generateGpt(Gpt2)))
     return E;
   if (Error E = addBundled(Out, "llama2-7b.json", generateLlama(Llama)))
@@ -234,6 +238,8 @@ Expected<std::vector<BundledModel>> bundledModels() {
   if (Error E = addBundled(Out, "transformer-50.json", generateGpt(T50)))
     return E;
   if (Error E = addBundled(Out, "sd21-unet.json", generateUNet(UNet)))
+    return E;
+  if (Error E = addBundled(Out, "sdxl-unet.json", generateUNet(Xl)))
     return E;
   return Out;
 }

@@ -120,14 +120,19 @@ struct ResNetOptions {
   std::string Name = "resnet";
 };
 
-/// The Stable Diffusion 2.1 U-Net (channels 320/640/1280/1280, two resnets
-/// per down block, cross attention on a 77 x 1024 text context, flash
-/// attention) at block granularity, as a forward-only graph with a loss node.
+/// A Stable Diffusion U-Net at block granularity, as a forward-only graph
+/// with a loss node: SD 2.1 (channels 320/640/1280/1280, cross attention on
+/// a 77 x 1024 text context) or SDXL base (320/640/1280, 0/2/10 transformer
+/// blocks per level, 77 x 2048 context); flash attention.
 struct UNetOptions {
+  /// "sd21" or "sdxl".
+  std::string Preset = "sd21";
   /// Batch, in latents.
   unsigned Batch = 4;
-  /// Latent side, in elements; must be a multiple of 8.
-  unsigned Latent = 64;
+  /// Latent side, in elements; 0 takes the preset's (64 for sd21, 128 for
+  /// sdxl). Must be a multiple of the U-Net's downsampling (8 for sd21, 4
+  /// for sdxl).
+  unsigned Latent = 0;
   /// Effective device throughput, in TFLOP/s.
   double Tflops = 300;
   /// The model's "name" field.

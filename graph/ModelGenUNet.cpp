@@ -1,9 +1,10 @@
-//===- graph/ModelGenUNet.cpp - Stable Diffusion 2.1 U-Net graph ----------===//
+//===- graph/ModelGenUNet.cpp - Stable Diffusion U-Net graphs -------------===//
 //
-// The SD 2.1 denoising U-Net (Rombach et al. 2022; the diffusers
-// UNet2DConditionModel configuration) at block granularity: one node per
-// ResNet block, transformer block, down/up-sampler and conv in/out, plus the
-// time embedding and an MSE loss node. Up-path ResNet blocks read the long
+// The SD 2.1 and SDXL denoising U-Nets (Rombach et al. 2022, Podell et al.
+// 2023; diffusers' UNet2DConditionModel configurations) at block
+// granularity: one node per ResNet block, transformer (a stack of one or
+// more transformer blocks), down/up-sampler and conv in/out, plus the time
+// embedding and an MSE loss node. Up-path ResNet blocks read the long
 // skip connections of the down path. The graph is forward-only; the loader
 // derives the backward (graph/Lowering.h). A node's bytes are everything
 // the block's backward needs, its output included (docs/models.md).
@@ -15,8 +16,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
-
 using namespace llvm;
 
 namespace remat {
@@ -25,11 +24,30 @@ using gen::U128;
 
 namespace {
 
-/// SD 2.1 constants: time-embedding width, text context length and width,
-/// GroupNorm groups, attention head width.
-constexpr unsigned TimeDim = 1280, ContextLen = 77, ContextDim = 1024;
+/// Constants both presets share: time-embedding width, text context
+/// length, GroupNorm groups, attention head width.
+constexpr unsigned TimeDim = 1280, ContextLen = 77;
 constexpr unsigned Groups = 32, HeadDim = 64;
-constexpr std::array<unsigned, 4> Widths = {320, 640, 1280, 1280};
+
+/// What differs between the presets (diffusers' config names in comments).
+struct Arch {
+  /// block_out_channels, one per resolution level.
+  SmallVector<unsigned, 4> Widths;
+  /// transformer_layers_per_block per down level; 0: no attention there
+  /// (a DownBlock2D / UpBlock2D).
+  SmallVector<unsigned, 4> Depth;
+  /// Transformer blocks in the mid block.
+  unsigned MidDepth = 1;
+  /// cross_attention_dim.
+  unsigned ContextDim = 1024;
+  /// Width of SDXL's added conditioning (pooled text 1280 + six 256-wide
+  /// time-id embeddings); 0 for SD 2.1, which has none.
+  unsigned AddEmbedIn = 0;
+  unsigned levels() const { return unsigned(Widths.size()); }
+};
+
+const Arch SD21 = {{320, 640, 1280, 1280}, {1, 1, 1, 0}, 1, 1024, 0};
+const Arch SDXL = {{320, 640, 1280}, {0, 2, 10}, 10, 2048, 1280 + 6 * 256};
 
 struct RawNode {
   std::string Name, Kind;
@@ -42,18 +60,20 @@ struct RawNode {
 /// Accumulates nodes and parameters in file order.
 class Builder {
 public:
-  explicit Builder(unsigned Batch) : B(Batch) {}
+  Builder(const Arch &A, unsigned Batch) : A(A), B(Batch) {}
 
   unsigned timeEmbed();
   unsigned convIn(U128 Side);
   unsigned resnet(std::string Name, unsigned In, std::optional<unsigned> Skip,
                   U128 CIn, U128 COut, U128 Side);
-  unsigned attention(std::string Name, unsigned In, U128 C, U128 Side);
+  unsigned attention(std::string Name, unsigned In, U128 C, U128 Side,
+                     unsigned Depth);
   unsigned resample(std::string Name, unsigned In, U128 C, U128 SideOut,
                     bool Up);
   unsigned convOut(unsigned In, U128 Side);
   unsigned loss(unsigned In, U128 Side);
 
+  const Arch &A;
   std::vector<RawNode> Nodes;
   U128 Parameters = 0;
   unsigned TimeNode = 0;
@@ -73,15 +93,22 @@ private:
 unsigned Builder::timeEmbed() {
   // Sinusoidal features (linear1 input), linear1 output (SiLU input), SiLU
   // output (linear2 input), output.
+  // SDXL's added conditioning has the same shape of MLP from its own input
+  // width, and its output is summed into the time embedding.
   RawNode N{"time_embed", "embedding"};
-  N.Bytes = 2 * B * (320 + 3 * U128(TimeDim));
-  N.Flops = 2 * double(B) * (320.0 * TimeDim + double(TimeDim) * TimeDim);
-  Parameters += 320 * TimeDim + TimeDim + U128(TimeDim) * TimeDim + TimeDim;
+  U128 T = TimeDim;
+  for (U128 In : {U128(320), U128(A.AddEmbedIn)}) {
+    if (!In)
+      continue;
+    N.Bytes += 2 * B * (In + 3 * T);
+    N.Flops += 2 * double(B) * (double(In) * double(T) + double(T * T));
+    Parameters += In * T + T + T * T + T;
+  }
   return TimeNode = add(std::move(N));
 }
 
 unsigned Builder::convIn(U128 Side) {
-  U128 Area = Side * Side, C = Widths[0];
+  U128 Area = Side * Side, C = A.Widths[0];
   RawNode N{"conv_in", "conv"};
   N.Bytes = 2 * B * C * Area;
   N.Flops = 2 * double(B) * double(Area) * 9 * 4 * double(C);
@@ -114,22 +141,27 @@ unsigned Builder::resnet(std::string Name, unsigned In,
   return add(std::move(N));
 }
 
-unsigned Builder::attention(std::string Name, unsigned In, U128 C, U128 Side) {
-  U128 Tok = Side * Side, Heads = C / HeadDim;
+unsigned Builder::attention(std::string Name, unsigned In, U128 C, U128 Side,
+                            unsigned Depth) {
+  U128 Tok = Side * Side, Heads = C / HeadDim, D = Depth, Cx = A.ContextDim;
   RawNode N{std::move(Name), "attention"};
-  // 31 c-wide tensors per token (docs/models.md), cross-attention K and V
-  // over the context, two fp32 logsumexps, GN and 3 LayerNorm statistics.
-  N.Bytes = 2 * B * (31 * C * Tok + 2 * C * ContextLen) +
-            2 * 4 * Heads * Tok * B + gnStats() + 3 * 8 * Tok * B;
+  // GN output, proj_in output and the output (3 c-wide tensors per token),
+  // then per transformer block 28 more (docs/models.md), cross-attention K
+  // and V over the context, two fp32 logsumexps and three LayerNorm
+  // statistics; GN statistics once.
+  N.Bytes = 2 * B * ((3 + 28 * D) * C * Tok + D * 2 * C * ContextLen) +
+            D * 2 * 4 * Heads * Tok * B + gnStats() + D * 3 * 8 * Tok * B;
   double Bd = double(B), T = double(Tok), Cd = double(C);
   N.Flops =
-      Bd * (40 * T * Cd * Cd + 4 * T * T * Cd + 4.0 * ContextLen * T * Cd +
-            4.0 * ContextLen * ContextDim * Cd);
+      Bd * (4 * T * Cd * Cd + double(D) * (36 * T * Cd * Cd + 4 * T * T * Cd +
+                                           4.0 * ContextLen * T * Cd +
+                                           4.0 * ContextLen * double(Cx) * Cd));
   N.Inputs.push_back(In);
-  // GN, proj_in, self-attention, cross-attention, GEGLU, 3 LN, proj_out.
-  Parameters += 2 * C + (C * C + C) + (4 * C * C + C) +
-                (2 * C * C + 2 * U128(ContextDim) * C + C) +
-                (8 * C * C + 8 * C + 4 * C * C + C) + 6 * C + (C * C + C);
+  // GN, proj_in and proj_out once; per block self-attention,
+  // cross-attention, GEGLU feed-forward and 3 LayerNorms.
+  Parameters += 2 * C + 2 * (C * C + C) +
+                D * ((4 * C * C + C) + (2 * C * C + 2 * Cx * C + C) +
+                     (8 * C * C + 8 * C + 4 * C * C + C) + 6 * C);
   return add(std::move(N));
 }
 
@@ -146,7 +178,7 @@ unsigned Builder::resample(std::string Name, unsigned In, U128 C, U128 SideOut,
 }
 
 unsigned Builder::convOut(unsigned In, U128 Side) {
-  U128 Area = Side * Side, C = Widths[0];
+  U128 Area = Side * Side, C = A.Widths[0];
   RawNode N{"conv_out", "conv"};
   N.Bytes = 2 * B * (2 * C * Area + 4 * Area) + gnStats();
   N.Flops = 2 * double(B) * double(Area) * 9 * double(C) * 4;
@@ -166,20 +198,22 @@ unsigned Builder::loss(unsigned In, U128 Side) {
 
 /// Down path: pushes every skip in order. Returns the last node.
 static unsigned downPath(Builder &G, U128 Side, std::vector<unsigned> &Skips) {
+  const Arch &A = G.A;
   unsigned H = G.convIn(Side);
   Skips.push_back(H);
-  U128 C = Widths[0];
-  for (unsigned D = 0; D < 4; ++D) {
-    U128 Out = Widths[D];
+  U128 C = A.Widths[0];
+  for (unsigned D = 0; D < A.levels(); ++D) {
+    U128 Out = A.Widths[D];
     for (unsigned J = 0; J < 2; ++J) {
       H = G.resnet(fmt::format("down{}.resnet{}", D, J), H, std::nullopt, C,
                    Out, Side);
       C = Out;
-      if (D < 3)
-        H = G.attention(fmt::format("down{}.attn{}", D, J), H, C, Side);
+      if (A.Depth[D])
+        H = G.attention(fmt::format("down{}.attn{}", D, J), H, C, Side,
+                        A.Depth[D]);
       Skips.push_back(H);
     }
-    if (D < 3) {
+    if (D + 1 < A.levels()) {
       Side /= 2;
       H = G.resample(fmt::format("down{}.downsample", D), H, C, Side, false);
       Skips.push_back(H);
@@ -189,25 +223,29 @@ static unsigned downPath(Builder &G, U128 Side, std::vector<unsigned> &Skips) {
 }
 
 /// Up path: three ResNet blocks per level, each concatenating one skip
-/// (popped in reverse order); attention at all but the lowest level.
+/// (popped in reverse order); attention where the mirrored down level has
+/// it, with the same depth.
 static unsigned upPath(Builder &G, unsigned H, U128 Side,
                        std::vector<unsigned> &Skips) {
-  U128 C = Widths[3];
-  for (unsigned U = 0; U < 4; ++U) {
-    U128 Out = Widths[3 - U];
+  const Arch &A = G.A;
+  unsigned Last = A.levels() - 1;
+  U128 C = A.Widths[Last];
+  for (unsigned U = 0; U <= Last; ++U) {
+    U128 Out = A.Widths[Last - U];
     for (unsigned J = 0; J < 3; ++J) {
       unsigned Skip = Skips.back();
       Skips.pop_back();
       // Skip widths: the level's output width, except the last block's,
       // which comes from the next level down the resolution ladder.
-      U128 SkipC = J == 2 ? U128(Widths[U == 3 ? 0 : 2 - U]) : Out;
+      U128 SkipC = J == 2 ? U128(A.Widths[U == Last ? 0 : Last - 1 - U]) : Out;
       H = G.resnet(fmt::format("up{}.resnet{}", U, J), H, Skip, C + SkipC, Out,
                    Side);
       C = Out;
-      if (U > 0)
-        H = G.attention(fmt::format("up{}.attn{}", U, J), H, C, Side);
+      if (A.Depth[Last - U])
+        H = G.attention(fmt::format("up{}.attn{}", U, J), H, C, Side,
+                        A.Depth[Last - U]);
     }
-    if (U < 3) {
+    if (U < Last) {
       Side *= 2;
       H = G.resample(fmt::format("up{}.upsample", U), H, C, Side, true);
     }
@@ -251,40 +289,59 @@ static Expected<GeneratedModel> finishGraph(const Builder &G,
   return M;
 }
 
+static std::string describe(const UNetOptions &O, const GeneratedModel &M,
+                            unsigned Latent) {
+  std::string Net =
+      O.Preset == "sdxl"
+          ? "SDXL base U-Net (channels 320/640/1280, 0/2/10 transformer "
+            "blocks per level and 10 in the mid block, cross attention on a "
+            "77x2048 text context, added text and size conditioning"
+          : "Stable Diffusion 2.1 U-Net (channels 320/640/1280/1280, cross "
+            "attention on a 77x1024 text context";
+  return fmt::format(
+      "{}, flash attention) at {}x{} latents, batch {}; block-granularity "
+      "forward graph with a loss node, backward derived by the loader; "
+      "16-bit activations; times at {} effective TFLOP/s; static bytes for "
+      "Adam mixed precision (2+2+12 B x {} params). Generated by 'remat gen "
+      "unet'; see docs/models.md.",
+      Net, Latent, Latent, O.Batch, gen::shortNumber(O.Tflops), M.Parameters);
+}
+
 Expected<GeneratedModel> generateUNet(const UNetOptions &O) {
+  if (O.Preset != "sd21" && O.Preset != "sdxl")
+    return createStringError(inconvertibleErrorCode(),
+                             "gen unet: unknown --preset '%s' (choose from "
+                             "sd21, sdxl)",
+                             O.Preset.c_str());
+  const Arch &A = O.Preset == "sdxl" ? SDXL : SD21;
+  unsigned Latent = O.Latent ? O.Latent : (O.Preset == "sdxl" ? 128 : 64);
+  unsigned Down = 1u << (A.levels() - 1);
   if (Error E = gen::checkRange("unet", "batch", O.Batch))
     return E;
-  if (Error E = gen::checkRange("unet", "latent", O.Latent))
+  if (Error E = gen::checkRange("unet", "latent", Latent))
     return E;
-  if (O.Latent % 8 != 0)
+  if (Latent % Down != 0)
     return createStringError(inconvertibleErrorCode(),
-                             "gen unet: --latent %u is not a multiple of 8 "
-                             "(the U-Net downsamples 8x)",
-                             O.Latent);
+                             "gen unet: --latent %u is not a multiple of %u "
+                             "(the %s U-Net downsamples %ux)",
+                             Latent, Down, O.Preset.c_str(), Down);
   if (Error E = gen::checkTflops("unet", O.Tflops))
     return E;
-  Builder G(O.Batch);
+  Builder G(A, O.Batch);
   G.timeEmbed();
   std::vector<unsigned> Skips;
-  unsigned H = downPath(G, O.Latent, Skips);
-  U128 Low = O.Latent / 8, C = Widths[3];
+  unsigned H = downPath(G, Latent, Skips);
+  U128 Low = Latent / Down, C = A.Widths.back();
   H = G.resnet("mid.resnet0", H, std::nullopt, C, C, Low);
-  H = G.attention("mid.attn", H, C, Low);
+  H = G.attention("mid.attn", H, C, Low, A.MidDepth);
   H = G.resnet("mid.resnet1", H, std::nullopt, C, C, Low);
   H = upPath(G, H, Low, Skips);
-  H = G.convOut(H, O.Latent);
-  G.loss(H, O.Latent);
+  H = G.convOut(H, Latent);
+  G.loss(H, Latent);
   auto M = finishGraph(G, O);
   if (!M)
     return M.takeError();
-  M->Description = fmt::format(
-      "Stable Diffusion 2.1 U-Net (channels 320/640/1280/1280, cross "
-      "attention on a 77x1024 text context, flash attention) at {}x{} "
-      "latents, batch {}; block-granularity forward graph with a loss node, "
-      "backward derived by the loader; 16-bit activations; times at {} "
-      "effective TFLOP/s; static bytes for Adam mixed precision (2+2+12 B x "
-      "{} params). Generated by 'remat gen unet'; see docs/models.md.",
-      O.Latent, O.Latent, O.Batch, gen::shortNumber(O.Tflops), M->Parameters);
+  M->Description = describe(O, *M, Latent);
   return M;
 }
 

@@ -104,7 +104,7 @@ TEST_CASE("gen: bundled regenerates the committed files") {
   REQUIRE(R.Code == 0);
   for (const char *Name :
        {"gpt2-small.json", "llama2-7b.json", "vit-l16.json", "resnet-1001.json",
-        "transformer-50.json", "sd21-unet.json"}) {
+        "transformer-50.json", "sd21-unet.json", "sdxl-unet.json"}) {
     std::string Got = Dir + "/" + Name;
     CHECK(R.Out.find("wrote " + Got + "\n") != std::string::npos);
     auto A = llvm::MemoryBuffer::getFile(Got);

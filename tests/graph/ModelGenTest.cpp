@@ -52,7 +52,7 @@ double flops(const GeneratedModel &M, const std::string &Name) {
 TEST_CASE("modelgen: committed data/models files equal the generator output") {
   auto Models = bundledModels();
   REQUIRE(bool(Models));
-  CHECK(Models->size() == 6);
+  CHECK(Models->size() == 7);
   for (const BundledModel &B : *Models) {
     std::string Path = test::sourcePath("data/models/" + B.FileName);
     auto Buf = llvm::MemoryBuffer::getFile(Path);
@@ -141,6 +141,11 @@ TEST_CASE("modelgen: published parameter counts") {
   CHECK(ok(generateVit(VitOptions())).Parameters == 304'326'632ull);
   // SD 2.1 U-Net: 865,910,724 (diffusers UNet2DConditionModel).
   CHECK(ok(generateUNet(UNetOptions())).Parameters == 865'910'724ull);
+  // SDXL base U-Net: 2,567,463,684 (the published count of
+  // stable-diffusion-xl-base-1.0's unet).
+  UNetOptions Xl;
+  Xl.Preset = "sdxl";
+  CHECK(ok(generateUNet(Xl)).Parameters == 2'567'463'684ull);
 }
 
 TEST_CASE("modelgen: Llama layer tensors with flash attention") {
@@ -234,6 +239,32 @@ TEST_CASE("modelgen: SD 2.1 U-Net graph is acyclic with long skips") {
   CHECK(Last.Inputs[1] == *G.find("conv_in"));
 }
 
+TEST_CASE("modelgen: SDXL U-Net has three levels and deep transformers") {
+  UNetOptions O;
+  O.Preset = "sdxl";
+  O.Batch = 1;
+  GeneratedModel M = ok(generateUNet(O));
+  const Graph &G = M.Forward;
+  // time_embed, conv_in; down 3 + 5 + 4 (level 0 has no attention, the last
+  // level no downsampler); mid 3; up 7 + 7 + 3; conv_out, loss.
+  CHECK(G.size() == 2 + 12 + 3 + 17 + 2);
+  unsigned Skips = 0;
+  for (const Node &N : G.Nodes)
+    Skips += N.Kind == "resnet" && N.Inputs.size() == 3;
+  CHECK(Skips == 9); // 3 ResNet blocks in each of the 3 up levels
+  CHECK_FALSE(G.find("down0.attn0").has_value());
+  CHECK_FALSE(G.find("up2.attn0").has_value());
+  // conv_in output at 128 x 128 latents: 1 x 320 x 128 x 128 x 2 bytes.
+  CHECK(G.Nodes[*G.find("conv_in")].Bytes == 320ull * 128 * 128 * 2);
+  // mid.attn: 10 transformer blocks at 1280 channels on 32 x 32 = 1024
+  // tokens (20 heads): 2 (3 + 280) c n + 10 * 2 * 2 * 77 c (cross K, V)
+  // + 10 * 2 * 4 * 20 n (logsumexps) + 8 * 32 (GN) + 10 * 3 * 8 n (LN).
+  uint64_t C = 1280, N = 1024;
+  CHECK(G.Nodes[*G.find("mid.attn")].Bytes ==
+        2 * (283 * C * N + 10 * 2 * C * 77) + 10 * 2 * 4 * 20 * N + 8 * 32 +
+            10 * 3 * 8 * N);
+}
+
 TEST_CASE("modelgen: bad parameters are errors naming the option") {
   GptOptions G;
   G.Heads = 5;
@@ -263,8 +294,16 @@ TEST_CASE("modelgen: bad parameters are errors naming the option") {
   UNetOptions U;
   U.Latent = 60;
   CHECK(err(generateUNet(U)) ==
-        "gen unet: --latent 60 is not a multiple of 8 (the U-Net "
+        "gen unet: --latent 60 is not a multiple of 8 (the sd21 U-Net "
         "downsamples 8x)");
+  U.Preset = "sdxl";
+  U.Latent = 62;
+  CHECK(err(generateUNet(U)) ==
+        "gen unet: --latent 62 is not a multiple of 4 (the sdxl U-Net "
+        "downsamples 4x)");
+  U.Preset = "sd3";
+  CHECK(err(generateUNet(U)) ==
+        "gen unet: unknown --preset 'sd3' (choose from sd21, sdxl)");
   // 5as^2b with s = b = 2^24 and a = 16 far exceeds 2^62 bytes.
   G = GptOptions();
   G.Hidden = 1024;
