@@ -10,6 +10,7 @@
 #include "llvm/Support/Path.h"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 using namespace remat;
 using remat::test::runCli;
@@ -130,4 +131,22 @@ TEST_CASE("gen: --help teaches with examples") {
   auto None = runCli({"gen"});
   CHECK(None.Code == 2);
   CHECK(None.Err.find("usage: remat gen KIND") != std::string::npos);
+}
+
+TEST_CASE("gen: training set-up options change only the static bytes") {
+  auto Plain = runCli({"gen", "llama", "--layers", "2"});
+  auto Lora = runCli({"gen", "llama", "--layers", "2", "--trainable-params",
+                      "1000", "--zero", "2", "--devices", "4"});
+  REQUIRE_MESSAGE(Plain.Code == 0, Plain.Err);
+  REQUIRE_MESSAGE(Lora.Code == 0, Lora.Err);
+  auto P = nlohmann::json::parse(Plain.Out);
+  auto L = nlohmann::json::parse(Lora.Out);
+  CHECK(P["layers"] == L["layers"]);
+  // 1000 trainable: 2 B gradients and 12 B optimizer each, over 4 ranks.
+  CHECK(L["static_bytes"]["gradients"] == 500);
+  CHECK(L["static_bytes"]["optimizer"] == 3000);
+  CHECK(L["static_bytes"]["parameters"] == P["static_bytes"]["parameters"]);
+  auto Bad = runCli({"gen", "resnet", "--optimizer", "lion"});
+  CHECK(Bad.Code == 2);
+  CHECK(Bad.Err.find("--optimizer 'lion'") != std::string::npos);
 }
