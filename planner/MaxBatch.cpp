@@ -87,6 +87,10 @@ static std::vector<Candidate> candidates(const Chain &C, uint64_t Budget) {
       {"none", "none", [](const Chain &X) -> Expected<std::vector<ChainOp>> {
          return storeAllOps(X);
        }});
+  // Every stage's input checkpointed and its forward recomputed once: what
+  // a trainer's per-layer checkpointing does (HF, PyTorch per block).
+  Out.push_back({"every --k 1", "every",
+                 [](const Chain &X) { return everyOps(X, 1); }});
   Out.push_back(
       {"sqrt", "sqrt", [](const Chain &X) -> Expected<std::vector<ChainOp>> {
          return sqrtOps(X);
