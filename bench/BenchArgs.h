@@ -61,13 +61,26 @@ public:
     Known.push_back({Name, &Out, Min});
     return *this;
   }
+  /// Accepts words that are not flags (e.g. model files); parse returns
+  /// them in order. Without this call they are errors.
+  Flags &positionals() {
+    TakesPositionals = true;
+    return *this;
+  }
   /// Sets the registered values from \p Argv; exits on an unknown flag, a
-  /// missing or bad value, and prints the usage for --help.
-  void parse(int Argc, char **Argv) const {
+  /// missing or bad value, and prints the usage for --help. Returns the
+  /// positional words.
+  std::vector<std::string> parse(int Argc, char **Argv) const {
+    std::vector<std::string> Words;
     for (int I = 1; I < Argc; I += 2) {
       if (!std::strcmp(Argv[I], "--help") || !std::strcmp(Argv[I], "-h")) {
         fmt::print("usage: {}\n", Usage);
         std::exit(0);
+      }
+      if (TakesPositionals && std::strncmp(Argv[I], "--", 2) != 0) {
+        Words.push_back(Argv[I]);
+        --I; // a word takes no value
+        continue;
       }
       const Flag *F = find(Argv[I]);
       if (!F)
@@ -76,6 +89,7 @@ public:
         badArgs(fmt::format("{} needs a value", Argv[I]), Usage);
       *F->Out = parseUnsigned(Argv[I], Argv[I + 1], Usage, F->Min);
     }
+    return Words;
   }
 
 private:
@@ -92,6 +106,7 @@ private:
   }
   const char *Usage;
   std::vector<Flag> Known;
+  bool TakesPositionals = false;
 };
 
 } // namespace remat::bench

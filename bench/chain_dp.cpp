@@ -15,13 +15,17 @@
 // (up to the float tables' slack from 128 stages on).
 //
 //   build-rel/bench/chain_dp [--runs N] [--max-l L] [--exact-max-l L]
-//                            [--baseline-max-l L] [--threads N]
+//                            [--baseline-max-l L] [--threads N] [MODEL...]
+//
+// With MODEL files (chain models, e.g. data/models/*.json or your own), those
+// chains are timed instead of the random ones, at the same budget rule.
 //
 // --threads sets ChainDPOptions::Threads (default 0: every hardware
 // thread); --threads 1 gives the single-thread figures.
 //
 //===----------------------------------------------------------------------===//
 
+#include "graph/ModelLoader.h"
 #include "planner/ChainDP.h"
 #include "planner/ChainDPDense.h"
 #include "planner/ChainStrategies.h"
@@ -133,32 +137,65 @@ void compareWithBaseline(const Chain &C, uint64_t Budget, unsigned Slots,
              Base / PlannerCpu, Same ? "yes" : "NO");
 }
 
+/// A chain to time: a label for the table and the chain.
+struct Input {
+  std::string Label;
+  Chain C;
+};
+
+/// The random bench chains up to \p MaxL stages, or the chains of the model
+/// files given on the command line.
+std::vector<Input> inputs(const std::vector<std::string> &Files,
+                          unsigned MaxL) {
+  std::vector<Input> Out;
+  for (const std::string &F : Files) {
+    auto M = loadModelFile(F);
+    if (!M) {
+      fmt::print(stderr, "error: {}\n", llvm::toString(M.takeError()));
+      std::exit(2);
+    }
+    if (!M->isChain()) {
+      fmt::print(stderr, "error: {}: a graph model; chain_dp times chains\n",
+                 F);
+      std::exit(2);
+    }
+    Out.push_back({M->Name, *M->AsChain});
+  }
+  if (Files.empty())
+    for (unsigned L : {50u, 100u, 200u, 500u, 1000u})
+      if (L <= MaxL)
+        Out.push_back({"random", benchChain(L, 1000 + L)});
+  return Out;
+}
+
 } // namespace
 
 int main(int Argc, char **Argv) {
   unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200,
            Threads = 0;
-  bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
-               "[--baseline-max-l L] [--threads N (0: all)]")
-      .add("--runs", Runs, 1)
-      .add("--max-l", MaxL)
-      .add("--exact-max-l", ExactMaxL)
-      .add("--baseline-max-l", BaselineMaxL)
-      .add("--threads", Threads)
-      .parse(Argc, Argv);
-  fmt::print("{:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n", "L",
-             "slots", "budget MiB", "plan time", "gap bound", "median s",
-             "cpu s", "tables MiB");
+  std::vector<std::string> Files =
+      bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
+                   "[--baseline-max-l L] [--threads N (0: all)] [MODEL...]")
+          .add("--runs", Runs, 1)
+          .add("--max-l", MaxL)
+          .add("--exact-max-l", ExactMaxL)
+          .add("--baseline-max-l", BaselineMaxL)
+          .add("--threads", Threads)
+          .positionals()
+          .parse(Argc, Argv);
+  std::vector<Input> Inputs = inputs(Files, MaxL);
+  fmt::print("{:<16} {:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n",
+             "chain", "L", "slots", "budget MiB", "plan time", "gap bound",
+             "median s", "cpu s", "tables MiB");
   struct Row {
     Chain C;
     uint64_t Budget;
     Measured M;
   };
   std::vector<Row> Slotted;
-  for (unsigned L : {50u, 100u, 200u, 500u, 1000u}) {
-    if (L > MaxL)
-      break;
-    Chain C = benchChain(L, 1000 + L);
+  for (const Input &In : Inputs) {
+    const Chain &C = In.C;
+    unsigned L = C.size();
     uint64_t Min = minFeasibleChainBudget(C);
     auto All = simulateChain(C, storeAllOps(C));
     if (!All) {
@@ -170,10 +207,10 @@ int main(int Argc, char **Argv) {
       if (Slots == 0 && L > ExactMaxL)
         continue;
       Measured M = measure(C, Budget, Slots, Runs, Threads);
-      fmt::print("{:>5} {:>10} {:>12.1f} {:>12.3f} {:>10.3f} {:>10.4f} "
+      fmt::print("{:<16} {:>5} {:>10} {:>12.1f} {:>12.3f} {:>10.3f} {:>10.4f} "
                  "{:>10.4f} {:>12.2f}\n",
-                 L, modeName(Slots, M.SlotsUsed), Budget / 1048576.0, M.Time,
-                 M.Gap, M.MedianSeconds, M.MedianCpuSeconds,
+                 In.Label, L, modeName(Slots, M.SlotsUsed), Budget / 1048576.0,
+                 M.Time, M.Gap, M.MedianSeconds, M.MedianCpuSeconds,
                  M.TableBytes / 1048576.0);
       std::fflush(stdout);
       if (Slots && L <= BaselineMaxL)
