@@ -30,7 +30,7 @@ nlohmann::json checkNamed(const nlohmann::json &J, const std::string &Name) {
 }
 } // namespace
 
-TEST_CASE("cli validate: synthetic json, peaks exact") {
+TEST_CASE("cli validate: synthetic json, bookkeeping exact, meter judged") {
   auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
   // Time is judged loosely here (the machine may be busy); peaks and
   // recomputations must be exact.
@@ -44,9 +44,21 @@ TEST_CASE("cli validate: synthetic json, peaks exact") {
   CHECK(J["mode"] == "synthetic");
   CHECK(J["bytes_scale"] == 65536);
   CHECK(J["passed"] == true);
+  CHECK(J["bytes_scale_auto"] == false);
+  CHECK(J["time_scale_auto"] == false);
   auto Peak = checkNamed(J, "peak_bytes");
-  CHECK(Peak["predicted"] == Peak["measured"]);
   CHECK(Peak["checked"] == true);
+  CHECK(Peak["ok"] == true);
+  if (J["peak_source"] == "host meter (glibc mallinfo2)") {
+    // The meter counts allocator chunks, each at least its request.
+    CHECK(Peak["measured"].get<double>() >= Peak["predicted"].get<double>());
+    auto Book = checkNamed(J, "peak_bytes_bookkeeping");
+    CHECK(Book["predicted"] == Book["measured"]);
+    CHECK(Book["checked"] == false);
+    CHECK(J["host_meter"]["schedule"]["samples"].get<int>() > 0);
+  } else {
+    CHECK(Peak["predicted"] == Peak["measured"]);
+  }
   auto Rec = checkNamed(J, "forward_recomputations");
   CHECK(Rec["predicted"] == Rec["measured"]);
   CHECK(J["gradients_bit_identical"].is_null());
@@ -94,7 +106,8 @@ TEST_CASE("cli validate: bad input exits 2") {
   CliResult Scale =
       runCli({"validate", Gpt2, Plan->path(), "--bytes-scale", "0"});
   CHECK(Scale.Code == 2);
-  CHECK(Scale.Err == "remat: error: --bytes-scale must be at least 1\n");
+  CHECK(Scale.Err ==
+        "remat: error: --bytes-scale must be at least 1 (or auto)\n");
   // A schedule for another model is refused without --force.
   CliResult Other = runCli(
       {"validate", sourcePath("data/models/vit-l16.json"), Plan->path()});
