@@ -141,7 +141,27 @@ TEST_CASE("cli validate: --help teaches") {
   CliResult R = runCli({"validate", "--help"});
   CHECK(R.Code == 0);
   CHECK(R.Out.find("--bytes-scale") != std::string::npos);
+  CHECK(R.Out.find("--memory-cap") != std::string::npos);
+  CHECK(R.Out.find("host meter") != std::string::npos);
   CHECK(R.Out.find("example:") != std::string::npos);
+}
+
+TEST_CASE("cli validate: the memory cap refuses a scale that exceeds it") {
+  auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
+  // gpt2-small's store-everything peak is about 11.9 GiB, far above 256 MiB
+  // at scale 1: refused before anything is allocated.
+  CliResult R = runCli({"validate", Gpt2, Plan->path(), "--bytes-scale", "1"});
+  CHECK(R.Code == 2);
+  CHECK(R.Err.find("above the memory cap 256.00 MiB") != std::string::npos);
+  CHECK(R.Out.empty());
+  // The automatic scale reports itself in the text.
+  CliResult A = runCli({"validate", Gpt2, Plan->path(), "--repeat", "1",
+                        "--memory-cap", "16MiB"});
+  CHECK_MESSAGE(A.Code == 0, A.Err);
+  CHECK(A.Out.find("(auto: the smallest power of two that brings both peaks "
+                   "within the 16.00 MiB memory cap)") != std::string::npos);
+  CHECK(A.Out.find("(auto: the average op lasts 100 us)") != std::string::npos);
+  CHECK(A.Out.find("peaks judged by the ") != std::string::npos);
 }
 
 namespace {
