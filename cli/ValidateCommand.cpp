@@ -46,7 +46,7 @@ ArgParser makeParser() {
       "By default\nboth are automatic: the bytes scale is the smallest power "
       "of two that brings\nthe larger predicted peak (schedule or "
       "store-everything) within --memory-cap\n(256 MiB), and the time scale "
-      "makes the schedule's average op last 100 us.\nThe report says which "
+      "makes the schedule's average op last 300 us.\nThe report says which "
       "scales it used.\n"
       "real mode: the chain's kinds become small float32 layers (attention, "
       "mlp,\nnorm, linear; see docs/runtime.md) trained for one step; "
@@ -71,7 +71,7 @@ ArgParser makeParser() {
            "256MiB");
   P.option("time-scale", "US|auto",
            "synthetic: microseconds of busy work per model time unit; "
-           "'auto' makes the schedule's average op last 100 us, so timer and "
+           "'auto' makes the schedule's average op last 300 us, so timer and "
            "launch costs stay small next to it",
            "auto");
   P.option("repeat", "N", "timed runs per schedule; the median counts", "3");
@@ -290,7 +290,7 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
                           formatSize(R.MemoryCapBytes))
             : "",
         R.MicrosPerUnit, M.TimeUnit,
-        R.TimeScaleAuto ? " (auto: the average op lasts 100 us)" : "");
+        R.TimeScaleAuto ? " (auto: the average op lasts 300 us)" : "");
   Out << fmt::format("\npeaks judged by the {}\n\n", R.PeakSource);
   Out << fmt::format("  {:<31} {:>16} {:>16} {:>10} {:>10}  {}\n", "metric",
                      "predicted", "measured", "error", "tolerance", "verdict");

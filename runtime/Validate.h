@@ -31,7 +31,7 @@ namespace remat {
 constexpr uint64_t DefaultMemoryCapBytes = uint64_t(256) << 20;
 /// Average op duration that the automatic time scale aims at, microseconds:
 /// timer and launch costs (about 1-3 us per op) stay small next to it.
-constexpr double AutoOpMicros = 100;
+constexpr double AutoOpMicros = 300;
 
 enum class WorkloadMode : uint8_t { Synthetic, Real };
 

@@ -160,7 +160,7 @@ TEST_CASE("cli validate: the memory cap refuses a scale that exceeds it") {
   CHECK_MESSAGE(A.Code == 0, A.Err);
   CHECK(A.Out.find("(auto: the smallest power of two that brings both peaks "
                    "within the 16.00 MiB memory cap)") != std::string::npos);
-  CHECK(A.Out.find("(auto: the average op lasts 100 us)") != std::string::npos);
+  CHECK(A.Out.find("(auto: the average op lasts 300 us)") != std::string::npos);
   CHECK(A.Out.find("peaks judged by the ") != std::string::npos);
 }
 
