@@ -20,6 +20,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 using namespace remat;
 using namespace remat::test;
 
@@ -124,6 +128,58 @@ TEST_CASE("host meter: sees memory the tracking allocator never counted") {
   CHECK(M.PeakBytes <= int64_t(8 * U + 2 * (4096 + 256) + 8192));
   Dev->release(*A, 3 * U);
   Dev->release(*B, 5 * U);
+}
+
+TEST_CASE("host meter: seeded random allocations stay within the derived "
+          "rounding") {
+  if (!hostMeterBuilt()) {
+    MESSAGE("skipped: no glibc mallinfo2 in this build");
+    return;
+  }
+  // Independent bound, worked out here: a buffer of b bytes is requested
+  // as max(b, 1040), and glibc adds less than 4096 + 256 to any request
+  // (an mmapped chunk's page rounding and alignment room; heap chunks add
+  // less), plus 8 KiB for the small pieces its per-thread cache keeps.
+  auto Extra = [](uint64_t B) {
+    return std::max<uint64_t>(B, 1040) - B + 4352;
+  };
+  uint64_t State = 12345;
+  auto Next = [&](uint64_t N) {
+    State = State * 6364136223846793005ull + 1442695040888963407ull;
+    return (State >> 33) % N;
+  };
+  for (int Round = 0; Round < 20; ++Round) {
+    auto Dev = createCpuBackend();
+    Dev->resetMemStats();
+    std::vector<std::pair<void *, uint64_t>> Live;
+    uint64_t Req = 0, ReqPeak = 0, Bound = 0, BoundPeak = 0;
+    for (int Step = 0; Step < 300; ++Step) {
+      if (Live.empty() || Next(100) < 55) {
+        // Sizes from 1 B to 2 MiB, a quarter of them under 2 KiB.
+        uint64_t B = Next(4) ? 1 + Next(2 << 20) : 1 + Next(2048);
+        auto P = Dev->allocate(B);
+        REQUIRE(bool(P));
+        Live.push_back({*P, B});
+        Req += B;
+        Bound += B + Extra(B);
+        ReqPeak = std::max(ReqPeak, Req);
+        BoundPeak = std::max(BoundPeak, Bound);
+      } else {
+        size_t I = Next(Live.size());
+        Dev->release(Live[I].first, Live[I].second);
+        Req -= Live[I].second;
+        Bound -= Live[I].second + Extra(Live[I].second);
+        Live[I] = Live.back();
+        Live.pop_back();
+      }
+    }
+    HostMeterStats M = Dev->hostMeter();
+    INFO("round " << Round);
+    CHECK(M.PeakBytes >= int64_t(ReqPeak));
+    CHECK(M.PeakBytes <= int64_t(BoundPeak + 8192));
+    for (auto &[P, B] : Live)
+      Dev->release(P, B);
+  }
 }
 
 TEST_CASE("host meter: a late free is caught by the meter, not the "
