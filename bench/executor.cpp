@@ -65,7 +65,7 @@ int main(int Argc, char **Argv) {
     for (size_t I = 0; I < Ops.size(); ++I)
       Ptrs.push_back(*Dev->allocate(8192));
     for (void *P : Ptrs)
-      Dev->release(P);
+      Dev->release(P, 8192);
     auto B1 = Clock::now();
     Raw.push_back(std::chrono::duration<double, std::nano>(B1 - B0).count() /
                   double(Ops.size()));

@@ -11,6 +11,7 @@
 #include "cli/Common.h"
 
 #include "graph/ModelLoader.h"
+#include "graph/Size.h"
 #include "planner/ScheduleIO.h"
 #include "runtime/Validate.h"
 
@@ -29,19 +30,29 @@ using OutJson = nlohmann::ordered_json;
 ArgParser makeParser() {
   ArgParser P(
       "validate",
-      "validate MODEL SCHEDULE --device cpu|cuda [--mode synthetic|real] "
+      "validate MODEL SCHEDULE [--device cpu|cuda] [--mode synthetic|real] "
       "[options]",
       "Runs a schedule on a real executor and compares what the simulator "
-      "predicts\nwith what is measured: peak bytes (exact, from our own "
-      "tracking allocator),\ntime, overhead against the store-everything "
-      "schedule (run in the same\nprocess) and forward recomputations.\n\n"
-      "synthetic mode: every op allocates exactly the model's bytes (divided "
-      "by\n--bytes-scale) and busies the device for its time (times "
-      "--time-scale).\nreal mode: the chain's kinds become small float32 "
-      "layers (attention, mlp,\nnorm, linear; see docs/runtime.md) trained "
-      "for one step; gradients must be\nbit-identical to the "
-      "store-everything step, peaks are predicted on the\nreal layers' own "
-      "bytes, and times are reported but not judged unless\n--check-time.");
+      "predicts\nwith what is measured: peak bytes, time, overhead against "
+      "the\nstore-everything schedule (run in the same process) and forward\n"
+      "recomputations.\n\n"
+      "peaks: on the cpu, by a host meter the executor does not control "
+      "(glibc's\nmallinfo2 in-use bytes, sampled after every allocation, "
+      "every page touched),\nwithin an allowance for allocator rounding "
+      "(docs/runtime.md); the tracking\nallocator's bookkeeping is printed "
+      "beside it. On cuda, the bookkeeping (exact).\n\n"
+      "synthetic mode: every op allocates the model's bytes divided by the "
+      "bytes\nscale and busies the device for its time times the time scale. "
+      "By default\nboth are automatic: the bytes scale is the smallest power "
+      "of two that brings\nthe larger predicted peak (schedule or "
+      "store-everything) within --memory-cap\n(256 MiB), and the time scale "
+      "makes the schedule's average op last 300 us.\nThe report says which "
+      "scales it used.\n"
+      "real mode: the chain's kinds become small float32 layers (attention, "
+      "mlp,\nnorm, linear; see docs/runtime.md) trained for one step; "
+      "gradients must be\nbit-identical to the store-everything step, peaks "
+      "are predicted on the\nreal layers' own bytes, and times are reported "
+      "but not judged unless\n--check-time.");
   P.option("device", "cpu|cuda", "where to run", "cpu");
   P.option("mode", "synthetic|real", "workload", "synthetic");
   P.option("cpu-clock", "steady|thread",
@@ -49,17 +60,25 @@ ArgParser makeParser() {
            "or on the thread's CPU time, which stays accurate on a loaded "
            "machine",
            "thread");
-  P.option("bytes-scale", "N",
+  P.option("bytes-scale", "N|auto",
            "synthetic: divide every size by N, rounding up (predicted and "
-           "measured peaks are then both in scaled bytes)",
-           "1");
+           "measured peaks are then both in scaled bytes); 'auto' picks the "
+           "smallest power of two within --memory-cap",
+           "auto");
+  P.option("memory-cap", "SIZE",
+           "synthetic: the largest scaled peak a run may allocate (host "
+           "memory on the cpu); a --bytes-scale that exceeds it is refused",
+           "256MiB");
   P.option("time-scale", "US|auto",
            "synthetic: microseconds of busy work per model time unit; "
-           "'auto' makes the schedule's average op last 100 us, so launch "
-           "and timer costs stay small next to it (use it on GPUs)",
-           "10");
+           "'auto' makes the schedule's average op last 300 us, so timer and "
+           "launch costs stay small next to it",
+           "auto");
   P.option("repeat", "N", "timed runs per schedule; the median counts", "3");
-  P.option("peak-tol", "FRAC", "largest relative error of the peaks", "0");
+  P.option("peak-tol", "FRAC",
+           "relative peak error allowed beyond the meter's rounding "
+           "allowance",
+           "0");
   P.option("time-tol", "FRAC",
            "largest relative error of the time and baseline time", "0.25");
   P.option("overhead-tol", "FRAC",
@@ -76,14 +95,15 @@ ArgParser makeParser() {
   P.flag("json", "print one JSON object instead of the report");
   P.flag("force", "run even when the schedule was made for another model "
                   "file");
-  P.epilog("exit codes: 0 every checked measurement within tolerance; 1 a "
-           "measurement\noutside tolerance, differing gradients or an invalid "
-           "schedule; 2 bad input,\nor --device cuda without a GPU or without "
-           "the CUDA build.\n\n"
-           "example:\n  remat plan data/models/gpt2-small.json --strategy "
-           "sqrt -o plan.json\n  remat validate data/models/gpt2-small.json "
-           "plan.json --device cpu \\\n      --bytes-scale 65536 --time-scale "
-           "100");
+  P.epilog(
+      "exit codes: 0 every checked measurement within tolerance; 1 a "
+      "measurement\noutside tolerance, differing gradients or an invalid "
+      "schedule; 2 bad input\n(also a scaled peak above --memory-cap), "
+      "or --device cuda without a GPU or\nwithout the CUDA build.\n\n"
+      "example:\n  remat plan data/models/gpt2-small.json --strategy "
+      "sqrt -o plan.json\n  remat validate data/models/gpt2-small.json "
+      "plan.json\n  (defaults: both scales automatic, at most 256 MiB of host "
+      "memory)");
   return P;
 }
 
@@ -134,15 +154,31 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
   O.CheckRealTime = P.has("check-time");
   unsigned Seed = 1;
   OptionReader R{P, std::nullopt};
-  R.whole("bytes-scale", O.BytesScale);
+  O.BytesScale = 0; // automatic unless given
+  if (P.get("bytes-scale").value_or("auto") != "auto") {
+    R.whole("bytes-scale", O.BytesScale);
+    if (!R.Failure && O.BytesScale == 0)
+      return bad("--bytes-scale must be at least 1 (or auto)");
+  }
+  auto Cap = P.getSize("memory-cap");
+  if (!Cap)
+    return Cap.takeError();
+  if (*Cap && **Cap == 0)
+    return bad("--memory-cap must be positive");
+  if (*Cap)
+    O.MemoryCapBytes = **Cap;
   R.whole("repeat", O.Repeats);
   R.whole("batch", O.Shape.Batch);
   R.whole("seq", O.Shape.Seq);
   R.whole("hidden", O.Shape.Hidden);
   R.whole("heads", O.Shape.Heads);
   R.whole("seed", Seed);
-  if (P.get("time-scale").value_or("") != "auto")
+  O.MicrosPerUnit = 0; // automatic unless given
+  if (P.get("time-scale").value_or("auto") != "auto") {
     R.real("time-scale", O.MicrosPerUnit);
+    if (!R.Failure && !(O.MicrosPerUnit > 0))
+      return bad("--time-scale must be positive (or auto)");
+  }
   R.real("peak-tol", O.PeakTol);
   R.real("time-tol", O.TimeTol);
   R.real("overhead-tol", O.OverheadTol);
@@ -195,6 +231,14 @@ OutJson reportJson(const Model &M, const Schedule &S, const ValidateOptions &O,
   OutJson Checks = OutJson::array();
   for (const Comparison &C : R.Rows)
     Checks.push_back(checkJson(C));
+  auto Meter = [](const HostMeterStats &H) -> OutJson {
+    if (!H.Available)
+      return nullptr;
+    return OutJson{{"peak_bytes", H.PeakBytes},
+                   {"allowance_bytes", H.AllowanceBytes},
+                   {"low_bytes", H.LowBytes},
+                   {"samples", H.Samples}};
+  };
   OutJson Device = nullptr;
   if (R.Run.Device.Available)
     Device = {{"pool_used_high_bytes", R.Run.Device.PoolUsedHighBytes},
@@ -207,7 +251,11 @@ OutJson reportJson(const Model &M, const Schedule &S, const ValidateOptions &O,
                  {"device_description", R.DeviceDescription},
                  {"mode", workloadModeName(R.Mode)},
                  {"bytes_scale", R.BytesScale},
+                 {"bytes_scale_auto", R.BytesScaleAuto},
+                 {"memory_cap_bytes", R.MemoryCapBytes},
                  {"time_scale_us_per_unit", R.MicrosPerUnit},
+                 {"time_scale_auto", R.TimeScaleAuto},
+                 {"peak_source", R.PeakSource},
                  {"repeats", O.Repeats},
                  {"time_unit", M.TimeUnit},
                  {"checks", Checks},
@@ -220,6 +268,9 @@ OutJson reportJson(const Model &M, const Schedule &S, const ValidateOptions &O,
                    {"baseline_op_time_us", R.Baseline.OpMicros},
                    {"end_live_bytes", R.Run.EndLiveBytes},
                    {"forward_counts", R.Run.ForwardCounts}}},
+                 {"host_meter",
+                  {{"schedule", Meter(R.Run.Meter)},
+                   {"baseline", Meter(R.Baseline.Meter)}}},
                  {"device_memory", Device},
                  {"passed", R.Passed}};
 }
@@ -231,13 +282,20 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
   Out << fmt::format("device {}: {}\nmode {}", R.Device, R.DeviceDescription,
                      workloadModeName(R.Mode));
   if (R.Mode == WorkloadMode::Synthetic)
-    Out << fmt::format(", bytes scale 1/{}, {} us per {}", R.BytesScale,
-                       number(R.MicrosPerUnit), M.TimeUnit);
-  Out << "\n\n";
-  Out << fmt::format("  {:<24} {:>16} {:>16} {:>10} {:>10}  {}\n", "metric",
+    Out << fmt::format(
+        "\nbytes scale 1/{}{}\ntime scale {:.4g} us per {}{}", R.BytesScale,
+        R.BytesScaleAuto
+            ? fmt::format(" (auto: the smallest power of two that brings both "
+                          "peaks within the {} memory cap)",
+                          formatSize(R.MemoryCapBytes))
+            : "",
+        R.MicrosPerUnit, M.TimeUnit,
+        R.TimeScaleAuto ? " (auto: the average op lasts 300 us)" : "");
+  Out << fmt::format("\npeaks judged by the {}\n\n", R.PeakSource);
+  Out << fmt::format("  {:<31} {:>16} {:>16} {:>10} {:>10}  {}\n", "metric",
                      "predicted", "measured", "error", "tolerance", "verdict");
   for (const Comparison &C : R.Rows)
-    Out << fmt::format("  {:<24} {:>16} {:>16} {:>10} {:>10}  {}\n", C.Metric,
+    Out << fmt::format("  {:<31} {:>16} {:>16} {:>10} {:>10}  {}\n", C.Metric,
                        number(C.Predicted), number(C.Measured), errorText(C),
                        tolText(C),
                        !C.Checked ? "info"
@@ -250,6 +308,13 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
                          ? "busy time divided by the time scale"
                          : "real kernels, converted from us",
                      R.Run.OpMicros, R.Run.WallMicros);
+  if (R.Run.Meter.Available)
+    Out << fmt::format("  host meter: schedule peak {} B over the baseline "
+                       "(allowance {} B, {} samples), store-everything {} B "
+                       "(allowance {} B)\n",
+                       R.Run.Meter.PeakBytes, R.Run.Meter.AllowanceBytes,
+                       R.Run.Meter.Samples, R.Baseline.Meter.PeakBytes,
+                       R.Baseline.Meter.AllowanceBytes);
   if (R.Run.Device.Available)
     Out << fmt::format("  device view: pool used high {} B, pool reserved "
                        "high {} B, cudaMemGetInfo drop {} B\n",
@@ -260,14 +325,6 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
     Out << fmt::format("  gradients bit-identical to store-everything: {}\n",
                        *R.GradientsIdentical ? "yes" : "NO");
   Out << (R.Passed ? "\nverdict: PASS\n" : "\nverdict: FAIL\n");
-}
-
-/// Microseconds per model time unit that make the average op of \p S last
-/// 100 us (10 when the schedule predicts no time at all).
-double autoTimeScale(const Schedule &S) {
-  if (!(S.Predicted.Time > 0) || S.numOps() == 0)
-    return 10;
-  return 100.0 * double(S.numOps()) / S.Predicted.Time;
 }
 
 /// The first failing line, for the one-line error on stderr.
@@ -301,8 +358,6 @@ int runValidate(ArrayRef<std::string> Args, raw_ostream &Out,
     return reportError(S.takeError(), Err);
   if (Error E = checkScheduleModel(*S, *M, P.has("force")))
     return reportError(std::move(E), Err);
-  if (P.get("time-scale").value_or("") == "auto")
-    O->MicrosPerUnit = autoTimeScale(*S);
   auto R = validateSchedule(*M, *S, *O);
   if (!R)
     return reportError(R.takeError(), Err);

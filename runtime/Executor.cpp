@@ -155,10 +155,13 @@ Error ChainRun::backward(unsigned I) {
 }
 
 Error ChainRun::step(size_t Index, const ChainOp &Op) {
-  Where = Op.Kind == ChainOpKind::Loss
-              ? fmt::format("op {} (loss)", Index)
-              : fmt::format("op {} ({} layer {})", Index,
-                            chainOpName(Op.Kind).str(), Op.Layer);
+  // Formatted into the reserved string: no allocation during the run.
+  Where.clear();
+  if (Op.Kind == ChainOpKind::Loss)
+    fmt::format_to(std::back_inserter(Where), "op {} (loss)", Index);
+  else
+    fmt::format_to(std::back_inserter(Where), "op {} ({} layer {})", Index,
+                   std::string_view(chainOpName(Op.Kind)), Op.Layer);
   if (Y[0].Resident)
     return invalid("the schedule continues after y_0 was produced");
   switch (Op.Kind) {
@@ -175,6 +178,8 @@ Error ChainRun::step(size_t Index, const ChainOp &Op) {
 }
 
 Expected<RunResult> ChainRun::run(ArrayRef<ChainOp> Ops) {
+  R.PerOpMicros.reserve(Ops.size());
+  Where.reserve(96);
   Dev.synchronize();
   Dev.resetMemStats();
   auto Start = Clock::now();
@@ -195,6 +200,7 @@ Expected<RunResult> ChainRun::run(ArrayRef<ChainOp> Ops) {
   R.EndLiveBytes = Alloc.liveBytes();
   R.ForwardRecomputations = R.ForwardOps - C.size();
   R.Device = Dev.memStats();
+  R.Meter = Dev.hostMeter();
   return R;
 }
 

@@ -7,6 +7,10 @@
 // allocates its output, then its workspace, runs, releases the workspace,
 // then frees what the op frees.
 //
+// The run reserves its own tables before the backend's memory statistics are
+// reset, so that the executor makes no heap allocation of its own during the
+// run and the host meter sees only the tensors.
+//
 // What an op computes is the workload's business: synthetic workloads busy
 // the device for the op's declared time, real workloads do float math.
 //
@@ -59,7 +63,8 @@ public:
 
 /// What the executor measured in one run.
 struct RunResult {
-  /// Peak of the tracking allocator, bytes (spec §3 accounting).
+  /// Peak of the tracking allocator, bytes (spec §3 accounting): the
+  /// executor's bookkeeping of what it asked for.
   uint64_t PeakBytes = 0;
   /// Bytes still resident when the last op finished (before cleanup).
   uint64_t EndLiveBytes = 0;
@@ -78,6 +83,9 @@ struct RunResult {
   uint64_t ForwardRecomputations = 0;
   /// The device's view of memory (CUDA only).
   DeviceMemStats Device;
+  /// The independent host meter (CPU backend with glibc): what the C
+  /// library held in use, peak over the run.
+  HostMeterStats Meter;
 };
 
 /// Runs chain ops with \p W on \p B. Fails (InvalidScheduleError) on an op

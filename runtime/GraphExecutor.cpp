@@ -76,10 +76,12 @@ struct GraphRun {
   }
 
   Expected<RunResult> run(ArrayRef<GraphOp> Ops) {
+    // Everything the run needs is allocated before the meter's baseline.
+    R.PerOpMicros.reserve(Ops.size());
+    std::vector<bool> Computed(G.size(), false);
     Dev.synchronize();
     Dev.resetMemStats();
     auto Start = std::chrono::steady_clock::now();
-    std::vector<bool> Computed(G.size(), false);
     for (size_t I = 0; I < Ops.size(); ++I) {
       const GraphOp &Op = Ops[I];
       if (Op.Node >= G.size())
@@ -112,6 +114,7 @@ struct GraphRun {
     R.PeakBytes = Alloc.peakBytes();
     R.EndLiveBytes = Alloc.liveBytes();
     R.Device = Dev.memStats();
+    R.Meter = Dev.hostMeter();
     return R;
   }
 };

@@ -21,7 +21,7 @@ llvm::Expected<Buffer> TrackingAllocator::allocate(uint64_t Bytes) {
 void TrackingAllocator::release(Buffer &B) {
   if (B.Bytes == 0)
     return;
-  Dev.release(B.Data);
+  Dev.release(B.Data, B.Bytes);
   Live -= B.Bytes;
   B = Buffer{};
 }

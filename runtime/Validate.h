@@ -1,11 +1,13 @@
 //===- runtime/Validate.h - Predicted versus measured -----------*- C++ -*-===//
 //
 // Runs a schedule and the store-everything schedule on a backend, in the
-// same process, and compares what the simulator predicts with what the
-// executor measures: peak bytes, time, overhead and forward recomputations;
-// in real mode, also whether the gradients are bit-identical to the
-// store-everything run's. The engine of `remat validate` and the runtime
-// tests.
+// same process, and compares what the simulator predicts with what is
+// measured: peak bytes (on the CPU by the host meter, which the executor
+// does not control; the tracking allocator's bookkeeping is reported
+// beside it), time, overhead and forward recomputations; in real mode, also
+// whether the gradients are bit-identical to the store-everything run's.
+// The byte and time scales are chosen automatically unless given. The
+// engine of `remat validate` and the runtime tests.
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_RUNTIME_VALIDATE_H
@@ -25,6 +27,12 @@
 
 namespace remat {
 
+/// Default memory cap of synthetic runs: 256 MiB.
+constexpr uint64_t DefaultMemoryCapBytes = uint64_t(256) << 20;
+/// Average op duration that the automatic time scale aims at, microseconds:
+/// timer and launch costs (about 1-3 us per op) stay small next to it.
+constexpr double AutoOpMicros = 300;
+
 enum class WorkloadMode : uint8_t { Synthetic, Real };
 
 struct ValidateOptions {
@@ -36,15 +44,23 @@ struct ValidateOptions {
   CpuClock Clock = CpuClock::Thread;
   WorkloadMode Mode = WorkloadMode::Synthetic;
   /// Synthetic: every size is divided by this, rounded up, before both the
-  /// prediction and the run (>= 1; 1 runs the model's true sizes).
-  uint64_t BytesScale = 1;
-  /// Synthetic: microseconds of busy work per model time unit.
-  double MicrosPerUnit = DefaultMicrosPerUnit;
+  /// prediction and the run (1 runs the model's true sizes). 0: automatic,
+  /// the smallest power of two that brings both predicted peaks (the
+  /// schedule's and store-everything's) within MemoryCapBytes.
+  uint64_t BytesScale = 0;
+  /// Synthetic: the largest predicted peak a run may allocate, bytes (after
+  /// scaling); a larger one is refused. Host memory on the CPU.
+  uint64_t MemoryCapBytes = DefaultMemoryCapBytes;
+  /// Synthetic: microseconds of busy work per model time unit. 0:
+  /// automatic, so that the schedule's average op lasts AutoOpMicros.
+  double MicrosPerUnit = 0;
   /// Real mode: the shapes of the real layers.
   real::RealShape Shape;
   /// Timed runs of each schedule; the median time counts (>= 1).
   unsigned Repeats = 1;
-  /// Largest relative error of the peak (0: exact).
+  /// Largest relative error of the peak beyond the meter's allowance for
+  /// allocator rounding (0: none; the bookkeeping peak without a meter is
+  /// then exact).
   double PeakTol = 0;
   /// Largest relative error of the time and the baseline time.
   double TimeTol = 0.25;
@@ -54,12 +70,17 @@ struct ValidateOptions {
   /// model file's times describe other layers than the small real ones,
   /// unless the file came from `remat profile` with the same shapes).
   bool CheckRealTime = false;
+  /// Test-only: a fault injected into the CPU backend below the tracking
+  /// allocator (negative controls for the host meter).
+  CpuFault Fault;
 };
 
 /// One predicted-versus-measured line.
 struct Comparison {
-  /// "peak_bytes", "time", "baseline_peak_bytes", "baseline_time",
-  /// "overhead" or "forward_recomputations".
+  /// "peak_bytes", "baseline_peak_bytes" (the meter where there is one),
+  /// "peak_bytes_bookkeeping", "baseline_peak_bytes_bookkeeping" (the
+  /// tracking allocator; reported, judged only without a meter), "time",
+  /// "baseline_time", "overhead" or "forward_recomputations".
   std::string Metric;
   double Predicted = 0;
   double Measured = 0;
@@ -78,7 +99,15 @@ struct ValidationReport {
   std::string DeviceDescription;
   WorkloadMode Mode = WorkloadMode::Synthetic;
   uint64_t BytesScale = 1;
+  /// Whether the byte scale was chosen automatically.
+  bool BytesScaleAuto = false;
+  uint64_t MemoryCapBytes = DefaultMemoryCapBytes;
   double MicrosPerUnit = DefaultMicrosPerUnit;
+  /// Whether the time scale was chosen automatically.
+  bool TimeScaleAuto = false;
+  /// What judged the peaks: "host meter (glibc mallinfo2)" or, without a
+  /// meter (CUDA), "tracking allocator".
+  std::string PeakSource;
   std::vector<Comparison> Rows;
   /// The measured runs (the median-time run of each).
   RunResult Run, Baseline;
@@ -91,7 +120,8 @@ struct ValidationReport {
 
 /// Validates \p S (made for \p M) under \p O. Errors: a backend that cannot
 /// be created (e.g. no GPU), an invalid schedule (InvalidScheduleError),
-/// real mode on a graph model or a non-host backend, bad options.
+/// real mode on a graph model or a non-host backend, a scaled peak above the
+/// memory cap, bad options.
 llvm::Expected<ValidationReport>
 validateSchedule(const Model &M, const Schedule &S, const ValidateOptions &O);
 

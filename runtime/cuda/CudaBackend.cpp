@@ -48,7 +48,7 @@ public:
     noteFreeMemory();
     return P;
   }
-  void release(void *Ptr) override { cudaFreeAsync(Ptr, Stream); }
+  void release(void *Ptr, uint64_t) override { cudaFreeAsync(Ptr, Stream); }
 
   void busy(void *Buf, uint64_t Bytes, double Micros) override {
     cuda::launchBusy(Buf, Bytes, Micros, Stream);

@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <fstream>
+
 using namespace remat::test;
 
 namespace {
@@ -30,7 +33,7 @@ nlohmann::json checkNamed(const nlohmann::json &J, const std::string &Name) {
 }
 } // namespace
 
-TEST_CASE("cli validate: synthetic json, peaks exact") {
+TEST_CASE("cli validate: synthetic json, bookkeeping exact, meter judged") {
   auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
   // Time is judged loosely here (the machine may be busy); peaks and
   // recomputations must be exact.
@@ -44,9 +47,21 @@ TEST_CASE("cli validate: synthetic json, peaks exact") {
   CHECK(J["mode"] == "synthetic");
   CHECK(J["bytes_scale"] == 65536);
   CHECK(J["passed"] == true);
+  CHECK(J["bytes_scale_auto"] == false);
+  CHECK(J["time_scale_auto"] == false);
   auto Peak = checkNamed(J, "peak_bytes");
-  CHECK(Peak["predicted"] == Peak["measured"]);
   CHECK(Peak["checked"] == true);
+  CHECK(Peak["ok"] == true);
+  if (J["peak_source"] == "host meter (glibc mallinfo2)") {
+    // The meter counts allocator chunks, each at least its request.
+    CHECK(Peak["measured"].get<double>() >= Peak["predicted"].get<double>());
+    auto Book = checkNamed(J, "peak_bytes_bookkeeping");
+    CHECK(Book["predicted"] == Book["measured"]);
+    CHECK(Book["checked"] == false);
+    CHECK(J["host_meter"]["schedule"]["samples"].get<int>() > 0);
+  } else {
+    CHECK(Peak["predicted"] == Peak["measured"]);
+  }
   auto Rec = checkNamed(J, "forward_recomputations");
   CHECK(Rec["predicted"] == Rec["measured"]);
   CHECK(J["gradients_bit_identical"].is_null());
@@ -94,7 +109,8 @@ TEST_CASE("cli validate: bad input exits 2") {
   CliResult Scale =
       runCli({"validate", Gpt2, Plan->path(), "--bytes-scale", "0"});
   CHECK(Scale.Code == 2);
-  CHECK(Scale.Err == "remat: error: --bytes-scale must be at least 1\n");
+  CHECK(Scale.Err ==
+        "remat: error: --bytes-scale must be at least 1 (or auto)\n");
   // A schedule for another model is refused without --force.
   CliResult Other = runCli(
       {"validate", sourcePath("data/models/vit-l16.json"), Plan->path()});
@@ -125,5 +141,111 @@ TEST_CASE("cli validate: --help teaches") {
   CliResult R = runCli({"validate", "--help"});
   CHECK(R.Code == 0);
   CHECK(R.Out.find("--bytes-scale") != std::string::npos);
+  CHECK(R.Out.find("--memory-cap") != std::string::npos);
+  CHECK(R.Out.find("host meter") != std::string::npos);
   CHECK(R.Out.find("example:") != std::string::npos);
+}
+
+TEST_CASE("cli validate: the memory cap refuses a scale that exceeds it") {
+  auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
+  // gpt2-small's store-everything peak is about 11.9 GiB, far above 256 MiB
+  // at scale 1: refused before anything is allocated.
+  CliResult R = runCli({"validate", Gpt2, Plan->path(), "--bytes-scale", "1"});
+  CHECK(R.Code == 2);
+  CHECK(R.Err.find("above the memory cap 256.00 MiB") != std::string::npos);
+  CHECK(R.Out.empty());
+  // The automatic scale reports itself in the text.
+  CliResult A = runCli({"validate", Gpt2, Plan->path(), "--repeat", "1",
+                        "--memory-cap", "16MiB"});
+  CHECK_MESSAGE(A.Code == 0, A.Err);
+  CHECK(A.Out.find("(auto: the smallest power of two that brings both peaks "
+                   "within the 16.00 MiB memory cap)") != std::string::npos);
+  CHECK(A.Out.find("(auto: the average op lasts 300 us)") != std::string::npos);
+  CHECK(A.Out.find("peaks judged by the ") != std::string::npos);
+}
+
+namespace {
+/// The store-everything peak of \p Model, from the `none` plan's file.
+uint64_t storeAllPeak(const std::string &Model) {
+  auto None = planFile(Model, {"--strategy", "none"});
+  std::ifstream In(None->path());
+  auto J = nlohmann::json::parse(In);
+  return J["predicted"]["baseline_peak_bytes"].get<uint64_t>();
+}
+
+/// The kind of a chain model's second stage (present by construction).
+std::string secondKind(const std::string &Model) {
+  std::ifstream In(Model);
+  auto J = nlohmann::json::parse(In);
+  return J["layers"][1]["kind"].get<std::string>();
+}
+
+/// Plans every strategy of issue 12's matrix on \p Name and validates each
+/// with the defaults (only --repeat 1, to keep the suite short): it must
+/// pass, choose both scales itself and stay within the 256 MiB cap.
+void defaultsPassOn(const std::string &Name) {
+  std::string Model = sourcePath("data/models/" + Name + ".json");
+  std::string Half = std::to_string(storeAllPeak(Model) / 2);
+  bool IsChain = Model.find("sd21-unet") == std::string::npos;
+  std::vector<std::vector<std::string>> Plans;
+  if (IsChain)
+    Plans = {{"none"},
+             {"sequential", "--segments", "4"},
+             {"every", "--k", "3"},
+             {"sqrt"},
+             {"selective", "--kinds", secondKind(Model)},
+             {"chen", "--budget", Half},
+             {"revolve", "--slots", "4"},
+             {"optimal", "--budget", Half}};
+  else
+    // Graph chen plans without a budget: with one, the planner currently
+    // exceeds it on this model (a planner bug, reported separately).
+    Plans = {
+        {"none"}, {"recompute-all"}, {"chen"}, {"optimal", "--budget", Half}};
+  const uint64_t Cap = uint64_t(256) << 20;
+  for (const auto &Plan : Plans) {
+    INFO(Name << " / " << Plan[0]);
+    std::vector<std::string> Args = {"--strategy"};
+    Args.insert(Args.end(), Plan.begin(), Plan.end());
+    auto File = planFile(Model, Args);
+    CliResult R =
+        runCli({"validate", Model, File->path(), "--repeat", "1", "--json"});
+    CHECK_MESSAGE(R.Code == 0, R.Err);
+    auto J = nlohmann::json::parse(R.Out);
+    CHECK(J["passed"] == true);
+    CHECK(J["bytes_scale_auto"] == true);
+    CHECK(J["time_scale_auto"] == true);
+    CHECK(J["memory_cap_bytes"] == Cap);
+    for (const char *Peak : {"peak_bytes", "baseline_peak_bytes"})
+      CHECK(checkNamed(J, Peak)["predicted"].get<double>() <= double(Cap));
+    // The scale is the smallest power of two that fits: at half of it the
+    // larger peak was above the cap, and since ceil(2b/s) <= 2 ceil(b/s)
+    // for every size b, a peak at scale s is at least half the peak at s/2,
+    // so the larger scaled peak here is above Cap / 2.
+    double Larger = std::max(
+        checkNamed(J, "peak_bytes")["predicted"].get<double>(),
+        checkNamed(J, "baseline_peak_bytes")["predicted"].get<double>());
+    if (J["bytes_scale"].get<uint64_t>() > 1)
+      CHECK(Larger > double(Cap) / 2);
+  }
+}
+} // namespace
+
+TEST_CASE("cli validate: defaults pass on gpt2-small, every strategy") {
+  defaultsPassOn("gpt2-small");
+}
+TEST_CASE("cli validate: defaults pass on llama2-7b, every strategy") {
+  defaultsPassOn("llama2-7b");
+}
+TEST_CASE("cli validate: defaults pass on resnet-1001, every strategy") {
+  defaultsPassOn("resnet-1001");
+}
+TEST_CASE("cli validate: defaults pass on sd21-unet, every strategy") {
+  defaultsPassOn("sd21-unet");
+}
+TEST_CASE("cli validate: defaults pass on transformer-50, every strategy") {
+  defaultsPassOn("transformer-50");
+}
+TEST_CASE("cli validate: defaults pass on vit-l16, every strategy") {
+  defaultsPassOn("vit-l16");
 }

@@ -75,7 +75,7 @@ TEST_CASE("cuda: busy kernels last their scaled time (CUDA events)") {
   double T = Dev->stopTimer();
   CHECK(T >= 190); // globaltimer granularity is about 1 us or better
   CHECK(T < 2000); // and the launch costs tens of us, not milliseconds
-  Dev->release(*Buf);
+  Dev->release(*Buf, 4096);
   Dev->synchronize();
 }
 #else
