@@ -10,8 +10,11 @@
 
 #include "BruteForce.h"
 #include "ChainAllSchedules.h"
+#include "SimTestUtil.h"
 #include "planner/ChainStrategies.h"
+#include "planner/Errors.h"
 #include "planner/Simulator.h"
+#include "planner/Strategy.h"
 
 #include <doctest/doctest.h>
 
@@ -22,7 +25,7 @@ TEST_CASE("chain exhaustive: equals the all-schedule reference, L <= 6") {
   std::mt19937_64 Rng(1801);
   uint64_t Cases = 0;
   for (unsigned L = 0; L <= 6; ++L)
-    for (int Trial = 0; Trial < 30; ++Trial) {
+    for (int Trial = 0; Trial < 15; ++Trial) {
       Chain C = randomChain(Rng, L);
       AllChainSchedules All(C);
       auto Least = leastChainBudgetAllSchedules(C, 1'000'000);
@@ -46,7 +49,7 @@ TEST_CASE("chain exhaustive: equals the all-schedule reference, L <= 6") {
         CHECK(S->Time == R->Time);
       }
     }
-  CHECK(Cases > 1000);
+  CHECK(Cases > 500);
 }
 
 TEST_CASE("chain exhaustive: gives up cleanly at the state cap") {
@@ -60,4 +63,68 @@ TEST_CASE("chain exhaustive: gives up cleanly at the state cap") {
   CHECK(!leastChainBudgetAllSchedules(C, 3));
   // More stages than the state encoding holds.
   CHECK(!searchChainSchedules(randomChain(Rng, 29), {1u << 30, 1000}));
+}
+
+TEST_CASE("chain exhaustive: `optimal` is the all-schedule optimum, L <= 6") {
+  // planStrategy runs the DP and, on short chains, the search: its plan
+  // must be the reference's optimum at every budget and claim "all
+  // schedules"; below the least budget it must name the reference's least
+  // budget, with or without memory slots for the DP.
+  std::mt19937_64 Rng(1803);
+  for (unsigned L = 1; L <= 6; ++L)
+    for (int Trial = 0; Trial < 4; ++Trial) {
+      Chain C = randomChain(Rng, L);
+      Model M = chainModel(C);
+      AllChainSchedules All(C);
+      auto StoreAll = simulateChain(C, storeAllOps(C));
+      REQUIRE(bool(StoreAll));
+      for (unsigned Slots : {0u, 7u})
+        for (uint64_t B = All.leastBudget() - 1; B <= StoreAll->PeakBytes;
+             ++B) {
+          StrategyOptions O;
+          O.BudgetBytes = B;
+          O.MemorySlots = Slots;
+          auto S = planStrategy(M, O);
+          if (B < All.leastBudget()) {
+            uint64_t Named = 0;
+            llvm::handleAllErrors(
+                S.takeError(),
+                [&](const InfeasibleBudgetError &E) {
+                  Named = E.MinFeasibleBytes;
+                  CHECK(E.Strategy == "optimal");
+                },
+                [&](const llvm::ErrorInfoBase &E) { FAIL(E.message()); });
+            CHECK(Named == All.leastBudget());
+            continue;
+          }
+          REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+          CHECK(S->Predicted.Time == *All.best(B));
+          CHECK(S->Predicted.PeakBytes <= B);
+          REQUIRE(S->Optimality);
+          CHECK(S->Optimality->Class == "all schedules");
+          CHECK(S->Optimality->ProvenOptimal);
+          CHECK(S->Optimality->LowerBound == S->Predicted.Time);
+        }
+    }
+}
+
+TEST_CASE("chain exhaustive: longer chains keep the persistent class") {
+  std::mt19937_64 Rng(1804);
+  Chain C = randomChain(Rng, ChainExhaustiveMaxStages + 1);
+  auto StoreAll = simulateChain(C, storeAllOps(C));
+  REQUIRE(bool(StoreAll));
+  StrategyOptions O;
+  O.BudgetBytes = StoreAll->PeakBytes;
+  auto S = planStrategy(chainModel(C), O);
+  REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+  REQUIRE(S->Optimality);
+  CHECK(S->Optimality->Class == "persistent schedules (rotor's class)");
+  O.BudgetBytes = C.InputBytes - 1;
+  auto T = planStrategy(chainModel(C), O);
+  std::string Named;
+  llvm::handleAllErrors(
+      T.takeError(),
+      [&](const InfeasibleBudgetError &E) { Named = E.Strategy; },
+      [&](const llvm::ErrorInfoBase &E) { FAIL(E.message()); });
+  CHECK(Named == "optimal, among persistent schedules (rotor's class)");
 }
