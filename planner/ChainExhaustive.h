@@ -24,7 +24,7 @@ struct ChainExhaustiveOptions {
   /// Activation budget, bytes.
   uint64_t BudgetBytes = 0;
   /// States the search may store before it gives up (a count; each takes
-  /// about 48 bytes of the planner's memory).
+  /// about 40 bytes plus its index entry).
   uint64_t MaxStates = 500'000;
 };
 
