@@ -84,8 +84,11 @@ static double opsTime(const Chain &C, const std::vector<ChainOp> &Ops) {
   return T;
 }
 
-// Sizes rounded up to whole units of ceil(B / slots) make every peak term an
-// upper bound, and the budget rounded down keeps the plan within B. Sizes
+// Sizes rounded up to whole units of floor(B / slots) make every peak term an
+// upper bound, and the budget rounded down keeps the plan within B. The
+// floor keeps every slot usable (floor(B / unit) >= slots), as rotor's
+// discretisation does; a ceiling would leave slots - 1 whenever slots does
+// not divide B, and plans slower than rotor's at the same precision. Sizes
 // rounded down with the same budget relax every constraint instead, so that
 // table's optimum is a lower bound on the exact one: the difference bounds
 // the gap.
@@ -93,7 +96,7 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
                                          const ChainDPOptions &O,
                                          unsigned Slots, bool ExactFallback) {
   uint64_t Budget = O.BudgetBytes;
-  uint64_t Unit = (Budget + Slots - 1) / Slots;
+  uint64_t Unit = Budget / Slots;
   if (Unit <= 1) // Bytes are already coarser than the slots: exact.
     Unit = 1;
   uint64_t Units = Budget / Unit;
