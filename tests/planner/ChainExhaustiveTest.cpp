@@ -36,6 +36,13 @@ TEST_CASE("chain exhaustive: equals the all-schedule reference, L <= 6") {
       for (uint64_t B = All.leastBudget() - 1; B <= StoreAll->PeakBytes; ++B) {
         auto R = searchChainSchedules(C, {B, 1'000'000});
         REQUIRE(R);
+        // Rule 1 keeps x_i and x̄_i from being resident together, so each
+        // index i >= 1 has 3 states, x_0 has 2, and the gradient L + 2
+        // positions (before the loss, y_L..y_0): at most 2 * 3^L * (L+2).
+        uint64_t Bound = 2 * (L + 2);
+        for (unsigned I = 0; I < L; ++I)
+          Bound *= 3;
+        CHECK(R->States <= Bound);
         std::optional<double> Ref = All.best(B);
         ++Cases;
         REQUIRE(R->Feasible == bool(Ref));
