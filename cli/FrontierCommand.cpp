@@ -86,8 +86,11 @@ void printText(const Model &M, const Frontier &F, raw_ostream &OS) {
                     F.Sampled ? std::string("sampled with the scalable "
                                             "graph planner; upper bounds")
                     : F.MemorySlots
-                        ? fmt::format("{} memory slots", F.MemorySlots)
-                        : std::string("exact"),
+                        ? fmt::format("{} memory slots, persistent schedules "
+                                      "(rotor's class)",
+                                      F.MemorySlots)
+                        : std::string("exact among persistent schedules "
+                                      "(rotor's class)"),
                     F.Points.size(), fixed(F.BaselineTime, 3), F.TimeUnit,
                     formatSize(F.BaselinePeakBytes));
   OS << fmt::format("  {:>12}  {:>14}  {:>12}  {:>9}\n", "budget", "bytes",
@@ -121,6 +124,9 @@ nlohmann::ordered_json toJson(const Model &M, const Frontier &F) {
   J["exact"] = F.MemorySlots == 0 && !F.Sampled;
   J["sampled"] = F.Sampled;
   J["memory_slots"] = F.MemorySlots;
+  // The class the chain curve is exact (or an upper bound) in.
+  if (!F.Sampled)
+    J["class"] = "persistent schedules (rotor's class)";
   J["baseline_time"] = F.BaselineTime;
   J["baseline_peak_bytes"] = F.BaselinePeakBytes;
   nlohmann::ordered_json Points = nlohmann::ordered_json::array();

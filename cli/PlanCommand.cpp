@@ -123,13 +123,25 @@ std::string opText(const Schedule &S, size_t I) {
                      S.Names[Op.Layer]);
 }
 
-/// What the optimal planner proved, for one line of output: "exact, proven
-/// optimal", or "500 memory slots, at most 53.2 ms above the optimum (lower
-/// bound 1785 ms)". Empty for strategies that prove nothing.
+/// What the optimal planner proved, for one line of output, naming the
+/// class of schedules it holds for: "exhaustive search, proven optimal among
+/// all schedules", "exact, optimal among persistent schedules (rotor's
+/// class)", or "500 memory slots, at most 53.2 ms above the optimum among
+/// persistent schedules (rotor's class); lower bound 1785 ms". Empty for
+/// strategies that prove nothing.
 std::string optimalityText(const Schedule &S, StringRef TimeUnit) {
   if (!S.Optimality)
     return "";
   const OptimalityReport &R = *S.Optimality;
+  if (!R.Class.empty()) {
+    if (R.ProvenOptimal)
+      return fmt::format("{}, {}optimal among {}", R.Method,
+                         R.Class == "all schedules" ? "proven " : "", R.Class);
+    return fmt::format("{}, at most {:.6g} {} above the optimum among {}; "
+                       "lower bound {:.6g} {}",
+                       R.Method, S.Predicted.Time - R.LowerBound,
+                       TimeUnit.str(), R.Class, R.LowerBound, TimeUnit.str());
+  }
   if (R.ProvenOptimal)
     return fmt::format("{}, proven optimal", R.Method);
   return fmt::format("{}, at most {:.6g} {} above the optimum (lower bound "

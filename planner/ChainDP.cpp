@@ -12,6 +12,8 @@
 #include "planner/ChainDPTables.h"
 #include "planner/Errors.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 #include <thread>
@@ -21,6 +23,12 @@ using namespace llvm;
 namespace remat {
 
 using namespace chaindp;
+
+// TODO(lead): make this the InternalError of planner/Errors.h (exit 4) once
+// the graph helper's branch with it is merged.
+static Error internalError(const std::string &Msg) {
+  return createStringError(inconvertibleErrorCode(), "internal error: " + Msg);
+}
 
 static uint64_t countRecomputations(const std::vector<ChainOp> &Ops,
                                     unsigned L) {
@@ -76,8 +84,11 @@ static double opsTime(const Chain &C, const std::vector<ChainOp> &Ops) {
   return T;
 }
 
-// Sizes rounded up to whole units of ceil(B / slots) make every peak term an
-// upper bound, and the budget rounded down keeps the plan within B. Sizes
+// Sizes rounded up to whole units of floor(B / slots) make every peak term an
+// upper bound, and the budget rounded down keeps the plan within B. The
+// floor keeps every slot usable (floor(B / unit) >= slots), as rotor's
+// discretisation does; a ceiling would leave slots - 1 whenever slots does
+// not divide B, and plans slower than rotor's at the same precision. Sizes
 // rounded down with the same budget relax every constraint instead, so that
 // table's optimum is a lower bound on the exact one: the difference bounds
 // the gap.
@@ -85,7 +96,7 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
                                          const ChainDPOptions &O,
                                          unsigned Slots, bool ExactFallback) {
   uint64_t Budget = O.BudgetBytes;
-  uint64_t Unit = (Budget + Slots - 1) / Slots;
+  uint64_t Unit = Budget / Slots;
   if (Unit <= 1) // Bytes are already coarser than the slots: exact.
     Unit = 1;
   uint64_t Units = Budget / Unit;
@@ -121,11 +132,24 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
   R.Time = Up->Slack > 0 ? opsTime(C, R.Ops) : Up->Time;
   R.PeakBytes = Up->PeakUnits * Unit;
   R.ForwardRecomputations = countRecomputations(R.Ops, C.size());
-  // Down relaxes Up, so it is feasible whenever Up is.
-  double Lower = Down ? Down->Time / (1 + Down->Slack) : 0;
-  R.GapBound = Down && Lower < R.Time ? R.Time - Lower : 0;
+  // Down relaxes Up, so it is feasible whenever Up is, and its optimum is at
+  // most Up's: anything else is a bug, reported, never clamped to a zero
+  // gap. Equal times may differ in the last bits (the tables sum in
+  // different orders), which is no contradiction.
+  if (!Down)
+    return internalError(fmt::format(
+        "the chain DP's relaxed pass found no plan within {} bytes at {} "
+        "memory slots, where the rounded-up pass found one",
+        Budget, Slots));
+  double Lower = Down->Time / (1 + Down->Slack);
+  if (Lower > R.Time * (1 + 1e-9))
+    return internalError(fmt::format(
+        "the chain DP's lower bound {} exceeds the time {} of its own plan "
+        "within {} bytes at {} memory slots",
+        Lower, R.Time, Budget, Slots));
+  R.GapBound = Lower < R.Time ? R.Time - Lower : 0;
   R.MemorySlots = Slots;
-  R.TableBytes = std::max(Up->TableBytes, Down ? Down->TableBytes : 0);
+  R.TableBytes = std::max(Up->TableBytes, Down->TableBytes);
   return R;
 }
 

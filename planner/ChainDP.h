@@ -22,7 +22,8 @@ struct ChainDPOptions {
   /// Activation budget, bytes.
   uint64_t BudgetBytes = 0;
   /// Number of memory slots to discretise into; 0 means exact (no
-  /// rounding). With slots, sizes round up so the plan still fits.
+  /// rounding). With slots, sizes round up to units of floor(budget /
+  /// slots) bytes so the plan still fits, and every slot stays usable.
   unsigned MemorySlots = 0;
   /// Exact mode: candidate breakpoints (a count) the exact DP may generate
   /// before it gives way to the discretised DP with a reported GapBound, so

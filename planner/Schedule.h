@@ -83,6 +83,9 @@ struct OptimalityReport {
   double LowerBound = 0;
   /// The plan's time equals LowerBound: proven optimal in that class.
   bool ProvenOptimal = false;
+  /// The class of schedules the result is optimal or bounded in, e.g.
+  /// "all schedules", "persistent schedules (rotor's class)".
+  std::string Class;
 };
 
 /// A schedule and its provenance.

@@ -16,6 +16,8 @@ TEST_CASE("cli frontier: --json has every breakpoint, the knee, strategies") {
   auto J = nlohmann::json::parse(R.Out);
   CHECK(J["model"] == "chain4");
   CHECK(J["exact"] == true);
+  // The curve is the persistent DP's: exact in that class only.
+  CHECK(J["class"] == "persistent schedules (rotor's class)");
   REQUIRE(J["points"].size() >= 1);
   // Breakpoints: budgets ascending, times strictly descending.
   for (size_t K = 1; K < J["points"].size(); ++K) {
