@@ -186,7 +186,7 @@ std::string secondKind(const std::string &Model) {
 void defaultsPassOn(const std::string &Name) {
   std::string Model = sourcePath("data/models/" + Name + ".json");
   std::string Half = std::to_string(storeAllPeak(Model) / 2);
-  bool IsChain = Model.find("sd21-unet") == std::string::npos;
+  bool IsChain = Model.find("-unet") == std::string::npos;
   std::vector<std::vector<std::string>> Plans;
   if (IsChain)
     Plans = {{"none"},
@@ -242,6 +242,9 @@ TEST_CASE("cli validate: defaults pass on resnet-1001, every strategy") {
 }
 TEST_CASE("cli validate: defaults pass on sd21-unet, every strategy") {
   defaultsPassOn("sd21-unet");
+}
+TEST_CASE("cli validate: defaults pass on sdxl-unet, every strategy") {
+  defaultsPassOn("sdxl-unet");
 }
 TEST_CASE("cli validate: defaults pass on transformer-50, every strategy") {
   defaultsPassOn("transformer-50");
