@@ -41,6 +41,24 @@ StringRef emitTargetName(EmitTarget T) {
   return "?";
 }
 
+StringRef emitTargetVersion(EmitTarget T) {
+  switch (T) {
+  case EmitTarget::PyTorch:
+    return "torch 2.15.0";
+  case EmitTarget::HF:
+    return "transformers 5.25.0";
+  case EmitTarget::Megatron:
+    return "megatron-core 0.16.1";
+  case EmitTarget::DeepSpeed:
+    return "deepspeed 0.19.8";
+  case EmitTarget::TorchTitan:
+    return "torchtitan 0.3.0";
+  case EmitTarget::Jax:
+    return "jax 0.10.2";
+  }
+  return "?";
+}
+
 std::string emitTargetList() {
   std::string S;
   for (const auto &[T, N] : TargetNames)
@@ -352,8 +370,19 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
         "checked against it); XLA chooses buffer lifetimes, so the peak is "
         "the schedule's under remat's accounting, not a promise about XLA");
   if (R.Target == EmitTarget::DeepSpeed)
-    R.Notes.push_back("with checkpointable_layers=None DeepSpeed checkpoints "
-                      "only chunks that contain parameters");
+    R.Notes.push_back(
+        "DeepSpeed chunks range(0, len(layers), interval) over every entry "
+        "of layers, embedding and head included; with "
+        "checkpointable_layers=None it checkpoints the chunks that contain "
+        "parameters (remat assumes every stage has), so name the classes; "
+        "non_reentrant_checkpoint lets a checkpointed first chunk get its "
+        "gradient (DeepSpeed issue #688)");
+  if (R.Target == EmitTarget::TorchTitan)
+    R.Notes.push_back("torchtitan's SelectiveAC (per-op: saves the outputs "
+                      "of compute-intensive ops, recomputes every second "
+                      "matmul) and MemoryBudgetAC (the compiler's "
+                      "partitioner under activation_memory_budget) do not "
+                      "take a layer plan: remat cannot express them");
   if (!R.Exact && !HaveModel)
     R.Notes.push_back("the nearest plan's cost needs the model: pass --model "
                       "MODEL");
@@ -375,12 +404,33 @@ static std::string notExactReason(EmitTarget T, const ChainAnalysis &A) {
       std::string &Out = A.Stages[I].recomputed() ? Rec : Stored;
       Out += (Out.empty() ? "" : ", ") + A.Stages[I].Name;
     }
-    return fmt::format("a transformer layer is split: {} recomputed but {} "
-                       "stored; {} checkpoints whole layers",
-                       Rec, Stored, Name);
+    return fmt::format(
+        "a transformer layer is split: {} recomputed but {} stored; {} {}", Rec,
+        Stored, Name,
+        T == EmitTarget::Megatron
+            ? "checkpoints whole layers, or the same submodules (mlp, moe) in "
+              "every layer"
+            : "checkpoints whole layers");
   }
+  if (T == EmitTarget::TorchTitan)
+    return "torchtitan checkpoints every transformer block (FullAC) or none; "
+           "its per-op and memory-budget modes take no layer plan";
   return "its stored/recomputed layers and checkpoint boundaries are not in " +
          Name + "'s family of plans";
+}
+
+/// Megatron recomputes transformer layers only: a model whose stages do not
+/// group into layers (<prefix>.<N>.*) and whose kinds name no transformer
+/// part (attention, mlp, transformer, block, layer) is not a transformer
+/// stack (resnet-1001: stem, bottleneck, head).
+static bool notTransformerStack(const ChainAnalysis &A,
+                                ArrayRef<std::string> Kinds) {
+  if (Kinds.empty() || transformerLayers(A))
+    return false;
+  return std::none_of(Kinds.begin(), Kinds.end(), [](const std::string &K) {
+    return K == "attention" || K == "mlp" || K == "transformer" ||
+           K == "block" || K == "layer";
+  });
 }
 
 static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
@@ -406,11 +456,23 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     R.OriginalCost =
         PlanCost{Sim->PeakBytes, Sim->Time, Sim->ForwardRecomputations};
   }
+  std::vector<std::string> Kinds = stageKinds(M, A->numStages());
+  if (T == EmitTarget::Megatron && notTransformerStack(*A, Kinds)) {
+    R.NotExactReason =
+        "the model is not a transformer stack (no stage named "
+        "<prefix>.<N>.*, no attention, mlp, transformer, block or layer "
+        "kind); Megatron recomputes transformer layers only";
+    R.Plan.Label = "not expressible";
+    R.Plan.Config = {{"recompute_granularity", nullptr}};
+    R.Plan.Snippet = "# megatron-core 0.16.1: not expressible (not a "
+                     "transformer stack)\n";
+    R.Analysis = std::move(*A);
+    return R;
+  }
   // remat_torch runs any schedule: PyTorch needs no family to match.
-  std::vector<TargetPlan> Family =
-      T == EmitTarget::PyTorch
-          ? std::vector<TargetPlan>()
-          : targetCandidates(T, *A, stageKinds(M, A->numStages()));
+  std::vector<TargetPlan> Family = T == EmitTarget::PyTorch
+                                       ? std::vector<TargetPlan>()
+                                       : targetCandidates(T, *A, Kinds);
   for (const TargetPlan &P : Family)
     if (!A->MultiLevel && normalizeSegments(P.Segments) == A->Segments) {
       R.Exact = true;
