@@ -469,14 +469,18 @@ static TargetPlan deepspeedPlan(unsigned L, unsigned K,
   // The ds_config keys of deepspeed/runtime/activation_checkpointing/
   // config.py at their defaults; pipeline.activation_checkpoint_interval,
   // when > 0, overrides the module's argument (runtime/pipe/engine.py).
-  json DsConfig = {{"pipeline", {{"activation_checkpoint_interval", K}}},
-                   {"activation_checkpointing",
-                    {{"partition_activations", false},
-                     {"cpu_checkpointing", false},
-                     {"contiguous_memory_optimization", false},
-                     {"number_checkpoints", nullptr},
-                     {"synchronize_checkpoint_boundary", false},
-                     {"profile", false}}}};
+  // pipeline.use_reentrant false makes the engine use
+  // non_reentrant_checkpoint too.
+  json DsConfig = {
+      {"pipeline",
+       {{"activation_checkpoint_interval", K}, {"use_reentrant", false}}},
+      {"activation_checkpointing",
+       {{"partition_activations", false},
+        {"cpu_checkpointing", false},
+        {"contiguous_memory_optimization", false},
+        {"number_checkpoints", nullptr},
+        {"synchronize_checkpoint_boundary", false},
+        {"profile", false}}}};
   P.Config = {{"activation_checkpoint_interval", K},
               {"checkpointable_layers", ClassJson},
               {"ds_config", DsConfig}};
@@ -490,7 +494,7 @@ static TargetPlan deepspeedPlan(unsigned L, unsigned K,
       "deepspeed.checkpointing.non_reentrant_checkpoint,\n"
       "    checkpointable_layers={})\n"
       "# ds_config (pipeline.activation_checkpoint_interval overrides the "
-      "argument above):\n{}\n",
+      "argument above):\nimport json\nds_config = json.loads('{}')\n",
       L,
       Classes.empty() ? ""
                       : ";\n# checkpointable_layers: the class names of the "
