@@ -335,9 +335,10 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
     R.Notes.push_back(
         "remat_torch.apply runs the op list exactly (all levels, RNG state "
         "replayed); torch.utils.checkpoint covers only single-level plans");
-  bool LayerTarget =
-      R.Target == EmitTarget::HF || R.Target == EmitTarget::Megatron ||
-      R.Target == EmitTarget::DeepSpeed || R.Target == EmitTarget::TorchTitan;
+  // DeepSpeed's chunks count every stage, not transformer layers.
+  bool LayerTarget = R.Target == EmitTarget::HF ||
+                     R.Target == EmitTarget::Megatron ||
+                     R.Target == EmitTarget::TorchTitan;
   auto Groups = LayerTarget ? transformerLayers(A) : std::nullopt;
   if (Groups)
     R.Notes.push_back(fmt::format(
