@@ -434,6 +434,29 @@ static bool notTransformerStack(const ChainAnalysis &A,
   });
 }
 
+/// torchtitan's MemoryBudgetAC takes a fraction of the store-everything
+/// activation memory (1 saves everything, 0 recomputes as much as the
+/// compiler can): the schedule's peak over the store-all plan's peak is the
+/// nearest value, approximate since the partitioner chooses what to
+/// recompute.
+static Error addMemoryBudgetNote(EmitResult &R, const Chain &C, unsigned L) {
+  auto All = segmentPlanCost(C, {Segment{0, L, false}});
+  if (!All)
+    return All.takeError();
+  if (All->PeakBytes == 0 || !R.OriginalCost)
+    return Error::success();
+  double F =
+      std::min(1.0, double(R.OriginalCost->PeakBytes) / double(All->PeakBytes));
+  R.Notes.push_back(fmt::format(
+      "approximate, not this plan: activation_checkpoint=MemoryBudgetAC."
+      "Config(memory_budget={:.2f}) (torchtitan 0.3.0, needs compile) asks "
+      "torch.compile's partitioner for about the schedule's peak relative to "
+      "storing everything ({} of {} bytes); the partitioner, not remat, then "
+      "chooses what to recompute",
+      F, R.OriginalCost->PeakBytes, All->PeakBytes));
+  return Error::success();
+}
+
 static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
                                       const Model *M) {
   if (M && !M->isChain())
@@ -504,6 +527,9 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     R.Nearest = std::move(*N);
   }
   addChainNotes(R, M != nullptr, *A);
+  if (T == EmitTarget::TorchTitan && C)
+    if (Error E = addMemoryBudgetNote(R, *C, A->numStages()))
+      return E;
   R.Analysis = std::move(*A);
   return R;
 }

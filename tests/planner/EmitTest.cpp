@@ -465,6 +465,34 @@ TEST_CASE("emit layers: megatron counts transformer layers, not stages") {
                      ["activation_checkpoint_interval"] == 2);
 }
 
+TEST_CASE("emit torchtitan: memory_budget is offered as an approximation") {
+  Model M = layersModel();
+  // Only h.1.mlp recomputed: peak 116 (see "hf with a split layer" below);
+  // storing everything peaks at 124. 116 / 124 = 0.935... -> 0.94.
+  Schedule S = layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}});
+  auto R = emitOk(S, EmitTarget::TorchTitan, &M);
+  CHECK_FALSE(R.Exact);
+  bool Found = false;
+  for (const std::string &N : R.Notes)
+    Found = Found || (N.find("memory_budget=0.94") != std::string::npos &&
+                      N.find("(116 of 124 bytes)") != std::string::npos &&
+                      N.find("approximate") != std::string::npos);
+  CHECK(Found);
+}
+
+TEST_CASE("emit hf: labels say 'every N layers', never 'every Nth'") {
+  // Issue 13 found "every 3th block"; the every-N candidates of a 7-layer
+  // chain are N = 2..6.
+  auto A = analyzeChainOps(segOps({{0, 7, false}}), 7, {});
+  REQUIRE(static_cast<bool>(A));
+  unsigned EveryN = 0;
+  for (const TargetPlan &P : targetFamily(EmitTarget::HF, *A, {})) {
+    CHECK(P.Label.find("th ") == std::string::npos);
+    EveryN += P.Label.find("every_n_layers=") != std::string::npos;
+  }
+  CHECK(EveryN == 5);
+}
+
 TEST_CASE("emit layers: megatron selective recomputes the mlp modules") {
   Model M = layersModel();
   // h.N.mlp (stages 2, 4, 6) each recomputed alone, the rest stored: what
