@@ -355,7 +355,8 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
         emitTargetName(R.Target).str() +
         " numbers transformer layers only, so stages before the first "
         "transformer layer (e.g. an embedding) shift them");
-  if (R.Target == EmitTarget::Megatron)
+  if (R.Target == EmitTarget::Megatron &&
+      R.Plan.Config.contains("recompute_num_layers"))
     R.Notes.push_back("recompute_num_layers counts layers per pipeline "
                       "stage; with pipeline parallelism, plan and emit each "
                       "stage's chain on its own");
