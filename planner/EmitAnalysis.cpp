@@ -365,7 +365,7 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
         "a split layer can run under layer-level checkpointing with a "
         "selective-checkpointing policy: remat emit --target pytorch gives "
         "it (selective_ac, torch >= 2.4), passed as context_fn in "
-        "gradient_checkpointing_kwargs");
+        "activation_checkpointing_kwargs");
   if (R.Target == EmitTarget::Jax && R.Exact && A.MultiLevel)
     R.Notes.push_back(
         "nested jax.checkpoint recomputes in the schedule's order (ops "

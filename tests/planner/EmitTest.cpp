@@ -678,7 +678,7 @@ TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
       emitOk(layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}}),
              EmitTarget::PyTorch, &M);
   CHECK(One.TorchPlan["selective_ac"]["code"].get<std::string>().find(
-            "gradient_checkpointing_kwargs") != std::string::npos);
+            "activation_checkpointing_kwargs") != std::string::npos);
   // One segment over h.0.mlp .. h.1.attn (stages 2-3) widens to h.0 and h.1
   // together (stages 1-4): two layers in one region, which per-layer
   // checkpointing does not give.
@@ -689,5 +689,5 @@ TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
   CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["begin"] == 1);
   CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["end"] == 5);
   CHECK(Two.TorchPlan["selective_ac"]["code"].get<std::string>().find(
-            "gradient_checkpointing_kwargs") == std::string::npos);
+            "activation_checkpointing_kwargs") == std::string::npos);
 }
