@@ -1,16 +1,48 @@
 """`remat emit --target pytorch` on torch 2.x: the emitted single-level code
-(torch.utils.checkpoint.checkpoint, use_reentrant=False) and its
-checkpoint_sequential form run unchanged; each block starts as many forward
-calls as the schedule computes it (counted from the op list) and the
-gradients equal a plain run, bitwise."""
+(torch.utils.checkpoint.checkpoint, use_reentrant=False), its
+checkpoint_sequential form and its selective-activation-checkpointing policy
+run unchanged; each block runs as often as the schedule computes it
+(counted from the op list) and the gradients equal a plain run, bitwise."""
 
+import json
+import os
 import tempfile
 import unittest
 
-from trainer_helpers import (REMAT_BINARY, STAGES, emit, forward_counts,
-                             write_schedule)
+from remat_helpers import run_remat
+from trainer_helpers import (LAYERS_MODEL, REMAT_BINARY, STAGES, emit,
+                             forward_counts, write_schedule)
 
 import torch
+
+# Executions of each block's first op, a custom op: under selective
+# checkpointing an op whose policy is MUST_SAVE is served from SAC's cache
+# in the recomputation, one with PREFER_RECOMPUTE runs again.
+TICKS = {}
+
+
+@torch.library.custom_op("remat_test::tick", mutates_args=())
+def tick(x: torch.Tensor, i: int) -> torch.Tensor:
+    TICKS[i] = TICKS.get(i, 0) + 1
+    return x.clone()
+
+
+@tick.register_fake
+def _(x, i):
+    return torch.empty_like(x)
+
+
+tick.register_autograd(lambda ctx, grad: (grad, None))
+
+
+class TickBlock(torch.nn.Module):
+    def __init__(self, i):
+        super().__init__()
+        self.i = i
+        self.lin = torch.nn.Linear(8, 8)
+
+    def forward(self, x):
+        return torch.tanh(self.lin(tick(x, self.i)))
 
 
 def make_blocks():
@@ -88,6 +120,40 @@ class PyTorchTest(unittest.TestCase):
         self.assertEqual(counts, forward_counts(ops))
         for g, w in zip(grads, plain_grads()):
             self.assertTrue(torch.equal(g, w))
+
+    def test_selective_ac_policy(self):
+        # selective --kinds mlp: each h.N.mlp recomputed, the rest stored.
+        # The SAC code checkpoints layers h.N (attn + mlp) with a policy
+        # that recomputes the mlp block's ops and saves the attn block's.
+        sched = os.path.join(self.tmp.name, "sel.json")
+        code, _, err = run_remat("plan", LAYERS_MODEL, "--strategy",
+                                 "selective", "--kinds", "mlp", "-o", sched)
+        self.assertEqual(code, 0, err)
+        with open(sched, encoding="utf-8") as f:
+            ops = json.load(f)["ops"]
+        sac = emit(sched, "pytorch")["torch_plan"]["selective_ac"]
+        self.assertTrue(sac["exact"])
+        ns = {}
+        exec(sac["code"], ns)
+        torch.manual_seed(4)
+        blocks = [TickBlock(i) for i in range(len(STAGES))]
+        ns["blocks"] = blocks
+        ns["track_blocks"](list(zip(STAGES, blocks)))
+        TICKS.clear()
+        x = torch.randn(4, 8)
+        ns["forward"](x).sum().backward()
+        self.assertEqual([TICKS[i] for i in range(len(STAGES))],
+                         forward_counts(ops))
+        got = [p.grad.clone() for b in blocks for p in b.parameters()]
+        for b in blocks:
+            b.zero_grad(set_to_none=True)
+        y = x
+        for b in blocks:
+            y = b(y)
+        y.sum().backward()
+        for g, b in zip(got, [p.grad for b in blocks
+                              for p in b.parameters()]):
+            self.assertTrue(torch.equal(g, b))
 
 
 if __name__ == "__main__":
