@@ -10,7 +10,7 @@ import os
 import tempfile
 import unittest
 
-from trainer_helpers import (REMAT_BINARY, STAGES, emit, forward_counts,
+from trainer_helpers import (REMAT_BINARY, emit, forward_counts,
                              write_schedule)
 
 try:
