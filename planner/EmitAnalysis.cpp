@@ -458,6 +458,21 @@ static Error addMemoryBudgetNote(EmitResult &R, const Chain &C, unsigned L) {
   return Error::success();
 }
 
+/// \p R for a model that is not a transformer stack: no Megatron plan, no
+/// nearest one.
+static EmitResult notExpressibleInMegatron(EmitResult R, ChainAnalysis A) {
+  R.NotExactReason =
+      "the model is not a transformer stack (no stage named "
+      "<prefix>.<N>.*, no attention, mlp, transformer, block or layer "
+      "kind); Megatron recomputes transformer layers only";
+  R.Plan.Label = "not expressible";
+  R.Plan.Config = {{"recompute_granularity", nullptr}};
+  R.Plan.Snippet = "# megatron-core 0.16.1: not expressible (not a "
+                   "transformer stack)\n";
+  R.Analysis = std::move(A);
+  return R;
+}
+
 static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
                                       const Model *M) {
   if (M && !M->isChain())
@@ -482,18 +497,8 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
         PlanCost{Sim->PeakBytes, Sim->Time, Sim->ForwardRecomputations};
   }
   std::vector<std::string> Kinds = stageKinds(M, A->numStages());
-  if (T == EmitTarget::Megatron && notTransformerStack(*A, Kinds)) {
-    R.NotExactReason =
-        "the model is not a transformer stack (no stage named "
-        "<prefix>.<N>.*, no attention, mlp, transformer, block or layer "
-        "kind); Megatron recomputes transformer layers only";
-    R.Plan.Label = "not expressible";
-    R.Plan.Config = {{"recompute_granularity", nullptr}};
-    R.Plan.Snippet = "# megatron-core 0.16.1: not expressible (not a "
-                     "transformer stack)\n";
-    R.Analysis = std::move(*A);
-    return R;
-  }
+  if (T == EmitTarget::Megatron && notTransformerStack(*A, Kinds))
+    return notExpressibleInMegatron(std::move(R), std::move(*A));
   // remat_torch runs any schedule: PyTorch needs no family to match.
   std::vector<TargetPlan> Family = T == EmitTarget::PyTorch
                                        ? std::vector<TargetPlan>()
