@@ -50,6 +50,10 @@ std::optional<EmitTarget> parseEmitTarget(llvm::StringRef Name);
 llvm::StringRef emitTargetName(EmitTarget T);
 /// "pytorch, hf, megatron, deepspeed, torchtitan, jax".
 std::string emitTargetList();
+/// The package and version each target's output was written for and checked
+/// against (tests/python/test_trainers_*.py run it on that version), e.g.
+/// "transformers 5.25.0".
+llvm::StringRef emitTargetVersion(EmitTarget T);
 
 /// Stages [Begin, End) run as one unit: stored (recorded in the forward
 /// pass, never recomputed) or checkpointed (only x_Begin kept; the stages are

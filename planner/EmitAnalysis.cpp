@@ -41,6 +41,24 @@ StringRef emitTargetName(EmitTarget T) {
   return "?";
 }
 
+StringRef emitTargetVersion(EmitTarget T) {
+  switch (T) {
+  case EmitTarget::PyTorch:
+    return "torch 2.15.0";
+  case EmitTarget::HF:
+    return "transformers 5.25.0";
+  case EmitTarget::Megatron:
+    return "megatron-core 0.16.1";
+  case EmitTarget::DeepSpeed:
+    return "deepspeed 0.19.8";
+  case EmitTarget::TorchTitan:
+    return "torchtitan 0.3.0";
+  case EmitTarget::Jax:
+    return "jax 0.10.2";
+  }
+  return "?";
+}
+
 std::string emitTargetList() {
   std::string S;
   for (const auto &[T, N] : TargetNames)
@@ -317,9 +335,10 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
     R.Notes.push_back(
         "remat_torch.apply runs the op list exactly (all levels, RNG state "
         "replayed); torch.utils.checkpoint covers only single-level plans");
-  bool LayerTarget =
-      R.Target == EmitTarget::HF || R.Target == EmitTarget::Megatron ||
-      R.Target == EmitTarget::DeepSpeed || R.Target == EmitTarget::TorchTitan;
+  // DeepSpeed's chunks count every stage, not transformer layers.
+  bool LayerTarget = R.Target == EmitTarget::HF ||
+                     R.Target == EmitTarget::Megatron ||
+                     R.Target == EmitTarget::TorchTitan;
   auto Groups = LayerTarget ? transformerLayers(A) : std::nullopt;
   if (Groups)
     R.Notes.push_back(fmt::format(
@@ -336,7 +355,8 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
         emitTargetName(R.Target).str() +
         " numbers transformer layers only, so stages before the first "
         "transformer layer (e.g. an embedding) shift them");
-  if (R.Target == EmitTarget::Megatron)
+  if (R.Target == EmitTarget::Megatron &&
+      R.Plan.Config.contains("recompute_num_layers"))
     R.Notes.push_back("recompute_num_layers counts layers per pipeline "
                       "stage; with pipeline parallelism, plan and emit each "
                       "stage's chain on its own");
@@ -345,15 +365,26 @@ static void addChainNotes(EmitResult &R, bool HaveModel,
         "a split layer can run under layer-level checkpointing with a "
         "selective-checkpointing policy: remat emit --target pytorch gives "
         "it (selective_ac, torch >= 2.4), passed as context_fn in "
-        "gradient_checkpointing_kwargs");
+        "activation_checkpointing_kwargs");
   if (R.Target == EmitTarget::Jax && R.Exact && A.MultiLevel)
     R.Notes.push_back(
         "nested jax.checkpoint recomputes in the schedule's order (ops "
         "checked against it); XLA chooses buffer lifetimes, so the peak is "
         "the schedule's under remat's accounting, not a promise about XLA");
   if (R.Target == EmitTarget::DeepSpeed)
-    R.Notes.push_back("with checkpointable_layers=None DeepSpeed checkpoints "
-                      "only chunks that contain parameters");
+    R.Notes.push_back(
+        "DeepSpeed chunks range(0, len(layers), interval) over every entry "
+        "of layers, embedding and head included; with "
+        "checkpointable_layers=None it checkpoints the chunks that contain "
+        "parameters (remat assumes every stage has), so name the classes; "
+        "non_reentrant_checkpoint lets a checkpointed first chunk get its "
+        "gradient (DeepSpeed issue #688)");
+  if (R.Target == EmitTarget::TorchTitan)
+    R.Notes.push_back("torchtitan's SelectiveAC (per-op: saves the outputs "
+                      "of compute-intensive ops, recomputes every second "
+                      "matmul) and MemoryBudgetAC (the compiler's "
+                      "partitioner under activation_memory_budget) do not "
+                      "take a layer plan: remat cannot express them");
   if (!R.Exact && !HaveModel)
     R.Notes.push_back("the nearest plan's cost needs the model: pass --model "
                       "MODEL");
@@ -375,12 +406,71 @@ static std::string notExactReason(EmitTarget T, const ChainAnalysis &A) {
       std::string &Out = A.Stages[I].recomputed() ? Rec : Stored;
       Out += (Out.empty() ? "" : ", ") + A.Stages[I].Name;
     }
-    return fmt::format("a transformer layer is split: {} recomputed but {} "
-                       "stored; {} checkpoints whole layers",
-                       Rec, Stored, Name);
+    return fmt::format(
+        "a transformer layer is split: {} recomputed but {} stored; {} {}", Rec,
+        Stored, Name,
+        T == EmitTarget::Megatron
+            ? "checkpoints whole layers, or the same submodules (mlp, moe) in "
+              "every layer"
+            : "checkpoints whole layers");
   }
+  if (T == EmitTarget::TorchTitan)
+    return "torchtitan checkpoints every transformer block (FullAC) or none; "
+           "its per-op and memory-budget modes take no layer plan";
   return "its stored/recomputed layers and checkpoint boundaries are not in " +
          Name + "'s family of plans";
+}
+
+/// Megatron recomputes transformer layers only: a model whose stages do not
+/// group into layers (<prefix>.<N>.*) and whose kinds name no transformer
+/// part (attention, mlp, transformer, block, layer) is not a transformer
+/// stack (resnet-1001: stem, bottleneck, head).
+static bool notTransformerStack(const ChainAnalysis &A,
+                                ArrayRef<std::string> Kinds) {
+  if (Kinds.empty() || transformerLayers(A))
+    return false;
+  return std::none_of(Kinds.begin(), Kinds.end(), [](const std::string &K) {
+    return K == "attention" || K == "mlp" || K == "transformer" ||
+           K == "block" || K == "layer";
+  });
+}
+
+/// torchtitan's MemoryBudgetAC takes a fraction of the store-everything
+/// activation memory (1 saves everything, 0 recomputes as much as the
+/// compiler can): the schedule's peak over the store-all plan's peak is the
+/// nearest value, approximate since the partitioner chooses what to
+/// recompute.
+static Error addMemoryBudgetNote(EmitResult &R, const Chain &C, unsigned L) {
+  auto All = segmentPlanCost(C, {Segment{0, L, false}});
+  if (!All)
+    return All.takeError();
+  if (All->PeakBytes == 0 || !R.OriginalCost)
+    return Error::success();
+  double F =
+      std::min(1.0, double(R.OriginalCost->PeakBytes) / double(All->PeakBytes));
+  R.Notes.push_back(fmt::format(
+      "approximate, not this plan: activation_checkpoint=MemoryBudgetAC."
+      "Config(memory_budget={:.2f}) (torchtitan 0.3.0, needs compile) asks "
+      "torch.compile's partitioner for about the schedule's peak relative to "
+      "storing everything ({} of {} bytes); the partitioner, not remat, then "
+      "chooses what to recompute",
+      F, R.OriginalCost->PeakBytes, All->PeakBytes));
+  return Error::success();
+}
+
+/// \p R for a model that is not a transformer stack: no Megatron plan, no
+/// nearest one.
+static EmitResult notExpressibleInMegatron(EmitResult R, ChainAnalysis A) {
+  R.NotExactReason =
+      "the model is not a transformer stack (no stage named "
+      "<prefix>.<N>.*, no attention, mlp, transformer, block or layer "
+      "kind); Megatron recomputes transformer layers only";
+  R.Plan.Label = "not expressible";
+  R.Plan.Config = {{"recompute_granularity", nullptr}};
+  R.Plan.Snippet = "# megatron-core 0.16.1: not expressible (not a "
+                   "transformer stack)\n";
+  R.Analysis = std::move(A);
+  return R;
 }
 
 static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
@@ -406,11 +496,13 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     R.OriginalCost =
         PlanCost{Sim->PeakBytes, Sim->Time, Sim->ForwardRecomputations};
   }
+  std::vector<std::string> Kinds = stageKinds(M, A->numStages());
+  if (T == EmitTarget::Megatron && notTransformerStack(*A, Kinds))
+    return notExpressibleInMegatron(std::move(R), std::move(*A));
   // remat_torch runs any schedule: PyTorch needs no family to match.
-  std::vector<TargetPlan> Family =
-      T == EmitTarget::PyTorch
-          ? std::vector<TargetPlan>()
-          : targetCandidates(T, *A, stageKinds(M, A->numStages()));
+  std::vector<TargetPlan> Family = T == EmitTarget::PyTorch
+                                       ? std::vector<TargetPlan>()
+                                       : targetCandidates(T, *A, Kinds);
   for (const TargetPlan &P : Family)
     if (!A->MultiLevel && normalizeSegments(P.Segments) == A->Segments) {
       R.Exact = true;
@@ -441,6 +533,9 @@ static Expected<EmitResult> emitChain(const Schedule &S, EmitTarget T,
     R.Nearest = std::move(*N);
   }
   addChainNotes(R, M != nullptr, *A);
+  if (T == EmitTarget::TorchTitan && C)
+    if (Error E = addMemoryBudgetNote(R, *C, A->numStages()))
+      return E;
   R.Analysis = std::move(*A);
   return R;
 }

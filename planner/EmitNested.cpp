@@ -211,7 +211,7 @@ TargetPlan nestedJaxPlan(const ChainAnalysis &A, ArrayRef<NestedRegion> Top) {
   json Regions = json::array();
   regionsJson(Top, 0, Regions);
   P.Config = {{"levels", Depth}, {"regions", Regions}};
-  std::string S = "import jax\n\n\n"
+  std::string S = "# jax 0.10.2\nimport jax\n\n\n"
                   "def run(start, end):  # layers[i](params[i], x): one stage\n"
                   "    def f(params, x):\n        for i in range(start, end):\n"
                   "            x = layers[i](params[i], x)\n        return x\n"

@@ -111,18 +111,26 @@ Expected<EmitResult> emitGraphSchedule(const Schedule &S, EmitTarget T,
                      "trainer; this is the per-node save/recompute decision";
   R.Plan.Label = "per-node save/recompute list";
   R.Plan.Config = {{"dialect", "graph"}, {"nodes", Nodes}};
-  R.Notes.push_back(fmt::format("{} forward nodes: {} saved, {} recomputed",
+  R.Notes.push_back(fmt::format("remat's decision: {} forward nodes, {} "
+                                "outputs saved, {} recomputed",
                                 Nodes.size(), Saved.size(),
                                 Nodes.size() - Saved.size()));
   if (T == EmitTarget::Jax) {
     R.Plan.Config["saved_names"] = Saved;
     R.Plan.Snippet =
+        "# jax 0.10.2\nimport jax\n"
         "from jax.ad_checkpoint import checkpoint_name\n"
         "# tag each node's output: y = checkpoint_name(y, \"<node name>\")\n"
         "saved_names = " +
         Saved.dump() +
         "\npolicy = jax.checkpoint_policies.save_only_these_names("
         "*saved_names)\nloss_fn = jax.checkpoint(loss_fn, policy=policy)\n";
+    R.Notes.push_back(
+        "JAX saves exactly the tagged outputs in saved_names that the "
+        "backward needs and recomputes every other residual, including those "
+        "inside a node whose output is saved: the plan's count of "
+        "recomputations holds when each node is one JAX operation "
+        "(jax.ad_checkpoint.print_saved_residuals lists what is saved)");
   } else {
     R.TorchPlan = {{"format", "remat-torch-plan"},
                    {"version", 1},
@@ -193,12 +201,12 @@ static std::string nearestText(const EmitResult &R, StringRef Unit) {
 
 std::string renderEmitText(const EmitResult &R, const Schedule &S,
                            StringRef TimeUnit) {
-  std::string Out =
-      fmt::format("schedule: strategy {} for model {}, {} ops, {} dialect\n"
-                  "target:   {}\n",
-                  S.Strategy, S.ModelName, S.numOps(),
-                  S.Kind == Dialect::Chain ? "chain" : "graph",
-                  emitTargetName(R.Target).str());
+  std::string Out = fmt::format(
+      "schedule: strategy {} for model {}, {} ops, {} dialect\n"
+      "target:   {} (written for {})\n",
+      S.Strategy, S.ModelName, S.numOps(),
+      S.Kind == Dialect::Chain ? "chain" : "graph",
+      emitTargetName(R.Target).str(), emitTargetVersion(R.Target).str());
   Out +=
       R.Exact
           ? "exact:    yes, the target runs the schedule's decisions\n"
@@ -238,6 +246,7 @@ static json costJson(const std::optional<PlanCost> &C) {
 json emitResultToJson(const EmitResult &R, const Schedule &S) {
   json J = {
       {"target", emitTargetName(R.Target).str()},
+      {"target_version", emitTargetVersion(R.Target).str()},
       {"model", S.ModelName},
       {"strategy", S.Strategy},
       {"exact", R.Exact},

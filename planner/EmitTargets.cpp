@@ -84,12 +84,12 @@ static std::optional<unsigned> sequentialSegments(ArrayRef<Segment> Segs,
 
 static std::string torchSnippet(const ChainAnalysis &A, ArrayRef<Segment> Segs,
                                 std::optional<unsigned> Seq) {
-  std::string S =
-      "import torch\nfrom torch.utils.checkpoint import checkpoint\n\n"
-      "def run(start, end):  # blocks: the model's list of blocks\n"
-      "    def f(x):\n        for block in blocks[start:end]:\n"
-      "            x = block(x)\n        return x\n    return f\n\n"
-      "def forward(x):\n";
+  std::string S = "# torch 2.15.0\nimport torch\n"
+                  "from torch.utils.checkpoint import checkpoint\n\n"
+                  "def run(start, end):  # blocks: the model's list of blocks\n"
+                  "    def f(x):\n        for block in blocks[start:end]:\n"
+                  "            x = block(x)\n        return x\n    return f\n\n"
+                  "def forward(x):\n";
   for (const Segment &G : Segs) {
     if (G.Checkpointed)
       S += fmt::format("    x = checkpoint(run({}, {}), x, use_reentrant=False,"
@@ -109,7 +109,7 @@ static std::string torchSnippet(const ChainAnalysis &A, ArrayRef<Segment> Segs,
 }
 
 static std::string jaxSnippet(const ChainAnalysis &A, ArrayRef<Segment> Segs) {
-  std::string S = "import jax\n\n"
+  std::string S = "# jax 0.10.2\nimport jax\n\n"
                   "def run(start, end):  # layers[i](params[i], x): one stage\n"
                   "    def f(params, x):\n        for i in range(start, end):\n"
                   "            x = layers[i](params[i], x)\n        return x\n"
@@ -247,21 +247,45 @@ static TargetPlan hfPlan(const ChainAnalysis &A, ArrayRef<LayerGroup> Groups,
       Names.push_back(layerName(A, Groups[I]));
       IdxText += (IdxText.empty() ? "" : ", ") + std::to_string(I);
     }
+  // every_n_layers = N checkpoints the layers whose index is a multiple of
+  // N (transformers' _set_gradient_checkpointing: layer_index % N == 0).
+  std::optional<unsigned> EveryN;
+  for (unsigned N = 1; N <= Ckpt.size() && !EveryN && !Idx.empty(); ++N) {
+    bool Match = true;
+    for (unsigned I = 0; I < Ckpt.size() && Match; ++I)
+      Match = Ckpt[I] == (I % N == 0);
+    if (Match)
+      EveryN = N;
+  }
   P.Config = {{"checkpointed_layers", Idx},
-              {"checkpointed_layer_names", Names}};
+              {"every_n_layers", EveryN ? json(*EveryN) : json(nullptr)},
+              {"remat_layer_names", Names}};
   if (Idx.empty()) {
-    P.Snippet = "model.gradient_checkpointing_disable()  # store every layer\n";
+    P.Snippet = "# transformers 5.25.0\nmodel.activation_checkpointing_"
+                "disable()  # store every layer\n";
     return P;
   }
-  bool Grouped = transformerLayers(A).has_value();
-  P.Snippet = fmt::format(
-      "# transformers: decoder layers derive from GradientCheckpointingLayer\n"
-      "model.gradient_checkpointing_enable(\n"
-      "    gradient_checkpointing_kwargs={{\"use_reentrant\": False}})\n"
-      "checkpointed = {{{}}}  # {}\n"
-      "for i, layer in enumerate(model.model.layers):\n"
-      "    layer.gradient_checkpointing = i in checkpointed\n",
-      IdxText, Grouped ? "decoder layer indices" : "chain stage indices");
+  // The layers are the model's own GradientCheckpointingLayer modules in
+  // module order, the ones every_n_layers counts: GPT-2's transformer.h.N,
+  // Llama's model.layers.N, BERT's and ViT's encoder.layer.N.
+  std::string S = fmt::format(
+      "# transformers 5.25.0 (gradient_checkpointing_enable is its deprecated "
+      "alias)\n"
+      "from transformers.modeling_layers import GradientCheckpointingLayer\n"
+      "model.activation_checkpointing_enable(\n"
+      "    activation_checkpointing_kwargs={{\"use_reentrant\": False}}{})\n"
+      "layers = [m for m in model.modules()\n"
+      "          if isinstance(m, GradientCheckpointingLayer)]\n"
+      "assert len(layers) == {}, \"the plan has {} layers, the model %d\" % "
+      "len(layers)\n",
+      EveryN ? fmt::format(", every_n_layers={}", *EveryN) : std::string(),
+      Ckpt.size(), Ckpt.size());
+  if (!EveryN)
+    S += fmt::format("checkpointed = {{{}}}  # indices into layers\n"
+                     "for i, layer in enumerate(layers):\n"
+                     "    layer.gradient_checkpointing = i in checkpointed\n",
+                     IdxText);
+  P.Snippet = std::move(S);
   return P;
 }
 
@@ -310,9 +334,9 @@ static std::vector<TargetPlan> hfFamily(const ChainAnalysis &A) {
     for (unsigned I = 0; I < L; ++I)
       Every[I] = I % N == 0;
     F.push_back(hfCandidate(G, NS, Every,
-                            fmt::format("checkpoint every {}th layer "
-                                        "from layer 0",
-                                        N)));
+                            fmt::format("checkpoint every {} layers from "
+                                        "layer 0 (every_n_layers={})",
+                                        N, N)));
   }
   return F;
 }
@@ -324,8 +348,8 @@ static TargetPlan megatronPlan(const char *Method, unsigned K,
   if (K == 0) {
     P.Label = "no recomputation";
     P.Config = {{"recompute_granularity", nullptr}};
-    P.Snippet = "# no recompute flags: Megatron keeps every layer's "
-                "activations\n";
+    P.Snippet = "# megatron-core 0.16.1\n# no recompute flags: Megatron keeps "
+                "every layer's activations\n";
     return P;
   }
   P.Label = fmt::format("full recomputation, method {}, {} layer{}", Method, K,
@@ -334,12 +358,70 @@ static TargetPlan megatronPlan(const char *Method, unsigned K,
               {"recompute_method", Method},
               {"recompute_num_layers", K}};
   P.Snippet = fmt::format(
-      "# Megatron-LM arguments\n--recompute-granularity full "
+      "# megatron-core 0.16.1\n# Megatron-LM arguments\n"
+      "--recompute-granularity full "
       "--recompute-method {0} --recompute-num-layers {1}\n"
       "# Megatron Core TransformerConfig\nrecompute_granularity=\"full\", "
       "recompute_method=\"{0}\", recompute_num_layers={1}\n",
       Method, K);
   return P;
+}
+
+/// The megatron-core recompute_modules entry that recomputes exactly a stage
+/// of this kind (or, without kinds, this last name part) from its input:
+/// "mlp" (the dense MLP) and "moe" (the MoE layer) are whole submodules.
+/// "core_attn" recomputes only the core attention, not the projections, so
+/// an attention stage has none.
+static std::optional<std::string> megatronModule(StringRef Kind) {
+  if (Kind == "mlp" || Kind == "moe")
+    return Kind.str();
+  return std::nullopt;
+}
+
+/// --recompute-granularity selective --recompute-modules M...: in every
+/// transformer layer, the stages of modules M are recomputed (their input
+/// kept), everything else stored. One plan per non-empty subset of the
+/// modules present (at most "mlp" and "moe": three plans).
+static std::vector<TargetPlan> megatronSelective(const ChainAnalysis &A,
+                                                 ArrayRef<LayerGroup> Groups,
+                                                 ArrayRef<std::string> Kinds) {
+  std::vector<std::optional<std::string>> Mod(A.numStages());
+  std::vector<std::string> Present;
+  for (const LayerGroup &G : Groups)
+    for (unsigned I = G.Begin; I < G.End; ++I) {
+      StringRef Name = A.Stages[I].Name;
+      Mod[I] = megatronModule(Kinds.size() == A.numStages()
+                                  ? StringRef(Kinds[I])
+                                  : Name.substr(layerKey(Name).size() + 1));
+      if (Mod[I] &&
+          std::find(Present.begin(), Present.end(), *Mod[I]) == Present.end())
+        Present.push_back(*Mod[I]);
+    }
+  std::sort(Present.begin(), Present.end());
+  std::vector<TargetPlan> F;
+  for (unsigned Mask = 1; Mask < (1u << Present.size()); ++Mask) {
+    std::vector<std::string> Use;
+    for (unsigned B = 0; B < Present.size(); ++B)
+      if (Mask & (1u << B))
+        Use.push_back(Present[B]);
+    std::vector<bool> Ckpt(A.numStages(), false);
+    for (unsigned I = 0; I < A.numStages(); ++I)
+      Ckpt[I] =
+          Mod[I] && std::find(Use.begin(), Use.end(), *Mod[I]) != Use.end();
+    TargetPlan P;
+    P.Segments = perStageSegments(Ckpt);
+    P.Label = "selective recomputation of " + join(Use, ", ");
+    P.Config = {{"recompute_granularity", "selective"},
+                {"recompute_modules", Use}};
+    P.Snippet =
+        fmt::format("# megatron-core 0.16.1\n# Megatron-LM arguments\n"
+                    "--recompute-granularity selective --recompute-modules {}\n"
+                    "# Megatron Core TransformerConfig\nrecompute_granularity="
+                    "\"selective\", recompute_modules={}\n",
+                    join(Use, " "), json(Use).dump());
+    F.push_back(std::move(P));
+  }
+  return F;
 }
 
 /// uniform K: chunks of K layers, each checkpointed as a whole. block K: the
@@ -359,6 +441,11 @@ static std::vector<TargetPlan> megatronFamily(unsigned L) {
   return F;
 }
 
+/// DeepSpeed's PipelineModule (deepspeed 0.19.8, runtime/pipe/module.py)
+/// checkpoints chunks range(0, len(layers), K) over every entry of `layers`
+/// (embedding and head included); a chunk is checkpointed when every entry's
+/// class is in checkpointable_layers, or, with None, when some entry has
+/// parameters (remat assumes every stage has). Each remat stage is one entry.
 static TargetPlan deepspeedPlan(unsigned L, unsigned K,
                                 const std::vector<std::string> &Classes,
                                 ArrayRef<std::string> Kinds) {
@@ -379,14 +466,40 @@ static TargetPlan deepspeedPlan(unsigned L, unsigned K,
                                  Classes.empty() ? ""
                                                  : ", checkpointable "
                                                    "classes only");
+  // The ds_config keys of deepspeed/runtime/activation_checkpointing/
+  // config.py at their defaults; pipeline.activation_checkpoint_interval,
+  // when > 0, overrides the module's argument (runtime/pipe/engine.py).
+  // pipeline.use_reentrant false makes the engine use
+  // non_reentrant_checkpoint too.
+  json DsConfig = {
+      {"pipeline",
+       {{"activation_checkpoint_interval", K}, {"use_reentrant", false}}},
+      {"activation_checkpointing",
+       {{"partition_activations", false},
+        {"cpu_checkpointing", false},
+        {"contiguous_memory_optimization", false},
+        {"number_checkpoints", nullptr},
+        {"synchronize_checkpoint_boundary", false},
+        {"profile", false}}}};
   P.Config = {{"activation_checkpoint_interval", K},
-              {"checkpointable_layers", ClassJson}};
+              {"checkpointable_layers", ClassJson},
+              {"ds_config", DsConfig}};
   P.Snippet = fmt::format(
-      "from deepspeed.pipe import PipelineModule\n"
-      "model = PipelineModule(layers=layers, num_stages=num_stages,\n"
-      "                       activation_checkpoint_interval={},\n"
-      "                       checkpointable_layers={})\n",
-      K, Classes.empty() ? "None" : ClassJson.dump());
+      "# deepspeed 0.19.8: layers holds one entry per remat stage, in order "
+      "({} entries){}\n"
+      "import deepspeed\nfrom deepspeed.pipe import PipelineModule\n"
+      "model = PipelineModule(\n    layers=layers, num_stages=num_stages,\n"
+      "    activation_checkpoint_interval={},\n"
+      "    activation_checkpoint_func="
+      "deepspeed.checkpointing.non_reentrant_checkpoint,\n"
+      "    checkpointable_layers={})\n"
+      "# ds_config (pipeline.activation_checkpoint_interval overrides the "
+      "argument above):\nimport json\nds_config = json.loads('{}')\n",
+      L,
+      Classes.empty() ? ""
+                      : ";\n# checkpointable_layers: the class names of the "
+                        "entries of these remat kinds",
+      K, Classes.empty() ? "None" : ClassJson.dump(), DsConfig.dump());
   return P;
 }
 
@@ -407,50 +520,73 @@ static std::vector<std::string> recomputedOnlyKinds(const ChainAnalysis &A,
   return Out;
 }
 
-/// Over \p L layers; class-filtered plans only when layers are stages and
-/// \p Kinds names each.
+/// The kinds of the stages inside transformer layers that no stage outside
+/// them has: checkpointable_layers that keeps embedding and head out.
+static std::vector<std::string> layerKinds(const ChainAnalysis &A,
+                                           ArrayRef<std::string> K) {
+  auto Groups = transformerLayers(A);
+  std::vector<std::string> Out;
+  if (!Groups)
+    return Out;
+  std::vector<bool> In(A.numStages(), false);
+  for (const LayerGroup &G : *Groups)
+    for (unsigned I = G.Begin; I < G.End; ++I)
+      In[I] = true;
+  for (unsigned I = 0; I < K.size(); ++I)
+    if (In[I] && std::find(Out.begin(), Out.end(), K[I]) == Out.end())
+      Out.push_back(K[I]);
+  for (unsigned I = 0; I < K.size(); ++I)
+    if (!In[I] && std::find(Out.begin(), Out.end(), K[I]) != Out.end())
+      return {};
+  std::sort(Out.begin(), Out.end());
+  return Out;
+}
+
+/// Over every stage (DeepSpeed's layers list); class-filtered plans when
+/// \p Kinds names each stage.
 static std::vector<TargetPlan> deepspeedFamily(const ChainAnalysis &A,
-                                               ArrayRef<std::string> Kinds,
-                                               unsigned L) {
+                                               ArrayRef<std::string> Kinds) {
+  unsigned L = A.numStages();
   std::vector<TargetPlan> F;
   F.push_back(deepspeedPlan(L, 0, {}, Kinds));
-  std::vector<std::string> Classes;
-  if (Kinds.size() == L && L == A.numStages())
-    Classes = recomputedOnlyKinds(A, Kinds);
+  std::vector<std::vector<std::string>> ClassSets;
+  if (Kinds.size() == L) {
+    for (auto Set : {layerKinds(A, Kinds), recomputedOnlyKinds(A, Kinds)})
+      if (!Set.empty() &&
+          std::find(ClassSets.begin(), ClassSets.end(), Set) == ClassSets.end())
+        ClassSets.push_back(Set);
+  }
   for (unsigned K = 1; K <= L; ++K) {
     F.push_back(deepspeedPlan(L, K, {}, Kinds));
-    if (!Classes.empty())
+    for (const auto &Classes : ClassSets)
       F.push_back(deepspeedPlan(L, K, Classes, Kinds));
   }
   return F;
 }
 
-static TargetPlan titanPlan(unsigned L, const char *Mode, unsigned Every) {
+/// torchtitan 0.3.0 (torchtitan/distributed/activation_checkpoint.py):
+/// Trainer.Config.activation_checkpoint is FullAC.Config() (every block of
+/// model.layers wrapped), SelectiveAC.Config() (per-op policy), MemoryBudget
+/// AC.Config() (the compiler's partitioner) or None. Only None and FullAC
+/// take a layer plan.
+static TargetPlan titanPlan(unsigned L, bool Full) {
   TargetPlan P;
-  std::vector<bool> Ckpt(L, false);
-  std::string Mo = Mode;
-  for (unsigned I = 0; I < L; ++I)
-    Ckpt[I] = Mo == "full" || (Every && (I + 1) % Every == 0);
-  P.Segments = perStageSegments(Ckpt);
-  P.Config = {{"mode", Mode}};
-  P.Snippet = fmt::format("[activation_checkpoint]\nmode = \"{}\"\n", Mode);
-  P.Label = Mo == "none" ? "no activation checkpointing"
-                         : "every transformer block checkpointed";
-  if (Every) {
-    P.Config["selective_ac_option"] = std::to_string(Every);
-    P.Snippet += fmt::format("selective_ac_option = \"{}\"\n", Every);
-    P.Label = fmt::format("every {}th block checkpointed", Every);
-  }
+  P.Segments = perStageSegments(std::vector<bool>(L, Full));
+  P.Config = {{"mode", Full ? "full" : "none"},
+              {"activation_checkpoint", Full ? "FullAC.Config()" : "None"}};
+  P.Label = Full ? "every transformer block checkpointed (FullAC)"
+                 : "no activation checkpointing";
+  P.Snippet =
+      Full ? "# torchtitan 0.3.0: in your config_registry's Trainer.Config\n"
+             "from torchtitan.distributed.activation_checkpoint import FullAC\n"
+             "activation_checkpoint=FullAC.Config()\n"
+           : "# torchtitan 0.3.0: in your config_registry's Trainer.Config\n"
+             "activation_checkpoint=None\n";
   return P;
 }
 
-/// torchtitan wraps blocks one by one: "full" wraps all, "selective" with
-/// option N wraps the blocks whose 1-based index is a multiple of N.
 static std::vector<TargetPlan> titanFamily(unsigned L) {
-  std::vector<TargetPlan> F{titanPlan(L, "none", 0), titanPlan(L, "full", 0)};
-  for (unsigned N = 2; N <= L; ++N)
-    F.push_back(titanPlan(L, "selective", N));
-  return F;
+  return {titanPlan(L, false), titanPlan(L, true)};
 }
 
 TargetPlan renderCandidate(EmitTarget T, const ChainAnalysis &A, TargetPlan P) {
@@ -477,22 +613,22 @@ std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
   return F;
 }
 
-/// Megatron, DeepSpeed and torchtitan number transformer layers: their plans
-/// are made over the layers and lowered to stages.
+/// Megatron and torchtitan number transformer layers: their plans are made
+/// over the layers and lowered to stages. DeepSpeed's chunks count stages.
 static std::vector<TargetPlan> layerFamily(EmitTarget T, const ChainAnalysis &A,
                                            ArrayRef<std::string> Kinds) {
+  if (T == EmitTarget::DeepSpeed)
+    return deepspeedFamily(A, Kinds);
   auto Groups = transformerLayers(A);
   unsigned L = Groups ? Groups->size() : A.numStages();
-  std::vector<TargetPlan> F;
-  if (T == EmitTarget::Megatron)
-    F = megatronFamily(L);
-  else if (T == EmitTarget::DeepSpeed)
-    F = deepspeedFamily(A, Groups ? ArrayRef<std::string>() : Kinds, L);
-  else
-    F = titanFamily(L);
+  std::vector<TargetPlan> F =
+      T == EmitTarget::Megatron ? megatronFamily(L) : titanFamily(L);
   if (Groups)
     for (TargetPlan &P : F)
       P.Segments = lowerSegments(*Groups, A.numStages(), P.Segments);
+  if (Groups && T == EmitTarget::Megatron)
+    for (TargetPlan &P : megatronSelective(A, *Groups, Kinds))
+      F.push_back(std::move(P));
   return F;
 }
 

@@ -14,7 +14,8 @@
 # environment: PLAN_LIMIT (seconds, default 30) skips, visibly, a plan that
 # takes longer to compute (the exact optimal DP on very long chains);
 # PYTHON, a python3 with torch for the remat_torch memory check (default:
-# the first of python3, /usr/bin/python3 that imports torch).
+# the first of /opt/remat-py/bin/python (scripts/install-deps.sh), python3
+# that imports torch).
 # exit status: 0 when every check passed, 1 otherwise.
 # Budget: under 5 minutes on one H200 (bytes are scaled down 65536x and
 # times auto-scaled so each op lasts about 100 us; see docs/runtime.md).
@@ -182,7 +183,7 @@ done
 # visibly, when no python3 has torch or (on cuda) torch sees no GPU.
 torch_out=$out/torch
 py=
-for cand in ${PYTHON:-} python3 /usr/bin/python3; do
+for cand in ${PYTHON:-} /opt/remat-py/bin/python python3; do
   if "$cand" -c 'import torch' > /dev/null 2>&1; then py=$cand; break; fi
 done
 { echo; echo "remat_torch memory check (predicted vs measured peak):"; } >> "$summary"

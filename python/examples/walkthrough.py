@@ -7,7 +7,7 @@
 5. run the plan with remat_torch and check that the gradients equal a plain
    run's and that each block ran as often as the schedule says.
 
-usage: /usr/bin/python3 python/examples/walkthrough.py [--remat BINARY]
+usage: /opt/remat-py/bin/python python/examples/walkthrough.py [--remat BINARY]
        [--workdir DIR] [--layers N]
 Exit codes: 0 ok, 1 the scheduled run differs from the plain run, 2 a remat
 step failed (its message is printed).

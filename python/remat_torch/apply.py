@@ -74,9 +74,14 @@ def schedule_forward_counts(ops, num_layers):
 
 
 class ForwardCounter:
-    """Counts forward calls of each block through forward hooks.
+    """Counts forward calls of each block through forward pre-hooks.
 
-    Use as a context manager; ``counts[i]`` is block i's number of calls.
+    Use as a context manager; ``counts[i]`` is the number of calls block i
+    started. A call is counted when it starts, not when it returns: torch
+    2.x's non-reentrant checkpoint stops a recomputation as soon as it has
+    every tensor the backward needs (``set_checkpoint_early_stop``, on by
+    default), which is often inside a segment's last block, whose forward
+    hook then never fires although the block did run again.
     """
 
     def __init__(self, blocks):
@@ -86,11 +91,12 @@ class ForwardCounter:
 
     def __enter__(self):
         for i, m in enumerate(self.modules):
-            self._handles.append(m.register_forward_hook(self._hook(i)))
+            self._handles.append(
+                m.register_forward_pre_hook(self._hook(i)))
         return self
 
     def _hook(self, i):
-        def hook(module, inputs, output):
+        def hook(module, inputs):
             self.counts[i] += 1
         return hook
 

@@ -237,8 +237,10 @@ TEST_CASE("emit hf: per-layer flags") {
       EmitTarget::HF);
   CHECK(R.Exact);
   CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 2}));
-  CHECK(R.Plan.Config["checkpointed_layer_names"] ==
-        nlohmann::json({"l0", "l2"}));
+  CHECK(R.Plan.Config["remat_layer_names"] == nlohmann::json({"l0", "l2"}));
+  CHECK(R.Plan.Config["every_n_layers"] == 2);
+  CHECK(R.Plan.Snippet.find("every_n_layers=2") != std::string::npos);
+  CHECK(R.Plan.Snippet.find("model.model.layers") == std::string::npos);
   // Two layers in one checkpoint: HF checkpoints layer by layer, so the
   // nearest plan checkpoints each of them alone (no layer differs).
   auto Two = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, false}}), 4),
@@ -249,22 +251,27 @@ TEST_CASE("emit hf: per-layer flags") {
   CHECK(Two.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 1}));
 }
 
-TEST_CASE("emit torchtitan: layer frequency counts blocks from 1") {
-  // selective_ac_option "2" wraps blocks 2 and 4 (1-based): layers 1 and 3.
+TEST_CASE("emit torchtitan: FullAC or none; layer frequency is gone") {
+  // torchtitan 0.3.0 has no layer-frequency option (selective_ac_option was
+  // removed): layers 1 and 3 checkpointed alone is not expressible, and the
+  // nearest is none or FullAC (each differs in 2 of 4 layers; none first).
   auto R = emitOk(
       chainSchedule(
           segOps({{0, 1, false}, {1, 2, true}, {2, 3, false}, {3, 4, true}}),
           4),
       EmitTarget::TorchTitan);
-  CHECK(R.Exact);
-  CHECK(R.Plan.Config["mode"] == "selective");
-  CHECK(R.Plan.Config["selective_ac_option"] == "2");
-  CHECK(R.Plan.Snippet.find("[activation_checkpoint]") != std::string::npos);
+  CHECK_FALSE(R.Exact);
+  REQUIRE(R.Nearest.has_value());
+  CHECK(R.Nearest->DifferingStages == 2);
+  CHECK(R.Plan.Config["mode"] == "none");
+  CHECK(R.Plan.Snippet.find("selective_ac_option") == std::string::npos);
   auto Full = emitOk(
       chainSchedule(segOps({{0, 1, true}, {1, 2, true}, {2, 3, true}}), 3),
       EmitTarget::TorchTitan);
   CHECK(Full.Exact);
   CHECK(Full.Plan.Config["mode"] == "full");
+  CHECK(Full.Plan.Snippet.find("activation_checkpoint=FullAC.Config()") !=
+        std::string::npos);
 }
 
 TEST_CASE("emit deepspeed: interval and checkpointable classes") {
@@ -437,17 +444,88 @@ TEST_CASE("emit layers: megatron counts transformer layers, not stages") {
   CHECK(R2.Plan.Config["recompute_num_layers"] == 2);
   CHECK(renderEmitText(R2, S2, "ms").find("--recompute-num-layers 2") !=
         std::string::npos);
-  // DeepSpeed's interval counts layers the same way.
-  auto D = emitOk(S2, EmitTarget::DeepSpeed, &M);
+  // DeepSpeed's chunks count every entry of layers (stages, embed and head
+  // included): interval 4 gives [0,4) [4,8), not this plan.
+  CHECK_FALSE(emitOk(S2, EmitTarget::DeepSpeed, &M).Exact);
+  // Interval 2 over the 8 stages: [0,2) embed+h.0.attn, [2,4), [4,6),
+  // [6,8) h.2.mlp+head. With checkpointable_layers = the transformer
+  // stages' kinds (attention, mlp), the chunks holding embedding or head
+  // (kinds "embedding", "linear") are not checkpointed.
+  auto D =
+      emitOk(layersSchedule(
+                 M, {{0, 2, false}, {2, 4, true}, {4, 6, true}, {6, 8, false}}),
+             EmitTarget::DeepSpeed, &M);
   CHECK(D.Exact);
   CHECK(D.Plan.Config["activation_checkpoint_interval"] == 2);
-  // torchtitan counts blocks from 1: only h.1 (block 2) checkpointed is
-  // selective option 2 over 3 blocks.
-  auto T =
-      emitOk(layersSchedule(M, {{0, 3, false}, {3, 5, true}, {5, 8, false}}),
-             EmitTarget::TorchTitan, &M);
-  CHECK(T.Exact);
-  CHECK(T.Plan.Config["selective_ac_option"] == "2");
+  CHECK(D.Plan.Config["checkpointable_layers"] ==
+        nlohmann::json({"attention", "mlp"}));
+  CHECK(D.Plan.Config["ds_config"]["activation_checkpointing"].contains(
+      "cpu_checkpointing"));
+  CHECK(D.Plan.Config["ds_config"]["pipeline"]
+                     ["activation_checkpoint_interval"] == 2);
+}
+
+TEST_CASE("emit torchtitan: memory_budget is offered as an approximation") {
+  Model M = layersModel();
+  // Only h.1.mlp recomputed: peak 116 (see "hf with a split layer" below);
+  // storing everything peaks at 124. 116 / 124 = 0.935... -> 0.94.
+  Schedule S = layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}});
+  auto R = emitOk(S, EmitTarget::TorchTitan, &M);
+  CHECK_FALSE(R.Exact);
+  bool Found = false;
+  for (const std::string &N : R.Notes)
+    Found = Found || (N.find("memory_budget=0.94") != std::string::npos &&
+                      N.find("(116 of 124 bytes)") != std::string::npos &&
+                      N.find("approximate") != std::string::npos);
+  CHECK(Found);
+}
+
+TEST_CASE("emit hf: labels say 'every N layers', never 'every Nth'") {
+  // Issue 13 found "every 3th block"; the every-N candidates of a 7-layer
+  // chain are N = 2..6.
+  auto A = analyzeChainOps(segOps({{0, 7, false}}), 7, {});
+  REQUIRE(static_cast<bool>(A));
+  unsigned EveryN = 0;
+  for (const TargetPlan &P : targetFamily(EmitTarget::HF, *A, {})) {
+    CHECK(P.Label.find("th ") == std::string::npos);
+    EveryN += P.Label.find("every_n_layers=") != std::string::npos;
+  }
+  CHECK(EveryN == 5);
+}
+
+TEST_CASE("emit layers: megatron selective recomputes the mlp modules") {
+  Model M = layersModel();
+  // h.N.mlp (stages 2, 4, 6) each recomputed alone, the rest stored: what
+  // --recompute-granularity selective --recompute-modules mlp does.
+  Schedule S = layersSchedule(M, {{0, 2, false},
+                                  {2, 3, true},
+                                  {3, 4, false},
+                                  {4, 5, true},
+                                  {5, 6, false},
+                                  {6, 7, true},
+                                  {7, 8, false}});
+  auto R = emitOk(S, EmitTarget::Megatron, &M);
+  CHECK(R.Exact);
+  CHECK(R.Plan.Config["recompute_granularity"] == "selective");
+  CHECK(R.Plan.Config["recompute_modules"] == nlohmann::json({"mlp"}));
+  CHECK_FALSE(R.Plan.Config.contains("recompute_num_layers"));
+  CHECK(R.Plan.Snippet.find("--recompute-granularity selective "
+                            "--recompute-modules mlp") != std::string::npos);
+}
+
+TEST_CASE("emit megatron: a model that is not a transformer stack") {
+  // Stage kinds conv/bottleneck, names without <prefix>.<N>.: Megatron
+  // recomputes transformer layers only, so no plan is exact, even the one
+  // that "uniform 2" would give on a transformer.
+  Model M = toyModel(4);
+  for (Stage &St : M.AsChain->Stages)
+    St.Kind = "bottleneck";
+  auto R = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, true}}), 4),
+                  EmitTarget::Megatron, &M);
+  CHECK_FALSE(R.Exact);
+  CHECK(R.NotExactReason.find("not a transformer stack") != std::string::npos);
+  CHECK_FALSE(R.Nearest.has_value());
+  CHECK(R.Plan.Label == "not expressible");
 }
 
 TEST_CASE("emit layers: half a layer is not exact; nearest is simulated") {
@@ -487,10 +565,8 @@ TEST_CASE("emit layers: hf flags index transformer layers") {
   auto R = emitOk(S, EmitTarget::HF, &M);
   CHECK(R.Exact);
   CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 2}));
-  CHECK(R.Plan.Config["checkpointed_layer_names"] ==
-        nlohmann::json({"h.0", "h.2"}));
-  CHECK(R.Plan.Snippet.find("checkpointed = {0, 2}  # decoder layer indices") !=
-        std::string::npos);
+  CHECK(R.Plan.Config["remat_layer_names"] == nlohmann::json({"h.0", "h.2"}));
+  CHECK(R.Plan.Snippet.find("every_n_layers=2") != std::string::npos);
   // One checkpoint around h.0 and h.1 together: HF checkpoints layer by
   // layer, so not exact; the nearest without the model recomputes the same
   // stages (layers 0 and 1 each alone, no stage differs).
@@ -526,7 +602,9 @@ TEST_CASE("emit layers: hf with a split layer picks a simulated per-layer "
   REQUIRE(R.Nearest.has_value());
   REQUIRE(R.Nearest->Cost.has_value());
   CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({1}));
-  CHECK(R.Plan.Config["checkpointed_layer_names"] == nlohmann::json({"h.1"}));
+  CHECK(R.Plan.Config["remat_layer_names"] == nlohmann::json({"h.1"}));
+  CHECK(R.Plan.Snippet.find("checkpointed = {1}  # indices into layers") !=
+        std::string::npos);
   CHECK(R.Nearest->Cost->PeakBytes == 100);
   CHECK(R.Nearest->Cost->Time == 26);
   CHECK(R.Nearest->FitsOriginalPeak);
@@ -600,7 +678,7 @@ TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
       emitOk(layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}}),
              EmitTarget::PyTorch, &M);
   CHECK(One.TorchPlan["selective_ac"]["code"].get<std::string>().find(
-            "gradient_checkpointing_kwargs") != std::string::npos);
+            "activation_checkpointing_kwargs") != std::string::npos);
   // One segment over h.0.mlp .. h.1.attn (stages 2-3) widens to h.0 and h.1
   // together (stages 1-4): two layers in one region, which per-layer
   // checkpointing does not give.
@@ -611,5 +689,5 @@ TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
   CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["begin"] == 1);
   CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["end"] == 5);
   CHECK(Two.TorchPlan["selective_ac"]["code"].get<std::string>().find(
-            "gradient_checkpointing_kwargs") == std::string::npos);
+            "activation_checkpointing_kwargs") == std::string::npos);
 }

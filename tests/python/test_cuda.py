@@ -1,6 +1,6 @@
 """remat_torch on a CUDA device: export measures workspaces, and scheduled
 runs (with RNG replay on the device) match plain runs. Skipped visibly when
-torch has no CUDA device (Debian's python3-torch is CPU-only)."""
+torch sees no CUDA device (no GPU on the machine)."""
 
 import unittest
 

@@ -1,8 +1,11 @@
 """The Python code that `remat emit` prints is valid Python and encodes the
-plan: the pytorch target's selective-activation-checkpointing policy (needs
-torch >= 2.4; Debian's torch 1.13 lacks it, so here it runs against a stub
-of the two missing names) and the JAX target's jax.checkpoint code (JAX is
-not installed here; the code is compiled, not run)."""
+plan: the pytorch target's selective-activation-checkpointing policy, run
+against a stub of torch.utils.checkpoint that records each block's decision
+and each checkpoint call (and, in test_sac_code_runs_on_real_torch, on torch
+2.x itself, gradients compared), and the JAX target's nested jax.checkpoint
+code, run under a stand-in with jax.checkpoint's recomputation order to count
+stage calls (test_trainers_jax.py runs the single-level and graph forms on
+the real JAX)."""
 
 import enum
 import os
