@@ -1,10 +1,11 @@
 //===- planner/Errors.h - Error kinds the CLI maps to exit codes -*- C++
 //-*-===//
 //
-// Most errors are plain llvm::StringError. Two kinds carry meaning that the
+// Most errors are plain llvm::StringError. Three kinds carry meaning that the
 // command line turns into distinct exit codes (spec §4): an infeasible budget
-// (exit 3, with the smallest feasible budget) and an invalid schedule found
-// by the simulator (exit 1 from `simulate` and `validate`).
+// (exit 3, with the smallest feasible budget), an invalid schedule found by
+// the simulator (exit 1 from `simulate` and `validate`) and an internal
+// contradiction, a bug in remat rather than in the input (exit 4).
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_PLANNER_ERRORS_H
@@ -46,6 +47,22 @@ public:
   static char ID;
   explicit InvalidScheduleError(std::string Msg) : Msg(std::move(Msg)) {}
   void log(llvm::raw_ostream &OS) const override { OS << Msg; }
+  std::error_code convertToErrorCode() const override {
+    return llvm::inconvertibleErrorCode();
+  }
+  std::string Msg;
+};
+
+/// remat contradicted itself: for example a lower bound on the time of every
+/// schedule of some class lies above the time of a plan of that class that
+/// the simulator accepted. This is a bug in remat, never bad input; the
+/// message names both sides of the contradiction.
+class InternalError : public llvm::ErrorInfo<InternalError> {
+public:
+  static char ID;
+  explicit InternalError(std::string Msg) : Msg(std::move(Msg)) {}
+  /// "internal error: <Msg>".
+  void log(llvm::raw_ostream &OS) const override;
   std::error_code convertToErrorCode() const override {
     return llvm::inconvertibleErrorCode();
   }
