@@ -15,8 +15,8 @@ char InternalError::ID = 0;
 void InfeasibleBudgetError::log(llvm::raw_ostream &OS) const {
   OS << "strategy '" << Strategy << "': budget " << formatSize(BudgetBytes)
      << " (" << BudgetBytes << " bytes) is infeasible; the smallest feasible "
-     << "budget is " << formatSize(MinFeasibleBytes) << " (" << MinFeasibleBytes
-     << " bytes)";
+     << "budget " << (Class.empty() ? "" : "for " + Class + " ") << "is "
+     << formatSize(MinFeasibleBytes) << " (" << MinFeasibleBytes << " bytes)";
 }
 
 void InternalError::log(llvm::raw_ostream &OS) const {

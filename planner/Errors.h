@@ -19,17 +19,20 @@
 namespace remat {
 
 /// The budget is below what the strategy needs. `MinFeasibleBytes` is the
-/// smallest budget under which the same strategy succeeds.
+/// smallest budget under which the same strategy succeeds; when `Class` is
+/// set it is the smallest within that class of schedules only (the true
+/// least over all schedules may be lower).
 class InfeasibleBudgetError : public llvm::ErrorInfo<InfeasibleBudgetError> {
 public:
   static char ID;
   InfeasibleBudgetError(std::string Strategy, uint64_t BudgetBytes,
-                        uint64_t MinFeasibleBytes)
+                        uint64_t MinFeasibleBytes, std::string Class = "")
       : Strategy(std::move(Strategy)), BudgetBytes(BudgetBytes),
-        MinFeasibleBytes(MinFeasibleBytes) {}
+        MinFeasibleBytes(MinFeasibleBytes), Class(std::move(Class)) {}
 
   /// "strategy 'optimal': budget 1.00 KiB (1024 bytes) is infeasible; the
-  /// smallest feasible budget is 2.00 KiB (2048 bytes)".
+  /// smallest feasible budget is 2.00 KiB (2048 bytes)", with " for <Class>"
+  /// after "budget" when the class is set.
   void log(llvm::raw_ostream &OS) const override;
   std::error_code convertToErrorCode() const override {
     return llvm::inconvertibleErrorCode();
@@ -38,6 +41,9 @@ public:
   std::string Strategy;
   uint64_t BudgetBytes;
   uint64_t MinFeasibleBytes;
+  /// Words naming the class MinFeasibleBytes is least for, e.g. "plans that
+  /// first compute nodes in the file's order"; empty: over all schedules.
+  std::string Class;
 };
 
 /// The simulator rejected a schedule; the message names the op index, the op

@@ -1,19 +1,26 @@
 //===- planner/GraphPlanner.cpp - Graph planning entry points -------------===//
 //
-// planGraphOptimal runs the scalable planner, then (in exact mode) the MILP
-// warm-started with its plan, and keeps the faster plan that fits. Every plan
-// is re-measured under spec §3b before it is returned.
+// planGraphOptimal runs the scalable planner, then (in exact mode) the
+// exhaustive search on small graphs, else the MILP warm-started with the
+// scalable plan, and keeps the faster plan that fits. Every plan is
+// re-measured under spec §3b before it is returned, and every lower bound is
+// checked against the plans of its own class: a bound above one is an
+// InternalError, never clamped.
 //
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphPlanner.h"
 
 #include "planner/Errors.h"
+#include "planner/GraphExhaustive.h"
 #include "planner/GraphMILP.h"
 #include "planner/GraphMILPBound.h"
 #include "planner/GraphScalable.h"
 
+#include "llvm/ADT/BitVector.h"
+
 #include <chrono>
+#include <cmath>
 
 using namespace llvm;
 
@@ -30,6 +37,12 @@ constexpr unsigned AutoExactMaxNodes = 60;
 /// (within CBC's ~0.5 s reaction); beyond this the n^2 binaries make the
 /// root alone longer than useful limits (docs/graph-planning.md).
 constexpr unsigned ExactMaxNodes = 400;
+/// States the exhaustive search may store before exact mode falls back to
+/// the MILP: about 10 MiB, and well under a second on the bench graphs
+/// (docs/graph-planning.md); a count, so that results are deterministic.
+constexpr size_t ExhaustiveMaxStates = size_t(1) << 18;
+/// Its clock, a safety net behind the state cap.
+constexpr double ExhaustiveMaxSeconds = 2;
 
 void adopt(GraphPlanResult &R, const KeepSetPlan &P) {
   R.Ops = P.Ops;
@@ -91,7 +104,8 @@ std::optional<ExactOutcome> runExact(const Graph &G,
   E.ProvenOptimal = M->ProvenOptimal;
   // CBC stops once no better integral objective can exist, so its bound may
   // sit just below a proven optimum; the proven optimum is the bound.
-  E.LowerBound = M->ProvenOptimal ? M->Incumbent : M->BestBound;
+  E.LowerBound =
+      M->ProvenOptimal ? std::max(M->Incumbent, M->BestBound) : M->BestBound;
   if (!M->HasSolution)
     return E;
   E.Plan = measureGraphOps(G, std::move(M->Ops));
@@ -104,24 +118,114 @@ std::optional<ExactOutcome> runExact(const Graph &G,
   return E;
 }
 
-} // namespace
+/// Float tolerance for comparing a bound with a plan's time: sums of the
+/// same times in another order differ in the last bits only.
+bool above(double Bound, double Time) {
+  return Bound > Time + 1e-9 * std::max(1.0, std::abs(Time));
+}
 
-Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
-                                           const GraphPlanOptions &Opts) {
-  auto Start = std::chrono::steady_clock::now();
-  if (Opts.Mode != "auto" && Opts.Mode != "exact" && Opts.Mode != "scalable")
-    return createStringError(inconvertibleErrorCode(),
-                             "unknown graph planning mode '" + Opts.Mode +
-                                 "' (choose from auto, exact, scalable)");
-  if (Opts.Mode == "exact" && G.size() > ExactMaxNodes)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "exact graph planning handles up to " + std::to_string(ExactMaxNodes) +
-            " nodes and this graph has " + std::to_string(G.size()) +
-            "; use --mode scalable or auto");
-  bool Exact = Opts.Mode == "exact" ||
-               (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
-  ScalableResult Sc = planGraphScalable(G, {Opts.BudgetBytes});
+/// The contradiction of issue 12: a lower bound for a class of plans above
+/// a plan of that class that the simulator accepted.
+Error boundAbovePlan(StringRef Bound, double BoundTime, StringRef Plan,
+                     double PlanTime) {
+  return make_error<InternalError>(
+      ("graph planner: " + Bound + " " + std::to_string(BoundTime) +
+       " lies above the time " + std::to_string(PlanTime) + " of " + Plan +
+       ", a plan of the same class that the simulator accepted")
+          .str());
+}
+
+/// Whether \p Ops first compute nodes in id order (the file's order).
+bool firstComputesInIdOrder(const Graph &G, ArrayRef<GraphOp> Ops) {
+  BitVector Seen(G.size());
+  unsigned Next = 0;
+  for (const GraphOp &Op : Ops) {
+    if (Op.Kind != GraphOpKind::Compute || Seen.test(Op.Node))
+      continue;
+    if (Op.Node != Next)
+      return false;
+    Seen.set(Op.Node);
+    ++Next;
+  }
+  return true;
+}
+
+GraphExhaustiveOptions exhaustiveOptions(const GraphPlanOptions &Opts,
+                                         bool MinimizePeak) {
+  GraphExhaustiveOptions XO;
+  XO.BudgetBytes = Opts.BudgetBytes;
+  XO.MinimizePeak = MinimizePeak;
+  XO.MaxStates = ExhaustiveMaxStates;
+  XO.TimeLimitSeconds = std::min(Opts.TimeLimitSeconds, ExhaustiveMaxSeconds);
+  return XO;
+}
+
+/// No schedule fits (proven): the error names the true least budget when
+/// the least-peak search completes, else the scalable planner's least peak
+/// with its class. Every plan the scalable planner found must agree.
+Error exhaustiveInfeasible(const Graph &G, const GraphPlanOptions &Opts,
+                           const ScalableResult &Sc) {
+  uint64_t ScPeak = Sc.MinPeak.PeakBytes;
+  if (Sc.Found || ScPeak <= Opts.BudgetBytes)
+    return make_error<InternalError>(
+        "graph planner: the exhaustive search found no plan within " +
+        std::to_string(Opts.BudgetBytes) +
+        " bytes, but the scalable planner found one of peak " +
+        std::to_string(ScPeak));
+  auto L = planGraphExhaustive(G, exhaustiveOptions(Opts, true));
+  if (!L)
+    return L.takeError();
+  if (L->Outcome != ExhaustiveOutcome::Optimal)
+    return make_error<InfeasibleBudgetError>(
+        "optimal", Opts.BudgetBytes, ScPeak,
+        "the plans remat found (the least over all schedules lies between "
+        "the two)");
+  if (L->PeakBytes > ScPeak || L->PeakBytes <= Opts.BudgetBytes)
+    return make_error<InternalError>(
+        "graph planner: the least peak over all schedules, " +
+        std::to_string(L->PeakBytes) +
+        " bytes, contradicts the scalable planner's plan of peak " +
+        std::to_string(ScPeak) + " or the budget " +
+        std::to_string(Opts.BudgetBytes) + " proven infeasible");
+  return make_error<InfeasibleBudgetError>("optimal", Opts.BudgetBytes,
+                                           L->PeakBytes);
+}
+
+/// The exhaustive search over all schedules: its plan (optimal over all
+/// schedules), an InfeasibleBudgetError, or none when it gave up.
+Expected<std::optional<GraphPlanResult>>
+planExhaustively(const Graph &G, const GraphPlanOptions &Opts,
+                 const ScalableResult &Sc) {
+  auto X = planGraphExhaustive(G, exhaustiveOptions(Opts, false));
+  if (!X)
+    return X.takeError();
+  if (X->Outcome == ExhaustiveOutcome::GaveUp)
+    return std::nullopt;
+  if (X->Outcome == ExhaustiveOutcome::Infeasible)
+    return exhaustiveInfeasible(G, Opts, Sc);
+  std::optional<KeepSetPlan> P = measureGraphOps(G, std::move(X->Ops));
+  if (!P || P->PeakBytes > Opts.BudgetBytes)
+    return make_error<InternalError>(
+        "graph planner: the exhaustive search's plan is invalid or over the "
+        "budget under the simulator");
+  if (Sc.Found && above(P->Time, Sc.Best.Time))
+    return boundAbovePlan("the exhaustive optimum over all schedules", P->Time,
+                          "the scalable planner's plan", Sc.Best.Time);
+  GraphPlanResult R;
+  adopt(R, *P);
+  R.ModeUsed = "exhaustive";
+  R.Class = GraphPlanClass::AllSchedules;
+  R.LowerBound = P->Time;
+  R.ProvenOptimal = true;
+  return std::optional<GraphPlanResult>(std::move(R));
+}
+
+/// The MILP (exact) or the scalable planner, both in the file's order, with
+/// the lower bound for that order checked against every plan of it.
+Expected<GraphPlanResult> planInFileOrder(const Graph &G,
+                                          const GraphPlanOptions &Opts,
+                                          const ScalableResult &Sc,
+                                          bool Exact) {
   GraphPlanResult R;
   R.ModeUsed = "scalable";
   bool Have = Sc.Found;
@@ -154,18 +258,66 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
     }
   }
   if (!Have)
-    return make_error<InfeasibleBudgetError>("optimal", Opts.BudgetBytes,
-                                             MinFeasible);
+    return make_error<InfeasibleBudgetError>(
+        "optimal", Opts.BudgetBytes, MinFeasible,
+        "the plans remat found in the file's order (not proven least over "
+        "all schedules)");
   // The covering program's LP relaxation (planner/GraphMILPBound.h) bounds
-  // every plan that first computes nodes in id order, as the scalable
-  // planner's do; it is cheap next to the search (under a second at 2,500
-  // nodes) and never below the sum of node times.
+  // every plan that first computes nodes in id order; it is cheap next to
+  // the search (under a second at 2,500 nodes) and never below the sum of
+  // node times.
   if (R.ModeUsed == "scalable")
     R.LowerBound = std::max(sumOfTimes(G),
                             graphTimeLowerBound(G, {Opts.BudgetBytes, 0}).Time);
-  R.LowerBound = std::min(R.LowerBound, R.Time);
-  R.Gap = R.Time > 0 ? (R.Time - R.LowerBound) / R.Time : 0;
-  R.SolveSeconds =
+  // Like with like: the bound holds for plans in the file's order only.
+  R.Class = GraphPlanClass::FileOrder;
+  R.PlanInClass = firstComputesInIdOrder(G, R.Ops);
+  if (!R.PlanInClass)
+    R.ProvenOptimal = false;
+  if (R.PlanInClass && above(R.LowerBound, R.Time))
+    return boundAbovePlan("the lower bound for the file's order", R.LowerBound,
+                          "the returned plan", R.Time);
+  if (Sc.Found && firstComputesInIdOrder(G, Sc.Best.Ops) &&
+      above(R.LowerBound, Sc.Best.Time))
+    return boundAbovePlan("the lower bound for the file's order", R.LowerBound,
+                          "the scalable planner's plan", Sc.Best.Time);
+  return R;
+}
+
+} // namespace
+
+Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
+                                           const GraphPlanOptions &Opts) {
+  auto Start = std::chrono::steady_clock::now();
+  if (Opts.Mode != "auto" && Opts.Mode != "exact" && Opts.Mode != "scalable")
+    return createStringError(inconvertibleErrorCode(),
+                             "unknown graph planning mode '" + Opts.Mode +
+                                 "' (choose from auto, exact, scalable)");
+  if (Opts.Mode == "exact" && G.size() > ExactMaxNodes)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "exact graph planning handles up to " + std::to_string(ExactMaxNodes) +
+            " nodes and this graph has " + std::to_string(G.size()) +
+            "; use --mode scalable or auto");
+  bool Exact = Opts.Mode == "exact" ||
+               (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
+  ScalableResult Sc = planGraphScalable(G, {Opts.BudgetBytes});
+  Expected<GraphPlanResult> R = [&]() -> Expected<GraphPlanResult> {
+    if (Exact && Opts.UseExhaustive &&
+        G.size() <= GraphPlanExhaustiveMaxNodes) {
+      auto X = planExhaustively(G, Opts, Sc);
+      if (!X)
+        return X.takeError();
+      if (*X)
+        return std::move(**X);
+    }
+    return planInFileOrder(G, Opts, Sc, Exact);
+  }();
+  if (!R)
+    return R.takeError();
+  R->Gap =
+      R->PlanInClass && R->Time > 0 ? (R->Time - R->LowerBound) / R->Time : 0;
+  R->SolveSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
           .count();
   return R;

@@ -99,6 +99,28 @@ static Expected<PlannedOps<ChainOp>> chainOps(const Chain &C,
                   "sqrt, selective, chen, revolve, optimal)");
 }
 
+/// What a graph plan proves, and for which class; nothing is clamped: the
+/// planner has already refused a bound above a plan of its class.
+static OptimalityReport graphReport(const GraphPlanResult &R) {
+  OptimalityReport Rep;
+  Rep.Method = R.ModeUsed == "exhaustive" ? "exhaustive search"
+               : R.ModeUsed == "exact"    ? "MILP (CBC)"
+                                          : R.ModeUsed;
+  if (R.Class == GraphPlanClass::AllSchedules) {
+    Rep.Class = "over all schedules";
+    Rep.ClassKey = "all_schedules";
+  } else {
+    Rep.Class = "for the file's order of first computations";
+    Rep.ClassKey = "file_order";
+  }
+  if (R.OrdersTried > 1)
+    Rep.Detail = fmt::format("best of {} orders tried", R.OrdersTried);
+  Rep.LowerBound = R.LowerBound;
+  Rep.ProvenOptimal = R.ProvenOptimal;
+  Rep.PlanInClass = R.PlanInClass;
+  return Rep;
+}
+
 static Expected<PlannedOps<GraphOp>> graphOps(const Graph &G,
                                               const StrategyOptions &O) {
   const std::string &N = O.Name;
@@ -114,10 +136,7 @@ static Expected<PlannedOps<GraphOp>> graphOps(const Graph &G,
         planGraphOptimal(G, {*O.BudgetBytes, O.GraphMode, O.TimeLimitSeconds});
     if (!R)
       return R.takeError();
-    OptimalityReport Rep;
-    Rep.Method = R->ModeUsed == "exact" ? "MILP (CBC)" : R->ModeUsed;
-    Rep.LowerBound = R->LowerBound;
-    Rep.ProvenOptimal = R->ProvenOptimal || R->LowerBound >= R->Time;
+    OptimalityReport Rep = graphReport(*R);
     return PlannedOps<GraphOp>(std::move(R->Ops), std::move(Rep));
   }
   return badInput("unknown strategy '" + N +
