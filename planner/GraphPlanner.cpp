@@ -15,6 +15,7 @@
 #include "planner/GraphExhaustive.h"
 #include "planner/GraphMILP.h"
 #include "planner/GraphMILPBound.h"
+#include "planner/GraphOrders.h"
 #include "planner/GraphScalable.h"
 
 #include "llvm/ADT/BitVector.h"
@@ -27,6 +28,8 @@ using namespace llvm;
 namespace remat {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 /// Largest graph "auto" mode hands to the MILP; Checkmate's model grows as
 /// n^2 binaries plus n per edge, and CBC proves optimality within seconds up
@@ -220,20 +223,62 @@ planExhaustively(const Graph &G, const GraphPlanOptions &Opts,
   return std::optional<GraphPlanResult>(std::move(R));
 }
 
-/// The MILP (exact) or the scalable planner, both in the file's order, with
-/// the lower bound for that order checked against every plan of it.
-Expected<GraphPlanResult> planInFileOrder(const Graph &G,
-                                          const GraphPlanOptions &Opts,
-                                          const ScalableResult &Sc,
-                                          bool Exact) {
+/// The scalable planner on the graph renumbered in other orders of first
+/// computations (planner/GraphOrders.h), plans mapped back and measured.
+struct OtherOrders {
+  std::optional<KeepSetPlan> Best;
+  /// Least peak of the plans seen, bytes.
+  uint64_t MinPeak = UINT64_MAX;
+  /// Orders planned, the file's included.
+  unsigned Tried = 1;
+};
+
+OtherOrders planOtherOrders(const Graph &G, const GraphPlanOptions &Opts,
+                            Clock::time_point Deadline) {
+  OtherOrders Out;
+  std::vector<GraphOrder> Orders = candidateOrders(G, Opts.Orders);
+  for (size_t K = 1; K < Orders.size() && Clock::now() < Deadline; ++K) {
+    ArrayRef<unsigned> Order = Orders[K].Order;
+    ScalableResult S =
+        planGraphScalable(renumberGraph(G, Order), {Opts.BudgetBytes});
+    ++Out.Tried;
+    if (auto M = measureGraphOps(G, opsInOriginalIds(S.MinPeak.Ops, Order)))
+      Out.MinPeak = std::min(Out.MinPeak, M->PeakBytes);
+    if (!S.Found)
+      continue;
+    auto P = measureGraphOps(G, opsInOriginalIds(S.Best.Ops, Order));
+    if (P && P->PeakBytes <= Opts.BudgetBytes &&
+        (!Out.Best || P->Time < Out.Best->Time))
+      Out.Best = std::move(P);
+  }
+  return Out;
+}
+
+/// The MILP (exact) or the scalable planner in the file's order, and the
+/// scalable planner in a few other orders, within \p Deadline; the lower
+/// bound for the file's order is checked against every plan of that order.
+Expected<GraphPlanResult> planInOrders(const Graph &G,
+                                       const GraphPlanOptions &Opts,
+                                       const ScalableResult &Sc, bool Exact,
+                                       Clock::time_point Deadline) {
   GraphPlanResult R;
   R.ModeUsed = "scalable";
   bool Have = Sc.Found;
   if (Have)
     adopt(R, Sc.Best);
+  // Exact mode only (scalable mode stays one deterministic run, which the
+  // frontier repeats at every budget). Other orders first, so that the MILP
+  // gets the time that is left.
+  OtherOrders Others;
+  if (Exact)
+    Others = planOtherOrders(G, Opts, Deadline);
+  R.OrdersTried = Others.Tried;
+  GraphPlanOptions Left = Opts;
+  Left.TimeLimitSeconds = std::max(
+      0.0, std::chrono::duration<double>(Deadline - Clock::now()).count());
   std::optional<ExactOutcome> E;
   if (Exact)
-    E = runExact(G, Opts, Sc);
+    E = runExact(G, Left, Sc);
   if (E) {
     R.ModeUsed = "exact";
     R.MilpVariables = E->Variables;
@@ -245,11 +290,15 @@ Expected<GraphPlanResult> planInFileOrder(const Graph &G,
       Have = true;
     }
   }
-  uint64_t MinFeasible = Sc.MinPeak.PeakBytes;
+  if (Others.Best && (!Have || Others.Best->Time < R.Time)) {
+    adopt(R, *Others.Best);
+    Have = true;
+  }
+  uint64_t MinFeasible = std::min(Sc.MinPeak.PeakBytes, Others.MinPeak);
   if (!Have && Exact) {
     // Below the scalable planner's least peak the MILP may still fit; its
     // least-peak plan settles both this budget and the error's minimum.
-    if (auto P = minPeakMilpPlan(G, Opts.TimeLimitSeconds)) {
+    if (auto P = minPeakMilpPlan(G, Left.TimeLimitSeconds)) {
       MinFeasible = std::min(MinFeasible, P->PeakBytes);
       if (P->PeakBytes <= Opts.BudgetBytes) {
         adopt(R, *P);
@@ -260,8 +309,8 @@ Expected<GraphPlanResult> planInFileOrder(const Graph &G,
   if (!Have)
     return make_error<InfeasibleBudgetError>(
         "optimal", Opts.BudgetBytes, MinFeasible,
-        "the plans remat found in the file's order (not proven least over "
-        "all schedules)");
+        "the orders of first computations remat tried (not proven least "
+        "over all schedules)");
   // The covering program's LP relaxation (planner/GraphMILPBound.h) bounds
   // every plan that first computes nodes in id order; it is cheap next to
   // the search (under a second at 2,500 nodes) and never below the sum of
@@ -288,7 +337,7 @@ Expected<GraphPlanResult> planInFileOrder(const Graph &G,
 
 Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
                                            const GraphPlanOptions &Opts) {
-  auto Start = std::chrono::steady_clock::now();
+  auto Start = Clock::now();
   if (Opts.Mode != "auto" && Opts.Mode != "exact" && Opts.Mode != "scalable")
     return createStringError(inconvertibleErrorCode(),
                              "unknown graph planning mode '" + Opts.Mode +
@@ -301,6 +350,10 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
             "; use --mode scalable or auto");
   bool Exact = Opts.Mode == "exact" ||
                (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
+  auto Deadline =
+      Start +
+      std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(std::max(0.0, Opts.TimeLimitSeconds)));
   ScalableResult Sc = planGraphScalable(G, {Opts.BudgetBytes});
   Expected<GraphPlanResult> R = [&]() -> Expected<GraphPlanResult> {
     if (Exact && Opts.UseExhaustive &&
@@ -311,7 +364,7 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
       if (*X)
         return std::move(**X);
     }
-    return planInFileOrder(G, Opts, Sc, Exact);
+    return planInOrders(G, Opts, Sc, Exact, Deadline);
   }();
   if (!R)
     return R.takeError();

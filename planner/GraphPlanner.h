@@ -37,6 +37,11 @@ struct GraphPlanOptions {
   /// Let exact and auto mode try the exhaustive search on small graphs
   /// (tests turn it off to measure the planners behind it).
   bool UseExhaustive = true;
+  /// Orders of first computations exact mode plans when the exhaustive
+  /// search does not settle the plan: the file's (MILP), then
+  /// planner/GraphOrders.h's others (scalable planner each, within the time
+  /// limit). 1 plans the file's order only, as scalable mode always does.
+  unsigned Orders = 5;
 };
 
 /// The class of plans that a graph result's LowerBound and ProvenOptimal
@@ -85,8 +90,10 @@ struct GraphPlanResult {
 /// Least-time graph plan within the budget. In exact and auto mode, graphs
 /// of up to GraphPlanExhaustiveMaxNodes nodes first get the exhaustive
 /// search (planner/GraphExhaustive.h): when it completes, the plan is
-/// optimal over all schedules. Otherwise the MILP or the scalable planner
-/// plan in the file's order. Fails with InfeasibleBudgetError naming the
+/// optimal over all schedules. Otherwise exact mode runs the MILP in the
+/// file's order and the scalable planner in other orders of first
+/// computations and keeps the fastest plan; scalable mode plans the file's
+/// order only. Fails with InfeasibleBudgetError naming the
 /// least feasible budget (over all schedules when the search proved it, else
 /// with its class), and with InternalError when a lower bound lies above a
 /// plan of its own class.
