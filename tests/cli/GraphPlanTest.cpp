@@ -76,3 +76,26 @@ TEST_CASE("cli graph plan: beyond the search, claims name their class") {
   CHECK(R.Err.find("best of 5 orders tried") != std::string::npos);
   CHECK(R.Err.find("over all schedules") == std::string::npos);
 }
+
+TEST_CASE("cli graph plan: compare --json carries the class of the claim") {
+  // diamond fits whole in 1 KiB: nothing is recomputed, and the exhaustive
+  // search proves the plan optimal over all schedules.
+  CliResult R = runCli({"compare", sourcePath("tests/data/diamond.json"),
+                        "--budget", "1KiB", "--json"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  auto J = nlohmann::json::parse(R.Out);
+  bool SawOptimal = false;
+  for (const auto &Row : J["rows"]) {
+    if (Row["strategy"] != "optimal") {
+      CHECK(Row["optimality"].is_null());
+      continue;
+    }
+    SawOptimal = true;
+    const auto &O = Row["optimality"];
+    CHECK(O["method"] == "exhaustive search");
+    CHECK(O["optimal_class"] == "all_schedules");
+    CHECK(O["proven_optimal"] == true);
+    CHECK(O["lower_bound"] == Row["time"]);
+  }
+  CHECK(SawOptimal);
+}
