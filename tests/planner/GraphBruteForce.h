@@ -50,7 +50,9 @@ namespace detail {
 /// Base-3 state arithmetic and the Dijkstra shared by both searches.
 class GraphStateSpace {
 public:
-  explicit GraphStateSpace(const Graph &G) : G(G), N(G.size()) {
+  /// \p FileOrder: only schedules that first compute nodes in id order.
+  GraphStateSpace(const Graph &G, bool FileOrder)
+      : G(G), N(G.size()), FileOrder(FileOrder) {
     REQUIRE_MESSAGE(N <= 13, "brute force is for tiny graphs");
     Pow.assign(N + 1, 1);
     for (unsigned V = 0; V < N; ++V)
@@ -85,6 +87,9 @@ public:
         continue;
       }
       bool Ready = true;
+      if (FileOrder && D == 0)
+        for (unsigned U = 0; U < V; ++U)
+          Ready = Ready && digit(S, U) != 0;
       for (unsigned I : G.Nodes[V].Inputs)
         Ready = Ready && digit(S, I) == 2;
       if (!Ready)
@@ -152,16 +157,18 @@ private:
 
   const Graph &G;
   unsigned N;
+  bool FileOrder;
   std::vector<uint32_t> Pow;
 };
 
 } // namespace detail
 
 /// The least-time complete schedule whose every op peak is <= \p Budget;
-/// none when no schedule fits.
-inline std::optional<BruteForcePlan> bruteForceLeastTime(const Graph &G,
-                                                         uint64_t Budget) {
-  detail::GraphStateSpace Space(G);
+/// none when no schedule fits. \p FileOrder restricts the search to the
+/// schedules that first compute nodes in id order (the MILP's class).
+inline std::optional<BruteForcePlan>
+bruteForceLeastTime(const Graph &G, uint64_t Budget, bool FileOrder = false) {
+  detail::GraphStateSpace Space(G, FileOrder);
   return Space.search<double>(
       [&](double D, GraphOp Op, uint64_t Peak) -> std::optional<double> {
         if (Peak > Budget)
@@ -172,7 +179,7 @@ inline std::optional<BruteForcePlan> bruteForceLeastTime(const Graph &G,
 
 /// A complete schedule of least peak over all schedules (any time).
 inline BruteForcePlan bruteForceLeastPeak(const Graph &G) {
-  detail::GraphStateSpace Space(G);
+  detail::GraphStateSpace Space(G, /*FileOrder=*/false);
   auto P = Space.search<uint64_t>(
       [](uint64_t D, GraphOp, uint64_t Peak) -> std::optional<uint64_t> {
         return std::max(D, Peak);
