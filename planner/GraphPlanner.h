@@ -100,6 +100,21 @@ struct GraphPlanResult {
 llvm::Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
                                                  const GraphPlanOptions &Opts);
 
+/// Whether \p Ops first compute nodes in id order (the file's order), the
+/// class GraphPlanClass::FileOrder.
+bool firstComputesInIdOrder(const Graph &G, llvm::ArrayRef<GraphOp> Ops);
+
+/// Issue 12's rule that contradictions are errors: \p Bound, a proven lower
+/// bound on the time of every plan of \p Class within the budget, against
+/// \p Ops, a plan the simulator accepted within that budget, of time \p Time.
+/// Fails with InternalError naming both when the plan is of the class and
+/// the bound lies above its time beyond float tolerance; a plan outside the
+/// class is not compared.
+llvm::Error checkLowerBound(const Graph &G, GraphPlanClass Class, double Bound,
+                            llvm::StringRef BoundName,
+                            llvm::ArrayRef<GraphOp> Ops, double Time,
+                            llvm::StringRef PlanName);
+
 /// Baselines: "recompute-all" (every forward node recomputed once in the
 /// backward) and "chen" (Chen's greedy over a topological order).
 llvm::Expected<std::vector<GraphOp>>

@@ -1,6 +1,7 @@
 //===- tests/planner/GraphOrdersTest.cpp - Orders and what plans report ---===//
 
 #include "planner/GraphOrders.h"
+#include "planner/Errors.h"
 
 #include "GraphBruteForce.h"
 
@@ -127,4 +128,42 @@ TEST_CASE("graph orders: what optimal reports, and for which class") {
     CHECK(R.PlanInClass);
   if (R.PlanInClass)
     CHECK(R.LowerBound <= B->Predicted.Time + 1e-9);
+}
+
+TEST_CASE("graph orders: a bound above a plan of its class is an error") {
+  Graph G = randomLayeredGraph(5, 6, 3);
+  std::vector<GraphOp> Ops = storeAllGraphOps(G);
+  auto S = simulateGraph(G, Ops);
+  REQUIRE(static_cast<bool>(S));
+  double T = S->Time;
+  auto Fails = [](llvm::Error E) {
+    bool Internal = false;
+    llvm::handleAllErrors(std::move(E), [&](const InternalError &IE) {
+      Internal = IE.message().find("lies above the time") != std::string::npos;
+    });
+    return Internal;
+  };
+  auto Passes = [](llvm::Error E) {
+    bool Ok = !E;
+    llvm::consumeError(std::move(E));
+    return Ok;
+  };
+  for (GraphPlanClass C :
+       {GraphPlanClass::FileOrder, GraphPlanClass::AllSchedules}) {
+    CHECK(Passes(checkLowerBound(G, C, T, "bound", Ops, T, "plan")));
+    CHECK(Passes(checkLowerBound(G, C, T * (1 + 1e-12), "bound", Ops, T, "p")));
+    CHECK(Fails(checkLowerBound(G, C, T + 1, "bound", Ops, T, "plan")));
+  }
+  // The same plan with first computations in another order: a bound for
+  // the file's order does not bound it, one over all schedules does.
+  std::vector<GraphOrder> Orders = candidateOrders(G, 2);
+  REQUIRE(Orders.size() == 2);
+  std::vector<GraphOp> Other = opsInOriginalIds(
+      storeAllGraphOps(renumberGraph(G, Orders[1].Order)), Orders[1].Order);
+  CHECK_FALSE(firstComputesInIdOrder(G, Other));
+  CHECK(firstComputesInIdOrder(G, Ops));
+  CHECK(Passes(checkLowerBound(G, GraphPlanClass::FileOrder, T + 1, "bound",
+                               Other, T, "plan")));
+  CHECK(Fails(checkLowerBound(G, GraphPlanClass::AllSchedules, T + 1, "bound",
+                              Other, T, "plan")));
 }
