@@ -25,6 +25,10 @@ int reportError(Error E, raw_ostream &Err) {
         Code = ExitMismatch;
         Err << "remat: error: invalid schedule: " << SE.Msg << "\n";
       },
+      [&](const InternalError &IE) {
+        Code = ExitInternal;
+        Err << "remat: error: " << IE.message() << "\n";
+      },
       [&](const ErrorInfoBase &EI) {
         Err << "remat: error: " << EI.message() << "\n";
       });

@@ -21,11 +21,12 @@ enum ExitCode : int {
   ExitMismatch = 1,
   ExitBadInput = 2,
   ExitInfeasible = 3,
+  ExitInternal = 4,
 };
 
 /// Prints "remat: error: <message>" for \p E on \p Err and returns the exit
 /// code its kind maps to: InfeasibleBudgetError -> 3, InvalidScheduleError ->
-/// 1, anything else -> 2.
+/// 1, InternalError -> 4, anything else -> 2.
 int reportError(llvm::Error E, llvm::raw_ostream &Err);
 
 /// Parses \p Args into \p P. Returns the exit code when the command must stop

@@ -115,6 +115,8 @@ struct Row {
   /// Empty when no budget was given.
   std::optional<bool> Fits;
   bool Best = false;
+  /// What the optimal planner proved, for which class; none otherwise.
+  std::optional<OptimalityReport> Optimality;
 };
 
 struct Skipped {
@@ -145,7 +147,7 @@ std::optional<Row> planRow(const Model &M, const Candidate &C,
     Skips.push_back({C.Label, Why});
     return std::nullopt;
   }
-  Row R{C.Opts.Name, C.Label, S->Predicted, std::nullopt, false};
+  Row R{C.Opts.Name, C.Label, S->Predicted, std::nullopt, false, S->Optimality};
   if (Budget)
     R.Fits = S->Predicted.PeakBytes <= *Budget;
   return R;
@@ -203,6 +205,23 @@ void printTable(raw_ostream &Out, const Model &M,
     Out << "\n";
 }
 
+/// The optimality report as JSON: method, the class its claims cover
+/// ("optimal_class", a stable key such as "all_schedules" or "file_order",
+/// and its words), the lower bound of that class, whether the plan is proven
+/// optimal in it and belongs to it; null for strategies that prove nothing.
+OutJson optimalityJson(const std::optional<OptimalityReport> &R) {
+  if (!R)
+    return OutJson();
+  return {
+      {"method", R->Method},
+      {"optimal_class", R->ClassKey.empty() ? OutJson() : OutJson(R->ClassKey)},
+      {"class", R->Class.empty() ? OutJson() : OutJson(R->Class)},
+      {"lower_bound", R->LowerBound},
+      {"proven_optimal", R->ProvenOptimal},
+      {"plan_in_class", R->PlanInClass},
+      {"detail", R->Detail}};
+}
+
 OutJson tableJson(const Model &M, std::optional<uint64_t> Budget,
                   const std::vector<Row> &Rows,
                   const std::vector<Skipped> &Skips) {
@@ -220,7 +239,8 @@ OutJson tableJson(const Model &M, std::optional<uint64_t> Budget,
                    {"overhead", R.P.Overhead},
                    {"forward_recomputations", R.P.ForwardRecomputations},
                    {"fits", R.Fits ? OutJson(*R.Fits) : OutJson()},
-                   {"best", R.Best}});
+                   {"best", R.Best},
+                   {"optimality", optimalityJson(R.Optimality)}});
     if (R.Best)
       Best = R.Label;
   }

@@ -123,31 +123,36 @@ std::string opText(const Schedule &S, size_t I) {
                      S.Names[Op.Layer]);
 }
 
-/// What the optimal planner proved, for one line of output, naming the
-/// class of schedules it holds for: "exhaustive search, proven optimal among
-/// all schedules", "exact, optimal among persistent schedules (rotor's
-/// class)", or "500 memory slots, at most 53.2 ms above the optimum among
-/// persistent schedules (rotor's class); lower bound 1785 ms". Empty for
-/// strategies that prove nothing.
+/// What the optimal planner proved, and for which class, for one line of
+/// output: "exhaustive search, proven optimal over all schedules", "500
+/// memory slots, at most 53.2 ms above the optimum (lower bound 1785 ms)",
+/// or, for a plan outside the bound's class, "MILP (CBC), lower bound 120
+/// ms for the file's order of first computations (the plan uses another
+/// order); best of 5 orders tried". Empty for strategies that prove nothing.
 std::string optimalityText(const Schedule &S, StringRef TimeUnit) {
   if (!S.Optimality)
     return "";
   const OptimalityReport &R = *S.Optimality;
-  if (!R.Class.empty()) {
-    if (R.ProvenOptimal)
-      return fmt::format("{}, {}optimal among {}", R.Method,
-                         R.Class == "all schedules" ? "proven " : "", R.Class);
-    return fmt::format("{}, at most {:.6g} {} above the optimum among {}; "
-                       "lower bound {:.6g} {}",
+  std::string Class = R.Class.empty() ? "" : " " + R.Class;
+  std::string Text;
+  if (!R.PlanInClass)
+    Text = fmt::format("{}, lower bound {:.6g} {}{} (the plan is outside that "
+                       "class)",
+                       R.Method, R.LowerBound, TimeUnit.str(), Class);
+  else if (R.ProvenOptimal)
+    // "Proven optimal" unqualified is kept for what an exhaustive search
+    // over every schedule settled; within a narrower class the class says
+    // what is proven.
+    Text = fmt::format("{}, {}optimal{}", R.Method,
+                       R.ClassKey == "all_schedules" ? "proven " : "", Class);
+  else
+    Text = fmt::format("{}, at most {:.6g} {} above the optimum{} (lower "
+                       "bound {:.6g} {})",
                        R.Method, S.Predicted.Time - R.LowerBound,
-                       TimeUnit.str(), R.Class, R.LowerBound, TimeUnit.str());
-  }
-  if (R.ProvenOptimal)
-    return fmt::format("{}, proven optimal", R.Method);
-  return fmt::format("{}, at most {:.6g} {} above the optimum (lower bound "
-                     "{:.6g} {})",
-                     R.Method, S.Predicted.Time - R.LowerBound, TimeUnit.str(),
-                     R.LowerBound, TimeUnit.str());
+                       TimeUnit.str(), Class, R.LowerBound, TimeUnit.str());
+  if (!R.Detail.empty())
+    Text += "; " + R.Detail;
+  return Text;
 }
 
 /// The schedule as a listing: a comment header, then one op per line.

@@ -24,10 +24,8 @@ namespace remat {
 
 using namespace chaindp;
 
-// TODO(lead): make this the InternalError of planner/Errors.h (exit 4) once
-// the graph helper's branch with it is merged.
 static Error internalError(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), "internal error: " + Msg);
+  return make_error<InternalError>(Msg);
 }
 
 static uint64_t countRecomputations(const std::vector<ChainOp> &Ops,

@@ -10,12 +10,18 @@ namespace remat {
 
 char InfeasibleBudgetError::ID = 0;
 char InvalidScheduleError::ID = 0;
+char InternalError::ID = 0;
 
 void InfeasibleBudgetError::log(llvm::raw_ostream &OS) const {
   OS << "strategy '" << Strategy << "': budget " << formatSize(BudgetBytes)
      << " (" << BudgetBytes << " bytes) is infeasible; the smallest feasible "
-     << "budget is " << formatSize(MinFeasibleBytes) << " (" << MinFeasibleBytes
-     << " bytes)";
+     << "budget " << (Class.empty() ? "" : "for " + Class + " ") << "is "
+     << formatSize(MinFeasibleBytes) << " (" << MinFeasibleBytes << " bytes)";
+}
+
+void InternalError::log(llvm::raw_ostream &OS) const {
+  OS << "internal error: " << Msg
+     << " (this is a bug in remat; please report it with the input)";
 }
 
 } // namespace remat

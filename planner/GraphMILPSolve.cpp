@@ -258,8 +258,10 @@ Expected<GraphMilpResult> solveGraphMilp(const Graph &G,
     Res.BestBound = roundBound(G, Res.BestBound);
     if (Res.HasSolution && Res.Incumbent <= Res.BestBound + 1e-9)
       Res.ProvenOptimal = true;
+    // A bound above the incumbent is a contradiction that the caller
+    // reports (planner/GraphPlanner.cpp); it is never clamped away here.
     if (Res.ProvenOptimal)
-      Res.BestBound = Res.Incumbent;
+      Res.BestBound = std::max(Res.BestBound, Res.Incumbent);
     Res.Seconds = std::chrono::duration<double>(Clock::now() - Start).count();
     return Res;
   };

@@ -1,25 +1,37 @@
 //===- planner/GraphPlanner.cpp - Graph planning entry points -------------===//
 //
-// planGraphOptimal runs the scalable planner, then (in exact mode) the MILP
-// warm-started with its plan, and keeps the faster plan that fits. Every plan
-// is re-measured under spec §3b before it is returned.
+// planGraphOptimal runs the scalable planner, then (in exact mode) the
+// exhaustive search on small graphs, else the MILP warm-started with the
+// scalable plan, and keeps the faster plan that fits. Every plan is
+// re-measured under spec §3b before it is returned, and every lower bound is
+// checked against the plans of its own class: a bound above one is an
+// InternalError, never clamped.
 //
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphPlanner.h"
 
 #include "planner/Errors.h"
+#include "planner/GraphExhaustive.h"
 #include "planner/GraphMILP.h"
 #include "planner/GraphMILPBound.h"
+#include "planner/GraphOrders.h"
 #include "planner/GraphScalable.h"
 
+#include "llvm/ADT/BitVector.h"
+
+#include <fmt/format.h>
+
 #include <chrono>
+#include <cmath>
 
 using namespace llvm;
 
 namespace remat {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 /// Largest graph "auto" mode hands to the MILP; Checkmate's model grows as
 /// n^2 binaries plus n per edge, and CBC proves optimality within seconds up
@@ -30,6 +42,12 @@ constexpr unsigned AutoExactMaxNodes = 60;
 /// (within CBC's ~0.5 s reaction); beyond this the n^2 binaries make the
 /// root alone longer than useful limits (docs/graph-planning.md).
 constexpr unsigned ExactMaxNodes = 400;
+/// States the exhaustive search may store before exact mode falls back to
+/// the MILP: about 10 MiB, and well under a second on the bench graphs
+/// (docs/graph-planning.md); a count, so that results are deterministic.
+constexpr size_t ExhaustiveMaxStates = size_t(1) << 18;
+/// Its clock, a safety net behind the state cap.
+constexpr double ExhaustiveMaxSeconds = 2;
 
 void adopt(GraphPlanResult &R, const KeepSetPlan &P) {
   R.Ops = P.Ops;
@@ -91,7 +109,8 @@ std::optional<ExactOutcome> runExact(const Graph &G,
   E.ProvenOptimal = M->ProvenOptimal;
   // CBC stops once no better integral objective can exist, so its bound may
   // sit just below a proven optimum; the proven optimum is the bound.
-  E.LowerBound = M->ProvenOptimal ? M->Incumbent : M->BestBound;
+  E.LowerBound =
+      M->ProvenOptimal ? std::max(M->Incumbent, M->BestBound) : M->BestBound;
   if (!M->HasSolution)
     return E;
   E.Plan = measureGraphOps(G, std::move(M->Ops));
@@ -104,11 +123,195 @@ std::optional<ExactOutcome> runExact(const Graph &G,
   return E;
 }
 
+GraphExhaustiveOptions exhaustiveOptions(const GraphPlanOptions &Opts,
+                                         bool MinimizePeak) {
+  GraphExhaustiveOptions XO;
+  XO.BudgetBytes = Opts.BudgetBytes;
+  XO.MinimizePeak = MinimizePeak;
+  XO.MaxStates = ExhaustiveMaxStates;
+  XO.TimeLimitSeconds = std::min(Opts.TimeLimitSeconds, ExhaustiveMaxSeconds);
+  return XO;
+}
+
+/// No schedule fits (proven): the error names the true least budget when
+/// the least-peak search completes, else the scalable planner's least peak
+/// with its class. Every plan the scalable planner found must agree.
+Error exhaustiveInfeasible(const Graph &G, const GraphPlanOptions &Opts,
+                           const ScalableResult &Sc) {
+  uint64_t ScPeak = Sc.MinPeak.PeakBytes;
+  if (Sc.Found || ScPeak <= Opts.BudgetBytes)
+    return make_error<InternalError>(
+        "graph planner: the exhaustive search found no plan within " +
+        std::to_string(Opts.BudgetBytes) +
+        " bytes, but the scalable planner found one of peak " +
+        std::to_string(ScPeak));
+  auto L = planGraphExhaustive(G, exhaustiveOptions(Opts, true));
+  if (!L)
+    return L.takeError();
+  if (L->Outcome != ExhaustiveOutcome::Optimal)
+    return make_error<InfeasibleBudgetError>(
+        "optimal", Opts.BudgetBytes, ScPeak,
+        "the plans remat found (the least over all schedules lies between "
+        "the two)");
+  if (L->PeakBytes > ScPeak || L->PeakBytes <= Opts.BudgetBytes)
+    return make_error<InternalError>(
+        "graph planner: the least peak over all schedules, " +
+        std::to_string(L->PeakBytes) +
+        " bytes, contradicts the scalable planner's plan of peak " +
+        std::to_string(ScPeak) + " or the budget " +
+        std::to_string(Opts.BudgetBytes) + " proven infeasible");
+  return make_error<InfeasibleBudgetError>("optimal", Opts.BudgetBytes,
+                                           L->PeakBytes);
+}
+
+/// The exhaustive search over all schedules: its plan (optimal over all
+/// schedules), an InfeasibleBudgetError, or none when it gave up.
+Expected<std::optional<GraphPlanResult>>
+planExhaustively(const Graph &G, const GraphPlanOptions &Opts,
+                 const ScalableResult &Sc) {
+  auto X = planGraphExhaustive(G, exhaustiveOptions(Opts, false));
+  if (!X)
+    return X.takeError();
+  if (X->Outcome == ExhaustiveOutcome::GaveUp)
+    return std::nullopt;
+  if (X->Outcome == ExhaustiveOutcome::Infeasible)
+    return exhaustiveInfeasible(G, Opts, Sc);
+  std::optional<KeepSetPlan> P = measureGraphOps(G, std::move(X->Ops));
+  if (!P || P->PeakBytes > Opts.BudgetBytes)
+    return make_error<InternalError>(
+        "graph planner: the exhaustive search's plan is invalid or over the "
+        "budget under the simulator");
+  if (Sc.Found)
+    if (Error E = checkLowerBound(G, GraphPlanClass::AllSchedules, P->Time,
+                                  "the exhaustive optimum", Sc.Best.Ops,
+                                  Sc.Best.Time, "the scalable planner's plan"))
+      return E;
+  GraphPlanResult R;
+  adopt(R, *P);
+  R.ModeUsed = "exhaustive";
+  R.Class = GraphPlanClass::AllSchedules;
+  R.LowerBound = P->Time;
+  R.ProvenOptimal = true;
+  return std::optional<GraphPlanResult>(std::move(R));
+}
+
+/// The scalable planner on the graph renumbered in other orders of first
+/// computations (planner/GraphOrders.h), plans mapped back and measured.
+struct OtherOrders {
+  std::optional<KeepSetPlan> Best;
+  /// Least peak of the plans seen, bytes.
+  uint64_t MinPeak = UINT64_MAX;
+  /// Orders planned, the file's included.
+  unsigned Tried = 1;
+};
+
+OtherOrders planOtherOrders(const Graph &G, const GraphPlanOptions &Opts,
+                            Clock::time_point Deadline) {
+  OtherOrders Out;
+  std::vector<GraphOrder> Orders = candidateOrders(G, Opts.Orders);
+  for (size_t K = 1; K < Orders.size() && Clock::now() < Deadline; ++K) {
+    ArrayRef<unsigned> Order = Orders[K].Order;
+    ScalableResult S =
+        planGraphScalable(renumberGraph(G, Order), {Opts.BudgetBytes});
+    ++Out.Tried;
+    if (auto M = measureGraphOps(G, opsInOriginalIds(S.MinPeak.Ops, Order)))
+      Out.MinPeak = std::min(Out.MinPeak, M->PeakBytes);
+    if (!S.Found)
+      continue;
+    auto P = measureGraphOps(G, opsInOriginalIds(S.Best.Ops, Order));
+    if (P && P->PeakBytes <= Opts.BudgetBytes &&
+        (!Out.Best || P->Time < Out.Best->Time))
+      Out.Best = std::move(P);
+  }
+  return Out;
+}
+
+/// The MILP (exact) or the scalable planner in the file's order, and the
+/// scalable planner in a few other orders, within \p Deadline; the lower
+/// bound for the file's order is checked against every plan of that order.
+Expected<GraphPlanResult> planInOrders(const Graph &G,
+                                       const GraphPlanOptions &Opts,
+                                       const ScalableResult &Sc, bool Exact,
+                                       Clock::time_point Deadline) {
+  GraphPlanResult R;
+  R.ModeUsed = "scalable";
+  bool Have = Sc.Found;
+  if (Have)
+    adopt(R, Sc.Best);
+  // Exact mode only (scalable mode stays one deterministic run, which the
+  // frontier repeats at every budget). Other orders first, so that the MILP
+  // gets the time that is left.
+  OtherOrders Others;
+  if (Exact)
+    Others = planOtherOrders(G, Opts, Deadline);
+  R.OrdersTried = Others.Tried;
+  GraphPlanOptions Left = Opts;
+  Left.TimeLimitSeconds = std::max(
+      0.0, std::chrono::duration<double>(Deadline - Clock::now()).count());
+  std::optional<ExactOutcome> E;
+  if (Exact)
+    E = runExact(G, Left, Sc);
+  if (E) {
+    R.ModeUsed = "exact";
+    R.MilpVariables = E->Variables;
+    R.MilpConstraints = E->Constraints;
+    R.LowerBound = E->LowerBound;
+    R.ProvenOptimal = E->ProvenOptimal;
+    if (E->Plan && (!Have || E->Plan->Time < R.Time)) {
+      adopt(R, *E->Plan);
+      Have = true;
+    }
+  }
+  if (Others.Best && (!Have || Others.Best->Time < R.Time)) {
+    adopt(R, *Others.Best);
+    Have = true;
+  }
+  uint64_t MinFeasible = std::min(Sc.MinPeak.PeakBytes, Others.MinPeak);
+  if (!Have && Exact) {
+    // Below the scalable planner's least peak the MILP may still fit; its
+    // least-peak plan settles both this budget and the error's minimum.
+    if (auto P = minPeakMilpPlan(G, Left.TimeLimitSeconds)) {
+      MinFeasible = std::min(MinFeasible, P->PeakBytes);
+      if (P->PeakBytes <= Opts.BudgetBytes) {
+        adopt(R, *P);
+        Have = true;
+      }
+    }
+  }
+  if (!Have)
+    return make_error<InfeasibleBudgetError>(
+        "optimal", Opts.BudgetBytes, MinFeasible,
+        "the orders of first computations remat tried (not proven least "
+        "over all schedules)");
+  // The covering program's LP relaxation (planner/GraphMILPBound.h) bounds
+  // every plan that first computes nodes in id order; it is cheap next to
+  // the search (under a second at 2,500 nodes) and never below the sum of
+  // node times.
+  if (R.ModeUsed == "scalable")
+    R.LowerBound = std::max(sumOfTimes(G),
+                            graphTimeLowerBound(G, {Opts.BudgetBytes, 0}).Time);
+  // Like with like: the bound holds for plans in the file's order only.
+  R.Class = GraphPlanClass::FileOrder;
+  R.PlanInClass = firstComputesInIdOrder(G, R.Ops);
+  if (!R.PlanInClass)
+    R.ProvenOptimal = false;
+  StringRef Bound = R.ModeUsed == "exact" ? "the MILP's lower bound"
+                                          : "the covering lower bound";
+  if (Error E = checkLowerBound(G, R.Class, R.LowerBound, Bound, R.Ops, R.Time,
+                                "the returned plan"))
+    return E;
+  if (Sc.Found)
+    if (Error E = checkLowerBound(G, R.Class, R.LowerBound, Bound, Sc.Best.Ops,
+                                  Sc.Best.Time, "the scalable planner's plan"))
+      return E;
+  return R;
+}
+
 } // namespace
 
 Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
                                            const GraphPlanOptions &Opts) {
-  auto Start = std::chrono::steady_clock::now();
+  auto Start = Clock::now();
   if (Opts.Mode != "auto" && Opts.Mode != "exact" && Opts.Mode != "scalable")
     return createStringError(inconvertibleErrorCode(),
                              "unknown graph planning mode '" + Opts.Mode +
@@ -121,54 +324,65 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
             "; use --mode scalable or auto");
   bool Exact = Opts.Mode == "exact" ||
                (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
+  auto Deadline =
+      Start +
+      std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(std::max(0.0, Opts.TimeLimitSeconds)));
   ScalableResult Sc = planGraphScalable(G, {Opts.BudgetBytes});
-  GraphPlanResult R;
-  R.ModeUsed = "scalable";
-  bool Have = Sc.Found;
-  if (Have)
-    adopt(R, Sc.Best);
-  std::optional<ExactOutcome> E;
-  if (Exact)
-    E = runExact(G, Opts, Sc);
-  if (E) {
-    R.ModeUsed = "exact";
-    R.MilpVariables = E->Variables;
-    R.MilpConstraints = E->Constraints;
-    R.LowerBound = E->LowerBound;
-    R.ProvenOptimal = E->ProvenOptimal;
-    if (E->Plan && (!Have || E->Plan->Time < R.Time)) {
-      adopt(R, *E->Plan);
-      Have = true;
+  Expected<GraphPlanResult> R = [&]() -> Expected<GraphPlanResult> {
+    if (Exact && Opts.UseExhaustive &&
+        G.size() <= GraphPlanExhaustiveMaxNodes) {
+      auto X = planExhaustively(G, Opts, Sc);
+      if (!X)
+        return X.takeError();
+      if (*X)
+        return std::move(**X);
     }
-  }
-  uint64_t MinFeasible = Sc.MinPeak.PeakBytes;
-  if (!Have && Exact) {
-    // Below the scalable planner's least peak the MILP may still fit; its
-    // least-peak plan settles both this budget and the error's minimum.
-    if (auto P = minPeakMilpPlan(G, Opts.TimeLimitSeconds)) {
-      MinFeasible = std::min(MinFeasible, P->PeakBytes);
-      if (P->PeakBytes <= Opts.BudgetBytes) {
-        adopt(R, *P);
-        Have = true;
-      }
-    }
-  }
-  if (!Have)
-    return make_error<InfeasibleBudgetError>("optimal", Opts.BudgetBytes,
-                                             MinFeasible);
-  // The covering program's LP relaxation (planner/GraphMILPBound.h) bounds
-  // every plan that first computes nodes in id order, as the scalable
-  // planner's do; it is cheap next to the search (under a second at 2,500
-  // nodes) and never below the sum of node times.
-  if (R.ModeUsed == "scalable")
-    R.LowerBound = std::max(sumOfTimes(G),
-                            graphTimeLowerBound(G, {Opts.BudgetBytes, 0}).Time);
-  R.LowerBound = std::min(R.LowerBound, R.Time);
-  R.Gap = R.Time > 0 ? (R.Time - R.LowerBound) / R.Time : 0;
-  R.SolveSeconds =
+    return planInOrders(G, Opts, Sc, Exact, Deadline);
+  }();
+  if (!R)
+    return R.takeError();
+  R->Gap =
+      R->PlanInClass && R->Time > 0 ? (R->Time - R->LowerBound) / R->Time : 0;
+  R->SolveSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
           .count();
   return R;
+}
+
+bool firstComputesInIdOrder(const Graph &G, ArrayRef<GraphOp> Ops) {
+  BitVector Seen(G.size());
+  unsigned Next = 0;
+  for (const GraphOp &Op : Ops) {
+    if (Op.Kind != GraphOpKind::Compute || Seen.test(Op.Node))
+      continue;
+    if (Op.Node != Next)
+      return false;
+    Seen.set(Op.Node);
+    ++Next;
+  }
+  return true;
+}
+
+Error checkLowerBound(const Graph &G, GraphPlanClass Class, double Bound,
+                      StringRef BoundName, ArrayRef<GraphOp> Ops, double Time,
+                      StringRef PlanName) {
+  // Like with like: a bound for the file's order says nothing about a plan
+  // in another order.
+  if (Class == GraphPlanClass::FileOrder && !firstComputesInIdOrder(G, Ops))
+    return Error::success();
+  // Float tolerance: sums of the same times in another order differ in the
+  // last bits only.
+  if (Bound <= Time + 1e-9 * std::max(1.0, std::abs(Time)))
+    return Error::success();
+  const char *ClassText = Class == GraphPlanClass::AllSchedules
+                              ? "all schedules"
+                              : "plans in the file's order of first "
+                                "computations";
+  return make_error<InternalError>(fmt::format(
+      "graph planner: {} {:.17g} for {} lies above the time {:.17g} of {}, a "
+      "plan of that class that the simulator accepted",
+      BoundName.str(), Bound, ClassText, Time, PlanName.str()));
 }
 
 Expected<std::vector<GraphOp>>

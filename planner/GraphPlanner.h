@@ -24,6 +24,9 @@ namespace remat {
 /// has run.
 std::vector<GraphOp> storeAllGraphOps(const Graph &G);
 
+/// Largest graph exact and auto mode hand to the exhaustive search first.
+constexpr unsigned GraphPlanExhaustiveMaxNodes = 24;
+
 struct GraphPlanOptions {
   /// Activation budget, bytes.
   uint64_t BudgetBytes = 0;
@@ -31,19 +34,46 @@ struct GraphPlanOptions {
   std::string Mode = "auto";
   /// Solver time limit for exact mode, seconds.
   double TimeLimitSeconds = 60;
+  /// Let exact and auto mode try the exhaustive search on small graphs
+  /// (tests turn it off to measure the planners behind it).
+  bool UseExhaustive = true;
+  /// Orders of first computations exact mode plans when the exhaustive
+  /// search does not settle the plan: the file's (MILP), then
+  /// planner/GraphOrders.h's others (scalable planner each, within the time
+  /// limit). 1 plans the file's order only, as scalable mode always does.
+  unsigned Orders = 5;
+};
+
+/// The class of plans that a graph result's LowerBound and ProvenOptimal
+/// speak about.
+enum class GraphPlanClass : uint8_t {
+  /// Every schedule of spec §3b: the exhaustive search completed.
+  AllSchedules,
+  /// Plans that first compute nodes in id order (the file's order), the
+  /// class of the MILP (Checkmate's formulation) and the covering bounds.
+  FileOrder,
 };
 
 /// A graph plan with its solver statistics.
 struct GraphPlanResult {
   std::vector<GraphOp> Ops;
-  /// "exact" or "scalable".
+  /// "exhaustive", "exact" (the MILP) or "scalable".
   std::string ModeUsed;
-  /// Best proven lower bound on the time, model time unit (exact mode).
+  /// Best proven lower bound on the time of every plan of `Class` within
+  /// the budget, model time unit.
   double LowerBound = 0;
-  /// Relative gap between the plan's time and LowerBound.
+  /// Relative gap between the plan's time and LowerBound; 0 when the plan is
+  /// not of `Class` (the bound does not apply to it).
   double Gap = 0;
-  /// Whether exact mode proved optimality.
+  /// The plan is of `Class` and its time equals LowerBound.
   bool ProvenOptimal = false;
+  /// The class LowerBound and ProvenOptimal are proven for.
+  GraphPlanClass Class = GraphPlanClass::FileOrder;
+  /// Whether the plan itself is of `Class` (a plan that first computes
+  /// nodes in another order is not of FileOrder).
+  bool PlanInClass = true;
+  /// Orders of first computations planned (1: the file's order only).
+  unsigned OrdersTried = 1;
   /// Time of the plan (the incumbent), model time unit.
   double Time = 0;
   /// Peak of the plan, bytes.
@@ -57,10 +87,33 @@ struct GraphPlanResult {
   unsigned MilpConstraints = 0;
 };
 
-/// Least-time graph plan within the budget (exact or scalable). Fails with
-/// InfeasibleBudgetError naming the least feasible budget.
+/// Least-time graph plan within the budget. In exact and auto mode, graphs
+/// of up to GraphPlanExhaustiveMaxNodes nodes first get the exhaustive
+/// search (planner/GraphExhaustive.h): when it completes, the plan is
+/// optimal over all schedules. Otherwise exact mode runs the MILP in the
+/// file's order and the scalable planner in other orders of first
+/// computations and keeps the fastest plan; scalable mode plans the file's
+/// order only. Fails with InfeasibleBudgetError naming the
+/// least feasible budget (over all schedules when the search proved it, else
+/// with its class), and with InternalError when a lower bound lies above a
+/// plan of its own class.
 llvm::Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
                                                  const GraphPlanOptions &Opts);
+
+/// Whether \p Ops first compute nodes in id order (the file's order), the
+/// class GraphPlanClass::FileOrder.
+bool firstComputesInIdOrder(const Graph &G, llvm::ArrayRef<GraphOp> Ops);
+
+/// Issue 12's rule that contradictions are errors: \p Bound, a proven lower
+/// bound on the time of every plan of \p Class within the budget, against
+/// \p Ops, a plan the simulator accepted within that budget, of time \p Time.
+/// Fails with InternalError naming both when the plan is of the class and
+/// the bound lies above its time beyond float tolerance; a plan outside the
+/// class is not compared.
+llvm::Error checkLowerBound(const Graph &G, GraphPlanClass Class, double Bound,
+                            llvm::StringRef BoundName,
+                            llvm::ArrayRef<GraphOp> Ops, double Time,
+                            llvm::StringRef PlanName);
 
 /// Baselines: "recompute-all" (every forward node recomputed once in the
 /// backward) and "chen" (Chen's greedy over a topological order).

@@ -76,16 +76,27 @@ enum class Dialect : uint8_t { Chain, Graph };
 /// schedule file: the CLI prints it when it plans.
 struct OptimalityReport {
   /// How the plan was made: "exact", "N memory slots", "exact fell back to
-  /// N memory slots", "MILP (CBC)" or "scalable".
+  /// N memory slots", "exhaustive search", "MILP (CBC)" or "scalable".
   std::string Method;
-  /// A proven lower bound on the time of every plan within the budget (of
-  /// the class the planner covers), model time unit.
-  double LowerBound = 0;
-  /// The plan's time equals LowerBound: proven optimal in that class.
-  bool ProvenOptimal = false;
-  /// The class of schedules the result is optimal or bounded in, e.g.
-  /// "all schedules", "persistent schedules (rotor's class)".
+  /// The class of schedules that LowerBound and ProvenOptimal are proven
+  /// for, worded to follow "optimal" or "lower bound": "over all schedules",
+  /// "for the file's order of first computations". Empty: unstated.
   std::string Class;
+  /// A stable key for Class in JSON output, e.g. "all_schedules",
+  /// "file_order"; empty when Class is.
+  std::string ClassKey;
+  /// Further facts, printed after the claim: "best of 5 orders tried".
+  std::string Detail;
+  /// A proven lower bound on the time of every plan of `Class` within the
+  /// budget, model time unit.
+  double LowerBound = 0;
+  /// The plan is of `Class` and its time equals LowerBound: proven optimal
+  /// in that class.
+  bool ProvenOptimal = false;
+  /// Whether the plan itself belongs to `Class`, so that LowerBound bounds
+  /// it (a graph plan found in another order of first computations does
+  /// not belong to the file's order).
+  bool PlanInClass = true;
 };
 
 /// A schedule and its provenance.

@@ -44,16 +44,14 @@ template <typename Op> struct PlannedOps {
       : Ops(std::move(Ops)), Optimality(std::move(R)) {}
 };
 
-/// The classes a chain result is optimal or bounded in.
-static const char *const AllSchedules = "all schedules";
+/// The classes a chain result is optimal or bounded in, worded to follow
+/// "optimal" (OptimalityReport::Class), with their JSON keys.
+static const char *const AllSchedules = "over all schedules";
 static const char *const PersistentSchedules =
-    "persistent schedules (rotor's class)";
+    "among persistent schedules (rotor's class)";
 
-// TODO(lead): make this the InternalError of planner/Errors.h (exit 4) once
-// the graph helper's branch with it is merged.
 static Error internalError(const Twine &Msg) {
-  return createStringError(inconvertibleErrorCode(),
-                           ("internal error: " + Msg).str());
+  return make_error<InternalError>(Msg.str());
 }
 
 /// What the persistent DP proves: optimality, or a gap bound, within its
@@ -71,6 +69,7 @@ static OptimalityReport chainReport(const ChainDPResult &R,
   Rep.LowerBound = R.Time - R.GapBound;
   Rep.ProvenOptimal = R.GapBound == 0;
   Rep.Class = PersistentSchedules;
+  Rep.ClassKey = "persistent";
   return Rep;
 }
 
@@ -79,8 +78,8 @@ static OptimalityReport chainReport(const ChainDPResult &R,
 static Error persistentInfeasible(Error E) {
   return handleErrors(std::move(E), [](const InfeasibleBudgetError &IE) {
     return make_error<InfeasibleBudgetError>(
-        std::string("optimal, among ") + PersistentSchedules, IE.BudgetBytes,
-        IE.MinFeasibleBytes);
+        "optimal", IE.BudgetBytes, IE.MinFeasibleBytes,
+        "persistent schedules (rotor's class)");
   });
 }
 
@@ -121,6 +120,7 @@ provenOverAll(const Chain &C, uint64_t Budget, std::optional<ChainDPResult> DP,
   Rep.LowerBound = Ex.Time;
   Rep.ProvenOptimal = true;
   Rep.Class = AllSchedules;
+  Rep.ClassKey = "all_schedules";
   if (DP && sameTime(DP->Time, Ex.Time))
     return PlannedOps<ChainOp>(std::move(DP->Ops), std::move(Rep));
   return PlannedOps<ChainOp>(std::move(Ex.Ops), std::move(Rep));
@@ -190,6 +190,28 @@ static Expected<PlannedOps<ChainOp>> chainOps(const Chain &C,
                   "sqrt, selective, chen, revolve, optimal)");
 }
 
+/// What a graph plan proves, and for which class; nothing is clamped: the
+/// planner has already refused a bound above a plan of its class.
+static OptimalityReport graphReport(const GraphPlanResult &R) {
+  OptimalityReport Rep;
+  Rep.Method = R.ModeUsed == "exhaustive" ? "exhaustive search"
+               : R.ModeUsed == "exact"    ? "MILP (CBC)"
+                                          : R.ModeUsed;
+  if (R.Class == GraphPlanClass::AllSchedules) {
+    Rep.Class = "over all schedules";
+    Rep.ClassKey = "all_schedules";
+  } else {
+    Rep.Class = "for the file's order of first computations";
+    Rep.ClassKey = "file_order";
+  }
+  if (R.OrdersTried > 1)
+    Rep.Detail = fmt::format("best of {} orders tried", R.OrdersTried);
+  Rep.LowerBound = R.LowerBound;
+  Rep.ProvenOptimal = R.ProvenOptimal;
+  Rep.PlanInClass = R.PlanInClass;
+  return Rep;
+}
+
 static Expected<PlannedOps<GraphOp>> graphOps(const Graph &G,
                                               const StrategyOptions &O) {
   const std::string &N = O.Name;
@@ -205,10 +227,7 @@ static Expected<PlannedOps<GraphOp>> graphOps(const Graph &G,
         planGraphOptimal(G, {*O.BudgetBytes, O.GraphMode, O.TimeLimitSeconds});
     if (!R)
       return R.takeError();
-    OptimalityReport Rep;
-    Rep.Method = R->ModeUsed == "exact" ? "MILP (CBC)" : R->ModeUsed;
-    Rep.LowerBound = R->LowerBound;
-    Rep.ProvenOptimal = R->ProvenOptimal || R->LowerBound >= R->Time;
+    OptimalityReport Rep = graphReport(*R);
     return PlannedOps<GraphOp>(std::move(R->Ops), std::move(Rep));
   }
   return badInput("unknown strategy '" + N +

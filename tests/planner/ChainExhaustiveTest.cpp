@@ -108,7 +108,7 @@ TEST_CASE("chain exhaustive: `optimal` is the all-schedule optimum, L <= 6") {
           CHECK(S->Predicted.Time == *All.best(B));
           CHECK(S->Predicted.PeakBytes <= B);
           REQUIRE(S->Optimality);
-          CHECK(S->Optimality->Class == "all schedules");
+          CHECK(S->Optimality->ClassKey == "all_schedules");
           CHECK(S->Optimality->ProvenOptimal);
           CHECK(S->Optimality->LowerBound == S->Predicted.Time);
         }
@@ -125,15 +125,15 @@ TEST_CASE("chain exhaustive: longer chains keep the persistent class") {
   auto S = planStrategy(chainModel(C), O);
   REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
   REQUIRE(S->Optimality);
-  CHECK(S->Optimality->Class == "persistent schedules (rotor's class)");
+  CHECK(S->Optimality->ClassKey == "persistent");
+  CHECK(S->Optimality->Class == "among persistent schedules (rotor's class)");
   O.BudgetBytes = C.InputBytes - 1;
   auto T = planStrategy(chainModel(C), O);
   std::string Named;
   llvm::handleAllErrors(
-      T.takeError(),
-      [&](const InfeasibleBudgetError &E) { Named = E.Strategy; },
+      T.takeError(), [&](const InfeasibleBudgetError &E) { Named = E.Class; },
       [&](const llvm::ErrorInfoBase &E) { FAIL(E.message()); });
-  CHECK(Named == "optimal, among persistent schedules (rotor's class)");
+  CHECK(Named == "persistent schedules (rotor's class)");
 }
 
 TEST_CASE("chain exhaustive: beats the persistent optimum by hand") {
@@ -182,5 +182,5 @@ TEST_CASE("chain exhaustive: beats the persistent optimum by hand") {
   auto S = planStrategy(chainModel(C), O);
   REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
   CHECK(S->Predicted.Time == 80);
-  CHECK(S->Optimality->Class == "all schedules");
+  CHECK(S->Optimality->ClassKey == "all_schedules");
 }

@@ -28,11 +28,13 @@ SimResult simulated(const Graph &G, const std::vector<GraphOp> &Ops) {
   return *S;
 }
 
-GraphPlanResult plan(const Graph &G, uint64_t Budget, const char *Mode) {
+GraphPlanResult plan(const Graph &G, uint64_t Budget, const char *Mode,
+                     bool UseExhaustive = true) {
   GraphPlanOptions O;
   O.BudgetBytes = Budget;
   O.Mode = Mode;
   O.TimeLimitSeconds = 30;
+  O.UseExhaustive = UseExhaustive;
   auto R = planGraphOptimal(G, O);
   if (!R) {
     FAIL(llvm::toString(R.takeError()));
@@ -73,13 +75,24 @@ TEST_CASE("graphplanner: exact mode reaches the hand-computed optimum") {
   Graph G = chain3();
   // GraphMILPTest works these out: budget 22 -> recompute A once (12);
   // budget 21 -> recompute B from A, and A again (17).
+  // Small graphs go to the exhaustive search: optimal over all schedules.
   GraphPlanResult R22 = plan(G, 22, "exact");
-  CHECK(R22.ModeUsed == "exact");
+  CHECK(R22.ModeUsed == "exhaustive");
+  CHECK(R22.Class == GraphPlanClass::AllSchedules);
   CHECK(R22.Time == 12);
   CHECK(R22.ProvenOptimal);
+  CHECK(R22.LowerBound == 12);
   CHECK(R22.Gap == doctest::Approx(0));
   CHECK(plan(G, 21, "exact").Time == 17);
-  CHECK(plan(G, 21, "auto").ModeUsed == "exact");
+  CHECK(plan(G, 21, "auto").ModeUsed == "exhaustive");
+  // Without it, the MILP proves the same optima for the file's order.
+  GraphPlanResult M22 = plan(G, 22, "exact", /*UseExhaustive=*/false);
+  CHECK(M22.ModeUsed == "exact");
+  CHECK(M22.Class == GraphPlanClass::FileOrder);
+  CHECK(M22.Time == 12);
+  CHECK(M22.ProvenOptimal);
+  CHECK(plan(G, 21, "auto", false).ModeUsed == "exact");
+  CHECK(plan(G, 21, "auto", false).Time == 17);
 }
 
 TEST_CASE("graphplanner: exact <= scalable <= baselines on small graphs") {
@@ -138,7 +151,11 @@ TEST_CASE("graphplanner: auto mode goes scalable on large graphs") {
   REQUIRE(G.size() > 60);
   GraphPlanResult R = plan(G, fullPeak(G) * 6 / 10, "auto");
   CHECK(R.ModeUsed == "scalable");
-  CHECK(R.LowerBound <= R.Time);
+  CHECK(R.Class == GraphPlanClass::FileOrder);
+  // No clamp: the covering bound is a bound for the file's order, and a
+  // plan of that order above it would have been an InternalError.
+  if (R.PlanInClass)
+    CHECK(R.LowerBound <= R.Time + 1e-9);
 }
 
 TEST_CASE("graphplanner: bad modes and oversized exact runs are refused") {

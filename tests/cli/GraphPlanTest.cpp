@@ -1,0 +1,101 @@
+//===- tests/cli/GraphPlanTest.cpp - remat plan on graphs: what it claims -===//
+
+#include "TestUtil.h"
+
+#include "graph/RandomGraphs.h"
+#include "planner/GraphPlanner.h"
+#include "planner/Simulator.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+using namespace remat;
+using namespace remat::test;
+
+namespace {
+
+/// \p G as a graph-form model file.
+std::string modelJson(const Graph &G) {
+  nlohmann::ordered_json Nodes = nlohmann::ordered_json::array();
+  for (const Node &N : G.Nodes) {
+    nlohmann::ordered_json In = nlohmann::ordered_json::array();
+    for (unsigned I : N.Inputs)
+      In.push_back(G.Nodes[I].Name);
+    Nodes.push_back({{"name", N.Name},
+                     {"time", N.Time},
+                     {"bytes", N.Bytes},
+                     {"workspace", N.Workspace},
+                     {"inputs", In},
+                     {"phase", phaseName(N.NodePhase).str()}});
+  }
+  nlohmann::ordered_json J = {{"format", "remat-model"},
+                              {"version", 1},
+                              {"name", "random"},
+                              {"graph", {{"nodes", Nodes}}}};
+  return J.dump();
+}
+
+uint64_t storeAllPeak(const Graph &G) {
+  auto S = simulateGraph(G, storeAllGraphOps(G));
+  REQUIRE(static_cast<bool>(S));
+  return S->PeakBytes;
+}
+
+} // namespace
+
+TEST_CASE("cli graph plan: small graphs are proven over all schedules") {
+  // graphplan_chain3: recomputing B needs A and gC resident, 10 + 10 + 1 =
+  // 21 bytes (GraphMILPTest); the exhaustive search proves it is the least,
+  // so the message names no class.
+  std::string Model = sourcePath("tests/data/graphplan_chain3.json");
+  CliResult Tight =
+      runCli({"plan", Model, "--strategy", "optimal", "--budget", "20"});
+  CHECK(Tight.Code == 3);
+  CHECK(Tight.Err.find("the smallest feasible budget is 21 B (21 bytes)") !=
+        std::string::npos);
+  TempFile Out("plan.json");
+  CliResult Ok = runCli({"plan", Model, "--strategy", "optimal", "--budget",
+                         "21", "-o", Out.path()});
+  REQUIRE(Ok.Code == 0);
+  CHECK(Ok.Err.find("remat: exhaustive search, proven optimal over all "
+                    "schedules\n") != std::string::npos);
+}
+
+TEST_CASE("cli graph plan: beyond the search, claims name their class") {
+  Graph G = randomLayeredGraph(3, 14, 3); // 29 nodes
+  REQUIRE(G.size() > GraphPlanExhaustiveMaxNodes);
+  TempFile Model("random29.json", modelJson(G));
+  TempFile Out("plan.json");
+  std::string Budget = std::to_string(storeAllPeak(G) * 7 / 10);
+  CliResult R =
+      runCli({"plan", Model.path(), "--strategy", "optimal", "--budget", Budget,
+              "--time-limit", "3", "-o", Out.path()});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  CHECK(R.Err.find("for the file's order of first computations") !=
+        std::string::npos);
+  CHECK(R.Err.find("best of 5 orders tried") != std::string::npos);
+  CHECK(R.Err.find("over all schedules") == std::string::npos);
+}
+
+TEST_CASE("cli graph plan: compare --json carries the class of the claim") {
+  // diamond fits whole in 1 KiB: nothing is recomputed, and the exhaustive
+  // search proves the plan optimal over all schedules.
+  CliResult R = runCli({"compare", sourcePath("tests/data/diamond.json"),
+                        "--budget", "1KiB", "--json"});
+  REQUIRE_MESSAGE(R.Code == 0, R.Err);
+  auto J = nlohmann::json::parse(R.Out);
+  bool SawOptimal = false;
+  for (const auto &Row : J["rows"]) {
+    if (Row["strategy"] != "optimal") {
+      CHECK(Row["optimality"].is_null());
+      continue;
+    }
+    SawOptimal = true;
+    const auto &O = Row["optimality"];
+    CHECK(O["method"] == "exhaustive search");
+    CHECK(O["optimal_class"] == "all_schedules");
+    CHECK(O["proven_optimal"] == true);
+    CHECK(O["lower_bound"] == Row["time"]);
+  }
+  CHECK(SawOptimal);
+}
