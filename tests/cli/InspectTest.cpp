@@ -155,8 +155,16 @@ TEST_CASE("inspect: bad input is exit 2 with one line") {
   CHECK(R.Code == 2);
   CHECK(R.Out == "");
   CHECK(R.Err == "remat: error: " + Deep.path() +
-                     ": the top level must be a JSON object, got " +
-                     std::string(37, '[') + "...\n");
+                     ": JSON nesting deeper than 512 levels\n");
+  // The reproducer: the deep value beside valid fields segfaulted.
+  test::TempFile Beside("beside.json", "{\"x\":" + std::string(100000, '[') +
+                                           std::string(100000, ']') +
+                                           ",\"y\":1}");
+  R = test::runCli({"inspect", Beside.path()});
+  CHECK(R.Code == 2);
+  CHECK(R.Out == "");
+  CHECK(R.Err == "remat: error: " + Beside.path() +
+                     ": JSON nesting deeper than 512 levels\n");
 }
 
 TEST_CASE("inspect: every malformed file in tests/data/bad is exit 2") {

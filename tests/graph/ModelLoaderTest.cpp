@@ -409,9 +409,10 @@ TEST_CASE("loader: limits and names the lowering needs") {
 }
 
 TEST_CASE("loader: deeply nested values fail with one line, no overflow") {
-  // 100000 levels: printing the value with a recursive dump overflowed the
-  // stack. The message shows the first 37 bytes and "...".
-  std::string Deep = std::string(100000, '[') + std::string(100000, ']');
+  // Nesting is bounded at MaxJsonNesting (512) levels while parsing; below
+  // that a deep value is described by its first 37 bytes and "...". Here
+  // "[" + Deep + "]" inside the top-level object is 1 + 1 + 500 = 502 deep.
+  std::string Deep = std::string(500, '[') + std::string(500, ']');
   CHECK(err(chainDoc("[" + Deep + "]")) ==
         "m.json: layers[0]: must be an object, got " + std::string(37, '[') +
             "...");
@@ -435,6 +436,35 @@ TEST_CASE("loader: deeply nested values fail with one line, no overflow") {
     Want += "\xc3\xa9";
   CHECK(err(chainDoc("[" + LayerA + "]", R"("loss": "a)" + Acute + "\", ")) ==
         "m.json: loss: must be an object, got \"a" + Want + "...");
+}
+
+/// \p N arrays nested inside each other: "[[...]]".
+static std::string nestedLists(size_t N) {
+  return std::string(N, '[') + std::string(N, ']');
+}
+
+TEST_CASE("loader: JSON nested deeper than 512 levels is refused") {
+  // The issue's reproducer: an unknown field holding 100000 nested lists
+  // beside a valid one; copying the value segfaulted (exit 139).
+  std::string Too = "m.json: JSON nesting deeper than 512 levels";
+  CHECK(err(R"({"x":)" + nestedLists(100000) + R"(,"y":1})") == Too);
+  CHECK(err(chainDoc("[" + nestedLists(100000) + "]")) == Too);
+  CHECK(err(nestedLists(100000)) == Too);
+  // The bound is exact: the object and 511 lists are 512 levels (read, then
+  // refused for the unknown field), one more list is 513.
+  CHECK(
+      err(chainDoc("[" + LayerA + "]", R"("x": )" + nestedLists(511) + ", ")) ==
+      "m.json: unknown field \"x\"");
+  CHECK(err(chainDoc("[" + LayerA + "]",
+                     R"("x": )" + nestedLists(512) + ", ")) == Too);
+  // Objects count as levels too: {"a":{"a":...}} 513 deep.
+  std::string Objs;
+  for (int I = 0; I != 513; ++I)
+    Objs += R"({"a":)";
+  Objs += "1" + std::string(513, '}');
+  CHECK(err(Objs) == Too);
+  // A syntax error before the deep part is still reported at its position.
+  CHECK(err("{,}" + nestedLists(1000)).find("m.json:1:2: invalid JSON") == 0);
 }
 
 TEST_CASE("loader: damaged files fail with one line, never crash") {
