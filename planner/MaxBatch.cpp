@@ -157,6 +157,11 @@ static double frontierOverhead(const std::vector<ChainFrontierPoint> &F,
   return Base > 0 ? T / Base - 1 : 0;
 }
 
+/// The frontier is exact for short chains, else discretised.
+static unsigned optimalRowsSlots(const Chain &C) {
+  return C.size() <= 40 ? 0 : 300;
+}
+
 static void optimalRows(const Chain &C, uint64_t FileBatch,
                         const MaxBatchOptions &Opts, MaxBatchResult &R) {
   auto Fits = [&](uint64_t B) {
@@ -167,7 +172,7 @@ static void optimalRows(const Chain &C, uint64_t FileBatch,
   // The frontier is exact for short chains, else discretised (an upper
   // bound on time, so the caps stay safe).
   std::vector<ChainFrontierPoint> F =
-      optimalChainFrontier(C, C.size() <= 40 ? 0 : 300);
+      optimalChainFrontier(C, optimalRowsSlots(C));
   double Base = storeAllTime(C);
   MaxBatchRow Row{"optimal", "optimal", Max, 0, 0};
   if (Max) {
@@ -228,6 +233,8 @@ Expected<MaxBatchResult> computeMaxBatch(const Model &M,
         formatSize(R.StaticBytes).c_str());
   R.BudgetBytes = Opts.DeviceMemoryBytes - R.StaticBytes;
   const Chain &C = *M.AsChain;
+  if (Error E = checkChainFrontierMemory(C, optimalRowsSlots(C)))
+    return E;
   strategyRows(C, R.FileBatch, Opts, R);
   optimalRows(C, R.FileBatch, Opts, R);
   return R;
