@@ -178,7 +178,8 @@ int runFrontier(ArrayRef<std::string> Args, raw_ostream &Out,
     std::string Title =
         fmt::format("{}: least time per iteration vs activation budget",
                     M->Name.empty() ? M->Path : M->Name);
-    if (Error E = writeOutput(*Svg, renderFrontierSvg(*F, Title), Out))
+    if (Error E = writeOutput(*Svg, renderFrontierSvg(*F, Title), Out,
+                              P.positionals()))
       return reportError(std::move(E), Err);
   }
   if (P.has("json"))

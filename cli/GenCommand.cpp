@@ -142,11 +142,9 @@ static int runBundled(ArrayRef<std::string> Args, raw_ostream &Out,
   for (const BundledModel &B : *Models) {
     SmallString<256> Path(*Dir);
     sys::path::append(Path, B.FileName);
+    // The error names the path.
     if (Error E = writeOutput(Path, renderModel(B.Model), Out))
-      return reportError(createStringError(inconvertibleErrorCode(), "%s: %s",
-                                           Path.c_str(),
-                                           toString(std::move(E)).c_str()),
-                         Err);
+      return reportError(std::move(E), Err);
     Out << "wrote " << Path << "\n";
   }
   return ExitOk;

@@ -200,7 +200,7 @@ int runPlan(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
     Text = std::move(*T);
   }
   std::string Path = P.get("output").value_or("-");
-  if (Error E = writeOutput(Path, Text, Out))
+  if (Error E = writeOutput(Path, Text, Out, P.positionals()))
     return reportError(std::move(E), Err);
   if (Path != "-") {
     const Prediction &Pr = S->Predicted;

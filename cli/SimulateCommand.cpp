@@ -194,7 +194,7 @@ int runSimulate(ArrayRef<std::string> Args, raw_ostream &Out,
     Sim.PeakOpIndex = F->PeakOp;
     Sim.Timeline = F->Timeline;
     std::string Svg = renderMemoryTimelineSvg(*M, *S, Sim, S->BudgetBytes);
-    if (Error E = writeOutput(*SvgPath, Svg, Out))
+    if (Error E = writeOutput(*SvgPath, Svg, Out, P.positionals()))
       return reportError(std::move(E), Err);
   }
   std::vector<std::string> Bad = mismatches(F->P, S->Predicted);
