@@ -443,6 +443,33 @@ static std::string nestedLists(size_t N) {
   return std::string(N, '[') + std::string(N, ']');
 }
 
+TEST_CASE("loader: times adding up past 1e200 are refused") {
+  // The issue's reproducer: 1e308 per layer is finite and non-negative, but
+  // the sums became infinite ("time": null, "overhead -nan%").
+  std::string Huge = R"("fwd_time": 1e308, "bwd_time": 1e308,
+    "output_bytes": 8, "saved_bytes": 8)";
+  CHECK(err(chainDoc(R"([{"name": "a", )" + Huge + "}]")) ==
+        "m.json: the times in the model add up to more than 1e200 (in its "
+        "time unit)");
+  // Each time below the bound, the sum over it: 6e199 + 6e199 > 1e200 (the
+  // chain lowers to the forward and backward node of "a" and a loss).
+  std::string Near = R"("fwd_time": 6e199, "bwd_time": 6e199,
+    "output_bytes": 8, "saved_bytes": 8)";
+  CHECK(err(chainDoc(R"([{"name": "a", )" + Near + "}]")) ==
+        "m.json: the times in the model add up to more than 1e200 (in its "
+        "time unit)");
+  // At the bound exactly: 5e199 + 5e199 = 1e200 in double.
+  CHECK(5e199 + 5e199 <= 1e200);
+  std::string At = R"("fwd_time": 5e199, "bwd_time": 5e199,
+    "output_bytes": 8, "saved_bytes": 8)";
+  ok(chainDoc(R"([{"name": "a", )" + At + "}]"));
+  // Graph form too.
+  CHECK(err(graphDoc(R"([{"name": "a", "time": 1e308, "bytes": 8,
+    "inputs": [], "phase": "forward"}])")) ==
+        "m.json: the times in the model add up to more than 1e200 (in its "
+        "time unit)");
+}
+
 TEST_CASE("loader: JSON nested deeper than 512 levels is refused") {
   // The issue's reproducer: an unknown field holding 100000 nested lists
   // beside a valid one; copying the value segfaulted (exit 139).
