@@ -18,6 +18,47 @@ using namespace llvm;
 
 namespace remat {
 
+std::string safeName(StringRef Name) {
+  std::string Out;
+  for (size_t I = 0; I < Name.size(); ++I) {
+    unsigned char C = Name[I];
+    if (C == '\\') {
+      Out += "\\\\";
+      continue;
+    }
+    if (C < 0x20 || C == 0x7f) {
+      Out += C == '\n'   ? std::string("\\n")
+             : C == '\r' ? std::string("\\r")
+             : C == '\t' ? std::string("\\t")
+                         : fmt::format("\\x{:02x}", C);
+      continue;
+    }
+    // Two- and three-byte UTF-8 code points to escape (the input is valid
+    // UTF-8: the JSON reader checks it).
+    unsigned Code = 0, Len = 0;
+    if (C == 0xC2 && I + 1 < Name.size()) {
+      Code = (unsigned char)Name[I + 1] & 0x3f;
+      Code |= 0x80;
+      Len = 2;
+    } else if (C == 0xE2 && I + 2 < Name.size()) {
+      Code = 0x2000 | (((unsigned char)Name[I + 1] & 0x3f) << 6) |
+             ((unsigned char)Name[I + 2] & 0x3f);
+      Len = 3;
+    }
+    bool Escape = (Len == 2 && Code <= 0x9f) ||
+                  (Len == 3 && (Code == 0x200E || Code == 0x200F ||
+                                (Code >= 0x2028 && Code <= 0x202E) ||
+                                (Code >= 0x2066 && Code <= 0x2069)));
+    if (Escape) {
+      Out += fmt::format("\\u{:04x}", Code);
+      I += Len - 1;
+      continue;
+    }
+    Out += char(C);
+  }
+  return Out;
+}
+
 static constexpr std::pair<EmitTarget, const char *> TargetNames[] = {
     {EmitTarget::PyTorch, "pytorch"},
     {EmitTarget::HF, "hf"},
