@@ -125,9 +125,12 @@ Expected<uint64_t> ObjectReader::size(StringRef Key,
                                  " is too large (the limit is 2^62 bytes)");
     return Bytes;
   }
-  if (V->is_number_integer())
+  if (V->is_number_integer()) {
+    if (V->get<int64_t>() == 0)
+      return 0; // written -0
     return fieldError(Key,
                       "size must not be negative, got " + describeJson(*V));
+  }
   if (V->is_string()) {
     Expected<uint64_t> Bytes = parseSize(V->get<std::string>());
     if (!Bytes)

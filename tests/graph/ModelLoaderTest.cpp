@@ -232,6 +232,24 @@ TEST_CASE("loader: graph form errors") {
                      ", " + node("a", R"(["x", "c"])") + ", " +
                      node("b", R"(["a"])") + "]")) ==
         "m.json: graph.nodes: cycle: c -> a -> b -> c");
+  // A cycle of 7 nodes names all of them; n0 <- n1 <- ... <- n99999 <- n0
+  // (each n_i reads n_{i+1}) is a cycle of 100000: data flows n0 -> n99999
+  // -> n99998 -> ...; the first 4 and last 2 are named, and the count.
+  auto Ring = [&](unsigned N) {
+    std::string Nodes = "[";
+    for (unsigned I = 0; I < N; ++I)
+      Nodes +=
+          (I ? ", " : "") + node("n" + std::to_string(I),
+                                 "[\"n" + std::to_string((I + 1) % N) + "\"]");
+    return graphDoc(Nodes + "]");
+  };
+  CHECK(err(Ring(7)) == "m.json: graph.nodes: cycle: n0 -> n6 -> n5 -> n4 -> "
+                        "n3 -> n2 -> n1 -> n0");
+  CHECK(err(Ring(8)) == "m.json: graph.nodes: cycle: n0 -> n7 -> n6 -> n5 -> "
+                        "... -> n2 -> n1 -> n0 (8 nodes)");
+  CHECK(err(Ring(100000)) ==
+        "m.json: graph.nodes: cycle: n0 -> n99999 -> n99998 -> n99997 -> ... "
+        "-> n2 -> n1 -> n0 (100000 nodes)");
   // A derived name that collides with a forward node.
   CHECK(err(graphDoc("[" + node("a", "[]") + ", " + node("g.a", R"(["a"])") +
                      "]")) == "m.json: graph: cannot derive the backward: "
@@ -441,6 +459,17 @@ TEST_CASE("loader: deeply nested values fail with one line, no overflow") {
 /// \p N arrays nested inside each other: "[[...]]".
 static std::string nestedLists(size_t N) {
   return std::string(N, '[') + std::string(N, ']');
+}
+
+TEST_CASE("loader: -0 is a size of zero") {
+  // Was "size must not be negative, got 0".
+  Model M = ok(layerDoc(R"("fwd_time": 1, "bwd_time": 2, "output_bytes": -0,
+    "saved_bytes": 8)"));
+  CHECK(M.AsChain->Stages[0].OutputBytes == 0);
+  CHECK(err(layerDoc(R"("fwd_time": 1, "bwd_time": 2, "output_bytes": -1,
+    "saved_bytes": 8)")) ==
+        "m.json: layers[0] (\"a\"): output_bytes: size must not be negative, "
+        "got -1");
 }
 
 TEST_CASE("loader: times adding up past 1e200 are refused") {
