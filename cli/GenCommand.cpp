@@ -79,8 +79,13 @@ static Error readCommon(const ArgParser &P, double &Tflops, std::string &Name) {
     return T.takeError();
   if (*T)
     Tflops = **T;
-  if (auto N = P.get("name"))
+  if (auto N = P.get("name")) {
+    // The loader refuses an empty name; so does gen, before writing.
+    if (N->empty())
+      return createStringError(inconvertibleErrorCode(),
+                               "--name must not be empty");
     Name = *N;
+  }
   return Error::success();
 }
 
