@@ -3,6 +3,7 @@
 #include "cli/Common.h"
 
 #include "graph/Size.h"
+#include "planner/Emit.h"
 #include "planner/Errors.h"
 
 #include "llvm/ADT/SmallString.h"
@@ -164,6 +165,8 @@ Expected<std::optional<uint64_t>> budgetFromArgs(const ArgParser &P,
         formatSize(**Device).c_str(), formatSize(Static).c_str());
   return std::optional<uint64_t>(**Device - Static);
 }
+
+std::string printable(StringRef Text) { return safeName(Text); }
 
 std::string fixed(double V, int Digits) {
   return fmt::format("{:.{}f}", V, Digits);

@@ -46,6 +46,12 @@ llvm::Error writeOutput(llvm::StringRef Path, llvm::StringRef Contents,
                         llvm::raw_ostream &Out,
                         llvm::ArrayRef<std::string> Inputs = {});
 
+/// \p Text (a name or other text from an input file) safe to print in text
+/// output: control bytes, Unicode line separators and bidirectional
+/// overrides are escaped (remat::safeName), so a name cannot move the
+/// cursor, hide text or start a line of its own.
+std::string printable(llvm::StringRef Text);
+
 /// Adds --budget and --device-memory to \p P.
 void addBudgetOptions(ArgParser &P);
 

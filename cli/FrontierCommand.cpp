@@ -82,7 +82,7 @@ std::string pct(double Overhead) {
 void printText(const Model &M, const Frontier &F, raw_ostream &OS) {
   OS << fmt::format("frontier of {} ({}; {} breakpoints; baseline {} {} at "
                     "{})\n\n",
-                    M.Name.empty() ? M.Path : M.Name,
+                    printable(M.Name.empty() ? M.Path : M.Name),
                     F.Sampled ? std::string("sampled with the scalable "
                                             "graph planner; upper bounds")
                     : F.MemorySlots

@@ -44,8 +44,8 @@ std::string batchText(uint64_t B) { return B ? std::to_string(B) : "-"; }
 
 void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
   OS << fmt::format("{}: activation budget {} = device memory - static {}\n",
-                    M.Name.empty() ? M.Path : M.Name, formatSize(R.BudgetBytes),
-                    formatSize(R.StaticBytes));
+                    printable(M.Name.empty() ? M.Path : M.Name),
+                    formatSize(R.BudgetBytes), formatSize(R.StaticBytes));
   if (!R.BatchDeclared)
     OS << "note: the model declares no batch_size; its costs are taken as "
           "batch 1\n";

@@ -132,7 +132,8 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
   const std::string &U = M.TimeUnit;
   Out << fmt::format("schedule {} ({} strategy, {} ops) on model {} ({}): "
                      "valid and complete\n\n",
-                     S.Path, S.Strategy, F.Ops, M.Name, M.Path);
+                     printable(S.Path), printable(S.Strategy), F.Ops,
+                     printable(M.Name), printable(M.Path));
   Out << fmt::format("  {:<24} {:>20} {:>20}\n", "", "simulated", "predicted");
   auto Row = [&](const char *Name, const std::string &X, const std::string &Y) {
     Out << fmt::format("  {:<24} {:>20} {:>20}\n", Name, X, Y);
