@@ -141,11 +141,6 @@ std::vector<uint64_t> storeAllTable(const DPChain &C);
 /// SA(0, L): with x_0 added, the store-all plan's peak (same units as \p C).
 uint64_t storeAllNeed(const DPChain &C);
 
-/// The default cap on the chain DP's estimated table memory, bytes (16 GiB;
-/// ChainDPOptions::MaxTableBytes and FrontierOptions change it). See
-/// docs/limits.md.
-constexpr uint64_t DefaultMaxTableBytes = uint64_t(16) << 30;
-
 /// Bytes of the exact DP (Tables) that grow with the (L+1)^2 stage pairs:
 /// its spans (16 B a pair) and, when the budget is infeasible, the least-
 /// memory table that names the least budget (16 B a pair while it is
