@@ -40,7 +40,15 @@ ArgParser makeParser() {
   return P;
 }
 
-std::string batchText(uint64_t B) { return B ? std::to_string(B) : "-"; }
+/// The largest batch searched (MaxBatchOptions::BatchLimit, 2^24).
+const uint64_t SearchLimit = MaxBatchOptions().BatchLimit;
+
+/// A batch at the search limit is a lower bound: "16777216+".
+std::string batchText(uint64_t B) {
+  if (!B)
+    return "-";
+  return std::to_string(B) + (B >= SearchLimit ? "+" : "");
+}
 
 void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
   OS << fmt::format("{}: activation budget {} = device memory - static {}\n",
@@ -58,6 +66,14 @@ void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
         "  {:<30}  {:>9}  {:>12}  {:>9}\n", Row.Label, batchText(Row.MaxBatch),
         Row.MaxBatch ? formatSize(Row.PeakBytes) : "-",
         Row.MaxBatch ? fmt::format("{:.1f}%", Row.Overhead * 100) : "-");
+  bool AtLimit =
+      R.StandardBatch >= SearchLimit || R.CheckpointedBatch >= SearchLimit;
+  for (const MaxBatchRow &Row : R.Rows)
+    AtLimit = AtLimit || Row.MaxBatch >= SearchLimit;
+  if (AtLimit)
+    OS << fmt::format("  (+: the search stops at batch {}; a larger one may "
+                      "fit)\n",
+                      SearchLimit);
   OS << fmt::format("\n  standard (store everything) batch:  {}\n",
                     batchText(R.StandardBatch));
   OS << fmt::format("  checkpointed (optimal) batch:       {}",
