@@ -43,8 +43,10 @@ ArgParser makeParser() {
            "discretise memory into N slots (each point is then a valid plan "
            "and an upper bound on the exact curve); 0 forces exact",
            "exact up to 40 stages, else 2000 (fewer beyond ~230 stages)");
-  P.epilog("Example:\n  remat frontier models/het12.json --svg het12.svg\n"
-           "Chain models only for now; graph models are an error (exit 2).");
+  P.epilog(
+      "Example:\n  remat frontier models/het12.json --svg het12.svg\n"
+      "Graph models: the curve is sampled with the scalable graph planner\n"
+      "(each point a valid plan, an upper bound on the least time).");
   return P;
 }
 

@@ -45,8 +45,9 @@ ArgParser makeParser() {
            "each op's peak and the budget line) as an SVG file");
   P.flag("force", "simulate even when the schedule was made for another "
                   "model file (its\nmodel_sha256 differs)");
-  P.epilog("exit codes: 0 valid and as predicted; 1 invalid schedule or a "
-           "prediction\nthat does not match; 2 bad input, or a schedule made "
+  P.epilog("exit codes: 0 valid and as predicted; 1 invalid schedule, a "
+           "prediction\nthat does not match, or a peak over the file's "
+           "budget_bytes; 2 bad input, or a schedule made "
            "for another model\n(without --force).\n\n"
            "times compare to a relative 1e-9, the overhead to its 4 written "
            "decimals,\nbytes and counts exactly.\n\n"
@@ -199,6 +200,11 @@ int runSimulate(ArrayRef<std::string> Args, raw_ostream &Out,
       return reportError(std::move(E), Err);
   }
   std::vector<std::string> Bad = mismatches(F->P, S->Predicted);
+  // A schedule over its own budget was called valid and as predicted.
+  if (S->BudgetBytes && F->P.PeakBytes > *S->BudgetBytes)
+    Bad.push_back(fmt::format("peak_bytes: simulated {}, over the file's "
+                              "budget_bytes {}",
+                              F->P.PeakBytes, *S->BudgetBytes));
   if (Json) {
     OutJson J{{"schedule", S->Path},
               {"model", M->Path},
