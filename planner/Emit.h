@@ -81,6 +81,12 @@ struct StageDecision {
 /// Other text, UTF-8 included, is kept.
 std::string safeName(llvm::StringRef Name);
 
+/// \p V as a literal in emitted code (a JSON string, or a list of them, is
+/// also a Python literal): its compact dump with DEL and the code points
+/// that safeName escapes written as \uNNNN, which JSON and Python read
+/// alike (all are in the BMP, so no surrogate pairs).
+std::string codeLiteral(const nlohmann::ordered_json &V);
+
 /// Per-stage reading of a chain schedule.
 struct ChainAnalysis {
   std::vector<StageDecision> Stages;

@@ -96,7 +96,7 @@ static std::string recomputedSet(const std::vector<std::string> &Names) {
     return "RECOMPUTED = frozenset()  # the plan recomputes no block\n";
   std::string S = "RECOMPUTED = frozenset({  # the plan's recomputed blocks\n";
   for (const std::string &N : Names)
-    S += "    " + json(N).dump() + ",\n";
+    S += "    " + codeLiteral(json(N)) + ",\n";
   return S + "})\n";
 }
 

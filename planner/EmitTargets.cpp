@@ -388,7 +388,7 @@ static TargetPlan deepspeedPlan(unsigned L, unsigned K,
       "model = PipelineModule(layers=layers, num_stages=num_stages,\n"
       "                       activation_checkpoint_interval={},\n"
       "                       checkpointable_layers={})\n",
-      K, Classes.empty() ? "None" : ClassJson.dump());
+      K, Classes.empty() ? "None" : codeLiteral(ClassJson));
   return P;
 }
 

@@ -633,6 +633,22 @@ TEST_CASE("emit: safeName escapes what could end a comment or mislead") {
         "\xC3\xA9\xC2\xA0\xE2\x80\x94");
 }
 
+TEST_CASE("emit: codeLiteral escapes separators inside string literals") {
+  using json = nlohmann::ordered_json;
+  // U+2029 = E2 80 A9, U+0085 = C2 85, DEL = 7F; JSON escapes the newline
+  // and the quote itself; U+00E9 (C3 A9) is kept.
+  CHECK(codeLiteral(json("a\xE2\x80\xA9"
+                         "b\xC2\x85\x7f\n\"\xC3\xA9")) ==
+        "\"a\\u2029b\\u0085\\u007f\\n\\\"\xC3\xA9\"");
+  CHECK(codeLiteral(json::array({"x", "\xE2\x80\xAE"})) ==
+        "[\"x\",\"\\u202e\"]");
+  // The result reads back as the same JSON value.
+  json V = json::array({"a\xE2\x80\xA9"
+                        "b",
+                        "c\xC2\x85"});
+  CHECK(json::parse(codeLiteral(V)) == V);
+}
+
 namespace {
 /// Runs python3 on \p Code: it must compile, and no __import__ may appear
 /// outside comments and string literals (so nothing a name carries runs).
@@ -663,9 +679,10 @@ TEST_CASE("emit: hostile stage names cannot inject code") {
   // The issue's payload put an executable line into forward(); newlines
   // broke the pytorch and jax code, NUL bytes made it invalid.
   const std::string Payload = "b\n    __import__('os').system('echo PWNED')  #";
-  std::vector<std::string> Hostile = {
-      Payload,  "c\r__import__('os')", "d\0e"s, "f\x1b[31m", "g\xE2\x80\xA8h",
-      "q\"'\\", "t\xE2\x80\xAE"};
+  std::vector<std::string> Hostile = {Payload,          "c\r__import__('os')",
+                                      "d\0e"s,          "f\x1b[31m",
+                                      "g\xE2\x80\xA8h", "q\"'\\",
+                                      "t\xE2\x80\xAE",  "u\xE2\x80\xA9\x7f"};
   // Both single-level (segments) and multi-level (nested jax) plans.
   for (bool Nested : {false, true}) {
     unsigned L = Nested ? 3 : 5;
@@ -698,6 +715,12 @@ TEST_CASE("emit: hostile stage names cannot inject code") {
       CAPTURE(Code);
       CHECK(!Code.empty());
       CHECK(checkPython(Code) == 0);
+      // Nothing a reader or an editor could take for a line break or a
+      // hidden character, in comments or in string literals (the fuzzer
+      // found a raw U+2029 in a string literal).
+      for (const char *Raw :
+           {"\x7f", "\xC2\x85", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAE"})
+        CHECK(Code.find(Raw) == std::string::npos);
     }
   }
   // The checker itself catches the injection it is for.
