@@ -200,7 +200,7 @@ Error checkChainFrontierMemory(const Chain &C, unsigned MemorySlots,
   uint64_t Need =
       denseTablesBytes(roundedChain(C, Unit, true), Budget, 8, false);
   return checkTableBytes("optimal", Need, MaxTableBytes, L,
-                         "use fewer --memory-slots (this curve used " +
+                         "use fewer slots (frontier --slots; this curve used " +
                              std::to_string(MemorySlots) + ")");
 }
 

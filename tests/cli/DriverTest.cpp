@@ -72,3 +72,18 @@ TEST_CASE("driver: the optimal chain DP on 100000 stages is refused") {
   R = runCli({"compare", M.path(), "--budget", "5000"});
   CHECK(R.Err.find("terminate") == std::string::npos);
 }
+
+TEST_CASE("driver: frontier with too many slots names the option") {
+  // resnet-1001 (335 stages) with 10^6 slots: the discretised tables of
+  // the whole curve (no budget clips them) are estimated far over 16 GiB;
+  // they were allocated before.
+  std::string Resnet = sourcePath("data/models/resnet-1001.json");
+  auto R = runCli({"frontier", Resnet, "--slots", "1000000"});
+  CHECK(R.Code == 2);
+  CHECK(R.Out.empty());
+  CHECK(R.Err.find("remat: error: optimal: the chain DP needs an estimated ") ==
+        0);
+  CHECK(R.Err.find("for 335 stages, over the limit of 16.00 GiB; use fewer "
+                   "slots (frontier --slots; this curve used 1000000)") !=
+        std::string::npos);
+}
