@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(cmake ninja-build g++ llvm-19-dev libzstd-dev nlohmann-json3-dev
       libfmt-dev doctest-dev coinor-libcbc-dev python3 python3-torch
-      python3-numpy clang-format)
+      python3-numpy clang-format clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
