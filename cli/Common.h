@@ -36,10 +36,22 @@ std::optional<int> parseArgs(ArgParser &P, llvm::ArrayRef<std::string> Args,
                              unsigned MinPos, unsigned MaxPos,
                              llvm::raw_ostream &Out, llvm::raw_ostream &Err);
 
-/// Writes \p Contents to \p Path through a temporary file and a rename, so a
-/// failure never leaves a partial file. "-" means \p Out.
+/// Writes \p Contents to \p Path; "-" means \p Out. A regular file is
+/// replaced through a temporary file and a rename, so a failure never
+/// leaves a partial file, and keeps its mode; a symbolic link is followed
+/// (the link stays); a device or FIFO is written through. Refused, with
+/// errors that name \p Path: an empty path, a directory, a read-only file,
+/// and a path that is the same file as one of \p Inputs (the command's
+/// input files, which the output would destroy).
 llvm::Error writeOutput(llvm::StringRef Path, llvm::StringRef Contents,
-                        llvm::raw_ostream &Out);
+                        llvm::raw_ostream &Out,
+                        llvm::ArrayRef<std::string> Inputs = {});
+
+/// \p Text (a name or other text from an input file) safe to print in text
+/// output: control bytes, Unicode line separators and bidirectional
+/// overrides are escaped (remat::safeName), so a name cannot move the
+/// cursor, hide text or start a line of its own.
+std::string printable(llvm::StringRef Text);
 
 /// Adds --budget and --device-memory to \p P.
 void addBudgetOptions(ArgParser &P);

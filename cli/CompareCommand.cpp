@@ -177,10 +177,10 @@ std::string fitsText(const Row &R) {
 void printTable(raw_ostream &Out, const Model &M,
                 std::optional<uint64_t> Budget, const std::vector<Row> &Rows,
                 const std::vector<Skipped> &Skips) {
-  Out << fmt::format("model {} ({}), budget {}\n\n", M.Name, M.Path,
-                     Budget ? formatSize(*Budget) + " (" +
-                                  std::to_string(*Budget) + " bytes)"
-                            : std::string("none"));
+  Out << fmt::format(
+      "model {} ({}), budget {}\n\n", printable(M.Name), printable(M.Path),
+      Budget ? formatSize(*Budget) + " (" + std::to_string(*Budget) + " bytes)"
+             : std::string("none"));
   size_t W = 8;
   for (const Row &R : Rows)
     W = std::max(W, R.Label.size());

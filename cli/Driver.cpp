@@ -7,6 +7,9 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <exception>
+#include <new>
+
 namespace remat::cli {
 
 namespace {
@@ -48,6 +51,19 @@ static void printUsage(llvm::raw_ostream &OS) {
         "3 infeasible budget.\n";
 }
 
+int runGuarded(llvm::function_ref<int()> Fn, llvm::raw_ostream &Err) {
+  try {
+    return Fn();
+  } catch (const std::bad_alloc &) {
+    Err << "remat: error: out of memory: the input needs more memory than "
+           "this machine gives (see docs/limits.md for the limits that are "
+           "checked before starting)\n";
+  } catch (const std::exception &E) {
+    Err << "remat: error: internal error: " << E.what() << "\n";
+  }
+  return ExitBadInput;
+}
+
 int runRemat(llvm::ArrayRef<std::string> Args, llvm::raw_ostream &Out,
              llvm::raw_ostream &Err) {
   if (Args.empty()) {
@@ -61,7 +77,7 @@ int runRemat(llvm::ArrayRef<std::string> Args, llvm::raw_ostream &Out,
   }
   for (const CommandEntry &C : Commands)
     if (Cmd == C.Name)
-      return C.Fn(Args.drop_front(), Out, Err);
+      return runGuarded([&] { return C.Fn(Args.drop_front(), Out, Err); }, Err);
   Err << "remat: error: unknown command '" << Cmd
       << "' (run 'remat --help' for the list)\n";
   return ExitBadInput;

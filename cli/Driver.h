@@ -3,6 +3,7 @@
 #define REMAT_CLI_DRIVER_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -14,6 +15,11 @@ namespace remat::cli {
 /// budget. Normal output goes to \p Out, diagnostics to \p Err.
 int runRemat(llvm::ArrayRef<std::string> Args, llvm::raw_ostream &Out,
              llvm::raw_ostream &Err);
+
+/// Runs \p Fn and returns its exit code; a std::bad_alloc or other
+/// std::exception that escapes it becomes one line on \p Err and exit code 2
+/// (never "terminate called"). runRemat runs every command through it.
+int runGuarded(llvm::function_ref<int()> Fn, llvm::raw_ostream &Err);
 
 } // namespace remat::cli
 

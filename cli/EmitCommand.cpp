@@ -110,7 +110,10 @@ int runEmit(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   if (!R)
     return reportError(R.takeError(), Err);
   std::string Text = emitText(*R, *S, *M, P.has("json"));
-  if (Error E = writeOutput(P.get("output").value_or("-"), Text, Out))
+  std::vector<std::string> Inputs = {P.positionals()[0]};
+  if (auto ModelPath = P.get("model"))
+    Inputs.push_back(*ModelPath);
+  if (Error E = writeOutput(P.get("output").value_or("-"), Text, Out, Inputs))
     return reportError(std::move(E), Err);
   return ExitOk;
 }

@@ -43,8 +43,10 @@ ArgParser makeParser() {
            "discretise memory into N slots (each point is then a valid plan "
            "and an upper bound on the exact curve); 0 forces exact",
            "exact up to 40 stages, else 2000 (fewer beyond ~230 stages)");
-  P.epilog("Example:\n  remat frontier models/het12.json --svg het12.svg\n"
-           "Chain models only for now; graph models are an error (exit 2).");
+  P.epilog(
+      "Example:\n  remat frontier models/het12.json --svg het12.svg\n"
+      "Graph models: the curve is sampled with the scalable graph planner\n"
+      "(each point a valid plan, an upper bound on the least time).");
   return P;
 }
 
@@ -82,7 +84,7 @@ std::string pct(double Overhead) {
 void printText(const Model &M, const Frontier &F, raw_ostream &OS) {
   OS << fmt::format("frontier of {} ({}; {} breakpoints; baseline {} {} at "
                     "{})\n\n",
-                    M.Name.empty() ? M.Path : M.Name,
+                    printable(M.Name.empty() ? M.Path : M.Name),
                     F.Sampled ? std::string("sampled with the scalable "
                                             "graph planner; upper bounds")
                     : F.MemorySlots
@@ -184,7 +186,8 @@ int runFrontier(ArrayRef<std::string> Args, raw_ostream &Out,
     std::string Title =
         fmt::format("{}: least time per iteration vs activation budget",
                     M->Name.empty() ? M->Path : M->Name);
-    if (Error E = writeOutput(*Svg, renderFrontierSvg(*F, Title), Out))
+    if (Error E = writeOutput(*Svg, renderFrontierSvg(*F, Title), Out,
+                              P.positionals()))
       return reportError(std::move(E), Err);
   }
   if (P.has("json"))

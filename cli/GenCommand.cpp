@@ -87,8 +87,13 @@ static Error readCommon(const ArgParser &P, double &Tflops, std::string &Name) {
     return T.takeError();
   if (*T)
     Tflops = **T;
-  if (auto N = P.get("name"))
+  if (auto N = P.get("name")) {
+    // The loader refuses an empty name; so does gen, before writing.
+    if (N->empty())
+      return createStringError(inconvertibleErrorCode(),
+                               "--name must not be empty");
     Name = *N;
+  }
   return Error::success();
 }
 
@@ -209,11 +214,9 @@ static int runBundled(ArrayRef<std::string> Args, raw_ostream &Out,
   for (const BundledModel &B : *Models) {
     SmallString<256> Path(*Dir);
     sys::path::append(Path, B.FileName);
+    // The error names the path.
     if (Error E = writeOutput(Path, renderModel(B.Model), Out))
-      return reportError(createStringError(inconvertibleErrorCode(), "%s: %s",
-                                           Path.c_str(),
-                                           toString(std::move(E)).c_str()),
-                         Err);
+      return reportError(std::move(E), Err);
     Out << "wrote " << Path << "\n";
   }
   return ExitOk;

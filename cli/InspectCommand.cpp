@@ -110,7 +110,8 @@ std::string sizeText(uint64_t Bytes) {
 }
 
 void printRow(raw_ostream &OS, StringRef Label, const Twine &Value) {
-  OS << "  " << fmt::format("{:<20}", Label.str()) << Value << "\n";
+  OS << "  " << fmt::format("{:<20}", Label.str()) << printable(Value.str())
+     << "\n";
 }
 
 void printKinds(raw_ostream &OS, const Summary &S) {
@@ -133,8 +134,8 @@ void printLargest(raw_ostream &OS, const Summary &S) {
      << "\n";
   size_t NameW = 5, KindW = 4;
   for (const Entry &E : S.Largest) {
-    NameW = std::max(NameW, E.Name.size());
-    KindW = std::max(KindW, kindName(E.Kind).size());
+    NameW = std::max(NameW, printable(E.Name).size());
+    KindW = std::max(KindW, printable(kindName(E.Kind)).size());
   }
   std::string Head =
       Chain ? fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>12}  {:>10}  {:>10}",
@@ -146,19 +147,20 @@ void printLargest(raw_ostream &OS, const Summary &S) {
   for (const Entry &E : S.Largest) {
     if (Chain)
       OS << fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>12}  {:>10}  {:>10}\n",
-                        E.Name, NameW, kindName(E.Kind), KindW,
-                        formatSize(E.SavedBytes), formatSize(E.OutputBytes),
-                        fixed(E.FwdTime, 3), fixed(E.BwdTime, 3));
+                        printable(E.Name), NameW, printable(kindName(E.Kind)),
+                        KindW, formatSize(E.SavedBytes),
+                        formatSize(E.OutputBytes), fixed(E.FwdTime, 3),
+                        fixed(E.BwdTime, 3));
     else
-      OS << fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>10}\n", E.Name, NameW,
-                        kindName(E.Kind), KindW, formatSize(E.SavedBytes),
-                        fixed(E.FwdTime, 3));
+      OS << fmt::format("  {:<{}}  {:<{}}  {:>12}  {:>10}\n", printable(E.Name),
+                        NameW, printable(kindName(E.Kind)), KindW,
+                        formatSize(E.SavedBytes), fixed(E.FwdTime, 3));
   }
 }
 
 void printHuman(raw_ostream &OS, const Summary &S) {
   const Model &M = *S.M;
-  OS << "model " << M.Name << "\n";
+  OS << "model " << printable(M.Name) << "\n";
   if (!M.Description.empty())
     printRow(OS, "description", M.Description);
   printRow(OS, "file", M.Path);

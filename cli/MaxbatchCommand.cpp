@@ -34,7 +34,7 @@ ArgParser makeParser() {
       "overhead stays within 10% and 33%. Chain models get every chain "
       "strategy; graph models get none, recompute-all, chen and optimal "
       "(the scalable graph planner, within --time-limit per call). The "
-      "search stops at batch 2^24; a row there reads '>= 16777216'.");
+      "search stops at batch 2^24; a row there reads '16777216+'.");
   P.option("device-memory", "SIZE",
            "total device memory, e.g. 80GiB or 24GB (required)");
   P.option("time-limit", "SEC",
@@ -47,18 +47,18 @@ ArgParser makeParser() {
   return P;
 }
 
-/// "-" when not even batch 1 fits, ">= N" when the search stopped at its
-/// limit N (a bound, not the answer), else the batch.
+/// "-" when not even batch 1 fits; a batch at the search limit \p Limit
+/// (MaxBatchOptions::BatchLimit, 2^24) is a lower bound: "16777216+".
 std::string batchText(uint64_t B, uint64_t Limit) {
   if (!B)
     return "-";
-  return (B >= Limit ? ">= " : "") + std::to_string(B);
+  return std::to_string(B) + (B >= Limit ? "+" : "");
 }
 
 void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
   OS << fmt::format("{}: activation budget {} = device memory - static {}\n",
-                    M.Name.empty() ? M.Path : M.Name, formatSize(R.BudgetBytes),
-                    formatSize(R.StaticBytes));
+                    printable(M.Name.empty() ? M.Path : M.Name),
+                    formatSize(R.BudgetBytes), formatSize(R.StaticBytes));
   if (!R.BatchDeclared)
     OS << "note: the model declares no batch_size; its costs are taken as "
           "batch 1\n";
@@ -72,6 +72,14 @@ void printText(const Model &M, const MaxBatchResult &R, raw_ostream &OS) {
                       Row.MaxBatch ? formatSize(Row.PeakBytes) : "-",
                       Row.MaxBatch ? fmt::format("{:.1f}%", Row.Overhead * 100)
                                    : "-");
+  bool AtLimit =
+      R.StandardBatch >= R.BatchLimit || R.CheckpointedBatch >= R.BatchLimit;
+  for (const MaxBatchRow &Row : R.Rows)
+    AtLimit = AtLimit || Row.MaxBatch >= R.BatchLimit;
+  if (AtLimit)
+    OS << fmt::format("  (+: the search stops at batch {}; a larger one may "
+                      "fit)\n",
+                      R.BatchLimit);
   OS << fmt::format("\n  standard (store everything) batch:  {}\n",
                     batchText(R.StandardBatch, R.BatchLimit));
   OS << fmt::format("  checkpointed (optimal) batch:       {}",

@@ -114,13 +114,13 @@ std::string opText(const Schedule &S, size_t I) {
     const GraphOp &Op = S.GraphOps[I];
     return fmt::format("{:<8} {}",
                        Op.Kind == GraphOpKind::Compute ? "compute" : "free",
-                       S.Names[Op.Node]);
+                       printable(S.Names[Op.Node]));
   }
   const ChainOp &Op = S.ChainOps[I];
   if (Op.Kind == ChainOpKind::Loss)
     return "loss";
   return fmt::format("{:<8} {:>5}  {}", chainOpName(Op.Kind).str(), Op.Layer,
-                     S.Names[Op.Layer]);
+                     printable(S.Names[Op.Layer]));
 }
 
 /// What the optimal planner proved, and for which class, for one line of
@@ -166,10 +166,11 @@ Expected<std::string> emitText(const Model &M, const Schedule &S) {
       "; peak {} bytes, time {:.6g} {}, baseline {} bytes / {:.6g} {}, "
       "overhead "
       "{:.2f}%, {} forward recomputations\n",
-      S.ModelName, M.Path, S.Strategy,
+      printable(S.ModelName), printable(M.Path), S.Strategy,
       S.BudgetBytes ? std::to_string(*S.BudgetBytes) + " bytes" : "none",
-      P.PeakBytes, P.Time, M.TimeUnit, P.BaselinePeakBytes, P.BaselineTime,
-      M.TimeUnit, 100 * P.Overhead, P.ForwardRecomputations);
+      P.PeakBytes, P.Time, printable(M.TimeUnit), P.BaselinePeakBytes,
+      P.BaselineTime, printable(M.TimeUnit), 100 * P.Overhead,
+      P.ForwardRecomputations);
   if (std::string Opt = optimalityText(S, M.TimeUnit); !Opt.empty())
     Out += "; " + Opt + "\n";
   std::vector<std::string> Ops;
@@ -217,7 +218,7 @@ int runPlan(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
     Text = std::move(*T);
   }
   std::string Path = P.get("output").value_or("-");
-  if (Error E = writeOutput(Path, Text, Out))
+  if (Error E = writeOutput(Path, Text, Out, P.positionals()))
     return reportError(std::move(E), Err);
   if (Path != "-") {
     const Prediction &Pr = S->Predicted;

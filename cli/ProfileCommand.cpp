@@ -126,7 +126,10 @@ int runProfile(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   if (!R)
     return reportError(R.takeError(), Err);
   std::string Path = *P.get("output");
-  if (Error E = writeOutput(Path, R->Json, Out))
+  std::vector<std::string> Inputs;
+  if (auto LikePath = P.get("like"))
+    Inputs.push_back(*LikePath);
+  if (Error E = writeOutput(Path, R->Json, Out, Inputs))
     return reportError(std::move(E), Err);
   if (Path != "-")
     Err << fmt::format("remat: wrote {}: {} ({} stages, {} bytes per "

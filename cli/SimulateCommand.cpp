@@ -45,8 +45,9 @@ ArgParser makeParser() {
            "each op's peak and the budget line) as an SVG file");
   P.flag("force", "simulate even when the schedule was made for another "
                   "model file (its\nmodel_sha256 differs)");
-  P.epilog("exit codes: 0 valid and as predicted; 1 invalid schedule or a "
-           "prediction\nthat does not match; 2 bad input, or a schedule made "
+  P.epilog("exit codes: 0 valid and as predicted; 1 invalid schedule, a "
+           "prediction\nthat does not match, or a peak over the file's "
+           "budget_bytes; 2 bad input, or a schedule made "
            "for another model\n(without --force).\n\n"
            "times compare to a relative 1e-9, the overhead to its 4 written "
            "decimals,\nbytes and counts exactly.\n\n"
@@ -132,7 +133,8 @@ void printHuman(raw_ostream &Out, const Model &M, const Schedule &S,
   const std::string &U = M.TimeUnit;
   Out << fmt::format("schedule {} ({} strategy, {} ops) on model {} ({}): "
                      "valid and complete\n\n",
-                     S.Path, S.Strategy, F.Ops, M.Name, M.Path);
+                     printable(S.Path), printable(S.Strategy), F.Ops,
+                     printable(M.Name), printable(M.Path));
   Out << fmt::format("  {:<24} {:>20} {:>20}\n", "", "simulated", "predicted");
   auto Row = [&](const char *Name, const std::string &X, const std::string &Y) {
     Out << fmt::format("  {:<24} {:>20} {:>20}\n", Name, X, Y);
@@ -194,10 +196,15 @@ int runSimulate(ArrayRef<std::string> Args, raw_ostream &Out,
     Sim.PeakOpIndex = F->PeakOp;
     Sim.Timeline = F->Timeline;
     std::string Svg = renderMemoryTimelineSvg(*M, *S, Sim, S->BudgetBytes);
-    if (Error E = writeOutput(*SvgPath, Svg, Out))
+    if (Error E = writeOutput(*SvgPath, Svg, Out, P.positionals()))
       return reportError(std::move(E), Err);
   }
   std::vector<std::string> Bad = mismatches(F->P, S->Predicted);
+  // A schedule over its own budget was called valid and as predicted.
+  if (S->BudgetBytes && F->P.PeakBytes > *S->BudgetBytes)
+    Bad.push_back(fmt::format("peak_bytes: simulated {}, over the file's "
+                              "budget_bytes {}",
+                              F->P.PeakBytes, *S->BudgetBytes));
   if (Json) {
     OutJson J{{"schedule", S->Path},
               {"model", M->Path},

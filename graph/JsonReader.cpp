@@ -125,9 +125,12 @@ Expected<uint64_t> ObjectReader::size(StringRef Key,
                                  " is too large (the limit is 2^62 bytes)");
     return Bytes;
   }
-  if (V->is_number_integer())
+  if (V->is_number_integer()) {
+    if (V->get<int64_t>() == 0)
+      return 0; // written -0
     return fieldError(Key,
                       "size must not be negative, got " + describeJson(*V));
+  }
   if (V->is_string()) {
     Expected<uint64_t> Bytes = parseSize(V->get<std::string>());
     if (!Bytes)
@@ -194,8 +197,11 @@ static std::string jsonReason(StringRef What) {
 
 namespace {
 
-/// A SAX pass that finds the first key repeated within one object (which the
-/// DOM would silently overwrite) and its JSON path. A separate pass, because
+/// A SAX pass that checks the nesting depth (stopping at the first container
+/// deeper than MaxJsonNesting, before the DOM is built: copying a DOM value
+/// recurses once per level and overflowed the stack at 100000 levels) and
+/// finds the first key repeated within one object (which the DOM would
+/// silently overwrite) and its JSON path. A separate pass, because
 /// nlohmann's callback parser rescans the parent container at the end of
 /// every object, which is quadratic in the length of a list of objects.
 class DuplicateKeyFinder {
@@ -210,16 +216,13 @@ public:
   }
   bool string(Str &) { return elementDone(); }
   bool binary(InJson::binary_t &) { return elementDone(); }
-  bool start_object(std::size_t) {
-    Frames.push_back({true, {}, {}, 0});
-    return true;
-  }
+  bool start_object(std::size_t) { return push(true); }
   bool key(Str &K) {
     Frame &Top = Frames.back();
-    if (!Top.Keys.insert(K).second) {
+    if (!Top.Keys.insert(K).second && Found.empty()) {
+      // Keep only the first one, but go on checking the depth.
       Found = (Frames.size() > 1 ? pathOfTop() + ": " : std::string()) +
               "duplicate field \"" + K + "\"";
-      return false; // stop at the first one
     }
     Top.Key = K;
     return true;
@@ -228,10 +231,7 @@ public:
     Frames.pop_back();
     return elementDone();
   }
-  bool start_array(std::size_t) {
-    Frames.push_back({false, {}, {}, 0});
-    return true;
-  }
+  bool start_array(std::size_t) { return push(false); }
   bool end_array() { return end_object(); }
   bool parse_error(std::size_t, const std::string &,
                    const nlohmann::detail::exception &) {
@@ -239,6 +239,8 @@ public:
   }
   /// Empty when no key repeats, else "<path>: duplicate field \"k\"".
   const std::string &found() const { return Found; }
+  /// Whether a container is nested deeper than MaxJsonNesting.
+  bool tooDeep() const { return TooDeep; }
 
 private:
   struct Frame {
@@ -247,6 +249,14 @@ private:
     std::string Key;
     size_t Index;
   };
+  bool push(bool IsObject) {
+    if (Frames.size() >= MaxJsonNesting) {
+      TooDeep = true;
+      return false; // stop: nothing deeper is read
+    }
+    Frames.push_back({IsObject, {}, {}, 0});
+    return true;
+  }
   bool elementDone() {
     if (!Frames.empty() && !Frames.back().IsObject)
       ++Frames.back().Index;
@@ -262,6 +272,7 @@ private:
   }
   std::vector<Frame> Frames;
   std::string Found;
+  bool TooDeep = false;
 };
 
 } // namespace
@@ -283,9 +294,14 @@ Expected<InJson> parseJsonText(StringRef Text, StringRef Path) {
     return jsonError(Path + ":" + positionOf(Text, Nul) +
                      ": invalid JSON: NUL byte");
   try {
-    InJson J = InJson::parse(Text.begin(), Text.end());
+    // The SAX pass first: it bounds the depth before any DOM exists. A
+    // syntax error stops it quietly; the DOM parse below reports it.
     DuplicateKeyFinder Dups;
     InJson::sax_parse(Text.begin(), Text.end(), &Dups);
+    if (Dups.tooDeep())
+      return jsonError(Path + ": JSON nesting deeper than " +
+                       Twine(MaxJsonNesting) + " levels");
+    InJson J = InJson::parse(Text.begin(), Text.end());
     if (!Dups.found().empty())
       return jsonError(Path + ": " + Dups.found());
     return J;

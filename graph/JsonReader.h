@@ -87,11 +87,18 @@ private:
   bool Named;
 };
 
+/// The deepest nesting of arrays and objects that parseJsonText accepts. A
+/// model needs about 3 levels per repeat (at most 32 deep) plus a few; DOM
+/// values are copied recursively, so the bound also bounds the stack.
+constexpr unsigned MaxJsonNesting = 512;
+
 /// Parses \p Text as one JSON document. Errors read
 /// "<Path>:<line>:<col>: invalid JSON: <reason>" (1-based, computed from the
 /// byte offset of the failure), or "<Path>: invalid JSON: <reason>" when the
 /// parser gives no position (number overflow). A NUL byte anywhere is an
-/// error at its position (the parser would take it for the end).
+/// error at its position (the parser would take it for the end). Arrays and
+/// objects nested deeper than MaxJsonNesting give "<Path>: JSON nesting
+/// deeper than 512 levels".
 llvm::Expected<InJson> parseJsonText(llvm::StringRef Text,
                                      llvm::StringRef Path);
 

@@ -156,14 +156,23 @@ Expected<Model> readModel(const InJson &J) {
 /// Bounds every sum a planner or simulator forms: each tensor is resident at
 /// most once (a chain's y_i at most doubles its activations), plus the static
 /// bytes, so a model whose sizes add up to at most 2^62 cannot overflow
-/// 64-bit arithmetic.
+/// 64-bit arithmetic. Times likewise: a schedule runs each node at most as
+/// many times as it has ops, so with node times adding up to at most
+/// MaxTotalTime (10^200) no schedule of up to 10^100 ops sums to infinity
+/// (doubles reach 1.8e308); 1e308 per layer gave "time": null and
+/// "overhead -nan%".
 Error checkTotalSize(const Model &M) {
   uint64_t Total = M.Static.total();
+  double Time = 0;
   for (const Node &N : M.G.Nodes) {
     Total += N.Bytes + N.Workspace;
     if (Total > MaxSizeBytes)
       return jsonError("the sizes in the model add up to more than 2^62 "
                        "bytes");
+    Time += N.Time;
+    if (!(Time <= MaxTotalTime))
+      return jsonError("the times in the model add up to more than 1e200 "
+                       "(in its time unit)");
   }
   return Error::success();
 }

@@ -21,6 +21,10 @@ namespace remat {
 /// (graph/ModelGen.h) refuse to write larger files.
 constexpr uint64_t MaxChainStages = 1'000'000;
 
+/// The most that a model's node times (forward, backward, loss) may add up
+/// to, in its time unit: 10^200, so that no schedule's time overflows.
+constexpr double MaxTotalTime = 1e200;
+
 /// Reads a whole input file (model or schedule) in chunks, refusing files
 /// over 1 GiB and naming the path in every error:
 /// "PATH: cannot read file: No such file or directory". Pipes work.

@@ -171,10 +171,22 @@ std::string describeCycle(const std::vector<RawNode> &Nodes,
   std::reverse(Cycle.begin(), Cycle.end());
   auto First = std::min_element(Cycle.begin(), Cycle.end());
   std::rotate(Cycle.begin(), First, Cycle.end());
+  // A long cycle names its first 4 and last 2 nodes and its length (a
+  // 100000-node cycle was one 988 KB line).
+  constexpr size_t Head = 4, Tail = 2;
   std::string Text;
-  for (unsigned C : Cycle)
-    Text += Nodes[C].N.Name + " -> ";
-  return Text + Nodes[Cycle.front()].N.Name;
+  for (size_t I = 0; I < Cycle.size(); ++I) {
+    if (Cycle.size() > Head + Tail + 1 && I == Head) {
+      Text += "... -> ";
+      I = Cycle.size() - Tail - 1;
+      continue;
+    }
+    Text += Nodes[Cycle[I]].N.Name + " -> ";
+  }
+  Text += Nodes[Cycle.front()].N.Name;
+  if (Cycle.size() > Head + Tail + 1)
+    Text += " (" + std::to_string(Cycle.size()) + " nodes)";
+  return Text;
 }
 
 /// Kahn's algorithm; among ready nodes the one first in the file goes first.

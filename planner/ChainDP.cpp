@@ -49,9 +49,32 @@ static unsigned fallbackSlots(unsigned L) {
   return unsigned(std::clamp(2e10 / Triples, 500.0, 2000.0));
 }
 
+/// What to do when even the exact DP's per-pair tables are over the cap.
+static constexpr const char *NoTablesAdvice =
+    "use --strategy revolve or sqrt, which keep no tables, or a model with "
+    "fewer stages";
+
+/// The discretised DP's estimate against the cap; the advice names the slots
+/// when fewer would fit.
+static Error checkSlotsMemory(const DPChain &Rounded, uint64_t Units,
+                              unsigned Slots, bool Single, uint64_t Cap) {
+  uint64_t Need = denseTablesBytes(Rounded, Units, Single ? 4 : 8, true);
+  if (Need <= Cap)
+    return Error::success();
+  uint64_t PerPair = denseTablesBytes(Rounded, 0, 8, true);
+  std::string Advice = PerPair < Cap
+                           ? "use fewer --memory-slots (this plan used " +
+                                 std::to_string(Slots) + ")"
+                           : std::string(NoTablesAdvice);
+  return checkTableBytes("optimal", Need, Cap, Rounded.L, Advice);
+}
+
 static Expected<ChainDPResult>
 planExact(const Chain &C, const ChainDPOptions &O, uint64_t WorkLimit) {
   uint64_t Budget = O.BudgetBytes;
+  if (Error E = checkTableBytes("optimal", exactTablesBytes(C.size()),
+                                O.MaxTableBytes, C.size(), NoTablesAdvice))
+    return E;
   Tables T(exactChain(C), Budget, WorkLimit);
   if (T.aborted())
     return planSlots(C, O, fallbackSlots(C.size()), /*ExactFallback=*/false);
@@ -105,8 +128,11 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
       O.Threads ? O.Threads : std::max(1u, std::thread::hardware_concurrency());
   // The passes run one after the other, each on all threads: the tables'
   // tiles share out evenly, and one pass's tables are freed before the next.
-  std::optional<DenseResult> Up =
-      planDense(roundedChain(C, Unit, true), Units, DO);
+  DPChain Rounded = roundedChain(C, Unit, true);
+  if (Error E = checkSlotsMemory(Rounded, Units, Slots, DO.SinglePrecision,
+                                 O.MaxTableBytes))
+    return E;
+  std::optional<DenseResult> Up = planDense(Rounded, Units, DO);
   if (!Up) {
     uint64_t Min = minFeasibleChainBudget(C);
     if (Budget < Min)
@@ -162,6 +188,44 @@ uint64_t minFeasibleChainBudget(const Chain &C) {
   return minFeasibleBudget(exactChain(C));
 }
 
+/// The grid optimalChainFrontier(C, Slots) uses: the unit, and the budget
+/// in units.
+static std::pair<uint64_t, uint64_t> frontierGrid(const Chain &C,
+                                                  unsigned MemorySlots) {
+  // Top is the store-all plan's peak: the least budget of the fastest plan,
+  // where the curve ends. (Summing every tensor and workspace is not a
+  // bound: it leaves out the gradients y_k that a backward holds.)
+  DPChain Exact = exactChain(C);
+  uint64_t Top = Exact.A[0] + storeAllNeed(Exact);
+  uint64_t Unit = std::max<uint64_t>(1, (Top + MemorySlots - 1) / MemorySlots);
+  // Every peak term sums at most 4L + 2 sizes, each of which gains under
+  // one unit by rounding up.
+  uint64_t Terms = 4 * uint64_t(C.size()) + 2;
+  return {Unit, Top / Unit + Terms};
+}
+
+Error checkChainFrontierMemory(const Chain &C, unsigned MemorySlots,
+                               uint64_t MaxTableBytes) {
+  unsigned L = C.size();
+  // The least budget's table (minFeasibleChainBudget) is in both.
+  if (Error E = checkTableBytes("optimal", exactTablesBytes(L), MaxTableBytes,
+                                L, NoTablesAdvice))
+    return E;
+  if (MemorySlots == 0)
+    return Error::success();
+  // Per pair first: the grid itself needs the store-all table.
+  uint64_t PerPair = denseTablesBytes(exactChain(C), 0, 8, false);
+  if (Error E =
+          checkTableBytes("optimal", PerPair, MaxTableBytes, L, NoTablesAdvice))
+    return E;
+  auto [Unit, Budget] = frontierGrid(C, MemorySlots);
+  uint64_t Need =
+      denseTablesBytes(roundedChain(C, Unit, true), Budget, 8, false);
+  return checkTableBytes("optimal", Need, MaxTableBytes, L,
+                         "use fewer slots (frontier --slots; this curve used " +
+                             std::to_string(MemorySlots) + ")");
+}
+
 std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C) {
   Tables T(exactChain(C));
   std::vector<ChainFrontierPoint> Out;
@@ -174,19 +238,10 @@ std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C,
                                                      unsigned MemorySlots) {
   if (MemorySlots == 0)
     return optimalChainFrontier(C);
-  // Top is the store-all plan's peak: the least budget of the fastest plan,
-  // where the curve ends. (Summing every tensor and workspace is not a
-  // bound: it leaves out the gradients y_k that a backward holds.)
-  DPChain Exact = exactChain(C);
-  uint64_t Top = Exact.A[0] + storeAllNeed(Exact);
-  uint64_t Unit = std::max<uint64_t>(1, (Top + MemorySlots - 1) / MemorySlots);
+  auto [Unit, Budget] = frontierGrid(C, MemorySlots);
   DPChain Rounded = roundedChain(C, Unit, true);
-  // Every peak term sums at most 4L + 2 sizes, each of which gains under
-  // one unit by rounding up.
-  uint64_t Terms = 4 * uint64_t(C.size()) + 2;
-  std::vector<double> Curve =
-      denseTopCurve(Rounded, Top / Unit + Terms,
-                    std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<double> Curve = denseTopCurve(
+      Rounded, Budget, std::max(1u, std::thread::hardware_concurrency()));
   std::vector<ChainFrontierPoint> Out;
   for (uint64_t M = 0; M < Curve.size(); ++M)
     if (Curve[M] != std::numeric_limits<double>::infinity() &&

@@ -18,6 +18,10 @@
 
 namespace remat {
 
+/// The default cap on the chain DP's estimated table memory: 16 GiB (see
+/// docs/limits.md).
+constexpr uint64_t DefaultMaxTableBytes = uint64_t(16) << 30;
+
 struct ChainDPOptions {
   /// Activation budget, bytes.
   uint64_t BudgetBytes = 0;
@@ -37,6 +41,9 @@ struct ChainDPOptions {
   /// Discretised mode: threads that share each pass's tables; 0 means one
   /// per hardware thread. Plans do not depend on it.
   unsigned Threads = 0;
+  /// The DP tables' estimated memory, bytes, above which planning is
+  /// refused before it starts (docs/limits.md): 16 GiB.
+  uint64_t MaxTableBytes = DefaultMaxTableBytes;
 };
 
 /// The result of the optimal chain planner.
@@ -87,6 +94,13 @@ std::vector<ChainFrontierPoint> optimalChainFrontier(const Chain &C,
 /// InfeasibleBudgetError naming the least feasible budget when none exists.
 llvm::Expected<ChainDPResult> planOptimalChain(const Chain &C,
                                                const ChainDPOptions &Opts);
+
+/// Fails, naming the estimate and the cap, when optimalChainFrontier(\p C,
+/// \p MemorySlots) or minFeasibleChainBudget(\p C) would need more than
+/// \p MaxTableBytes of tables.
+llvm::Error
+checkChainFrontierMemory(const Chain &C, unsigned MemorySlots,
+                         uint64_t MaxTableBytes = DefaultMaxTableBytes);
 
 /// The smallest activation budget for which any schedule exists, bytes.
 uint64_t minFeasibleChainBudget(const Chain &C);

@@ -23,6 +23,8 @@
 
 #include "planner/ChainDPTables.h"
 
+#include "graph/Size.h"
+
 #include "llvm/ADT/SmallVector.h"
 
 #include <algorithm>
@@ -286,6 +288,74 @@ std::vector<ChainOp> Tables::reconstruct(uint64_t B) const {
     Stack.push_back({false, {}, J, Lp, P.Mem - C.A[J]});
   }
   return Ops;
+}
+
+/// A saturating a * b + c for the estimates (2^64 - 1 reads as "too much").
+static uint64_t mulAdd(uint64_t A, uint64_t B, uint64_t C) {
+  unsigned __int128 R = (unsigned __int128)A * B + C;
+  return R > NoCap ? NoCap : uint64_t(R);
+}
+
+uint64_t exactTablesBytes(unsigned L) {
+  uint64_t Pairs = uint64_t(L + 1) * (L + 1);
+  return mulAdd(Pairs, 16 + 16, 0);
+}
+
+uint64_t denseTablesBytes(const DPChain &C, uint64_t Budget,
+                          unsigned ValueBytes, bool ClipToReach) {
+  unsigned L = C.L;
+  uint64_t Pairs = uint64_t(L + 1) * (L + 1);
+  // Per pair: the least-memory table and its transposed copy while it is
+  // filled (8 + 8), the store-all table during layout (8), and two spans of
+  // 48 B (six 8-byte fields).
+  uint64_t Bytes = mulAdd(Pairs, 8 + 8 + 8 + 2 * 48, 0);
+  if (Pairs > (uint64_t(1) << 32) || Budget < C.A[0])
+    return Bytes; // over any sensible cap already, or nothing to store
+  // Reach[i] as ChainDPDense's layout computes it.
+  uint64_t M0 = Budget - C.A[0], Held = 0;
+  std::vector<uint64_t> Reach(L + 1, 0);
+  for (unsigned I = 0; I <= L && ClipToReach; ++I) {
+    if (I > 0)
+      Held += std::max(C.A[I], C.ABar[I]);
+    Reach[I] = M0 > Held ? M0 - Held : 0;
+  }
+  // SA(i,l) for one l depends only on SA(i+1,l): a running value per
+  // column. Entries of table (i,l) are at most Hi - min(Reach_i, Hi) + 1
+  // with Hi = min(cap(i), SA(i,l)), whatever its least feasible m; the
+  // coarse copies add one entry per 64 and two per table.
+  uint64_t Entries = 0;
+  for (unsigned Lp = 0; Lp <= L; ++Lp) {
+    uint64_t SA = 0;
+    for (unsigned I = Lp + 1; I-- > 0;) {
+      if (I == L) {
+        SA = C.A[L] + C.LossWs;
+      } else {
+        uint64_t Bar = C.ABar[I + 1];
+        uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
+                                 Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+        SA = I < Lp ? std::max(Need, Bar + SA) : Need;
+      }
+      uint64_t Outside = C.A[0] + (I > 0 ? C.A[I] : 0);
+      if (Budget < Outside)
+        continue;
+      uint64_t Hi = std::min(Budget - Outside, SA);
+      uint64_t N = Hi - std::min(Reach[I], Hi) + 1;
+      Entries = mulAdd(1, Entries, N + N / 32 + 2);
+    }
+  }
+  return mulAdd(Entries, ValueBytes, Bytes);
+}
+
+Error checkTableBytes(StringRef What, uint64_t Estimate, uint64_t Cap,
+                      unsigned L, StringRef Advice) {
+  if (Estimate <= Cap)
+    return Error::success();
+  return createStringError(
+      inconvertibleErrorCode(),
+      "%s: the chain DP needs an estimated %s of tables for %u stages, over "
+      "the limit of %s; %s (see docs/limits.md)",
+      What.str().c_str(), formatSize(Estimate).c_str(), L,
+      formatSize(Cap).c_str(), Advice.str().c_str());
 }
 
 uint64_t minFeasibleBudget(const DPChain &C) {

@@ -20,6 +20,8 @@
 #include "planner/Schedule.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <limits>
@@ -138,6 +140,26 @@ std::vector<uint64_t> storeAllTable(const DPChain &C);
 
 /// SA(0, L): with x_0 added, the store-all plan's peak (same units as \p C).
 uint64_t storeAllNeed(const DPChain &C);
+
+/// Bytes of the exact DP (Tables) that grow with the (L+1)^2 stage pairs:
+/// its spans (16 B a pair) and, when the budget is infeasible, the least-
+/// memory table that names the least budget (16 B a pair while it is
+/// filled). The breakpoint arena comes on top; ExactWorkLimit bounds it.
+uint64_t exactTablesBytes(unsigned L);
+
+/// An upper bound on the bytes of the discretised DP (ChainDPDense.cpp)
+/// for \p C within \p Budget units, \p ValueBytes per table entry (4 in
+/// single precision, 8 in double), tables clipped to their reach or not:
+/// its per-pair arrays (120 B a pair) and its arena, each table bounded by
+/// the store-all need SA(i,l) and what the budget leaves it. O(L^2) time,
+/// O(L) memory.
+uint64_t denseTablesBytes(const DPChain &C, uint64_t Budget,
+                          unsigned ValueBytes, bool ClipToReach);
+
+/// An error "\p What: the chain DP needs an estimated N of tables for L
+/// stages, over the limit of M; \p Advice" when \p Estimate > \p Cap.
+llvm::Error checkTableBytes(llvm::StringRef What, uint64_t Estimate,
+                            uint64_t Cap, unsigned L, llvm::StringRef Advice);
 
 } // namespace remat::chaindp
 

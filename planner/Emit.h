@@ -76,6 +76,21 @@ struct StageDecision {
   bool recomputed() const { return ForwardCount > 1; }
 };
 
+/// \p Name made safe inside emitted code's comments and in text: control
+/// bytes (newline, NUL, ESC, ...) become \n, \r, \t or \xNN, and the
+/// Unicode line separators, C1 controls and bidirectional overrides (U+0080
+/// to U+009F, U+200E, U+200F, U+2028 to U+202E, U+2066 to U+2069) become
+/// \uNNNN, so a name cannot end a comment, inject a line or reorder what a
+/// reader sees. A backslash becomes \\ so the escaping can be read back.
+/// Other text, UTF-8 included, is kept.
+std::string safeName(llvm::StringRef Name);
+
+/// \p V as a literal in emitted code (a JSON string, or a list of them, is
+/// also a Python literal): its compact dump with DEL and the code points
+/// that safeName escapes written as \uNNNN, which JSON and Python read
+/// alike (all are in the BMP, so no surrogate pairs).
+std::string codeLiteral(const nlohmann::ordered_json &V);
+
 /// Per-stage reading of a chain schedule.
 struct ChainAnalysis {
   std::vector<StageDecision> Stages;

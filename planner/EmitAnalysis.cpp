@@ -18,6 +18,72 @@ using namespace llvm;
 
 namespace remat {
 
+/// The length of the UTF-8 sequence at \p S[I] when it is a code point that
+/// safeName escapes (C1 controls, U+200E, U+200F, U+2028 to U+202E, U+2066
+/// to U+2069), with the code point; else 0.
+static unsigned escapedCodePoint(StringRef S, size_t I, unsigned &Code) {
+  unsigned char C = S[I];
+  if (C == 0xC2 && I + 1 < S.size()) {
+    Code = 0x80 | ((unsigned char)S[I + 1] & 0x3f);
+    return Code <= 0x9f ? 2 : 0;
+  }
+  if (C == 0xE2 && I + 2 < S.size()) {
+    Code = 0x2000 | (((unsigned char)S[I + 1] & 0x3f) << 6) |
+           ((unsigned char)S[I + 2] & 0x3f);
+    bool Esc = Code == 0x200E || Code == 0x200F ||
+               (Code >= 0x2028 && Code <= 0x202E) ||
+               (Code >= 0x2066 && Code <= 0x2069);
+    return Esc ? 3 : 0;
+  }
+  return 0;
+}
+
+std::string codeLiteral(const nlohmann::ordered_json &V) {
+  // Outside strings a dump is ASCII without DEL, so every byte changed
+  // here is inside a string literal.
+  std::string D = V.dump(), Out;
+  for (size_t I = 0; I < D.size(); ++I) {
+    unsigned Code = 0;
+    if (D[I] == 0x7f) {
+      Out += "\\u007f";
+    } else if (unsigned Len = escapedCodePoint(D, I, Code)) {
+      Out += fmt::format("\\u{:04x}", Code);
+      I += Len - 1;
+    } else {
+      Out += D[I];
+    }
+  }
+  return Out;
+}
+
+std::string safeName(StringRef Name) {
+  std::string Out;
+  for (size_t I = 0; I < Name.size(); ++I) {
+    unsigned char C = Name[I];
+    if (C == '\\') {
+      Out += "\\\\";
+      continue;
+    }
+    if (C < 0x20 || C == 0x7f) {
+      Out += C == '\n'   ? std::string("\\n")
+             : C == '\r' ? std::string("\\r")
+             : C == '\t' ? std::string("\\t")
+                         : fmt::format("\\x{:02x}", C);
+      continue;
+    }
+    // Two- and three-byte UTF-8 code points to escape (the input is valid
+    // UTF-8: the JSON reader checks it).
+    unsigned Code = 0;
+    if (unsigned Len = escapedCodePoint(Name, I, Code)) {
+      Out += fmt::format("\\u{:04x}", Code);
+      I += Len - 1;
+      continue;
+    }
+    Out += char(C);
+  }
+  return Out;
+}
+
 static constexpr std::pair<EmitTarget, const char *> TargetNames[] = {
     {EmitTarget::PyTorch, "pytorch"},
     {EmitTarget::HF, "hf"},

@@ -145,8 +145,10 @@ std::string fnName(const NestedRegion &R, unsigned Depth) {
 }
 
 std::string span(const ChainAnalysis &A, unsigned B, unsigned E) {
-  return E == B + 1 ? A.Stages[B].Name
-                    : A.Stages[B].Name + " .. " + A.Stages[E - 1].Name;
+  // In comments of the emitted code: names escaped (safeName).
+  return E == B + 1 ? safeName(A.Stages[B].Name)
+                    : safeName(A.Stages[B].Name) + " .. " +
+                          safeName(A.Stages[E - 1].Name);
 }
 
 /// The body lines of a sequence: runs of stored stages as one run(b, e),

@@ -122,7 +122,7 @@ Expected<EmitResult> emitGraphSchedule(const Schedule &S, EmitTarget T,
         "from jax.ad_checkpoint import checkpoint_name\n"
         "# tag each node's output: y = checkpoint_name(y, \"<node name>\")\n"
         "saved_names = " +
-        Saved.dump() +
+        codeLiteral(Saved) +
         "\npolicy = jax.checkpoint_policies.save_only_these_names("
         "*saved_names)\nloss_fn = jax.checkpoint(loss_fn, policy=policy)\n";
     R.Notes.push_back(

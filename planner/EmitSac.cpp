@@ -54,9 +54,10 @@ std::vector<Segment> sacRegions(const ChainAnalysis &A) {
 
 /// "a" or "a .. b".
 static std::string span(const ChainAnalysis &A, unsigned B, unsigned E) {
+  // In comments of the emitted code: names escaped (safeName).
   if (E == B + 1)
-    return A.Stages[B].Name;
-  return A.Stages[B].Name + " .. " + A.Stages[E - 1].Name;
+    return safeName(A.Stages[B].Name);
+  return safeName(A.Stages[B].Name) + " .. " + safeName(A.Stages[E - 1].Name);
 }
 
 /// Why the regions do not run the plan's recomputation exactly; empty when
@@ -84,7 +85,8 @@ static std::string sacInexactness(const ChainAnalysis &A,
       return fmt::format("region {} has stored stages after its recomputed "
                          "ones; SAC recomputes {} during their backward, "
                          "earlier than the plan",
-                         span(A, R.Begin, R.End), A.Stages[Last->Begin].Name);
+                         span(A, R.Begin, R.End),
+                         safeName(A.Stages[Last->Begin].Name));
   }
   return {};
 }
@@ -94,7 +96,7 @@ static std::string recomputedSet(const std::vector<std::string> &Names) {
     return "RECOMPUTED = frozenset()  # the plan recomputes no block\n";
   std::string S = "RECOMPUTED = frozenset({  # the plan's recomputed blocks\n";
   for (const std::string &N : Names)
-    S += "    " + json(N).dump() + ",\n";
+    S += "    " + codeLiteral(json(N)) + ",\n";
   return S + "})\n";
 }
 

@@ -19,9 +19,11 @@ namespace remat {
 
 /// "h.2" or "h.2 .. h.4".
 static std::string rangeText(const ChainAnalysis &A, const Segment &S) {
+  // In comments of the emitted code: names escaped (safeName).
   if (S.End == S.Begin + 1)
-    return A.Stages[S.Begin].Name;
-  return A.Stages[S.Begin].Name + " .. " + A.Stages[S.End - 1].Name;
+    return safeName(A.Stages[S.Begin].Name);
+  return safeName(A.Stages[S.Begin].Name) + " .. " +
+         safeName(A.Stages[S.End - 1].Name);
 }
 
 static json segmentsJson(const ChainAnalysis &A, ArrayRef<Segment> Segs) {
@@ -499,7 +501,7 @@ static TargetPlan deepspeedPlan(unsigned L, unsigned K,
       Classes.empty() ? ""
                       : ";\n# checkpointable_layers: the class names of the "
                         "entries of these remat kinds",
-      K, Classes.empty() ? "None" : ClassJson.dump(), DsConfig.dump());
+      K, Classes.empty() ? "None" : codeLiteral(ClassJson), DsConfig.dump());
   return P;
 }
 

@@ -178,6 +178,8 @@ Expected<Frontier> computeFrontier(const Model &M,
   auto Overhead = [&](double T) {
     return F.BaselineTime > 0 ? T / F.BaselineTime - 1 : 0;
   };
+  if (Error E = checkChainFrontierMemory(C, F.MemorySlots))
+    return E;
   for (const ChainFrontierPoint &P : optimalChainFrontier(C, F.MemorySlots))
     F.Points.push_back({P.BudgetBytes, P.Time, Overhead(P.Time)});
   F.Knee = kneeIndex(F.Points);

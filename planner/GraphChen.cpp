@@ -2,6 +2,8 @@
 
 #include "planner/GraphScalable.h"
 
+#include "planner/Errors.h"
+
 #include <algorithm>
 
 using namespace llvm;
@@ -53,6 +55,36 @@ std::vector<KeepSetPlan> chenPlans(const Graph &G) {
   for (double B = double(Smallest); B <= double(Total) * 1.2; B *= 1.189207115)
     Plans.push_back(chenPlan(G, Candidates, uint64_t(B)));
   return Plans;
+}
+
+Expected<std::vector<GraphOp>>
+recomputeAllOps(const Graph &G, std::optional<uint64_t> BudgetBytes) {
+  KeepSetPlan P = recomputeAllPlan(G);
+  if (BudgetBytes && P.PeakBytes > *BudgetBytes)
+    return make_error<InfeasibleBudgetError>("recompute-all", *BudgetBytes,
+                                             P.PeakBytes);
+  return std::move(P.Ops);
+}
+
+Expected<std::vector<GraphOp>>
+chenBaselineOps(const Graph &G, std::optional<uint64_t> BudgetBytes) {
+  // Chen et al. search b: with a budget, the fastest plan that fits;
+  // without one, the least peak.
+  std::vector<KeepSetPlan> Plans = chenPlans(G);
+  const KeepSetPlan *Best = nullptr, *Least = nullptr;
+  for (const KeepSetPlan &P : Plans) {
+    if (!Least || P.PeakBytes < Least->PeakBytes ||
+        (P.PeakBytes == Least->PeakBytes && P.Time < Least->Time))
+      Least = &P;
+    if (BudgetBytes && P.PeakBytes <= *BudgetBytes &&
+        (!Best || P.Time < Best->Time ||
+         (P.Time == Best->Time && P.PeakBytes < Best->PeakBytes)))
+      Best = &P;
+  }
+  if (BudgetBytes && !Best)
+    return make_error<InfeasibleBudgetError>("chen", *BudgetBytes,
+                                             Least->PeakBytes);
+  return (Best ? Best : Least)->Ops;
 }
 
 } // namespace remat

@@ -388,27 +388,15 @@ Error checkLowerBound(const Graph &G, GraphPlanClass Class, double Bound,
 Expected<std::vector<GraphOp>>
 graphBaselineOps(const Graph &G, StringRef Name,
                  std::optional<uint64_t> BudgetBytes) {
+  // Both in planner/GraphChen.cpp; an infeasible budget is exit 3 naming
+  // the least peak the baseline reaches.
   if (Name == "recompute-all")
-    return recomputeAllPlan(G).Ops;
+    return recomputeAllOps(G, BudgetBytes);
   if (Name != "chen")
     return createStringError(inconvertibleErrorCode(),
                              "unknown graph baseline '" + Name.str() +
                                  "' (choose from recompute-all, chen)");
-  // Chen et al. search b: with a budget, the fastest plan that fits; without
-  // one (or when none fits, so that the dispatcher reports the least peak as
-  // the smallest feasible budget), the least peak.
-  std::vector<KeepSetPlan> Plans = chenPlans(G);
-  const KeepSetPlan *Best = nullptr, *Least = nullptr;
-  for (const KeepSetPlan &P : Plans) {
-    if (!Least || P.PeakBytes < Least->PeakBytes ||
-        (P.PeakBytes == Least->PeakBytes && P.Time < Least->Time))
-      Least = &P;
-    if (BudgetBytes && P.PeakBytes <= *BudgetBytes &&
-        (!Best || P.Time < Best->Time ||
-         (P.Time == Best->Time && P.PeakBytes < Best->PeakBytes)))
-      Best = &P;
-  }
-  return (Best ? Best : Least)->Ops;
+  return chenBaselineOps(G, BudgetBytes);
 }
 
 } // namespace remat

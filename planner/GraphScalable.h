@@ -22,6 +22,7 @@
 #include "planner/Schedule.h"
 
 #include "llvm/ADT/BitVector.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <optional>
@@ -157,6 +158,17 @@ KeepSetPlan recomputeAllPlan(const Graph &G);
 /// plan per b on a fixed grid (including b = 0, every tensor kept), in grid
 /// order.
 std::vector<KeepSetPlan> chenPlans(const Graph &G);
+
+/// The "chen" baseline: with a budget, the fastest of chenPlans that fits,
+/// else InfeasibleBudgetError naming the least peak among them (the least
+/// budget this strategy can meet); without one, the least peak.
+llvm::Expected<std::vector<GraphOp>>
+chenBaselineOps(const Graph &G, std::optional<uint64_t> BudgetBytes);
+
+/// The "recompute-all" baseline; InfeasibleBudgetError naming its peak when
+/// that is over \p BudgetBytes.
+llvm::Expected<std::vector<GraphOp>>
+recomputeAllOps(const Graph &G, std::optional<uint64_t> BudgetBytes);
 
 } // namespace remat
 

@@ -89,8 +89,8 @@ static std::vector<Candidate> candidates(const Chain &C, uint64_t Budget) {
        }});
   // Every stage's input checkpointed and its forward recomputed once: what
   // a trainer's per-layer checkpointing does (HF, PyTorch per block).
-  Out.push_back({"every --k 1", "every",
-                 [](const Chain &X) { return everyOps(X, 1); }});
+  Out.push_back(
+      {"every --k 1", "every", [](const Chain &X) { return everyOps(X, 1); }});
   Out.push_back(
       {"sqrt", "sqrt", [](const Chain &X) -> Expected<std::vector<ChainOp>> {
          return sqrtOps(X);
@@ -174,6 +174,11 @@ static double frontierOverhead(const std::vector<ChainFrontierPoint> &F,
   return Base > 0 ? T / Base - 1 : 0;
 }
 
+/// The frontier is exact for short chains, else discretised.
+static unsigned optimalRowsSlots(const Chain &C) {
+  return C.size() <= 40 ? 0 : 300;
+}
+
 static void optimalRows(const Chain &C, uint64_t FileBatch,
                         const MaxBatchOptions &Opts, MaxBatchResult &R) {
   auto Fits = [&](uint64_t B) {
@@ -184,7 +189,7 @@ static void optimalRows(const Chain &C, uint64_t FileBatch,
   // The frontier is exact for short chains, else discretised (an upper
   // bound on time, so the caps stay safe).
   std::vector<ChainFrontierPoint> F =
-      optimalChainFrontier(C, C.size() <= 40 ? 0 : 300);
+      optimalChainFrontier(C, optimalRowsSlots(C));
   double Base = storeAllTime(C);
   MaxBatchRow Row{"optimal", "optimal", Max, 0, 0};
   if (Max) {
@@ -366,8 +371,11 @@ Expected<MaxBatchResult> computeMaxBatch(const Model &M,
   R.BudgetBytes = Opts.DeviceMemoryBytes - R.StaticBytes;
   R.BatchLimit = Opts.BatchLimit;
   if (M.isChain()) {
-    strategyRows(*M.AsChain, R.FileBatch, Opts, R);
-    optimalRows(*M.AsChain, R.FileBatch, Opts, R);
+    const Chain &C = *M.AsChain;
+    if (Error E = checkChainFrontierMemory(C, optimalRowsSlots(C)))
+      return E;
+    strategyRows(C, R.FileBatch, Opts, R);
+    optimalRows(C, R.FileBatch, Opts, R);
   } else {
     graphRows(M.G, R.FileBatch, Opts, R);
   }

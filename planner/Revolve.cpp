@@ -108,19 +108,54 @@ uint64_t revolveRecomputations(uint64_t L, uint64_t S) {
   return R * L - beta(S + 1, R - 1);
 }
 
-Expected<std::vector<ChainOp>> revolveOps(const Chain &C, unsigned Slots) {
+uint64_t revolveOpCount(uint64_t L, uint64_t S) {
+  if (L == 0)
+    return 1;
+  unsigned __int128 N = (unsigned __int128)revolveRecomputations(L, S) +
+                        2 * (unsigned __int128)L + 1;
+  return N > Saturated ? Saturated : uint64_t(N);
+}
+
+/// The refusal when \p Slots gives more than \p MaxOps ops on \p L stages.
+static Error tooManyOps(uint64_t L, unsigned Slots, uint64_t MaxOps) {
+  // The op count falls as slots grow (to 2L + 1 at S >= L): the least slots
+  // within the cap, if any.
+  std::string Advice = "no --slots keeps it within the limit";
+  for (uint64_t S = Slots + 1; S <= L; S = S < 64 ? S + 1 : S * 2)
+    if (revolveOpCount(L, S) <= MaxOps) {
+      // Doubling overshoots: step back to the least.
+      uint64_t Lo = S < 64 ? S : S / 2 + 1;
+      while (Lo < S && revolveOpCount(L, Lo) > MaxOps)
+        ++Lo;
+      Advice = "--slots " + std::to_string(Lo) + " gives " +
+               std::to_string(revolveOpCount(L, Lo));
+      break;
+    }
+  return createStringError(
+      inconvertibleErrorCode(),
+      "strategy 'revolve': --slots %u on %llu stages gives %llu ops, over the "
+      "limit of %llu; %s (see docs/limits.md)",
+      Slots, (unsigned long long)L,
+      (unsigned long long)revolveOpCount(L, Slots), (unsigned long long)MaxOps,
+      Advice.c_str());
+}
+
+Expected<std::vector<ChainOp>> revolveOps(const Chain &C, unsigned Slots,
+                                          uint64_t MaxOps) {
   if (Slots == 0)
     return createStringError(inconvertibleErrorCode(),
                              "strategy 'revolve' needs --slots S with S >= 1 "
                              "(x_0 takes one slot); got 0");
   std::vector<ChainOp> Ops;
   unsigned L = C.size();
+  if (revolveOpCount(L, Slots) > MaxOps)
+    return tooManyOps(L, Slots, MaxOps);
   if (L == 0) {
     Ops.push_back({ChainOpKind::Loss, 0});
     return Ops;
   }
   // Forward ops, one B per stage, and the loss.
-  Ops.reserve(2 * L + revolveRecomputations(L, Slots) + 1);
+  Ops.reserve(revolveOpCount(L, Slots));
   SmallVector<Task, 32> Stack;
   Stack.push_back({0, L - 1, Slots, true});
   while (!Stack.empty()) {

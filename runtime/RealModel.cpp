@@ -2,6 +2,8 @@
 
 #include "runtime/RealModel.h"
 
+#include "graph/ModelLoader.h"
+#include "graph/Size.h"
 #include "runtime/RealMath.h"
 
 #include "llvm/ADT/StringSwitch.h"
@@ -51,6 +53,13 @@ Expected<RealNet> RealNet::fromPreset(StringRef Name, unsigned Blocks,
     return E;
   if (Blocks == 0)
     return bad("real mode: --blocks must be at least 1");
+  // tiny-gpt has 4 stages a block and 2 more, tiny-mlp 2 a block.
+  uint64_t Stages =
+      Name == "tiny-mlp" ? 2 * uint64_t(Blocks) : 4 * uint64_t(Blocks) + 2;
+  if (Stages > MaxChainStages)
+    return bad(fmt::format("real mode: --blocks {} gives {} stages; a model "
+                           "holds at most {}",
+                           Blocks, Stages, MaxChainStages));
   std::vector<std::pair<std::string, std::string>> Spec; // (name, kind)
   if (Name == "tiny-gpt") {
     Spec.push_back({"embed", "embedding"});
@@ -80,9 +89,60 @@ Expected<RealNet> RealNet::fromPreset(StringRef Name, unsigned Blocks,
   return fromChain(C, S);
 }
 
+/// Floats of parameters, saved tensors and backward workspace of one layer
+/// of type \p T, as RealLayers.cpp and RealAttention.cpp allocate them, in
+/// double (the products overflow 64 bits for absurd shapes).
+namespace {
+struct LayerFloats {
+  double Params, Saved, BwdWs;
+};
+} // namespace
+
+static LayerFloats layerFloats(LayerType T, const RealShape &S) {
+  double H = S.Hidden, F = H * S.MlpRatio, R = double(S.Batch) * S.Seq;
+  double IO = R * H;
+  double Probs = double(S.Batch) * S.Heads * double(S.Seq) * S.Seq;
+  switch (T) {
+  case LayerType::Linear:
+    return {H * H + H, 2 * IO, 0};
+  case LayerType::LinearGelu:
+    return {H * H + H, 3 * IO, IO};
+  case LayerType::LayerNorm:
+    return {2 * H, 2 * IO + 2 * R, 0};
+  case LayerType::Mlp:
+    return {2 * H * F + F + H, 2 * IO + 2 * R * F, R * F};
+  case LayerType::Attention:
+    return {4 * H * H, 6 * IO + Probs, 4 * IO + S.Seq};
+  }
+  return {0, 0, 0};
+}
+
+double RealNet::estimateBytes(const Chain &C, const RealShape &S) {
+  double Floats = 0, Ws = 0;
+  for (const Stage &St : C.Stages) {
+    LayerFloats F = layerFloats(layerTypeForKind(St.Kind), S);
+    Floats += 2 * F.Params + F.Saved; // parameters and their gradients
+    Ws = std::max(Ws, F.BwdWs);
+  }
+  // x_0, the target, the gradient in and out of the running stage.
+  double IO = double(S.Batch) * S.Seq * S.Hidden;
+  return (Floats + Ws + 4 * IO) * sizeof(float);
+}
+
 Expected<RealNet> RealNet::fromChain(const Chain &C, const RealShape &S) {
   if (Error E = checkShape(S))
     return E;
+  double Need = estimateBytes(C, S);
+  if (Need > double(MaxRealModelBytes))
+    return bad(fmt::format(
+        "real mode: --batch {} --seq {} --hidden {} --heads {} on {} layers "
+        "needs an estimated {} (parameters, gradients, saved tensors), over "
+        "the limit of {}; lower --hidden, --seq, --batch or the number of "
+        "layers (see docs/limits.md)",
+        S.Batch, S.Seq, S.Hidden, S.Heads, C.size(),
+        Need >= 0x1p62 ? std::string("more than 4 EiB")
+                       : formatSize(uint64_t(Need)),
+        formatSize(MaxRealModelBytes)));
   RealNet Net;
   Net.Shape = S;
   for (unsigned I = 0; I < C.size(); ++I) {

@@ -35,17 +35,30 @@ constexpr const char *PresetNames = "tiny-gpt, tiny-mlp";
 /// LinearGelu.
 LayerType layerTypeForKind(llvm::StringRef Kind);
 
+/// The cap on a real net's estimated memory (RealNet::estimateBytes),
+/// bytes: 4 GiB. Real mode runs small float32 networks on the CPU; larger
+/// shapes are refused before anything is allocated (docs/limits.md).
+constexpr uint64_t MaxRealModelBytes = uint64_t(4) << 30;
+
 class RealNet {
 public:
+  /// An upper estimate of the bytes a net of one layer per stage of \p C
+  /// (typed by kind) holds when run with every stage recorded: parameters,
+  /// gradients, each layer's saved tensors, and the largest workspace plus
+  /// a few activations. Computed in floating point, so any shape is safe.
+  static double estimateBytes(const Chain &C, const RealShape &S);
+
   /// Checks \p S (every size positive, Hidden divisible by Heads, dropout
   /// in [0, 1)); the error names the bad field.
   static llvm::Error checkShape(const RealShape &S);
 
   /// A preset. tiny-gpt: embedding, \p Blocks x (norm, attention, norm,
-  /// mlp), head. tiny-mlp: \p Blocks x (linear, mlp).
+  /// mlp), head. tiny-mlp: \p Blocks x (linear, mlp). At most
+  /// MaxChainStages stages.
   static llvm::Expected<RealNet>
   fromPreset(llvm::StringRef Name, unsigned Blocks, const RealShape &S);
   /// One layer per stage of \p C, typed by layerTypeForKind(stage kind).
+  /// Fails before allocating when estimateBytes is over MaxRealModelBytes.
   static llvm::Expected<RealNet> fromChain(const Chain &C, const RealShape &S);
 
   unsigned size() const { return unsigned(Layers.size()); }

@@ -11,7 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(cmake ninja-build g++ llvm-19-dev libzstd-dev nlohmann-json3-dev
       libfmt-dev doctest-dev coinor-libcbc-dev python3 python3-venv
-      clang-format clang libclang-rt-14-dev)
+      clang-format clang libclang-rt-dev)
 venv=${REMAT_VENV:-/opt/remat-py}
 pins=$root/scripts/python-pins.txt
 pip_version=26.3

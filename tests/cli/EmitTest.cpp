@@ -196,8 +196,8 @@ TEST_CASE("cli emit: bad input exits 2 with one line") {
   auto D = runCli({"emit", Deep.path(), "--target", "hf"});
   CHECK(D.Code == 2);
   CHECK(D.Out.empty());
-  CHECK(std::count(D.Err.begin(), D.Err.end(), '\n') == 1);
-  CHECK(D.Err.find(std::string(37, '[') + "...") != std::string::npos);
+  CHECK(D.Err == "remat: error: " + Deep.path() +
+                     ": JSON nesting deeper than 512 levels\n");
   auto Help = runCli({"emit", "--help"});
   CHECK(Help.Code == 0);
   CHECK(Help.Out.find("--target") != std::string::npos);

@@ -24,6 +24,9 @@ TEST_CASE("gen: bad parameters exit 2 with one exact line") {
        "gen gpt: --hidden 770 is not divisible by --heads 12"},
       {{"gen", "gpt", "--layers", "0"},
        "gen gpt: --layers must be between 1 and 16777216, got 0"},
+      // The loader refuses an empty name: gen wrote such a model.
+      {{"gen", "gpt", "--name", ""}, "--name must not be empty"},
+      {{"gen", "resnet", "--name", ""}, "--name must not be empty"},
       {{"gen", "gpt", "--layers", "x"},
        "remat gen gpt: --layers expects a non-negative integer, got 'x' (see "
        "'remat gen gpt --help')"},

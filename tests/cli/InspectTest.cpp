@@ -155,8 +155,16 @@ TEST_CASE("inspect: bad input is exit 2 with one line") {
   CHECK(R.Code == 2);
   CHECK(R.Out == "");
   CHECK(R.Err == "remat: error: " + Deep.path() +
-                     ": the top level must be a JSON object, got " +
-                     std::string(37, '[') + "...\n");
+                     ": JSON nesting deeper than 512 levels\n");
+  // The issue's reproducer: the deep value beside valid fields segfaulted.
+  test::TempFile Beside("beside.json", "{\"x\":" + std::string(100000, '[') +
+                                           std::string(100000, ']') +
+                                           ",\"y\":1}");
+  R = test::runCli({"inspect", Beside.path()});
+  CHECK(R.Code == 2);
+  CHECK(R.Out == "");
+  CHECK(R.Err == "remat: error: " + Beside.path() +
+                     ": JSON nesting deeper than 512 levels\n");
 }
 
 TEST_CASE("inspect: every malformed file in tests/data/bad is exit 2") {
@@ -181,4 +189,35 @@ TEST_CASE("inspect: --help teaches") {
   CHECK(R.Out.find("usage: remat inspect MODEL [--json]") != std::string::npos);
   CHECK(R.Out.find("examples:") != std::string::npos);
   CHECK(R.Out.find("--json") != std::string::npos);
+}
+
+TEST_CASE("inspect, plan: control characters in names are escaped in text") {
+  // Names with ESC, NUL, a newline and RLO (U+202E) were printed raw: they
+  // could clear the screen, cut a line or reverse what a reader sees.
+  test::TempFile M(
+      "cc.json",
+      R"({"format":"remat-model","version":1,"name":"m\u001b[2J\n",)"
+      R"("description":"d\u202e","input_bytes":4,"layers":[)"
+      R"({"name":"a\u0000b\nc","kind":"k\u001b","fwd_time":1,"bwd_time":2,)"
+      R"("output_bytes":8,"saved_bytes":8}]})");
+  auto Clean = [](const std::string &Out) {
+    for (char C : Out)
+      if ((static_cast<unsigned char>(C) < 0x20 && C != '\n') || C == 0x7f)
+        return false;
+    return Out.find("\xE2\x80\xAE") == std::string::npos;
+  };
+  auto R = test::runCli({"inspect", M.path()});
+  REQUIRE(R.Code == 0);
+  CHECK(Clean(R.Out));
+  CHECK(R.Out.find("model m\\x1b[2J\\n\n") == 0);
+  CHECK(R.Out.find("  description         d\\u202e\n") != std::string::npos);
+  CHECK(R.Out.find("  a\\x00b\\nc  k\\x1b ") != std::string::npos);
+  R = test::runCli({"plan", M.path(), "--strategy", "none", "--emit", "text"});
+  REQUIRE(R.Code == 0);
+  CHECK(Clean(R.Out));
+  CHECK(R.Out.find("a\\x00b\\nc") != std::string::npos);
+  // JSON output keeps the names exactly (escaped the JSON way).
+  R = test::runCli({"inspect", M.path(), "--json"});
+  REQUIRE(R.Code == 0);
+  CHECK(R.Out.find(R"("a\u0000b\nc")") != std::string::npos);
 }

@@ -68,3 +68,23 @@ TEST_CASE("cli maxbatch: graph models, text and --json") {
                 "-1"})
             .Code == 2);
 }
+
+TEST_CASE("cli maxbatch: a batch at the search limit is marked as a bound") {
+  // chain4 holds 72 B at batch 1 store-all (tests/data/chain4.json): with
+  // 1 TiB every strategy fits past 2^24 = 16777216, where the search stops.
+  // That was printed as the maximum; it is a lower bound.
+  std::string Chain4 = sourcePath("tests/data/chain4.json");
+  auto R = runCli({"maxbatch", Chain4, "--device-memory", "1TiB"});
+  REQUIRE(R.Code == 0);
+  CHECK(R.Out.find("  none                            16777216+ ") !=
+        std::string::npos);
+  CHECK(R.Out.find("  (+: the search stops at batch 16777216; a larger one "
+                   "may fit)\n") != std::string::npos);
+  CHECK(R.Out.find("standard (store everything) batch:  16777216+\n") !=
+        std::string::npos);
+  // Below the limit nothing is marked: 1 MiB holds batch 1024 * 1024 / 72
+  // = 14563 of store-all at most.
+  R = runCli({"maxbatch", Chain4, "--device-memory", "1MiB"});
+  REQUIRE(R.Code == 0);
+  CHECK(R.Out.find('+') == std::string::npos);
+}

@@ -164,3 +164,32 @@ TEST_CASE("cli plan: a long chain's optimum names rotor's class") {
                        "persistent schedules (rotor's class) is") !=
         std::string::npos);
 }
+
+TEST_CASE("cli plan: graph baselines over budget exit 3 naming the least") {
+  // Was exit 2, "internal error: strategy 'chen' produced a plan with peak
+  // ... over its budget". The named budget must itself be accepted, and
+  // one byte less refused, for each baseline.
+  std::string Diamond = sourcePath("tests/data/diamond.json");
+  for (const char *Strategy : {"chen", "recompute-all"}) {
+    CAPTURE(Strategy);
+    auto R = runCli({"plan", Diamond, "--strategy", Strategy, "--budget", "1"});
+    CHECK(R.Code == 3);
+    CHECK(R.Out.empty());
+    std::string Key = "the smallest feasible budget is ";
+    size_t At = R.Err.find(Key);
+    REQUIRE(At != std::string::npos);
+    size_t Open = R.Err.find('(', At);
+    uint64_t Least = std::stoull(R.Err.substr(Open + 1));
+    CHECK(R.Err == "remat: error: strategy '" + std::string(Strategy) +
+                       "': budget 1 B (1 bytes) is infeasible; " + Key +
+                       R.Err.substr(At + Key.size()));
+    auto Fits = runCli({"plan", Diamond, "--strategy", Strategy, "--budget",
+                        std::to_string(Least)});
+    CHECK(Fits.Code == 0);
+    auto Below = runCli({"plan", Diamond, "--strategy", Strategy, "--budget",
+                         std::to_string(Least - 1)});
+    CHECK(Below.Code == 3);
+    CHECK(Below.Err.find(Key + R.Err.substr(At + Key.size(), 10)) !=
+          std::string::npos);
+  }
+}

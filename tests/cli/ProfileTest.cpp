@@ -85,3 +85,47 @@ TEST_CASE("cli profile: bad input exits 2 and writes nothing") {
         std::string::npos);
   CHECK(runCli({"profile", "--help"}).Code == 0);
 }
+
+TEST_CASE("cli profile: shapes over the real-mode cap are refused") {
+  // Before the cap: --hidden 100000 and --seq 10000000 threw bad_alloc;
+  // --blocks 10000000 printed "LLVM ERROR: out of memory".
+  TempFile Out("big.json");
+  // tiny-gpt with 2 blocks is 10 layers: 2 linear (embed, head), 4 norms,
+  // 2 attention, 2 mlp. With batch 2, seq 16 (R = 32 rows), hidden H = 10^5,
+  // F = 4H, IO = R H: linear 2(H^2 + H) + 2 IO, norm 4H + 2 IO + 2R,
+  // attention 8 H^2 + 6 IO + 2*4*16*16, mlp 2(2HF + F + H) + 2 IO + 2RF;
+  // plus the largest backward workspace RF and 4 IO: 520170404368 floats
+  // = 2080681617472 B = 1.89 TiB (Python, by hand).
+  CliResult Hidden = runCli(
+      {"profile", "--device", "cpu", "--hidden", "100000", "-o", Out.path()});
+  CHECK(Hidden.Code == 2);
+  CHECK(Hidden.Err ==
+        "remat: error: real mode: --batch 2 --seq 16 --hidden 100000 --heads "
+        "4 on 10 layers needs an estimated 1.89 TiB (parameters, gradients, "
+        "saved tensors), over the limit of 4.00 GiB; lower --hidden, --seq, "
+        "--batch or the number of layers (see docs/limits.md)\n");
+  // The same sum with seq 10^7, hidden 32: 6400133800218112 B = 5.68 PiB
+  // (the attention probabilities, 2*4*10^14 floats, dominate).
+  CliResult Seq = runCli(
+      {"profile", "--device", "cpu", "--seq", "10000000", "-o", Out.path()});
+  CHECK(Seq.Code == 2);
+  CHECK(Seq.Err.find("needs an estimated 5.68 PiB") != std::string::npos);
+  // 4 * 10^7 + 2 stages, over the 10^6 stages of a model.
+  CliResult Blocks = runCli(
+      {"profile", "--device", "cpu", "--blocks", "10000000", "-o", Out.path()});
+  CHECK(Blocks.Code == 2);
+  CHECK(Blocks.Err == "remat: error: real mode: --blocks 10000000 gives "
+                      "40000002 stages; a model holds at most 1000000\n");
+  CHECK(Out.read().empty());
+  // validate --mode real builds the net through the same entry point.
+  std::string Chain4 = sourcePath("tests/data/chain4.json");
+  TempFile Plan("plan.json");
+  REQUIRE(
+      runCli({"plan", Chain4, "--strategy", "sqrt", "-o", Plan.path()}).Code ==
+      0);
+  CliResult Val = runCli({"validate", Chain4, Plan.path(), "--device", "cpu",
+                          "--mode", "real", "--hidden", "20000"});
+  CHECK(Val.Code == 2);
+  CHECK(Val.Err.find("real mode: --batch 2 --seq 16 --hidden 20000 --heads 4 "
+                     "on 4 layers needs an estimated ") != std::string::npos);
+}

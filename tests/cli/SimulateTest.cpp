@@ -79,6 +79,33 @@ TEST_CASE("cli simulate: a wrong prediction exits 1") {
   CHECK(R.Err.find("does not match") != std::string::npos);
 }
 
+TEST_CASE("cli simulate: a peak over the file's own budget exits 1") {
+  // Store-all on chain4 peaks at 72 bytes (the test above); a file that
+  // claims budget_bytes 71 was reported valid and as predicted, exit 0.
+  TempFile Plan("plan.json");
+  REQUIRE(
+      runCli({"plan", Chain4, "--strategy", "none", "-o", Plan.path()}).Code ==
+      0);
+  std::string Text = Plan.read();
+  size_t At = Text.find("\"budget_bytes\": null");
+  REQUIRE(At != std::string::npos);
+  Text.replace(At, 20, "\"budget_bytes\": 71");
+  TempFile Over("over.json", Text);
+  CliResult R = runCli({"simulate", Chain4, Over.path()});
+  CHECK(R.Code == 1);
+  CHECK(R.Err == "remat: error: the schedule's prediction does not match the "
+                 "simulation (peak_bytes: simulated 72, over the file's "
+                 "budget_bytes 71)\n");
+  CliResult J = runCli({"simulate", Chain4, Over.path(), "--json"});
+  CHECK(J.Code == 1);
+  CHECK(nlohmann::json::parse(J.Out)["matches"] == false);
+  // At exactly the peak it is fine.
+  Text.replace(At, 18, "\"budget_bytes\": 72");
+  TempFile At72("at.json", Text);
+  CliResult Ok = runCli({"simulate", Chain4, At72.path()});
+  CHECK_MESSAGE(Ok.Code == 0, Ok.Err);
+}
+
 TEST_CASE("cli simulate: an invalid schedule exits 1 naming the op") {
   TempFile Plan("plan.json");
   REQUIRE(

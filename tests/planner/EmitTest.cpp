@@ -13,7 +13,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <string>
+#include <sys/wait.h>
 #include <vector>
 
 using namespace remat;
@@ -690,4 +692,117 @@ TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
   CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["end"] == 5);
   CHECK(Two.TorchPlan["selective_ac"]["code"].get<std::string>().find(
             "activation_checkpointing_kwargs") == std::string::npos);
+}
+
+TEST_CASE("emit: safeName escapes what could end a comment or mislead") {
+  using namespace std::string_literals;
+  CHECK(safeName("h.0.attn") == "h.0.attn");
+  CHECK(safeName("a\nb\rc\td") == "a\\nb\\rc\\td");
+  CHECK(safeName("a\0b"s) == "a\\x00b");
+  CHECK(safeName("\x1b[2J\x7f") == "\\x1b[2J\\x7f");
+  CHECK(safeName("a\\n") == "a\\\\n"); // a backslash is escaped too
+  // U+202E (RLO) = E2 80 AE, U+2028 = E2 80 A8, U+2066 = E2 81 A6,
+  // U+0085 (NEL) = C2 85; U+00E9 (C3 A9), U+00A0 (C2 A0) and U+2014
+  // (E2 80 94) are kept.
+  CHECK(safeName("x\xE2\x80\xAEy") == "x\\u202ey");
+  CHECK(safeName("\xE2\x80\xA8\xE2\x81\xA6\xC2\x85") ==
+        "\\u2028\\u2066\\u0085");
+  CHECK(safeName("\xC3\xA9\xC2\xA0\xE2\x80\x94") ==
+        "\xC3\xA9\xC2\xA0\xE2\x80\x94");
+}
+
+TEST_CASE("emit: codeLiteral escapes separators inside string literals") {
+  using json = nlohmann::ordered_json;
+  // U+2029 = E2 80 A9, U+0085 = C2 85, DEL = 7F; JSON escapes the newline
+  // and the quote itself; U+00E9 (C3 A9) is kept.
+  CHECK(codeLiteral(json("a\xE2\x80\xA9"
+                         "b\xC2\x85\x7f\n\"\xC3\xA9")) ==
+        "\"a\\u2029b\\u0085\\u007f\\n\\\"\xC3\xA9\"");
+  CHECK(codeLiteral(json::array({"x", "\xE2\x80\xAE"})) ==
+        "[\"x\",\"\\u202e\"]");
+  // The result reads back as the same JSON value.
+  json V = json::array({"a\xE2\x80\xA9"
+                        "b",
+                        "c\xC2\x85"});
+  CHECK(json::parse(codeLiteral(V)) == V);
+}
+
+namespace {
+/// Runs python3 on \p Code: it must compile, and no __import__ may appear
+/// outside comments and string literals (so nothing a name carries runs).
+/// Returns the exit status: 0 clean, 3 injected, other: does not compile.
+int checkPython(const std::string &Code) {
+  remat::test::TempFile Src("snippet.py", Code);
+  remat::test::TempFile Checker(
+      "check.py",
+      "import io, sys, tokenize\n"
+      "src = open(sys.argv[1], encoding='utf-8').read()\n"
+      "compile(src, 'emitted', 'exec')\n"
+      "for t in tokenize.generate_tokens(io.StringIO(src).readline):\n"
+      "    if t.type == tokenize.NAME and t.string == '__import__':\n"
+      "        sys.exit(3)\n");
+  std::string Cmd =
+      "python3 " + Checker.path() + " " + Src.path() + " >/dev/null 2>&1";
+  int Status = std::system(Cmd.c_str());
+  return WIFEXITED(Status) ? WEXITSTATUS(Status) : -1;
+}
+} // namespace
+
+TEST_CASE("emit: hostile stage names cannot inject code") {
+  if (std::system("python3 -c 'pass' >/dev/null 2>&1") != 0) {
+    MESSAGE("python3 not found: skipped");
+    return;
+  }
+  using namespace std::string_literals;
+  // The issue's payload put an executable line into forward(); newlines
+  // broke the pytorch and jax code, NUL bytes made it invalid.
+  const std::string Payload = "b\n    __import__('os').system('echo PWNED')  #";
+  std::vector<std::string> Hostile = {Payload,          "c\r__import__('os')",
+                                      "d\0e"s,          "f\x1b[31m",
+                                      "g\xE2\x80\xA8h", "q\"'\\",
+                                      "t\xE2\x80\xAE",  "u\xE2\x80\xA9\x7f"};
+  // Both single-level (segments) and multi-level (nested jax) plans.
+  for (bool Nested : {false, true}) {
+    unsigned L = Nested ? 3 : 5;
+    Schedule S =
+        Nested ? chainSchedule(quadraticOps(3), 3)
+               : chainSchedule(
+                     segOps({{0, 2, true}, {2, 3, false}, {3, 5, true}}), 5);
+    for (unsigned I = 0; I < L; ++I)
+      S.Names[I] = Hostile[(I + Nested) % Hostile.size()] + std::to_string(I);
+    std::vector<std::pair<std::string, std::string>> Codes;
+    for (EmitTarget T : {EmitTarget::PyTorch, EmitTarget::HF,
+                         EmitTarget::DeepSpeed, EmitTarget::Jax}) {
+      auto R = emitSchedule(S, T, nullptr);
+      REQUIRE_MESSAGE(bool(R), toString(R.takeError()));
+      std::string Name = emitTargetName(T).str();
+      Codes.push_back({Name, R->Plan.Snippet});
+      if (R->Nearest)
+        Codes.push_back({Name + " nearest", R->Nearest->Plan.Snippet});
+      if (T == EmitTarget::PyTorch) {
+        const auto &Doc = R->TorchPlan;
+        if (Doc["torch_checkpoint"].is_object())
+          Codes.push_back(
+              {"torch_checkpoint", Doc["torch_checkpoint"]["code"]});
+        if (Doc["selective_ac"].is_object())
+          Codes.push_back({"selective_ac", Doc["selective_ac"]["code"]});
+      }
+    }
+    for (const auto &[Where, Code] : Codes) {
+      CAPTURE(Where);
+      CAPTURE(Code);
+      CHECK(!Code.empty());
+      CHECK(checkPython(Code) == 0);
+      // Nothing a reader or an editor could take for a line break or a
+      // hidden character, in comments or in string literals (the fuzzer
+      // found a raw U+2029 in a string literal).
+      for (const char *Raw :
+           {"\x7f", "\xC2\x85", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAE"})
+        CHECK(Code.find(Raw) == std::string::npos);
+    }
+  }
+  // The checker itself catches the injection it is for.
+  CHECK(checkPython("def forward(x):\n    x = 1  # stored: " + Payload +
+                    "\n") == 3);
+  CHECK(checkPython("x = 1  # a\0b"s) != 0);
 }

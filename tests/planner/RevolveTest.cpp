@@ -152,3 +152,32 @@ TEST_CASE("revolve: zero slots is an error") {
   REQUIRE_FALSE(bool(Ops));
   CHECK(llvm::toString(Ops.takeError()).find("slots") != std::string::npos);
 }
+
+TEST_CASE("revolve: schedules over the op cap are refused before building") {
+  // The reproducer: --slots 2 on 1,000,000 stages grew to 6.9 GiB
+  // and threw bad_alloc. By hand (Python's math.comb): r = 1413 is the least
+  // with C(2+r, 2) >= 10^6 (C(1415,2) = 1000405); t = 1413 * 10^6 -
+  // C(1415, 3) = 1413000000 - 471190755 = 941809245; ops = t + 2L + 1 =
+  // 943809246. With 3 slots 136787106 ops, with 4 slots 56008457, the least
+  // within 10^8.
+  Chain C;
+  C.Stages.resize(1000000);
+  auto Ops = revolveOps(C, 2);
+  REQUIRE_FALSE(bool(Ops));
+  CHECK(llvm::toString(Ops.takeError()) ==
+        "strategy 'revolve': --slots 2 on 1000000 stages gives 943809246 "
+        "ops, over the limit of 100000000; --slots 4 gives 56008457 (see "
+        "docs/limits.md)");
+  // The cap is exact: the count is that of the ops built (L = 300, S = 2).
+  Chain Small;
+  Small.Stages.resize(300);
+  auto All = revolveOps(Small, 2, UINT64_MAX);
+  REQUIRE(bool(All));
+  uint64_t N = All->size();
+  CHECK(bool(revolveOps(Small, 2, N)));
+  auto Over = revolveOps(Small, 2, N - 1);
+  REQUIRE_FALSE(bool(Over));
+  CHECK(llvm::toString(Over.takeError())
+            .find("--slots 2 on 300 stages gives " + std::to_string(N) +
+                  " ops") != std::string::npos);
+}

@@ -123,6 +123,15 @@ TEST_CASE("schedule io: malformed files are rejected with exact messages") {
         "s.json: predicted.time: time must be a number, got \"2\"");
 }
 
+TEST_CASE("schedule io: JSON nested 100000 deep is refused, no crash") {
+  // Through `simulate` and `emit` this segfaulted (exit 139).
+  std::string Deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK(parseError(withOps(Deep), nullptr) ==
+        "s.json: JSON nesting deeper than 512 levels");
+  CHECK(parseError(withOps("[]", R"(, "x": )" + Deep), nullptr) ==
+        "s.json: JSON nesting deeper than 512 levels");
+}
+
 TEST_CASE("schedule io: chain files parse without a model") {
   auto S = parseScheduleText(
       withOps(

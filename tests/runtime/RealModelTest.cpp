@@ -16,6 +16,8 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
+
 using namespace remat;
 using namespace remat::real;
 using namespace remat::test;
@@ -154,4 +156,63 @@ TEST_CASE("real: bad shapes and presets are errors naming the field") {
         "unknown preset 'huge-gpt' (choose from tiny-gpt, tiny-mlp)");
   CHECK(layerTypeForKind("Attention") == LayerType::Attention);
   CHECK(layerTypeForKind("conv") == LayerType::LinearGelu);
+}
+
+TEST_CASE("real model: the memory estimate bounds the net's own sizes") {
+  // The estimate must cover what the built net reports: parameters and
+  // their gradients (2 * parameterBytes) plus every stage's saved bytes and
+  // the largest backward workspace, for every layer type and random shapes.
+  std::mt19937_64 Rng(4242);
+  auto U = [&](unsigned Lo, unsigned Hi) {
+    return std::uniform_int_distribution<unsigned>(Lo, Hi)(Rng);
+  };
+  const char *Kinds[] = {"embed", "linear", "norm", "mlp", "attention"};
+  for (int Trial = 0; Trial < 30; ++Trial) {
+    RealShape S;
+    S.Heads = U(1, 4);
+    S.Hidden = S.Heads * U(1, 8);
+    S.Batch = U(1, 3);
+    S.Seq = U(1, 9);
+    S.MlpRatio = U(1, 4);
+    Chain C;
+    for (unsigned I = 0, N = U(1, 8); I < N; ++I) {
+      Stage St;
+      St.Name = "s" + std::to_string(I);
+      St.Kind = Kinds[U(0, 4)];
+      C.Stages.push_back(St);
+    }
+    auto Net = RealNet::fromChain(C, S);
+    REQUIRE(bool(Net));
+    Chain Sizes = Net->chain();
+    double Held = 2.0 * Net->parameterBytes() + Sizes.InputBytes;
+    uint64_t Ws = 0;
+    for (const Stage &St : Sizes.Stages) {
+      Held += St.SavedBytes;
+      Ws = std::max(Ws, St.BwdWorkspace);
+    }
+    CHECK(RealNet::estimateBytes(C, S) >= Held + Ws);
+  }
+}
+
+TEST_CASE("real model: shapes over 4 GiB are refused before allocating") {
+  Chain C;
+  Stage St;
+  St.Name = "a";
+  St.Kind = "linear";
+  C.Stages.push_back(St);
+  RealShape S;
+  // One linear layer with GELU ("linear"): 2 (H^2 + H) parameters and
+  // gradients, 3 IO saved, IO backward workspace and 4 IO, IO = 32 H.
+  // H = 23170: 2 * (536848900 + 23170) + 8 * 741440 = 1079675660 floats
+  // = 4318702640 B, over 2^32 = 4294967296. H = 23000: 2 * (529000000 +
+  // 23000) + 8 * 736000 = 1063934000 floats = 4255736000 B, under it.
+  S.Heads = 1;
+  S.Hidden = 23170;
+  CHECK(RealNet::estimateBytes(C, S) == 4318702640.0);
+  auto Big = RealNet::fromChain(C, S);
+  REQUIRE_FALSE(bool(Big));
+  CHECK(llvm::toString(Big.takeError()).find("over the limit of 4.00 GiB") !=
+        std::string::npos);
+  S.Hidden = 23000;
+  CHECK(RealNet::estimateBytes(C, S) == 4255736000.0);
 }
