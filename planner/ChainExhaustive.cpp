@@ -166,12 +166,15 @@ public:
       if (Sp.done(S))
         return Id;
       Node Cur = Nodes[Id];
+      // A named copy: lambdas may not capture structured bindings before
+      // C++20 compilers implement P1091 (clang 14, used for fuzzing).
+      uint32_t Parent = Id;
       Sp.forEachMove(
           S, [&](ChainOp Op, const State &N, uint64_t Peak, double Time) {
             std::optional<Cost> G = Step(Cur.G, Peak, Time);
             if (G)
-              push(Space::encode(N), *G, std::max(Cur.PathPeak, Peak), Id, Op,
-                   Key(*G, N));
+              push(Space::encode(N), *G, std::max(Cur.PathPeak, Peak), Parent,
+                   Op, Key(*G, N));
           });
     }
     return std::nullopt;
