@@ -100,6 +100,24 @@ TEST_CASE("cli validate: a tolerance violation exits 1") {
   CHECK(Neg.Code == 2);
 }
 
+TEST_CASE("cli validate: an invalid schedule still answers in JSON") {
+  // chain4.json (4 stages): F_all 0 then the loss, which needs x_4.
+  std::string Chain4 = sourcePath("tests/data/chain4.json");
+  CliResult Plan = runCli({"plan", Chain4, "--strategy", "none"});
+  REQUIRE_MESSAGE(Plan.Code == 0, Plan.Err);
+  auto J = nlohmann::json::parse(Plan.Out);
+  J["ops"] = nlohmann::json::array(
+      {{{"op", "F_all"}, {"layer", 0}}, {{"op", "loss"}}});
+  TempFile Bad("bad.json", J.dump());
+  CliResult R = runCli({"validate", Chain4, Bad.path(), "--json"});
+  CHECK(R.Code == 1);
+  auto Out = nlohmann::json::parse(R.Out);
+  CHECK(Out["valid"] == false);
+  CHECK(Out["error"].get<std::string>().find("op 1 (loss)") !=
+        std::string::npos);
+  CHECK(R.Err.find("remat: error: ") == 0);
+}
+
 TEST_CASE("cli validate: bad input exits 2") {
   auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
   CHECK(runCli({"validate", Gpt2}).Code == 2);
