@@ -140,7 +140,10 @@ std::unique_ptr<Backend> createCpuBackend(const CpuBackendOptions &O);
 /// As above with default options and \p Clock.
 std::unique_ptr<Backend> createCpuBackend(CpuClock Clock = CpuClock::Steady);
 
-/// Whether this build can meter host memory (glibc 2.33 or later).
+/// Whether this process can meter host memory: glibc 2.33 or later, and
+/// glibc's counters see the process's allocations (not so under
+/// AddressSanitizer, which replaces malloc; validation then judges the
+/// tracking allocator's bookkeeping and says so).
 bool hostMeterBuilt();
 
 /// The CPU backend's smallest request to the C library, bytes. glibc's

@@ -184,7 +184,24 @@ uint64_t hostSlackBound(uint64_t Bytes) {
   return Request - Bytes + Rounding;
 }
 
-bool hostMeterBuilt() { return REMAT_HAVE_MALLINFO2; }
+// A sanitizer that replaces malloc (ASan) leaves glibc's counters blind to
+// every allocation; so the meter is trusted only after it has seen a probe
+// block of its own, once per process.
+bool hostMeterBuilt() {
+  static const bool Sees = [] {
+    if (!REMAT_HAVE_MALLINFO2)
+      return false;
+    const uint64_t Probe = uint64_t(1) << 20;
+    uint64_t Before = heapInUse();
+    auto *P = static_cast<volatile unsigned char *>(::operator new(Probe));
+    for (uint64_t At = 0; At < Probe; At += 4096)
+      P[At] = 1;
+    uint64_t During = heapInUse();
+    ::operator delete(const_cast<unsigned char *>(P));
+    return During >= Before + Probe;
+  }();
+  return Sees;
+}
 
 std::unique_ptr<Backend> createCpuBackend(const CpuBackendOptions &O) {
   return std::make_unique<CpuBackend>(O);

@@ -96,7 +96,8 @@ Schedule storeEverything(const Chain &C) {
 
 TEST_CASE("host meter: a clean run reads the peak within rounding") {
   if (!hostMeterBuilt()) {
-    MESSAGE("skipped: no glibc mallinfo2 in this build");
+    skipTest("the host meter cannot see this process's allocations "
+             "(no glibc mallinfo2, or a sanitizer replaced malloc)");
     return;
   }
   RunResult R = runControl({});
@@ -113,7 +114,8 @@ TEST_CASE("host meter: a clean run reads the peak within rounding") {
 
 TEST_CASE("host meter: sees memory the tracking allocator never counted") {
   if (!hostMeterBuilt()) {
-    MESSAGE("skipped: no glibc mallinfo2 in this build");
+    skipTest("the host meter cannot see this process's allocations "
+             "(no glibc mallinfo2, or a sanitizer replaced malloc)");
     return;
   }
   auto Dev = createCpuBackend();
@@ -133,7 +135,8 @@ TEST_CASE("host meter: sees memory the tracking allocator never counted") {
 TEST_CASE("host meter: seeded random allocations stay within the derived "
           "rounding") {
   if (!hostMeterBuilt()) {
-    MESSAGE("skipped: no glibc mallinfo2 in this build");
+    skipTest("the host meter cannot see this process's allocations "
+             "(no glibc mallinfo2, or a sanitizer replaced malloc)");
     return;
   }
   // Independent bound, worked out here: a buffer of b bytes is requested
@@ -185,7 +188,8 @@ TEST_CASE("host meter: seeded random allocations stay within the derived "
 TEST_CASE("host meter: a late free is caught by the meter, not the "
           "bookkeeping") {
   if (!hostMeterBuilt()) {
-    MESSAGE("skipped: no glibc mallinfo2 in this build");
+    skipTest("the host meter cannot see this process's allocations "
+             "(no glibc mallinfo2, or a sanitizer replaced malloc)");
     return;
   }
   // Release 1 (x̄_2, 2U, freed by B 1) reaches glibc only after B 0 ran: at
@@ -214,7 +218,8 @@ TEST_CASE("host meter: a late free is caught by the meter, not the "
 
 TEST_CASE("host meter: a leak is caught by the meter, not the bookkeeping") {
   if (!hostMeterBuilt()) {
-    MESSAGE("skipped: no glibc mallinfo2 in this build");
+    skipTest("the host meter cannot see this process's allocations "
+             "(no glibc mallinfo2, or a sanitizer replaced malloc)");
     return;
   }
   // Release 0 (y_2, U, freed by B 1) never reaches glibc: at B 0's
@@ -238,7 +243,8 @@ TEST_CASE("host meter: a leak is caught by the meter, not the bookkeeping") {
 TEST_CASE("host meter: a leak fails validation of a bundled model at the "
           "default scales") {
   if (!hostMeterBuilt()) {
-    MESSAGE("skipped: no glibc mallinfo2 in this build");
+    skipTest("the host meter cannot see this process's allocations "
+             "(no glibc mallinfo2, or a sanitizer replaced malloc)");
     return;
   }
   auto M = loadModelFile(sourcePath("data/models/gpt2-small.json"));
