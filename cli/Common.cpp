@@ -11,10 +11,24 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 using namespace llvm;
 
 namespace remat::cli {
+
+int reportScheduleError(Error E, bool Json, StringRef SchedulePath,
+                        raw_ostream &Out, raw_ostream &Err) {
+  if (!Json || !E.isA<InvalidScheduleError>())
+    return reportError(std::move(E), Err);
+  std::string Msg = toString(std::move(E));
+  Out << nlohmann::ordered_json{{"schedule", SchedulePath.str()},
+                                {"valid", false},
+                                {"error", Msg}}
+             .dump(2)
+      << "\n";
+  return reportError(make_error<InvalidScheduleError>(Msg), Err);
+}
 
 int reportError(Error E, raw_ostream &Err) {
   int Code = ExitBadInput;

@@ -29,6 +29,12 @@ enum ExitCode : int {
 /// 1, InternalError -> 4, anything else -> 2.
 int reportError(llvm::Error E, llvm::raw_ostream &Err);
 
+/// As reportError; in addition, with \p Json and an InvalidScheduleError,
+/// first prints {"schedule": \p SchedulePath, "valid": false, "error": ...}
+/// on \p Out, so that `--json` answers with one object even then.
+int reportScheduleError(llvm::Error E, bool Json, llvm::StringRef SchedulePath,
+                        llvm::raw_ostream &Out, llvm::raw_ostream &Err);
+
 /// Parses \p Args into \p P. Returns the exit code when the command must stop
 /// here: 0 after printing --help to \p Out, 2 after reporting a usage error
 /// to \p Err. Returns none when the command should go on.

@@ -178,17 +178,8 @@ int runSimulate(ArrayRef<std::string> Args, raw_ostream &Out,
   if (Error E = checkScheduleModel(*S, *M, P.has("force")))
     return reportError(std::move(E), Err);
   auto F = resimulate(*M, *S);
-  if (!F) {
-    Error E = F.takeError();
-    if (Json && E.isA<InvalidScheduleError>()) {
-      std::string Msg = toString(std::move(E));
-      Out << OutJson{{"schedule", S->Path}, {"valid", false}, {"error", Msg}}
-                 .dump(2)
-          << "\n";
-      return reportError(make_error<InvalidScheduleError>(Msg), Err);
-    }
-    return reportError(std::move(E), Err);
-  }
+  if (!F)
+    return reportScheduleError(F.takeError(), Json, S->Path, Out, Err);
   if (auto SvgPath = P.get("svg")) {
     SimResult Sim;
     Sim.PeakBytes = F->P.PeakBytes;

@@ -12,7 +12,6 @@
 
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
-#include "planner/Errors.h"
 #include "planner/ScheduleIO.h"
 #include "runtime/Validate.h"
 
@@ -360,19 +359,8 @@ int runValidate(ArrayRef<std::string> Args, raw_ostream &Out,
   if (Error E = checkScheduleModel(*S, *M, P.has("force")))
     return reportError(std::move(E), Err);
   auto R = validateSchedule(*M, *S, *O);
-  if (!R) {
-    Error E = R.takeError();
-    // As `simulate --json`: an invalid schedule still answers with one
-    // object on stdout, beside the one-line error and exit 1.
-    if (P.has("json") && E.isA<InvalidScheduleError>()) {
-      std::string Msg = toString(std::move(E));
-      Out << OutJson{{"schedule", S->Path}, {"valid", false}, {"error", Msg}}
-                 .dump(2)
-          << "\n";
-      return reportError(make_error<InvalidScheduleError>(Msg), Err);
-    }
-    return reportError(std::move(E), Err);
-  }
+  if (!R)
+    return reportScheduleError(R.takeError(), P.has("json"), S->Path, Out, Err);
   if (P.has("json"))
     Out << reportJson(*M, *S, *O, *R).dump(2) << "\n";
   else
