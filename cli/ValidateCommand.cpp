@@ -75,6 +75,10 @@ ArgParser makeParser() {
            "launch costs stay small next to it",
            "auto");
   P.option("repeat", "N", "timed runs per schedule; the median counts", "3");
+  P.option("max-seconds", "S",
+           "synthetic: refuse a run whose busy time, estimated before it "
+           "starts, exceeds S seconds",
+           "600");
   P.option("peak-tol", "FRAC",
            "relative peak error allowed beyond the meter's rounding "
            "allowance",
@@ -179,6 +183,7 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
     if (!R.Failure && !(O.MicrosPerUnit > 0))
       return bad("--time-scale must be positive (or auto)");
   }
+  R.real("max-seconds", O.MaxBusySeconds);
   R.real("peak-tol", O.PeakTol);
   R.real("time-tol", O.TimeTol);
   R.real("overhead-tol", O.OverheadTol);

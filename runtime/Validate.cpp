@@ -314,6 +314,27 @@ static Error validateReal(ValidationReport &R, const Model &M,
   return Error::success();
 }
 
+/// Refuses a synthetic run whose busy time, estimated before it starts,
+/// exceeds O.MaxBusySeconds: the schedule and the store-everything baseline,
+/// each run O.Repeats times. With an explicit scale the predicted times say
+/// it; with the automatic one the schedule's ops average AutoOpMicros, and
+/// the baseline, which runs no more ops than a complete schedule computes,
+/// is allowed twice that again (its ops may be longer on average).
+static Error checkBusyTime(const Schedule &S, const ValidateOptions &O) {
+  double Micros =
+      O.MicrosPerUnit > 0
+          ? (S.Predicted.Time + S.Predicted.BaselineTime) * O.MicrosPerUnit
+          : AutoOpMicros * 3 * double(S.numOps());
+  double Seconds = Micros * double(O.Repeats) / 1e6;
+  if (!(Seconds > O.MaxBusySeconds))
+    return Error::success();
+  return bad(fmt::format(
+      "validation would spin for about {:.3g} s ({} runs of the schedule and "
+      "of store-everything), over the {:.3g} s limit; lower --time-scale or "
+      "--repeat, or raise --max-seconds",
+      Seconds, O.Repeats, O.MaxBusySeconds));
+}
+
 Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
                                             const ValidateOptions &O) {
   if (O.Repeats == 0)
@@ -322,6 +343,9 @@ Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
     return bad("--time-scale must be positive");
   if (O.MemoryCapBytes == 0)
     return bad("--memory-cap must be positive");
+  if (O.Mode == WorkloadMode::Synthetic)
+    if (Error E = checkBusyTime(S, O))
+      return E;
   if (S.Kind == Dialect::Chain && !M.isChain())
     return bad("a chain-dialect schedule needs a chain model; '" + M.Path +
                "' is a graph");

@@ -33,6 +33,9 @@ constexpr uint64_t DefaultMemoryCapBytes = uint64_t(256) << 20;
 /// timer and launch costs (about 1-3 us per op) stay small next to it.
 constexpr double AutoOpMicros = 300;
 
+/// Default limit on the busy time a synthetic validation may spend, seconds.
+constexpr double DefaultMaxBusySeconds = 600;
+
 enum class WorkloadMode : uint8_t { Synthetic, Real };
 
 struct ValidateOptions {
@@ -58,6 +61,11 @@ struct ValidateOptions {
   real::RealShape Shape;
   /// Timed runs of each schedule; the median time counts (>= 1).
   unsigned Repeats = 1;
+  /// Synthetic: the most busy time the runs may take, seconds, estimated
+  /// before starting from the predicted times (or, with the automatic time
+  /// scale, AutoOpMicros per op), the store-everything baseline's included;
+  /// a larger estimate is refused and names the options that lower it.
+  double MaxBusySeconds = DefaultMaxBusySeconds;
   /// Largest relative error of the peak beyond the meter's allowance for
   /// allocator rounding (0: none; the bookkeeping peak without a meter is
   /// then exact).

@@ -118,6 +118,26 @@ TEST_CASE("cli validate: an invalid schedule still answers in JSON") {
   CHECK(R.Err.find("remat: error: ") == 0);
 }
 
+TEST_CASE("cli validate: a run over the busy-time limit is refused first") {
+  // gpt2-small's sqrt plan predicts about 31 ms and store-everything 23 ms:
+  // at 10^12 us per ms, 3 runs are 3 * 54 * 10^12 us = 1.6e8 s of spinning;
+  // 10^8 repeats at the automatic scale (300 us an op, tens of ops) are
+  // over 10^6 s; and 1 ms is below the default run's own ~0.1 s.
+  auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
+  for (std::vector<std::string> Extra :
+       {std::vector<std::string>{"--time-scale", "1e12"},
+        {"--repeat", "100000000"},
+        {"--max-seconds", "0.001"}}) {
+    std::vector<std::string> Args = {"validate", Gpt2, Plan->path()};
+    Args.insert(Args.end(), Extra.begin(), Extra.end());
+    CliResult R = runCli(Args);
+    CAPTURE(Extra[0]);
+    CHECK(R.Code == 2);
+    CHECK(R.Err.find("validation would spin for about ") != std::string::npos);
+    CHECK(R.Err.find("raise --max-seconds") != std::string::npos);
+  }
+}
+
 TEST_CASE("cli validate: bad input exits 2") {
   auto Plan = planFile(Gpt2, {"--strategy", "sqrt"});
   CHECK(runCli({"validate", Gpt2}).Code == 2);
