@@ -2,8 +2,8 @@
 
 #include "cli/Common.h"
 
+#include "emit/Emit.h"
 #include "graph/Size.h"
-#include "planner/Emit.h"
 #include "planner/Errors.h"
 
 #include "llvm/ADT/SmallString.h"

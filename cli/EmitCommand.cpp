@@ -1,7 +1,7 @@
 //===- cli/EmitCommand.cpp - `remat emit`: trainer-facing output ----------===//
 //
 // Reads a schedule, reduces it to per-layer decisions and prints the settings
-// a trainer needs (planner/Emit.h). For targets that cannot express the
+// a trainer needs (emit/Emit.h). For targets that cannot express the
 // schedule exactly it prints the nearest plan they can, and with --model its
 // simulated cost next to the schedule's.
 //
@@ -10,8 +10,9 @@
 #include "cli/Commands.h"
 #include "cli/Common.h"
 
+#include "emit/Emit.h"
+#include "emit/Trainer.h"
 #include "graph/ModelLoader.h"
-#include "planner/Emit.h"
 #include "planner/ScheduleIO.h"
 
 #include <fmt/format.h>
@@ -20,28 +21,49 @@ using namespace llvm;
 
 namespace remat::cli {
 
+/// "  NAME        TEXT" wrapped at 79 columns, continuation lines indented
+/// to the text.
+static std::string targetLine(StringRef Name, StringRef Text) {
+  std::string Out, Line = fmt::format("  {:<11}", Name.str());
+  SmallVector<StringRef, 32> Words;
+  Text.split(Words, ' ', -1, false);
+  for (StringRef W : Words) {
+    if (Line.size() > 13 && Line.size() + 1 + W.size() > 79) {
+      Out += Line + "\n";
+      Line = std::string(13, ' ');
+    }
+    Line += " " + W.str();
+  }
+  return Out + Line + "\n";
+}
+
+/// The trainers and what each emits, from the registry (emit/Trainers.def).
+static std::string targetHelp() {
+  std::string S = "Turns a schedule into the settings a trainer consumes. "
+                  "Targets:\n";
+  std::string Layered;
+  for (const Trainer *T : allTrainers()) {
+    S += targetLine(T->name(),
+                    T->summary().str() + " (" + T->version().str() + ")");
+    if (T->numbersLayers())
+      Layered += (Layered.empty() ? "" : ", ") + T->name().str();
+  }
+  return S +
+         "Stages named <prefix>.<N>.* (h.3.attn, h.3.mlp) form transformer "
+         "layer\n<prefix>.<N>; " +
+         Layered +
+         " count those layers.\n"
+         "When the target cannot express the schedule exactly, the output "
+         "says so and\ngives the nearest plan it can express; with --model, "
+         "that plan is simulated and\nits peak and time are printed next to "
+         "the schedule's.";
+}
+
 static ArgParser makeEmitParser() {
-  ArgParser P(
-      "emit", "emit SCHEDULE --target T [--model MODEL] [-o FILE] [--json]",
-      "Turns a schedule into the settings a trainer consumes. Targets:\n"
-      "  pytorch     a JSON plan that remat_torch.apply runs exactly, plus "
-      "the\n"
-      "              equivalent torch.utils.checkpoint calls and a selective\n"
-      "              activation checkpointing policy (torch >= 2.4)\n"
-      "  hf          which decoder layers get gradient_checkpointing=True\n"
-      "  megatron    recompute flags\n"
-      "  deepspeed   PipelineModule arguments\n"
-      "  torchtitan  an [activation_checkpoint] TOML section\n"
-      "  jax         jax.checkpoint code, nested for multi-level plans\n"
-      "Stages named <prefix>.<N>.* (h.3.attn, h.3.mlp) form transformer "
-      "layer\n<prefix>.<N>; hf, megatron, deepspeed and torchtitan count "
-      "those layers.\n"
-      "When the target cannot express the schedule exactly, the output "
-      "says so and\ngives the nearest plan it can express; with --model, "
-      "that plan is simulated and\nits peak and time are printed next to "
-      "the schedule's.");
-  P.option("target", "T",
-           "trainer: pytorch, hf, megatron, deepspeed, torchtitan or jax");
+  ArgParser P("emit",
+              "emit SCHEDULE --target T [--model MODEL] [-o FILE] [--json]",
+              targetHelp());
+  P.option("target", "T", "trainer: one of " + trainerList());
   P.option("model", "MODEL",
            "the model file the schedule was planned for; gives layer kinds "
            "and the simulated cost of the nearest plan");
@@ -74,7 +96,8 @@ static std::string emitText(const EmitResult &R, const Schedule &S,
                             const std::optional<Model> &M, bool Json) {
   if (Json)
     return emitResultToJson(R, S).dump(2) + "\n";
-  if (R.Target == EmitTarget::PyTorch && !R.TorchPlan.is_null())
+  // Only remat_torch has a plan document of its own.
+  if (!R.TorchPlan.is_null())
     return R.TorchPlan.dump(2) + "\n";
   return renderEmitText(R, S, M ? StringRef(M->TimeUnit) : StringRef("ms"));
 }
@@ -87,14 +110,14 @@ int runEmit(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   if (!TargetName)
     return reportError(createStringError(inconvertibleErrorCode(),
                                          "emit needs --target (one of %s)",
-                                         emitTargetList().c_str()),
+                                         trainerList().c_str()),
                        Err);
-  std::optional<EmitTarget> T = parseEmitTarget(*TargetName);
+  const Trainer *T = findTrainer(*TargetName);
   if (!T)
     return reportError(
         createStringError(inconvertibleErrorCode(),
                           "--target '%s' is unknown; use one of %s",
-                          TargetName->c_str(), emitTargetList().c_str()),
+                          TargetName->c_str(), trainerList().c_str()),
         Err);
   auto M = loadOptionalModel(P);
   if (!M)

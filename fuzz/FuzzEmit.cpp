@@ -10,13 +10,14 @@
 // JAX snippets, whose lines follow the plan's segments only, must have the
 // same number of lines as for the same schedule with plain names: a name
 // cannot add a line. (Whether the code parses as Python is checked by
-// tests/planner/EmitTest.cpp with python3, and by fuzz/check-emitted.py on
+// tests/emit/EmitTest.cpp with python3, and by fuzz/check-emitted.py on
 // a corpus; see docs/fuzzing.md.)
 //
 //===----------------------------------------------------------------------===//
 
+#include "emit/Emit.h"
+#include "emit/Trainer.h"
 #include "graph/ModelLoader.h"
-#include "planner/Emit.h"
 #include "planner/Strategy.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -60,19 +61,18 @@ void emitAll(const Model &M, const Schedule &S) {
   Schedule Plain = S;
   for (size_t I = 0; I < Plain.Names.size(); ++I)
     Plain.Names[I] = "n" + std::to_string(I);
-  for (EmitTarget T :
-       {EmitTarget::PyTorch, EmitTarget::HF, EmitTarget::Megatron,
-        EmitTarget::DeepSpeed, EmitTarget::TorchTitan, EmitTarget::Jax}) {
-    auto R = emitSchedule(S, T, &M);
+  for (const Trainer *T : allTrainers()) {
+    auto R = emitSchedule(S, *T, &M);
     if (!R) {
       llvm::consumeError(R.takeError());
       continue;
     }
     for (const std::string &C : codes(*R))
       checkChars(C);
-    if (T != EmitTarget::PyTorch && T != EmitTarget::Jax)
+    // The Python snippets of PyTorch and JAX hold one name per line.
+    if (T->name() != "pytorch" && T->name() != "jax")
       continue;
-    auto P = emitSchedule(Plain, T, &M);
+    auto P = emitSchedule(Plain, *T, &M);
     if (!P)
       std::abort(); // names alone decided whether it could be emitted
     auto Lines = [](const std::string &X) {

@@ -6,6 +6,7 @@ the embedding gets its gradient and all gradients equal a plain run; the
 ds_config section goes through DeepSpeed's own parsers."""
 
 import importlib
+import json
 import os
 import tempfile
 import unittest
@@ -95,6 +96,18 @@ class DeepSpeedTest(unittest.TestCase):
         act = DeepSpeedActivationCheckpointingConfig(ds)
         self.assertFalse(act.cpu_checkpointing)
         self.assertFalse(act.partition_activations)
+        # The offload variant, merged into the same ds_config, through the
+        # same parser: only cpu_checkpointing changes.
+        off = config.get("offload")
+        self.assertEqual(off is not None, interval > 0)
+        if off:
+            merged = json.loads(json.dumps(ds))
+            merged["activation_checkpointing"].update(
+                off["ds_config"]["activation_checkpointing"])
+            act_off = DeepSpeedActivationCheckpointingConfig(merged)
+            self.assertTrue(act_off.cpu_checkpointing)
+            self.assertFalse(act_off.partition_activations)
+            self.assertFalse(off["simulated"])
         pipe = get_pipeline_config(ds)
         self.assertEqual(pipe["activation_checkpoint_interval"], interval)
         self.assertIs(pipe["use_reentrant"], False)

@@ -8,13 +8,15 @@ name the stage inputs (chain) or node outputs (graph) it saved."""
 
 import contextlib
 import io
+import json
 import os
 import re
 import tempfile
 import unittest
 
 from remat_helpers import SOURCE_DIR, run_remat
-from trainer_helpers import REMAT_BINARY, STAGES, emit, write_schedule
+from trainer_helpers import (LAYERS_MODEL, REMAT_BINARY, STAGES, emit,
+                             forward_counts, write_schedule)
 
 try:
     import jax
@@ -81,6 +83,40 @@ class JaxTest(unittest.TestCase):
         want = jax.grad(lambda x: _plain(x).sum())(x)
         self.assertTrue(bool(jnp.array_equal(g, want)))
 
+    def test_nested_plan_runs_and_saves_its_top_level(self):
+        # remat's optimal plan of emit_layers.json at 50 B recomputes at
+        # several levels in nested order (found by trying budgets): JAX runs
+        # it as nested jax.checkpoint. Before the loss, the top level keeps
+        # the input of each stored stage (F_all i) and of each region
+        # (F_ck i), and nothing else; x0 is the argument. Read from the ops
+        # here, not from remat's analysis.
+        sched = os.path.join(self.tmp.name, "nested.json")
+        code, _, err = run_remat("plan", LAYERS_MODEL, "--strategy",
+                                 "optimal", "--budget", "50", "-o", sched)
+        self.assertEqual(code, 0, err)
+        doc = emit(sched, "jax")
+        self.assertTrue(doc["exact"])
+        self.assertTrue(doc["multi_level"])
+        with open(sched, encoding="utf-8") as f:
+            ops = json.load(f)["ops"]
+        pre = ops[:next(k for k, o in enumerate(ops) if o["op"] == "loss")]
+        want = {"x%d" % o["layer"] for o in pre
+                if o["op"] in ("F_all", "F_ck") and o["layer"] > 0}
+        counts = forward_counts(ops)
+        self.assertGreater(max(counts), 2)  # truly multi-level
+        ns = {}
+        exec(doc["plan"]["snippet"], ns)
+        ns["layers"] = [stage(i) for i in range(len(STAGES))]
+        params = [None] * len(STAGES)
+        x = jnp.full((3,), 1.01, dtype=jnp.float32)
+        named, other = residuals(
+            lambda x: ns["forward"](params, x).sum(), x)
+        self.assertEqual(named, want)
+        self.assertEqual(other, [])
+        g = jax.grad(lambda x: ns["forward"](params, x).sum())(x)
+        want_g = jax.grad(lambda x: _plain(x).sum())(x)
+        self.assertTrue(bool(jnp.allclose(g, want_g, rtol=1e-6)))
+
     def test_graph_saves_the_named_outputs(self):
         # diamond.json: a, b(a), c(a), d(b, c). At 26 B the optimal plan
         # recomputes a and b and saves c and d.
@@ -111,6 +147,25 @@ class JaxTest(unittest.TestCase):
         # recomputes a and b from x: nothing else is saved.
         self.assertEqual(named, saved & {"a", "b", "c"})
         self.assertEqual(other, [])
+        self.assertTrue(bool(jnp.array_equal(jax.grad(ns["loss_fn"])(x),
+                                              jax.grad(loss_fn)(x))))
+
+        # The offload variant: the same names go to host memory. JAX's
+        # residual list then names no device value and shows one host copy
+        # (f32<host>) per saved value the backward needs (c, as above).
+        off = doc["plan"]["config"]["offload"]
+        self.assertEqual(off["kind"], "offload")
+        self.assertFalse(off["simulated"])
+        self.assertEqual(set(off["names_which_can_be_offloaded"]), saved)
+        ns = {"loss_fn": loss_fn}
+        exec(off["snippet"], ns)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            print_saved_residuals(ns["loss_fn"], x)
+        lines = [l for l in out.getvalue().splitlines()
+                 if "from the argument" not in l]
+        self.assertEqual(len(lines), len(saved & {"a", "b", "c"}), lines)
+        self.assertTrue(all("<host>" in l for l in lines), lines)
         self.assertTrue(bool(jnp.array_equal(jax.grad(ns["loss_fn"])(x),
                                               jax.grad(loss_fn)(x))))
 

@@ -1,4 +1,4 @@
-//===- planner/EmitSac.cpp - Selective activation checkpointing form ------===//
+//===- emit/Sac.cpp - Selective activation checkpointing form -------------===//
 //
 // The pytorch target's selective activation checkpointing (SAC) form of a
 // single-level chain plan: Python code with a policy_fn for
@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/Emit.h"
+#include "emit/EmitInternal.h"
 
 #include <fmt/format.h>
 

@@ -1,11 +1,12 @@
-//===- tests/planner/EmitTest.cpp - Schedules as trainer settings ---------===//
+//===- tests/emit/EmitTest.cpp - Schedules as trainer settings ------------===//
 //
 // Op lists are written here from the spec (§3a), independently of the
 // planners, so the analysis is checked against plans whose shape is known.
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/Emit.h"
+#include "emit/Emit.h"
+#include "emit/Trainer.h"
 
 #include "TestUtil.h"
 #include "graph/ModelLoader.h"
@@ -97,7 +98,15 @@ std::vector<Segment> segs(const std::vector<Seg> &In) {
   return Out;
 }
 
-EmitResult emitOk(const Schedule &S, EmitTarget T, const Model *M = nullptr) {
+/// The trainer spelled \p Name; the test fails when there is none.
+const Trainer &trainer(const char *Name) {
+  const Trainer *T = findTrainer(Name);
+  REQUIRE_MESSAGE(T != nullptr, Name);
+  return *T;
+}
+
+EmitResult emitOk(const Schedule &S, const Trainer &T,
+                  const Model *M = nullptr) {
   auto R = emitSchedule(S, T, M);
   REQUIRE_MESSAGE(static_cast<bool>(R), toString(R.takeError()));
   return std::move(*R);
@@ -155,7 +164,7 @@ TEST_CASE("emit analysis: a huge layer index fails fast") {
   std::vector<ChainOp> Ops = segOps({{0, 4, false}});
   REQUIRE(Ops.size() == 9);
   Ops[3].Layer = 4'000'000'000u;
-  auto R = emitSchedule(chainSchedule(Ops, 0), EmitTarget::HF, nullptr);
+  auto R = emitSchedule(chainSchedule(Ops, 0), trainer("hf"), nullptr);
   REQUIRE_FALSE(static_cast<bool>(R));
   CHECK(toString(R.takeError()) ==
         "op 3 (F_all layer 4000000000): layer is out of range (a schedule "
@@ -163,21 +172,39 @@ TEST_CASE("emit analysis: a huge layer index fails fast") {
 }
 
 TEST_CASE("emit targets: parse and list") {
-  CHECK(parseEmitTarget("megatron") == EmitTarget::Megatron);
-  CHECK_FALSE(parseEmitTarget("keras").has_value());
-  CHECK(emitTargetList() ==
-        "pytorch, hf, megatron, deepspeed, torchtitan, jax");
+  REQUIRE(findTrainer("megatron") != nullptr);
+  CHECK(findTrainer("megatron")->name() == "megatron");
+  CHECK(findTrainer("keras") == nullptr);
+  CHECK(trainerList() == "pytorch, hf, megatron, deepspeed, torchtitan, jax");
+}
+
+TEST_CASE("emit targets: every registered trainer names itself and its "
+          "package version") {
+  // The six trainers of the spec (docs/formats.md, `remat emit`), in order.
+  const char *Want[] = {"pytorch",   "hf",         "megatron",
+                        "deepspeed", "torchtitan", "jax"};
+  REQUIRE(allTrainers().size() == std::size(Want));
+  for (size_t I = 0; I < std::size(Want); ++I) {
+    const Trainer *T = allTrainers()[I];
+    CAPTURE(Want[I]);
+    CHECK(T->name() == Want[I]);
+    CHECK(findTrainer(Want[I]) == T);
+    // "<package> <major>.<minor>.<patch>"
+    CHECK(T->version().count('.') == 2);
+    CHECK(T->version().contains(' '));
+    CHECK_FALSE(T->summary().empty());
+  }
 }
 
 TEST_CASE("emit megatron: uniform and block plans are exact") {
   auto Uni = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, true}}), 4),
-                    EmitTarget::Megatron);
+                    trainer("megatron"));
   CHECK(Uni.Exact);
   CHECK(Uni.Plan.Config["recompute_method"] == "uniform");
   CHECK(Uni.Plan.Config["recompute_num_layers"] == 2);
   // block 1: layer 0 checkpointed on its own, the rest stored.
   auto Blk = emitOk(chainSchedule(segOps({{0, 1, true}, {1, 4, false}}), 4),
-                    EmitTarget::Megatron);
+                    trainer("megatron"));
   CHECK(Blk.Exact);
   CHECK(Blk.Plan.Config["recompute_method"] == "block");
   CHECK(Blk.Plan.Config["recompute_num_layers"] == 1);
@@ -191,7 +218,7 @@ TEST_CASE("emit megatron: inexpressible plan gets the nearest by layers") {
   // block 1: 3, block 2: 2, block 4: 2).
   auto R = emitOk(
       chainSchedule(segOps({{0, 1, false}, {1, 3, true}, {3, 4, false}}), 4),
-      EmitTarget::Megatron);
+      trainer("megatron"));
   CHECK_FALSE(R.Exact);
   REQUIRE(R.Nearest.has_value());
   CHECK(R.Nearest->DifferingStages == 1);
@@ -206,7 +233,7 @@ TEST_CASE("emit megatron: with the model the nearest plan is simulated") {
   Model M = toyModel(4);
   Schedule S =
       chainSchedule(segOps({{0, 1, false}, {1, 3, true}, {3, 4, false}}), 4);
-  auto R = emitOk(S, EmitTarget::Megatron, &M);
+  auto R = emitOk(S, trainer("megatron"), &M);
   REQUIRE(R.Nearest.has_value());
   REQUIRE(R.Nearest->Cost.has_value());
   REQUIRE(R.OriginalCost.has_value());
@@ -216,7 +243,7 @@ TEST_CASE("emit megatron: with the model the nearest plan is simulated") {
   REQUIRE(static_cast<bool>(A));
   std::optional<double> BestFitTime;
   uint64_t LeastPeak = UINT64_MAX;
-  for (const TargetPlan &P : targetFamily(EmitTarget::Megatron, *A, {})) {
+  for (const TargetPlan &P : targetFamily(trainer("megatron"), *A, {})) {
     auto C = segmentPlanCost(*M.AsChain, P.Segments);
     REQUIRE(static_cast<bool>(C));
     LeastPeak = std::min(LeastPeak, C->PeakBytes);
@@ -236,7 +263,7 @@ TEST_CASE("emit hf: per-layer flags") {
       chainSchedule(
           segOps({{0, 1, true}, {1, 2, false}, {2, 3, true}, {3, 4, false}}),
           4),
-      EmitTarget::HF);
+      trainer("hf"));
   CHECK(R.Exact);
   CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 2}));
   CHECK(R.Plan.Config["remat_layer_names"] == nlohmann::json({"l0", "l2"}));
@@ -246,7 +273,7 @@ TEST_CASE("emit hf: per-layer flags") {
   // Two layers in one checkpoint: HF checkpoints layer by layer, so the
   // nearest plan checkpoints each of them alone (no layer differs).
   auto Two = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, false}}), 4),
-                    EmitTarget::HF);
+                    trainer("hf"));
   CHECK_FALSE(Two.Exact);
   REQUIRE(Two.Nearest.has_value());
   CHECK(Two.Nearest->DifferingStages == 0);
@@ -261,7 +288,7 @@ TEST_CASE("emit torchtitan: FullAC or none; layer frequency is gone") {
       chainSchedule(
           segOps({{0, 1, false}, {1, 2, true}, {2, 3, false}, {3, 4, true}}),
           4),
-      EmitTarget::TorchTitan);
+      trainer("torchtitan"));
   CHECK_FALSE(R.Exact);
   REQUIRE(R.Nearest.has_value());
   CHECK(R.Nearest->DifferingStages == 2);
@@ -269,7 +296,7 @@ TEST_CASE("emit torchtitan: FullAC or none; layer frequency is gone") {
   CHECK(R.Plan.Snippet.find("selective_ac_option") == std::string::npos);
   auto Full = emitOk(
       chainSchedule(segOps({{0, 1, true}, {1, 2, true}, {2, 3, true}}), 3),
-      EmitTarget::TorchTitan);
+      trainer("torchtitan"));
   CHECK(Full.Exact);
   CHECK(Full.Plan.Config["mode"] == "full");
   CHECK(Full.Plan.Snippet.find("activation_checkpoint=FullAC.Config()") !=
@@ -278,7 +305,7 @@ TEST_CASE("emit torchtitan: FullAC or none; layer frequency is gone") {
 
 TEST_CASE("emit deepspeed: interval and checkpointable classes") {
   auto R = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, true}}), 4),
-                  EmitTarget::DeepSpeed);
+                  trainer("deepspeed"));
   CHECK(R.Exact);
   CHECK(R.Plan.Config["activation_checkpoint_interval"] == 2);
   CHECK(R.Plan.Config["checkpointable_layers"].is_null());
@@ -286,9 +313,9 @@ TEST_CASE("emit deepspeed: interval and checkpointable classes") {
   // with checkpointable_layers ["attention"]. Needs the kinds of the model.
   Schedule S = chainSchedule(
       segOps({{0, 1, true}, {1, 2, false}, {2, 3, true}, {3, 4, false}}), 4);
-  CHECK_FALSE(emitOk(S, EmitTarget::DeepSpeed).Exact);
+  CHECK_FALSE(emitOk(S, trainer("deepspeed")).Exact);
   Model M = toyModel(4);
-  auto K = emitOk(S, EmitTarget::DeepSpeed, &M);
+  auto K = emitOk(S, trainer("deepspeed"), &M);
   CHECK(K.Exact);
   CHECK(K.Plan.Config["activation_checkpoint_interval"] == 1);
   CHECK(K.Plan.Config["checkpointable_layers"] ==
@@ -298,14 +325,14 @@ TEST_CASE("emit deepspeed: interval and checkpointable classes") {
 TEST_CASE("emit jax: single level exact, nested multi-level exact") {
   auto R = emitOk(
       chainSchedule(segOps({{0, 2, true}, {2, 3, false}, {3, 4, true}}), 4),
-      EmitTarget::Jax);
+      trainer("jax"));
   CHECK(R.Exact);
   CHECK(R.Plan.Config["saved_names"] == nlohmann::json({"x0", "x3"}));
   CHECK(R.Plan.Snippet.find("jax.checkpoint(run(0, 2))") != std::string::npos);
   // quadraticOps(4) is jax.checkpoint nested 4 deep: [0,4) holds [0,3) and
   // stored 3; [0,3) holds [0,2) and stored 2; [0,2) holds [0,1) and stored
   // 1; [0,1) holds stored 0. Stage i then runs 5 - i times, as the ops say.
-  auto M = emitOk(chainSchedule(quadraticOps(4), 4), EmitTarget::Jax);
+  auto M = emitOk(chainSchedule(quadraticOps(4), 4), trainer("jax"));
   CHECK(M.Exact);
   CHECK(M.Plan.Config["levels"] == 4);
   CHECK(M.Plan.Label == "nested jax.checkpoint, 4 levels");
@@ -346,7 +373,7 @@ TEST_CASE("emit jax: nested reading round-trips and refuses other orders") {
   CHECK_FALSE(nestedCheckpoints(Ops, 2).has_value());
   Model Toy = toyModel(2);
   REQUIRE(static_cast<bool>(simulateChain(*Toy.AsChain, Ops)));
-  auto R = emitOk(chainSchedule(Ops, 2), EmitTarget::Jax);
+  auto R = emitOk(chainSchedule(Ops, 2), trainer("jax"));
   CHECK(R.Analysis->MultiLevel);
   CHECK_FALSE(R.Exact);
   CHECK(R.NotExactReason.find("nested jax.checkpoint") != std::string::npos);
@@ -356,7 +383,7 @@ TEST_CASE("emit pytorch: plan document and checkpoint_sequential") {
   // checkpoint_sequential(blocks, 2) on 5 blocks: [0,2) checkpointed, the
   // remainder [2,5) run plainly.
   Schedule S = chainSchedule(segOps({{0, 2, true}, {2, 5, false}}), 5);
-  auto R = emitOk(S, EmitTarget::PyTorch);
+  auto R = emitOk(S, trainer("pytorch"));
   CHECK(R.Exact);
   const auto &Doc = R.TorchPlan;
   CHECK(Doc["format"] == "remat-torch-plan");
@@ -367,7 +394,7 @@ TEST_CASE("emit pytorch: plan document and checkpoint_sequential") {
   CHECK(Doc["layers"][1]["action"] == "recomputed");
   CHECK(Doc["layers"][3]["forward_count"] == 1);
   // Multi-level: still exact through the executor; no plain form.
-  auto Q = emitOk(chainSchedule(quadraticOps(3), 3), EmitTarget::PyTorch);
+  auto Q = emitOk(chainSchedule(quadraticOps(3), 3), trainer("pytorch"));
   CHECK(Q.Exact);
   CHECK(Q.TorchPlan["multi_level"] == true);
   CHECK(Q.TorchPlan["torch_checkpoint"].is_null());
@@ -381,10 +408,10 @@ TEST_CASE("emit graph schedules: per-node list or a clear error") {
                 {GraphOpKind::Compute, 1},
                 {GraphOpKind::Free, 0},
                 {GraphOpKind::Compute, 0}};
-  auto Bad = emitSchedule(S, EmitTarget::Megatron, nullptr);
+  auto Bad = emitSchedule(S, trainer("megatron"), nullptr);
   REQUIRE_FALSE(static_cast<bool>(Bad));
   CHECK(toString(Bad.takeError()).find("graph dialect") != std::string::npos);
-  auto R = emitOk(S, EmitTarget::PyTorch);
+  auto R = emitOk(S, trainer("pytorch"));
   CHECK(R.Plan.Config["nodes"][0]["action"] == "recompute");
   CHECK(R.Plan.Config["nodes"][1]["action"] == "save");
 }
@@ -433,7 +460,7 @@ TEST_CASE("emit layers: megatron counts transformer layers, not stages") {
                                       {3, 5, true},
                                       {5, 7, true},
                                       {7, 8, false}}),
-                   EmitTarget::Megatron, &M);
+                   trainer("megatron"), &M);
   CHECK(R1.Exact);
   CHECK(R1.Plan.Config["recompute_method"] == "uniform");
   CHECK(R1.Plan.Config["recompute_num_layers"] == 1);
@@ -441,14 +468,14 @@ TEST_CASE("emit layers: megatron counts transformer layers, not stages") {
   // last chunk: uniform, 2 layers (4 stages; 3 layers = 6 stages in all).
   Schedule S2 = layersSchedule(
       M, {{0, 1, false}, {1, 5, true}, {5, 7, true}, {7, 8, false}});
-  auto R2 = emitOk(S2, EmitTarget::Megatron, &M);
+  auto R2 = emitOk(S2, trainer("megatron"), &M);
   CHECK(R2.Exact);
   CHECK(R2.Plan.Config["recompute_num_layers"] == 2);
   CHECK(renderEmitText(R2, S2, "ms").find("--recompute-num-layers 2") !=
         std::string::npos);
   // DeepSpeed's chunks count every entry of layers (stages, embed and head
   // included): interval 4 gives [0,4) [4,8), not this plan.
-  CHECK_FALSE(emitOk(S2, EmitTarget::DeepSpeed, &M).Exact);
+  CHECK_FALSE(emitOk(S2, trainer("deepspeed"), &M).Exact);
   // Interval 2 over the 8 stages: [0,2) embed+h.0.attn, [2,4), [4,6),
   // [6,8) h.2.mlp+head. With checkpointable_layers = the transformer
   // stages' kinds (attention, mlp), the chunks holding embedding or head
@@ -456,7 +483,7 @@ TEST_CASE("emit layers: megatron counts transformer layers, not stages") {
   auto D =
       emitOk(layersSchedule(
                  M, {{0, 2, false}, {2, 4, true}, {4, 6, true}, {6, 8, false}}),
-             EmitTarget::DeepSpeed, &M);
+             trainer("deepspeed"), &M);
   CHECK(D.Exact);
   CHECK(D.Plan.Config["activation_checkpoint_interval"] == 2);
   CHECK(D.Plan.Config["checkpointable_layers"] ==
@@ -472,7 +499,7 @@ TEST_CASE("emit torchtitan: memory_budget is offered as an approximation") {
   // Only h.1.mlp recomputed: peak 116 (see "hf with a split layer" below);
   // storing everything peaks at 124. 116 / 124 = 0.935... -> 0.94.
   Schedule S = layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}});
-  auto R = emitOk(S, EmitTarget::TorchTitan, &M);
+  auto R = emitOk(S, trainer("torchtitan"), &M);
   CHECK_FALSE(R.Exact);
   bool Found = false;
   for (const std::string &N : R.Notes)
@@ -488,7 +515,7 @@ TEST_CASE("emit hf: labels say 'every N layers', never 'every Nth'") {
   auto A = analyzeChainOps(segOps({{0, 7, false}}), 7, {});
   REQUIRE(static_cast<bool>(A));
   unsigned EveryN = 0;
-  for (const TargetPlan &P : targetFamily(EmitTarget::HF, *A, {})) {
+  for (const TargetPlan &P : targetFamily(trainer("hf"), *A, {})) {
     CHECK(P.Label.find("th ") == std::string::npos);
     EveryN += P.Label.find("every_n_layers=") != std::string::npos;
   }
@@ -506,7 +533,7 @@ TEST_CASE("emit layers: megatron selective recomputes the mlp modules") {
                                   {5, 6, false},
                                   {6, 7, true},
                                   {7, 8, false}});
-  auto R = emitOk(S, EmitTarget::Megatron, &M);
+  auto R = emitOk(S, trainer("megatron"), &M);
   CHECK(R.Exact);
   CHECK(R.Plan.Config["recompute_granularity"] == "selective");
   CHECK(R.Plan.Config["recompute_modules"] == nlohmann::json({"mlp"}));
@@ -523,7 +550,7 @@ TEST_CASE("emit megatron: a model that is not a transformer stack") {
   for (Stage &St : M.AsChain->Stages)
     St.Kind = "bottleneck";
   auto R = emitOk(chainSchedule(segOps({{0, 2, true}, {2, 4, true}}), 4),
-                  EmitTarget::Megatron, &M);
+                  trainer("megatron"), &M);
   CHECK_FALSE(R.Exact);
   CHECK(R.NotExactReason.find("not a transformer stack") != std::string::npos);
   CHECK_FALSE(R.Nearest.has_value());
@@ -534,7 +561,7 @@ TEST_CASE("emit layers: half a layer is not exact; nearest is simulated") {
   Model M = layersModel();
   // Only h.0.mlp (stage 2) recomputed: no layer-level plan splits h.0.
   Schedule S = layersSchedule(M, {{0, 2, false}, {2, 3, true}, {3, 8, false}});
-  auto R = emitOk(S, EmitTarget::Megatron, &M);
+  auto R = emitOk(S, trainer("megatron"), &M);
   CHECK_FALSE(R.Exact);
   REQUIRE(R.Nearest.has_value());
   REQUIRE(R.Nearest->Cost.has_value());
@@ -564,7 +591,7 @@ TEST_CASE("emit layers: hf flags index transformer layers") {
                                   {3, 5, false},
                                   {5, 7, true},
                                   {7, 8, false}});
-  auto R = emitOk(S, EmitTarget::HF, &M);
+  auto R = emitOk(S, trainer("hf"), &M);
   CHECK(R.Exact);
   CHECK(R.Plan.Config["checkpointed_layers"] == nlohmann::json({0, 2}));
   CHECK(R.Plan.Config["remat_layer_names"] == nlohmann::json({"h.0", "h.2"}));
@@ -574,7 +601,7 @@ TEST_CASE("emit layers: hf flags index transformer layers") {
   // stages (layers 0 and 1 each alone, no stage differs).
   auto Two =
       emitOk(layersSchedule(M, {{0, 1, false}, {1, 5, true}, {5, 8, false}}),
-             EmitTarget::HF);
+             trainer("hf"));
   CHECK_FALSE(Two.Exact);
   REQUIRE(Two.Nearest.has_value());
   CHECK(Two.Nearest->DifferingStages == 0);
@@ -589,7 +616,7 @@ TEST_CASE("emit layers: hf with a split layer picks a simulated per-layer "
   // Schedule: F_all 0-3 (60), F_ck 4 +x5 (68), F_all 5-7 (104), loss +y8
   // (108), B7 +y7 = 116 -> peak 116; time 8 + 16 + 1 recomputed = 25.
   Schedule S = layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}});
-  auto R = emitOk(S, EmitTarget::HF, &M);
+  auto R = emitOk(S, trainer("hf"), &M);
   CHECK_FALSE(R.Exact);
   CHECK(R.NotExactReason == "a transformer layer is split: h.1.mlp recomputed "
                             "but h.1.attn stored; hf checkpoints whole layers");
@@ -613,7 +640,7 @@ TEST_CASE("emit layers: hf with a split layer picks a simulated per-layer "
   CHECK(R.Nearest->DifferingStages == 1);
   // Without the model: fewest differing stages; "no layer" (stage 4 differs)
   // ties with h.1 (stage 3 differs) and comes first.
-  auto N = emitOk(S, EmitTarget::HF);
+  auto N = emitOk(S, trainer("hf"));
   CHECK(N.Plan.Config["checkpointed_layers"] == nlohmann::json::array());
   CHECK(N.Nearest->DifferingStages == 1);
 }
@@ -624,7 +651,7 @@ TEST_CASE("emit pytorch: selective checkpointing regions are whole layers") {
   // its one checkpointed segment ends the region, so SAC recomputes it
   // right before its backward, as the plan does.
   Schedule S = layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}});
-  auto R = emitOk(S, EmitTarget::PyTorch, &M);
+  auto R = emitOk(S, trainer("pytorch"), &M);
   const auto &Sac = R.TorchPlan["selective_ac"];
   CHECK(Sac["exact"] == true);
   CHECK(Sac["recomputed_layers"] == nlohmann::json({"h.1.mlp"}));
@@ -643,11 +670,11 @@ TEST_CASE("emit pytorch: selective checkpointing regions are whole layers") {
   // backward, earlier than the plan.
   auto A =
       emitOk(layersSchedule(M, {{0, 1, false}, {1, 2, true}, {2, 8, false}}),
-             EmitTarget::PyTorch, &M);
+             trainer("pytorch"), &M);
   CHECK(A.TorchPlan["selective_ac"]["exact"] == false);
   CHECK(A.TorchPlan["selective_ac"]["regions"][0]["end"] == 3);
   // Multi-level plans have no SAC form.
-  auto Q = emitOk(chainSchedule(quadraticOps(3), 3), EmitTarget::PyTorch);
+  auto Q = emitOk(chainSchedule(quadraticOps(3), 3), trainer("pytorch"));
   CHECK(Q.TorchPlan["selective_ac"].is_null());
   // Without layers the regions are the checkpointed segments themselves.
   auto P = analyzeChainOps(segOps({{0, 2, true}, {2, 3, false}, {3, 4, true}}),
@@ -667,7 +694,7 @@ TEST_CASE("emit pytorch: every checkpoint_sequential plan is recognised") {
       for (unsigned S = 0; S + 1 < N; ++S)
         Plan.push_back({S * K, (S + 1) * K, true});
       Plan.push_back({(N - 1) * K, L, false});
-      auto R = emitOk(chainSchedule(segOps(Plan), L), EmitTarget::PyTorch);
+      auto R = emitOk(chainSchedule(segOps(Plan), L), trainer("pytorch"));
       INFO("L = ", L, ", N = ", N);
       CHECK(R.Plan.Config["checkpoint_sequential"]["segments"] == N);
     }
@@ -678,7 +705,7 @@ TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
   // h.1.mlp alone: region = layer h.1, so layer-level checkpointing runs it.
   auto One =
       emitOk(layersSchedule(M, {{0, 4, false}, {4, 5, true}, {5, 8, false}}),
-             EmitTarget::PyTorch, &M);
+             trainer("pytorch"), &M);
   CHECK(One.TorchPlan["selective_ac"]["code"].get<std::string>().find(
             "activation_checkpointing_kwargs") != std::string::npos);
   // One segment over h.0.mlp .. h.1.attn (stages 2-3) widens to h.0 and h.1
@@ -686,7 +713,7 @@ TEST_CASE("emit pytorch: the Hugging Face hint only when regions are layers") {
   // checkpointing does not give.
   auto Two =
       emitOk(layersSchedule(M, {{0, 2, false}, {2, 4, true}, {4, 8, false}}),
-             EmitTarget::PyTorch, &M);
+             trainer("pytorch"), &M);
   REQUIRE(Two.TorchPlan["selective_ac"]["regions"].size() == 1);
   CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["begin"] == 1);
   CHECK(Two.TorchPlan["selective_ac"]["regions"][0]["end"] == 5);
@@ -771,15 +798,15 @@ TEST_CASE("emit: hostile stage names cannot inject code") {
     for (unsigned I = 0; I < L; ++I)
       S.Names[I] = Hostile[(I + Nested) % Hostile.size()] + std::to_string(I);
     std::vector<std::pair<std::string, std::string>> Codes;
-    for (EmitTarget T : {EmitTarget::PyTorch, EmitTarget::HF,
-                         EmitTarget::DeepSpeed, EmitTarget::Jax}) {
+    for (const char *TName : {"pytorch", "hf", "deepspeed", "jax"}) {
+      const Trainer &T = trainer(TName);
       auto R = emitSchedule(S, T, nullptr);
       REQUIRE_MESSAGE(bool(R), toString(R.takeError()));
-      std::string Name = emitTargetName(T).str();
+      std::string Name = T.name().str();
       Codes.push_back({Name, R->Plan.Snippet});
       if (R->Nearest)
         Codes.push_back({Name + " nearest", R->Nearest->Plan.Snippet});
-      if (T == EmitTarget::PyTorch) {
+      if (Name == "pytorch") {
         const auto &Doc = R->TorchPlan;
         if (Doc["torch_checkpoint"].is_object())
           Codes.push_back(

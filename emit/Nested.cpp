@@ -1,4 +1,4 @@
-//===- planner/EmitNested.cpp - Chain schedules as nested checkpoints -----===//
+//===- emit/Nested.cpp - Chain schedules as nested checkpoints ------------===//
 //
 // Reads a multi-level chain schedule as a tree of nested checkpointed
 // regions, the structure of nested jax.checkpoint calls, and prints that
@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/Emit.h"
+#include "emit/EmitInternal.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-//===- planner/Emit.h - Trainer-facing forms of a schedule ------*- C++ -*-===//
+//===- emit/Emit.h - Trainer-facing forms of a schedule ------- -*- C++ -*-===//
 //
 // `remat emit` turns a schedule into what a trainer consumes: a JSON plan for
 // the remat_torch executor (PyTorch), per-layer checkpoint flags (Hugging
@@ -13,11 +13,12 @@
 // family (e.g. Megatron's "uniform N"); when the schedule is not in the
 // family, the result says so and carries the nearest plan of the family,
 // with its simulated cost when the model is given. docs/trainers.md lists
-// each trainer's family and the sources of the flag names.
+// each trainer's family and the sources of the flag names; emit/Trainer.h
+// is the interface each trainer implements.
 //
 //===----------------------------------------------------------------------===//
-#ifndef REMAT_PLANNER_EMIT_H
-#define REMAT_PLANNER_EMIT_H
+#ifndef REMAT_EMIT_EMIT_H
+#define REMAT_EMIT_EMIT_H
 
 #include "graph/Graph.h"
 #include "planner/Schedule.h"
@@ -35,25 +36,7 @@
 
 namespace remat {
 
-enum class EmitTarget : uint8_t {
-  PyTorch,
-  HF,
-  Megatron,
-  DeepSpeed,
-  TorchTitan,
-  Jax
-};
-
-/// Target from its command-line spelling ("pytorch", "hf", "megatron",
-/// "deepspeed", "torchtitan", "jax"); none for anything else.
-std::optional<EmitTarget> parseEmitTarget(llvm::StringRef Name);
-llvm::StringRef emitTargetName(EmitTarget T);
-/// "pytorch, hf, megatron, deepspeed, torchtitan, jax".
-std::string emitTargetList();
-/// The package and version each target's output was written for and checked
-/// against (tests/python/test_trainers_*.py run it on that version), e.g.
-/// "transformers 5.25.0".
-llvm::StringRef emitTargetVersion(EmitTarget T);
+class Trainer;
 
 /// Stages [Begin, End) run as one unit: stored (recorded in the forward
 /// pass, never recomputed) or checkpointed (only x_Begin kept; the stages are
@@ -150,7 +133,8 @@ struct NearestPlan {
 
 /// Everything `remat emit` reports for one target.
 struct EmitResult {
-  EmitTarget Target = EmitTarget::PyTorch;
+  /// The trainer written for; never null in a result of emitSchedule.
+  const Trainer *Target = nullptr;
   /// True when the trainer can run exactly the schedule's decisions.
   bool Exact = false;
   /// Why not, when !Exact.
@@ -174,7 +158,7 @@ struct EmitResult {
 /// of the nearest plan. Graph schedules are accepted by PyTorch and JAX only
 /// (a per-node save/recompute list); other targets fail with a message that
 /// names the target.
-llvm::Expected<EmitResult> emitSchedule(const Schedule &S, EmitTarget T,
+llvm::Expected<EmitResult> emitSchedule(const Schedule &S, const Trainer &T,
                                         const Model *M);
 
 /// Stages [Begin, End) that make up one trainer layer.
@@ -191,31 +175,16 @@ struct LayerGroup {
 std::optional<std::vector<LayerGroup>>
 transformerLayers(const ChainAnalysis &A);
 
-/// The plans \p T can express for a chain of \p NumStages stages with stage
-/// kinds \p Kinds (empty when unknown), in a fixed order. Megatron,
-/// DeepSpeed and torchtitan plans are defined over transformerLayers (when
-/// any) and lowered to stage segments: a checkpointed layer group keeps its
-/// first stage's input and recomputes all its stages; stages outside the
-/// stack are stored. \p A is the
+/// The plans \p T can express for a chain with stage kinds \p Kinds (empty
+/// when unknown), in a fixed order, each with its settings and snippet:
+/// T.candidates, each rendered. Megatron, DeepSpeed and torchtitan plans are
+/// defined over transformerLayers (when any) and lowered to stage segments:
+/// a checkpointed layer group keeps its first stage's input and recomputes
+/// all its stages; stages outside the stack are stored. \p A is the
 /// schedule being matched (some families, such as Hugging Face's per-layer
 /// flags, derive a candidate from it).
-std::vector<TargetPlan> targetFamily(EmitTarget T, const ChainAnalysis &A,
+std::vector<TargetPlan> targetFamily(const Trainer &T, const ChainAnalysis &A,
                                      llvm::ArrayRef<std::string> Kinds);
-
-/// targetFamily's plans in the same order, but some (Hugging Face's,
-/// PyTorch's and JAX's) carry only their label and segments;
-/// renderCandidate completes one. For choosing among many plans cheaply.
-std::vector<TargetPlan> targetCandidates(EmitTarget T, const ChainAnalysis &A,
-                                         llvm::ArrayRef<std::string> Kinds);
-
-/// \p P, a plan of targetCandidates(T, A, ...), with its settings and
-/// snippet filled in (as targetFamily gives them).
-TargetPlan renderCandidate(EmitTarget T, const ChainAnalysis &A, TargetPlan P);
-
-/// Settings and snippet for an arbitrary single-level segment plan (used by
-/// PyTorch and JAX, whose family is every segment plan).
-TargetPlan segmentPlanFor(EmitTarget T, const ChainAnalysis &A,
-                          llvm::ArrayRef<Segment> Segs);
 
 /// Builds the chain ops of a segment plan and simulates them on \p C.
 llvm::Expected<PlanCost> segmentPlanCost(const Chain &C,
@@ -275,4 +244,4 @@ nlohmann::ordered_json emitResultToJson(const EmitResult &R, const Schedule &S);
 
 } // namespace remat
 
-#endif // REMAT_PLANNER_EMIT_H
+#endif // REMAT_EMIT_EMIT_H
