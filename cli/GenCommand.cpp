@@ -158,6 +158,43 @@ static Error readTraining(const ArgParser &P, StringRef Kind,
   return applyTrainingSetup(M, S);
 }
 
+/// Maps --activation-precision to bytes per element into \p Bytes.
+static Error readActivationPrecision(StringRef Kind, StringRef Value,
+                                     unsigned &Bytes) {
+  if (Value == "16-bit" || Value == "bf16" || Value == "fp16") {
+    Bytes = 2;
+    return Error::success();
+  }
+  if (Value == "fp32") {
+    Bytes = 4;
+    return Error::success();
+  }
+  return createStringError(inconvertibleErrorCode(),
+                           "gen %s: --activation-precision: unknown value "
+                           "'%s'; expected 16-bit, bf16, fp16 or fp32",
+                           Kind.str().c_str(), Value.str().c_str());
+}
+
+/// The transformer generators' --activation-precision option, bound to
+/// \p Value.
+static StrOpt activationOption(std::string &Value) {
+  return {"activation-precision",
+          "activations in 16-bit (bf16 or fp16 autocast) or fp32; dropout "
+          "masks stay 1 byte and logits fp32",
+          &Value};
+}
+
+/// Wraps \p Gen so that it first applies --activation-precision.
+template <typename Options, typename GenFn>
+static auto withActivations(StringRef Kind, const std::string &Value,
+                            GenFn Gen) {
+  return [Kind, &Value, Gen](Options &O) -> Expected<GeneratedModel> {
+    if (Error E = readActivationPrecision(Kind, Value, O.ActivationBytes))
+      return E;
+    return Gen(O);
+  };
+}
+
 /// Runs one generator kind: declares its options, parses, generates and
 /// writes. \p Gen maps the filled options to a model.
 template <typename Options, typename GenFn>
@@ -225,6 +262,7 @@ static int runBundled(ArrayRef<std::string> Args, raw_ostream &Out,
 static int runGpt(ArrayRef<std::string> Args, raw_ostream &Out,
                   raw_ostream &Err) {
   GptOptions O;
+  std::string Act = "16-bit";
   UIntOpt U[] = {{"layers", "transformer layers", &O.Layers},
                  {"hidden", "hidden size h", &O.Hidden},
                  {"heads", "attention heads a (must divide h)", &O.Heads},
@@ -239,12 +277,14 @@ static int runGpt(ArrayRef<std::string> Args, raw_ostream &Out,
       "logits. Defaults are GPT-2 small.",
       "remat gen gpt --layers 24 --hidden 1024 --heads 16 --seq 2048 "
       "--batch 4 -o gpt-medium.json",
-      O, U, generateGpt, Args, Out, Err);
+      O, U, withActivations<GptOptions>("gpt", Act, generateGpt), Args, Out,
+      Err, activationOption(Act));
 }
 
 static int runLlama(ArrayRef<std::string> Args, raw_ostream &Out,
                     raw_ostream &Err) {
   LlamaOptions O;
+  std::string Act = "16-bit";
   UIntOpt U[] = {{"layers", "transformer layers", &O.Layers},
                  {"hidden", "hidden size h", &O.Hidden},
                  {"heads", "query heads a (must divide h)", &O.Heads},
@@ -260,12 +300,14 @@ static int runLlama(ArrayRef<std::string> Args, raw_ostream &Out,
       "7B at seq 4096.",
       "remat gen llama --layers 80 --hidden 8192 --heads 64 --kv-heads 8 "
       "--ffn 28672 -o llama2-70b.json",
-      O, U, generateLlama, Args, Out, Err);
+      O, U, withActivations<LlamaOptions>("llama", Act, generateLlama), Args,
+      Out, Err, activationOption(Act));
 }
 
 static int runVit(ArrayRef<std::string> Args, raw_ostream &Out,
                   raw_ostream &Err) {
   VitOptions O;
+  std::string Act = "16-bit";
   UIntOpt U[] = {
       {"layers", "encoder layers", &O.Layers},
       {"hidden", "hidden size h", &O.Hidden},
@@ -282,7 +324,8 @@ static int runVit(ArrayRef<std::string> Args, raw_ostream &Out,
       "224x224, batch 32.",
       "remat gen vit --layers 12 --hidden 768 --heads 12 --mlp 3072 "
       "-o vit-b16.json",
-      O, U, generateVit, Args, Out, Err);
+      O, U, withActivations<VitOptions>("vit", Act, generateVit), Args, Out,
+      Err, activationOption(Act));
 }
 
 static int runResNet(ArrayRef<std::string> Args, raw_ostream &Out,

@@ -62,6 +62,20 @@ Expected<uint64_t> narrowBytes(U128 Value, StringRef What) {
 
 std::string shortNumber(double V) { return fmt::format("{:g}", V); }
 
+Error checkActivationBytes(StringRef Gen, unsigned Bytes) {
+  if (Bytes == 2 || Bytes == 4)
+    return Error::success();
+  return createStringError(inconvertibleErrorCode(),
+                           "gen %s: activations of %u bytes per element are "
+                           "not modelled; --activation-precision takes "
+                           "16-bit or fp32",
+                           Gen.str().c_str(), Bytes);
+}
+
+std::string activationPhrase(uint64_t BytesPerElement) {
+  return BytesPerElement == 4 ? "fp32" : "16-bit";
+}
+
 Expected<StaticBytes> staticBytes(U128 Parameters, const StaticRule &R,
                                   StringRef Model) {
   StaticBytes S;

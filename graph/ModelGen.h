@@ -44,6 +44,9 @@ struct GptOptions {
   unsigned Batch = 8;
   /// Vocabulary size V, in tokens.
   unsigned Vocab = 50257;
+  /// Bytes per activation element: 2 (16-bit: bf16/fp16 autocast, the
+  /// default) or 4 (fp32). Dropout masks stay 1 byte and logits fp32.
+  unsigned ActivationBytes = 2;
   /// Effective device throughput, in TFLOP/s (10^12 FLOP per second).
   double Tflops = 300;
   /// The model's "name" field.
@@ -69,6 +72,9 @@ struct LlamaOptions {
   unsigned Batch = 1;
   /// Vocabulary size V, in tokens.
   unsigned Vocab = 32000;
+  /// Bytes per activation element: 2 (16-bit: bf16/fp16 autocast, the
+  /// default) or 4 (fp32). Dropout masks stay 1 byte and logits fp32.
+  unsigned ActivationBytes = 2;
   /// Effective device throughput, in TFLOP/s.
   double Tflops = 300;
   /// The model's "name" field.
@@ -95,6 +101,9 @@ struct VitOptions {
   unsigned Batch = 32;
   /// Number of classes of the classifier.
   unsigned Classes = 1000;
+  /// Bytes per activation element: 2 (16-bit: bf16/fp16 autocast, the
+  /// default) or 4 (fp32). Dropout masks stay 1 byte and logits fp32.
+  unsigned ActivationBytes = 2;
   /// Effective device throughput, in TFLOP/s.
   double Tflops = 300;
   /// The model's "name" field.

@@ -69,6 +69,12 @@ llvm::Expected<StaticBytes> staticBytes(U128 Parameters, const StaticRule &R,
 /// Checks a throughput option: finite and at least 1e-6 TFLOP/s.
 llvm::Error checkTflops(llvm::StringRef Gen, double Tflops);
 
+/// Checks a bytes-per-activation-element option: 2 (16-bit) or 4 (fp32).
+llvm::Error checkActivationBytes(llvm::StringRef Gen, unsigned Bytes);
+
+/// "16-bit" or "fp32", the activation precision in descriptions.
+std::string activationPhrase(uint64_t BytesPerElement);
+
 /// "\"s\" with N" style helper: formats a double with up to 6 significant
 /// digits, as descriptions print throughputs.
 std::string shortNumber(double V);

@@ -30,21 +30,25 @@ struct Shape {
   U128 H = 0; // hidden size
   U128 A = 0; // query heads
   U128 F = 0; // MLP width
+  U128 E = 2; // bytes per activation element: 2 (16-bit) or 4 (fp32)
+  /// Bytes of a 16-bit cast of an fp32 tensor's element: none in fp32.
+  U128 cast() const { return E < 4 ? E : 0; }
 };
 } // namespace
 
 /// Korthikanti attention block: LayerNorm, QKV, softmax(QK^T) with dropout,
-/// times V, output projection, dropout, residual add. 16-bit activations,
-/// 1-byte dropout masks.
+/// times V, output projection, dropout, residual add. Activations of X.E
+/// bytes per element (e = 2 in the paper), 1-byte dropout masks.
 static StageCost korthikantiAttention(const Shape &X, std::string Name) {
-  U128 SBH = X.S * X.B * X.H, AS2B = X.A * X.S * X.S * X.B;
+  U128 SBH = X.S * X.B * X.H, AS2B = X.A * X.S * X.S * X.B, E = X.E;
   StageCost C{std::move(Name), "attention"};
-  C.Output = 2 * SBH;
-  // LN output 2 + Q,K 4 + V 2 + projection input 2 + dropout mask 1 = 11sbh;
-  // softmax output 2as^2b + its dropout mask as^2b + dropout output 2as^2b.
-  C.Saved = 11 * SBH + 5 * AS2B + C.Output;
-  C.FwdWorkspace = 2 * AS2B; // raw scores, dropped after the softmax
-  C.BwdWorkspace = 4 * AS2B; // gradients of the probabilities and scores
+  C.Output = E * SBH;
+  // LN output e + Q,K 2e + V e + projection input e + dropout mask 1 =
+  // (5e + 1)sbh, 11sbh at e = 2; softmax output e*as^2b + its dropout mask
+  // as^2b + dropout output e*as^2b = (2e + 1)as^2b, 5as^2b at e = 2.
+  C.Saved = (5 * E + 1) * SBH + (2 * E + 1) * AS2B + C.Output;
+  C.FwdWorkspace = E * AS2B;     // raw scores, dropped after the softmax
+  C.BwdWorkspace = 2 * E * AS2B; // gradients of the probabilities and scores
   double S = double(X.S), B = double(X.B), H = double(X.H);
   C.FwdFlops = 8 * B * S * H * H + 4 * B * S * S * H;
   C.BwdFlops = 2 * C.FwdFlops;
@@ -54,12 +58,13 @@ static StageCost korthikantiAttention(const Shape &X, std::string Name) {
 /// Korthikanti MLP block of width f (4h in the paper): LayerNorm, linear,
 /// GeLU, linear, dropout, residual add.
 static StageCost korthikantiMlp(const Shape &X, std::string Name) {
-  U128 SBH = X.S * X.B * X.H, SBF = X.S * X.B * X.F;
+  U128 SBH = X.S * X.B * X.H, SBF = X.S * X.B * X.F, E = X.E;
   StageCost C{std::move(Name), "mlp"};
-  C.Output = 2 * SBH;
-  // LN output 2sbh, GeLU input 2sbf, GeLU output 2sbf, dropout mask sbh.
-  C.Saved = 3 * SBH + 4 * SBF + C.Output;
-  C.BwdWorkspace = 4 * SBF; // gradients of the GeLU output and input
+  C.Output = E * SBH;
+  // LN output e*sbh, GeLU input e*sbf, GeLU output e*sbf, dropout mask sbh
+  // (3sbh + 4sbf at e = 2).
+  C.Saved = (E + 1) * SBH + 2 * E * SBF + C.Output;
+  C.BwdWorkspace = 2 * E * SBF; // gradients of the GeLU output and input
   C.FwdFlops = 4 * double(X.B) * double(X.S) * double(X.H) * double(X.F);
   C.BwdFlops = 2 * C.FwdFlops;
   return C;
@@ -73,8 +78,10 @@ static StageCost lmHead(const Shape &X, U128 Vocab, U128 NormSaved) {
   StageCost C{"head", "head"};
   C.Output = 4;
   C.Saved = NormSaved + 4 * SBV + C.Output; // fp32 logits for the softmax
-  C.FwdWorkspace = 2 * SBV;                 // 16-bit logits before the cast
-  C.BwdWorkspace = 6 * SBV; // fp32 logit gradient and its 16-bit cast
+  // 16-bit logits before the cast to fp32 (none in fp32); the fp32 logit
+  // gradient and its 16-bit cast.
+  C.FwdWorkspace = X.cast() * SBV;
+  C.BwdWorkspace = (4 + X.cast()) * SBV;
   C.FwdFlops = 2 * double(X.B) * double(X.S) * double(X.H) * double(Vocab);
   C.BwdFlops = 2 * C.FwdFlops;
   return C;
@@ -113,7 +120,10 @@ Expected<GeneratedModel> generateGpt(const GptOptions &O) {
     return E;
   if (Error E = gen::checkTflops("gpt", O.Tflops))
     return E;
-  Shape X{O.Seq, O.Batch, O.Hidden, O.Heads, U128(4) * O.Hidden};
+  if (Error E = gen::checkActivationBytes("gpt", O.ActivationBytes))
+    return E;
+  Shape X{
+      O.Seq, O.Batch, O.Hidden, O.Heads, U128(4) * O.Hidden, O.ActivationBytes};
   U128 SBH = X.S * X.B * X.H, H = X.H;
   gen::ChainCost C;
   C.Name = O.Name;
@@ -126,7 +136,7 @@ Expected<GeneratedModel> generateGpt(const GptOptions &O) {
   C.Parameters = U128(O.Vocab) * H + X.S * H +
                  U128(O.Layers) * (12 * H * H + 13 * H) + 2 * H;
   StageCost Embed{"embed", "embedding"};
-  Embed.Output = 2 * SBH;
+  Embed.Output = X.E * SBH;
   Embed.Saved = SBH + Embed.Output; // dropout mask + output
   Embed.FwdFlops = double(SBH);     // the position add
   Embed.BwdFlops = 2 * Embed.FwdFlops;
@@ -135,14 +145,15 @@ Expected<GeneratedModel> generateGpt(const GptOptions &O) {
     C.Stages.push_back(korthikantiAttention(X, fmt::format("h.{}.attn", I)));
     C.Stages.push_back(korthikantiMlp(X, fmt::format("h.{}.mlp", I)));
   }
-  C.Stages.push_back(lmHead(X, O.Vocab, 2 * SBH));
+  C.Stages.push_back(lmHead(X, O.Vocab, X.E * SBH));
   C.Description = fmt::format(
       "GPT-style transformer: {} layers, hidden {}, {} heads, seq {}, "
       "micro-batch {}, vocab {}; activations per Korthikanti et al. 2022 "
-      "(16-bit, sbh(34+5as/h) per layer, fp32 logits); times at {} effective "
+      "({}, {} per layer, fp32 logits); times at {} effective "
       "TFLOP/s; static bytes for Adam mixed precision (2+2+12 B x {} "
       "params). Generated by 'remat gen gpt'; see docs/models.md.",
       O.Layers, O.Hidden, O.Heads, O.Seq, O.Batch, O.Vocab,
+      gen::activationPhrase(X.E), X.E == 2 ? "sbh(34+5as/h)" : "sbh(66+9as/h)",
       gen::shortNumber(O.Tflops), uint64_t(C.Parameters));
   return gen::finishChain(C);
 }
@@ -151,12 +162,13 @@ Expected<GeneratedModel> generateGpt(const GptOptions &O) {
 /// Q/K/V projections with RoPE, flash attention (saves Q, K, V, O and the
 /// fp32 logsumexp), output projection, residual add. \p HK is the K/V width.
 static StageCost flashAttention(const Shape &X, U128 HK, std::string Name) {
-  U128 SB = X.S * X.B, SBH = SB * X.H;
+  U128 SB = X.S * X.B, SBH = SB * X.H, E = X.E;
   StageCost C{std::move(Name), "attention"};
-  C.Output = 2 * SBH;
-  // rstd 4sb, norm output 2sbh, Q 2sbh, K and V 4sb*hk, O 2sbh, lse 4asb.
-  C.Saved = 4 * SB + 6 * SBH + 4 * SB * HK + 4 * X.A * SB + C.Output;
-  C.BwdWorkspace = 4 * SBH + 4 * SB * HK; // dO, dQ, dK, dV
+  C.Output = E * SBH;
+  // rstd 4sb, norm output e*sbh, Q e*sbh, K and V 2e*sb*hk, O e*sbh, lse
+  // 4asb (6sbh + 4sb*hk at e = 2).
+  C.Saved = 4 * SB + 3 * E * SBH + 2 * E * SB * HK + 4 * X.A * SB + C.Output;
+  C.BwdWorkspace = 2 * E * SBH + 2 * E * SB * HK; // dO, dQ, dK, dV
   double S = double(X.S), B = double(X.B), H = double(X.H);
   double Proj = 4 * B * S * H * H + 4 * B * S * H * double(HK);
   double Core = 4 * B * S * S * H;
@@ -169,12 +181,12 @@ static StageCost flashAttention(const Shape &X, U128 HK, std::string Name) {
 /// Llama MLP block: RMSNorm, gate and up projections to f, SiLU(gate) * up,
 /// down projection, residual add.
 static StageCost swigluMlp(const Shape &X, std::string Name) {
-  U128 SB = X.S * X.B, SBH = SB * X.H, SBF = SB * X.F;
+  U128 SB = X.S * X.B, SBH = SB * X.H, SBF = SB * X.F, E = X.E;
   StageCost C{std::move(Name), "mlp"};
-  C.Output = 2 * SBH;
-  // rstd 4sb, norm output 2sbh; gate G, up U, SiLU(G), product: 2sbf each.
-  C.Saved = 4 * SB + 2 * SBH + 8 * SBF + C.Output;
-  C.BwdWorkspace = 8 * SBF; // gradients of the four f-wide tensors
+  C.Output = E * SBH;
+  // rstd 4sb, norm output e*sbh; gate G, up U, SiLU(G), product: e*sbf each.
+  C.Saved = 4 * SB + E * SBH + 4 * E * SBF + C.Output;
+  C.BwdWorkspace = 4 * E * SBF; // gradients of the four f-wide tensors
   C.FwdFlops = 6 * double(X.B) * double(X.S) * double(X.H) * double(X.F);
   C.BwdFlops = 2 * C.FwdFlops;
   return C;
@@ -200,7 +212,9 @@ Expected<GeneratedModel> generateLlama(const LlamaOptions &O) {
     return E;
   if (Error E = gen::checkTflops("llama", O.Tflops))
     return E;
-  Shape X{O.Seq, O.Batch, O.Hidden, O.Heads, O.Ffn};
+  if (Error E = gen::checkActivationBytes("llama", O.ActivationBytes))
+    return E;
+  Shape X{O.Seq, O.Batch, O.Hidden, O.Heads, O.Ffn, O.ActivationBytes};
   U128 H = X.H, HK = U128(O.Hidden / O.Heads) * O.KvHeads;
   U128 SB = X.S * X.B;
   gen::ChainCost C;
@@ -215,34 +229,37 @@ Expected<GeneratedModel> generateLlama(const LlamaOptions &O) {
       2 * U128(O.Vocab) * H +
       U128(O.Layers) * (2 * H * H + 2 * H * HK + 3 * H * X.F + 2 * H) + H;
   StageCost Embed{"embed", "embedding"};
-  Embed.Output = 2 * SB * H;
+  Embed.Output = X.E * SB * H;
   Embed.Saved = Embed.Output; // a lookup: the backward needs only the ids
   C.Stages.push_back(Embed);
   for (unsigned I = 0; I < O.Layers; ++I) {
     C.Stages.push_back(flashAttention(X, HK, fmt::format("layers.{}.attn", I)));
     C.Stages.push_back(swigluMlp(X, fmt::format("layers.{}.mlp", I)));
   }
-  C.Stages.push_back(lmHead(X, O.Vocab, 4 * SB + 2 * SB * H));
+  C.Stages.push_back(lmHead(X, O.Vocab, 4 * SB + X.E * SB * H));
   C.Description = fmt::format(
       "Llama-style transformer: {} layers, hidden {}, {} heads, {} kv heads, "
       "ffn {}, seq {}, micro-batch {}, vocab {}; RMSNorm, SwiGLU, flash "
-      "attention, 16-bit activations, fp32 logits; times at {} effective "
+      "attention, {} activations, fp32 logits; times at {} effective "
       "TFLOP/s; static bytes for Adam mixed precision (2+2+12 B x {} "
       "params). Generated by 'remat gen llama'; see docs/models.md.",
       O.Layers, O.Hidden, O.Heads, O.KvHeads, O.Ffn, O.Seq, O.Batch, O.Vocab,
-      gen::shortNumber(O.Tflops), uint64_t(C.Parameters));
+      gen::activationPhrase(X.E), gen::shortNumber(O.Tflops),
+      uint64_t(C.Parameters));
   return gen::finishChain(C);
 }
 
 /// ViT patch embedding: the 16-bit cast of the fp32 image (the conv's saved
-/// input), a stride-p convolution, class token and positions, dropout.
+/// input; in fp32 the conv saves the stage input itself, which the chain
+/// keeps anyway), a stride-p convolution, class token and positions, dropout.
 static StageCost patchEmbed(const VitOptions &O, const Shape &X) {
   U128 Pixels = U128(3) * O.Image * O.Image * X.B;
   U128 Patches = X.S - 1, STH = X.S * X.B * X.H;
   StageCost C{"patch_embed", "embedding"};
-  C.Output = 2 * STH;
-  C.Saved = 2 * Pixels + STH + C.Output;    // cast image, dropout mask, output
-  C.FwdWorkspace = 2 * Patches * X.B * X.H; // conv output before the concat
+  C.Output = X.E * STH;
+  // Cast image, dropout mask, output.
+  C.Saved = X.cast() * Pixels + STH + C.Output;
+  C.FwdWorkspace = X.E * Patches * X.B * X.H; // conv output before the concat
   C.FwdFlops =
       2 * double(X.B) * double(Patches) * 3.0 * O.Patch * O.Patch * double(X.H);
   C.BwdFlops = 2 * C.FwdFlops;
@@ -255,9 +272,11 @@ static StageCost vitHead(const VitOptions &O, const Shape &X) {
   U128 BH = X.B * X.H, BC = X.B * O.Classes, STH = X.S * X.B * X.H;
   StageCost C{"head", "head"};
   C.Output = 4;
-  C.Saved = 2 * BH + 4 * BC + C.Output; // class features, fp32 logits, loss
-  C.FwdWorkspace = 2 * STH;             // LayerNorm output of every token
-  C.BwdWorkspace = 2 * STH + 6 * BC;    // its gradient, logit gradients
+  // Class features, fp32 logits, loss.
+  C.Saved = X.E * BH + 4 * BC + C.Output;
+  C.FwdWorkspace = X.E * STH; // LayerNorm output of every token
+  // Its gradient; the fp32 logit gradient and its 16-bit cast.
+  C.BwdWorkspace = X.E * STH + (4 + X.cast()) * BC;
   C.FwdFlops = 2 * double(X.B) * double(X.H) * O.Classes;
   C.BwdFlops = 2 * C.FwdFlops;
   return C;
@@ -283,8 +302,10 @@ Expected<GeneratedModel> generateVit(const VitOptions &O) {
     return E;
   if (Error E = gen::checkTflops("vit", O.Tflops))
     return E;
+  if (Error E = gen::checkActivationBytes("vit", O.ActivationBytes))
+    return E;
   U128 Side = O.Image / O.Patch, Tokens = Side * Side + 1;
-  Shape X{Tokens, O.Batch, O.Hidden, O.Heads, O.Mlp};
+  Shape X{Tokens, O.Batch, O.Hidden, O.Heads, O.Mlp, O.ActivationBytes};
   U128 H = X.H, F = X.F;
   gen::ChainCost C;
   C.Name = O.Name;
@@ -308,13 +329,13 @@ Expected<GeneratedModel> generateVit(const VitOptions &O) {
   C.Description = fmt::format(
       "Vision Transformer: {} layers, hidden {}, {} heads, mlp {}, {}x{} "
       "images in {}x{} patches ({} tokens with the class token), batch {}, "
-      "{} classes; activations per Korthikanti et al. 2022 (16-bit); times "
+      "{} classes; activations per Korthikanti et al. 2022 ({}); times "
       "at {} effective TFLOP/s; static bytes for Adam mixed precision "
       "(2+2+12 B x {} params). Generated by 'remat gen vit'; see "
       "docs/models.md.",
       O.Layers, O.Hidden, O.Heads, O.Mlp, O.Image, O.Image, O.Patch, O.Patch,
-      uint64_t(Tokens), O.Batch, O.Classes, gen::shortNumber(O.Tflops),
-      uint64_t(C.Parameters));
+      uint64_t(Tokens), O.Batch, O.Classes, gen::activationPhrase(X.E),
+      gen::shortNumber(O.Tflops), uint64_t(C.Parameters));
   return gen::finishChain(C);
 }
 

@@ -52,6 +52,13 @@ TEST_CASE("gen: bad parameters exit 2 with one exact line") {
       {{"gen", "vit", "--kv-heads", "2"},
        "remat gen vit: unknown option '--kv-heads' (see 'remat gen vit "
        "--help')"},
+      {{"gen", "gpt", "--activation-precision", "fp8"},
+       "gen gpt: --activation-precision: unknown value 'fp8'; expected "
+       "16-bit, bf16, fp16 or fp32"},
+      // The convolutional generators' formulas are 16-bit only.
+      {{"gen", "resnet", "--activation-precision", "fp32"},
+       "remat gen resnet: unknown option '--activation-precision' (see "
+       "'remat gen resnet --help')"},
       {{"gen", "bundled"}, "gen bundled: --out DIR is required"},
       {{"gen", "bert"},
        "gen: unknown kind 'bert' (expected gpt, llama, vit, resnet, unet or "
@@ -152,4 +159,21 @@ TEST_CASE("gen: training set-up options change only the static bytes") {
   auto Bad = runCli({"gen", "resnet", "--optimizer", "lion"});
   CHECK(Bad.Code == 2);
   CHECK(Bad.Err.find("--optimizer 'lion'") != std::string::npos);
+}
+
+TEST_CASE("gen: --activation-precision fp32 doubles the 16-bit tensors") {
+  auto Half = runCli({"gen", "vit", "--layers", "1"});
+  auto Full =
+      runCli({"gen", "vit", "--layers", "1", "--activation-precision", "fp32"});
+  auto Bf16 =
+      runCli({"gen", "vit", "--layers", "1", "--activation-precision", "bf16"});
+  REQUIRE_MESSAGE(Full.Code == 0, Full.Err);
+  CHECK(Bf16.Out == Half.Out); // bf16 is the default's 16 bits
+  auto H = nlohmann::json::parse(Half.Out), F = nlohmann::json::parse(Full.Out);
+  // Outputs are activations only: exactly twice as large. ViT-L/16: s = 197
+  // tokens, b = 32, h = 1024: 2 * 197 * 32 * 1024 = 12,910,592 in 16 bits.
+  CHECK(H["layers"][1]["output_bytes"] == 12'910'592);
+  CHECK(F["layers"][1]["output_bytes"] == 2 * 12'910'592);
+  // Static bytes do not depend on activation precision.
+  CHECK(H["static_bytes"] == F["static_bytes"]);
 }

@@ -113,6 +113,48 @@ TEST_CASE("modelgen: GPT layer stores sbh(34 + 5as/h) bytes") {
         813'694'976ull);
 }
 
+TEST_CASE("modelgen: fp32 activations store sbh(66 + 9as/h) per GPT layer") {
+  GptOptions O;
+  O.ActivationBytes = 4;
+  GeneratedModel M = ok(generateGpt(O));
+  // Korthikanti's 34sbh holds 2sbh of 1-byte dropout masks and 32sbh of
+  // 16-bit tensors; in fp32 those double: 2 + 64 = 66. Of 5as^2b, as^2b is a
+  // mask: 1 + 2 * 4 = 9. GPT-2 small, s = 1024, b = 8, h = 768, a = 12:
+  // sbh = 6,291,456; 9as/h = 9 * 12 * 1024 / 768 = 144;
+  // 6,291,456 * (66 + 144) = 1,321,205,760 bytes per layer.
+  const Stage &A = stage(M, "h.5.attn"), &F = stage(M, "h.5.mlp");
+  CHECK(A.SavedBytes + F.SavedBytes == 1'321'205'760ull);
+  CHECK(A.OutputBytes == 4 * 6'291'456ull);
+  // The LM head keeps fp32 logits either way and has no 16-bit cast:
+  // s*b*V = 1024 * 8 * 50257 = 411,705,344; forward workspace 0, backward
+  // the fp32 logit gradient 4sbV = 1,646,821,376.
+  const Stage &H = stage(M, "head");
+  CHECK(H.FwdWorkspace == 0);
+  CHECK(H.BwdWorkspace == 1'646'821'376ull);
+  CHECK(M.Description.find("(fp32, sbh(66+9as/h) per layer") !=
+        std::string::npos);
+}
+
+TEST_CASE("modelgen: fp32 Llama layer tensors") {
+  LlamaOptions O;
+  O.ActivationBytes = 4;
+  GeneratedModel M = ok(generateLlama(O));
+  // s = 4096, b = 1, h = hk = 4096, f = 11008 as above, 4 bytes each:
+  // attention rstd 16,384 + norm output, Q, O 3 * 67,108,864 + K, V
+  // 2 * 67,108,864 + lse 524,288 + output 67,108,864 = 403,193,856.
+  CHECK(stage(M, "layers.0.attn").SavedBytes == 403'193'856ull);
+  // MLP: rstd 16,384 + norm output 67,108,864 + four f-wide tensors
+  // 4 * 180,355,072 + output 67,108,864 = 855,654,400.
+  CHECK(stage(M, "layers.0.mlp").SavedBytes == 855'654'400ull);
+  CHECK(M.Description.find("fp32 activations") != std::string::npos);
+  // Only 2 and 4 bytes per element are modelled.
+  O.ActivationBytes = 1;
+  auto Bad = generateLlama(O);
+  REQUIRE(!Bad);
+  CHECK(llvm::toString(Bad.takeError()).find("--activation-precision") !=
+        std::string::npos);
+}
+
 TEST_CASE("modelgen: GPT forward FLOPs per layer are 24bsh^2 + 4bs^2h") {
   GeneratedModel M = ok(generateGpt(GptOptions()));
   // 24 * 8 * 1024 * 768^2 = 115,964,116,992; 4 * 8 * 1024^2 * 768 =
