@@ -8,6 +8,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "cli/TrainingOptions.h"
 #include "graph/ModelGen.h"
 #include "graph/TrainingSetup.h"
 
@@ -107,55 +108,16 @@ static void addCommon(ArgParser &P, double Tflops, const std::string &Name) {
            "stdout; -o is short for it");
 }
 
-/// The training set-up options, shared by every kind; the defaults shown
-/// are \p Kind's own set-up (graph/TrainingSetup.h).
-static void addTraining(ArgParser &P, StringRef Kind) {
-  TrainingSetup D = defaultTrainingSetup(Kind);
-  P.option("optimizer", "NAME",
-           "adamw, adamw-8bit, sgd-momentum, sgd, or none (frozen weights)",
-           D.Optimizer);
-  P.option("precision", "NAME",
-           "mixed (16-bit weights and gradients, fp32 master copy), bf16 "
-           "(pure 16-bit) or fp32",
-           D.Precision);
-  P.option("trainable-params", "N",
-           "parameters that train (e.g. LoRA adapters); the rest are frozen "
-           "(default: all)");
-  P.option("zero", "STAGE",
-           "ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also "
-           "weights, over --devices",
-           "0");
-  P.option("devices", "N", "data-parallel ranks that ZeRO shards over", "1");
-}
-
 /// Applies the training options to \p M when any is given; a model
 /// generated without them keeps its kind's own set-up and description.
 static Error readTraining(const ArgParser &P, StringRef Kind,
                           GeneratedModel &M) {
-  if (!P.has("optimizer") && !P.has("precision") &&
-      !P.has("trainable-params") && !P.has("zero") && !P.has("devices"))
+  auto S = readTrainingOptions(P, defaultTrainingSetup(Kind));
+  if (!S)
+    return S.takeError();
+  if (!*S)
     return Error::success();
-  TrainingSetup S = defaultTrainingSetup(Kind);
-  S.Optimizer = P.get("optimizer").value_or(S.Optimizer);
-  S.Precision = P.get("precision").value_or(S.Precision);
-  if (auto T = P.get("trainable-params")) {
-    uint64_t N = 0;
-    if (StringRef(*T).getAsInteger(10, N))
-      return createStringError(inconvertibleErrorCode(),
-                               "--trainable-params: '%s' is not a whole "
-                               "number of parameters",
-                               T->c_str());
-    S.TrainableParams = N;
-  }
-  for (auto [Name, Field] :
-       {std::pair{"zero", &S.ZeroStage}, std::pair{"devices", &S.Devices}}) {
-    auto V = P.getUnsigned(Name);
-    if (!V)
-      return V.takeError();
-    if (*V)
-      *Field = **V;
-  }
-  return applyTrainingSetup(M, S);
+  return applyTrainingSetup(M, **S);
 }
 
 /// Maps --activation-precision to bytes per element into \p Bytes.
@@ -208,7 +170,7 @@ static int runKind(StringRef Kind, StringRef About, StringRef Example,
     P.option(S.Name, "NAME", S.Help, *S.Field);
   addUInts(P, UInts);
   addCommon(P, O.Tflops, O.Name);
-  addTraining(P, Kind);
+  addTrainingOptions(P, defaultTrainingSetup(Kind));
   P.epilog(("example:\n  " + Example).str());
   if (std::optional<int> Done = parseArgs(P, Args, 0, 0, Out, Err))
     return *Done;

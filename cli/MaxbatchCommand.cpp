@@ -8,6 +8,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "cli/TrainingOptions.h"
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
 #include "planner/MaxBatch.h"
@@ -23,7 +24,9 @@ namespace {
 
 ArgParser makeParser() {
   ArgParser P(
-      "maxbatch", "maxbatch MODEL --device-memory SIZE [--json]",
+      "maxbatch",
+      "maxbatch MODEL --device-memory SIZE [--static-bytes SIZE | "
+      "--parameters N [set-up options]] [--json]",
       "The largest batch that fits in device memory, per strategy. The "
       "model's costs describe its top-level batch_size (batch 1 when the "
       "file has none); at batch b, every activation size (input, outputs, "
@@ -34,16 +37,28 @@ ArgParser makeParser() {
       "overhead stays within 10% and 33%. Chain models get every chain "
       "strategy; graph models get none, recompute-all, chen and optimal "
       "(the scalable graph planner, within --time-limit per call). The "
-      "search stops at batch 2^24; a row there reads '16777216+'.");
+      "search stops at batch 2^24; a row there reads '16777216+'. The "
+      "static bytes are the model file's unless --static-bytes replaces "
+      "them, or --parameters with the set-up options (the same as remat "
+      "gen's; formula in docs/models.md) recomputes them.");
   P.option("device-memory", "SIZE",
            "total device memory, e.g. 80GiB or 24GB (required)");
   P.option("time-limit", "SEC",
            "graph models: time limit of each optimal planner call "
            "(default 10)");
+  P.option("static-bytes", "SIZE",
+           "replace the model file's static bytes (weights, gradients, "
+           "optimizer states) by SIZE");
+  P.option("parameters", "N",
+           "parameter count of the model; with the set-up options below, "
+           "recomputes the static bytes");
+  addTrainingOptions(P, TrainingSetup());
   P.flag("json", "print one JSON object");
   P.epilog("Examples:\n  remat maxbatch data/models/gpt2-small.json "
            "--device-memory 24GiB\n  remat maxbatch "
-           "data/models/sd21-unet.json --device-memory 80GB --json");
+           "data/models/sd21-unet.json --device-memory 80GB --json\n  remat "
+           "maxbatch data/models/llama2-7b.json --device-memory 80GB "
+           "--parameters 6738415616 --optimizer adamw-8bit");
   return P;
 }
 
@@ -123,6 +138,55 @@ nlohmann::ordered_json toJson(const Model &M, const MaxBatchResult &R) {
   return J;
 }
 
+/// Where the static bytes come from, when not from the model file.
+struct StaticSource {
+  /// "--static-bytes" or "training set-up"; empty: the model file's.
+  std::string Kind;
+  /// The set-up's phrase (describeTrainingSetup), or the size given.
+  std::string Description;
+};
+
+/// Applies --static-bytes or --parameters with the set-up options to \p M.
+Expected<StaticSource> applyStaticOptions(const ArgParser &P, Model &M) {
+  auto Given = P.getSize("static-bytes");
+  if (!Given)
+    return Given.takeError();
+  auto Setup = readTrainingOptions(P, TrainingSetup());
+  if (!Setup)
+    return Setup.takeError();
+  bool HasParams = P.has("parameters");
+  if (*Given && (*Setup || HasParams))
+    return createStringError(inconvertibleErrorCode(),
+                             "maxbatch: --static-bytes replaces the static "
+                             "bytes; do not combine it with --parameters or "
+                             "the set-up options");
+  if (*Given) {
+    M.Static = StaticBytes();
+    M.Static.Parameters = **Given;
+    return StaticSource{"--static-bytes", formatSize(**Given)};
+  }
+  if (!*Setup && !HasParams)
+    return StaticSource();
+  if (!HasParams)
+    return createStringError(inconvertibleErrorCode(),
+                             "maxbatch: the set-up options need --parameters "
+                             "N, the model's parameter count (remat gen "
+                             "prints it in the model's description)");
+  uint64_t N = 0;
+  StringRef Text = *P.get("parameters");
+  if (Text.getAsInteger(10, N) || N == 0)
+    return createStringError(inconvertibleErrorCode(),
+                             "maxbatch: --parameters: '%s' is not a positive "
+                             "whole number of parameters",
+                             Text.str().c_str());
+  TrainingSetup S = Setup->value_or(TrainingSetup());
+  auto Bytes = trainingStaticBytes(N, S);
+  if (!Bytes)
+    return Bytes.takeError();
+  M.Static = *Bytes;
+  return StaticSource{"training set-up", describeTrainingSetup(S, N)};
+}
+
 } // namespace
 
 int runMaxbatch(ArrayRef<std::string> Args, raw_ostream &Out,
@@ -140,6 +204,9 @@ int runMaxbatch(ArrayRef<std::string> Args, raw_ostream &Out,
   auto M = loadModelFile(P.positionals()[0]);
   if (!M)
     return reportError(M.takeError(), Err);
+  auto Source = applyStaticOptions(P, *M);
+  if (!Source)
+    return reportError(Source.takeError(), Err);
   MaxBatchOptions Opts;
   Opts.DeviceMemoryBytes = **Device;
   auto Limit = P.getDouble("time-limit");
@@ -150,10 +217,18 @@ int runMaxbatch(ArrayRef<std::string> Args, raw_ostream &Out,
   auto R = computeMaxBatch(*M, Opts);
   if (!R)
     return reportError(R.takeError(), Err);
-  if (P.has("json"))
-    Out << toJson(*M, *R).dump(2) << "\n";
-  else
+  if (P.has("json")) {
+    nlohmann::ordered_json J = toJson(*M, *R);
+    if (!Source->Kind.empty())
+      J["static_bytes_from"] = {{"source", Source->Kind},
+                                {"description", Source->Description}};
+    Out << J.dump(2) << "\n";
+  } else {
+    if (!Source->Kind.empty())
+      Out << fmt::format("static bytes from {}: {}\n", Source->Kind,
+                         Source->Description);
     printText(*M, *R, Out);
+  }
   return ExitOk;
 }
 

@@ -22,11 +22,13 @@ add "SDXL U-Net, 1024² (AdamW mixed)" "$root/data/models/sdxl-unet.json" "1 →
 "$remat" gen llama --name llama2-7b-8bit --optimizer adamw-8bit -o "$tmp/l8.json"
 "$remat" gen llama --name llama2-7b-lora --trainable-params 4194304 -o "$tmp/lora.json"
 "$remat" gen llama --name llama2-7b-zero3 --zero 3 --devices 8 -o "$tmp/z3.json"
+"$remat" gen vit --name vit-l16-fp32 --activation-precision fp32 -o "$tmp/vit32.json"
 add "Llama 2 7B, seq 4096, AdamW mixed" "$root/data/models/llama2-7b.json" "1 → 4"
 add "Llama 2 7B, AdamW 8-bit" "$tmp/l8.json" ""
 add "Llama 2 7B, LoRA r8 on q,v (frozen bf16 base)" "$tmp/lora.json" ""
 add "Llama 2 7B, AdamW mixed, ZeRO-3 over 8" "$tmp/z3.json" ""
 add "ViT-L/16, 224² (AdamW mixed)" "$root/data/models/vit-l16.json" "32 → 96"
+add "ViT-L/16, 224², fp32 activations (AdamW mixed)" "$tmp/vit32.json" "32 → 96"
 
 echo "| model and set-up | static | none | every layer | selective attention | √L | optimal | optimal ≤ 10% | optimal ≤ 33% | reference |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

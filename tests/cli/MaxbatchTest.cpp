@@ -88,3 +88,48 @@ TEST_CASE("cli maxbatch: a batch at the search limit is marked as a bound") {
   REQUIRE(R.Code == 0);
   CHECK(R.Out.find('+') == std::string::npos);
 }
+
+TEST_CASE("cli maxbatch: --static-bytes and set-up options replace the "
+          "model's static bytes") {
+  // --static-bytes 4000: 5096 - 4000 leaves a budget of 1096 bytes.
+  auto S = runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096",
+                   "--static-bytes", "4000", "--json"});
+  REQUIRE_MESSAGE(S.Code == 0, S.Err);
+  auto J = nlohmann::json::parse(S.Out);
+  CHECK(J["static_bytes"] == 4000);
+  CHECK(J["budget_bytes"] == 1096);
+  CHECK(J["static_bytes_from"]["source"] == "--static-bytes");
+  // 100 parameters, AdamW 8-bit in mixed precision: 2 B weights + 2 B
+  // gradients + 4 B master copy + 2 B states = 1000 bytes; 5096 - 1000.
+  auto T =
+      runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096",
+              "--parameters", "100", "--optimizer", "adamw-8bit", "--json"});
+  REQUIRE_MESSAGE(T.Code == 0, T.Err);
+  auto K = nlohmann::json::parse(T.Out);
+  CHECK(K["static_bytes"] == 1000);
+  CHECK(K["budget_bytes"] == 4096);
+  CHECK(K["static_bytes_from"]["source"] == "training set-up");
+  // ZeRO-3 over 4 devices shards all three: 1000 / 4 = 250.
+  auto Z = runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096",
+                   "--parameters", "100", "--optimizer", "adamw-8bit", "--zero",
+                   "3", "--devices", "4", "--json"});
+  REQUIRE_MESSAGE(Z.Code == 0, Z.Err);
+  CHECK(nlohmann::json::parse(Z.Out)["static_bytes"] == 250);
+  // Without the options the output has no static_bytes_from.
+  auto P =
+      runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096", "--json"});
+  CHECK(!nlohmann::json::parse(P.Out).contains("static_bytes_from"));
+  // Errors: set-up options without --parameters, both sources, a bad count.
+  auto NoParams = runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096",
+                          "--optimizer", "sgd"});
+  CHECK(NoParams.Code == 2);
+  CHECK(NoParams.Err.find("need --parameters N") != std::string::npos);
+  auto Both = runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096",
+                      "--static-bytes", "1", "--parameters", "5"});
+  CHECK(Both.Code == 2);
+  CHECK(Both.Err.find("do not combine") != std::string::npos);
+  auto Bad = runCli({"maxbatch", MaxbatchChain4, "--device-memory", "5096",
+                     "--parameters", "many"});
+  CHECK(Bad.Code == 2);
+  CHECK(Bad.Err.find("--parameters: 'many'") != std::string::npos);
+}
