@@ -365,7 +365,8 @@ Expected<MaxBatchResult> computeMaxBatch(const Model &M,
     return createStringError(
         inconvertibleErrorCode(),
         "--device-memory %s is below the model's static bytes %s "
-        "(parameters, gradients, optimizer)",
+        "(parameters, gradients, optimizer); for another training set-up "
+        "give --static-bytes, or --parameters with --optimizer, --zero ...",
         formatSize(Opts.DeviceMemoryBytes).c_str(),
         formatSize(R.StaticBytes).c_str());
   R.BudgetBytes = Opts.DeviceMemoryBytes - R.StaticBytes;

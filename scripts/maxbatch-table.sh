@@ -35,7 +35,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do
   IFS='|' read -r name file ref <<<"$r"
   if ! "$remat" maxbatch "$file" --device-memory "$mem" --json >"$tmp/out.json" 2>"$tmp/err"; then
-    echo "| $name | $(sed 's/|/\\|/g' "$tmp/err" | head -1 | sed 's/^remat: error: //') | | | | | | | | $ref |"
+    echo "| $name | $(sed 's/|/\\|/g' "$tmp/err" | head -1 | sed -e 's/^remat: error: //' -e 's/; for another training set-up.*//') | | | | | | | | $ref |"
     continue
   fi
   python3 - "$tmp/out.json" "$name" "$ref" <<'PY'
