@@ -32,7 +32,9 @@ ArgParser makeParser() {
       "intermediates + output),\nworkspaces are their scratch. The result "
       "closes the loop profile -> plan\n-> validate on measured costs.");
   P.option("device", "cpu|cuda",
-           "where to measure (the real layers run on the cpu only)", "cpu");
+           "where to measure: cpu, or cuda (the same layers as GPU kernels "
+           "and cuBLAS, timed with CUDA events; exit 2 without a GPU)",
+           "cpu");
   P.option("preset", "NAME",
            std::string("network to build: ") + real::PresetNames +
                " (tiny-gpt: embedding, blocks x (norm, attention, norm, "
@@ -55,7 +57,9 @@ ArgParser makeParser() {
   P.epilog("example:\n  remat profile --device cpu --preset tiny-gpt -o "
            "tiny.json\n  remat plan tiny.json --strategy sqrt -o plan.json\n"
            "  remat validate tiny.json plan.json --device cpu --mode real "
-           "--check-time");
+           "--check-time\n  remat profile --device cuda --preset tiny-gpt -o "
+           "tiny-gpu.json  # "
+           "on a GPU");
   return P;
 }
 

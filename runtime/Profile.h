@@ -22,10 +22,10 @@
 namespace remat {
 
 struct ProfileOptions {
-  /// "cpu" (the real layers are host code; "cuda" is refused with a
-  /// message).
+  /// "cpu", or "cuda" (the same layers on the GPU, runtime/RealDevice.h;
+  /// an error naming the reason without a GPU or without the CUDA build).
   std::string Device = "cpu";
-  /// Clock of the CPU timings.
+  /// Clock of the CPU timings (cuda: CUDA events on the backend's stream).
   CpuClock Clock = CpuClock::Thread;
   /// Preset to build (see real::PresetNames) when Like is null.
   std::string Preset = "tiny-gpt";
@@ -62,7 +62,8 @@ struct ProfileResult {
 
 /// Builds the real net, times every layer's forward (not recording) and
 /// backward \p O.Repeats times each, and renders the model file with
-/// time_unit "ms". Errors: bad shapes or preset, a device other than cpu.
+/// time_unit "ms". Errors: bad shapes or preset, a device other than cpu or
+/// cuda, cuda without a GPU (or without the CUDA build and cuBLAS).
 llvm::Expected<ProfileResult> profileRealLayers(const ProfileOptions &O);
 
 } // namespace remat

@@ -10,6 +10,7 @@
 
 #include "runtime/RealLayers.h"
 
+#include "runtime/RealElement.h"
 #include "runtime/RealMath.h"
 
 #include <algorithm>
@@ -63,36 +64,10 @@ private:
 void AttentionLayer::headForward(size_t B, size_t Hd, const float *Q,
                                  const float *K, const float *V, float *P,
                                  float *O) const {
-  size_t T = Shape.Seq, H = Shape.Hidden, D = headDim();
-  float Scale = 1.0f / std::sqrt(float(D));
-  for (size_t I = 0; I < T; ++I) {
-    const float *QI = Q + (B * T + I) * H + Hd * D;
-    float *PI = P + probIndex(B, Hd, I, 0);
-    float Max = -INFINITY;
-    for (size_t J = 0; J <= I; ++J) {
-      const float *KJ = K + (B * T + J) * H + Hd * D;
-      float S = 0;
-      for (size_t C = 0; C < D; ++C)
-        S += QI[C] * KJ[C];
-      PI[J] = S * Scale;
-      Max = std::max(Max, PI[J]);
-    }
-    float Sum = 0;
-    for (size_t J = 0; J <= I; ++J) {
-      PI[J] = std::exp(PI[J] - Max);
-      Sum += PI[J];
-    }
-    for (size_t J = 0; J < T; ++J)
-      PI[J] = J <= I ? PI[J] / Sum : 0.0f;
-    float *OI = O + (B * T + I) * H + Hd * D;
-    std::fill(OI, OI + D, 0.0f);
-    for (size_t J = 0; J <= I; ++J) {
-      float Pd = PI[J] * drop(probIndex(B, Hd, I, J));
-      const float *VJ = V + (B * T + J) * H + Hd * D;
-      for (size_t C = 0; C < D; ++C)
-        OI[C] += Pd * VJ[C];
-    }
-  }
+  elem::AttnDims D{Shape.Seq, Shape.Hidden, Shape.Heads, headDim()};
+  for (size_t I = 0; I < Shape.Seq; ++I)
+    elem::attnRowForward(D, B, Hd, I, Q, K, V, P, O,
+                         [this](size_t Idx) { return drop(Idx); });
 }
 
 void AttentionLayer::forward(const float *X, float *Inter, float *Y) const {

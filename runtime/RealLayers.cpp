@@ -2,6 +2,7 @@
 
 #include "runtime/RealLayers.h"
 
+#include "runtime/RealElement.h"
 #include "runtime/RealMath.h"
 
 #include <algorithm>
@@ -112,18 +113,12 @@ public:
   void forward(const float *X, float *Inter, float *Y) const override {
     size_t R = Shape.rows(), H = Shape.Hidden;
     for (size_t Row = 0; Row < R; ++Row) {
-      const float *XR = X + Row * H;
-      float Mean = 0, Var = 0;
-      for (size_t C = 0; C < H; ++C)
-        Mean += XR[C];
-      Mean /= float(H);
-      for (size_t C = 0; C < H; ++C)
-        Var += (XR[C] - Mean) * (XR[C] - Mean);
-      float RStd = 1.0f / std::sqrt(Var / float(H) + 1e-5f);
+      float Mean, RStd;
+      elem::layerNormStats(X + Row * H, H, Mean, RStd);
       Inter[2 * Row] = Mean;
       Inter[2 * Row + 1] = RStd;
-      for (size_t C = 0; C < H; ++C)
-        Y[Row * H + C] = (XR[C] - Mean) * RStd * Params[G + C] + Params[B + C];
+      elem::layerNormRow(X + Row * H, H, Mean, RStd, &Params[G], &Params[B],
+                         Y + Row * H);
     }
   }
 
@@ -133,21 +128,13 @@ public:
     for (size_t Row = 0; Row < R; ++Row) {
       float Mean = Inter[2 * Row], RStd = Inter[2 * Row + 1];
       const float *XR = X + Row * H, *DR = DY + Row * H;
-      float SumD = 0, SumDX = 0;
       for (size_t C = 0; C < H; ++C) {
         float XHat = (XR[C] - Mean) * RStd;
-        float D = DR[C] * Params[G + C];
-        SumD += D;
-        SumDX += D * XHat;
         Grads[G + C] += DR[C] * XHat;
         Grads[B + C] += DR[C];
       }
-      for (size_t C = 0; C < H; ++C) {
-        float XHat = (XR[C] - Mean) * RStd;
-        float D = DR[C] * Params[G + C];
-        DX[Row * H + C] =
-            RStd * (D - SumD / float(H) - XHat * SumDX / float(H));
-      }
+      elem::layerNormRowBackward(XR, DR, H, Mean, RStd, &Params[G],
+                                 DX + Row * H);
     }
   }
 

@@ -2,7 +2,7 @@
 
 #include "runtime/RealMath.h"
 
-#include <cmath>
+#include "runtime/RealElement.h"
 
 namespace remat::real {
 
@@ -21,39 +21,21 @@ void matmul(const float *A, const float *B, float *C, size_t M, size_t K,
   }
 }
 
-static constexpr float GeluC = 0.7978845608028654f; // sqrt(2 / pi)
+// The element math lives in RealElement.h, shared with the CUDA kernels.
+float gelu(float X) { return elem::gelu(X); }
 
-float gelu(float X) {
-  float U = GeluC * (X + 0.044715f * X * X * X);
-  return 0.5f * X * (1.0f + std::tanh(U));
-}
-
-float geluGrad(float X) {
-  float U = GeluC * (X + 0.044715f * X * X * X);
-  float T = std::tanh(U);
-  float DU = GeluC * (1.0f + 3.0f * 0.044715f * X * X);
-  return 0.5f * (1.0f + T) + 0.5f * X * (1.0f - T * T) * DU;
-}
-
-static uint64_t splitmix(uint64_t Z) {
-  Z += 0x9e3779b97f4a7c15ull;
-  Z = (Z ^ (Z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  Z = (Z ^ (Z >> 27)) * 0x94d049bb133111ebull;
-  return Z ^ (Z >> 31);
-}
+float geluGrad(float X) { return elem::geluGrad(X); }
 
 uint64_t hash3(uint64_t Seed, uint64_t Stream, uint64_t Index) {
-  return splitmix(splitmix(Seed ^ splitmix(Stream)) ^ Index);
+  return elem::hash3(Seed, Stream, Index);
 }
 
 float uniform01(uint64_t Seed, uint64_t Stream, uint64_t Index) {
-  return float(hash3(Seed, Stream, Index) >> 40) * (1.0f / 16777216.0f);
+  return elem::uniform01(Seed, Stream, Index);
 }
 
 float dropoutScale(uint64_t Seed, uint64_t Stream, uint64_t Index, float P) {
-  if (P <= 0)
-    return 1.0f;
-  return uniform01(Seed, Stream, Index) < P ? 0.0f : 1.0f / (1.0f - P);
+  return elem::dropoutScale(Seed, Stream, Index, P);
 }
 
 } // namespace remat::real

@@ -126,10 +126,13 @@ struct ValidationReport {
   bool Passed = true;
 };
 
-/// Validates \p S (made for \p M) under \p O. Errors: a backend that cannot
+/// Validates \p S (made for \p M) under \p O. Real mode runs the real
+/// layers on the CPU, or on CUDA through runtime/RealDevice.h (peaks then
+/// judged by the bookkeeping, exactly, plus the pool's high-water mark,
+/// which must not be below the prediction). Errors: a backend that cannot
 /// be created (e.g. no GPU), an invalid schedule (InvalidScheduleError),
-/// real mode on a graph model or a non-host backend, a scaled peak above the
-/// memory cap, bad options.
+/// real mode on a graph model, a build without the device real mode, a
+/// scaled peak above the memory cap, bad options.
 llvm::Expected<ValidationReport>
 validateSchedule(const Model &M, const Schedule &S, const ValidateOptions &O);
 

@@ -9,6 +9,7 @@
 
 #include "runtime/Backend.h"
 #include "runtime/cuda/CudaKernels.h"
+#include "runtime/cuda/CudaStream.h"
 
 #include <cuda_runtime_api.h>
 
@@ -62,6 +63,7 @@ public:
     return double(Ms) * 1000.0;
   }
   void synchronize() override { cudaStreamSynchronize(Stream); }
+  cudaStream_t stream() const { return Stream; }
 
   void resetMemStats() override {
     uint64_t Zero = 0;
@@ -135,6 +137,11 @@ Expected<std::unique_ptr<Backend>> CudaBackend::create() {
 } // namespace
 
 bool cudaBackendBuilt() { return true; }
+
+cudaStream_t cudaBackendStream(Backend &B) {
+  // No RTTI in this project: the name identifies the one CUDA backend class.
+  return B.name() == "cuda" ? static_cast<CudaBackend &>(B).stream() : nullptr;
+}
 
 Expected<std::unique_ptr<Backend>> createCudaBackend() {
   return CudaBackend::create();
