@@ -11,14 +11,19 @@
 #   --out DIR      where results go (default $OUT if set, else gpu-check-out)
 #   --no-build     reuse an existing build tree as is
 #   --quick        one strategy per model (a smoke test)
+# CUDA real mode (step 5): real layers profiled, planned (none, sqrt,
+# revolve 2, optimal at 75% and 65%) and validated --mode real --check-time
+# on the device, the GPU/CPU parity cases, compute-sanitizer memcheck on one
+# real-mode run; raw figures under OUT/real-DEVICE/.
 # environment: PLAN_LIMIT (seconds, default 30) skips, visibly, a plan that
 # takes longer to compute (the exact optimal DP on very long chains);
 # PYTHON, a python3 with torch for the remat_torch memory check (default:
 # the first of /opt/remat-py/bin/python (scripts/install-deps.sh), python3
 # that imports torch).
 # exit status: 0 when every check passed, 1 otherwise.
-# Budget: under 5 minutes on one H200 (bytes are scaled down 65536x and
-# times auto-scaled so each op lasts about 100 us; see docs/runtime.md).
+# Budget: under 8 minutes on one H200, build included (bytes are scaled
+# down 65536x and times auto-scaled so each op lasts about 300 us; the CUDA
+# real-mode step adds about 1.5 minutes; see docs/runtime.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +39,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --quick) quick=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -69,7 +74,7 @@ fail() { failures=$((failures + 1)); log "FAIL: $*"; }
 # 1. Tests that need a GPU. On a GPU machine a skip is a failure.
 log "runtime tests (cuda cases)"
 if "$tests" -tc='cuda*' -s > "$out/cuda-tests.log" 2>&1; then
-  if [ "$device" = cuda ] && grep -q 'skipped (no GPU)' "$out/cuda-tests.log"; then
+  if [ "$device" = cuda ] && grep -q 'SKIPPED: no GPU' "$out/cuda-tests.log"; then
     fail "cuda tests skipped: no GPU visible (see $out/cuda-tests.log)"
   fi
 else
@@ -206,6 +211,115 @@ else
     fail "remat_torch memory check (see $torch_out/gpucheck.log)"
   fi
 fi
+
+# 5. CUDA real mode (issue 20; docs/runtime.md "CUDA real mode"): the real
+# layers as GPU kernels and cuBLAS. Kept in its own functions so that other
+# steps can be added around it. With --device cpu the same plumbing runs on
+# the CPU backend; the parity cases and the sanitizer then report SKIPPED.
+real_out=$out/real-$device
+cuda_real_budget_plans() { # model preset: plans under several budgets
+  local model=$1 preset=$2 base
+  real_plan "$model" "$preset" none --strategy none
+  [ -s "$real_out/$preset.none.plan.json" ] || return 0
+  base=$(baseline_peak "$real_out/$preset.none.plan.json")
+  real_plan "$model" "$preset" sqrt --strategy sqrt
+  real_plan "$model" "$preset" revolve-2 --strategy revolve --slots 2
+  real_plan "$model" "$preset" optimal-75% --strategy optimal --budget $((base * 3 / 4))
+  real_plan "$model" "$preset" optimal-65% --strategy optimal --budget $((base * 65 / 100))
+}
+real_plan() { # model preset label strategy-args...: plan, then validate
+  local model=$1 preset=$2 label=$3; shift 3
+  local plan=$real_out/$preset.$label.plan.json rc=0
+  local report=$real_out/$preset.$label.json
+  "$remat" plan "$model" "$@" -o "$plan" 2> "$plan.err" || rc=$?
+  if [ "$rc" = 3 ]; then # infeasible budget: shown, not a failure
+    printf '%-16s %-22s %-9s %s\n' "$preset" "$label" "real-$device" \
+      "SKIPPED: budget infeasible ($(head -c 120 "$plan.err"))" >> "$summary"
+    return 0
+  fi
+  [ "$rc" = 0 ] || { fail "plan $preset $label ($(cat "$plan.err"))"; return 0; }
+  "$remat" validate "$model" "$plan" --device "$device" --mode real \
+    --check-time --repeat 3 --json > "$report" 2> "$report.err" || true
+  [ -s "$report" ] || { fail "real $device $preset $label: $(cat "$report.err")"; return 0; }
+  grep -q '"gradients_bit_identical": true' "$report" ||
+    fail "real $device $preset $label: gradients differ from store-everything"
+  row "$preset" "$label" "real-$device" "$report"
+  printf '%-16s %-22s %14s %14s %14s\n' "$preset" "$label" \
+    "$(field "$report" peak_bytes predicted | awk '{printf "%d", $1}')" \
+    "$(field "$report" peak_bytes measured | awk '{printf "%d", $1}')" \
+    "$(pool_high "$report")" \
+    >> "$real_out/pool.txt"
+}
+pool_high() { # report: the pool's measured high-water mark, or -
+  local v
+  v=$(field "$1" peak_bytes_pool measured | awk '{printf "%d", $1}')
+  echo "${v:--}"
+}
+cuda_real_validation() {
+  mkdir -p "$real_out"
+  printf '%-16s %-22s %14s %14s %14s\n' model strategy pred_peak meas_peak \
+    pool_used_high > "$real_out/pool.txt"
+  for preset in tiny-gpt tiny-mlp; do
+    log "real mode on $device: $preset"
+    local model=$real_out/$preset.profiled.json
+    if ! "$remat" profile --device "$device" --preset "$preset" --blocks 2 \
+        -o "$model" 2> "$model.err"; then
+      fail "profile --device $device $preset: $(cat "$model.err")"
+      continue
+    fi
+    cuda_real_budget_plans "$model" "$preset"
+  done
+}
+cuda_real_parity() { # tests/runtime/CudaRealTest.cpp
+  log "parity: GPU against CPU real mode"
+  local logf=$real_out/parity.log rc=0
+  "$tests" -tc='cuda real*' -s > "$logf" 2>&1 || rc=$?
+  {
+    echo
+    echo "CUDA real mode parity (GPU vs CPU real mode; tolerances in tests/runtime/CudaRealTest.cpp):"
+    if grep -q 'SKIPPED' "$logf"; then
+      echo "  $(grep -m1 'SKIPPED' "$logf")"
+    else
+      grep -o '[a-z-]*: loss gpu.*' "$logf" | sed 's/^/  /' || true
+      echo "  $(grep -m1 'test cases:' "$logf")"
+    fi
+  } >> "$summary"
+  [ "$rc" = 0 ] || fail "cuda real parity (see $logf)"
+  if [ "$device" = cuda ] && grep -q 'SKIPPED' "$logf"; then
+    fail "cuda real parity skipped: no GPU visible (see $logf)"
+  fi
+  return 0
+}
+cuda_real_memcheck() { # compute-sanitizer on one real-mode run
+  local san="" cand logf=$real_out/memcheck.log
+  for cand in compute-sanitizer /usr/local/cuda/bin/compute-sanitizer \
+      /usr/local/cuda/compute-sanitizer/compute-sanitizer; do
+    if command -v "$cand" > /dev/null 2>&1; then san=$cand; break; fi
+  done
+  { echo; echo "compute-sanitizer memcheck (one real-mode run, tiny-gpt sqrt):"; } >> "$summary"
+  if [ "$device" != cuda ]; then
+    echo "  SKIPPED: needs --device cuda" >> "$summary"; return 0
+  fi
+  if [ -z "$san" ]; then
+    echo "  SKIPPED: compute-sanitizer not found" >> "$summary"
+    log "skipped memcheck: no compute-sanitizer"; return 0
+  fi
+  [ -s "$real_out/tiny-gpt.sqrt.plan.json" ] ||
+    { fail "memcheck: no tiny-gpt sqrt plan"; return 0; }
+  log "memcheck: $san"
+  local rc=0
+  timeout 150 "$san" --tool memcheck --error-exitcode 9 "$remat" validate \
+    "$real_out/tiny-gpt.profiled.json" "$real_out/tiny-gpt.sqrt.plan.json" \
+    --device cuda --mode real --repeat 1 > "$logf" 2>&1 || rc=$?
+  echo "  exit $rc; $(grep -m1 'ERROR SUMMARY' "$logf" || echo 'no ERROR SUMMARY line')" >> "$summary"
+  # 1 is validate's verdict (timing under the sanitizer is not judged);
+  # 9 is the sanitizer finding errors, anything else a crash or timeout.
+  case $rc in 0|1) ;; *) fail "memcheck exit $rc (see $logf)" ;; esac
+}
+cuda_real_validation
+cuda_real_parity
+cuda_real_memcheck
+{ echo; echo "CUDA real mode, peaks (bytes; meas_peak = host meter on cpu, bookkeeping on cuda; pool = cudaMemPoolAttrUsedMemHigh):"; sed 's/^/  /' "$real_out/pool.txt"; } >> "$summary"
 
 elapsed=$(( $(date +%s) - start ))
 {

@@ -175,6 +175,23 @@ TEST_CASE("cli validate: --device cuda without a GPU is a clear exit 2") {
   CHECK(R.Out.empty());
 }
 
+TEST_CASE("cli validate: --device cuda --mode real without a GPU is exit 2") {
+  TempFile Model("tiny-real.json");
+  REQUIRE(runCli({"profile", "--preset", "tiny-mlp", "--blocks", "1",
+                  "--repeat", "1", "-o", Model.path()})
+              .Code == 0);
+  auto Plan = planFile(Model.path(), {"--strategy", "sqrt"});
+  CliResult R = runCli({"validate", Model.path(), Plan->path(), "--device",
+                        "cuda", "--mode", "real", "--check-time"});
+  if (R.Code == 0) {
+    MESSAGE("a GPU is present: real mode ran on it (see the CUDA tests)");
+    return;
+  }
+  CHECK(R.Code == 2);
+  CHECK(R.Err.find("remat: error: --device cuda") == 0);
+  CHECK(R.Out.empty());
+}
+
 TEST_CASE("cli validate: --help teaches") {
   CliResult R = runCli({"validate", "--help"});
   CHECK(R.Code == 0);
