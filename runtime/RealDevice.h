@@ -15,6 +15,7 @@
 
 #include "runtime/Backend.h"
 #include "runtime/Executor.h"
+#include "runtime/RealElement.h"
 #include "runtime/RealModel.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -90,6 +91,68 @@ public:
   /// The first device error seen (launch or cuBLAS), if any.
   virtual llvm::Error takeError() = 0;
 };
+
+/// The primitive operations of the device real mode, on device pointers:
+/// cuBLAS and the kernels of runtime/cuda/RealKernels.cu on a GPU, or loops
+/// over the kernels' thread indices on the host (createHostDeviceOps), so
+/// that everything above them (the layers' sequences of operations, the
+/// buffer offsets, the workload) runs and is tested on the CPU.
+class RealDeviceOps {
+public:
+  virtual ~RealDeviceOps() = default;
+  /// Device memory for \p Floats floats outside the backend's pool
+  /// (parameters and gradients); null on failure (see takeError).
+  virtual float *allocStatic(size_t Floats) = 0;
+  virtual void freeStatic(float *P) = 0;
+  virtual void upload(float *Dst, llvm::ArrayRef<float> Host) = 0;
+  /// Copies \p Floats floats to the host and waits for them.
+  virtual void download(float *Host, const float *Src, size_t Floats) = 0;
+  virtual void copy(float *Dst, const float *Src, size_t Floats) = 0;
+  virtual void zero(float *Dst, size_t Floats) = 0;
+  /// real::matmul's contract, on the device.
+  virtual void gemm(const float *A, const float *B, float *C, size_t M,
+                    size_t K, size_t N, bool TransA, bool TransB,
+                    bool Accumulate) = 0;
+  /// X[i] = 2 uniform01(Seed, Stream, i) - 1, or In[i] minus that.
+  virtual void uniformFill(float *X, const float *In, size_t N, uint64_t Seed,
+                           uint64_t Stream) = 0;
+  virtual void addBias(float *Y, const float *B, size_t Rows, size_t Cols) = 0;
+  virtual void addColSums(const float *D, size_t Rows, size_t Cols,
+                          float *G) = 0;
+  virtual void geluDropout(const float *Pre, float *Y, size_t N,
+                           elem::Dropout Drop) = 0;
+  virtual void geluDropoutBackward(const float *DY, const float *Pre, float *D,
+                                   size_t N, elem::Dropout Drop) = 0;
+  virtual void layerNormForward(const float *X, const float *G, const float *B,
+                                float *Inter, float *Y, size_t Rows,
+                                size_t H) = 0;
+  virtual void layerNormBackward(const float *X, const float *Inter,
+                                 const float *DY, const float *G, float *DX,
+                                 float *GG, float *GB, size_t Rows,
+                                 size_t H) = 0;
+  virtual void attnForward(const float *Q, const float *K, const float *V,
+                           float *P, float *O, size_t Batch, elem::AttnDims D,
+                           elem::Dropout Drop) = 0;
+  /// Rows (Dots, dQ), then columns (dK, dV); Dots: Batch*Heads*Seq floats.
+  virtual void attnBackward(const float *Q, const float *K, const float *V,
+                            const float *P, const float *DO, float *DQ,
+                            float *DK, float *DV, float *Dots, size_t Batch,
+                            elem::AttnDims D, elem::Dropout Drop) = 0;
+  /// Waits for queued work; the first error since the last call, if any.
+  virtual llvm::Error takeError() = 0;
+};
+
+/// The host implementation of RealDeviceOps: plain memory, real::matmul for
+/// GEMMs, and each kernel as a loop over its thread indices calling the same
+/// element functions. With it, the device workload runs on the CPU backend.
+std::unique_ptr<RealDeviceOps> createHostDeviceOps();
+
+/// The device real-mode workload over \p Ops (parameters copied from
+/// \p Net's layers): what runs on a GPU with the CUDA operations, and on
+/// the CPU with createHostDeviceOps().
+llvm::Expected<std::unique_ptr<DeviceRealWorkload>>
+createOpsRealWorkload(RealNet &Net, std::unique_ptr<RealDeviceOps> Ops,
+                      bool RecordLoss = false);
 
 /// The device workload for \p Net on \p Dev (a CUDA backend); parameters
 /// are copied from \p Net's layers. Fails when the build has no CUDA

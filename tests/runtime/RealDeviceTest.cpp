@@ -147,3 +147,74 @@ TEST_CASE("real device: refused on the cpu backend and without a GPU") {
   Msg = llvm::toString(P.takeError());
   CHECK(Msg.find("--device cuda") != std::string::npos);
 }
+
+/// Runs \p W under \p Ops on \p Dev; returns the gradients, then y_0
+/// (a failure fails the case).
+static std::vector<float> runDevice(DeviceRealWorkload &W,
+                                    llvm::ArrayRef<ChainOp> Ops, Backend &Dev) {
+  REQUIRE(!W.zeroGrads());
+  auto R = runChain(W, Ops, Dev);
+  REQUIRE_MESSAGE(bool(R), (R ? "" : llvm::toString(R.takeError())));
+  auto G = W.gradients();
+  REQUIRE(bool(G));
+  G->insert(G->end(), W.inputGradient().begin(), W.inputGradient().end());
+  return std::move(*G);
+}
+
+TEST_CASE("real device: the device workload on host operations equals the "
+          "CPU real mode bit for bit") {
+  // Everything of the device real mode above cuBLAS and the kernels (the
+  // layers' operation sequences, parameter and intermediate offsets, x̄
+  // handling, loss) runs here with the host's operations: each kernel as a
+  // loop over its threads, GEMMs by real::matmul. The CPU layers are the
+  // independent reference (their backward is checked against finite
+  // differences in RealLayersTest.cpp).
+  struct Case {
+    const char *Preset;
+    unsigned Batch, Seq, Hidden, Heads;
+  };
+  for (Case C : {Case{"tiny-gpt", 2, 16, 32, 4}, Case{"tiny-gpt", 2, 6, 12, 3},
+                 Case{"tiny-mlp", 4, 3, 8, 2}}) {
+    RealShape S;
+    S.Batch = C.Batch;
+    S.Seq = C.Seq;
+    S.Hidden = C.Hidden;
+    S.Heads = C.Heads;
+    S.Dropout = 0.2f;
+    S.Seed = 5;
+    auto Net = RealNet::fromPreset(C.Preset, 2, S);
+    REQUIRE(bool(Net));
+    auto Cpu = createCpuBackend();
+    RealWorkload Ref(*Net);
+    Net->zeroGrads();
+    REQUIRE(bool(runChain(Ref, storeEverythingChainOps(Ref.chain()), *Cpu)));
+    std::vector<float> Want = Net->gradients();
+    Want.insert(Want.end(), Ref.inputGradient().begin(),
+                Ref.inputGradient().end());
+    // The loss from a plain CPU forward pass: 0.5 |x_L - t|^2.
+    std::vector<float> X(S.ioFloats()), Y(X.size());
+    for (size_t I = 0; I < X.size(); ++I)
+      X[I] = 2 * uniform01(S.Seed, ~uint64_t(0), I) - 1;
+    for (unsigned L = 0; L < Net->size(); ++L) {
+      std::vector<float> Inter(Net->layer(L).interFloats());
+      Net->layer(L).forward(X.data(), Inter.data(), Y.data());
+      X.swap(Y);
+    }
+    double Loss = 0;
+    for (size_t I = 0; I < X.size(); ++I) {
+      float D = X[I] - (2 * uniform01(S.Seed, ~uint64_t(0) - 1, I) - 1);
+      Loss += 0.5 * double(D) * D;
+    }
+
+    auto W = createOpsRealWorkload(*Net, createHostDeviceOps(), true);
+    REQUIRE_MESSAGE(bool(W), (W ? "" : llvm::toString(W.takeError())));
+    unsigned L = Net->size();
+    for (const auto &Ops : {storeEverythingChainOps((*W)->chain()),
+                            test::segmentSchedule(L, {0, L / 2}),
+                            test::recomputeAllSchedule(L)}) {
+      std::vector<float> Got = runDevice(**W, Ops, *Cpu);
+      CHECK(bitIdentical(Got, Want));
+      CHECK((*W)->lastLoss() == Loss);
+    }
+  }
+}
