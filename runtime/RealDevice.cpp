@@ -43,23 +43,6 @@ SmallVector<size_t, 6> interOffsets(LayerType T, const RealShape &S) {
   return {0};
 }
 
-ColMajorGemm toColMajor(size_t M, size_t K, size_t N, bool TransA, bool TransB,
-                        bool Accumulate) {
-  // Row-major X (r x c) is column-major X^T. C^T = op(B)^T op(A)^T: the
-  // stored B is op(B)^T itself unless TransB, and likewise A.
-  ColMajorGemm G;
-  G.TransFirst = TransB;
-  G.TransSecond = TransA;
-  G.Rows = int(N);
-  G.Cols = int(M);
-  G.Inner = int(K);
-  G.LdFirst = int(TransB ? K : N);
-  G.LdSecond = int(TransA ? M : K);
-  G.LdC = int(N);
-  G.Beta = Accumulate ? 1.0f : 0.0f;
-  return G;
-}
-
 Error checkDeviceShape(const RealNet &Net) {
   const RealShape &S = Net.shape();
   size_t F = size_t(S.Hidden) * S.MlpRatio;
@@ -96,8 +79,7 @@ Error checkDeviceShape(const RealNet &Net) {
 #if !defined(REMAT_HAVE_CUDA) || !defined(REMAT_HAVE_CUBLAS)
 bool deviceRealBuilt() { return false; }
 
-Expected<std::unique_ptr<DeviceRealWorkload>>
-createDeviceRealWorkload(RealNet &, Backend &, bool) {
+Expected<std::unique_ptr<RealDeviceOps>> createCudaRealOps(Backend &) {
 #ifndef REMAT_HAVE_CUDA
   const char *Why = "this remat was built without the CUDA backend "
                     "(configure with -DREMAT_CUDA=ON where nvcc is installed)";
@@ -109,5 +91,15 @@ createDeviceRealWorkload(RealNet &, Backend &, bool) {
                            "--device cuda --mode real: %s", Why);
 }
 #endif
+
+Expected<std::unique_ptr<DeviceRealWorkload>>
+createDeviceRealWorkload(RealNet &Net, Backend &Dev, bool RecordLoss) {
+  auto Ops = createCudaRealOps(Dev);
+  if (!Ops)
+    return Ops.takeError();
+  if (Error E = checkDeviceShape(Net))
+    return E;
+  return createOpsRealWorkload(Net, std::move(*Ops), RecordLoss);
+}
 
 } // namespace remat::real

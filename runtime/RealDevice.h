@@ -54,9 +54,24 @@ struct ColMajorGemm {
 };
 
 /// The column-major GEMM computing real::matmul(A, B, C, M, K, N, TransA,
-/// TransB, Accumulate).
-ColMajorGemm toColMajor(size_t M, size_t K, size_t N, bool TransA, bool TransB,
-                        bool Accumulate);
+/// TransB, Accumulate). Inline: runtime/cuda uses it and links nothing of
+/// remat_runtime.
+inline ColMajorGemm toColMajor(size_t M, size_t K, size_t N, bool TransA,
+                               bool TransB, bool Accumulate) {
+  // Row-major X (r x c) is column-major X^T. C^T = op(B)^T op(A)^T: the
+  // stored B is op(B)^T itself unless TransB, and likewise A.
+  ColMajorGemm G;
+  G.TransFirst = TransB;
+  G.TransSecond = TransA;
+  G.Rows = int(N);
+  G.Cols = int(M);
+  G.Inner = int(K);
+  G.LdFirst = int(TransB ? K : N);
+  G.LdSecond = int(TransA ? M : K);
+  G.LdC = int(N);
+  G.Beta = Accumulate ? 1.0f : 0.0f;
+  return G;
+}
 
 /// Checks that \p Net can run on a device: every GEMM size fits cuBLAS's
 /// int, and every sub-buffer (intermediates, output, scratch) starts on a
@@ -164,6 +179,12 @@ createDeviceRealWorkload(RealNet &Net, Backend &Dev, bool RecordLoss = false);
 /// Whether this build can run real layers on CUDA (CUDA backend and
 /// cuBLAS built).
 bool deviceRealBuilt();
+
+/// The CUDA operations (cuBLAS and runtime/cuda/RealKernels.cu) on \p Dev's
+/// stream. Defined in runtime/cuda when the build has the CUDA backend and
+/// cuBLAS, else a stub that says which is missing; runtime/cuda needs no
+/// symbol of remat_runtime, so the two libraries form no cycle.
+llvm::Expected<std::unique_ptr<RealDeviceOps>> createCudaRealOps(Backend &Dev);
 
 } // namespace remat::real
 

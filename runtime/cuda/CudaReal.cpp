@@ -167,20 +167,17 @@ private:
 
 bool deviceRealBuilt() { return true; }
 
-Expected<std::unique_ptr<DeviceRealWorkload>>
-createDeviceRealWorkload(RealNet &Net, Backend &Dev, bool RecordLoss) {
+Expected<std::unique_ptr<RealDeviceOps>> createCudaRealOps(Backend &Dev) {
   cudaStream_t St = cudaBackendStream(Dev);
   if (!St)
     return createStringError(inconvertibleErrorCode(),
                              "--mode real on a device needs the cuda "
                              "backend, not '%s'",
                              Dev.name().str().c_str());
-  if (Error E = checkDeviceShape(Net))
-    return E;
   auto Ops = std::make_unique<CudaOps>(St);
   if (Error E = Ops->init())
     return E;
-  return createOpsRealWorkload(Net, std::move(Ops), RecordLoss);
+  return std::unique_ptr<RealDeviceOps>(std::move(Ops));
 }
 
 } // namespace remat::real
