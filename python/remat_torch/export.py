@@ -62,7 +62,7 @@ def _leaf(x):
 def _saved_bytes(block, x, static_ptrs):
     """Bytes the recorded forward of ``block`` keeps for its backward."""
     seen = {}
-    skip = set(static_ptrs)
+    skip = set(static_ptrs() if callable(static_ptrs) else static_ptrs)
     skip.add(_storage(x)[0])
 
     def pack(t):
@@ -141,7 +141,7 @@ def _measure_block(name, block, x, reps, static_ptrs, device):
         p.grad = None
     layer = {
         "name": name,
-        "kind": type(block).__name__,
+        "kind": getattr(block, "kind", None) or type(block).__name__,
         "fwd_time": round(fwd, 6),
         "bwd_time": round(bwd, 6),
         "output_bytes": _tensor_bytes(out),
@@ -169,20 +169,26 @@ def _loss_entry(loss_fn, x, reps, device):
 
 
 def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
-                 description=""):
+                 description="", shared_tensors=None):
     """Measures ``blocks`` on ``sample_input`` and returns a remat-model dict.
 
     Runs where the blocks and the input are (CPU or CUDA). ``loss_fn`` (x_L
     -> scalar), when given, is timed as the loss. ``reps`` >= 1 timed runs
     per pass; the median is kept. Parameter gradients are cleared after each
-    block's measurement.
+    block's measurement. ``shared_tensors``, when given, is a function
+    returning tensors every block may read without owning them (attention
+    masks, rotary tables): like parameters, they are not counted as saved.
     """
     if reps < 1:
         raise ValueError("reps must be >= 1")
     pairs = as_blocks(blocks)
     modules = [m for _, m in pairs]
     device = sample_input.device
-    static_ptrs = _static_pointers(modules)
+    static = _static_pointers(modules)
+    static_ptrs = static
+    if shared_tensors is not None:
+        def static_ptrs():
+            return static | {_storage(t)[0] for t in shared_tensors()}
     params = {}
     for m in modules:
         for p in m.parameters():
