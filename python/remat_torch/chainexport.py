@@ -53,10 +53,14 @@ def _flat_tensors(obj, out):
     return out
 
 
-def export_chain(chain, name, reps=3, autocast=None, description=""):
+def export_chain(chain, name, reps=3, autocast=None, description="",
+                 cpu_workspace=False):
     """Measures a :class:`~remat_torch.models.ChainModel` and returns a
     remat-model dict (chain form). Layer names are the stages' module
-    paths; ``batch_size`` is the chain input's first dimension."""
+    paths; ``batch_size`` is the chain input's first dimension.
+    ``cpu_workspace``: measure CPU workspaces with PyTorch's memory
+    profiler (slower; see :func:`remat_torch.export.profiled_workspaces`).
+    """
     blocks = chain.blocks()
     loss_fn = chain.loss_fn
     if autocast is not None:
@@ -76,7 +80,8 @@ def export_chain(chain, name, reps=3, autocast=None, description=""):
         ", autocast %s" % str(autocast).replace("torch.", "")
         if autocast is not None else "")
     doc = export_model(blocks, chain.x0, name, loss_fn=loss_fn, reps=reps,
-                       description=desc, shared_tensors=shared)
+                       description=desc, shared_tensors=shared,
+                       cpu_workspace=cpu_workspace)
     for p in chain.model.parameters():
         p.grad = None
     doc["batch_size"] = int(chain.x0.shape[0])

@@ -276,6 +276,8 @@ def _seq_fn(mods):
 
 
 def _close(a, b):
+    if a.device.type == "meta" or b.device.type == "meta":
+        return a.shape == b.shape  # no values on the meta device
     return (a.shape == b.shape
             and torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5))
 

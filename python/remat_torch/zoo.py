@@ -32,6 +32,11 @@ _SIZES = {
 }
 
 
+def _ids(s, gen):
+    ids = torch.randint(s["vocab"], (s["batch"], s["seq"]), generator=gen)
+    return ids.to(s["device"])
+
+
 def _lm_loss(labels, vocab):
     def loss_fn(logits):
         return nn.functional.cross_entropy(
@@ -46,7 +51,7 @@ def _gpt2(s, gen):
                      n_head=s["heads"], vocab_size=s["vocab"],
                      n_positions=s["seq"], use_cache=False,
                      bos_token_id=0, eos_token_id=0)
-    ids = torch.randint(s["vocab"], (s["batch"], s["seq"]), generator=gen)
+    ids = _ids(s, gen)
     return GPT2LMHeadModel(cfg), {"input_ids": ids}, _lm_loss(ids,
                                                               s["vocab"])
 
@@ -60,7 +65,7 @@ def _llama(s, gen):
                       vocab_size=s["vocab"], max_position_embeddings=s["seq"],
                       use_cache=False, bos_token_id=0, eos_token_id=0,
                       pad_token_id=0, attention_dropout=0.1)
-    ids = torch.randint(s["vocab"], (s["batch"], s["seq"]), generator=gen)
+    ids = _ids(s, gen)
     return LlamaForCausalLM(cfg), {"input_ids": ids}, _lm_loss(ids,
                                                                s["vocab"])
 
@@ -71,8 +76,8 @@ def _bert(s, gen):
                      num_attention_heads=s["heads"],
                      intermediate_size=4 * s["width"], vocab_size=s["vocab"],
                      max_position_embeddings=s["seq"], pad_token_id=0)
-    ids = torch.randint(s["vocab"], (s["batch"], s["seq"]), generator=gen)
-    labels = torch.randint(s["vocab"], (s["batch"], s["seq"]), generator=gen)
+    ids = _ids(s, gen)
+    labels = _ids(s, gen)
 
     def loss_fn(logits):
         return nn.functional.cross_entropy(
@@ -81,7 +86,7 @@ def _bert(s, gen):
 
 
 def _classify(s, gen):
-    labels = torch.randint(10, (s["batch"],), generator=gen)
+    labels = torch.randint(10, (s["batch"],), generator=gen).to(s["device"])
     return lambda logits: nn.functional.cross_entropy(logits.float(), labels)
 
 
@@ -120,7 +125,7 @@ def _unet(s, gen):
         norm_num_groups=8)
     b, n = s["batch"], s["latent"]
     sample = torch.randn(b, 4, n, n, generator=gen)
-    noise = torch.randn(b, 4, n, n, generator=gen)
+    noise = torch.randn(b, 4, n, n, generator=gen).to(s["device"])
     inputs = {"sample": sample, "timestep": torch.tensor([10] * b),
               "encoder_hidden_states": torch.randn(b, 7, s["width"],
                                                    generator=gen)}
@@ -135,8 +140,15 @@ _BUILDERS = {"gpt2": ("transformers", _gpt2), "llama": ("transformers",
              "unet": ("diffusers", _unet)}
 
 
-def build(name, size="tiny", seed=0, **overrides):
-    """A seeded model, one batch and its loss (see the module doc)."""
+def _to(obj, device):
+    if torch.is_tensor(obj):
+        return obj.to(device)
+    return obj
+
+
+def build(name, size="tiny", seed=0, device="cpu", **overrides):
+    """A seeded model, one batch and its loss (see the module doc), on
+    ``device`` (built on the CPU, then moved: same weights everywhere)."""
     if name not in _BUILDERS:
         raise ValueError("unknown model %r; known: %s"
                          % (name, ", ".join(NAMES)))
@@ -147,8 +159,10 @@ def build(name, size="tiny", seed=0, **overrides):
     family, fn = _BUILDERS[name]
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
+    s["device"] = torch.device(device)
     model, inputs, loss_fn = fn(s, gen)
-    model.train()
+    model.to(device).train()
+    inputs = {k: _to(v, device) for k, v in inputs.items()}
     return {"model": model, "inputs": inputs,
             "input_key": next(iter(inputs)), "loss_fn": loss_fn,
             "family": family, "form": "graph" if name in GRAPH else "chain",

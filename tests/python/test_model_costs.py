@@ -1,0 +1,91 @@
+"""Full-size costs without memory (remat_torch.fullsize, on the meta
+device) against hand-derived byte counts, and the fidelity meter
+(remat_torch.fidelity.profiled_peak, PyTorch's memory timeline) against
+allocations of known size."""
+
+import unittest
+
+import torch
+
+from remat_torch import fullsize
+from remat_torch.fidelity import profiled_peak
+
+torch.set_num_threads(1)
+
+
+class MetaExportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # A small Llama on the meta device: s 32, b 2, h 64, a 4 heads (as
+        # many kv heads), f 128, 2 layers, vocab 100, bf16.
+        cls.s, cls.b, cls.h, cls.a, cls.f = 32, 2, 64, 4, 128
+        made = fullsize.llama7b(seq=cls.s, batch=cls.b, hidden_size=cls.h,
+                                intermediate_size=cls.f,
+                                num_attention_heads=cls.a,
+                                num_key_value_heads=cls.a,
+                                num_hidden_layers=2, vocab_size=100)
+        cls.doc = fullsize.export_meta(made, "llama-meta")
+
+    def test_names_and_output_bytes(self):
+        names = [l["name"] for l in self.doc["layers"]]
+        self.assertEqual(names, ["model.embed_tokens", "model.layers.0",
+                                 "model.layers.1", "model.norm", "lm_head"])
+        s, b, h = self.s, self.b, self.h
+        # bf16 hidden states 2sbh; logits 2sbV with V = 100.
+        self.assertEqual([l["output_bytes"] for l in self.doc["layers"]],
+                         [2 * s * b * h] * 4 + [2 * s * b * 100])
+
+    def test_decoder_layer_saved_bytes(self):
+        s, b, h, a, f = self.s, self.b, self.h, self.a, self.f
+        # transformers' LlamaRMSNorm upcasts: it saves the fp32 input (4sbh),
+        # 1/rms (4sb), the bf16 normalised tensor (2sbh) and its output
+        # (2sbh), twice per layer: 2(8sbh + 4sb). Attention: Q and K after
+        # RoPE and V (6sbh), the flash kernel's fp32 logsumexp (4asb), its
+        # output O = o_proj's input (2sbh). MLP: gate and up outputs, SiLU
+        # output, product (8sbf). The layer output 2sbh. Total 26sbh + 8sbf
+        # + 8sb + 4asb.
+        expect = 26 * s * b * h + 8 * s * b * f + 8 * s * b + 4 * a * s * b
+        layer = self.doc["layers"][1]
+        self.assertEqual(layer["saved_bytes"], expect)
+
+    def test_times_from_flops(self):
+        s, b, h, f = self.s, self.b, self.h, self.f
+        # Forward FLOPs of a layer: q, k, v, o projections 4 * 2sbh^2, MLP
+        # 3 * 2sbhf, attention scores and values 2 * 2 s^2 b h (the flash
+        # kernel's count, causal or not); at 300 TFLOP/s = 3e11 FLOP per ms.
+        flops = 8 * s * b * h * h + 6 * s * b * h * f + 4 * s * s * b * h
+        self.assertAlmostEqual(self.doc["layers"][1]["fwd_time"],
+                               flops / 3e11, places=9)
+
+
+class ProfiledPeakTest(unittest.TestCase):
+    def test_known_allocations(self):
+        n = 256 * 1024  # 1 MiB of float32
+
+        def step():
+            x = torch.ones(n)   # 1 MiB
+            y = x * 2           # 1 MiB more: peak 2 MiB
+            del x
+            return y.sum()      # 4 bytes
+        peak = profiled_peak(step)
+        self.assertGreaterEqual(peak, 2 * 4 * n)
+        self.assertLess(peak, 2 * 4 * n + 1024)
+
+    def test_sees_a_hidden_allocation(self):
+        # Negative control of the meter: keeping one more 1 MiB tensor
+        # raises the measured peak by 1 MiB.
+        n = 256 * 1024
+        kept = []
+
+        def step(hide):
+            x = torch.ones(n)
+            if hide:
+                kept.append(x * 3)
+            return (x * 2).sum()
+        base = profiled_peak(lambda: step(False))
+        more = profiled_peak(lambda: step(True))
+        self.assertEqual(more - base, 4 * n)
+
+
+if __name__ == "__main__":
+    unittest.main()
