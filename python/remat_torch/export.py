@@ -182,6 +182,8 @@ def profiled_workspaces(block, x, saved, device):
     with torch.enable_grad():
         out = block(leaf)
     bwd = 0
+    for p in block.parameters():
+        p.grad = None  # as in a step after zero_grad(set_to_none=True)
     if out.requires_grad:
         grad = torch.ones_like(out)
         peak, _ = _profiled_rise(

@@ -3,11 +3,14 @@ device) against hand-derived byte counts, and the fidelity meter
 (remat_torch.fidelity.profiled_peak, PyTorch's memory timeline) against
 allocations of known size."""
 
+import os
+import tempfile
 import unittest
 
 import torch
 
-from remat_torch import fullsize
+from remat_helpers import REMAT_BINARY, run_remat
+from remat_torch import fullsize, write_model
 from remat_torch.fidelity import profiled_peak
 
 torch.set_num_threads(1)
@@ -56,6 +59,30 @@ class MetaExportTest(unittest.TestCase):
         flops = 8 * s * b * h * h + 6 * s * b * h * f + 4 * s * s * b * h
         self.assertAlmostEqual(self.doc["layers"][1]["fwd_time"],
                                flops / 3e11, places=9)
+
+
+class OpGraphTest(unittest.TestCase):
+    def test_gpt2_operators(self):
+        from remat_torch import zoo
+        from remat_torch.opgraph import export_ops
+        m = zoo.build("gpt2")
+        doc = export_ops(m["model"], m["inputs"], "gpt2-ops")
+        nodes = {n["name"]: n for n in doc["graph"]["nodes"]}
+        # The token embedding: 2 x 16 tokens x width 32, fp32 = 4096 bytes.
+        self.assertEqual(nodes["embedding"]["bytes"], 4096)
+        # The first c_attn projection (addmm): 32 rows x 32 in x 96 out,
+        # 2 * 32 * 32 * 96 = 196608 FLOPs at 3e11 FLOP per ms.
+        self.assertAlmostEqual(nodes["addmm"]["time"], 196608 / 3e11,
+                               places=12)
+        # A view aliases its input: no bytes of its own.
+        self.assertEqual(nodes["view"]["bytes"], 0)
+        self.assertEqual(nodes["loss"]["phase"], "loss")
+        if REMAT_BINARY:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "ops.json")
+                write_model(doc, path)
+                code, _, err = run_remat("plan", path, "--strategy", "none")
+                self.assertEqual(code, 0, err)
 
 
 class ProfiledPeakTest(unittest.TestCase):
