@@ -195,11 +195,11 @@ def cmd_export_model(args):
     name = args.name or os.path.splitext(os.path.basename(args.output))[0]
     form = args.form or made["form"]
     if form == "graph":
-        if args.autocast != "none":
-            raise UsageError("--autocast: graph export measures fp32 only")
         graph = discover_graph(made["model"], made["inputs"],
-                               made["loss_fn"])
-        doc = export_graph(graph, name, reps=args.reps)
+                               made["loss_fn"],
+                               autocast=_AUTOCAST[args.autocast])
+        doc = export_graph(graph, name, reps=args.reps,
+                           autocast=_AUTOCAST[args.autocast])
         what = "%d blocks" % len(graph.nodes)
     else:
         chain = discover_chain(made["model"], made["inputs"],
@@ -210,9 +210,7 @@ def cmd_export_model(args):
         what = "%d stages: %s .. %s" % (len(chain.stages), chain.names()[0],
                                         chain.names()[-1])
     write_model(doc, args.output)
-    print("wrote %s: %s graph of %s" % (args.output, form, what)
-          if form == "graph" else "wrote %s: chain of %s" % (args.output,
-                                                             what))
+    print("wrote %s: %s of %s" % (args.output, form, what))
     return 0
 
 

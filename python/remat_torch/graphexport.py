@@ -36,6 +36,7 @@ import time
 import torch
 from torch import nn
 
+from .chainexport import autocast_context
 from .export import _storage
 from .models import DiscoveryError, output_tensor
 
@@ -99,7 +100,7 @@ def _candidates(model):
     return cands
 
 
-def _record(model, inputs, cands):
+def _record(model, inputs, cands, autocast=None):
     nodes = {id(m): Node(n, m) for n, m in cands}
     order, handles = [], []
 
@@ -111,8 +112,10 @@ def _record(model, inputs, cands):
 
     for _, m in cands:
         handles.append(m.register_forward_hook(post, with_kwargs=True))
+    first = next(iter(_flat(inputs, [])))
     try:
-        with torch.no_grad(), torch.random.fork_rng():
+        with torch.no_grad(), torch.random.fork_rng(), \
+                autocast_context(first.device.type, autocast):
             torch.manual_seed(0)
             out = model(**inputs)
     finally:
@@ -125,10 +128,12 @@ def _record(model, inputs, cands):
     return order, out
 
 
-def discover_graph(model, inputs, loss_fn):
+def discover_graph(model, inputs, loss_fn, autocast=None):
     """The block graph of ``model`` on the batch ``inputs`` (a dict of
-    forward keyword arguments); see the module doc."""
-    order, out = _record(model, inputs, _candidates(model))
+    forward keyword arguments); see the module doc. With ``autocast`` the
+    recording run is under ``torch.autocast``, so each block's recorded
+    inputs have the dtypes of a mixed-precision run."""
+    order, out = _record(model, inputs, _candidates(model), autocast)
     producers, by_storage, nodes = {}, {}, []
     for node in order:
         ins = []
@@ -184,7 +189,7 @@ def _bytes_of(tensors):
     return sum(seen.values())
 
 
-def _measure(node, produced, static, reps):
+def _measure(node, produced, static, reps, autocast=None):
     """(fwd ms, bwd ms, kept bytes, output bytes, input-gradient bytes)."""
     def leaf(t):
         if _storage(t)[0] in produced and t.is_floating_point():
@@ -192,7 +197,10 @@ def _measure(node, produced, static, reps):
         return t
 
     def call(args, kwargs):
-        return node.module(*args, **kwargs)
+        first = next(iter(_flat([args, kwargs], [])), None)
+        device = first.device.type if first is not None else "cpu"
+        with autocast_context(device, autocast):
+            return node.module(*args, **kwargs)
 
     with torch.no_grad():
         call(node.args, node.kwargs)
@@ -226,21 +234,24 @@ def _measure(node, produced, static, reps):
     return fwd, bwd, sum(seen.values()), out_bytes, in_grad
 
 
-def export_graph(graph, name, reps=3, description=""):
+def export_graph(graph, name, reps=3, description="", autocast=None):
     """Measures a :class:`GraphModel`; returns a graph-form remat-model
-    dict with explicit backward nodes (see the module doc)."""
+    dict with explicit backward nodes (see the module doc). ``autocast``
+    (e.g. ``torch.bfloat16``): each block's forward runs under
+    ``torch.autocast``, its backward outside it, as a mixed-precision step
+    runs."""
     static, produced = _static_ptrs(graph.model, graph)
     fwd_nodes, measured = [], {}
     for node in graph.nodes:
         fwd, bwd, kept, out_bytes, in_grad = _measure(node, produced, static,
-                                                      reps)
+                                                      reps, autocast)
         measured[node.name] = (bwd, in_grad)
         fwd_nodes.append({"name": node.name,
                           "kind": type(node.module).__name__,
                           "time": round(fwd, 6), "bytes": kept,
                           "inputs": list(node.inputs), "phase": "forward"})
     last = graph.nodes[-1]
-    y = output_tensor(last.out).detach().requires_grad_(True)
+    y = output_tensor(last.out).detach().float().requires_grad_(True)
     start = time.perf_counter()
     graph.loss_fn(y).backward()
     loss_ms = (time.perf_counter() - start) * 1000.0
@@ -265,8 +276,10 @@ def export_graph(graph, name, reps=3, description=""):
     first = next(t for t in _flat(graph.inputs, []))
     return {"format": "remat-model", "version": 1, "name": name,
             "description": description or "%s exported by remat_torch as a "
-            "block graph (%s)" % (type(graph.model).__name__,
-                                  first.device.type),
+            "block graph (%s%s)" % (type(graph.model).__name__,
+                                    first.device.type,
+                                    ", autocast %s" % str(autocast).replace(
+                                        "torch.", "") if autocast else ""),
             "time_unit": "ms", "batch_size": int(first.shape[0]),
             "static_bytes": {"parameters": sum(nbytes.values()),
                              "gradients": sum(nbytes.values())},

@@ -241,6 +241,24 @@ class ApplyRealModelsTest(unittest.TestCase):
         self.assertEqual(sorted(applied.checkpointed),
                          sorted(n for n, c in counts.items() if c == 2))
 
+    def test_unet_graph_bf16_autocast(self):
+        m = zoo.build("unet")
+        bf16 = torch.bfloat16
+        graph = discover_graph(m["model"], m["inputs"], m["loss_fn"],
+                               autocast=bf16)
+        doc = export_graph(graph, "unet16", reps=1, autocast=bf16)
+        nodes = {n["name"]: n for n in doc["graph"]["nodes"]}
+        # conv_act (SiLU) keeps its output: batch 2 x 32 channels x 16 x 16
+        # latents, in bf16 under autocast: 32768 bytes (65536 in fp32).
+        self.assertEqual(nodes["conv_act"]["bytes"], 2 * 32 * 16 * 16 * 2)
+        path = os.path.join(self.tmp.name, "unet16.json")
+        write_model(doc, path)
+        peak = self.plan(path, "u16-none", "none")["predicted"]["peak_bytes"]
+        plan = self.plan(path, "u16-opt", "optimal", "--budget",
+                         str((least_budget(path) + peak) // 2))
+        fp32 = discover_graph(m["model"], m["inputs"], m["loss_fn"])
+        self.run_plan(m, graph_leaves(fp32), plan, "module", autocast=bf16)
+
     def test_plan_of_another_model_is_refused(self):
         _, _, path = self.export("gpt2")
         plan = self.plan(path, "g-sqrt", "sqrt")
