@@ -11,7 +11,7 @@
 # environment: PYTHON (default /opt/remat-py/bin/python).
 # exit status: 0 table made and both controls detected; 1 a control was
 # missed or gradients differ; 2 usage or a failed step.
-# Takes about 4 minutes on one CPU core.
+# Takes 4 to 8 minutes on one CPU core (more on a loaded machine).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=fidelity-out

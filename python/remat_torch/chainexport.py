@@ -54,12 +54,14 @@ def _flat_tensors(obj, out):
 
 
 def export_chain(chain, name, reps=3, autocast=None, description="",
-                 cpu_workspace=False):
+                 cpu_workspace=False, recording=True):
     """Measures a :class:`~remat_torch.models.ChainModel` and returns a
     remat-model dict (chain form). Layer names are the stages' module
     paths; ``batch_size`` is the chain input's first dimension.
     ``cpu_workspace``: measure CPU workspaces with PyTorch's memory
     profiler (slower; see :func:`remat_torch.export.profiled_workspaces`).
+    ``recording`` (default on): forward times with autograd recording, as
+    the training step and torch.utils.checkpoint's recomputation run them.
     """
     blocks = chain.blocks()
     loss_fn = chain.loss_fn
@@ -81,7 +83,7 @@ def export_chain(chain, name, reps=3, autocast=None, description="",
         if autocast is not None else "")
     doc = export_model(blocks, chain.x0, name, loss_fn=loss_fn, reps=reps,
                        description=desc, shared_tensors=shared,
-                       cpu_workspace=cpu_workspace)
+                       cpu_workspace=cpu_workspace, recording=recording)
     for p in chain.model.parameters():
         p.grad = None
     doc["batch_size"] = int(chain.x0.shape[0])

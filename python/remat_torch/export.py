@@ -2,7 +2,8 @@
 
 For each block i, on the real input x_i of a sample batch:
 
-- ``fwd_time``: median of ``reps`` timed forwards without recording.
+- ``fwd_time``: median of ``reps`` timed forwards without recording (with
+  ``recording=True``: with autograd recording, as in a training step).
 - ``bwd_time``: median of ``reps`` timed ``torch.autograd.backward`` calls on
   a freshly recorded forward (the forward itself is not timed).
 - ``output_bytes``: bytes of x_{i+1}.
@@ -192,12 +193,30 @@ def profiled_workspaces(block, x, saved, device):
     return max(0, fwd), max(0, bwd)
 
 
+def _recording_ms(block, x, reps, device):
+    """Median forward time with autograd recording, as a training step's
+    forward and torch.utils.checkpoint's recomputation run."""
+    def once():
+        leaf = _leaf(x)
+        _sync(device)
+        start = time.perf_counter()
+        with torch.enable_grad():
+            out = block(leaf)
+        _sync(device)
+        del out
+        return (time.perf_counter() - start) * 1000.0
+    return statistics.median(once() for _ in range(reps))
+
+
 def _measure_block(name, block, x, reps, static_ptrs, device,
-                   cpu_workspace=False):
+                   cpu_workspace=False, recording=False):
     with torch.no_grad():
         block(x)  # warm-up
-    with torch.no_grad():
-        fwd = _median_ms(lambda: block(x), reps, device)
+    if recording:
+        fwd = _recording_ms(block, x, reps, device)
+    else:
+        with torch.no_grad():
+            fwd = _median_ms(lambda: block(x), reps, device)
     saved, out = _saved_bytes(block, x, static_ptrs)
     bwd = _backward_ms(block, x, reps, device)
     fws, bws = _workspaces(block, x, device)
@@ -255,7 +274,8 @@ def _loss_saved(loss_fn, x):
 
 
 def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
-                 description="", shared_tensors=None, cpu_workspace=False):
+                 description="", shared_tensors=None, cpu_workspace=False,
+                 recording=False):
     """Measures ``blocks`` on ``sample_input`` and returns a remat-model dict.
 
     Runs where the blocks and the input are (CPU or CUDA). ``loss_fn`` (x_L
@@ -266,6 +286,9 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     masks, rotary tables): like parameters, they are not counted as saved.
     ``cpu_workspace``: on the CPU, measure workspaces with PyTorch's memory
     profiler (:func:`profiled_workspaces`) instead of writing 0.
+    ``recording``: time forwards with autograd recording (as a training
+    step and ``torch.utils.checkpoint`` run them) instead of under
+    ``torch.no_grad``.
     """
     if reps < 1:
         raise ValueError("reps must be >= 1")
@@ -285,7 +308,7 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     x = sample_input.detach()
     for layer_name, block in pairs:
         layer, x = _measure_block(layer_name, block, x, reps, static_ptrs,
-                                  device, cpu_workspace)
+                                  device, cpu_workspace, recording)
         layers.append(layer)
     doc = {
         "format": "remat-model",
