@@ -263,7 +263,7 @@ def made_device(inputs):
     return t.device.type
 
 
-def main(argv=None):
+def _parser():
     p = argparse.ArgumentParser(
         prog="python3 -m remat_torch",
         description="Export PyTorch block stacks as remat model files and run "
@@ -292,6 +292,12 @@ def main(argv=None):
                    help="RNG seed for both runs (default 0)")
     a.add_argument("--json", action="store_true",
                    help="print one JSON object")
+    _real_model_parsers(sub)
+    return p
+
+
+def _real_model_parsers(sub):
+    """The export-model and apply-model subcommands."""
     real = argparse.ArgumentParser(add_help=False)
     real.add_argument("--zoo", help="a small model of remat_torch.zoo: "
                       "gpt2, llama, bert, timm-vit, timm-resnet, unet")
@@ -326,7 +332,10 @@ def main(argv=None):
     am.add_argument("plan", help="schedule file or remat-torch-plan JSON")
     am.add_argument("--mode", default="auto",
                     choices=["auto", "module", "executor"])
-    args = p.parse_args(argv)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
     try:
         if args.command == "export":
             return cmd_export(args)

@@ -114,7 +114,7 @@ def make_plans(binary, model, workdir, layer_kind):
     return plans
 
 
-def _other(cat):
+def _static_columns():
     from torch.profiler._memory_profiler import _CATEGORY_TO_INDEX, Category
     return [_CATEGORY_TO_INDEX[c] + 1 for c in
             (Category.PARAMETER, Category.GRADIENT, Category.OPTIMIZER_STATE)]
@@ -129,7 +129,7 @@ def profiled_peak(step):
         step()
     timeline = MemoryProfileTimeline(prof._memory_profile())
     _, sizes = timeline._coalesce_timeline("cpu")
-    drop = _other(None)
+    drop = _static_columns()
     return max(sum(row) - sum(row[i] for i in drop) for row in sizes)
 
 

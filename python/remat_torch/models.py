@@ -235,7 +235,7 @@ def _prefix_parts(model, events, stack, skip):
     return with_params[0], [m for _, m in named]
 
 
-def _tail_modules(model, events, stack, skip, within=None):
+def _tail_modules(model, events, stack, skip):
     last = id(stack[-1][1])
     ended, started = False, []
     for kind, mid in events:
