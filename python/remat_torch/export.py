@@ -31,8 +31,11 @@ from .blocks import as_blocks
 
 
 def _storage(t):
-    """(data pointer, bytes) of the storage behind ``t``."""
+    """(data pointer, bytes) of the storage behind ``t``; on the meta
+    device, where every data pointer is 0, the storage's identity."""
     s = t.untyped_storage() if hasattr(t, "untyped_storage") else t._storage()
+    if t.device.type == "meta":
+        return s._cdata, s.nbytes()
     return s.data_ptr(), s.nbytes()
 
 

@@ -75,7 +75,107 @@ def llama7b(seq=4096, batch=1, dtype=torch.bfloat16, **config):
             "input_key": "input_ids", "loss_fn": loss_fn}
 
 
-MODELS = {"llama7b": llama7b}
+class _TiledAttention:
+    """diffusers attention processor on PyTorch's flash kernel (plain
+    self- and cross-attention, as in SD's transformer blocks)."""
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None,
+                 attention_mask=None, temb=None, **kwargs):
+        if attn.spatial_norm is not None or attn.group_norm is not None \
+                or attn.residual_connection or attention_mask is not None:
+            raise NotImplementedError("attention variant not modelled")
+        context = hidden_states if encoder_hidden_states is None \
+            else encoder_hidden_states
+        if attn.norm_cross and encoder_hidden_states is not None:
+            context = attn.norm_encoder_hidden_states(context)
+        b, n, _ = hidden_states.shape
+        q, k, v = attn.to_q(hidden_states), attn.to_k(context), \
+            attn.to_v(context)
+        d = q.shape[-1] // attn.heads
+        q, k, v = (t.view(b, -1, attn.heads, d).transpose(1, 2)
+                   for t in (q, k, v))
+        out = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+            q, k, v, 0.0, False)[0]
+        out = out.transpose(1, 2).reshape(b, n, attn.heads * d)
+        out = attn.to_out[1](attn.to_out[0](out))
+        return out / attn.rescale_output_factor
+
+
+def sd21_unet(latent=64, batch=4, dtype=torch.bfloat16):
+    """diffusers' UNet2DConditionModel with the Stable Diffusion 2.1
+    configuration on the meta device, latents ``latent``² x 4, a 77 x 1024
+    text context, MSE loss against a noise target."""
+    from diffusers import UNet2DConditionModel
+    with torch.device("meta"):
+        model = UNet2DConditionModel(
+            sample_size=latent, cross_attention_dim=1024,
+            attention_head_dim=[5, 10, 20, 20], use_linear_projection=True
+        ).to(dtype)
+    model.set_attn_processor(_TiledAttention())
+    model.train()
+    meta = {"device": "meta", "dtype": dtype}
+    inputs = {"sample": torch.zeros(batch, 4, latent, latent, **meta),
+              "timestep": torch.zeros(batch, dtype=torch.long,
+                                      device="meta"),
+              "encoder_hidden_states": torch.zeros(batch, 77, 1024, **meta)}
+    noise = torch.zeros(batch, 4, latent, latent, **meta)
+    return {"model": model, "inputs": inputs, "input_key": "sample",
+            "loss_fn": lambda y: torch.nn.functional.mse_loss(
+                y.float(), noise.float()), "form": "graph"}
+
+
+def export_meta_graph(made, name, tflops=300.0):
+    """A graph-form remat-model dict of a meta-device model: one node per
+    top-level block (:func:`remat_torch.discover_graph`), bytes from
+    shapes, forward and backward times from FLOPs."""
+    from . import graphexport as ge
+    graph = ge.discover_graph(made["model"], made["inputs"], made["loss_fn"])
+    static, produced = ge._static_ptrs(made["model"], graph)
+    to_ms = 1.0 / (tflops * 1e9)
+    fwd_nodes, back = [], {}
+    for node in graph.nodes:
+        with FlopCounterMode(display=False) as fc:
+            ge._measure(node, produced, static, 1)
+        _, _, kept, _, in_grad = ge._measure(node, produced, static, 1)
+        with FlopCounterMode(display=False) as ff:
+            with torch.no_grad():
+                node.module(*node.args, **node.kwargs)
+        fwd_flops = ff.get_total_flops()
+        # _measure runs two forwards (timing, recording) and one backward.
+        bwd_flops = max(0, fc.get_total_flops() - 2 * fwd_flops)
+        back[node.name] = (bwd_flops * to_ms, in_grad)
+        fwd_nodes.append({"name": node.name,
+                          "kind": type(node.module).__name__,
+                          "time": round(fwd_flops * to_ms, 12),
+                          "bytes": kept, "inputs": list(node.inputs),
+                          "phase": "forward"})
+    return ge.graph_document(graph, name, fwd_nodes, back, 0.0,
+                             "%s on the meta device (remat_torch.fullsize): "
+                             "bytes from shapes, times from FLOPs at %g "
+                             "TFLOP/s" % (type(made["model"]).__name__,
+                                          tflops))
+
+
+def compare_graph(ours, analytic):
+    """Rows (level, ours, analytic): forward bytes summed per U-Net level
+    (down_blocks.i ~ down<i>, mid_block ~ mid, up_blocks.j ~ up<j>)."""
+    def level(name):
+        head = name.split(".")[0]
+        for a, b in (("down_blocks", "down"), ("up_blocks", "up"),
+                     ("mid_block", "mid")):
+            if name.startswith(a):
+                return b + (name.split(".")[1] if b != "mid" else "")
+        return head
+    sums = {}
+    for doc, col in ((ours, 0), (analytic, 1)):
+        for n in doc["graph"]["nodes"]:
+            if n["phase"] == "forward":
+                k = level(n["name"])
+                sums.setdefault(k, [0, 0])[col] += n["bytes"]
+    return [(k, v[0], v[1]) for k, v in sums.items()]
+
+
+MODELS = {"llama7b": llama7b, "sd21-unet": sd21_unet}
 
 
 def _key(t):
@@ -217,16 +317,35 @@ def main(argv=None):
     p.add_argument("model", choices=sorted(MODELS))
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--seq", type=int, default=4096)
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--batch", type=int,
+                   help="batch (default 1 for llama7b, 4 for sd21-unet)")
+    p.add_argument("--latent", type=int, default=64,
+                   help="sd21-unet latent side (default 64: 512 px)")
     p.add_argument("--tflops", type=float, default=300.0)
     p.add_argument("--compare", help="an analytic model file to compare "
                    "with, per layer kind")
     args = p.parse_args(argv)
-    made = MODELS[args.model](seq=args.seq, batch=args.batch)
-    doc = export_meta(made, args.model, tflops=args.tflops)
+    if args.model == "sd21-unet":
+        made = sd21_unet(latent=args.latent, batch=args.batch or 4)
+        doc = export_meta_graph(made, args.model, tflops=args.tflops)
+    else:
+        made = llama7b(seq=args.seq, batch=args.batch or 1)
+        doc = export_meta(made, args.model, tflops=args.tflops)
     write_model(doc, args.output)
-    print("wrote %s: %d stages" % (args.output, len(doc["layers"])))
-    if args.compare:
+    if "graph" in doc:
+        print("wrote %s: %d nodes" % (args.output, len(doc["graph"]["nodes"])))
+    else:
+        print("wrote %s: %d stages" % (args.output, len(doc["layers"])))
+    if args.compare and "graph" in doc:
+        with open(args.compare, encoding="utf-8") as f:
+            analytic = json.load(f)
+        print("| level | meta export bytes | %s bytes | ratio |"
+              % analytic["name"])
+        print("|---|---|---|---|")
+        for k, a, b in compare_graph(doc, analytic):
+            print("| %s | %d | %d | %s |" % (k, a, b, "%.3f" % (a / b)
+                                            if b else "-"))
+    elif args.compare:
         with open(args.compare, encoding="utf-8") as f:
             analytic = json.load(f)
         print("| kind | field | meta export | %s | ratio |"

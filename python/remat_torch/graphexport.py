@@ -250,14 +250,29 @@ def export_graph(graph, name, reps=3, description="", autocast=None):
                           "kind": type(node.module).__name__,
                           "time": round(fwd, 6), "bytes": kept,
                           "inputs": list(node.inputs), "phase": "forward"})
-    last = graph.nodes[-1]
-    y = output_tensor(last.out).detach().float().requires_grad_(True)
+    y = output_tensor(graph.nodes[-1].out).detach().float() \
+        .requires_grad_(True)
     start = time.perf_counter()
     graph.loss_fn(y).backward()
     loss_ms = (time.perf_counter() - start) * 1000.0
+    first = next(t for t in _flat(graph.inputs, []))
+    desc = description or "%s exported by remat_torch as a block graph " \
+        "(%s%s)" % (type(graph.model).__name__, first.device.type,
+                    ", autocast %s" % str(autocast).replace("torch.", "")
+                    if autocast else "")
+    return graph_document(graph, name, fwd_nodes, measured, loss_ms, desc)
+
+
+def graph_document(graph, name, fwd_nodes, backward, loss_time,
+                   description):
+    """The remat-model dict of a block graph: the forward nodes, a loss
+    node, and one backward node per forward node; ``backward`` maps a
+    node's name to (backward time, bytes of its input gradients)."""
+    last = graph.nodes[-1]
+    y = output_tensor(last.out)
     nodes = fwd_nodes + [{"name": "loss", "kind": "loss",
-                          "time": round(loss_ms, 6),
-                          "bytes": _bytes_of([y]), "inputs": [last.name],
+                          "time": round(loss_time, 9),
+                          "bytes": y.numel() * 4, "inputs": [last.name],
                           "phase": "loss"}]
     users = {n.name: [] for n in graph.nodes}
     for n in graph.nodes:
@@ -265,22 +280,18 @@ def export_graph(graph, name, reps=3, description="", autocast=None):
             users[u].append(n.name)
     users[last.name].append("loss")
     for node in reversed(graph.nodes):
-        bwd, in_grad = measured[node.name]
+        bwd, in_grad = backward[node.name]
         ins = ["loss" if u == "loss" else "g." + u for u in users[node.name]]
         nodes.append({"name": "g." + node.name, "kind": "backward",
-                      "time": round(bwd, 6), "bytes": in_grad,
+                      "time": round(bwd, 9), "bytes": in_grad,
                       "inputs": ins + [node.name] + list(node.inputs),
                       "phase": "backward"})
-    nbytes = {p.data_ptr(): p.numel() * p.element_size()
+    nbytes = {_storage(p)[0]: p.numel() * p.element_size()
               for p in graph.model.parameters()}
     first = next(t for t in _flat(graph.inputs, []))
     return {"format": "remat-model", "version": 1, "name": name,
-            "description": description or "%s exported by remat_torch as a "
-            "block graph (%s%s)" % (type(graph.model).__name__,
-                                    first.device.type,
-                                    ", autocast %s" % str(autocast).replace(
-                                        "torch.", "") if autocast else ""),
-            "time_unit": "ms", "batch_size": int(first.shape[0]),
+            "description": description, "time_unit": "ms",
+            "batch_size": int(first.shape[0]),
             "static_bytes": {"parameters": sum(nbytes.values()),
                              "gradients": sum(nbytes.values())},
             "graph": {"nodes": nodes}}

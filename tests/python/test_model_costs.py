@@ -61,6 +61,33 @@ class MetaExportTest(unittest.TestCase):
                                flops / 3e11, places=9)
 
 
+class MetaUNetTest(unittest.TestCase):
+    def test_sd21_blocks_at_latent_8(self):
+        # SD 2.1's U-Net on the meta device at 8x8 latents, batch 1, bf16.
+        made = fullsize.sd21_unet(latent=8, batch=1)
+        doc = fullsize.export_meta_graph(made, "sd21-8")
+        nodes = {n["name"]: n for n in doc["graph"]["nodes"]}
+        # conv_in's output: 320 channels x 8 x 8, 2 bytes = 40960; the
+        # final SiLU keeps its output, the same shape.
+        self.assertEqual(nodes["conv_in"]["bytes"], 320 * 64 * 2)
+        self.assertEqual(nodes["conv_act"]["bytes"], 320 * 64 * 2)
+        # Skip connections: up_blocks.3 (the last level) reads conv_in's
+        # output and the two outputs of down_blocks.0's resnet+attention
+        # pairs.
+        self.assertIn("conv_in", nodes["up_blocks.3"]["inputs"])
+        self.assertIn("down_blocks.0", nodes["up_blocks.3"]["inputs"])
+        # conv_in: 2 x (4 x 9) x 320 FLOPs per output position (64 of
+        # them) = 1474560 FLOPs at 3e11 per ms.
+        self.assertAlmostEqual(nodes["conv_in"]["time"],
+                               2 * 36 * 320 * 64 / 3e11, places=12)
+        if REMAT_BINARY:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "sd.json")
+                write_model(doc, path)
+                code, _, err = run_remat("inspect", path)
+                self.assertEqual(code, 0, err)
+
+
 class OpGraphTest(unittest.TestCase):
     def test_gpt2_operators(self):
         from remat_torch import zoo
