@@ -194,7 +194,20 @@ def cmd_export_model(args):
     made = _build_model(args)
     name = args.name or os.path.splitext(os.path.basename(args.output))[0]
     form = args.form or made["form"]
-    if form == "graph":
+    if form == "chain" and not args.form:
+        from .models import DiscoveryError, discover_chain as probe
+        try:
+            probe(made["model"], made["inputs"], made["loss_fn"],
+                  input_key=made.get("input_key"))
+        except DiscoveryError as exc:
+            print("remat_torch: no chain of layers (%s); exporting an "
+                  "op-level graph" % exc, file=sys.stderr)
+            form = "ops"
+    if form == "ops":
+        from .opgraph import export_ops
+        doc = export_ops(made["model"], made["inputs"], name)
+        what = "%d operators" % (len(doc["graph"]["nodes"]) - 1)
+    elif form == "graph":
         graph = discover_graph(made["model"], made["inputs"],
                                made["loss_fn"],
                                autocast=_AUTOCAST[args.autocast])
@@ -319,9 +332,11 @@ def _real_model_parsers(sub):
                         "--zoo llama -o llama.json")
     em.add_argument("-o", "--output", required=True)
     em.add_argument("--name", help="model name (default: output file stem)")
-    em.add_argument("--form", choices=["chain", "graph"],
-                    help="chain (layer stack) or graph (one node per "
-                    "top-level block); default: the zoo's, else chain")
+    em.add_argument("--form", choices=["chain", "graph", "ops"],
+                    help="chain (layer stack), graph (one node per "
+                    "top-level block) or ops (one node per ATen operator, "
+                    "torch.export; bytes from metadata, times from FLOPs); "
+                    "default: the zoo's, else chain, else ops")
     em.add_argument("--reps", type=int, default=3,
                     help="timed runs per pass (default 3)")
     am = sub.add_parser("apply-model", parents=[real],

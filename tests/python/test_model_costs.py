@@ -3,6 +3,7 @@ device) against hand-derived byte counts, and the fidelity meter
 (remat_torch.fidelity.profiled_peak, PyTorch's memory timeline) against
 allocations of known size."""
 
+import json
 import os
 import tempfile
 import unittest
@@ -110,6 +111,36 @@ class OpGraphTest(unittest.TestCase):
                 write_model(doc, path)
                 code, _, err = run_remat("plan", path, "--strategy", "none")
                 self.assertEqual(code, 0, err)
+
+
+    def test_cli_falls_back_to_operators(self):
+        # A model without a layer stack: export-model writes the op graph.
+        from remat_torch.__main__ import main
+        factory = (
+            "import torch\nfrom torch import nn\n"
+            "class Odd(nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.a, self.b = nn.Linear(8, 8), nn.Linear(8, 8)\n"
+            "    def forward(self, x):\n"
+            "        return self.b(torch.relu(self.a(x))) + x\n"
+            "def build():\n"
+            "    return {'model': Odd(), 'inputs': {'x': torch.ones(4, 8)},\n"
+            "            'loss_fn': lambda y: y.pow(2).mean()}\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "odd.py")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(factory)
+            out = os.path.join(tmp, "odd.json")
+            self.assertEqual(main(["export-model", "--factory",
+                                   path + ":build", "-o", out]), 0)
+            with open(out, encoding="utf-8") as f:
+                nodes = json.load(f)["graph"]["nodes"]
+        # linear, relu, linear, add; then the loss. Each output is 4 x 8
+        # fp32 = 128 bytes.
+        self.assertEqual([n["kind"] for n in nodes],
+                         ["linear", "relu", "linear", "add", "loss"])
+        self.assertEqual([n["bytes"] for n in nodes[:4]], [128] * 4)
 
 
 class ProfiledPeakTest(unittest.TestCase):
