@@ -23,7 +23,8 @@
 # exit status: 0 when every check passed, 1 otherwise.
 # Budget: under 8 minutes on one H200, build included (bytes are scaled
 # down 65536x and times auto-scaled so each op lasts about 300 us; the CUDA
-# real-mode step adds about 1.5 minutes; see docs/runtime.md).
+# real-mode step 5 adds about 1.5 minutes; the fidelity step 6 is capped at
+# FIDELITY_LIMIT, default 180 s; see docs/runtime.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -320,6 +321,37 @@ cuda_real_validation
 cuda_real_parity
 cuda_real_memcheck
 { echo; echo "CUDA real mode, peaks (bytes; meas_peak = host meter on cpu, bookkeeping on cuda; pool = cudaMemPoolAttrUsedMemHigh):"; sed 's/^/  /' "$real_out/pool.txt"; } >> "$summary"
+
+# 6. Fidelity on real models (python/remat_torch/fidelity.py): transformers
+# GPT-2, Llama, BERT and timm ViT, ResNet, exported on the GPU, planned with
+# five strategies, applied with remat_torch.apply_plan, and measured with
+# torch.cuda.max_memory_allocated (peak) and step times; the two negative
+# controls must be detected. CUDA only (the CPU table, measured with
+# PyTorch's memory profiler, is scripts/fidelity.sh); skipped, visibly,
+# without torch or a CUDA device. At most 180 s (FIDELITY_LIMIT).
+fid_out=$out/fidelity
+{ echo; echo "fidelity on real models (torch.cuda.max_memory_allocated):"; } >> "$summary"
+if [ "$device" != cuda ]; then
+  echo "  SKIPPED: --device $device (the CPU table is scripts/fidelity.sh)" >> "$summary"
+elif [ -z "$py" ]; then
+  echo "  SKIPPED: no python3 with torch (set PYTHON=...)" >> "$summary"
+elif ! "$py" -c 'import sys, torch
+sys.exit(0 if torch.cuda.is_available() else 1)' > /dev/null 2>&1; then
+  echo "  SKIPPED: torch ($py) sees no CUDA device" >> "$summary"
+  log "skipped the fidelity table: torch sees no CUDA device"
+else
+  log "fidelity table on CUDA ($py)"
+  mkdir -p "$fid_out"
+  if PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
+      timeout "${FIDELITY_LIMIT:-180}" "$py" -m remat_torch.fidelity \
+      --remat "$remat" --out "$fid_out" --device cuda --reps 3 \
+      > "$fid_out/fidelity.log" 2>&1; then
+    sed 's/^/  /' "$fid_out/fidelity.md" >> "$summary"
+  else
+    echo "  FAILED: see $fid_out/fidelity.log" >> "$summary"
+    fail "fidelity table (see $fid_out/fidelity.log)"
+  fi
+fi
 
 elapsed=$(( $(date +%s) - start ))
 {

@@ -16,6 +16,11 @@ is the chain form of remat's model file (spec section 2).
   ``torch.utils.checkpoint.checkpoint(..., use_reentrant=False)``.
 - :class:`ForwardCounter` counts forward calls per block.
 
+Unmodified models (transformers, diffusers, timm): :func:`discover_chain` /
+:func:`export_chain` and :func:`discover_graph` / :func:`export_graph`
+export them, :func:`apply_plan` applies a plan to them (:mod:`.zoo` builds
+small ones from their configs).
+
 ``python3 -m remat_torch.gpucheck`` compares remat's predicted peaks with
 ``torch.cuda.max_memory_allocated`` on a GPU (:mod:`remat_torch.gpucheck`).
 """
@@ -29,11 +34,22 @@ from .apply import (
     run_schedule,
     schedule_forward_counts,
 )
+from .applyplan import AppliedPlan, apply_plan
 from .blocks import as_blocks
+from .chainexport import export_chain
 from .export import export_model, write_model
+from .graphexport import discover_graph, export_graph
+from .models import DiscoveryError, discover_chain
 
 __all__ = [
+    "AppliedPlan",
+    "DiscoveryError",
     "ForwardCounter",
+    "apply_plan",
+    "discover_chain",
+    "discover_graph",
+    "export_chain",
+    "export_graph",
     "ScheduleError",
     "as_blocks",
     "checkpoint_segments",

@@ -2,7 +2,8 @@
 
 For each block i, on the real input x_i of a sample batch:
 
-- ``fwd_time``: median of ``reps`` timed forwards without recording.
+- ``fwd_time``: median of ``reps`` timed forwards without recording (with
+  ``recording=True``: with autograd recording, as in a training step).
 - ``bwd_time``: median of ``reps`` timed ``torch.autograd.backward`` calls on
   a freshly recorded forward (the forward itself is not timed).
 - ``output_bytes``: bytes of x_{i+1}.
@@ -14,6 +15,9 @@ For each block i, on the real input x_i of a sample batch:
 - ``fwd_workspace`` / ``bwd_workspace``: on CUDA, the rise of
   ``torch.cuda.max_memory_allocated`` during the pass beyond what the pass
   leaves allocated; 0 on CPU, where the allocator cannot be observed.
+- with ``cpu_workspace``, on the CPU: workspaces from PyTorch's memory
+  profiler (:func:`profiled_workspaces`), and ``loss.bwd_workspace`` the
+  bytes the loss saves for its own backward (its input excluded).
 """
 
 import json
@@ -27,8 +31,11 @@ from .blocks import as_blocks
 
 
 def _storage(t):
-    """(data pointer, bytes) of the storage behind ``t``."""
+    """(data pointer, bytes) of the storage behind ``t``; on the meta
+    device, where every data pointer is 0, the storage's identity."""
     s = t.untyped_storage() if hasattr(t, "untyped_storage") else t._storage()
+    if t.device.type == "meta":
+        return s._cdata, s.nbytes()
     return s.data_ptr(), s.nbytes()
 
 
@@ -62,7 +69,7 @@ def _leaf(x):
 def _saved_bytes(block, x, static_ptrs):
     """Bytes the recorded forward of ``block`` keeps for its backward."""
     seen = {}
-    skip = set(static_ptrs)
+    skip = set(static_ptrs() if callable(static_ptrs) else static_ptrs)
     skip.add(_storage(x)[0])
 
     def pack(t):
@@ -129,19 +136,100 @@ def _workspaces(block, x, device):
     return max(0, fwd), max(0, bwd)
 
 
-def _measure_block(name, block, x, reps, static_ptrs, device):
+def _profiled_rise(fn, device):
+    """(peak, end) of the bytes allocated on ``device`` while ``fn()``
+    runs, relative to its start, by PyTorch's memory profiler."""
+    from torch.profiler import ProfilerActivity, profile
+    from torch.profiler._memory_profiler import (_CATEGORY_TO_INDEX,
+                                                 Category,
+                                                 MemoryProfileTimeline)
+    static = [_CATEGORY_TO_INDEX[c] + 1 for c in (
+        Category.PARAMETER, Category.GRADIENT, Category.OPTIMIZER_STATE)]
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True,
+                 record_shapes=True, with_stack=True) as prof:
+        keep = fn()
+    _, sizes = MemoryProfileTimeline(prof._memory_profile()) \
+        ._coalesce_timeline(device.type)
+    del keep
+    if not sizes:
+        return 0, 0
+    # Parameters and their gradients are static memory, not workspace.
+    totals = [sum(row) - sum(row[i] for i in static) for row in sizes]
+    base = totals[0]
+    return max(totals) - base, totals[-1] - base
+
+
+def profiled_workspaces(block, x, saved, device):
+    """(fwd, bwd) workspace bytes measured with the PyTorch profiler: the
+    rise above what the chain semantics account for during the pass. The
+    forward counts both a plain run (above the output) and a recording one
+    (above the saved bytes); the backward, the rise above the input's
+    gradient."""
+    out_bytes = 0
+
+    def plain():
+        with torch.no_grad():
+            return block(x)
+
+    peak, _ = _profiled_rise(plain, device)
+    with torch.no_grad():
+        out_bytes = _tensor_bytes(block(x))
+    fwd = peak - out_bytes
+
+    def record():
+        with torch.enable_grad():
+            return block(_leaf(x))
+
+    peak, _ = _profiled_rise(record, device)
+    fwd = max(fwd, peak - saved)
+    leaf = _leaf(x)
+    with torch.enable_grad():
+        out = block(leaf)
+    bwd = 0
+    for p in block.parameters():
+        p.grad = None  # as in a step after zero_grad(set_to_none=True)
+    if out.requires_grad:
+        grad = torch.ones_like(out)
+        peak, _ = _profiled_rise(
+            lambda: torch.autograd.backward(out, grad), device)
+        bwd = peak - (_tensor_bytes(x) if leaf.requires_grad else 0)
+    return max(0, fwd), max(0, bwd)
+
+
+def _recording_ms(block, x, reps, device):
+    """Median forward time with autograd recording, as a training step's
+    forward and torch.utils.checkpoint's recomputation run."""
+    def once():
+        leaf = _leaf(x)
+        _sync(device)
+        start = time.perf_counter()
+        with torch.enable_grad():
+            out = block(leaf)
+        _sync(device)
+        del out
+        return (time.perf_counter() - start) * 1000.0
+    return statistics.median(once() for _ in range(reps))
+
+
+def _measure_block(name, block, x, reps, static_ptrs, device,
+                   cpu_workspace=False, recording=False):
     with torch.no_grad():
         block(x)  # warm-up
-    with torch.no_grad():
-        fwd = _median_ms(lambda: block(x), reps, device)
+    if recording:
+        fwd = _recording_ms(block, x, reps, device)
+    else:
+        with torch.no_grad():
+            fwd = _median_ms(lambda: block(x), reps, device)
     saved, out = _saved_bytes(block, x, static_ptrs)
     bwd = _backward_ms(block, x, reps, device)
     fws, bws = _workspaces(block, x, device)
+    if cpu_workspace and device.type == "cpu":
+        fws, bws = profiled_workspaces(block, x, saved, device)
     for p in block.parameters():
         p.grad = None
     layer = {
         "name": name,
-        "kind": type(block).__name__,
+        "kind": getattr(block, "kind", None) or type(block).__name__,
         "fwd_time": round(fwd, 6),
         "bwd_time": round(bwd, 6),
         "output_bytes": _tensor_bytes(out),
@@ -152,7 +240,7 @@ def _measure_block(name, block, x, reps, static_ptrs, device):
     return layer, out.detach()
 
 
-def _loss_entry(loss_fn, x, reps, device):
+def _loss_entry(loss_fn, x, reps, device, cpu_workspace=False):
     def once():
         leaf = _leaf(x)
         _sync(device)
@@ -165,24 +253,56 @@ def _loss_entry(loss_fn, x, reps, device):
         return (time.perf_counter() - start) * 1000.0
     return {"bwd_time": round(statistics.median(once() for _ in range(reps)),
                               6),
-            "bwd_workspace": 0}
+            "bwd_workspace": _loss_saved(loss_fn, x) if cpu_workspace
+            else 0}
+
+
+def _loss_saved(loss_fn, x):
+    """Bytes the loss saves for its own backward (cross entropy's
+    log-probabilities), its input excluded: they live from the loss's
+    forward to its backward, inside the chain's ``loss`` op, so they are
+    its workspace."""
+    seen, skip = {}, {_storage(x)[0]}
+
+    def pack(t):
+        ptr, nbytes = _storage(t)
+        if ptr not in skip:
+            seen[ptr] = nbytes
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.enable_grad():
+            loss_fn(_leaf(x))
+    return sum(seen.values())
 
 
 def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
-                 description=""):
+                 description="", shared_tensors=None, cpu_workspace=False,
+                 recording=False):
     """Measures ``blocks`` on ``sample_input`` and returns a remat-model dict.
 
     Runs where the blocks and the input are (CPU or CUDA). ``loss_fn`` (x_L
     -> scalar), when given, is timed as the loss. ``reps`` >= 1 timed runs
     per pass; the median is kept. Parameter gradients are cleared after each
-    block's measurement.
+    block's measurement. ``shared_tensors``, when given, is a function
+    returning tensors every block may read without owning them (attention
+    masks, rotary tables): like parameters, they are not counted as saved.
+    ``cpu_workspace``: on the CPU, measure workspaces with PyTorch's memory
+    profiler (:func:`profiled_workspaces`) instead of writing 0.
+    ``recording``: time forwards with autograd recording (as a training
+    step and ``torch.utils.checkpoint`` run them) instead of under
+    ``torch.no_grad``.
     """
     if reps < 1:
         raise ValueError("reps must be >= 1")
     pairs = as_blocks(blocks)
     modules = [m for _, m in pairs]
     device = sample_input.device
-    static_ptrs = _static_pointers(modules)
+    static = _static_pointers(modules)
+    static_ptrs = static
+    if shared_tensors is not None:
+        def static_ptrs():
+            return static | {_storage(t)[0] for t in shared_tensors()}
     params = {}
     for m in modules:
         for p in m.parameters():
@@ -191,7 +311,7 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     x = sample_input.detach()
     for layer_name, block in pairs:
         layer, x = _measure_block(layer_name, block, x, reps, static_ptrs,
-                                  device)
+                                  device, cpu_workspace, recording)
         layers.append(layer)
     doc = {
         "format": "remat-model",
@@ -205,7 +325,7 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
         "input_bytes": _tensor_bytes(sample_input),
     }
     if loss_fn is not None:
-        doc["loss"] = _loss_entry(loss_fn, x, reps, device)
+        doc["loss"] = _loss_entry(loss_fn, x, reps, device, cpu_workspace)
     doc["layers"] = layers
     return doc
 

@@ -1,0 +1,297 @@
+"""Exporting a model that is not a chain (a U-Net) as a graph-form remat
+model file, one node per block.
+
+:func:`discover_graph` picks the nodes: the root's children in the order the
+forward calls them, with every ``ModuleList`` child expanded into its
+elements (diffusers' ``down_blocks.0``, ``mid_block``, ``up_blocks.1``,
+...). A parameterless child that reads no other node's output (diffusers'
+``time_proj``, the sinusoidal timestep features) is not a node: its output,
+like the model's inputs, is an external tensor. One forward with hooks
+records each node's real arguments; an edge u -> v means v reads a tensor
+u returned (the same tensor object, or the same storage), so the skip
+connections of a U-Net (the residuals each down block returns and an up
+block concatenates) are edges.
+
+:func:`export_graph` measures each node on its recorded arguments:
+
+- ``bytes``: what the node keeps until its backward, its outputs included:
+  the storages autograd saves during a recording forward (through
+  ``saved_tensors_hooks``), without parameters, buffers, external tensors
+  and the node's inputs (they belong to their producers), plus every output
+  storage. This is the convention of the bundled U-Net models
+  (docs/models.md): at block granularity, a block's internal tensors have
+  no nodes of their own.
+- ``time``: median forward time without recording; the backward node's
+  time is the measured backward of the node's outputs.
+- The backward is written out (phase ``backward``, named ``g.<node>``):
+  ``g.v`` reads the gradients of v's users (or the loss), v and v's
+  inputs, and its bytes are the gradients of v's inputs that come from
+  nodes. The loss node reads the last node; its bytes are the gradient of
+  that node's output.
+"""
+
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from .chainexport import autocast_context
+from .export import _storage
+from .models import DiscoveryError, output_tensor
+
+
+def _flat(obj, out):
+    if torch.is_tensor(obj):
+        out.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            _flat(o, out)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _flat(o, out)
+    elif hasattr(obj, "to_tuple"):
+        _flat(obj.to_tuple(), out)
+    return out
+
+
+def _map(obj, fn):
+    """``obj`` with every tensor t replaced by fn(t)."""
+    if torch.is_tensor(obj):
+        return fn(obj)
+    if isinstance(obj, tuple):
+        return tuple(_map(o, fn) for o in obj)
+    if isinstance(obj, list):
+        return [_map(o, fn) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _map(v, fn) for k, v in obj.items()}
+    return obj
+
+
+class Node:
+    """A node: its module path, module, recorded call and producers."""
+
+    def __init__(self, name, module):
+        self.name, self.module = name, module
+        self.args, self.kwargs, self.out = (), {}, None
+        self.inputs = []  # node names, in first-use order
+        self.calls = 0
+
+
+class GraphModel:
+    """Nodes in call order, the model, its inputs and its loss."""
+
+    def __init__(self, model, nodes, inputs, loss_fn, out):
+        self.model, self.nodes, self.inputs = model, nodes, inputs
+        self.loss_fn, self.out = loss_fn, out
+
+    def node(self, name):
+        return next(n for n in self.nodes if n.name == name)
+
+
+def _candidates(model):
+    cands = []
+    for name, child in model.named_children():
+        if isinstance(child, nn.ModuleList):
+            cands += [("%s.%s" % (name, i), m)
+                      for i, m in child.named_children()]
+        else:
+            cands.append((name, child))
+    return cands
+
+
+def _record(model, inputs, cands, autocast=None):
+    nodes = {id(m): Node(n, m) for n, m in cands}
+    order, handles = [], []
+
+    def post(mod, args, kwargs, out):
+        node = nodes[id(mod)]
+        node.calls += 1
+        node.args, node.kwargs, node.out = args, kwargs, out
+        order.append(node)
+
+    for _, m in cands:
+        handles.append(m.register_forward_hook(post, with_kwargs=True))
+    first = next(iter(_flat(inputs, [])))
+    try:
+        with torch.no_grad(), torch.random.fork_rng(), \
+                autocast_context(first.device.type, autocast):
+            torch.manual_seed(0)
+            out = model(**inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    twice = [n.name for n in order if n.calls > 1]
+    if twice:
+        raise DiscoveryError("modules called more than once per forward: "
+                             "%s" % sorted(set(twice)))
+    return order, out
+
+
+def discover_graph(model, inputs, loss_fn, autocast=None):
+    """The block graph of ``model`` on the batch ``inputs`` (a dict of
+    forward keyword arguments); see the module doc. With ``autocast`` the
+    recording run is under ``torch.autocast``, so each block's recorded
+    inputs have the dtypes of a mixed-precision run."""
+    order, out = _record(model, inputs, _candidates(model), autocast)
+    producers, by_storage, nodes = {}, {}, []
+    for node in order:
+        ins = []
+        for t in _flat([node.args, node.kwargs], []):
+            src = producers.get(id(t)) or by_storage.get(_storage(t)[0])
+            if src is not None and src not in ins:
+                ins.append(src)
+        has_params = any(True for _ in node.module.parameters())
+        if not ins and not has_params:
+            continue  # an external feature, e.g. sinusoidal time features
+        node.inputs = ins
+        nodes.append(node)
+        for t in _flat(node.out, []):
+            producers[id(t)] = node.name
+            by_storage.setdefault(_storage(t)[0], node.name)
+    last = nodes[-1]
+    if output_tensor(out) is not output_tensor(last.out) and not torch.equal(
+            output_tensor(out), output_tensor(last.out)):
+        raise DiscoveryError("the model's output is not the output of its "
+                             "last block %s" % last.name)
+    return GraphModel(model, nodes, inputs, loss_fn, out)
+
+
+def _median_ms(fn, reps):
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def _static_ptrs(model, graph):
+    ptrs = {_storage(t)[0] for t in list(model.parameters())
+            + list(model.buffers())}
+    produced = set()
+    for n in graph.nodes:
+        produced |= {_storage(t)[0] for t in _flat(n.out, [])}
+    for t in _flat(graph.inputs, []):
+        ptrs.add(_storage(t)[0])
+    for n in graph.nodes:  # external tensors: read but made by no node
+        for t in _flat([n.args, n.kwargs], []):
+            if _storage(t)[0] not in produced:
+                ptrs.add(_storage(t)[0])
+    return ptrs, produced
+
+
+def _bytes_of(tensors):
+    seen = {}
+    for t in tensors:
+        ptr, nbytes = _storage(t)
+        seen[ptr] = nbytes
+    return sum(seen.values())
+
+
+def _measure(node, produced, static, reps, autocast=None):
+    """(fwd ms, bwd ms, kept bytes, output bytes, input-gradient bytes)."""
+    def leaf(t):
+        if _storage(t)[0] in produced and t.is_floating_point():
+            return t.detach().requires_grad_(True)
+        return t
+
+    def call(args, kwargs):
+        first = next(iter(_flat([args, kwargs], [])), None)
+        device = first.device.type if first is not None else "cpu"
+        with autocast_context(device, autocast):
+            return node.module(*args, **kwargs)
+
+    with torch.no_grad():
+        call(node.args, node.kwargs)
+        fwd = _median_ms(lambda: call(node.args, node.kwargs), reps)
+    args, kwargs = _map(node.args, leaf), _map(node.kwargs, leaf)
+    leaves = [t for t in _flat([args, kwargs], []) if t.requires_grad]
+    skip = static | {_storage(t)[0] for t in leaves}
+    seen = {}
+
+    def pack(t):
+        ptr, nbytes = _storage(t)
+        if ptr not in skip:
+            seen[ptr] = nbytes
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = call(args, kwargs)
+    outs = [t for t in _flat(out, []) if t.requires_grad]
+    for t in _flat(out, []):
+        ptr, nbytes = _storage(t)
+        seen[ptr] = nbytes
+    grads = [torch.ones_like(t) for t in outs]
+    start = time.perf_counter()
+    if outs:
+        torch.autograd.backward(outs, grads)
+    bwd = (time.perf_counter() - start) * 1000.0
+    out_bytes = _bytes_of(_flat(out, []))
+    in_grad = _bytes_of(leaves)
+    for p in node.module.parameters():
+        p.grad = None
+    return fwd, bwd, sum(seen.values()), out_bytes, in_grad
+
+
+def export_graph(graph, name, reps=3, description="", autocast=None):
+    """Measures a :class:`GraphModel`; returns a graph-form remat-model
+    dict with explicit backward nodes (see the module doc). ``autocast``
+    (e.g. ``torch.bfloat16``): each block's forward runs under
+    ``torch.autocast``, its backward outside it, as a mixed-precision step
+    runs."""
+    static, produced = _static_ptrs(graph.model, graph)
+    fwd_nodes, measured = [], {}
+    for node in graph.nodes:
+        fwd, bwd, kept, out_bytes, in_grad = _measure(node, produced, static,
+                                                      reps, autocast)
+        measured[node.name] = (bwd, in_grad)
+        fwd_nodes.append({"name": node.name,
+                          "kind": type(node.module).__name__,
+                          "time": round(fwd, 6), "bytes": kept,
+                          "inputs": list(node.inputs), "phase": "forward"})
+    y = output_tensor(graph.nodes[-1].out).detach().float() \
+        .requires_grad_(True)
+    start = time.perf_counter()
+    graph.loss_fn(y).backward()
+    loss_ms = (time.perf_counter() - start) * 1000.0
+    first = next(t for t in _flat(graph.inputs, []))
+    desc = description or "%s exported by remat_torch as a block graph " \
+        "(%s%s)" % (type(graph.model).__name__, first.device.type,
+                    ", autocast %s" % str(autocast).replace("torch.", "")
+                    if autocast else "")
+    return graph_document(graph, name, fwd_nodes, measured, loss_ms, desc)
+
+
+def graph_document(graph, name, fwd_nodes, backward, loss_time,
+                   description):
+    """The remat-model dict of a block graph: the forward nodes, a loss
+    node, and one backward node per forward node; ``backward`` maps a
+    node's name to (backward time, bytes of its input gradients)."""
+    last = graph.nodes[-1]
+    y = output_tensor(last.out)
+    nodes = fwd_nodes + [{"name": "loss", "kind": "loss",
+                          "time": round(loss_time, 9),
+                          "bytes": y.numel() * 4, "inputs": [last.name],
+                          "phase": "loss"}]
+    users = {n.name: [] for n in graph.nodes}
+    for n in graph.nodes:
+        for u in n.inputs:
+            users[u].append(n.name)
+    users[last.name].append("loss")
+    for node in reversed(graph.nodes):
+        bwd, in_grad = backward[node.name]
+        ins = ["loss" if u == "loss" else "g." + u for u in users[node.name]]
+        nodes.append({"name": "g." + node.name, "kind": "backward",
+                      "time": round(bwd, 9), "bytes": in_grad,
+                      "inputs": ins + [node.name] + list(node.inputs),
+                      "phase": "backward"})
+    nbytes = {_storage(p)[0]: p.numel() * p.element_size()
+              for p in graph.model.parameters()}
+    first = next(t for t in _flat(graph.inputs, []))
+    return {"format": "remat-model", "version": 1, "name": name,
+            "description": description, "time_unit": "ms",
+            "batch_size": int(first.shape[0]),
+            "static_bytes": {"parameters": sum(nbytes.values()),
+                             "gradients": sum(nbytes.values())},
+            "graph": {"nodes": nodes}}

@@ -1,0 +1,203 @@
+"""The seed's comparison, measured: the library's own "checkpoint every
+layer" against remat's optimal plan, on a Llama (transformers) and a U-Net
+(diffusers).
+
+``python3 -m remat_torch.seedcmp --remat BINARY --out DIR [--reps 5]``
+
+Per model (``remat_torch.zoo``, size ``small``, CPU):
+
+1. ``plain``: one training step, no checkpointing;
+2. ``every layer``: ``model.gradient_checkpointing_enable()`` (transformers)
+   or ``model.enable_gradient_checkpointing()`` (diffusers), the model's own
+   switch;
+3. ``remat, same peak``: remat's optimal plan with the budget set to the
+   peak *measured* in 2 (the least feasible budget instead when that is
+   infeasible, marked);
+4. ``remat, same time``: the plan of remat's frontier with the least
+   budget whose predicted overhead is at most the overhead *measured* in 2.
+
+Each is measured the same way: the activation peak by PyTorch's memory
+timeline (:func:`remat_torch.fidelity.profiled_peak`), the step time as the
+median of ``--reps`` steps. Writes ``DIR/seedcmp.md`` and ``.json``.
+The Llama is exported as a chain of layers, the U-Net as a graph of its
+top-level blocks: remat can only checkpoint what the export names, so on
+the U-Net it works at block granularity where diffusers checkpoints each
+ResNet and transformer block inside them.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from . import zoo
+from .applyplan import apply_plan
+from .chainexport import export_chain
+from .export import write_model
+from .fidelity import _LEAST, profiled_peak
+from .graphexport import discover_graph, export_graph
+from .models import discover_chain, output_tensor
+
+
+def _remat(binary, *args):
+    proc = subprocess.run([binary] + [str(a) for a in args],
+                          capture_output=True, text=True, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _plan(binary, model, out, budget):
+    code, _, err = _remat(binary, "plan", model, "--strategy", "optimal",
+                          "--budget", budget, "-o", out)
+    note = ""
+    if code == 3:
+        budget = int(_LEAST.search(err).group(1))
+        note = "least feasible budget"
+        code, _, err = _remat(binary, "plan", model, "--strategy",
+                              "optimal", "--budget", budget, "-o", out)
+    if code != 0:
+        raise RuntimeError("remat plan: %s" % err.strip())
+    with open(out, encoding="utf-8") as f:
+        return json.load(f), note
+
+
+def _measure(made, step, reps):
+    model = made["model"]
+
+    def once():
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(0)
+        step()
+    once()  # warm-up
+    model.zero_grad(set_to_none=True)
+    peak = profiled_peak(lambda: (torch.manual_seed(0), step()))
+    times = []
+    for _ in range(reps):
+        model.zero_grad(set_to_none=True)
+        t = time.perf_counter()
+        torch.manual_seed(0)
+        step()
+        times.append((time.perf_counter() - t) * 1000.0)
+    return peak, statistics.median(times)
+
+
+def _plain_step(made):
+    def step():
+        loss = made["loss_fn"](output_tensor(made["model"](**made["inputs"])))
+        loss.backward()
+    return step
+
+
+def _every_layer(model, on):
+    if hasattr(model, "gradient_checkpointing_enable"):  # transformers
+        if on:
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_disable()
+    elif on:  # diffusers
+        model.enable_gradient_checkpointing()
+    else:
+        model.disable_gradient_checkpointing()
+
+
+def compare_model(binary, name, workdir, reps):
+    made = zoo.build(name, size="small")
+    model = made["model"]
+    path = os.path.join(workdir, name + ".json")
+    if made["form"] == "graph":
+        graph = discover_graph(model, made["inputs"], made["loss_fn"])
+        write_model(export_graph(graph, name, reps=reps), path)
+    else:
+        chain = discover_chain(model, made["inputs"], made["loss_fn"])
+        write_model(export_chain(chain, name, reps=reps), path)
+    rows = []
+    peak0, t0 = _measure(made, _plain_step(made), reps)
+    rows.append(("plain", peak0, t0, "", None))
+    _every_layer(model, True)
+    peak1, t1 = _measure(made, _plain_step(made), reps)
+    _every_layer(model, False)
+    api = ("gradient_checkpointing_enable()" if made["form"] == "chain"
+           else "enable_gradient_checkpointing()")
+    rows.append(("every layer (%s)" % api, peak1, t1, "", None))
+    sched, note = _plan(binary, path, os.path.join(workdir, name +
+                                                   ".same-peak.json"), peak1)
+    rows.append(_remat_row(made, sched, "remat optimal, same peak", note,
+                           reps))
+    code, out, err = _remat(binary, "frontier", path, "--json")
+    if code != 0:
+        raise RuntimeError("remat frontier: %s" % err.strip())
+    target = t1 / t0 - 1
+    points = [p for p in json.loads(out)["points"]
+              if p["overhead"] <= target]
+    if points:
+        budget = min(p["budget_bytes"] for p in points)
+        sched, note = _plan(binary, path, os.path.join(
+            workdir, name + ".same-time.json"), budget)
+        rows.append(_remat_row(made, sched, "remat optimal, same time",
+                               note, reps))
+    return [{"model": name, "run": r, "measured_peak": p, "step_ms": t,
+             "overhead": t / t0 - 1, "note": n, "predicted_peak": pp}
+            for r, p, t, n, pp in rows]
+
+
+def _remat_row(made, sched, label, note, reps):
+    applied = apply_plan(made["model"], sched, made["inputs"],
+                         made["loss_fn"])
+    try:
+        peak, t = _measure(made, applied.step, reps)
+    finally:
+        applied.remove()
+    return (label + " (%s mode)" % applied.mode, peak, t, note,
+            sched["predicted"]["peak_bytes"])
+
+
+def table(rows, header):
+    lines = [header, "", "| model | run | measured peak MiB | remat's "
+             "predicted peak MiB | step ms | overhead |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        pred = ("-" if r["predicted_peak"] is None
+                else "%.2f" % (r["predicted_peak"] / 2**20))
+        lines.append("| %s | %s%s | %.2f | %s | %.1f | %.1f%% |" % (
+            r["model"], r["run"], " (%s)" % r["note"] if r["note"] else "",
+            r["measured_peak"] / 2**20, pred, r["step_ms"],
+            100 * r["overhead"]))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m remat_torch.seedcmp",
+                                description=__doc__.splitlines()[0])
+    p.add_argument("--remat", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--models", default="llama,unet")
+    p.add_argument("--reps", type=int, default=5)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for name in args.models.split(","):
+        print("seedcmp: %s" % name, file=sys.stderr, flush=True)
+        rows += compare_model(args.remat, name, args.out, args.reps)
+    header = ("cpu, 1 thread, torch %s, zoo size small; peak: torch.profiler "
+              "memory timeline; time: median of %d steps"
+              % (torch.__version__, args.reps))
+    text = table(rows, header)
+    with open(os.path.join(args.out, "seedcmp.md"), "w",
+              encoding="utf-8") as f:
+        f.write(text)
+    with open(os.path.join(args.out, "seedcmp.json"), "w",
+              encoding="utf-8") as f:
+        json.dump({"header": header, "rows": rows}, f, indent=1)
+        f.write("\n")
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
