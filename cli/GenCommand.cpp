@@ -1,15 +1,15 @@
 //===- cli/GenCommand.cpp - remat gen: analytic model files ---------------===//
 //
 // `remat gen KIND [options] [-o FILE]` writes a model file computed from a
-// network's shape (graph/ModelGen.h); `remat gen bundled --out DIR`
+// network's shape (models/ModelGen.h); `remat gen bundled --out DIR`
 // regenerates every file of data/models/.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
-#include "graph/ModelGen.h"
-#include "graph/TrainingSetup.h"
+#include "models/ModelGen.h"
+#include "models/TrainingSetup.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Path.h"
@@ -108,7 +108,7 @@ static void addCommon(ArgParser &P, double Tflops, const std::string &Name) {
 }
 
 /// The training set-up options, shared by every kind; the defaults shown
-/// are \p Kind's own set-up (graph/TrainingSetup.h).
+/// are \p Kind's own set-up (models/TrainingSetup.h).
 static void addTraining(ArgParser &P, StringRef Kind) {
   TrainingSetup D = defaultTrainingSetup(Kind);
   P.option("optimizer", "NAME",

@@ -1,4 +1,4 @@
-//===- graph/ModelGenUNet.cpp - Stable Diffusion U-Net graphs -------------===//
+//===- models/ModelGenUNet.cpp - Stable Diffusion U-Net graphs ------------===//
 //
 // The SD 2.1 and SDXL denoising U-Nets (Rombach et al. 2022, Podell et al.
 // 2023; diffusers' UNet2DConditionModel configurations) at block
@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/ModelGen.h"
-#include "graph/ModelGenInternal.h"
+#include "models/ModelGen.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 

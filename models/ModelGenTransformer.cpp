@@ -1,4 +1,4 @@
-//===- graph/ModelGenTransformer.cpp - GPT, Llama and ViT chains ----------===//
+//===- models/ModelGenTransformer.cpp - GPT, Llama and ViT chains ---------===//
 //
 // One chain stage per attention block and per MLP block, each with its
 // pre-norm, plus an embedding stage and a head stage. The activation counts
@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/ModelGen.h"
-#include "graph/ModelGenInternal.h"
+#include "models/ModelGen.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
-//===- graph/TrainingSetup.cpp - Static bytes of a training set-up --------===//
+//===- models/TrainingSetup.cpp - Static bytes of a training set-up -------===//
 
-#include "graph/TrainingSetup.h"
+#include "models/TrainingSetup.h"
 
-#include "graph/ModelGen.h"
 #include "graph/Size.h"
+#include "models/ModelGen.h"
 
 #include <fmt/format.h>
 

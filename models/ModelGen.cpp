@@ -1,10 +1,10 @@
-//===- graph/ModelGen.cpp - Rendering and the bundled models --------------===//
+//===- models/ModelGen.cpp - Rendering and the bundled models -------------===//
 
-#include "graph/ModelGen.h"
+#include "models/ModelGen.h"
 
-#include "graph/ModelGenInternal.h"
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-//===- graph/ModelGenConv.cpp - Pre-activation bottleneck ResNet ----------===//
+//===- models/ModelGenConv.cpp - Pre-activation bottleneck ResNet ---------===//
 //
 // He et al. 2016, "Identity Mappings in Deep Residual Networks": each block
 // is BN-ReLU-conv1x1, BN-ReLU-conv3x3 (carrying the stride), BN-ReLU-
@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/ModelGen.h"
-#include "graph/ModelGenInternal.h"
+#include "models/ModelGen.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 
