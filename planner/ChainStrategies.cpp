@@ -22,18 +22,6 @@ static Error badInput(const Twine &Msg) {
   return createStringError(inconvertibleErrorCode(), Msg.str());
 }
 
-std::vector<ChainOp> storeAllOps(const Chain &C) {
-  unsigned L = C.size();
-  std::vector<ChainOp> Ops;
-  Ops.reserve(2 * L + 1);
-  for (unsigned I = 0; I < L; ++I)
-    Ops.push_back({ChainOpKind::FAll, I});
-  Ops.push_back({ChainOpKind::Loss, 0});
-  for (unsigned I = L; I-- > 0;)
-    Ops.push_back({ChainOpKind::B, I});
-  return Ops;
-}
-
 /// Forward of one segment [A, E): recorded, or checkpointed so that only its
 /// input (kept by F_ck) and its output x_E stay resident.
 static void segmentForward(std::vector<ChainOp> &Ops, unsigned A, unsigned E,

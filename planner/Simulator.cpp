@@ -9,9 +9,8 @@
 
 #include "planner/Simulator.h"
 
-#include "planner/ChainStrategies.h"
+#include "planner/Baselines.h"
 #include "planner/Errors.h"
-#include "planner/GraphPlanner.h"
 
 #include "llvm/ADT/BitVector.h"
 
@@ -271,18 +270,45 @@ Expected<SimResult> simulate(const Model &M, const Schedule &S,
   return simulateChain(*M.AsChain, S.ChainOps, Opts);
 }
 
-/// Fills everything but the ops, from the plan's and the baseline's runs.
+Expected<Prediction> predict(const Model &M, Dialect D, const SimResult &Plan) {
+  if (D == Dialect::Chain && !M.isChain())
+    return createStringError(inconvertibleErrorCode(),
+                             "a chain plan has no baseline on graph model " +
+                                 M.Path);
+  Expected<SimResult> Base =
+      D == Dialect::Chain ? simulateChain(*M.AsChain, storeAllOps(*M.AsChain))
+                          : simulateGraph(M.G, storeAllGraphOps(M.G));
+  if (!Base)
+    return Base.takeError();
+  Prediction P;
+  P.PeakBytes = Plan.PeakBytes;
+  P.Time = Plan.Time;
+  P.BaselineTime = Base->Time;
+  P.BaselinePeakBytes = Base->PeakBytes;
+  P.Overhead = Base->Time > 0 ? Plan.Time / Base->Time - 1 : 0;
+  P.ForwardRecomputations = Plan.ForwardRecomputations;
+  return P;
+}
+
+Expected<Prediction> predict(const Model &M, const Schedule &S) {
+  auto R = simulate(M, S);
+  if (!R)
+    return R.takeError();
+  return predict(M, S.Kind, *R);
+}
+
+/// Fills everything but the ops from the plan's run, in dialect \p D.
 static Expected<Schedule> finish(const Model &M, StringRef Strategy,
-                                 std::optional<uint64_t> Budget,
-                                 Expected<SimResult> Plan,
-                                 Expected<SimResult> Base) {
+                                 std::optional<uint64_t> Budget, Dialect D,
+                                 Expected<SimResult> Plan) {
   if (!Plan)
     return createStringError(
         inconvertibleErrorCode(),
         "internal error: strategy '" + Strategy +
             "' produced an invalid schedule: " + toString(Plan.takeError()));
-  if (!Base)
-    return Base.takeError();
+  auto P = predict(M, D, *Plan);
+  if (!P)
+    return P.takeError();
   if (Budget && Plan->PeakBytes > *Budget)
     return createStringError(
         inconvertibleErrorCode(),
@@ -295,13 +321,7 @@ static Expected<Schedule> finish(const Model &M, StringRef Strategy,
   S.ModelSha256 = M.Sha256;
   S.Strategy = Strategy.str();
   S.BudgetBytes = Budget;
-  Prediction &P = S.Predicted;
-  P.PeakBytes = Plan->PeakBytes;
-  P.Time = Plan->Time;
-  P.BaselineTime = Base->Time;
-  P.BaselinePeakBytes = Base->PeakBytes;
-  P.Overhead = Base->Time > 0 ? Plan->Time / Base->Time - 1 : 0;
-  P.ForwardRecomputations = Plan->ForwardRecomputations;
+  S.Predicted = *P;
   return S;
 }
 
@@ -313,8 +333,8 @@ Expected<Schedule> finalizeChainSchedule(const Model &M, StringRef Strategy,
                              "strategy '" + Strategy +
                                  "' made chain ops for graph model " + M.Path);
   const Chain &C = *M.AsChain;
-  auto S = finish(M, Strategy, BudgetBytes, simulateChain(C, Ops),
-                  simulateChain(C, storeAllOps(C)));
+  auto S =
+      finish(M, Strategy, BudgetBytes, Dialect::Chain, simulateChain(C, Ops));
   if (!S)
     return S.takeError();
   S->Kind = Dialect::Chain;
@@ -327,8 +347,8 @@ Expected<Schedule> finalizeChainSchedule(const Model &M, StringRef Strategy,
 Expected<Schedule> finalizeGraphSchedule(const Model &M, StringRef Strategy,
                                          std::optional<uint64_t> BudgetBytes,
                                          std::vector<GraphOp> Ops) {
-  auto S = finish(M, Strategy, BudgetBytes, simulateGraph(M.G, Ops),
-                  simulateGraph(M.G, storeAllGraphOps(M.G)));
+  auto S =
+      finish(M, Strategy, BudgetBytes, Dialect::Graph, simulateGraph(M.G, Ops));
   if (!S)
     return S.takeError();
   S->Kind = Dialect::Graph;
