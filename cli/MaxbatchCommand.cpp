@@ -38,8 +38,9 @@ ArgParser makeParser() {
   P.option("device-memory", "SIZE",
            "total device memory, e.g. 80GiB or 24GB (required)");
   P.option("time-limit", "SEC",
-           "graph models: time limit of each optimal planner call "
-           "(default 10)");
+           fmt::format("graph models: time limit of each optimal planner "
+                       "call (default {})",
+                       DefaultMaxBatchTimeLimitSeconds));
   P.flag("json", "print one JSON object");
   P.epilog("Examples:\n  remat maxbatch data/models/gpt2-small.json "
            "--device-memory 24GiB\n  remat maxbatch "
