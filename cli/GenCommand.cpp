@@ -8,6 +8,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "graph/Errors.h"
 #include "models/ModelGen.h"
 #include "models/TrainingSetup.h"
 
@@ -90,8 +91,7 @@ static Error readCommon(const ArgParser &P, double &Tflops, std::string &Name) {
   if (auto N = P.get("name")) {
     // The loader refuses an empty name; so does gen, before writing.
     if (N->empty())
-      return createStringError(inconvertibleErrorCode(),
-                               "--name must not be empty");
+      return badInput("--name must not be empty");
     Name = *N;
   }
   return Error::success();
@@ -141,10 +141,9 @@ static Error readTraining(const ArgParser &P, StringRef Kind,
   if (auto T = P.get("trainable-params")) {
     uint64_t N = 0;
     if (StringRef(*T).getAsInteger(10, N))
-      return createStringError(inconvertibleErrorCode(),
-                               "--trainable-params: '%s' is not a whole "
-                               "number of parameters",
-                               T->c_str());
+      return badInput("--trainable-params: '{}' is not a whole "
+                      "number of parameters",
+                      T->c_str());
     S.TrainableParams = N;
   }
   for (auto [Name, Field] :
@@ -205,9 +204,7 @@ static int runBundled(ArrayRef<std::string> Args, raw_ostream &Out,
     return *Done;
   auto Dir = P.get("out");
   if (!Dir || Dir->empty())
-    return reportError(createStringError(inconvertibleErrorCode(),
-                                         "gen bundled: --out DIR is required"),
-                       Err);
+    return reportError(badInput("gen bundled: --out DIR is required"), Err);
   auto Models = bundledModels();
   if (!Models)
     return reportError(Models.takeError(), Err);

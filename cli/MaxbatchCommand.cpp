@@ -8,6 +8,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "graph/Errors.h"
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
 #include "planner/MaxBatch.h"
@@ -135,9 +136,7 @@ int runMaxbatch(ArrayRef<std::string> Args, raw_ostream &Out,
   if (!Device)
     return reportError(Device.takeError(), Err);
   if (!*Device)
-    return reportError(createStringError(inconvertibleErrorCode(),
-                                         "maxbatch needs --device-memory SIZE"),
-                       Err);
+    return reportError(badInput("maxbatch needs --device-memory SIZE"), Err);
   auto M = loadModelFile(P.positionals()[0]);
   if (!M)
     return reportError(M.takeError(), Err);

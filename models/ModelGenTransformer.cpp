@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "graph/Errors.h"
 #include "models/ModelGen.h"
 #include "models/ModelGenInternal.h"
 
@@ -92,9 +93,8 @@ static Error divisible(StringRef Gen, StringRef What, unsigned N,
                        StringRef ByWhat, unsigned D) {
   if (N % D == 0)
     return Error::success();
-  return createStringError(
-      inconvertibleErrorCode(), "gen %s: --%s %u is not divisible by --%s %u",
-      Gen.str().c_str(), What.str().c_str(), N, ByWhat.str().c_str(), D);
+  return badInput("gen {}: --{} {} is not divisible by --{} {}", Gen.str(),
+                  What.str(), N, ByWhat.str(), D);
 }
 
 Expected<GeneratedModel> generateGpt(const GptOptions &O) {

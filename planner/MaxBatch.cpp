@@ -309,12 +309,10 @@ Expected<MaxBatchResult> computeMaxBatch(const Model &M,
   R.FileBatch = R.BatchDeclared ? M.BatchSize : 1;
   R.StaticBytes = M.Static.total();
   if (Opts.DeviceMemoryBytes < R.StaticBytes)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "--device-memory %s is below the model's static bytes %s "
-        "(parameters, gradients, optimizer)",
-        formatSize(Opts.DeviceMemoryBytes).c_str(),
-        formatSize(R.StaticBytes).c_str());
+    return badInput("--device-memory {} is below the model's static bytes {} "
+                    "(parameters, gradients, optimizer)",
+                    formatSize(Opts.DeviceMemoryBytes),
+                    formatSize(R.StaticBytes));
   R.BudgetBytes = Opts.DeviceMemoryBytes - R.StaticBytes;
   R.BatchLimit = Opts.BatchLimit;
   if (M.isChain()) {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/Simulator.h"
+#include "graph/Errors.h"
 
 #include "planner/Baselines.h"
 #include "planner/Errors.h"
@@ -264,17 +265,15 @@ Expected<SimResult> simulate(const Model &M, const Schedule &S,
   if (S.Kind == Dialect::Graph)
     return simulateGraph(M.G, S.GraphOps, Opts);
   if (!M.isChain())
-    return createStringError(inconvertibleErrorCode(),
-                             "the schedule uses the chain dialect but model " +
-                                 M.Path + " is a graph");
+    return badInput("{}", "the schedule uses the chain dialect but model " +
+                              M.Path + " is a graph");
   return simulateChain(*M.AsChain, S.ChainOps, Opts);
 }
 
 Expected<Prediction> predict(const Model &M, Dialect D, const SimResult &Plan) {
   if (D == Dialect::Chain && !M.isChain())
-    return createStringError(inconvertibleErrorCode(),
-                             "a chain plan has no baseline on graph model " +
-                                 M.Path);
+    return badInput("{}",
+                    "a chain plan has no baseline on graph model " + M.Path);
   Expected<SimResult> Base =
       D == Dialect::Chain ? simulateChain(*M.AsChain, storeAllOps(*M.AsChain))
                           : simulateGraph(M.G, storeAllGraphOps(M.G));
@@ -302,20 +301,17 @@ static Expected<Schedule> finish(const Model &M, StringRef Strategy,
                                  std::optional<uint64_t> Budget, Dialect D,
                                  Expected<SimResult> Plan) {
   if (!Plan)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "internal error: strategy '" + Strategy +
-            "' produced an invalid schedule: " + toString(Plan.takeError()));
+    return badInput("internal error: strategy '{}' produced an invalid "
+                    "schedule: {}",
+                    Strategy.str(), toString(Plan.takeError()));
   auto P = predict(M, D, *Plan);
   if (!P)
     return P.takeError();
   if (Budget && Plan->PeakBytes > *Budget)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "internal error: strategy '%s' produced a plan with peak %llu bytes "
-        "over its budget of %llu bytes",
-        Strategy.str().c_str(), (unsigned long long)Plan->PeakBytes,
-        (unsigned long long)*Budget);
+    return badInput(
+        "internal error: strategy '{}' produced a plan with peak {} bytes "
+        "over its budget of {} bytes",
+        Strategy.str(), Plan->PeakBytes, *Budget);
   Schedule S;
   S.ModelName = M.Name;
   S.ModelSha256 = M.Sha256;
@@ -329,9 +325,8 @@ Expected<Schedule> finalizeChainSchedule(const Model &M, StringRef Strategy,
                                          std::optional<uint64_t> BudgetBytes,
                                          std::vector<ChainOp> Ops) {
   if (!M.isChain())
-    return createStringError(inconvertibleErrorCode(),
-                             "strategy '" + Strategy +
-                                 "' made chain ops for graph model " + M.Path);
+    return badInput("strategy '{}' made chain ops for graph model {}",
+                    Strategy.str(), M.Path);
   const Chain &C = *M.AsChain;
   auto S =
       finish(M, Strategy, BudgetBytes, Dialect::Chain, simulateChain(C, Ops));

@@ -1,6 +1,7 @@
 //===- runtime/Profile.cpp - Measuring real layers into a model file ------===//
 
 #include "runtime/Profile.h"
+#include "graph/Errors.h"
 
 #include "runtime/RealMath.h"
 #include "runtime/RealModel.h"
@@ -13,10 +14,6 @@
 using namespace llvm;
 
 namespace remat {
-
-static Error bad(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg);
-}
 
 /// Median of \p N timings of \p Fn on \p Dev, microseconds.
 template <typename Fn>
@@ -89,10 +86,10 @@ static std::string renderModel(const ProfileResult &R, const ProfileOptions &O,
 
 Expected<ProfileResult> profileRealLayers(const ProfileOptions &O) {
   if (O.Device != "cpu")
-    return bad("profile: --device " + O.Device +
-               ": the real layers run on the cpu device only");
+    return badInput("{}", "profile: --device " + O.Device +
+                              ": the real layers run on the cpu device only");
   if (O.Repeats == 0)
-    return bad("profile: --repeat must be at least 1");
+    return badInput("profile: --repeat must be at least 1");
   auto Net = O.Like ? real::RealNet::fromChain(*O.Like, O.Shape)
                     : real::RealNet::fromPreset(O.Preset, O.Blocks, O.Shape);
   if (!Net)
