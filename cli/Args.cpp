@@ -37,8 +37,8 @@ const ArgParser::Spec *ArgParser::lookup(StringRef Name) const {
 }
 
 static Error usageError(const std::string &Command, const Twine &Msg) {
-  return badInput("{}", "remat " + Command + ": " + Msg.str() +
-                            " (see 'remat " + Command + " --help')");
+  return badInput("remat {}: {} (see 'remat {} --help')", Command, Msg.str(),
+                  Command);
 }
 
 Error ArgParser::parse(ArrayRef<std::string> Args, unsigned MinPos,

@@ -114,7 +114,7 @@ int runEmit(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   const Trainer *T = findTrainer(*TargetName);
   if (!T)
     return reportError(badInput("--target '{}' is unknown; use one of {}",
-                                TargetName->c_str(), trainerList()),
+                                *TargetName, trainerList()),
                        Err);
   auto M = loadOptionalModel(P);
   if (!M)

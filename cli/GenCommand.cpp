@@ -143,7 +143,7 @@ static Error readTraining(const ArgParser &P, StringRef Kind,
     if (StringRef(*T).getAsInteger(10, N))
       return badInput("--trainable-params: '{}' is not a whole "
                       "number of parameters",
-                      T->c_str());
+                      *T);
     S.TrainableParams = N;
   }
   for (auto [Name, Field] :

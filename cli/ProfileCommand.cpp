@@ -94,8 +94,7 @@ int runProfile(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   O.Device = P.get("device").value_or("cpu");
   if (O.Device != "cpu" && O.Device != "cuda")
     return reportError(
-        badInput("{}", "--device must be cpu or cuda, not '" + O.Device + "'"),
-        Err);
+        badInput("--device must be cpu or cuda, not '{}'", O.Device), Err);
   O.Preset = P.get("preset").value_or("tiny-gpt");
   O.Name = P.get("name").value_or("");
   if (Error E = readShape(P, O))
@@ -114,8 +113,7 @@ int runProfile(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
       return reportError(M.takeError(), Err);
     if (!M->isChain())
       return reportError(
-          badInput("{}", "--like " + *Path +
-                             ": real layers follow chain models only"),
+          badInput("--like {}: real layers follow chain models only", *Path),
           Err);
     Like = std::move(*M);
     O.Like = &*Like->AsChain;

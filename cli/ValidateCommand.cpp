@@ -142,17 +142,14 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
   ValidateOptions O;
   O.Device = P.get("device").value_or("cpu");
   if (O.Device != "cpu" && O.Device != "cuda")
-    return badInput("{}",
-                    "--device must be cpu or cuda, not '" + O.Device + "'");
+    return badInput("--device must be cpu or cuda, not '{}'", O.Device);
   std::string Mode = P.get("mode").value_or("synthetic");
   if (Mode != "synthetic" && Mode != "real")
-    return badInput("{}",
-                    "--mode must be synthetic or real, not '" + Mode + "'");
+    return badInput("--mode must be synthetic or real, not '{}'", Mode);
   O.Mode = Mode == "real" ? WorkloadMode::Real : WorkloadMode::Synthetic;
   std::string Clock = P.get("cpu-clock").value_or("thread");
   if (Clock != "steady" && Clock != "thread")
-    return badInput("{}", "--cpu-clock must be steady or thread, not '" +
-                              Clock + "'");
+    return badInput("--cpu-clock must be steady or thread, not '{}'", Clock);
   O.Clock = Clock == "thread" ? CpuClock::Thread : CpuClock::Steady;
   O.Repeats = 3;
   O.CheckRealTime = P.has("check-time");

@@ -214,8 +214,9 @@ Error deriveBackward(Graph &G) {
     const Node &N = G.Nodes[V];
     Names.insert(N.Name);
     if (N.NodePhase == Phase::Backward)
-      return badInput("{}", "cannot derive the backward: node \"" + N.Name +
-                                "\" is already a backward node");
+      return badInput(
+          "cannot derive the backward: node \"{}\" is already a backward node",
+          N.Name);
     (N.NodePhase == Phase::Forward ? Fwd : Losses).push_back(V);
   }
   G.finalize();
@@ -251,8 +252,9 @@ Error deriveBackward(Graph &G) {
     B.Inputs.push_back(V);
     B.Inputs.append(F.Inputs.begin(), F.Inputs.end());
     if (!Names.insert(B.Name).second)
-      return badInput("{}", "cannot derive the backward: node name \"" +
-                                B.Name + "\" is already used");
+      return badInput(
+          "cannot derive the backward: node name \"{}\" is already used",
+          B.Name);
     GradOf[V] = G.size();
     G.Nodes.push_back(std::move(B));
   }

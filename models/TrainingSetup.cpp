@@ -37,8 +37,8 @@ static Expected<PerParam> perParam(const TrainingSetup &S) {
   else if (S.Precision == "fp32")
     P.Weight = P.Grad = 4;
   else
-    return badInput("{}", "--precision '" + S.Precision +
-                              "' is not one of mixed, bf16, fp32");
+    return badInput("--precision '{}' is not one of mixed, bf16, fp32",
+                    S.Precision);
   // The fp32 master copy of mixed precision belongs to the optimizer step.
   unsigned Master = S.Precision == "mixed" ? 4 : 0;
   if (S.Optimizer == "adamw")

@@ -265,15 +265,14 @@ Expected<SimResult> simulate(const Model &M, const Schedule &S,
   if (S.Kind == Dialect::Graph)
     return simulateGraph(M.G, S.GraphOps, Opts);
   if (!M.isChain())
-    return badInput("{}", "the schedule uses the chain dialect but model " +
-                              M.Path + " is a graph");
+    return badInput(
+        "the schedule uses the chain dialect but model {} is a graph", M.Path);
   return simulateChain(*M.AsChain, S.ChainOps, Opts);
 }
 
 Expected<Prediction> predict(const Model &M, Dialect D, const SimResult &Plan) {
   if (D == Dialect::Chain && !M.isChain())
-    return badInput("{}",
-                    "a chain plan has no baseline on graph model " + M.Path);
+    return badInput("a chain plan has no baseline on graph model {}", M.Path);
   Expected<SimResult> Base =
       D == Dialect::Chain ? simulateChain(*M.AsChain, storeAllOps(*M.AsChain))
                           : simulateGraph(M.G, storeAllGraphOps(M.G));

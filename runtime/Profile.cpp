@@ -86,8 +86,9 @@ static std::string renderModel(const ProfileResult &R, const ProfileOptions &O,
 
 Expected<ProfileResult> profileRealLayers(const ProfileOptions &O) {
   if (O.Device != "cpu")
-    return badInput("{}", "profile: --device " + O.Device +
-                              ": the real layers run on the cpu device only");
+    return badInput(
+        "profile: --device {}: the real layers run on the cpu device only",
+        O.Device);
   if (O.Repeats == 0)
     return badInput("profile: --repeat must be at least 1");
   auto Net = O.Like ? real::RealNet::fromChain(*O.Like, O.Shape)

@@ -344,8 +344,9 @@ Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
     if (Error E = checkBusyTime(S, O))
       return E;
   if (S.Kind == Dialect::Chain && !M.isChain())
-    return badInput("{}", "a chain-dialect schedule needs a chain model; '" +
-                              M.Path + "' is a graph");
+    return badInput(
+        "a chain-dialect schedule needs a chain model; '{}' is a graph",
+        M.Path);
   CpuBackendOptions Cpu;
   Cpu.Clock = O.Clock;
   Cpu.Fault = O.Fault;
