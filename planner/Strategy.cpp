@@ -244,7 +244,8 @@ static Error checkChainBound(const Schedule &S) {
       Bound, S.Optimality->Class, Time));
 }
 
-/// Simulates the ops of a strategy into a schedule and checks it.
+/// Attaches what the planner proved to the simulated schedule and checks
+/// the bound and the budget.
 static Expected<Schedule> finalize(const StrategyOptions &O,
                                    Expected<Schedule> Sch,
                                    std::optional<OptimalityReport> Opt) {
