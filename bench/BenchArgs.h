@@ -1,4 +1,4 @@
-//===- bench/BenchArgs.h - Command lines of the bench programs -*- C++ -*-===//
+//===- bench/BenchArgs.h - Command lines of the bench programs --*- C++ -*-===//
 //
 // The bench programs take a few numeric flags. A typo must not run a
 // different benchmark than the one asked for, so every value is checked and a

@@ -1,5 +1,4 @@
-//===- bench/BenchChains.h - Seeded heterogeneous chains for benches -*- C++
-//-*-===//
+//===- bench/BenchChains.h - Seeded chains for benches ----------*- C++ -*-===//
 //
 // The random chains that bench/chain_dp.cpp and bench/frontier.cpp plan, so
 // both benches measure the same distribution.

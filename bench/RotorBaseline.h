@@ -1,5 +1,4 @@
-//===- bench/RotorBaseline.h - Rotor-style dense DP, for comparison -*- C++
-//-*-//
+//===- bench/RotorBaseline.h - Rotor-style DP to compare --------*- C++ -*-===//
 //
 // The baseline for bench/chain_dp: the same recurrence
 // (planner/ChainDPTables.h, with every peak term of spec §3a) computed the way

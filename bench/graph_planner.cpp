@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/GraphMILP.h"
 #include "planner/GraphMILPBound.h"
 #include "planner/GraphPlanner.h"

@@ -1,6 +1,7 @@
 //===- cli/Args.cpp - A small per-command argument parser -----------------===//
 
 #include "cli/Args.h"
+#include "graph/Errors.h"
 
 #include "graph/Size.h"
 
@@ -36,9 +37,8 @@ const ArgParser::Spec *ArgParser::lookup(StringRef Name) const {
 }
 
 static Error usageError(const std::string &Command, const Twine &Msg) {
-  return createStringError(inconvertibleErrorCode(),
-                           "remat " + Command + ": " + Msg.str() +
-                               " (see 'remat " + Command + " --help')");
+  return badInput("remat {}: {} (see 'remat {} --help')", Command, Msg.str(),
+                  Command);
 }
 
 Error ArgParser::parse(ArrayRef<std::string> Args, unsigned MinPos,

@@ -1,6 +1,7 @@
 //===- cli/Common.cpp - Helpers shared by the commands --------------------===//
 
 #include "cli/Common.h"
+#include "graph/Errors.h"
 
 #include "emit/Emit.h"
 #include "graph/Size.h"
@@ -65,7 +66,7 @@ std::optional<int> parseArgs(ArgParser &P, ArrayRef<std::string> Args,
 }
 
 static Error fileError(StringRef Path, const Twine &Msg) {
-  return createStringError(inconvertibleErrorCode(), (Path + ": " + Msg).str());
+  return badInput("{}", (Path + ": " + Msg).str());
 }
 
 /// Writes straight into \p Path (a device, a FIFO, or a dangling link's
@@ -123,8 +124,7 @@ Error writeOutput(StringRef Path, StringRef Contents, raw_ostream &Out,
     return Error::success();
   }
   if (Path.empty())
-    return createStringError(inconvertibleErrorCode(),
-                             "the output path is empty (use - for stdout)");
+    return badInput("the output path is empty (use - for stdout)");
   for (const std::string &In : Inputs)
     if (sys::fs::equivalent(Path, In))
       return fileError(Path, "is also an input of this command (" + In +
@@ -166,21 +166,19 @@ Expected<std::optional<uint64_t>> budgetFromArgs(const ArgParser &P,
   if (!Device)
     return Device.takeError();
   if (*Budget && *Device)
-    return createStringError(inconvertibleErrorCode(),
-                             "give either --budget or --device-memory, not "
-                             "both");
+    return badInput("give either --budget or --device-memory, not "
+                    "both");
   if (*Budget)
     return *Budget;
   if (!*Device)
     return std::optional<uint64_t>();
   uint64_t Static = M.Static.total();
   if (**Device < Static)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "--device-memory %s is smaller than the model's static bytes %s "
+    return badInput(
+        "--device-memory {} is smaller than the model's static bytes {} "
         "(parameters + gradients + optimizer); nothing is left for "
         "activations",
-        formatSize(**Device).c_str(), formatSize(Static).c_str());
+        formatSize(**Device), formatSize(Static));
   return std::optional<uint64_t>(**Device - Static);
 }
 

@@ -13,13 +13,11 @@
 #include "graph/Size.h"
 #include "planner/Errors.h"
 #include "planner/Strategy.h"
-
-#include "llvm/ADT/StringSet.h"
+#include "planner/StrategyRegistry.h"
 
 #include <cmath>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <set>
 
 using namespace llvm;
 
@@ -51,64 +49,6 @@ ArgParser makeParser() {
   return P;
 }
 
-/// One strategy with its parameters, and how to print it.
-struct Candidate {
-  StrategyOptions Opts;
-  std::string Label;
-};
-
-unsigned ceilSqrt(unsigned L) {
-  unsigned K = 1;
-  while (K * K < L)
-    ++K;
-  return K;
-}
-
-std::vector<Candidate> chainCandidates(const Model &M,
-                                       std::optional<uint64_t> Budget) {
-  const Chain &C = *M.AsChain;
-  unsigned L = std::max(C.size(), 1u);
-  std::vector<Candidate> Out;
-  auto Add = [&](const std::string &Name, const std::string &Label) {
-    Out.push_back({{}, Label});
-    Out.back().Opts.Name = Name;
-    return &Out.back().Opts;
-  };
-  Add("none", "none");
-  Add("sequential", fmt::format("sequential --segments {}", ceilSqrt(L)))
-      ->Segments = ceilSqrt(L);
-  Add("every", "every --k 2")->K = 2;
-  Add("sqrt", "sqrt");
-  StringSet<> Seen;
-  for (const Stage &S : C.Stages)
-    if (!S.Kind.empty() && Seen.insert(S.Kind).second)
-      Add("selective", "selective --kinds " + S.Kind)->Kinds = {S.Kind};
-  Add("chen", "chen")->BudgetBytes = Budget;
-  unsigned Log = 1;
-  while ((1u << (Log - 1)) < L)
-    ++Log;
-  for (unsigned S : std::set<unsigned>{2, Log, ceilSqrt(L)})
-    Add("revolve", fmt::format("revolve --slots {}", S))->Slots = S;
-  if (Budget)
-    Add("optimal", "optimal")->BudgetBytes = Budget;
-  return Out;
-}
-
-std::vector<Candidate> graphCandidates(std::optional<uint64_t> Budget) {
-  std::vector<Candidate> Out;
-  for (const char *Name : {"none", "recompute-all", "chen"}) {
-    Out.push_back({{}, Name});
-    Out.back().Opts.Name = Name;
-  }
-  Out[2].Opts.BudgetBytes = Budget;
-  if (Budget) {
-    Out.push_back({{}, "optimal"});
-    Out.back().Opts.Name = "optimal";
-    Out.back().Opts.BudgetBytes = Budget;
-  }
-  return Out;
-}
-
 struct Row {
   std::string Strategy, Label;
   Prediction P;
@@ -125,11 +65,12 @@ struct Skipped {
 
 /// Plans one candidate. A budget-searching strategy that cannot meet the
 /// budget is re-planned without it, so its row shows its least peak.
-std::optional<Row> planRow(const Model &M, const Candidate &C,
+std::optional<Row> planRow(const Model &M, const SweepPoint &C,
                            std::optional<uint64_t> Budget,
                            std::vector<Skipped> &Skips) {
   auto S = planStrategy(M, C.Opts);
-  if (!S && C.Opts.BudgetBytes && C.Opts.Name != "optimal") {
+  if (!S && C.Opts.BudgetBytes &&
+      findStrategy(C.Opts.Name)->Budget != BudgetUse::Required) {
     consumeError(S.takeError());
     StrategyOptions Free = C.Opts;
     Free.BudgetBytes.reset();
@@ -264,11 +205,11 @@ int runCompare(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   auto Budget = budgetFromArgs(P, *M);
   if (!Budget)
     return reportError(Budget.takeError(), Err);
-  std::vector<Candidate> Cands =
-      M->isChain() ? chainCandidates(*M, *Budget) : graphCandidates(*Budget);
+  SweepRequest Req = SweepRequest::forModel(SweepCommand::Compare, *M, *Budget);
+  std::vector<SweepPoint> Cands = sweepStrategies(Req);
   std::vector<Row> Rows;
   std::vector<Skipped> Skips;
-  for (const Candidate &C : Cands)
+  for (const SweepPoint &C : Cands)
     if (auto R = planRow(*M, C, *Budget, Skips))
       Rows.push_back(std::move(*R));
   markBest(Rows);

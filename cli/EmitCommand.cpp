@@ -9,6 +9,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "graph/Errors.h"
 
 #include "emit/Emit.h"
 #include "emit/Trainer.h"
@@ -108,17 +109,13 @@ int runEmit(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
     return *Done;
   auto TargetName = P.get("target");
   if (!TargetName)
-    return reportError(createStringError(inconvertibleErrorCode(),
-                                         "emit needs --target (one of %s)",
-                                         trainerList().c_str()),
-                       Err);
+    return reportError(
+        badInput("emit needs --target (one of {})", trainerList()), Err);
   const Trainer *T = findTrainer(*TargetName);
   if (!T)
-    return reportError(
-        createStringError(inconvertibleErrorCode(),
-                          "--target '%s' is unknown; use one of %s",
-                          TargetName->c_str(), trainerList().c_str()),
-        Err);
+    return reportError(badInput("--target '{}' is unknown; use one of {}",
+                                *TargetName, trainerList()),
+                       Err);
   auto M = loadOptionalModel(P);
   if (!M)
     return reportError(M.takeError(), Err);

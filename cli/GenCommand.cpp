@@ -1,7 +1,7 @@
 //===- cli/GenCommand.cpp - remat gen: analytic model files ---------------===//
 //
 // `remat gen KIND [options] [-o FILE]` writes a model file computed from a
-// network's shape (graph/ModelGen.h); `remat gen bundled --out DIR`
+// network's shape (models/ModelGen.h); `remat gen bundled --out DIR`
 // regenerates every file of data/models/.
 //
 //===----------------------------------------------------------------------===//
@@ -9,8 +9,9 @@
 #include "cli/Commands.h"
 #include "cli/Common.h"
 #include "cli/TrainingOptions.h"
-#include "graph/ModelGen.h"
-#include "graph/TrainingSetup.h"
+#include "graph/Errors.h"
+#include "models/ModelGen.h"
+#include "models/TrainingSetup.h"
 
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Path.h"
@@ -91,8 +92,7 @@ static Error readCommon(const ArgParser &P, double &Tflops, std::string &Name) {
   if (auto N = P.get("name")) {
     // The loader refuses an empty name; so does gen, before writing.
     if (N->empty())
-      return createStringError(inconvertibleErrorCode(),
-                               "--name must not be empty");
+      return badInput("--name must not be empty");
     Name = *N;
   }
   return Error::success();
@@ -131,10 +131,9 @@ static Error readActivationPrecision(StringRef Kind, StringRef Value,
     Bytes = 4;
     return Error::success();
   }
-  return createStringError(inconvertibleErrorCode(),
-                           "gen %s: --activation-precision: unknown value "
-                           "'%s'; expected 16-bit, bf16, fp16 or fp32",
-                           Kind.str().c_str(), Value.str().c_str());
+  return badInput("gen {}: --activation-precision: unknown value "
+                  "'{}'; expected 16-bit, bf16, fp16 or fp32",
+                  Kind.str(), Value.str());
 }
 
 /// The transformer generators' --activation-precision option, bound to
@@ -204,9 +203,7 @@ static int runBundled(ArrayRef<std::string> Args, raw_ostream &Out,
     return *Done;
   auto Dir = P.get("out");
   if (!Dir || Dir->empty())
-    return reportError(createStringError(inconvertibleErrorCode(),
-                                         "gen bundled: --out DIR is required"),
-                       Err);
+    return reportError(badInput("gen bundled: --out DIR is required"), Err);
   auto Models = bundledModels();
   if (!Models)
     return reportError(Models.takeError(), Err);

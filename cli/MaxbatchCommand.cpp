@@ -9,6 +9,7 @@
 #include "cli/Commands.h"
 #include "cli/Common.h"
 #include "cli/TrainingOptions.h"
+#include "graph/Errors.h"
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
 #include "planner/MaxBatch.h"
@@ -44,8 +45,9 @@ ArgParser makeParser() {
   P.option("device-memory", "SIZE",
            "total device memory, e.g. 80GiB or 24GB (required)");
   P.option("time-limit", "SEC",
-           "graph models: time limit of each optimal planner call "
-           "(default 10)");
+           fmt::format("graph models: time limit of each optimal planner "
+                       "call (default {})",
+                       DefaultMaxBatchTimeLimitSeconds));
   P.option("static-bytes", "SIZE",
            "replace the model file's static bytes (weights, gradients, "
            "optimizer states) by SIZE");
@@ -156,10 +158,9 @@ Expected<StaticSource> applyStaticOptions(const ArgParser &P, Model &M) {
     return Setup.takeError();
   bool HasParams = P.has("parameters");
   if (*Given && (*Setup || HasParams))
-    return createStringError(inconvertibleErrorCode(),
-                             "maxbatch: --static-bytes replaces the static "
-                             "bytes; do not combine it with --parameters or "
-                             "the set-up options");
+    return badInput("maxbatch: --static-bytes replaces the static "
+                    "bytes; do not combine it with --parameters or "
+                    "the set-up options");
   if (*Given) {
     M.Static = StaticBytes();
     M.Static.Parameters = **Given;
@@ -168,17 +169,15 @@ Expected<StaticSource> applyStaticOptions(const ArgParser &P, Model &M) {
   if (!*Setup && !HasParams)
     return StaticSource();
   if (!HasParams)
-    return createStringError(inconvertibleErrorCode(),
-                             "maxbatch: the set-up options need --parameters "
-                             "N, the model's parameter count (remat gen "
-                             "prints it in the model's description)");
+    return badInput("maxbatch: the set-up options need --parameters "
+                    "N, the model's parameter count (remat gen "
+                    "prints it in the model's description)");
   uint64_t N = 0;
   StringRef Text = *P.get("parameters");
   if (Text.getAsInteger(10, N) || N == 0)
-    return createStringError(inconvertibleErrorCode(),
-                             "maxbatch: --parameters: '%s' is not a positive "
-                             "whole number of parameters",
-                             Text.str().c_str());
+    return badInput("maxbatch: --parameters: '{}' is not a positive "
+                    "whole number of parameters",
+                    Text.str());
   TrainingSetup S = Setup->value_or(TrainingSetup());
   auto Bytes = trainingStaticBytes(N, S);
   if (!Bytes)
@@ -198,9 +197,7 @@ int runMaxbatch(ArrayRef<std::string> Args, raw_ostream &Out,
   if (!Device)
     return reportError(Device.takeError(), Err);
   if (!*Device)
-    return reportError(createStringError(inconvertibleErrorCode(),
-                                         "maxbatch needs --device-memory SIZE"),
-                       Err);
+    return reportError(badInput("maxbatch needs --device-memory SIZE"), Err);
   auto M = loadModelFile(P.positionals()[0]);
   if (!M)
     return reportError(M.takeError(), Err);

@@ -8,11 +8,13 @@
 #include "cli/Commands.h"
 #include "cli/Common.h"
 
+#include "graph/Errors.h"
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
 #include "planner/ScheduleIO.h"
 #include "planner/Simulator.h"
 #include "planner/Strategy.h"
+#include "planner/StrategyRegistry.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -33,22 +35,11 @@ ArgParser makeParser() {
       "written; its `predicted`\nblock holds the simulated peak, time and "
       "overhead.");
   P.option("strategy", "S",
-           "none, sequential, every, sqrt, selective, chen, revolve, "
-           "optimal (chains);\nnone, recompute-all, chen, optimal (graphs)");
+           strategyNameList(/*Graphs=*/false) + " (chains);\n" +
+               strategyNameList(/*Graphs=*/true) + " (graphs)");
   addBudgetOptions(P);
-  P.option("segments", "N", "sequential: number of segments (1..L)");
-  P.option("k", "K", "every: checkpoint the input of every K-th stage");
-  P.option("kinds", "A,B", "selective: stage kinds to recompute");
-  P.option("slots", "S", "revolve: stored checkpoints, x_0 included");
-  P.option("memory-slots", "N",
-           "optimal on chains: discretise memory into N slots (0 = exact)",
-           "0");
-  P.option("mode", "MODE", "optimal on graphs: auto, exact or scalable",
-           "auto");
-  P.option("time-limit", "SEC",
-           "optimal on graphs: solver time limit, "
-           "seconds",
-           "60");
+  for (const StrategyParam &Par : strategyParams())
+    P.option(Par.Spelling, Par.Meta, Par.Help, Par.Default);
   P.flag("as-graph", "plan a chain model through the graph planners (graph "
                      "dialect ops)");
   P.option("emit", "FORMAT",
@@ -70,42 +61,77 @@ ArgParser makeParser() {
   return P;
 }
 
+/// An unknown --mode is an error only where `optimal` plans \p M as a
+/// graph with a budget, after every other option has been read: where and
+/// when the graph planner has always refused it.
+Error checkGraphMode(const ArgParser &P, const Model &M,
+                     const StrategyOptions &O) {
+  auto Text = P.get("mode");
+  if (!Text || parseGraphMode(*Text) || O.Name != "optimal" || !O.BudgetBytes ||
+      (M.isChain() && !O.ForceGraph))
+    return Error::success();
+  return badInput("unknown graph planning mode '{}' (choose from auto, exact, "
+                  "scalable)",
+                  *Text);
+}
+
+/// Reads one STRATEGY_PARAM option into its field; absent, the field keeps
+/// its default.
+Error readParam(const ArgParser &P, const StrategyParam &Par,
+                StrategyOptions &O) {
+  switch (Par.Kind) {
+  case ParamKind::Unsigned: {
+    auto V = P.getUnsigned(Par.Spelling);
+    if (!V)
+      return V.takeError();
+    if (*V)
+      O.*Par.UnsignedField = **V;
+    return Error::success();
+  }
+  case ParamKind::List:
+    if (auto Text = P.get(Par.Spelling)) {
+      SmallVector<StringRef, 4> Parts;
+      StringRef(*Text).split(Parts, ',', -1, /*KeepEmpty=*/false);
+      for (StringRef K : Parts)
+        (O.*Par.ListField).push_back(K.trim().str());
+    }
+    return Error::success();
+  case ParamKind::Mode:
+    if (auto Text = P.get(Par.Spelling)) {
+      if (std::optional<GraphMode> Mode = parseGraphMode(*Text))
+        O.*Par.ModeField = *Mode; // else see checkGraphMode
+    }
+    return Error::success();
+  case ParamKind::Seconds: {
+    auto V = P.getDouble(Par.Spelling);
+    if (!V)
+      return V.takeError();
+    if (*V)
+      O.*Par.SecondsField = **V;
+    return Error::success();
+  }
+  }
+  return Error::success();
+}
+
 /// Reads the strategy options from the command line.
 Expected<StrategyOptions> strategyOptions(const ArgParser &P, const Model &M) {
   StrategyOptions O;
   auto Name = P.get("strategy");
   if (!Name)
-    return createStringError(inconvertibleErrorCode(),
-                             "--strategy S is required (run 'remat plan "
-                             "--help' for the list)");
+    return badInput("--strategy S is required (run 'remat plan --help' for "
+                    "the list)");
   O.Name = *Name;
   auto Budget = budgetFromArgs(P, M);
   if (!Budget)
     return Budget.takeError();
   O.BudgetBytes = *Budget;
-  for (auto [Key, Field] : {std::pair("segments", &O.Segments),
-                            std::pair("k", &O.K), std::pair("slots", &O.Slots),
-                            std::pair("memory-slots", &O.MemorySlots)}) {
-    auto V = P.getUnsigned(Key);
-    if (!V)
-      return V.takeError();
-    if (*V)
-      *Field = **V;
-  }
-  if (auto Kinds = P.get("kinds")) {
-    SmallVector<StringRef, 4> Parts;
-    StringRef(*Kinds).split(Parts, ',', -1, /*KeepEmpty=*/false);
-    for (StringRef K : Parts)
-      O.Kinds.push_back(K.trim().str());
-  }
-  if (auto Mode = P.get("mode"))
-    O.GraphMode = *Mode;
-  auto Limit = P.getDouble("time-limit");
-  if (!Limit)
-    return Limit.takeError();
-  if (*Limit)
-    O.TimeLimitSeconds = **Limit;
   O.ForceGraph = P.has("as-graph");
+  for (const StrategyParam &Par : strategyParams())
+    if (Error E = readParam(P, Par, O))
+      return E;
+  if (Error E = checkGraphMode(P, M, O))
+    return E;
   return O;
 }
 
@@ -195,10 +221,8 @@ int runPlan(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
     return *Done;
   std::string Emit = P.get("emit").value_or("json");
   if (Emit != "json" && Emit != "text")
-    return reportError(
-        createStringError(inconvertibleErrorCode(),
-                          "--emit must be json or text, got '" + Emit + "'"),
-        Err);
+    return reportError(badInput("--emit must be json or text, got '{}'", Emit),
+                       Err);
   auto M = loadModelFile(P.positionals()[0]);
   if (!M)
     return reportError(M.takeError(), Err);

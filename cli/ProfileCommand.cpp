@@ -8,6 +8,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "graph/Errors.h"
 
 #include "graph/ModelLoader.h"
 #include "runtime/Profile.h"
@@ -63,10 +64,6 @@ ArgParser makeParser() {
   return P;
 }
 
-Error bad(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg);
-}
-
 Error readShape(const ArgParser &P, ProfileOptions &O) {
   unsigned *Fields[] = {&O.Shape.Batch, &O.Shape.Seq, &O.Shape.Hidden,
                         &O.Shape.Heads, &O.Blocks,    &O.Repeats};
@@ -101,17 +98,18 @@ int runProfile(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
   O.Device = P.get("device").value_or("cpu");
   if (O.Device != "cpu" && O.Device != "cuda")
     return reportError(
-        bad("--device must be cpu or cuda, not '" + O.Device + "'"), Err);
+        badInput("--device must be cpu or cuda, not '{}'", O.Device), Err);
   O.Preset = P.get("preset").value_or("tiny-gpt");
   O.Name = P.get("name").value_or("");
   if (Error E = readShape(P, O))
     return reportError(std::move(E), Err);
   if (!P.has("output"))
-    return reportError(bad("remat profile: give -o FILE (or -o - for "
-                           "stdout)"),
+    return reportError(badInput("remat profile: give -o FILE (or -o - for "
+                                "stdout)"),
                        Err);
   if (P.has("like") && P.has("preset"))
-    return reportError(bad("give either --preset or --like, not both"), Err);
+    return reportError(badInput("give either --preset or --like, not both"),
+                       Err);
   std::optional<Model> Like;
   if (auto Path = P.get("like")) {
     auto M = loadModelFile(*Path);
@@ -119,7 +117,7 @@ int runProfile(ArrayRef<std::string> Args, raw_ostream &Out, raw_ostream &Err) {
       return reportError(M.takeError(), Err);
     if (!M->isChain())
       return reportError(
-          bad("--like " + *Path + ": real layers follow chain models only"),
+          badInput("--like {}: real layers follow chain models only", *Path),
           Err);
     Like = std::move(*M);
     O.Like = &*Like->AsChain;

@@ -12,9 +12,7 @@
 
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
-#include "planner/ChainStrategies.h"
 #include "planner/Errors.h"
-#include "planner/GraphPlanner.h"
 #include "planner/ScheduleIO.h"
 #include "planner/Simulator.h"
 
@@ -68,22 +66,11 @@ Expected<Figures> resimulate(const Model &M, const Schedule &S) {
   auto R = simulate(M, S, {/*RecordTimeline=*/true});
   if (!R)
     return R.takeError();
-  Schedule Base;
-  Base.Kind = S.Kind;
-  if (S.Kind == Dialect::Chain)
-    Base.ChainOps = storeAllOps(*M.AsChain);
-  else
-    Base.GraphOps = storeAllGraphOps(M.G);
-  auto B = simulate(M, Base);
-  if (!B)
-    return B.takeError();
+  auto P = predict(M, S.Kind, *R);
+  if (!P)
+    return P.takeError();
   Figures F;
-  F.P = {R->PeakBytes,
-         R->Time,
-         B->Time,
-         B->PeakBytes,
-         B->Time > 0 ? R->Time / B->Time - 1 : 0,
-         R->ForwardRecomputations};
+  F.P = *P;
   F.Ops = S.numOps();
   F.PeakOp = R->PeakOpIndex;
   F.Timeline = std::move(R->Timeline);

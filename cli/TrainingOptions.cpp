@@ -2,6 +2,8 @@
 
 #include "cli/TrainingOptions.h"
 
+#include "graph/Errors.h"
+
 using namespace llvm;
 
 namespace remat::cli {
@@ -35,10 +37,9 @@ readTrainingOptions(const ArgParser &P, const TrainingSetup &Defaults) {
   if (auto T = P.get("trainable-params")) {
     uint64_t N = 0;
     if (StringRef(*T).getAsInteger(10, N))
-      return createStringError(inconvertibleErrorCode(),
-                               "--trainable-params: '%s' is not a whole "
-                               "number of parameters",
-                               T->c_str());
+      return badInput("--trainable-params: '{}' is not a whole "
+                      "number of parameters",
+                      T->c_str());
     S.TrainableParams = N;
   }
   for (auto [Name, Field] :

@@ -1,6 +1,6 @@
 //===- cli/TrainingOptions.h - Training set-up options ----------*- C++ -*-===//
 //
-// The options that describe a training set-up (graph/TrainingSetup.h):
+// The options that describe a training set-up (models/TrainingSetup.h):
 // --optimizer, --precision, --trainable-params, --zero, --devices. `gen`
 // applies them to the model it generates; `maxbatch` recomputes a model
 // file's static bytes from them and --parameters.
@@ -10,7 +10,7 @@
 #define REMAT_CLI_TRAININGOPTIONS_H
 
 #include "cli/Args.h"
-#include "graph/TrainingSetup.h"
+#include "models/TrainingSetup.h"
 
 #include "llvm/Support/Error.h"
 

@@ -9,6 +9,7 @@
 
 #include "cli/Commands.h"
 #include "cli/Common.h"
+#include "graph/Errors.h"
 
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
@@ -115,10 +116,6 @@ ArgParser makeParser() {
   return P;
 }
 
-Error bad(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg);
-}
-
 /// Reads numeric options into fields, keeping the first error.
 struct OptionReader {
   const ArgParser &P;
@@ -149,14 +146,14 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
   ValidateOptions O;
   O.Device = P.get("device").value_or("cpu");
   if (O.Device != "cpu" && O.Device != "cuda")
-    return bad("--device must be cpu or cuda, not '" + O.Device + "'");
+    return badInput("--device must be cpu or cuda, not '{}'", O.Device);
   std::string Mode = P.get("mode").value_or("synthetic");
   if (Mode != "synthetic" && Mode != "real")
-    return bad("--mode must be synthetic or real, not '" + Mode + "'");
+    return badInput("--mode must be synthetic or real, not '{}'", Mode);
   O.Mode = Mode == "real" ? WorkloadMode::Real : WorkloadMode::Synthetic;
   std::string Clock = P.get("cpu-clock").value_or("thread");
   if (Clock != "steady" && Clock != "thread")
-    return bad("--cpu-clock must be steady or thread, not '" + Clock + "'");
+    return badInput("--cpu-clock must be steady or thread, not '{}'", Clock);
   O.Clock = Clock == "thread" ? CpuClock::Thread : CpuClock::Steady;
   O.Repeats = 3;
   O.CheckRealTime = P.has("check-time");
@@ -166,13 +163,13 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
   if (P.get("bytes-scale").value_or("auto") != "auto") {
     R.whole("bytes-scale", O.BytesScale);
     if (!R.Failure && O.BytesScale == 0)
-      return bad("--bytes-scale must be at least 1 (or auto)");
+      return badInput("--bytes-scale must be at least 1 (or auto)");
   }
   auto Cap = P.getSize("memory-cap");
   if (!Cap)
     return Cap.takeError();
   if (*Cap && **Cap == 0)
-    return bad("--memory-cap must be positive");
+    return badInput("--memory-cap must be positive");
   if (*Cap)
     O.MemoryCapBytes = **Cap;
   R.whole("repeat", O.Repeats);
@@ -185,7 +182,7 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
   if (P.get("time-scale").value_or("auto") != "auto") {
     R.real("time-scale", O.MicrosPerUnit);
     if (!R.Failure && !(O.MicrosPerUnit > 0))
-      return bad("--time-scale must be positive (or auto)");
+      return badInput("--time-scale must be positive (or auto)");
   }
   R.real("max-seconds", O.MaxBusySeconds);
   R.real("peak-tol", O.PeakTol);
@@ -193,7 +190,7 @@ Expected<ValidateOptions> optionsFromArgs(const ArgParser &P) {
   R.real("overhead-tol", O.OverheadTol);
   R.real("dropout", O.Shape.Dropout);
   if (R.Failure)
-    return bad(*R.Failure);
+    return badInput("{}", *R.Failure);
   O.Shape.Seed = Seed;
   return O;
 }

@@ -1,5 +1,4 @@
-//===- fuzz/FuzzEmit.cpp - libFuzzer target: model -> schedule -> code
-//-----===//
+//===- fuzz/FuzzEmit.cpp - libFuzzer target: model -> schedule -> code ----===//
 //
 // The input is a model file. When it loads (chains up to 64 stages, graphs
 // up to 64 nodes, to keep each run short), it is planned with `none` and

@@ -1,5 +1,4 @@
-//===- fuzz/FuzzModelLoader.cpp - libFuzzer target: model files
-//------------===//
+//===- fuzz/FuzzModelLoader.cpp - libFuzzer target: model files -----------===//
 //
 // Any bytes given to the model loader must give a model or an error, never
 // a crash, a sanitizer report or an unbounded allocation. A loaded model is

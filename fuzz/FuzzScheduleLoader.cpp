@@ -1,5 +1,4 @@
-//===- fuzz/FuzzScheduleLoader.cpp - libFuzzer target: schedule files
-//------===//
+//===- fuzz/FuzzScheduleLoader.cpp - libFuzzer target: schedule files -----===//
 //
 // Any bytes given to the schedule loader, with and without a model (the
 // chain model tests/data/chain4.json and the graph model

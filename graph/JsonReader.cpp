@@ -1,6 +1,7 @@
 //===- graph/JsonReader.cpp - Strict reading of JSON objects --------------===//
 
 #include "graph/JsonReader.h"
+#include "graph/Errors.h"
 
 #include "graph/Size.h"
 
@@ -23,7 +24,7 @@ Error jsonError(const Twine &Msg) {
     }
     Text += C == '\n' ? "\\n" : C == '\t' ? "\\t" : C == '\r' ? "\\r" : "?";
   }
-  return createStringError(inconvertibleErrorCode(), Text);
+  return badInput("{}", Text);
 }
 
 /// Appends the compact dump of \p V to \p Out, but stops writing once Out is

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "graph/Lowering.h"
+#include "graph/Errors.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -213,9 +214,9 @@ Error deriveBackward(Graph &G) {
     const Node &N = G.Nodes[V];
     Names.insert(N.Name);
     if (N.NodePhase == Phase::Backward)
-      return createStringError(inconvertibleErrorCode(),
-                               "cannot derive the backward: node \"" + N.Name +
-                                   "\" is already a backward node");
+      return badInput(
+          "cannot derive the backward: node \"{}\" is already a backward node",
+          N.Name);
     (N.NodePhase == Phase::Forward ? Fwd : Losses).push_back(V);
   }
   G.finalize();
@@ -230,9 +231,8 @@ Error deriveBackward(Graph &G) {
         Loss.Bytes += G.Nodes[V].Bytes;
       }
     if (!Names.insert(Loss.Name).second)
-      return createStringError(inconvertibleErrorCode(),
-                               "cannot derive the backward: a forward node is "
-                               "already named \"loss\"");
+      return badInput("cannot derive the backward: a forward node is "
+                      "already named \"loss\"");
     G.Nodes.push_back(std::move(Loss));
     G.finalize();
   }
@@ -252,9 +252,9 @@ Error deriveBackward(Graph &G) {
     B.Inputs.push_back(V);
     B.Inputs.append(F.Inputs.begin(), F.Inputs.end());
     if (!Names.insert(B.Name).second)
-      return createStringError(inconvertibleErrorCode(),
-                               "cannot derive the backward: node name \"" +
-                                   B.Name + "\" is already used");
+      return badInput(
+          "cannot derive the backward: node name \"{}\" is already used",
+          B.Name);
     GradOf[V] = G.size();
     G.Nodes.push_back(std::move(B));
   }

@@ -18,7 +18,7 @@ namespace remat {
 
 /// The most stages a chain model may have after expanding repeats; guards
 /// against accidental exponential nesting of repeats, and generators
-/// (graph/ModelGen.h) refuse to write larger files.
+/// (models/ModelGen.h) refuse to write larger files.
 constexpr uint64_t MaxChainStages = 1'000'000;
 
 /// The most that a model's node times (forward, backward, loss) may add up

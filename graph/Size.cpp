@@ -1,6 +1,7 @@
 //===- graph/Size.cpp - Memory sizes with units ---------------------------===//
 
 #include "graph/Size.h"
+#include "graph/Errors.h"
 
 #include "llvm/ADT/StringSwitch.h"
 
@@ -12,8 +13,7 @@ using namespace llvm;
 namespace remat {
 
 static Error sizeError(StringRef Text, StringRef Why) {
-  return createStringError(inconvertibleErrorCode(), "invalid size \"%s\": %s",
-                           Text.str().c_str(), Why.str().c_str());
+  return badInput("invalid size \"{}\": {}", Text.str(), Why.str());
 }
 
 Expected<uint64_t> parseSize(StringRef Text) {

@@ -1,5 +1,4 @@
-//===- planner/ChainExhaustive.h - Search over every chain schedule -*- C++
-//-*-===//
+//===- planner/ChainExhaustive.h - Every chain schedule ---------*- C++ -*-===//
 //
 // The least-time schedule of a short chain over ALL valid schedules of spec
 // §3a (docs/simulator.md), not only rotor's persistent class that the DP of

@@ -8,6 +8,8 @@
 
 #include "planner/ChainStrategies.h"
 
+#include "graph/Errors.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -17,22 +19,6 @@
 using namespace llvm;
 
 namespace remat {
-
-static Error badInput(const Twine &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg.str());
-}
-
-std::vector<ChainOp> storeAllOps(const Chain &C) {
-  unsigned L = C.size();
-  std::vector<ChainOp> Ops;
-  Ops.reserve(2 * L + 1);
-  for (unsigned I = 0; I < L; ++I)
-    Ops.push_back({ChainOpKind::FAll, I});
-  Ops.push_back({ChainOpKind::Loss, 0});
-  for (unsigned I = L; I-- > 0;)
-    Ops.push_back({ChainOpKind::B, I});
-  return Ops;
-}
 
 /// Forward of one segment [A, E): recorded, or checkpointed so that only its
 /// input (kept by F_ck) and its output x_E stay resident.
@@ -84,9 +70,10 @@ Expected<std::vector<ChainOp>> sequentialOps(const Chain &C,
   if (Segments == 0)
     return badInput("strategy 'sequential': --segments must be at least 1");
   if (Segments > L)
-    return badInput("strategy 'sequential': --segments " + Twine(Segments) +
-                    " is more than the chain's " + Twine(L) +
-                    " stages (PyTorch's checkpoint_sequential fails there)");
+    return badInput("strategy 'sequential': --segments {} is more than the "
+                    "chain's {} stages (PyTorch's checkpoint_sequential fails "
+                    "there)",
+                    Segments, L);
   // checkpoint_sequential: N-1 checkpointed segments of floor(L/N) stages,
   // then the remainder run plainly.
   unsigned Size = L / Segments;
@@ -147,8 +134,9 @@ Expected<std::vector<ChainOp>> selectiveOps(const Chain &C,
   StringSet<> Wanted;
   for (const std::string &K : Kinds) {
     if (none_of(C.Stages, [&](const Stage &S) { return S.Kind == K; }))
-      return badInput("strategy 'selective': the model has no stage of kind '" +
-                      K + "' (its kinds: " + kindList(C) + ")");
+      return badInput("strategy 'selective': the model has no stage of kind "
+                      "'{}' (its kinds: {})",
+                      K, kindList(C));
     Wanted.insert(K);
   }
   unsigned L = C.size();

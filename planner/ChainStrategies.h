@@ -8,6 +8,7 @@
 #define REMAT_PLANNER_CHAINSTRATEGIES_H
 
 #include "graph/Graph.h"
+#include "planner/Baselines.h"
 #include "planner/Schedule.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -18,9 +19,6 @@
 #include <vector>
 
 namespace remat {
-
-/// Store everything: F_all for every stage, loss, then B from L-1 down to 0.
-std::vector<ChainOp> storeAllOps(const Chain &C);
 
 /// Ops that checkpoint the inputs of the segments starting at \p Starts
 /// (ascending, Starts[0] == 0) and record the stages of segments whose

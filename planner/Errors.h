@@ -1,5 +1,4 @@
-//===- planner/Errors.h - Error kinds the CLI maps to exit codes -*- C++
-//-*-===//
+//===- planner/Errors.h - Errors with exit codes ----------------*- C++ -*-===//
 //
 // Most errors are plain llvm::StringError. Three kinds carry meaning that the
 // command line turns into distinct exit codes (spec §4): an infeasible budget

@@ -2,15 +2,15 @@
 
 #include "planner/Frontier.h"
 
+#include "planner/Baselines.h"
 #include "planner/ChainDP.h"
-#include "planner/ChainStrategies.h"
 #include "planner/Errors.h"
 #include "planner/GraphPlanner.h"
 #include "planner/Simulator.h"
 #include "planner/Strategy.h"
+#include "planner/StrategyRegistry.h"
 
 #include <algorithm>
-#include <set>
 
 using namespace llvm;
 
@@ -39,51 +39,26 @@ size_t kneeIndex(ArrayRef<FrontierPoint> P) {
   return Best;
 }
 
-/// The classic strategies with a few parameters each, as (label, options).
-static std::vector<std::pair<std::string, StrategyOptions>>
-classicStrategies(const Chain &C) {
-  std::vector<std::pair<std::string, StrategyOptions>> Out;
-  auto Add = [&](std::string Label, StrategyOptions O) {
-    Out.emplace_back(std::move(Label), std::move(O));
-  };
-  StrategyOptions O;
-  O.Name = "none";
-  Add("none", O);
-  O.Name = "sqrt";
-  Add("sqrt", O);
-  for (unsigned N : {2u, 4u, 8u})
-    if (N <= C.size()) {
-      StrategyOptions S;
-      S.Name = "sequential";
-      S.Segments = N;
-      Add("sequential --segments " + std::to_string(N), S);
-    }
-  O.Name = "chen";
-  Add("chen", O);
-  for (unsigned S : {2u, 4u, 8u}) {
-    StrategyOptions R;
-    R.Name = "revolve";
-    R.Slots = S;
-    Add("revolve --slots " + std::to_string(S), R);
-  }
-  std::set<std::string> Kinds;
-  for (const Stage &S : C.Stages)
-    if (!S.Kind.empty())
-      Kinds.insert(S.Kind);
-  for (const std::string &K : Kinds) {
-    StrategyOptions S;
-    S.Name = "selective";
-    S.Kinds = {K};
-    Add("selective --kinds " + K, S);
-  }
-  return Out;
-}
-
-// Hook for graph models: the graph planner's owner replaces this with a
-// sweep of its own planner. Until then the command reports it plainly.
 /// Budgets sampled for a graph frontier, evenly between the least feasible
 /// budget and the store-everything peak.
 constexpr unsigned GraphFrontierSamples = 24;
+
+/// The strategies' points of the frontier sweep (planner/Strategies.def),
+/// each planned at its own parameters; those that do not apply to the model
+/// are left out.
+template <typename OverheadFn>
+static void addStrategyPoints(const Model &M, const SweepRequest &R,
+                              OverheadFn Overhead, Frontier &F) {
+  for (const SweepPoint &P : sweepStrategies(R)) {
+    auto S = planStrategy(M, P.Opts);
+    if (!S) {
+      consumeError(S.takeError());
+      continue;
+    }
+    F.Strategies.push_back({P.Label, P.Opts.Name, S->Predicted.PeakBytes,
+                            S->Predicted.Time, Overhead(S->Predicted.Time)});
+  }
+}
 
 /// Keeps the points where time strictly falls as the budget grows.
 static std::vector<FrontierPoint> paretoFilter(std::vector<FrontierPoint> P) {
@@ -115,7 +90,8 @@ static Expected<Frontier> computeGraphFrontier(const Model &M,
     return F.BaselineTime > 0 ? T / F.BaselineTime - 1 : 0;
   };
   uint64_t Least = F.BaselinePeakBytes;
-  auto Probe = planGraphOptimal(M.G, {0, "scalable", 60});
+  const std::string Scalable = graphModeName(GraphMode::Scalable).str();
+  auto Probe = planGraphOptimal(M.G, {0, Scalable, DefaultTimeLimitSeconds});
   if (Probe)
     Least = 0;
   else
@@ -130,7 +106,7 @@ static Expected<Frontier> computeGraphFrontier(const Model &M,
     uint64_t Span = F.BaselinePeakBytes - Least;
     uint64_t B =
         Least + uint64_t(double(Span) * K / (GraphFrontierSamples - 1));
-    auto R = planGraphOptimal(M.G, {B, "scalable", 60});
+    auto R = planGraphOptimal(M.G, {B, Scalable, DefaultTimeLimitSeconds});
     if (!R) {
       consumeError(R.takeError()); // below what the planner reaches
       continue;
@@ -141,17 +117,8 @@ static Expected<Frontier> computeGraphFrontier(const Model &M,
   F.Knee = kneeIndex(F.Points);
   if (!Opts.WithStrategies)
     return F;
-  for (const char *Name : {"none", "recompute-all", "chen"}) {
-    StrategyOptions SO;
-    SO.Name = Name;
-    auto S = planStrategy(M, SO);
-    if (!S) {
-      consumeError(S.takeError());
-      continue;
-    }
-    F.Strategies.push_back({Name, Name, S->Predicted.PeakBytes,
-                            S->Predicted.Time, Overhead(S->Predicted.Time)});
-  }
+  addStrategyPoints(M, SweepRequest::forModel(SweepCommand::Frontier, M),
+                    Overhead, F);
   return F;
 }
 
@@ -185,15 +152,8 @@ Expected<Frontier> computeFrontier(const Model &M,
   F.Knee = kneeIndex(F.Points);
   if (!Opts.WithStrategies)
     return F;
-  for (auto &[Label, SO] : classicStrategies(C)) {
-    auto S = planStrategy(M, SO);
-    if (!S) {
-      consumeError(S.takeError()); // not applicable to this model
-      continue;
-    }
-    F.Strategies.push_back({Label, SO.Name, S->Predicted.PeakBytes,
-                            S->Predicted.Time, Overhead(S->Predicted.Time)});
-  }
+  addStrategyPoints(M, SweepRequest::forModel(SweepCommand::Frontier, M),
+                    Overhead, F);
   return F;
 }
 

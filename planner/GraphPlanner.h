@@ -9,6 +9,7 @@
 #define REMAT_PLANNER_GRAPHPLANNER_H
 
 #include "graph/Graph.h"
+#include "planner/Defaults.h"
 #include "planner/Schedule.h"
 
 #include "llvm/Support/Error.h"
@@ -33,7 +34,7 @@ struct GraphPlanOptions {
   /// "auto" (exact up to a size, else scalable), "exact" or "scalable".
   std::string Mode = "auto";
   /// Solver time limit for exact mode, seconds.
-  double TimeLimitSeconds = 60;
+  double TimeLimitSeconds = DefaultTimeLimitSeconds;
   /// Let exact and auto mode try the exhaustive search on small graphs
   /// (tests turn it off to measure the planners behind it).
   bool UseExhaustive = true;

@@ -2,18 +2,18 @@
 
 #include "planner/MaxBatch.h"
 
+#include "graph/Errors.h"
 #include "graph/Size.h"
+#include "planner/Baselines.h"
 #include "planner/ChainDP.h"
-#include "planner/ChainStrategies.h"
 #include "planner/Errors.h"
 #include "planner/GraphPlanner.h"
-#include "planner/Revolve.h"
 #include "planner/Simulator.h"
+#include "planner/StrategyRegistry.h"
 
 #include <fmt/format.h>
 
 #include <functional>
-#include <set>
 
 using namespace llvm;
 
@@ -73,51 +73,19 @@ static uint64_t largest(const std::function<bool(uint64_t)> &Fits,
   return Lo;
 }
 
-namespace {
-using OpsFn = std::function<Expected<std::vector<ChainOp>>(const Chain &)>;
-struct Candidate {
-  std::string Label, Strategy;
-  OpsFn Ops;
-};
-} // namespace
-
-static std::vector<Candidate> candidates(const Chain &C, uint64_t Budget) {
-  std::vector<Candidate> Out;
-  Out.push_back(
-      {"none", "none", [](const Chain &X) -> Expected<std::vector<ChainOp>> {
-         return storeAllOps(X);
-       }});
-  // Every stage's input checkpointed and its forward recomputed once: what
-  // a trainer's per-layer checkpointing does (HF, PyTorch per block).
-  Out.push_back(
-      {"every --k 1", "every", [](const Chain &X) { return everyOps(X, 1); }});
-  Out.push_back(
-      {"sqrt", "sqrt", [](const Chain &X) -> Expected<std::vector<ChainOp>> {
-         return sqrtOps(X);
-       }});
-  for (unsigned N : {2u, 4u, 8u})
-    if (N <= C.size())
-      Out.push_back({"sequential --segments " + std::to_string(N), "sequential",
-                     [N](const Chain &X) { return sequentialOps(X, N); }});
-  Out.push_back({"chen", "chen",
-                 [Budget](const Chain &X) { return chenOps(X, Budget); }});
-  for (unsigned S : {2u, 4u, 8u})
-    Out.push_back({"revolve --slots " + std::to_string(S), "revolve",
-                   [S](const Chain &X) { return revolveOps(X, S); }});
-  std::set<std::string> Kinds;
-  for (const Stage &S : C.Stages)
-    if (!S.Kind.empty())
-      Kinds.insert(S.Kind);
-  for (const std::string &K : Kinds)
-    Out.push_back({"selective --kinds " + K, "selective",
-                   [K](const Chain &X) { return selectiveOps(X, {K}); }});
-  return Out;
+/// The chain ops of a maxbatch sweep point, planned by its registry hook.
+static Expected<std::vector<ChainOp>> chainPointOps(const SweepPoint &P,
+                                                    const Chain &C) {
+  auto Ops = findStrategy(P.Opts.Name)->PlanChain(C, P.Opts);
+  if (!Ops)
+    return Ops.takeError();
+  return std::move(Ops->Ops);
 }
 
 /// Peak and time of a strategy's plan, or none when it has no plan.
-static std::optional<SimResult> planAndSimulate(const OpsFn &Ops,
+static std::optional<SimResult> planAndSimulate(const SweepPoint &P,
                                                 const Chain &C) {
-  auto O = Ops(C);
+  auto O = chainPointOps(P, C);
   if (!O) {
     consumeError(O.takeError());
     return std::nullopt;
@@ -137,22 +105,26 @@ static double storeAllTime(const Chain &C) {
 
 static void strategyRows(const Chain &C, uint64_t FileBatch,
                          const MaxBatchOptions &Opts, MaxBatchResult &R) {
-  for (const Candidate &Cand : candidates(C, R.BudgetBytes)) {
+  SweepRequest Req;
+  Req.Command = SweepCommand::MaxBatch;
+  Req.C = &C;
+  Req.BudgetBytes = R.BudgetBytes;
+  for (const SweepPoint &Cand : sweepStrategies(Req)) {
     auto Fits = [&](uint64_t B) {
-      auto S = planAndSimulate(Cand.Ops, scaleChain(C, FileBatch, B));
+      auto S = planAndSimulate(Cand, scaleChain(C, FileBatch, B));
       return S && S->PeakBytes <= R.BudgetBytes;
     };
-    MaxBatchRow Row{Cand.Label, Cand.Strategy, largest(Fits, Opts.BatchLimit),
+    MaxBatchRow Row{Cand.Label, Cand.Opts.Name, largest(Fits, Opts.BatchLimit),
                     0, 0};
     if (Row.MaxBatch) {
       Chain S = scaleChain(C, FileBatch, Row.MaxBatch);
-      if (auto Sim = planAndSimulate(Cand.Ops, S)) {
+      if (auto Sim = planAndSimulate(Cand, S)) {
         Row.PeakBytes = Sim->PeakBytes;
         double Base = storeAllTime(S);
         Row.Overhead = Base > 0 ? Sim->Time / Base - 1 : 0;
       }
     }
-    if (Cand.Strategy == "none") {
+    if (Cand.Opts.Name == "none") {
       R.StandardBatch = Row.MaxBatch;
       R.StandardPeakBytes = Row.PeakBytes;
     }
@@ -245,55 +217,25 @@ simulateGraphPlan(const Graph &G, Expected<std::vector<GraphOp>> Ops) {
   return std::move(*S);
 }
 
-namespace {
-using GraphOpsFn =
-    std::function<Expected<std::vector<GraphOp>>(const Graph &, uint64_t)>;
-struct GraphCandidate {
-  std::string Label;
-  GraphOpsFn Ops;
-};
-} // namespace
-
-/// The graph strategies of planner/GraphPlanner.h; optimal runs in
-/// scalable mode (exact mode's MILP is far too slow to call per batch).
-static std::vector<GraphCandidate> graphCandidates(double TimeLimit) {
-  auto Baseline = [](StringRef Name) {
-    std::string N = Name.str();
-    return [N](const Graph &G, uint64_t Budget) {
-      return graphBaselineOps(
-          G, N, N == "chen" ? std::optional(Budget) : std::nullopt);
-    };
-  };
-  auto Optimal =
-      [TimeLimit](const Graph &G,
-                  uint64_t Budget) -> Expected<std::vector<GraphOp>> {
-    GraphPlanOptions O;
-    O.BudgetBytes = Budget;
-    O.Mode = "scalable";
-    O.TimeLimitSeconds = TimeLimit;
-    auto R = planGraphOptimal(G, O);
-    if (!R)
-      return R.takeError();
-    return std::move(R->Ops);
-  };
-  return {{"none",
-           [](const Graph &G, uint64_t) -> Expected<std::vector<GraphOp>> {
-             return storeAllGraphOps(G);
-           }},
-          {"recompute-all", Baseline("recompute-all")},
-          {"chen", Baseline("chen")},
-          {"optimal", Optimal}};
+/// The graph ops of a maxbatch sweep point, planned by its registry hook
+/// (optimal runs in scalable mode; see sweepOptimal).
+static Expected<std::vector<GraphOp>> graphPointOps(const SweepPoint &P,
+                                                    const Graph &G) {
+  auto Ops = findStrategy(P.Opts.Name)->PlanGraph(G, P.Opts);
+  if (!Ops)
+    return Ops.takeError();
+  return std::move(Ops->Ops);
 }
 
 /// One row of the graph table: the largest batch whose plan fits and, when
 /// \p Cap is set, whose overhead stays within it (assumed monotone in the
 /// batch, as the budget shrinks relative to the activations).
-static MaxBatchRow graphRow(const Graph &G, const GraphCandidate &Cand,
+static MaxBatchRow graphRow(const Graph &G, const SweepPoint &Cand,
                             std::optional<double> Cap, uint64_t FileBatch,
                             uint64_t Budget, uint64_t Limit) {
   auto Eval = [&](uint64_t B) -> std::optional<std::pair<SimResult, double>> {
     Graph S = scaleGraph(G, FileBatch, B);
-    auto Sim = simulateGraphPlan(S, Cand.Ops(S, Budget));
+    auto Sim = simulateGraphPlan(S, graphPointOps(Cand, S));
     if (!Sim || Sim->PeakBytes > Budget)
       return std::nullopt;
     auto Base = simulateGraphPlan(S, storeAllGraphOps(S));
@@ -321,7 +263,7 @@ static uint64_t graphLeastBudget(const Graph &G, uint64_t FileBatch,
                                  uint64_t Batch, double TimeLimit) {
   GraphPlanOptions O;
   O.BudgetBytes = 0;
-  O.Mode = "scalable";
+  O.Mode = graphModeName(GraphMode::Scalable).str();
   O.TimeLimitSeconds = TimeLimit;
   auto R = planGraphOptimal(scaleGraph(G, FileBatch, Batch), O);
   if (R)
@@ -336,7 +278,12 @@ static uint64_t graphLeastBudget(const Graph &G, uint64_t FileBatch,
 
 static void graphRows(const Graph &G, uint64_t FileBatch,
                       const MaxBatchOptions &Opts, MaxBatchResult &R) {
-  for (const GraphCandidate &Cand : graphCandidates(Opts.TimeLimitSeconds)) {
+  SweepRequest Req;
+  Req.Command = SweepCommand::MaxBatch;
+  Req.G = &G;
+  Req.BudgetBytes = R.BudgetBytes;
+  Req.TimeLimitSeconds = Opts.TimeLimitSeconds;
+  for (const SweepPoint &Cand : sweepStrategies(Req)) {
     R.Rows.push_back(graphRow(G, Cand, std::nullopt, FileBatch, R.BudgetBytes,
                               Opts.BatchLimit));
     if (Cand.Label == "none") {
@@ -362,13 +309,12 @@ Expected<MaxBatchResult> computeMaxBatch(const Model &M,
   R.FileBatch = R.BatchDeclared ? M.BatchSize : 1;
   R.StaticBytes = M.Static.total();
   if (Opts.DeviceMemoryBytes < R.StaticBytes)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "--device-memory %s is below the model's static bytes %s "
-        "(parameters, gradients, optimizer); for another training set-up "
-        "give --static-bytes, or --parameters with --optimizer, --zero ...",
-        formatSize(Opts.DeviceMemoryBytes).c_str(),
-        formatSize(R.StaticBytes).c_str());
+    return badInput("--device-memory {} is below the model's static bytes {} "
+                    "(parameters, gradients, optimizer); for another training "
+                    "set-up give --static-bytes, or --parameters with "
+                    "--optimizer, --zero ...",
+                    formatSize(Opts.DeviceMemoryBytes),
+                    formatSize(R.StaticBytes));
   R.BudgetBytes = Opts.DeviceMemoryBytes - R.StaticBytes;
   R.BatchLimit = Opts.BatchLimit;
   if (M.isChain()) {

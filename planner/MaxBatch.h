@@ -14,6 +14,7 @@
 #define REMAT_PLANNER_MAXBATCH_H
 
 #include "graph/Graph.h"
+#include "planner/Defaults.h"
 
 #include "llvm/Support/Error.h"
 
@@ -32,7 +33,7 @@ struct MaxBatchOptions {
   /// least this batch fits, and the CLI says so.
   uint64_t BatchLimit = uint64_t(1) << 24;
   /// Graph models: the scalable planner's time limit per call, seconds.
-  double TimeLimitSeconds = 10;
+  double TimeLimitSeconds = DefaultMaxBatchTimeLimitSeconds;
 };
 
 /// One strategy's answer.

@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/Revolve.h"
+#include "graph/Errors.h"
 
 #include "llvm/ADT/SmallVector.h"
 
@@ -131,21 +132,17 @@ static Error tooManyOps(uint64_t L, unsigned Slots, uint64_t MaxOps) {
                std::to_string(revolveOpCount(L, Lo));
       break;
     }
-  return createStringError(
-      inconvertibleErrorCode(),
-      "strategy 'revolve': --slots %u on %llu stages gives %llu ops, over the "
-      "limit of %llu; %s (see docs/limits.md)",
-      Slots, (unsigned long long)L,
-      (unsigned long long)revolveOpCount(L, Slots), (unsigned long long)MaxOps,
-      Advice.c_str());
+  return badInput(
+      "strategy 'revolve': --slots {} on {} stages gives {} ops, over the "
+      "limit of {}; {} (see docs/limits.md)",
+      Slots, L, revolveOpCount(L, Slots), MaxOps, Advice);
 }
 
 Expected<std::vector<ChainOp>> revolveOps(const Chain &C, unsigned Slots,
                                           uint64_t MaxOps) {
   if (Slots == 0)
-    return createStringError(inconvertibleErrorCode(),
-                             "strategy 'revolve' needs --slots S with S >= 1 "
-                             "(x_0 takes one slot); got 0");
+    return badInput("strategy 'revolve' needs --slots S with S >= 1 "
+                    "(x_0 takes one slot); got 0");
   std::vector<ChainOp> Ops;
   unsigned L = C.size();
   if (revolveOpCount(L, Slots) > MaxOps)

@@ -8,10 +8,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/Simulator.h"
+#include "graph/Errors.h"
 
-#include "planner/ChainStrategies.h"
+#include "planner/Baselines.h"
 #include "planner/Errors.h"
-#include "planner/GraphPlanner.h"
 
 #include "llvm/ADT/BitVector.h"
 
@@ -265,43 +265,58 @@ Expected<SimResult> simulate(const Model &M, const Schedule &S,
   if (S.Kind == Dialect::Graph)
     return simulateGraph(M.G, S.GraphOps, Opts);
   if (!M.isChain())
-    return createStringError(inconvertibleErrorCode(),
-                             "the schedule uses the chain dialect but model " +
-                                 M.Path + " is a graph");
+    return badInput(
+        "the schedule uses the chain dialect but model {} is a graph", M.Path);
   return simulateChain(*M.AsChain, S.ChainOps, Opts);
 }
 
-/// Fills everything but the ops, from the plan's and the baseline's runs.
-static Expected<Schedule> finish(const Model &M, StringRef Strategy,
-                                 std::optional<uint64_t> Budget,
-                                 Expected<SimResult> Plan,
-                                 Expected<SimResult> Base) {
-  if (!Plan)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "internal error: strategy '" + Strategy +
-            "' produced an invalid schedule: " + toString(Plan.takeError()));
+Expected<Prediction> predict(const Model &M, Dialect D, const SimResult &Plan) {
+  if (D == Dialect::Chain && !M.isChain())
+    return badInput("a chain plan has no baseline on graph model {}", M.Path);
+  Expected<SimResult> Base =
+      D == Dialect::Chain ? simulateChain(*M.AsChain, storeAllOps(*M.AsChain))
+                          : simulateGraph(M.G, storeAllGraphOps(M.G));
   if (!Base)
     return Base.takeError();
+  Prediction P;
+  P.PeakBytes = Plan.PeakBytes;
+  P.Time = Plan.Time;
+  P.BaselineTime = Base->Time;
+  P.BaselinePeakBytes = Base->PeakBytes;
+  P.Overhead = Base->Time > 0 ? Plan.Time / Base->Time - 1 : 0;
+  P.ForwardRecomputations = Plan.ForwardRecomputations;
+  return P;
+}
+
+Expected<Prediction> predict(const Model &M, const Schedule &S) {
+  auto R = simulate(M, S);
+  if (!R)
+    return R.takeError();
+  return predict(M, S.Kind, *R);
+}
+
+/// Fills everything but the ops from the plan's run, in dialect \p D.
+static Expected<Schedule> finish(const Model &M, StringRef Strategy,
+                                 std::optional<uint64_t> Budget, Dialect D,
+                                 Expected<SimResult> Plan) {
+  if (!Plan)
+    return badInput("internal error: strategy '{}' produced an invalid "
+                    "schedule: {}",
+                    Strategy.str(), toString(Plan.takeError()));
+  auto P = predict(M, D, *Plan);
+  if (!P)
+    return P.takeError();
   if (Budget && Plan->PeakBytes > *Budget)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "internal error: strategy '%s' produced a plan with peak %llu bytes "
-        "over its budget of %llu bytes",
-        Strategy.str().c_str(), (unsigned long long)Plan->PeakBytes,
-        (unsigned long long)*Budget);
+    return badInput(
+        "internal error: strategy '{}' produced a plan with peak {} bytes "
+        "over its budget of {} bytes",
+        Strategy.str(), Plan->PeakBytes, *Budget);
   Schedule S;
   S.ModelName = M.Name;
   S.ModelSha256 = M.Sha256;
   S.Strategy = Strategy.str();
   S.BudgetBytes = Budget;
-  Prediction &P = S.Predicted;
-  P.PeakBytes = Plan->PeakBytes;
-  P.Time = Plan->Time;
-  P.BaselineTime = Base->Time;
-  P.BaselinePeakBytes = Base->PeakBytes;
-  P.Overhead = Base->Time > 0 ? Plan->Time / Base->Time - 1 : 0;
-  P.ForwardRecomputations = Plan->ForwardRecomputations;
+  S.Predicted = *P;
   return S;
 }
 
@@ -309,12 +324,11 @@ Expected<Schedule> finalizeChainSchedule(const Model &M, StringRef Strategy,
                                          std::optional<uint64_t> BudgetBytes,
                                          std::vector<ChainOp> Ops) {
   if (!M.isChain())
-    return createStringError(inconvertibleErrorCode(),
-                             "strategy '" + Strategy +
-                                 "' made chain ops for graph model " + M.Path);
+    return badInput("strategy '{}' made chain ops for graph model {}",
+                    Strategy.str(), M.Path);
   const Chain &C = *M.AsChain;
-  auto S = finish(M, Strategy, BudgetBytes, simulateChain(C, Ops),
-                  simulateChain(C, storeAllOps(C)));
+  auto S =
+      finish(M, Strategy, BudgetBytes, Dialect::Chain, simulateChain(C, Ops));
   if (!S)
     return S.takeError();
   S->Kind = Dialect::Chain;
@@ -327,8 +341,8 @@ Expected<Schedule> finalizeChainSchedule(const Model &M, StringRef Strategy,
 Expected<Schedule> finalizeGraphSchedule(const Model &M, StringRef Strategy,
                                          std::optional<uint64_t> BudgetBytes,
                                          std::vector<GraphOp> Ops) {
-  auto S = finish(M, Strategy, BudgetBytes, simulateGraph(M.G, Ops),
-                  simulateGraph(M.G, storeAllGraphOps(M.G)));
+  auto S =
+      finish(M, Strategy, BudgetBytes, Dialect::Graph, simulateGraph(M.G, Ops));
   if (!S)
     return S.takeError();
   S->Kind = Dialect::Graph;

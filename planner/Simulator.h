@@ -1,5 +1,4 @@
-//===- planner/Simulator.h - The one simulator every plan passes -*- C++
-//-*-===//
+//===- planner/Simulator.h - The one simulator ------------------*- C++ -*-===//
 //
 // Replays a schedule under the exact semantics of spec §3a (chain) or §3b
 // (graph): checks that every op's operands are resident, tracks resident
@@ -73,6 +72,15 @@ llvm::Expected<SimResult> simulateGraph(const Graph &G,
 /// Simulates \p S against \p M in its dialect.
 llvm::Expected<SimResult> simulate(const Model &M, const Schedule &S,
                                    const SimOptions &Opts = {});
+
+/// The `predicted` block of a plan whose simulation is \p Plan, in dialect
+/// \p D: its peak, time and recomputations, and the overhead against the
+/// store-everything plan of \p M (planner/Baselines.h), simulated here.
+llvm::Expected<Prediction> predict(const Model &M, Dialect D,
+                                   const SimResult &Plan);
+
+/// Simulates \p S against \p M and predicts it as above.
+llvm::Expected<Prediction> predict(const Model &M, const Schedule &S);
 
 /// Builds a schedule from planner ops: simulates them, fills `Predicted`
 /// (baseline from the store-everything plan), and checks the budget when one

@@ -1,16 +1,22 @@
 //===- planner/Strategy.cpp - Strategy names and dispatch -----------------===//
+//
+// planStrategy finds the strategy in the registry (planner/Strategies.def),
+// calls its hook and re-simulates the ops. The hooks of `optimal` live here:
+// the persistent chain DP with the search over every schedule of short
+// chains, and the graph planners; the classics' hooks are in
+// planner/ClassicStrategies.cpp.
+//
+//===----------------------------------------------------------------------===//
 
 #include "planner/Strategy.h"
 
+#include "graph/Errors.h"
 #include "planner/ChainDP.h"
 #include "planner/ChainExhaustive.h"
-#include "planner/ChainStrategies.h"
 #include "planner/Errors.h"
 #include "planner/GraphPlanner.h"
-#include "planner/Revolve.h"
 #include "planner/Simulator.h"
-
-#include "llvm/ADT/StringSwitch.h"
+#include "planner/StrategyRegistry.h"
 
 #include <fmt/format.h>
 
@@ -21,28 +27,18 @@ using namespace llvm;
 
 namespace remat {
 
-static Error badInput(const Twine &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg.str());
+bool strategyNeedsBudget(StringRef Name) {
+  const StrategyInfo *S = findStrategy(Name);
+  return S && S->Budget == BudgetUse::Required;
 }
-
-bool strategyNeedsBudget(StringRef Name) { return Name == "optimal"; }
 
 std::vector<std::string> applicableStrategies(const Model &M) {
-  if (M.isChain())
-    return {"none",      "sequential", "every",   "sqrt",
-            "selective", "chen",       "revolve", "optimal"};
-  return {"none", "recompute-all", "chen", "optimal"};
+  std::vector<std::string> Out;
+  for (const StrategyInfo &S : allStrategies())
+    if (M.isChain() ? S.plansChains() : S.plansGraphs())
+      Out.push_back(S.Name);
+  return Out;
 }
-
-/// Ops and, for the optimal planners, what they prove.
-template <typename Op> struct PlannedOps {
-  std::vector<Op> Ops;
-  std::optional<OptimalityReport> Optimality;
-
-  PlannedOps(std::vector<Op> Ops) : Ops(std::move(Ops)) {}
-  PlannedOps(std::vector<Op> Ops, OptimalityReport R)
-      : Ops(std::move(Ops)), Optimality(std::move(R)) {}
-};
 
 /// The classes a chain result is optimal or bounded in, worded to follow
 /// "optimal" (OptimalityReport::Class), with their JSON keys.
@@ -150,44 +146,16 @@ static Expected<PlannedOps<ChainOp>> chainOptimal(const Chain &C,
   return provenOverAll(C, Budget, std::move(DP), std::move(*Ex));
 }
 
-static Expected<PlannedOps<ChainOp>> chainOps(const Chain &C,
-                                              const StrategyOptions &O) {
-  const std::string &N = O.Name;
-  if (N == "none")
-    return storeAllOps(C);
-  if (N == "sequential") {
-    if (O.Segments == 0)
-      return badInput("strategy 'sequential' needs --segments N (N >= 1)");
-    return sequentialOps(C, O.Segments);
-  }
-  if (N == "every") {
-    if (O.K == 0)
-      return badInput("strategy 'every' needs --k K (K >= 1)");
-    return everyOps(C, O.K);
-  }
-  if (N == "sqrt")
-    return sqrtOps(C);
-  if (N == "selective") {
-    if (O.Kinds.empty())
-      return badInput("strategy 'selective' needs --kinds a,b,...");
-    return selectiveOps(C, O.Kinds);
-  }
-  if (N == "chen")
-    return chenOps(C, O.BudgetBytes);
-  if (N == "revolve") {
-    if (O.Slots == 0)
-      return badInput("strategy 'revolve' needs --slots S (S >= 1)");
-    return revolveOps(C, O.Slots);
-  }
-  if (N == "optimal") {
-    if (!O.BudgetBytes)
-      return badInput("strategy 'optimal' needs --budget SIZE or "
-                      "--device-memory SIZE");
-    return chainOptimal(C, O);
-  }
-  return badInput("unknown strategy '" + N +
-                  "' for a chain model (choose from none, sequential, every, "
-                  "sqrt, selective, chen, revolve, optimal)");
+static Error needsBudget() {
+  return badInput("strategy 'optimal' needs --budget SIZE or "
+                  "--device-memory SIZE");
+}
+
+Expected<PlannedOps<ChainOp>> planChainOptimal(const Chain &C,
+                                               const StrategyOptions &O) {
+  if (!O.BudgetBytes)
+    return needsBudget();
+  return chainOptimal(C, O);
 }
 
 /// What a graph plan proves, and for which class; nothing is clamped: the
@@ -212,27 +180,44 @@ static OptimalityReport graphReport(const GraphPlanResult &R) {
   return Rep;
 }
 
-static Expected<PlannedOps<GraphOp>> graphOps(const Graph &G,
-                                              const StrategyOptions &O) {
-  const std::string &N = O.Name;
-  if (N == "none")
-    return storeAllGraphOps(G);
-  if (N == "recompute-all" || N == "chen")
-    return graphBaselineOps(G, N, O.BudgetBytes);
-  if (N == "optimal") {
-    if (!O.BudgetBytes)
-      return badInput("strategy 'optimal' needs --budget SIZE or "
-                      "--device-memory SIZE");
-    auto R =
-        planGraphOptimal(G, {*O.BudgetBytes, O.GraphMode, O.TimeLimitSeconds});
-    if (!R)
-      return R.takeError();
-    OptimalityReport Rep = graphReport(*R);
-    return PlannedOps<GraphOp>(std::move(R->Ops), std::move(Rep));
+Expected<PlannedOps<GraphOp>> planGraphOptimalHook(const Graph &G,
+                                                   const StrategyOptions &O) {
+  if (!O.BudgetBytes)
+    return needsBudget();
+  auto R = planGraphOptimal(
+      G, {*O.BudgetBytes, graphModeName(O.Mode).str(), O.TimeLimitSeconds});
+  if (!R)
+    return R.takeError();
+  OptimalityReport Rep = graphReport(*R);
+  return PlannedOps<GraphOp>(std::move(R->Ops), std::move(Rep));
+}
+
+void sweepOptimal(const SweepRequest &R, std::vector<SweepPoint> &Out) {
+  // compare plans it under its budget, when it has one. maxbatch plans
+  // chains from the DP's frontier (planner/MaxBatch.cpp) and graphs with
+  // the scalable planner: exact mode's MILP is far too slow to call per
+  // batch.
+  if (!R.BudgetBytes || (R.Command == SweepCommand::MaxBatch && R.C))
+    return;
+  SweepPoint P{"optimal", {}};
+  P.Opts.Name = "optimal";
+  P.Opts.BudgetBytes = R.BudgetBytes;
+  if (R.Command == SweepCommand::MaxBatch) {
+    P.Opts.Mode = GraphMode::Scalable;
+    P.Opts.TimeLimitSeconds = R.TimeLimitSeconds;
   }
-  return badInput("unknown strategy '" + N +
-                  "' for a graph model (choose from none, recompute-all, "
-                  "chen, optimal)");
+  Out.push_back(std::move(P));
+}
+
+/// The strategy called \p Name if it plans the dialect; else the error
+/// listing those that do.
+static Expected<const StrategyInfo *> lookup(StringRef Name, bool Graph) {
+  const StrategyInfo *S = findStrategy(Name);
+  if (S && (Graph ? S->plansGraphs() : S->plansChains()))
+    return S;
+  return badInput("unknown strategy '{}' for a {} model (choose from {})",
+                  Name.str(), Graph ? "graph" : "chain",
+                  strategyNameList(Graph));
 }
 
 /// Strategies that search under the budget report their own infeasibility;
@@ -259,34 +244,45 @@ static Error checkChainBound(const Schedule &S) {
       Bound, S.Optimality->Class, Time));
 }
 
+/// Attaches what the planner proved to the simulated schedule and checks
+/// the bound and the budget.
+static Expected<Schedule> finalize(const StrategyOptions &O,
+                                   Expected<Schedule> Sch,
+                                   std::optional<OptimalityReport> Opt) {
+  if (!Sch)
+    return Sch.takeError();
+  Sch->Optimality = std::move(Opt);
+  if (Sch->Kind == Dialect::Chain)
+    if (Error E = checkChainBound(*Sch))
+      return E;
+  if (Error E = checkBudget(*Sch, O))
+    return E;
+  return Sch;
+}
+
 Expected<Schedule> planStrategy(const Model &M, const StrategyOptions &O) {
-  std::optional<uint64_t> Budget =
-      strategyNeedsBudget(O.Name) || O.Name == "chen" ? O.BudgetBytes
-                                                      : std::nullopt;
-  if (M.isChain() && !O.ForceGraph) {
-    auto Ops = chainOps(*M.AsChain, O);
-    if (!Ops)
-      return Ops.takeError();
-    auto S = finalizeChainSchedule(M, O.Name, Budget, std::move(Ops->Ops));
-    if (!S)
-      return S.takeError();
-    S->Optimality = std::move(Ops->Optimality);
-    if (Error E = checkChainBound(*S))
-      return E;
-    if (Error E = checkBudget(*S, O))
-      return E;
-    return S;
-  }
-  auto Ops = graphOps(M.G, O);
-  if (!Ops)
-    return Ops.takeError();
-  auto S = finalizeGraphSchedule(M, O.Name, Budget, std::move(Ops->Ops));
+  bool Graph = !M.isChain() || O.ForceGraph;
+  auto S = lookup(O.Name, Graph);
   if (!S)
     return S.takeError();
-  S->Optimality = std::move(Ops->Optimality);
-  if (Error E = checkBudget(*S, O))
-    return E;
-  return S;
+  const StrategyInfo &Info = **S;
+  // Only strategies that plan under the budget record it in the schedule.
+  std::optional<uint64_t> Budget =
+      Info.Budget == BudgetUse::Checked ? std::nullopt : O.BudgetBytes;
+  if (!Graph) {
+    auto Ops = Info.PlanChain(*M.AsChain, O);
+    if (!Ops)
+      return Ops.takeError();
+    return finalize(
+        O, finalizeChainSchedule(M, O.Name, Budget, std::move(Ops->Ops)),
+        std::move(Ops->Optimality));
+  }
+  auto Ops = Info.PlanGraph(M.G, O);
+  if (!Ops)
+    return Ops.takeError();
+  return finalize(O,
+                  finalizeGraphSchedule(M, O.Name, Budget, std::move(Ops->Ops)),
+                  std::move(Ops->Optimality));
 }
 
 } // namespace remat

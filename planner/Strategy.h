@@ -1,15 +1,17 @@
 //===- planner/Strategy.h - Strategy names and dispatch ---------*- C++ -*-===//
 //
 // Maps a strategy name from spec §4 (plus the graph planners' names) to its
-// planner. Every schedule returned has been re-simulated (planner/Simulator.h)
-// and, when a budget is given, fits it; a plan that does not fit becomes an
-// InfeasibleBudgetError naming the smallest budget the strategy can meet.
+// planner through the table of planner/Strategies.def. Every schedule returned
+// has been re-simulated (planner/Simulator.h) and, when a budget is given, fits
+// it; a plan that does not fit becomes an InfeasibleBudgetError naming the
+// smallest budget the strategy can meet.
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_PLANNER_STRATEGY_H
 #define REMAT_PLANNER_STRATEGY_H
 
 #include "graph/Graph.h"
+#include "planner/Defaults.h"
 #include "planner/Schedule.h"
 
 #include "llvm/Support/Error.h"
@@ -22,10 +24,12 @@
 namespace remat {
 
 /// Everything any strategy may take. Fields a strategy does not use are
-/// ignored.
+/// ignored. The `plan` options that fill them are the STRATEGY_PARAM lines
+/// of planner/Strategies.def.
 struct StrategyOptions {
-  /// Strategy name: none, sequential, every, sqrt, selective, chen, revolve,
-  /// optimal (chains); none, recompute-all, chen, optimal (graphs).
+  /// Strategy name, a STRATEGY line of planner/Strategies.def: none,
+  /// sequential, every, sqrt, selective, chen, revolve, optimal (chains);
+  /// none, recompute-all, chen, optimal (graphs).
   std::string Name = "optimal";
   /// Activation budget, bytes. Required by `optimal`; optional for chen
   /// (without it chen uses its own sqrt heuristic); others only check it.
@@ -40,10 +44,10 @@ struct StrategyOptions {
   unsigned Slots = 0;
   /// Chain `optimal`: memory slots for discretisation; 0 means exact.
   unsigned MemorySlots = 0;
-  /// Graph `optimal`: "auto", "exact" (MILP) or "scalable".
-  std::string GraphMode = "auto";
+  /// Graph `optimal`: auto, exact (exhaustive search or MILP) or scalable.
+  GraphMode Mode = GraphMode::Auto;
   /// Graph exact mode: solver time limit, seconds.
-  double TimeLimitSeconds = 60;
+  double TimeLimitSeconds = DefaultTimeLimitSeconds;
   /// Plan a chain model through the graph planners (the chain lowered).
   bool ForceGraph = false;
 };
@@ -58,7 +62,8 @@ llvm::Expected<Schedule> planStrategy(const Model &M,
 /// them.
 std::vector<std::string> applicableStrategies(const Model &M);
 
-/// Whether the strategy needs a budget to run (`optimal`).
+/// Whether the strategy needs a budget to run (BudgetUse::Required in
+/// planner/Strategies.def: `optimal`).
 bool strategyNeedsBudget(llvm::StringRef Name);
 
 } // namespace remat

@@ -1,5 +1,4 @@
-//===- runtime/Backend.h - Where the executor's buffers and kernels live -*- C++
-//-*-===//
+//===- runtime/Backend.h - Buffers and kernels ------------------*- C++ -*-===//
 //
 // A backend owns device memory and runs kernels. The executor never touches
 // memory except through a backend (via the TrackingAllocator, which counts

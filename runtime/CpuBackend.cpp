@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "graph/Errors.h"
 #include "runtime/Backend.h"
 
 #include <algorithm>
@@ -69,10 +70,9 @@ public:
     uint64_t Request = std::max(Bytes, MinRequestBytes);
     void *P = ::operator new(Request, std::align_val_t(64), std::nothrow);
     if (!P)
-      return createStringError(inconvertibleErrorCode(),
-                               "cpu backend: out of memory allocating %llu "
-                               "bytes",
-                               static_cast<unsigned long long>(Bytes));
+      return badInput("cpu backend: out of memory allocating {} "
+                      "bytes",
+                      Bytes);
     if (Opt.TouchPages) {
       volatile unsigned char *C = static_cast<unsigned char *>(P);
       for (uint64_t At = 0; At < Request; At += 4096)
@@ -219,17 +219,14 @@ Expected<std::unique_ptr<Backend>> createBackend(StringRef Device,
     return createCpuBackend(Cpu);
   if (Device == "cuda")
     return createCudaBackend();
-  return createStringError(inconvertibleErrorCode(),
-                           "unknown device '%s' (choose cpu or cuda)",
-                           Device.str().c_str());
+  return badInput("unknown device '{}' (choose cpu or cuda)", Device.str());
 }
 
 #ifndef REMAT_HAVE_CUDA
 bool cudaBackendBuilt() { return false; }
 
 Expected<std::unique_ptr<Backend>> createCudaBackend() {
-  return createStringError(
-      inconvertibleErrorCode(),
+  return badInput(
       "--device cuda: this remat was built without the CUDA backend "
       "(configure with -DREMAT_CUDA=ON where nvcc is installed)");
 }

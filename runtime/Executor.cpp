@@ -2,6 +2,7 @@
 
 #include "runtime/Executor.h"
 
+#include "planner/Baselines.h"
 #include "planner/Errors.h"
 
 #include <chrono>
@@ -211,13 +212,7 @@ Expected<RunResult> runChain(ChainWorkload &W, ArrayRef<ChainOp> Ops,
 }
 
 std::vector<ChainOp> storeEverythingChainOps(const Chain &C) {
-  std::vector<ChainOp> Ops;
-  for (unsigned I = 0; I < C.size(); ++I)
-    Ops.push_back({ChainOpKind::FAll, I});
-  Ops.push_back({ChainOpKind::Loss, 0});
-  for (unsigned I = C.size(); I-- > 0;)
-    Ops.push_back({ChainOpKind::B, I});
-  return Ops;
+  return storeAllOps(C);
 }
 
 std::vector<GraphOp> storeEverythingGraphOps(const Graph &G) {

@@ -103,7 +103,8 @@ llvm::Expected<RunResult> runGraphSynthetic(const Graph &G,
                                             llvm::ArrayRef<GraphOp> Ops,
                                             Backend &B, double MicrosPerUnit);
 
-/// The store-everything chain schedule: F_all 0..L-1, loss, B L-1..0.
+/// The store-everything chain schedule: F_all 0..L-1, loss, B L-1..0 (the
+/// planner's baseline, storeAllOps of planner/Baselines.h).
 std::vector<ChainOp> storeEverythingChainOps(const Chain &C);
 
 /// The store-everything graph schedule: compute every node in id order.

@@ -1,6 +1,7 @@
 //===- runtime/Profile.cpp - Measuring real layers into a model file ------===//
 
 #include "runtime/Profile.h"
+#include "graph/Errors.h"
 
 #include "runtime/RealDevice.h"
 #include "runtime/RealMath.h"
@@ -14,10 +15,6 @@
 using namespace llvm;
 
 namespace remat {
-
-static Error bad(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg);
-}
 
 /// Median of \p N timings of \p Fn on \p Dev, microseconds.
 template <typename Fn>
@@ -199,9 +196,9 @@ static double cpuLossMs(Backend &Dev, unsigned Repeats,
 
 Expected<ProfileResult> profileRealLayers(const ProfileOptions &O) {
   if (O.Device != "cpu" && O.Device != "cuda")
-    return bad("profile: --device " + O.Device + ": choose cpu or cuda");
+    return badInput("profile: --device {}: choose cpu or cuda", O.Device);
   if (O.Repeats == 0)
-    return bad("profile: --repeat must be at least 1");
+    return badInput("profile: --repeat must be at least 1");
   auto Net = O.Like ? real::RealNet::fromChain(*O.Like, O.Shape)
                     : real::RealNet::fromPreset(O.Preset, O.Blocks, O.Shape);
   if (!Net)

@@ -1,5 +1,4 @@
-//===- runtime/Profile.h - Measuring real layers into a model file -*- C++
-//-*-===//
+//===- runtime/Profile.h - Measuring real layers ----------------*- C++ -*-===//
 //
 // Closes the loop profile -> plan -> validate: times the real-mode layers
 // (runtime/RealModel.h) by repeated runs and takes their bytes from what the

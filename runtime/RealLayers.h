@@ -1,5 +1,4 @@
-//===- runtime/RealLayers.h - Real float32 layers with hand backward -*- C++
-//-*-===//
+//===- runtime/RealLayers.h - Real float32 layers ---------------*- C++ -*-===//
 //
 // The layers of real mode. Each maps a [Batch*Seq, Hidden] activation to one
 // of the same shape and has a hand-written backward. A layer's recorded

@@ -1,6 +1,7 @@
 //===- runtime/RealModel.cpp - Small real networks for real mode ----------===//
 
 #include "runtime/RealModel.h"
+#include "graph/Errors.h"
 
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
@@ -16,10 +17,6 @@ using namespace llvm;
 
 namespace remat::real {
 
-static Error bad(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg);
-}
-
 LayerType layerTypeForKind(StringRef Kind) {
   std::string K = Kind.lower();
   return StringSwitch<LayerType>(K)
@@ -34,16 +31,15 @@ LayerType layerTypeForKind(StringRef Kind) {
 Error RealNet::checkShape(const RealShape &S) {
   if (S.Batch == 0 || S.Seq == 0 || S.Hidden == 0 || S.Heads == 0 ||
       S.MlpRatio == 0)
-    return bad(fmt::format("real mode: batch, seq, hidden, heads and mlp "
-                           "ratio must be positive (got {}, {}, {}, {}, {})",
-                           S.Batch, S.Seq, S.Hidden, S.Heads, S.MlpRatio));
+    return badInput("real mode: batch, seq, hidden, heads and mlp "
+                    "ratio must be positive (got {}, {}, {}, {}, {})",
+                    S.Batch, S.Seq, S.Hidden, S.Heads, S.MlpRatio);
   if (S.Hidden % S.Heads)
-    return bad(fmt::format("real mode: --hidden {} is not divisible by "
-                           "--heads {}",
-                           S.Hidden, S.Heads));
+    return badInput("real mode: --hidden {} is not divisible by "
+                    "--heads {}",
+                    S.Hidden, S.Heads);
   if (!(S.Dropout >= 0 && S.Dropout < 1))
-    return bad(
-        fmt::format("real mode: --dropout {} is outside [0, 1)", S.Dropout));
+    return badInput("real mode: --dropout {} is outside [0, 1)", S.Dropout);
   return Error::success();
 }
 
@@ -52,14 +48,14 @@ Expected<RealNet> RealNet::fromPreset(StringRef Name, unsigned Blocks,
   if (Error E = checkShape(S))
     return E;
   if (Blocks == 0)
-    return bad("real mode: --blocks must be at least 1");
+    return badInput("real mode: --blocks must be at least 1");
   // tiny-gpt has 4 stages a block and 2 more, tiny-mlp 2 a block.
   uint64_t Stages =
       Name == "tiny-mlp" ? 2 * uint64_t(Blocks) : 4 * uint64_t(Blocks) + 2;
   if (Stages > MaxChainStages)
-    return bad(fmt::format("real mode: --blocks {} gives {} stages; a model "
-                           "holds at most {}",
-                           Blocks, Stages, MaxChainStages));
+    return badInput("real mode: --blocks {} gives {} stages; a model "
+                    "holds at most {}",
+                    Blocks, Stages, MaxChainStages);
   std::vector<std::pair<std::string, std::string>> Spec; // (name, kind)
   if (Name == "tiny-gpt") {
     Spec.push_back({"embed", "embedding"});
@@ -76,8 +72,8 @@ Expected<RealNet> RealNet::fromPreset(StringRef Name, unsigned Blocks,
       Spec.push_back({fmt::format("b.{}.mlp", B), "mlp"});
     }
   } else {
-    return bad(fmt::format("unknown preset '{}' (choose from {})", Name.str(),
-                           PresetNames));
+    return badInput("unknown preset '{}' (choose from {})", Name.str(),
+                    PresetNames);
   }
   Chain C;
   for (auto &[N, K] : Spec) {
@@ -134,7 +130,7 @@ Expected<RealNet> RealNet::fromChain(const Chain &C, const RealShape &S) {
     return E;
   double Need = estimateBytes(C, S);
   if (Need > double(MaxRealModelBytes))
-    return bad(fmt::format(
+    return badInput(
         "real mode: --batch {} --seq {} --hidden {} --heads {} on {} layers "
         "needs an estimated {} (parameters, gradients, saved tensors), over "
         "the limit of {}; lower --hidden, --seq, --batch or the number of "
@@ -142,7 +138,7 @@ Expected<RealNet> RealNet::fromChain(const Chain &C, const RealShape &S) {
         S.Batch, S.Seq, S.Hidden, S.Heads, C.size(),
         Need >= 0x1p62 ? std::string("more than 4 EiB")
                        : formatSize(uint64_t(Need)),
-        formatSize(MaxRealModelBytes)));
+        formatSize(MaxRealModelBytes));
   RealNet Net;
   Net.Shape = S;
   for (unsigned I = 0; I < C.size(); ++I) {

@@ -1,6 +1,7 @@
 //===- runtime/Validate.cpp - Predicted versus measured -------------------===//
 
 #include "runtime/Validate.h"
+#include "graph/Errors.h"
 
 #include "graph/Size.h"
 #include "planner/Simulator.h"
@@ -21,10 +22,6 @@ namespace remat {
 
 const char *workloadModeName(WorkloadMode M) {
   return M == WorkloadMode::Real ? "real" : "synthetic";
-}
-
-static Error bad(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), Msg);
 }
 
 namespace {
@@ -165,11 +162,11 @@ scaleBytes(ValidationReport &R, const ValidateOptions &O, PredictAt Predict) {
   R.BytesScaleAuto = O.BytesScale == 0;
   R.MemoryCapBytes = O.MemoryCapBytes;
   if (largerPeak(*P) > O.MemoryCapBytes)
-    return bad(fmt::format(
+    return badInput(
         "validate: the predicted peak at bytes scale 1/{} is {}, above the "
         "memory cap {}; raise --memory-cap or --bytes-scale (or leave the "
         "scale automatic)",
-        Scale, formatSize(largerPeak(*P)), formatSize(O.MemoryCapBytes)));
+        Scale, formatSize(largerPeak(*P)), formatSize(O.MemoryCapBytes));
   return P;
 }
 
@@ -354,7 +351,7 @@ static Error validateReal(ValidationReport &R, const Model &M,
                           const Schedule &S, Backend &Dev,
                           const ValidateOptions &O) {
   if (!M.isChain() || S.Kind != Dialect::Chain)
-    return bad("--mode real runs chain schedules of chain models only");
+    return badInput("--mode real runs chain schedules of chain models only");
   auto Net = real::RealNet::fromChain(*M.AsChain, O.Shape);
   if (!Net)
     return Net.takeError();
@@ -403,27 +400,28 @@ static Error checkBusyTime(const Schedule &S, const ValidateOptions &O) {
   double Seconds = Micros * double(O.Repeats) / 1e6;
   if (!(Seconds > O.MaxBusySeconds))
     return Error::success();
-  return bad(fmt::format(
+  return badInput(
       "validation would spin for about {:.3g} s ({} runs of the schedule and "
       "of store-everything), over the {:.3g} s limit; lower --time-scale or "
       "--repeat, or raise --max-seconds",
-      Seconds, O.Repeats, O.MaxBusySeconds));
+      Seconds, O.Repeats, O.MaxBusySeconds);
 }
 
 Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
                                             const ValidateOptions &O) {
   if (O.Repeats == 0)
-    return bad("--repeat must be at least 1");
+    return badInput("--repeat must be at least 1");
   if (!(O.MicrosPerUnit >= 0))
-    return bad("--time-scale must be positive");
+    return badInput("--time-scale must be positive");
   if (O.MemoryCapBytes == 0)
-    return bad("--memory-cap must be positive");
+    return badInput("--memory-cap must be positive");
   if (O.Mode == WorkloadMode::Synthetic)
     if (Error E = checkBusyTime(S, O))
       return E;
   if (S.Kind == Dialect::Chain && !M.isChain())
-    return bad("a chain-dialect schedule needs a chain model; '" + M.Path +
-               "' is a graph");
+    return badInput(
+        "a chain-dialect schedule needs a chain model; '{}' is a graph",
+        M.Path);
   CpuBackendOptions Cpu;
   Cpu.Clock = O.Clock;
   Cpu.Fault = O.Fault;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every bundled model file in data/models/ with `remat gen
 # bundled`. This is the one command that produces those files; the options
-# of each model are listed in docs/models.md, and tests/graph/ModelGenTest.cpp
+# of each model are listed in docs/models.md, and tests/models/ModelGenTest.cpp
 # checks that the committed files equal the generator's output byte for byte.
 #
 # usage: scripts/gen-models.sh [REMAT_BINARY]

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Backend.h"
+
+#include "graph/Errors.h"
 #include "runtime/cuda/CudaKernels.h"
 #include "runtime/cuda/CudaStream.h"
 
@@ -22,8 +24,7 @@ namespace remat {
 
 namespace {
 Error cudaFail(const char *What, cudaError_t Code) {
-  return createStringError(inconvertibleErrorCode(), "cuda: %s failed: %s",
-                           What, cudaGetErrorString(Code));
+  return badInput("cuda: {} failed: {}", What, cudaGetErrorString(Code));
 }
 
 class CudaBackend final : public Backend {
@@ -110,10 +111,8 @@ Expected<std::unique_ptr<Backend>> CudaBackend::create() {
   int Count = 0;
   cudaError_t E = cudaGetDeviceCount(&Count);
   if (E != cudaSuccess || Count == 0)
-    return createStringError(inconvertibleErrorCode(),
-                             "--device cuda: no CUDA device is present (%s)",
-                             E != cudaSuccess ? cudaGetErrorString(E)
-                                              : "0 devices");
+    return badInput("--device cuda: no CUDA device is present ({})",
+                    E != cudaSuccess ? cudaGetErrorString(E) : "0 devices");
   if ((E = cudaSetDevice(0)))
     return cudaFail("cudaSetDevice", E);
   std::unique_ptr<CudaBackend> B(new CudaBackend());

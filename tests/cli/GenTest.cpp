@@ -1,7 +1,7 @@
 //===- tests/cli/GenTest.cpp - remat gen ----------------------------------===//
 
-#include "graph/ModelGen.h"
 #include "graph/ModelLoader.h"
+#include "models/ModelGen.h"
 
 #include "TestUtil.h"
 

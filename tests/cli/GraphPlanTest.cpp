@@ -2,7 +2,7 @@
 
 #include "TestUtil.h"
 
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/GraphPlanner.h"
 #include "planner/Simulator.h"
 

@@ -1,5 +1,4 @@
-//===- tests/planner/BruteForce.h - Exhaustive chain search for tests -*- C++
-//-*-===//
+//===- tests/planner/BruteForce.h - Exhaustive chain search -----*- C++ -*-===//
 //
 // Random heterogeneous chains (fixed seeds) and an exhaustive search over the
 // persistent schedule class of docs/optimal-chain.md, written independently

@@ -1,5 +1,4 @@
-//===- tests/planner/GraphBruteForce.h - Every graph schedule, for tests
-//-*-===//
+//===- tests/planner/GraphBruteForce.h - Every graph schedule ---*- C++ -*-===//
 //
 // An exhaustive reference for graph plans, written from docs/simulator.md's
 // graph semantics alone and independent of every planner (it calls no MILP,

@@ -1,12 +1,11 @@
-//===- tests/planner/GraphBruteForceTest.cpp - The reference checks itself
-//-===//
+//===- tests/planner/GraphBruteForceTest.cpp - Checks of the reference ----===//
 //
 // The brute force of GraphBruteForce.h against hand arithmetic and the real
 // simulator, before any planner is measured against it.
 
 #include "GraphBruteForce.h"
 
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/GraphPlanner.h"
 #include "planner/Simulator.h"
 

@@ -1,5 +1,4 @@
-//===- tests/planner/GraphFixtures.h - Small graphs for planner tests -*- C++
-//-*-===//
+//===- tests/planner/GraphFixtures.h - Small test graphs --------*- C++ -*-===//
 //
 // Hand-made training graphs shared by the graph planner tests; each test
 // states the arithmetic it needs next to its expectations.

@@ -1,7 +1,7 @@
 //===- tests/planner/GraphMILPBoundTest.cpp - Covering lower bound --------===//
 
 #include "planner/GraphMILPBound.h"
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/GraphMILP.h"
 #include "planner/GraphPlanner.h"
 #include "planner/GraphScalable.h"

@@ -1,4 +1,4 @@
-//===- tests/planner/GraphMILPCoverProofTest.cpp - Proof by coverings ----===//
+//===- tests/planner/GraphMILPCoverProofTest.cpp - Proof by coverings -----===//
 //
 // proveNoPlanAtMost fixes recomputation columns to 0 from the covering
 // solutions; a wrong fixing would "prove" that the optimum does not exist.

@@ -1,7 +1,7 @@
 //===- tests/planner/GraphMILPTest.cpp - Exact graph MILP -----------------===//
 
 #include "planner/GraphMILP.h"
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/Errors.h"
 #include "planner/GraphMILPBound.h"
 #include "planner/GraphMILPBuilder.h"

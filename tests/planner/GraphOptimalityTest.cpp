@@ -1,5 +1,4 @@
-//===- tests/planner/GraphOptimalityTest.cpp - remat against every schedule
-//===//
+//===- tests/planner/GraphOptimalityTest.cpp - remat vs every schedule ----===//
 //
 // The property test of issue 12: seeded training graphs of up to 11 nodes,
 // budgets from the least feasible to the store-everything peak, remat's
@@ -7,7 +6,7 @@
 
 #include "GraphBruteForce.h"
 
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/Errors.h"
 #include "planner/GraphPlanner.h"
 #include "planner/Simulator.h"

@@ -5,7 +5,7 @@
 
 #include "GraphBruteForce.h"
 
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/GraphPlanner.h"
 #include "planner/Simulator.h"
 #include "planner/Strategy.h"

@@ -1,7 +1,7 @@
 //===- tests/planner/GraphPlannerTest.cpp - Graph planning entry points ---===//
 
 #include "planner/GraphPlanner.h"
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/Errors.h"
 #include "planner/Simulator.h"
 

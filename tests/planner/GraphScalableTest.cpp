@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphScalable.h"
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 #include "planner/GraphMILP.h"
 #include "planner/GraphPlanner.h"
 #include "planner/GraphScalableLocal.h"

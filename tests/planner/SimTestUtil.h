@@ -1,5 +1,4 @@
-//===- tests/planner/SimTestUtil.h - Hand-checkable chains for tests -*- C++
-//-*-===//
+//===- tests/planner/SimTestUtil.h - Hand-checkable chains ------*- C++ -*-===//
 #ifndef REMAT_TESTS_PLANNER_SIMTESTUTIL_H
 #define REMAT_TESTS_PLANNER_SIMTESTUTIL_H
 

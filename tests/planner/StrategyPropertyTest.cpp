@@ -1,5 +1,4 @@
-//===- tests/planner/StrategyPropertyTest.cpp - Every strategy, many chains
-//===//
+//===- tests/planner/StrategyPropertyTest.cpp - Every strategy ------------===//
 //
 // On 1,000 random chains (fixed seed; L from 1 to 30, random sizes, times and
 // workspaces), every classic strategy's plan must be valid and complete, its

@@ -1,5 +1,4 @@
-//===- tests/runtime/RealLayersTest.cpp - Hand backward against finite
-// differences -===//
+//===- tests/runtime/RealLayersTest.cpp - Backward vs differences ---------===//
 //
 // Each layer's backward is checked against central finite differences of
 // L(X) = sum(f(X) * R) for a fixed random R, in double-checked float: the

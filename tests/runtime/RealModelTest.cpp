@@ -1,5 +1,4 @@
-//===- tests/runtime/RealModelTest.cpp - Real training steps under schedules
-//-===//
+//===- tests/runtime/RealModelTest.cpp - Real steps under schedules -------===//
 //
 // A training step of a tiny real network (dropout on) under any chain
 // schedule must give parameter gradients and an input gradient that are

@@ -1,5 +1,4 @@
-//===- tests/runtime/RuntimeTestUtil.h - Chains and schedules for tests -*- C++
-//-*-===//
+//===- tests/runtime/RuntimeTestUtil.h - Chains and schedules ---*- C++ -*-===//
 //
 // Small chains and hand-built schedules for the runtime tests, written here
 // from spec §3a rather than taken from the planner, so the executor is

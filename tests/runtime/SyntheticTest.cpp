@@ -1,5 +1,4 @@
-//===- tests/runtime/SyntheticTest.cpp - Measured peak == predicted peak
-//---===//
+//===- tests/runtime/SyntheticTest.cpp - Measured peak == predicted peak --===//
 //
 // Every chain strategy on the bundled models (bytes scaled down) and on
 // random chains with fixed seeds: the executor's tracking-allocator peak must

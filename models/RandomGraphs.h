@@ -1,4 +1,4 @@
-//===- graph/RandomGraphs.h - Seeded training graphs for tests --*- C++ -*-===//
+//===- models/RandomGraphs.h - Seeded training graphs for tests -*- C++ -*-===//
 //
 // Deterministic generators of training graphs (forward, loss and backward
 // nodes) that the graph planners' tests and benchmarks share: random layered
@@ -8,8 +8,8 @@
 // std::*_distribution, whose output is implementation-defined).
 //
 //===----------------------------------------------------------------------===//
-#ifndef REMAT_GRAPH_RANDOMGRAPHS_H
-#define REMAT_GRAPH_RANDOMGRAPHS_H
+#ifndef REMAT_MODELS_RANDOMGRAPHS_H
+#define REMAT_MODELS_RANDOMGRAPHS_H
 
 #include "graph/Graph.h"
 
@@ -50,4 +50,4 @@ Graph generateGraph(llvm::StringRef Family, uint64_t Seed, unsigned TotalNodes);
 
 } // namespace remat
 
-#endif // REMAT_GRAPH_RANDOMGRAPHS_H
+#endif // REMAT_MODELS_RANDOMGRAPHS_H

@@ -1,4 +1,4 @@
-//===- tests/graph/ModelGenTest.cpp - Analytic model generators -----------===//
+//===- tests/models/ModelGenTest.cpp - Analytic model generators ----------===//
 //
 // The committed data/models/ files must equal the generators' output byte
 // for byte. Every other check recomputes a published number or a formula
@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/ModelGen.h"
+#include "models/ModelGen.h"
 #include "graph/ModelLoader.h"
 
 #include "TestUtil.h"

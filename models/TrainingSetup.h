@@ -1,5 +1,4 @@
-//===- graph/TrainingSetup.h - Static bytes of a training set-up -*- C++
-//-*-===//
+//===- models/TrainingSetup.h - Static bytes of set-ups ---------*- C++ -*-===//
 //
 // How a model is trained decides the memory that no schedule can change: the
 // weights, their gradients, the optimizer's states and any master copy. The
@@ -9,8 +8,8 @@
 // "Training set-ups".
 //
 //===----------------------------------------------------------------------===//
-#ifndef REMAT_GRAPH_TRAININGSETUP_H
-#define REMAT_GRAPH_TRAININGSETUP_H
+#ifndef REMAT_MODELS_TRAININGSETUP_H
+#define REMAT_MODELS_TRAININGSETUP_H
 
 #include "graph/Graph.h"
 
@@ -66,4 +65,4 @@ llvm::Error applyTrainingSetup(GeneratedModel &M, const TrainingSetup &S);
 
 } // namespace remat
 
-#endif // REMAT_GRAPH_TRAININGSETUP_H
+#endif // REMAT_MODELS_TRAININGSETUP_H

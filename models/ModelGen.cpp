@@ -1,10 +1,11 @@
-//===- graph/ModelGen.cpp - Rendering and the bundled models --------------===//
+//===- models/ModelGen.cpp - Rendering and the bundled models -------------===//
 
-#include "graph/ModelGen.h"
+#include "models/ModelGen.h"
+#include "graph/Errors.h"
 
-#include "graph/ModelGenInternal.h"
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,39 +26,33 @@ double flopsToMs(double Flops, double Tflops) {
 Error checkRange(StringRef Gen, StringRef Option, unsigned Value) {
   if (Value >= 1 && Value <= MaxGenParameter)
     return Error::success();
-  return createStringError(
-      inconvertibleErrorCode(), "gen %s: --%s must be between 1 and %u, got %u",
-      Gen.str().c_str(), Option.str().c_str(), MaxGenParameter, Value);
+  return badInput("gen {}: --{} must be between 1 and {}, got {}", Gen.str(),
+                  Option.str(), MaxGenParameter, Value);
 }
 
 Error checkStages(StringRef Gen, StringRef Option, unsigned Value,
                   uint64_t Stages) {
   if (Stages <= MaxChainStages)
     return Error::success();
-  return createStringError(
-      inconvertibleErrorCode(),
-      "gen %s: --%s %u gives %llu stages; a model file holds at most %llu",
-      Gen.str().c_str(), Option.str().c_str(), Value,
-      static_cast<unsigned long long>(Stages),
-      static_cast<unsigned long long>(MaxChainStages));
+  return badInput(
+      "gen {}: --{} {} gives {} stages; a model file holds at most {}",
+      Gen.str(), Option.str(), Value, Stages, MaxChainStages);
 }
 
 Error checkTflops(StringRef Gen, double Tflops) {
   // Below 1 MFLOP/s the times of large models would overflow to infinity.
   if (std::isfinite(Tflops) && Tflops >= 1e-6)
     return Error::success();
-  return createStringError(inconvertibleErrorCode(),
-                           "gen %s: --tflops must be at least 1e-06, got %s",
-                           Gen.str().c_str(), shortNumber(Tflops).c_str());
+  return badInput("gen {}: --tflops must be at least 1e-06, got {}", Gen.str(),
+                  shortNumber(Tflops));
 }
 
 Expected<uint64_t> narrowBytes(U128 Value, StringRef What) {
   if (Value <= MaxSizeBytes)
     return static_cast<uint64_t>(Value);
-  return createStringError(inconvertibleErrorCode(),
-                           "%s: the size exceeds the format's limit of 2^62 "
-                           "bytes; choose smaller parameters",
-                           What.str().c_str());
+  return badInput("{}: the size exceeds the format's limit of 2^62 "
+                  "bytes; choose smaller parameters",
+                  What.str());
 }
 
 std::string shortNumber(double V) { return fmt::format("{:g}", V); }

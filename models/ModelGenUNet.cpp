@@ -1,4 +1,4 @@
-//===- graph/ModelGenUNet.cpp - Stable Diffusion U-Net graphs -------------===//
+//===- models/ModelGenUNet.cpp - Stable Diffusion U-Net graphs ------------===//
 //
 // The SD 2.1 and SDXL denoising U-Nets (Rombach et al. 2022, Podell et al.
 // 2023; diffusers' UNet2DConditionModel configurations) at block
@@ -11,8 +11,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/ModelGen.h"
-#include "graph/ModelGenInternal.h"
+#include "graph/Errors.h"
+#include "models/ModelGen.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 
@@ -309,10 +310,9 @@ static std::string describe(const UNetOptions &O, const GeneratedModel &M,
 
 Expected<GeneratedModel> generateUNet(const UNetOptions &O) {
   if (O.Preset != "sd21" && O.Preset != "sdxl")
-    return createStringError(inconvertibleErrorCode(),
-                             "gen unet: unknown --preset '%s' (choose from "
-                             "sd21, sdxl)",
-                             O.Preset.c_str());
+    return badInput("gen unet: unknown --preset '{}' (choose from "
+                    "sd21, sdxl)",
+                    O.Preset);
   const Arch &A = O.Preset == "sdxl" ? SDXL : SD21;
   unsigned Latent = O.Latent ? O.Latent : (O.Preset == "sdxl" ? 128 : 64);
   unsigned Down = 1u << (A.levels() - 1);
@@ -321,10 +321,9 @@ Expected<GeneratedModel> generateUNet(const UNetOptions &O) {
   if (Error E = gen::checkRange("unet", "latent", Latent))
     return E;
   if (Latent % Down != 0)
-    return createStringError(inconvertibleErrorCode(),
-                             "gen unet: --latent %u is not a multiple of %u "
-                             "(the %s U-Net downsamples %ux)",
-                             Latent, Down, O.Preset.c_str(), Down);
+    return badInput("gen unet: --latent {} is not a multiple of {} "
+                    "(the {} U-Net downsamples {}x)",
+                    Latent, Down, O.Preset, Down);
   if (Error E = gen::checkTflops("unet", O.Tflops))
     return E;
   Builder G(A, O.Batch);

@@ -1,6 +1,6 @@
-//===- graph/RandomGraphs.cpp - Seeded training graphs --------------------===//
+//===- models/RandomGraphs.cpp - Seeded training graphs -------------------===//
 
-#include "graph/RandomGraphs.h"
+#include "models/RandomGraphs.h"
 
 #include <algorithm>
 #include <random>

@@ -1,4 +1,4 @@
-//===- graph/ModelGenTransformer.cpp - GPT, Llama and ViT chains ----------===//
+//===- models/ModelGenTransformer.cpp - GPT, Llama and ViT chains ---------===//
 //
 // One chain stage per attention block and per MLP block, each with its
 // pre-norm, plus an embedding stage and a head stage. The activation counts
@@ -10,8 +10,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/ModelGen.h"
-#include "graph/ModelGenInternal.h"
+#include "graph/Errors.h"
+#include "models/ModelGen.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 
@@ -99,9 +100,8 @@ static Error divisible(StringRef Gen, StringRef What, unsigned N,
                        StringRef ByWhat, unsigned D) {
   if (N % D == 0)
     return Error::success();
-  return createStringError(
-      inconvertibleErrorCode(), "gen %s: --%s %u is not divisible by --%s %u",
-      Gen.str().c_str(), What.str().c_str(), N, ByWhat.str().c_str(), D);
+  return badInput("gen {}: --{} {} is not divisible by --{} {}", Gen.str(),
+                  What.str(), N, ByWhat.str(), D);
 }
 
 Expected<GeneratedModel> generateGpt(const GptOptions &O) {

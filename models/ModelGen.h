@@ -1,4 +1,4 @@
-//===- graph/ModelGen.h - Analytic model generators -------------*- C++ -*-===//
+//===- models/ModelGen.h - Analytic model generators ------------*- C++ -*-===//
 //
 // Generates model files (spec §2) for well-known networks from their shapes
 // alone: a GPT-style transformer (Korthikanti et al. 2022), a Llama-style
@@ -9,8 +9,8 @@
 // throughput.
 //
 //===----------------------------------------------------------------------===//
-#ifndef REMAT_GRAPH_MODELGEN_H
-#define REMAT_GRAPH_MODELGEN_H
+#ifndef REMAT_MODELS_MODELGEN_H
+#define REMAT_MODELS_MODELGEN_H
 
 #include "graph/Graph.h"
 
@@ -224,4 +224,4 @@ llvm::Expected<uint64_t> narrowBytes(unsigned __int128 Value,
 
 } // namespace remat
 
-#endif // REMAT_GRAPH_MODELGEN_H
+#endif // REMAT_MODELS_MODELGEN_H

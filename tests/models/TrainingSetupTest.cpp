@@ -1,7 +1,7 @@
-//===- tests/graph/TrainingSetupTest.cpp - Static bytes of set-ups --------===//
+//===- tests/models/TrainingSetupTest.cpp - Static bytes of set-ups -------===//
 
-#include "graph/TrainingSetup.h"
-#include "graph/ModelGen.h"
+#include "models/TrainingSetup.h"
+#include "models/ModelGen.h"
 
 #include <doctest/doctest.h>
 

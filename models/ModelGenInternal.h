@@ -1,13 +1,13 @@
-//===- graph/ModelGenInternal.h - Shared by the generators ------*- C++ -*-===//
+//===- models/ModelGenInternal.h - Shared by the generators -----*- C++ -*-===//
 //
 // Exact 128-bit cost records that each generator fills and one function that
-// checks and narrows them into a GeneratedModel. Private to graph/ModelGen*.
+// checks and narrows them into a GeneratedModel. Private to models/ModelGen*.
 //
 //===----------------------------------------------------------------------===//
-#ifndef REMAT_GRAPH_MODELGENINTERNAL_H
-#define REMAT_GRAPH_MODELGENINTERNAL_H
+#ifndef REMAT_MODELS_MODELGENINTERNAL_H
+#define REMAT_MODELS_MODELGENINTERNAL_H
 
-#include "graph/ModelGen.h"
+#include "models/ModelGen.h"
 
 #include <string>
 #include <vector>
@@ -81,4 +81,4 @@ std::string shortNumber(double V);
 
 } // namespace remat::gen
 
-#endif // REMAT_GRAPH_MODELGENINTERNAL_H
+#endif // REMAT_MODELS_MODELGENINTERNAL_H

@@ -1,4 +1,4 @@
-//===- graph/ModelGenConv.cpp - Pre-activation bottleneck ResNet ----------===//
+//===- models/ModelGenConv.cpp - Pre-activation bottleneck ResNet ---------===//
 //
 // He et al. 2016, "Identity Mappings in Deep Residual Networks": each block
 // is BN-ReLU-conv1x1, BN-ReLU-conv3x3 (carrying the stride), BN-ReLU-
@@ -10,8 +10,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "graph/ModelGen.h"
-#include "graph/ModelGenInternal.h"
+#include "graph/Errors.h"
+#include "models/ModelGen.h"
+#include "models/ModelGenInternal.h"
 
 #include <fmt/format.h>
 
@@ -103,9 +104,8 @@ static Error checkResNet(const ResNetOptions &O) {
     if (Error E = gen::checkRange("resnet", Name, Value))
       return E;
   if (O.Depth < 11 || (O.Depth - 2) % 9 != 0)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "gen resnet: --depth %u is not 9n+2 with n >= 1 bottleneck blocks "
+    return badInput(
+        "gen resnet: --depth {} is not 9n+2 with n >= 1 bottleneck blocks "
         "per stage (e.g. 164 or 1001)",
         O.Depth);
   // The stem, three stages of n blocks, the head.
@@ -113,10 +113,9 @@ static Error checkResNet(const ResNetOptions &O) {
                                  3 * uint64_t((O.Depth - 2) / 9) + 2))
     return E;
   if (O.Image % 16 != 0)
-    return createStringError(inconvertibleErrorCode(),
-                             "gen resnet: --image %u is not a multiple of 16 "
-                             "(the network downsamples 16x)",
-                             O.Image);
+    return badInput("gen resnet: --image {} is not a multiple of 16 "
+                    "(the network downsamples 16x)",
+                    O.Image);
   return gen::checkTflops("resnet", O.Tflops);
 }
 

@@ -1,9 +1,10 @@
-//===- graph/TrainingSetup.cpp - Static bytes of a training set-up --------===//
+//===- models/TrainingSetup.cpp - Static bytes of a training set-up -------===//
 
-#include "graph/TrainingSetup.h"
+#include "models/TrainingSetup.h"
+#include "graph/Errors.h"
 
-#include "graph/ModelGen.h"
 #include "graph/Size.h"
+#include "models/ModelGen.h"
 
 #include <fmt/format.h>
 
@@ -19,10 +20,6 @@ struct PerParam {
   unsigned Optimizer = 0; // trainable ones: states plus any master copy
 };
 } // namespace
-
-static Error bad(const std::string &Msg) {
-  return createStringError(inconvertibleErrorCode(), "%s", Msg.c_str());
-}
 
 TrainingSetup defaultTrainingSetup(StringRef Kind) {
   TrainingSetup S;
@@ -40,8 +37,8 @@ static Expected<PerParam> perParam(const TrainingSetup &S) {
   else if (S.Precision == "fp32")
     P.Weight = P.Grad = 4;
   else
-    return bad("--precision '" + S.Precision +
-               "' is not one of mixed, bf16, fp32");
+    return badInput("--precision '{}' is not one of mixed, bf16, fp32",
+                    S.Precision);
   // The fp32 master copy of mixed precision belongs to the optimizer step.
   unsigned Master = S.Precision == "mixed" ? 4 : 0;
   if (S.Optimizer == "adamw")
@@ -55,8 +52,9 @@ static Expected<PerParam> perParam(const TrainingSetup &S) {
   else if (S.Optimizer == "none")
     P.Grad = P.Optimizer = 0;
   else
-    return bad("--optimizer '" + S.Optimizer +
-               "' is not one of adamw, adamw-8bit, sgd-momentum, sgd, none");
+    return badInput(
+        "{}", "--optimizer '" + S.Optimizer +
+                  "' is not one of adamw, adamw-8bit, sgd-momentum, sgd, none");
   return P;
 }
 
@@ -66,7 +64,7 @@ static Expected<uint64_t> shardBytes(uint64_t Count, unsigned Bytes,
   unsigned __int128 V = (unsigned __int128)Count * Bytes;
   V = (V + Shards - 1) / Shards;
   if (V > MaxSizeBytes)
-    return bad("the static bytes exceed the format's limit of 2^62 bytes");
+    return badInput("the static bytes exceed the format's limit of 2^62 bytes");
   return uint64_t(V);
 }
 
@@ -76,19 +74,19 @@ Expected<StaticBytes> trainingStaticBytes(uint64_t Parameters,
   if (!P)
     return P.takeError();
   if (S.ZeroStage > 3)
-    return bad(fmt::format("--zero {} is not a ZeRO stage (0, 1, 2 or 3)",
-                           S.ZeroStage));
+    return badInput("--zero {} is not a ZeRO stage (0, 1, 2 or 3)",
+                    S.ZeroStage);
   if (S.Devices == 0)
-    return bad("--devices must be at least 1, got 0");
+    return badInput("--devices must be at least 1, got 0");
   uint64_t Trainable = S.TrainableParams.value_or(Parameters);
   if (S.Optimizer == "none" && S.TrainableParams && Trainable > 0)
-    return bad("--trainable-params: optimizer 'none' trains nothing");
+    return badInput("--trainable-params: optimizer 'none' trains nothing");
   if (S.Optimizer == "none")
     Trainable = 0;
   if (Trainable > Parameters)
-    return bad(fmt::format("--trainable-params {} exceeds the model's {} "
-                           "parameters",
-                           Trainable, Parameters));
+    return badInput("--trainable-params {} exceeds the model's {} "
+                    "parameters",
+                    Trainable, Parameters);
   auto Shards = [&](unsigned Stage) {
     return S.ZeroStage >= Stage ? S.Devices : 1u;
   };
