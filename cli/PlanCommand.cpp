@@ -41,8 +41,12 @@ ArgParser makeParser() {
   P.option("kinds", "A,B", "selective: stage kinds to recompute");
   P.option("slots", "S", "revolve: stored checkpoints, x_0 included");
   P.option("memory-slots", "N",
-           "optimal on chains: discretise memory into N slots (0 = exact)",
+           "optimal on chains: discretise memory into N slots; 0, the "
+           "default:\nexact where its estimated work fits the time promise "
+           "(0.5 s, or 2 s\nper 1000 stages), else the most slots that fit "
+           "it, with the gap bound",
            "0");
+  P.flag("exact", "optimal on chains: the exact DP, however long it takes");
   P.option("mode", "MODE", "optimal on graphs: auto, exact or scalable",
            "auto");
   P.option("time-limit", "SEC",
@@ -106,6 +110,7 @@ Expected<StrategyOptions> strategyOptions(const ArgParser &P, const Model &M) {
   if (*Limit)
     O.TimeLimitSeconds = **Limit;
   O.ForceGraph = P.has("as-graph");
+  O.ChainExact = P.has("exact");
   return O;
 }
 
