@@ -1,13 +1,16 @@
 //===- bench/chain_dp.cpp - Speed of the optimal chain planner ------------===//
 //
 // Seeded random heterogeneous chains with L in {50, 100, 200, 500, 1000}; for
-// each, the optimal planner at 500 memory slots and exact, at a budget one
-// third of the way from the least feasible budget to the store-all peak.
+// each, the optimal planner at 500 memory slots and in the default mode, at a
+// budget one third of the way from the least feasible budget to the store-all
+// peak. The second mode is the default (no slots asked): exact when it fits the
+// time promise, else the slots that fit it.
 // Prints the median wall and CPU time of the runs (the discretised mode runs
 // its plan pass and its gap-bound pass one after the other, each on every
 // hardware thread, so CPU covers both passes on all threads) and the DP
-// tables' bytes, the planner's own memory. Exact mode gives way to a
-// memory grid at its work limit; the mode column then reads "exact>N".
+// tables' bytes, the planner's own memory. The default mode gives way to
+// a memory grid beyond its time promise; the mode column then reads
+// "default>N".
 //
 // A second table times a rotor-style dense DP (bench/RotorBaseline.h) on the
 // same rounded chains, for L up to --baseline-max-l (default 200; its table
@@ -22,6 +25,15 @@
 //
 // --threads sets ChainDPOptions::Threads (default 0: every hardware
 // thread); --threads 1 gives the single-thread figures.
+//
+// --sweep 1 (issue 18) times instead the chains of bench::issue18Chain at
+// L = 50, 100, 200, 400, 700, 1000 (from --min-l up to --max-l), budgets
+// 30/50/70% of the store-all peak, in the default mode (exact or slots within
+// the time promise) and at 500 slots; --slots-sweep 1 times L = 200 and 1000
+// (up to
+// --max-l) at 125..2000 slots. Runs are interleaved (every case once per
+// round, --runs rounds) and medians reported, with the exponents of a
+// least-squares fit of log(CPU s) on log(L) and on log(slots).
 //
 //===----------------------------------------------------------------------===//
 
@@ -99,12 +111,12 @@ Measured measure(const Chain &C, uint64_t Budget, unsigned Slots, unsigned Runs,
   return M;
 }
 
-/// "500" for a 500-slot run; "exact", or "exact>N" when exact mode gave
-/// way at its work limit to the N-slot grid.
+/// "500" for a 500-slot run; for the default mode "exact", or "slots>N"
+/// when it chose the N-slot grid to keep its time promise.
 std::string modeName(unsigned Slots, unsigned Used) {
   if (Slots)
     return std::to_string(Slots);
-  return Used ? "exact>" + std::to_string(Used) : "exact";
+  return Used ? "default>" + std::to_string(Used) : "exact";
 }
 
 /// The rotor-style baseline on the same rounded chain as the 500-slot
@@ -169,21 +181,129 @@ std::vector<Input> inputs(const std::vector<std::string> &Files,
   return Out;
 }
 
+/// One case of the sweeps: a chain, its budget and the mode.
+struct Case {
+  unsigned L, Pct, Slots; // Slots 0: the default mode.
+  Chain C;
+  uint64_t Budget;
+  std::vector<double> Wall, Cpu;
+  ChainDPResult R;
+};
+
+Case makeCase(unsigned L, unsigned Pct, unsigned Slots) {
+  Chain C = bench::issue18Chain(L, 1800 + L);
+  auto All = simulateChain(C, storeAllOps(C));
+  if (!All) {
+    fmt::print(stderr, "{}\n", llvm::toString(All.takeError()));
+    std::exit(1);
+  }
+  return {L, Pct, Slots, C, All->PeakBytes * Pct / 100, {}, {}, {}};
+}
+
+void runCase(Case &K, unsigned Threads) {
+  ChainDPOptions O;
+  O.BudgetBytes = K.Budget;
+  O.MemorySlots = K.Slots;
+  O.Threads = Threads;
+  auto Start = std::chrono::steady_clock::now();
+  std::clock_t Cpu0 = std::clock();
+  auto Res = planOptimalChain(K.C, O);
+  K.Wall.push_back(seconds(Start));
+  K.Cpu.push_back(double(std::clock() - Cpu0) / CLOCKS_PER_SEC);
+  if (!Res) {
+    fmt::print(stderr, "L={} {}%: {}\n", K.L, K.Pct,
+               llvm::toString(Res.takeError()));
+    std::exit(1);
+  }
+  K.R = std::move(*Res);
+}
+
+double median(std::vector<double> V) {
+  std::sort(V.begin(), V.end());
+  return V[V.size() / 2];
+}
+
+/// The slope of the least-squares line through (log X, log Y).
+double exponent(const std::vector<std::pair<double, double>> &XY) {
+  double N = XY.size(), Sx = 0, Sy = 0, Sxx = 0, Sxy = 0;
+  for (auto [X, Y] : XY) {
+    double LX = std::log(X), LY = std::log(Y);
+    Sx += LX;
+    Sy += LY;
+    Sxx += LX * LX;
+    Sxy += LX * LY;
+  }
+  return (N * Sxy - Sx * Sy) / (N * Sxx - Sx * Sx);
+}
+
+/// The issue-18 sweeps; returns the process's exit status.
+int sweep(bool Slots, unsigned MinL, unsigned MaxL, unsigned Runs,
+          unsigned Threads) {
+  std::vector<Case> Cases;
+  if (!Slots) {
+    for (unsigned L : {50u, 100u, 200u, 400u, 700u, 1000u})
+      for (unsigned Pct : {30u, 50u, 70u})
+        for (unsigned N : {0u, 500u})
+          if (L >= MinL && L <= MaxL)
+            Cases.push_back(makeCase(L, Pct, N));
+  } else {
+    for (unsigned L : {200u, 1000u})
+      for (unsigned N : {125u, 250u, 500u, 1000u, 2000u})
+        if (L >= MinL && L <= MaxL)
+          Cases.push_back(makeCase(L, 50, N));
+  }
+  for (unsigned R = 0; R < Runs; ++R)
+    for (Case &K : Cases)
+      runCase(K, Threads);
+  fmt::print("{:>5} {:>4} {:>8} {:>10} {:>11} {:>10} {:>8} {:>9} {:>9} "
+             "{:>8}\n",
+             "L", "pct", "asked", "ran", "plan ms", "gap ms", "gap %", "est s",
+             "median s", "cpu s");
+  std::vector<std::pair<double, double>> ByL, ByN, ByLDefault;
+  for (Case &K : Cases) {
+    const ChainDPResult &R = K.R;
+    std::string Ran = R.MemorySlots ? std::to_string(R.MemorySlots) : "exact";
+    double Cpu = median(K.Cpu);
+    fmt::print("{:>5} {:>4} {:>8} {:>10} {:>11.3f} {:>10.3f} {:>8.2f} "
+               "{:>9.3f} {:>9.3f} {:>8.3f}\n",
+               K.L, K.Pct, K.Slots ? std::to_string(K.Slots) : "default", Ran,
+               R.Time, R.GapBound, 100 * R.GapBound / R.Time,
+               R.EstimatedSeconds, median(K.Wall), Cpu);
+    if (K.Slots == 500 && !Slots)
+      ByL.push_back({double(K.L), Cpu});
+    if (Slots && K.L == Cases.back().L)
+      ByN.push_back({double(K.Slots), Cpu});
+  }
+  if (ByL.size() > 1)
+    fmt::print("500 slots: CPU time ~ L^{:.2f}\n", exponent(ByL));
+  if (ByN.size() > 1)
+    fmt::print("L = {}: CPU time ~ slots^{:.2f}\n", Cases.back().L,
+               exponent(ByN));
+  return 0;
+}
+
 } // namespace
 
 int main(int Argc, char **Argv) {
   unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200,
-           Threads = 0;
+           Threads = 0, Sweep = 0, SlotsSweep = 0, MinL = 0;
   std::vector<std::string> Files =
       bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
-                   "[--baseline-max-l L] [--threads N (0: all)] [MODEL...]")
+                   "[--baseline-max-l L] [--threads N (0: all)] [--sweep 1] "
+                   "[--min-l L] "
+                   "[--slots-sweep 1] [MODEL...]")
           .add("--runs", Runs, 1)
           .add("--max-l", MaxL)
           .add("--exact-max-l", ExactMaxL)
           .add("--baseline-max-l", BaselineMaxL)
           .add("--threads", Threads)
+          .add("--sweep", Sweep)
+          .add("--min-l", MinL)
+          .add("--slots-sweep", SlotsSweep)
           .positionals()
           .parse(Argc, Argv);
+  if (Sweep || SlotsSweep)
+    return sweep(SlotsSweep != 0, MinL, MaxL, Runs, Threads);
   std::vector<Input> Inputs = inputs(Files, MaxL);
   fmt::print("{:<16} {:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n",
              "chain", "L", "slots", "budget MiB", "plan time", "gap bound",

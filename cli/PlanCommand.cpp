@@ -38,8 +38,12 @@ ArgParser makeParser() {
            strategyNameList(/*Graphs=*/false) + " (chains);\n" +
                strategyNameList(/*Graphs=*/true) + " (graphs)");
   addBudgetOptions(P);
-  for (const StrategyParam &Par : strategyParams())
-    P.option(Par.Spelling, Par.Meta, Par.Help, Par.Default);
+  for (const StrategyParam &Par : strategyParams()) {
+    if (Par.Kind == ParamKind::Flag)
+      P.flag(Par.Spelling, Par.Help);
+    else
+      P.option(Par.Spelling, Par.Meta, Par.Help, Par.Default);
+  }
   P.flag("as-graph", "plan a chain model through the graph planners (graph "
                      "dialect ops)");
   P.option("emit", "FORMAT",
@@ -101,6 +105,10 @@ Error readParam(const ArgParser &P, const StrategyParam &Par,
       if (std::optional<GraphMode> Mode = parseGraphMode(*Text))
         O.*Par.ModeField = *Mode; // else see checkGraphMode
     }
+    return Error::success();
+  case ParamKind::Flag:
+    if (P.has(Par.Spelling))
+      O.*Par.FlagField = true;
     return Error::success();
   case ParamKind::Seconds: {
     auto V = P.getDouble(Par.Spelling);

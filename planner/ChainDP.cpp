@@ -39,14 +39,29 @@ static uint64_t countRecomputations(const std::vector<ChainOp> &Ops,
 static Expected<ChainDPResult> planSlots(const Chain &C,
                                          const ChainDPOptions &O,
                                          unsigned Slots, bool ExactFallback);
+static Expected<ChainDPResult> exactResult(const Chain &C, uint64_t Budget,
+                                           const chaindp::Tables &T);
 
-/// Memory slots for the fallback: about 2*10^10 candidate entries in the
-/// dense DP's O(slots * L^3 / 6) worst case (its pruning makes the real
-/// work far smaller: about 10 s of CPU for both passes at L = 500 and 1,000
-/// slots), between 500, the precision the bench compares at, and 2000.
-static unsigned fallbackSlots(unsigned L) {
-  double Triples = double(L) * L * L / 6 + 1;
-  return unsigned(std::clamp(2e10 / Triples, 500.0, 2000.0));
+// Fitted on issue-18 chains (one thread, CPU time of the rounded-up pass,
+// L = 500..1000, slots 50..500; the rounded-down pass took about 0.7 of
+// it): per L^3, a fixed 3.4 ns for the (i, j, l) triples and 0.01 ns per
+// slot for the element updates.
+double estimateSlotsSeconds(unsigned L, unsigned Slots) {
+  double Cube = double(L) * L * L;
+  return 1.7 * Cube * (3.4e-9 + 1.0e-11 * Slots);
+}
+
+/// The most slots in [Min, Max] estimated within \p Seconds; Min when none.
+static unsigned slotsWithin(unsigned L, double Seconds, unsigned Min,
+                            unsigned Max) {
+  double Cube = double(L) * L * L + 1;
+  double N = (Seconds / (1.7 * Cube) - 3.4e-9) / 1.0e-11;
+  return unsigned(std::clamp(N, double(Min), double(Max)));
+}
+
+/// Slots for an exact run that gave way at an explicit ExactWorkLimit.
+static unsigned fallbackSlots(const ChainDPOptions &O) {
+  return std::max(1u, O.AutoMinSlots);
 }
 
 /// What to do when even the exact DP's per-pair tables are over the cap.
@@ -77,7 +92,13 @@ planExact(const Chain &C, const ChainDPOptions &O, uint64_t WorkLimit) {
     return E;
   Tables T(exactChain(C), Budget, WorkLimit);
   if (T.aborted())
-    return planSlots(C, O, fallbackSlots(C.size()), /*ExactFallback=*/false);
+    return planSlots(C, O, fallbackSlots(O), /*ExactFallback=*/false);
+  return exactResult(C, Budget, T);
+}
+
+/// The plan of finished exact tables within \p Budget.
+static Expected<ChainDPResult> exactResult(const Chain &C, uint64_t Budget,
+                                           const Tables &T) {
   std::optional<Point> P = T.best(Budget);
   if (!P)
     return make_error<InfeasibleBudgetError>("optimal", Budget,
@@ -88,6 +109,7 @@ planExact(const Chain &C, const ChainDPOptions &O, uint64_t WorkLimit) {
   R.PeakBytes = P->Mem + C.InputBytes;
   R.ForwardRecomputations = countRecomputations(R.Ops, C.size());
   R.TableBytes = T.tableBytes();
+  R.EstimatedSeconds = double(T.workDone()) * ExactSecondsPerUnit;
   return R;
 }
 
@@ -174,6 +196,52 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
   R.GapBound = Lower < R.Time ? R.Time - Lower : 0;
   R.MemorySlots = Slots;
   R.TableBytes = std::max(Up->TableBytes, Down->TableBytes);
+  R.EstimatedSeconds = estimateSlotsSeconds(C.size(), Slots);
+  return R;
+}
+
+// The default mode. The promise is in estimated seconds, and every decision
+// comes from work counts and the fitted models, never a clock, so the same
+// input gives the same plan whatever the load. The exact DP may use the
+// promise less what the fallback at AutoMinSlots is estimated to need, and
+// at most AutoExactShare of it; it gives way at that work (or as soon as its
+// columns project past twice it), and the slots are then the most that the
+// rest of the promise allows.
+static Expected<ChainDPResult> planAuto(const Chain &C,
+                                        const ChainDPOptions &O) {
+  unsigned L = C.size();
+  double Promise =
+      std::max(O.AutoSeconds, O.AutoSecondsPer1000Stages * L / 1000.0);
+  unsigned Min = std::max(1u, O.AutoMinSlots);
+  double ExactShare =
+      std::clamp(Promise - estimateSlotsSeconds(L, Min), 0.0,
+                 std::clamp(O.AutoExactShare, 0.0, 1.0) * Promise);
+  uint64_t Limit = std::min<uint64_t>(
+      O.ExactWorkLimit, uint64_t(ExactShare / ExactSecondsPerUnit));
+  if (Error E = checkTableBytes("optimal", exactTablesBytes(L), O.MaxTableBytes,
+                                L, NoTablesAdvice))
+    return E;
+  double Spent = 0;
+  {
+    Tables T(exactChain(C), O.BudgetBytes, Limit);
+    Spent = double(T.workDone()) * ExactSecondsPerUnit;
+    if (!T.aborted()) {
+      // Small enough: the exact result, from the tables already built.
+      Expected<ChainDPResult> R = exactResult(C, O.BudgetBytes, T);
+      if (R) {
+        R->PromiseSeconds = Promise;
+        R->EstimatedSeconds = Spent;
+      }
+      return R;
+    }
+  }
+  unsigned N =
+      slotsWithin(L, Promise - Spent, Min, std::max(Min, O.AutoMaxSlots));
+  Expected<ChainDPResult> R = planSlots(C, O, N, /*ExactFallback=*/false);
+  if (R) {
+    R->PromiseSeconds = Promise;
+    R->EstimatedSeconds = Spent + estimateSlotsSeconds(L, R->MemorySlots);
+  }
   return R;
 }
 
@@ -181,7 +249,9 @@ Expected<ChainDPResult> planOptimalChain(const Chain &C,
                                          const ChainDPOptions &Opts) {
   if (Opts.MemorySlots > 0)
     return planSlots(C, Opts, Opts.MemorySlots, true);
-  return planExact(C, Opts, Opts.ExactWorkLimit);
+  if (Opts.Exact)
+    return planExact(C, Opts, Opts.ExactWorkLimit);
+  return planAuto(C, Opts);
 }
 
 uint64_t minFeasibleChainBudget(const Chain &C) {

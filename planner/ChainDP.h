@@ -25,14 +25,32 @@ constexpr uint64_t DefaultMaxTableBytes = uint64_t(16) << 30;
 struct ChainDPOptions {
   /// Activation budget, bytes.
   uint64_t BudgetBytes = 0;
-  /// Number of memory slots to discretise into; 0 means exact (no
-  /// rounding). With slots, sizes round up to units of floor(budget /
-  /// slots) bytes so the plan still fits, and every slot stays usable.
+  /// Number of memory slots to discretise into. With slots, sizes round up
+  /// to units of floor(budget / slots) bytes so the plan still fits, and
+  /// every slot stays usable. 0 means the default mode: the exact DP where
+  /// its estimated work fits the time promise (AutoSeconds), else slots
+  /// chosen by estimateSlotsSeconds to fit it, with a GapBound.
   unsigned MemorySlots = 0;
-  /// Exact mode: candidate breakpoints (a count) the exact DP may generate
-  /// before it gives way to the discretised DP with a reported GapBound, so
-  /// that long chains cannot run for hours. UINT64_MAX means no limit.
-  uint64_t ExactWorkLimit = 150'000'000;
+  /// Force the exact DP (no rounding, no time promise; `plan --exact`).
+  bool Exact = false;
+  /// Units of exact-DP work (Tables::workDone, a deterministic count) after
+  /// which the exact DP gives way to the discretised DP with a reported
+  /// GapBound. UINT64_MAX means no limit beyond the default mode's promise.
+  uint64_t ExactWorkLimit = UINT64_MAX;
+  /// Default mode: the time promise, seconds of estimated single-core work
+  /// (ExactSecondsPerUnit, estimateSlotsSeconds; never a clock), is
+  /// max(AutoSeconds, AutoSecondsPer1000Stages * L / 1000).
+  double AutoSeconds = 0.5;
+  double AutoSecondsPer1000Stages = 2.0;
+  /// Default mode: the share of the promise the exact attempt may use (its
+  /// work is hard to foresee: on the issue-18 chains at L = 200 three
+  /// quarters of it comes in the last tenth of the columns), the rest being
+  /// left to the slots.
+  double AutoExactShare = 0.5;
+  /// Default mode: the fallback's slots, at least (also when even they are
+  /// estimated over the promise) and at most.
+  unsigned AutoMinSlots = 500;
+  unsigned AutoMaxSlots = 2000;
   /// Discretised mode: chains of at least this many stages keep the DP
   /// tables in single precision (half the memory, twice the vector width).
   /// The plan's time is then summed exactly from its ops, and GapBound also
@@ -45,6 +63,16 @@ struct ChainDPOptions {
   /// refused before it starts (docs/limits.md): 16 GiB.
   uint64_t MaxTableBytes = DefaultMaxTableBytes;
 };
+
+/// Seconds one unit of exact-DP work (Tables::workDone) takes on one core of
+/// the reference machine (fitted: 8-12 ns on the issue-18 and bench chains
+/// with L = 30..140, docs/optimal-chain.md).
+constexpr double ExactSecondsPerUnit = 10e-9;
+
+/// Estimated single-core seconds of the discretised DP (both passes) for
+/// \p L stages and \p Slots slots on the reference machine: a fitted
+/// 1.7 L^3 (3.4e-9 + 1.0e-11 slots) (docs/optimal-chain.md).
+double estimateSlotsSeconds(unsigned L, unsigned Slots);
 
 /// The result of the optimal chain planner.
 struct ChainDPResult {
@@ -62,6 +90,12 @@ struct ChainDPResult {
   uint64_t PeakBytes = 0;
   /// Forward ops beyond the first computation of each stage.
   uint64_t ForwardRecomputations = 0;
+  /// The default mode's promise, seconds (0 when slots or exact were
+  /// asked for).
+  double PromiseSeconds = 0;
+  /// The estimated single-core seconds of the work done (exact attempt and
+  /// slots), from the work counts and the cost model: deterministic.
+  double EstimatedSeconds = 0;
   /// Bytes the planner's DP tables held at their peak (its own memory use;
   /// in discretised mode the larger of the two passes, which run one after
   /// the other).

@@ -57,29 +57,67 @@ DPChain roundedChain(const Chain &C, uint64_t Unit, bool Up) {
   return D;
 }
 
+/// SA(i, l) from SA(i+1, l) (\p Next; unused when i == l): the record
+/// branch's own peaks (F_all_i, then B_i), and the rest of the sub-chain
+/// recorded beside x̄_{i+1}.
+static uint64_t storeAllStep(const DPChain &C, unsigned I, unsigned Lp,
+                             uint64_t Next) {
+  if (I == C.L)
+    return C.A[C.L] + C.LossWs;
+  uint64_t Bar = C.ABar[I + 1];
+  uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
+                           Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+  return I < Lp ? std::max(Need, Bar + Next) : Need;
+}
+
 Tables::Tables(DPChain Chn, uint64_t Budget, uint64_t WorkLimit)
     : C(std::move(Chn)), Budget(Budget) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
+  setReach();
   // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l: by l
   // ascending, i descending. The tables of one l then lie side by side, so
-  // the split loop reads its right-hand tables sequentially.
+  // the split loop reads its right-hand tables sequentially. SA(i, l) needs
+  // SA(i+1, l) only: one running value per column.
   for (unsigned Lp = 0; Lp <= C.L && !Aborted; ++Lp) {
+    uint64_t SA = 0;
     for (unsigned I = Lp + 1; I-- > 0 && !Aborted;) {
-      compute(I, Lp);
+      SA = storeAllStep(C, I, Lp, SA);
+      compute(I, Lp, SA);
       Aborted = WorkDone > WorkLimit;
     }
     Aborted = Aborted || projectedOver(Lp, WorkLimit);
   }
-  Cands.clear();
-  Cands.shrink_to_fit();
+  for (std::vector<Point> *V : {&Env, &Cand, &Merged}) {
+    V->clear();
+    V->shrink_to_fit();
+  }
 }
 
-// Column l' costs about the candidates of its l'^2 / 2 (i, j) pairs, each
-// at most as many as a column further on, so the whole run costs at least
+// Reach[i]: the least m with which a plan of the whole chain within the
+// budget can enter Sub(i, l). On the way from Sub(0, L), each index k in
+// 1..i adds at most one copy of x_k or x̄_k to what lies outside (a split at
+// k holds x_k, a record of stage k-1 holds x̄_k), and nothing else is taken
+// from m; so m >= Budget - a_0 - sum of max(a_k, ā_k). Children are entered
+// within their own reach (a split at j > i takes a_j, a record ā_{i+1}), so
+// tables clipped there are closed under the recurrence. Without a budget
+// (the frontier) every m counts: Reach is 0.
+void Tables::setReach() {
+  Reach.assign(C.L + 1, 0);
+  if (Budget == NoCap || Budget < C.A[0])
+    return;
+  uint64_t Held = 0, M0 = Budget - C.A[0];
+  for (unsigned I = 0; I <= C.L; ++I) {
+    if (I > 0)
+      Held += std::max(C.A[I], C.ABar[I]);
+    Reach[I] = M0 > Held ? M0 - Held : 0;
+  }
+}
+
+// Column l' costs about the work of its l'^2 / 2 (i, j) pairs, each at most
+// as much as a column further on, so the whole run costs at least
 // (L+1)^3 / (l+1)^3 times the first l+1 columns. Once that projection is
 // twice the limit, the limit would be reached anyway: giving way now saves
-// the seconds it would take (L = 1000: 7.5 s when this was checked from
-// column L/8 on, where the limit itself struck first).
+// the time it would take.
 bool Tables::projectedOver(unsigned Lp, uint64_t WorkLimit) const {
   if (WorkLimit == NoCap || Lp + 1 < 8)
     return false;
@@ -101,49 +139,63 @@ uint64_t Tables::cap(unsigned I) const {
   return Budget >= Outside ? Budget - Outside : 0;
 }
 
-void Tables::compute(unsigned I, unsigned Lp) {
-  Cands.clear();
-  uint64_t Cap = cap(I);
-  if (Budget != NoCap && Budget < C.A[0] + (I > 0 ? C.A[I] : 0)) {
-    commit(I, Lp);
-    return;
-  }
+// From SA(i, l) on the plan that records every stage fits, and no plan is
+// faster (each stage runs forward and backward once), so the table is
+// constant there: candidates beyond Hi = min(cap, SA) cannot add a
+// breakpoint. Below Lo = min(Reach[i], Hi) only the value at Lo matters: the
+// table keeps its last breakpoint at or below Lo and those above. Its values
+// are exact from Lo on (the children's are from theirs, see setReach; at
+// Hi = SA < Reach[i] the record branch reaches the least time from children
+// entered at or above their SA), and never below the optimum elsewhere,
+// since every breakpoint is the time of a real plan.
+void Tables::compute(unsigned I, unsigned Lp, uint64_t SA) {
+  Env.clear();
+  if (Budget != NoCap && Budget < C.A[0] + (I > 0 ? C.A[I] : 0))
+    return commit(I, Lp, 0);
+  uint64_t Hi = std::min(cap(I), SA);
+  uint64_t Lo = std::min(Reach[I], Hi);
   if (I == C.L) {
     uint64_t Need = C.A[C.L] + C.LossWs;
-    if (Need <= Cap)
-      Cands.push_back({Need, C.LossTime, 0});
-    commit(I, Lp);
-    return;
+    if (Need <= Hi)
+      Env.push_back({Need, C.LossTime, 0});
+    return commit(I, Lp, Lo);
   }
-  addRecord(I, Lp, Cap);
-  addSplits(I, Lp, Cap);
-  commit(I, Lp);
+  addRecord(I, Lp, Lo, Hi);
+  addSplits(I, Lp, Lo, Hi);
+  commit(I, Lp, Lo);
 }
 
-void Tables::addRecord(unsigned I, unsigned Lp, uint64_t Cap) {
+// The record branch is the first candidate, so it starts the envelope.
+void Tables::addRecord(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi) {
   uint64_t Y = C.A[Lp + 1];
   uint64_t Bar = C.ABar[I + 1];
   uint64_t Thr =
       std::max(Y + Bar + C.FwdWs[I], Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
   double Cost = C.Fwd[I] + C.Bwd[I];
-  if (Thr > Cap)
+  if (Thr > Hi)
     return;
   if (I == Lp) { // i == l < L: F_all_i then B_i directly.
-    Cands.push_back({Thr, Cost, 0});
+    Env.push_back({Thr, Cost, 0});
     return;
   }
-  for (const Point &P : at(I + 1, Lp)) {
+  ArrayRef<Point> Next = at(I + 1, Lp);
+  WorkDone += Next.size();
+  for (const Point &P : Next) {
     uint64_t M = std::max(P.Mem + Bar, Thr);
-    if (M > Cap)
+    if (M > Hi)
       break;
-    Cands.push_back({M, P.Time + Cost, 0});
+    double T = P.Time + Cost;
+    if (!Env.empty() && T >= Env.back().Time)
+      continue;
+    // Several breakpoints at Thr, or at or below Lo: the last one wins.
+    if (!Env.empty() && (Env.back().Mem == M || M <= Lo))
+      Env.back() = {M, T, 0};
+    else
+      Env.push_back({M, T, 0});
   }
 }
 
-void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Cap) {
-  // The record candidate's breakpoints, ascending in memory, descending in
-  // time (addRecord appends them in that order).
-  size_t NumRecord = Cands.size();
+void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi) {
   uint64_t Y = C.A[Lp + 1];
   uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
   double Cost = 0;
@@ -152,78 +204,122 @@ void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Cap) {
     if (J - 1 > I)
       Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
     // Thresholds only grow with j.
-    if (Thr > Cap)
+    if (Thr > Hi)
       return;
     ArrayRef<Point> Right = at(J, Lp), Left = at(I, J - 1);
+    ++WorkDone;
     if (Right.empty() || Left.empty())
       continue;
-    // The split can never be faster than Bound; from the first memory where
-    // recording stage i already reaches Bound on, it cannot help.
-    double Bound = Cost + Right.back().Time + Left.back().Time;
-    auto Stop =
-        std::partition_point(Cands.begin(), Cands.begin() + NumRecord,
-                             [&](const Point &P) { return P.Time > Bound; });
-    uint64_t CapJ = Stop == Cands.begin() + NumRecord ? Cap
-                    : Stop->Mem == 0                  ? 0
-                                                      : Stop->Mem - 1;
-    if (Stop != Cands.begin() + NumRecord && Stop->Mem == 0)
-      continue;
-    combine(Right, C.A[J], Left, Thr, Cost, J, std::min(Cap, CapJ));
+    splitCandidate(Right, C.A[J], Left, Thr, Cost, J, Lo, Hi);
+    if (!Cand.empty())
+      mergeCandidate();
   }
 }
 
-/// Appends the breakpoints of m -> Cost + Right(m - Shift) + Left(m) for
-/// Thr <= m <= Cap, skipping those that do not improve on the previous one.
-void Tables::combine(ArrayRef<Point> Right, uint64_t Shift,
-                     ArrayRef<Point> Left, uint64_t Thr, double Cost,
-                     uint32_t J, uint64_t Cap) {
-  if (Right.empty() || Left.empty())
+// Fills Cand with the breakpoints of m -> Cost + Right(m - Shift) + Left(m),
+// for Thr <= m <= Hi, that lie strictly below the envelope, starting with
+// the last one at or below Lo. Dropping the
+// others does not change the lower envelope: past a dropped breakpoint the
+// envelope is already at most the candidate, and stays so (it does not
+// rise). The split can never be faster than Bound, its two tables' last
+// times plus Cost (summed in the same order, so rounding keeps the bound),
+// so the walk stops where the envelope reaches Bound.
+void Tables::splitCandidate(ArrayRef<Point> Right, uint64_t Shift,
+                            ArrayRef<Point> Left, uint64_t Thr, double Cost,
+                            uint32_t J, uint64_t Lo, uint64_t Hi) {
+  Cand.clear();
+  uint64_t Start = std::max({Right[0].Mem + Shift, Left[0].Mem, Thr});
+  if (Start > Hi)
     return;
-  uint64_t M = std::max({Right[0].Mem + Shift, Left[0].Mem, Thr});
-  if (M > Cap)
+  uint64_t M = std::max(Start, Lo);
+  double Bound = Cost + Right.back().Time + Left.back().Time;
+  // E: the envelope's last breakpoint at or below M (Env.size() if none).
+  auto ByMem = [](uint64_t X, const Point &P) { return X < P.Mem; };
+  size_t E = std::upper_bound(Env.begin(), Env.end(), M, ByMem) - Env.begin();
+  E = E == 0 ? Env.size() : E - 1;
+  auto EnvAt = [&](uint64_t X) {
+    if (E == Env.size()) {
+      if (Env.empty() || Env[0].Mem > X)
+        return std::numeric_limits<double>::infinity();
+      E = 0;
+    }
+    while (E + 1 < Env.size() && Env[E + 1].Mem <= X)
+      ++E;
+    return Env[E].Time;
+  };
+  double Top = EnvAt(M);
+  if (Top <= Bound)
     return;
   // Last breakpoint of each at or below M.
-  size_t R = 0, Lx = 0;
-  while (R + 1 < Right.size() && Right[R + 1].Mem + Shift <= M)
-    ++R;
-  while (Lx + 1 < Left.size() && Left[Lx + 1].Mem <= M)
-    ++Lx;
+  size_t R = std::upper_bound(Right.begin(), Right.end(), M - Shift, ByMem) -
+             Right.begin() - 1;
+  size_t Lx =
+      std::upper_bound(Left.begin(), Left.end(), M, ByMem) - Left.begin() - 1;
   double Last = Cost + Right[R].Time + Left[Lx].Time;
-  Cands.push_back({M, Last, J});
+  if (Last < Top) // At the candidate's breakpoint at or below M.
+    Cand.push_back(
+        {std::max({Right[R].Mem + Shift, Left[Lx].Mem, Start}), Last, J});
+  size_t Steps = 1;
   while (R + 1 < Right.size() || Lx + 1 < Left.size()) {
     uint64_t NR = R + 1 < Right.size() ? Right[R + 1].Mem + Shift : NoCap;
     uint64_t NL = Lx + 1 < Left.size() ? Left[Lx + 1].Mem : NoCap;
     M = std::min(NR, NL);
-    if (M > Cap)
-      return;
-    if (NR == M)
-      ++R;
-    if (NL == M)
-      ++Lx;
+    if (M > Hi)
+      break;
+    ++Steps;
+    R += NR == M;
+    Lx += NL == M;
     double T = Cost + Right[R].Time + Left[Lx].Time;
-    if (T < Last) {
-      Cands.push_back({M, T, J});
-      Last = T;
-    }
+    if (T >= Last)
+      continue;
+    Last = T;
+    double EnvT = EnvAt(M);
+    if (EnvT <= Bound)
+      break;
+    if (T < EnvT)
+      Cand.push_back({M, T, J});
   }
+  WorkDone += Steps;
 }
 
-void Tables::commit(unsigned I, unsigned Lp) {
-  WorkDone += Cands.size();
-  // Sort by memory, then time, then choice (deterministic tie-break).
-  std::sort(Cands.begin(), Cands.end(), [](const Point &X, const Point &Y) {
-    if (X.Mem != Y.Mem)
-      return X.Mem < Y.Mem;
-    if (X.Time != Y.Time)
-      return X.Time < Y.Time;
-    return X.Choice < Y.Choice;
-  });
+// Env becomes the lower envelope of Env and Cand. Every point of Cand is
+// strictly below Env at its memory, so at equal memory Cand's point wins;
+// otherwise a point is kept when it is strictly faster than every point at
+// or below its memory. Env's prefix below Cand's first point is unchanged.
+void Tables::mergeCandidate() {
+  auto ByMem = [](const Point &P, uint64_t X) { return P.Mem < X; };
+  size_t P0 =
+      std::lower_bound(Env.begin(), Env.end(), Cand.front().Mem, ByMem) -
+      Env.begin();
+  Merged.clear();
+  double Cur =
+      P0 == 0 ? std::numeric_limits<double>::infinity() : Env[P0 - 1].Time;
+  size_t A = P0, B = 0;
+  while (A < Env.size() || B < Cand.size()) {
+    const Point &Pt =
+        B < Cand.size() && (A == Env.size() || Cand[B].Mem <= Env[A].Mem)
+            ? Cand[B++]
+            : Env[A++];
+    if (Pt.Time < Cur) {
+      Merged.push_back(Pt);
+      Cur = Pt.Time;
+    }
+  }
+  WorkDone += Env.size() - P0 + Cand.size();
+  Env.resize(P0);
+  Env.insert(Env.end(), Merged.begin(), Merged.end());
+}
+
+void Tables::commit(unsigned I, unsigned Lp, uint64_t Lo) {
+  // Of the breakpoints at or below Lo only the last one counts.
+  auto ByMem = [](uint64_t X, const Point &P) { return X < P.Mem; };
+  size_t First =
+      std::upper_bound(Env.begin(), Env.end(), Lo, ByMem) - Env.begin();
+  First = First > 0 ? First - 1 : 0;
   Span &S = Spans[index(I, Lp)];
   S.Begin = Arena.size();
-  for (const Point &P : Cands)
-    if (Arena.size() == S.Begin || P.Time < Arena.back().Time)
-      Arena.push_back(P);
-  S.Size = static_cast<uint32_t>(Arena.size() - S.Begin);
+  Arena.insert(Arena.end(), Env.begin() + First, Env.end());
+  S.Size = static_cast<uint32_t>(Env.size() - First);
 }
 
 std::optional<Point> Tables::best(uint64_t B) const {
@@ -449,22 +545,11 @@ std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads) {
 std::vector<uint64_t> storeAllTable(const DPChain &C) {
   unsigned L = C.L;
   std::vector<uint64_t> SA(size_t(L + 1) * (L + 1), 0);
-  auto Ix = [&](unsigned I, unsigned Lp) { return size_t(I) * (L + 1) + Lp; };
-  for (unsigned Lp = 0; Lp <= L; ++Lp)
-    for (unsigned I = Lp + 1; I-- > 0;) {
-      if (I == L) {
-        SA[Ix(I, Lp)] = C.A[L] + C.LossWs;
-        continue;
-      }
-      // The record branch's own peaks (F_all_i, then B_i), and the rest of
-      // the sub-chain recorded beside x̄_{i+1}.
-      uint64_t Bar = C.ABar[I + 1];
-      uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
-                               Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
-      if (I < Lp)
-        Need = std::max(Need, Bar + SA[Ix(I + 1, Lp)]);
-      SA[Ix(I, Lp)] = Need;
-    }
+  for (unsigned Lp = 0; Lp <= L; ++Lp) {
+    uint64_t Next = 0;
+    for (unsigned I = Lp + 1; I-- > 0;)
+      SA[size_t(I) * (L + 1) + Lp] = Next = storeAllStep(C, I, Lp, Next);
+  }
   return SA;
 }
 

@@ -67,14 +67,18 @@ class Tables {
 public:
   /// Fills every table. With \p Budget (same units as \p C), breakpoints
   /// that no plan within it can use are dropped. Stops early, with
-  /// aborted() set, once more than \p WorkLimit candidate breakpoints have
-  /// been generated, or once the columns done so far project a total of
+  /// aborted() set, once more than \p WorkLimit units of work (workDone)
+  /// have been done, or once the columns done so far project a total of
   /// more than twice that.
   Tables(DPChain C, uint64_t Budget = NoCap, uint64_t WorkLimit = NoCap);
 
   /// Whether the work limit stopped the tables early (they are then
   /// unusable).
   bool aborted() const { return Aborted; }
+
+  /// Work done, a deterministic count: breakpoints read by the record
+  /// branch, splits tried, steps of the split walks and points merged.
+  uint64_t workDone() const { return WorkDone; }
 
   /// opt_{I,L'}: breakpoints sorted by Mem, strictly decreasing Time.
   llvm::ArrayRef<Point> at(unsigned I, unsigned Lp) const;
@@ -95,16 +99,18 @@ public:
   const DPChain &chain() const { return C; }
 
 private:
-  void compute(unsigned I, unsigned Lp);
+  void compute(unsigned I, unsigned Lp, uint64_t SA);
   /// Whether the work so far, after column \p Lp, projects past twice
   /// \p WorkLimit for the whole run.
   bool projectedOver(unsigned Lp, uint64_t WorkLimit) const;
-  void addRecord(unsigned I, unsigned Lp, uint64_t Cap);
-  void addSplits(unsigned I, unsigned Lp, uint64_t Cap);
-  void combine(llvm::ArrayRef<Point> Right, uint64_t Shift,
-               llvm::ArrayRef<Point> Left, uint64_t Thr, double Cost,
-               uint32_t J, uint64_t Cap);
-  void commit(unsigned I, unsigned Lp);
+  void setReach();
+  void addRecord(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi);
+  void addSplits(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi);
+  void splitCandidate(llvm::ArrayRef<Point> Right, uint64_t Shift,
+                      llvm::ArrayRef<Point> Left, uint64_t Thr, double Cost,
+                      uint32_t J, uint64_t Lo, uint64_t Hi);
+  void mergeCandidate();
+  void commit(unsigned I, unsigned Lp, uint64_t Lo);
   size_t index(unsigned I, unsigned Lp) const {
     return size_t(I) * (C.L + 1) + Lp;
   }
@@ -113,6 +119,9 @@ private:
   DPChain C;
   uint64_t Budget;
   uint64_t WorkDone = 0;
+  /// Per row i: the least m a plan of the whole chain within Budget can
+  /// enter Sub(i, l) with (setReach); 0 without a budget.
+  std::vector<uint64_t> Reach;
   bool Aborted = false;
   /// All breakpoints, table after table; Spans[index(i,l)] locates one.
   std::vector<Point> Arena;
@@ -121,8 +130,10 @@ private:
     uint32_t Size = 0;
   };
   std::vector<Span> Spans;
-  /// Scratch: candidate breakpoints of the table being computed.
-  std::vector<Point> Cands;
+  /// Scratch: the lower envelope of the candidates so far of the table
+  /// being computed, the breakpoints of one split below it, and their
+  /// merge.
+  std::vector<Point> Env, Cand, Merged;
 };
 
 /// The least budget (same units as \p C) for which Sub(0, L) has a plan.

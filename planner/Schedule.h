@@ -75,8 +75,9 @@ enum class Dialect : uint8_t { Chain, Graph };
 /// What the planner that made a schedule can prove about it. Not part of the
 /// schedule file: the CLI prints it when it plans.
 struct OptimalityReport {
-  /// How the plan was made: "exact", "N memory slots", "exact fell back to
-  /// N memory slots", "exhaustive search", "MILP (CBC)" or "scalable".
+  /// How the plan was made: "exact", "N memory slots", "default mode: N
+  /// memory slots (exact estimated over the ... promise)", "exhaustive
+  /// search", "MILP (CBC)" or "scalable".
   std::string Method;
   /// The class of schedules that LowerBound and ProvenOptimal are proven
   /// for, worded to follow "optimal" or "lower bound": "over all schedules",

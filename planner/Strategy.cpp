@@ -58,8 +58,9 @@ static OptimalityReport chainReport(const ChainDPResult &R,
   if (R.MemorySlots == 0)
     Rep.Method = "exact";
   else if (AskedSlots == 0)
-    Rep.Method =
-        fmt::format("exact fell back to {} memory slots", R.MemorySlots);
+    Rep.Method = fmt::format("default mode: {} memory slots (exact estimated "
+                             "over the {:g} s promise)",
+                             R.MemorySlots, R.PromiseSeconds);
   else
     Rep.Method = fmt::format("{} memory slots", R.MemorySlots);
   Rep.LowerBound = R.Time - R.GapBound;
@@ -127,7 +128,9 @@ provenOverAll(const Chain &C, uint64_t Budget, std::optional<ChainDPResult> DP,
 static Expected<PlannedOps<ChainOp>> chainOptimal(const Chain &C,
                                                   const StrategyOptions &O) {
   uint64_t Budget = *O.BudgetBytes;
-  Expected<ChainDPResult> R = planOptimalChain(C, {Budget, O.MemorySlots});
+  ChainDPOptions DO{Budget, O.MemorySlots};
+  DO.Exact = O.ChainExact;
+  Expected<ChainDPResult> R = planOptimalChain(C, DO);
   std::optional<ChainExhaustiveResult> Ex;
   if (C.size() <= ChainExhaustiveMaxStages)
     Ex = searchChainSchedules(C, {Budget});

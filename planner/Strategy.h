@@ -42,8 +42,11 @@ struct StrategyOptions {
   std::vector<std::string> Kinds;
   /// `revolve`: stored checkpoints including x_0 (>= 1).
   unsigned Slots = 0;
-  /// Chain `optimal`: memory slots for discretisation; 0 means exact.
+  /// Chain `optimal`: memory slots for discretisation; 0 means the default
+  /// (exact where it fits the time promise, else slots with a gap bound).
   unsigned MemorySlots = 0;
+  /// Chain `optimal`: force the exact DP, without the time promise.
+  bool ChainExact = false;
   /// Graph `optimal`: auto, exact (exhaustive search or MILP) or scalable.
   GraphMode Mode = GraphMode::Auto;
   /// Graph exact mode: solver time limit, seconds.

@@ -91,6 +91,11 @@ static StrategyParam param(double StrategyOptions::*F, StrategyParam P) {
   P.SecondsField = F;
   return P;
 }
+static StrategyParam param(bool StrategyOptions::*F, StrategyParam P) {
+  P.Kind = ParamKind::Flag;
+  P.FlagField = F;
+  return P;
+}
 
 ArrayRef<StrategyParam> strategyParams() {
   static const std::vector<StrategyParam> Params = {

@@ -124,7 +124,7 @@ std::string strategyNameList(bool Graphs);
 std::vector<SweepPoint> sweepStrategies(const SweepRequest &R);
 
 /// The C++ type of a `plan` parameter.
-enum class ParamKind { Unsigned, List, Mode, Seconds };
+enum class ParamKind { Unsigned, List, Mode, Seconds, Flag };
 
 /// One STRATEGY_PARAM line: a typed option of `plan`.
 struct StrategyParam {
@@ -138,6 +138,8 @@ struct StrategyParam {
   std::vector<std::string> StrategyOptions::*ListField = nullptr;
   GraphMode StrategyOptions::*ModeField = nullptr;
   double StrategyOptions::*SecondsField = nullptr;
+  /// A flag: present sets it (its Meta is empty and it has no default).
+  bool StrategyOptions::*FlagField = nullptr;
 };
 
 /// Every STRATEGY_PARAM line, in --help order.

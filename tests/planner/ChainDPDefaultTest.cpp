@@ -1,0 +1,112 @@
+//===- tests/planner/ChainDPDefaultTest.cpp - The default mode's promise --===//
+//
+// planOptimalChain with neither slots nor --exact (issue 18, item 1): exact
+// where the exact DP's estimated work fits the time promise, else slots
+// chosen from the fitted cost model, with a gap bound. Decisions come from
+// work counts only, so they can be steered here by the promise itself.
+//
+//===----------------------------------------------------------------------===//
+
+#include "BruteForce.h"
+#include "planner/ChainDP.h"
+#include "planner/Simulator.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+using namespace remat;
+using namespace remat::test;
+
+namespace {
+
+ChainDPResult plan(const Chain &C, const ChainDPOptions &O) {
+  auto R = planOptimalChain(C, O);
+  REQUIRE_MESSAGE(bool(R), llvm::toString(R.takeError()));
+  auto S = simulateChain(C, R->Ops);
+  REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+  CHECK(S->PeakBytes <= O.BudgetBytes);
+  CHECK(S->Time == doctest::Approx(R->Time));
+  return std::move(*R);
+}
+
+} // namespace
+
+TEST_CASE("chaindp default: exact when it fits the promise, else slots "
+          "within the gap bound") {
+  std::mt19937_64 Rng(1803);
+  for (int Trial = 0; Trial < 30; ++Trial) {
+    Chain C = randomChain(Rng, 5 + Trial, 100000);
+    uint64_t Min = minFeasibleChainBudget(C);
+    for (uint64_t B : {Min + Min / 3, 2 * Min}) {
+      ChainDPOptions O;
+      O.BudgetBytes = B;
+      O.Exact = true;
+      ChainDPResult Exact = plan(C, O);
+      CHECK(Exact.MemorySlots == 0);
+      // The default promise (0.5 s) covers these chains of 5..34 stages:
+      // exact, the same optimum.
+      O.Exact = false;
+      ChainDPResult Default = plan(C, O);
+      CHECK(Default.MemorySlots == 0);
+      CHECK(Default.Time == Exact.Time);
+      CHECK(Default.PromiseSeconds == 0.5);
+      CHECK(Default.EstimatedSeconds <= Default.PromiseSeconds);
+      // A promise of a nanosecond leaves the exact DP no work at all: slots,
+      // AutoMinSlots of them (nothing more fits), within the gap bound.
+      O.AutoSeconds = 1e-9;
+      O.AutoSecondsPer1000Stages = 0;
+      O.AutoMinSlots = 40;
+      ChainDPResult Fast = plan(C, O);
+      CAPTURE(Trial);
+      CAPTURE(B);
+      CHECK(Fast.MemorySlots == 40);
+      CHECK(Fast.Time >= Exact.Time);
+      CHECK(Fast.Time - Exact.Time <= Fast.GapBound + 1e-9);
+      // --exact ignores the promise.
+      O.Exact = true;
+      CHECK(plan(C, O).MemorySlots == 0);
+    }
+  }
+}
+
+TEST_CASE("chaindp default: more promise never means fewer slots") {
+  // 40 uniform stages with a promise that the exact DP's share cannot meet
+  // (its work limit is cut to 1 unit): the slots are the most that the cost
+  // model fits in the promise, clamped to [AutoMinSlots, AutoMaxSlots].
+  Chain C;
+  C.InputBytes = 1 << 20;
+  for (unsigned I = 0; I != 40; ++I) {
+    Stage S;
+    S.Name = "s" + std::to_string(I);
+    S.FwdTime = 1;
+    S.BwdTime = 2;
+    S.OutputBytes = 1 << 20;
+    S.SavedBytes = 2 << 20;
+    C.Stages.push_back(S);
+  }
+  ChainDPOptions O;
+  O.BudgetBytes = 20 << 20;
+  O.ExactWorkLimit = 1;
+  O.AutoSecondsPer1000Stages = 0;
+  O.AutoMinSlots = 10;
+  O.AutoMaxSlots = 5000;
+  // 1.7 * 40^3 * (3.4e-9 + 1e-11 N) seconds: N = 10 costs 3.8e-4 s, N =
+  // 5000 costs 5.8e-3 s.
+  unsigned Prev = 0;
+  for (double Promise : {1e-6, 1e-3, 2e-3, 4e-3, 1.0}) {
+    O.AutoSeconds = Promise;
+    ChainDPResult R = plan(C, O);
+    CAPTURE(Promise);
+    CHECK(R.MemorySlots >= Prev);
+    Prev = R.MemorySlots;
+    if (Promise >= 1e-3) // the estimate fits the promise
+      CHECK(R.EstimatedSeconds <= Promise * (1 + 1e-9));
+  }
+  CHECK(Prev == 5000);
+  O.AutoSeconds = 1e-6;
+  CHECK(plan(C, O).MemorySlots == 10);
+  // (1e-3 / (1.7 * 64000) - 3.4e-9) / 1e-11 = 579.1: 579 slots.
+  O.AutoSeconds = 1e-3;
+  CHECK(plan(C, O).MemorySlots == 579);
+}
