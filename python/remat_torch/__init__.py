@@ -32,6 +32,14 @@ from .apply import (
 from .blocks import as_blocks
 from .export import export_model, write_model
 
+
+def remat_backend(budget, **options):
+    """torch.compile backend with remat as Inductor's partitioner
+    (:mod:`remat_torch.partitioner`, docs/compiler-pass.md)."""
+    from .partitioner import remat_backend as _backend
+    return _backend(budget, **options)
+
+
 __all__ = [
     "ForwardCounter",
     "ScheduleError",
@@ -40,6 +48,7 @@ __all__ = [
     "export_model",
     "load_plan",
     "plain_run",
+    "remat_backend",
     "run_schedule",
     "schedule_forward_counts",
     "write_model",

@@ -95,6 +95,9 @@ class PartitionReport:
     realised_ops: list = field(default_factory=list)
     #: 0: the plan's saved set; 1: plus what it recomputes more than once.
     variant: int = 0
+    #: planned saved groups PyTorch's extraction dropped (the backward
+    #: recomputes them from graph inputs instead of reading them).
+    dropped_groups: list = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"remat partition: {self.nodes} FX nodes -> {self.groups} "
@@ -176,6 +179,8 @@ class RematPartitioner(CustomPartitionerFn):
         fw = P.raise_getitems(fw)
         bw = P.raise_getitems(bw)
         report.saved_values = [n.name for n in saved_values]
+        self._resimulate_kept(report, lowered, saved_values, saved_groups,
+                              model_path, workdir, index)
         report.recomputed_flops = (
             sum(cost.node_flops(n) for m in (fw, bw) for n in m.graph.nodes
                 if n.op == "call_function")
@@ -312,6 +317,32 @@ class RematPartitioner(CustomPartitionerFn):
             group_of={n.name: g for n, g in lowered.group_of.items()},
             plan_ops=plan["ops"], realised_ops=ops, variant=variant)
         return report, saved
+
+    def _resimulate_kept(self, report, lowered, saved_values, saved_groups,
+                         model_path, workdir, index) -> None:
+        """PyTorch drops saved values its backward does not read (a value
+        the backward recomputes from graph inputs instead); the realised
+        schedule is then re-simulated with the saved set it really has."""
+        kept = {lowered.group_of[n] for n in saved_values
+                if n.op != "placeholder" and n in lowered.group_of}
+        if kept == set(saved_groups):
+            return
+        dropped = sorted(set(saved_groups) - kept)
+        ops = realised_ops(lowered, kept)
+        sim = self._simulate(model_path, ops, os.path.join(
+            workdir, f"realised{index}_kept.json"))
+        report.notes.append(
+            f"the backward does not read {len(dropped)} planned saved "
+            f"group(s) ({', '.join(dropped[:3])}); re-simulated without them: "
+            f"peak {report.realised_peak} -> {sim['peak_bytes']} B, time "
+            f"{report.realised_time:.1f} -> {sim['time']:.1f} us")
+        report.realised_peak = sim["peak_bytes"]
+        report.realised_time = sim["time"]
+        report.realised_ops = ops
+        report.dropped_groups = dropped
+        report.saved_groups = sorted(kept)
+        report.recomputed_groups = [
+            g for g, p in _computes(ops) if p == "backward-recompute"]
 
     # -- realisation ----------------------------------------------------------
     def _saved_fx_values(self, joint_module, lowered: Lowered, saved_groups,

@@ -76,7 +76,7 @@ def _resident_at_loss_and_read_later(ops, inputs):
 class PartitionerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        from remat_torch.partitioner import remat_backend
+        from remat_torch import remat_backend
         cls.files = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                  f"remat-partitioner-test-{os.getpid()}")
         torch._dynamo.reset()
@@ -100,6 +100,12 @@ class PartitionerTest(unittest.TestCase):
                 opt.step()
             cls.losses.append(losses)
             cls.grads.append(grads)
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.files, ignore_errors=True)
+        torch._dynamo.reset()
 
     def test_losses_and_gradients_equal_eager(self):
         for a, b in zip(*self.losses):
@@ -140,8 +146,11 @@ class PartitionerTest(unittest.TestCase):
                         if not n.startswith("primals")}
         self.assertEqual(saved_groups, expected)
         if r.variant == 0:
+            # The plan's saved set, less what PyTorch's extraction dropped
+            # because its backward recomputes it from graph inputs.
             planned = _resident_at_loss_and_read_later(r.plan_ops, inputs)
-            self.assertEqual(saved_groups, planned)
+            self.assertEqual(saved_groups, planned - set(r.dropped_groups))
+            self.assertLessEqual(set(r.dropped_groups), planned)
         # Every saved activation is an output of its group's FX nodes.
         self.assertTrue(all(n in r.group_of for n in r.saved_values
                             if not n.startswith("primals")))
