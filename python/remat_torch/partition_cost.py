@@ -10,7 +10,8 @@ time(group) = flops / F + bytes_moved / BW + launch, in microseconds, where
 - F (FLOP/s), BW (bytes/s) and launch (s per kernel) are calibrated on this
   machine by :func:`calibrate`: a 512^3 float matmul for F, a 4M-element
   add for BW (3 x 16 MiB moved), a 1-element add for launch. Each is the
-  median of several timed runs of the eager op.
+  fastest of several timed runs of the eager op (other processes on a
+  shared machine only ever slow a run down).
 
 This is an estimate, not a measurement of the compiled kernels; the
 side-by-side (``remat_torch.compile_frontier``) measures the real steps.
@@ -18,7 +19,6 @@ side-by-side (``remat_torch.compile_frontier``) measures the real steps.
 
 from __future__ import annotations
 
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -28,14 +28,14 @@ from torch.utils.flop_counter import FlopCounterMode
 _CALIBRATED = None
 
 
-def _median_seconds(fn, repeats: int = 7) -> float:
+def _fastest_seconds(fn, repeats: int = 7) -> float:
     fn()
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+    return min(samples)  # contention on shared cores only slows a run
 
 
 @dataclass
@@ -114,12 +114,12 @@ def calibrate(force: bool = False) -> CostModel:
     with torch.no_grad():
         a = torch.randn(512, 512)
         b = torch.randn(512, 512)
-        t_mm = _median_seconds(lambda: torch.mm(a, b))
+        t_mm = _fastest_seconds(lambda: torch.mm(a, b))
         x = torch.randn(4 * 1024 * 1024)
         y = torch.randn(4 * 1024 * 1024)
-        t_add = _median_seconds(lambda: torch.add(x, y))
+        t_add = _fastest_seconds(lambda: torch.add(x, y))
         s = torch.randn(1)
-        t_small = _median_seconds(lambda: torch.add(s, s), repeats=51)
+        t_small = _fastest_seconds(lambda: torch.add(s, s), repeats=51)
     flops = 2.0 * 512 ** 3 / max(t_mm, 1e-9)
     bandwidth = 3.0 * x.numel() * 4 / max(t_add, 1e-9)
     _CALIBRATED = CostModel(flops_per_s=flops, bytes_per_s=bandwidth,

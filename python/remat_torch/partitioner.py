@@ -246,28 +246,13 @@ class RematPartitioner(CustomPartitionerFn):
         info = self._inspect(model_path)
         budget = self._resolve_budget(info)
         notes = list(lowered.skipped)
-        target = budget
-        best = None
-        attempts = []
-        for attempt in range(self.replans + 1):
-            plan_path = os.path.join(workdir, f"plan{index}_{attempt}.json")
-            try:
-                plan = self._plan(model_path, target, plan_path)
-            except RematBudgetError as err:
-                if attempt > 0:
-                    if err.least_bytes is None or err.least_bytes >= previous:
-                        break  # keep the best realised plan so far
-                    target = err.least_bytes
-                    plan = self._plan(model_path, target, plan_path)
-                elif (self.on_infeasible == "raise"
-                        or err.least_bytes is None):
-                    raise
-                else:
-                    notes.append(f"budget {budget} B is infeasible; planned "
-                                 f"at the least feasible budget "
-                                 f"{err.least_bytes} B")
-                    budget = target = err.least_bytes
-                    plan = self._plan(model_path, target, plan_path)
+        state = {"best": None, "attempts": []}
+
+        def attempt(target: int) -> bool:
+            """Plans at target, realises it; True when the best fits."""
+            k = len({a["plan_budget"] for a in state["attempts"]})
+            plan = self._plan(model_path, target, os.path.join(
+                workdir, f"plan{index}_{k}.json"))
             saved, plan_notes, many = saved_set_of_plan(plan["ops"], lowered)
             # Two realisations: the plan's saved set, and that set plus what
             # the plan recomputes more than once (the split cannot).
@@ -275,30 +260,57 @@ class RematPartitioner(CustomPartitionerFn):
             for v, chosen in enumerate(variants):
                 ops = realised_ops(lowered, chosen)
                 sim = self._simulate(model_path, ops, os.path.join(
-                    workdir, f"realised{index}_{attempt}_{v}.json"))
-                attempts.append({"plan_budget": target,
-                                 "planned_peak": plan["predicted"]["peak_bytes"],
-                                 "planned_time": plan["predicted"]["time"],
-                                 "variant": "saved at loss" if v == 0 else
-                                 "+ recomputed more than once",
-                                 "realised_peak": sim["peak_bytes"],
-                                 "realised_time": sim["time"]})
+                    workdir, f"realised{index}_{k}_{v}.json"))
+                state["attempts"].append({
+                    "plan_budget": target,
+                    "planned_peak": plan["predicted"]["peak_bytes"],
+                    "planned_time": plan["predicted"]["time"],
+                    "variant": v, "realised_peak": sim["peak_bytes"],
+                    "realised_time": sim["time"]})
                 cand = (sim, plan, chosen, plan_notes, ops, v)
-                if _better(cand[0], best[0] if best else None, budget):
-                    best = cand
-            sim = best[0]
-            fits = sim["peak_bytes"] <= budget
+                best = state["best"]
+                if _better(sim, best[0] if best else None, budget):
+                    state["best"] = cand
+            return state["best"][0]["peak_bytes"] <= budget
+
+        try:
+            fits = attempt(budget)
+        except RematBudgetError as err:
+            if self.on_infeasible == "raise" or err.least_bytes is None:
+                raise
+            notes.append(f"budget {budget} B is infeasible; planned at the "
+                         f"least feasible budget {err.least_bytes} B")
+            budget = err.least_bytes
+            fits = attempt(budget)
+        least = budget
+        target = budget
+        for k in range(self.replans):
             if fits:
                 break
             # The realised plan is over the budget: ask for less.
-            previous = target
-            step = max(sim["peak_bytes"] - budget, budget // 20)
-            target = max(1, target - step * (attempt + 1))
-        sim, plan, saved, plan_notes, ops, variant = best
+            over = state["best"][0]["peak_bytes"] - budget
+            target = target - max(over, budget // 20) * (k + 1)
+            try:
+                fits = attempt(max(1, target))
+            except RematBudgetError as err:
+                least = err.least_bytes or budget
+                break
+        if not fits:
+            # A plan made for more memory can realise smaller (it needs
+            # fewer values twice): probe between the least and store-all.
+            top = info["store_all"]["peak_bytes"]
+            for f in (0.25, 0.5):
+                if attempt(int(least + f * (top - least))):
+                    break
+        sim, plan, saved, plan_notes, ops, variant = state["best"]
+        attempts = state["attempts"]
         notes.extend(plan_notes)
-        if len({a["plan_budget"] for a in attempts}) > 1:
-            notes.append(f"the realised plan exceeded the budget; replanned "
-                         f"{len(attempts) - 1} time(s) at lower budgets")
+        planned = len({a["plan_budget"] for a in attempts})
+        if planned > 1:
+            notes.append(f"the realised plan exceeded the budget; planned "
+                         f"{planned} times at other budgets, kept the "
+                         f"realisation of the plan for "
+                         f"{_plan_budget_of(attempts, sim)} B")
         if sim["peak_bytes"] > budget:
             notes.append(f"no realised plan fits {budget} B; using the one "
                          f"of least realised peak {sim['peak_bytes']} B")
@@ -415,6 +427,14 @@ def saved_set_of_plan(ops: list, lowered: Lowered):
                      f"once in the backward (e.g. {many[0]}); the split "
                      f"recomputes each once and keeps it until its last use")
     return saved, notes, set(many)
+
+
+def _plan_budget_of(attempts: list, sim: dict):
+    for a in attempts:
+        if (a["realised_peak"], a["realised_time"]) == (sim["peak_bytes"],
+                                                         sim["time"]):
+            return a["plan_budget"]
+    return None
 
 
 def _better(sim: dict, best: dict | None, budget: int) -> bool:
