@@ -296,14 +296,20 @@ def table(rows) -> str:
     return "\n".join(out)
 
 
-def svg(rows, model) -> str:
-    """Peak (x) against step time (y), one colour per partitioner."""
+def svg(rows, model, metric="step_ms") -> str:
+    """Peak (x) against step time or recomputed MFLOP (y), one colour per
+    partitioner."""
     pts = [r for r in rows if r["model"] == model and "error" not in r]
+    scale = 1e-6 if metric == "recomputed_flops" else 1.0
+    label = "recomputed MFLOP" if metric == "recomputed_flops" else "step ms"
+
+    def yv(r):
+        return r[metric] * scale
     w, h, pad = 560, 360, 60
     xs = [r["peak_bytes"] / 2 ** 20 for r in pts]
-    ys = [r["step_ms"] for r in pts]
+    ys = [yv(r) for r in pts]
     x0, x1 = min(xs) * 0.95, max(xs) * 1.05
-    y0, y1 = min(ys) * 0.9, max(ys) * 1.1
+    y0, y1 = min(ys) * 0.9, max(ys) * 1.1 + 1e-9
 
     def px(x):
         return pad + (x - x0) / (x1 - x0 or 1) * (w - 2 * pad)
@@ -316,27 +322,27 @@ def svg(rows, model) -> str:
              f'height="{h}" font-family="sans-serif" font-size="11">',
              f'<rect width="{w}" height="{h}" fill="white"/>',
              f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="13">'
-             f'{model}: measured step peak vs step time (CPU)</text>',
+             f'{model}: measured step peak vs {label} (CPU)</text>',
              f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" '
              f'stroke="black"/>',
              f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" '
              f'stroke="black"/>',
-             f'<text x="{w / 2}" y="{h - 20}" text-anchor="middle">peak above '
-             f'parameters (MiB), {x0:.2f}–{x1:.2f}</text>',
+             f'<text x="{w / 2}" y="{h - 20}" text-anchor="middle">peak above the '
+             f'step\'s start, MiB (with parameter gradients), {x0:.2f}–{x1:.2f}</text>',
              f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" '
-             f'text-anchor="middle">step ms, {y0:.1f}–{y1:.1f}</text>']
+             f'text-anchor="middle">{label}, {y0:.1f}–{y1:.1f}</text>']
     for i, (name, colour) in enumerate(colours.items()):
         series = sorted((r for r in pts if r["partitioner"] == name),
                         key=lambda r: r["peak_bytes"])
         if not series:
             continue
         coords = " ".join(f"{px(r['peak_bytes'] / 2 ** 20):.1f},"
-                          f"{py(r['step_ms']):.1f}" for r in series)
+                          f"{py(yv(r)):.1f}" for r in series)
         parts.append(f'<polyline points="{coords}" fill="none" '
                      f'stroke="{colour}" stroke-width="1.5"/>')
         for r in series:
             parts.append(f'<circle cx="{px(r["peak_bytes"] / 2 ** 20):.1f}" '
-                         f'cy="{py(r["step_ms"]):.1f}" r="3.5" '
+                         f'cy="{py(yv(r)):.1f}" r="3.5" '
                          f'fill="{colour}"><title>{name} '
                          f'{r["budget"]:.0%}</title></circle>')
         parts.append(f'<text x="{w - pad - 110}" y="{pad + 14 * i}" '
@@ -381,8 +387,10 @@ def main(argv=None) -> int:
             json.dump({"control": control, "cost": calibrate().describe(),
                        "threads": torch.get_num_threads(), "rows": rows},
                       f, indent=1)
-        with open(os.path.join(args.out, f"frontier-{name}.svg"), "w") as f:
-            f.write(svg(rows, name))
+        for metric in ("step_ms", "recomputed_flops"):
+            with open(os.path.join(args.out, f"frontier-{name}-{metric}.svg"),
+                      "w") as f:
+                f.write(svg(rows, name, metric))
     with open(os.path.join(args.out, "frontier.md"), "w") as f:
         f.write(table(rows) + "\n")
     return 0
