@@ -59,7 +59,6 @@ class CostModel:
         from torch.utils.flop_counter import flop_registry
         if target._overloadpacket not in flop_registry:
             return 0.0
-        val = node.meta.get("val")
         fake_mode = None
         for inp in node.all_input_nodes:
             v = inp.meta.get("val")
@@ -81,7 +80,6 @@ class CostModel:
                 target(*args, **kwargs)
             return float(counter.get_total_flops())
         except Exception:  # noqa: BLE001 - an op the counter cannot replay
-            del val
             return 0.0
 
     def price(self, group, storage_of) -> None:
