@@ -163,6 +163,17 @@ class RematPartitioner(CustomPartitionerFn):
         lowered = lower_joint_graph(joint_module, num_fwd_outputs, cost)
         workdir = self.keep_files or tempfile.mkdtemp(prefix="remat-part-")
         os.makedirs(workdir, exist_ok=True)
+        try:
+            return self._partition(joint_module, num_fwd_outputs, node_info,
+                                   cost, lowered, workdir)
+        finally:
+            if not self.keep_files:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def _partition(self, joint_module, num_fwd_outputs, node_info, cost,
+                   lowered, workdir):
+        from torch._functorch import partitioners as P
+
         index = len(self.reports)
         model_path = os.path.join(workdir, f"joint{index}.json")
         with open(model_path, "w") as f:
@@ -188,8 +199,6 @@ class RematPartitioner(CustomPartitionerFn):
         report.workdir = workdir
         self.reports.append(report)
         self.graphs.append((fw, bw))
-        if not self.keep_files:
-            shutil.rmtree(workdir, ignore_errors=True)
         return fw, bw
 
     # -- planning -----------------------------------------------------------
