@@ -41,6 +41,14 @@ from .export import export_model, write_model
 from .graphexport import discover_graph, export_graph
 from .models import DiscoveryError, discover_chain
 
+
+def remat_backend(budget, **options):
+    """torch.compile backend with remat as Inductor's partitioner
+    (:mod:`remat_torch.partitioner`, docs/compiler-pass.md)."""
+    from .partitioner import remat_backend as _backend
+    return _backend(budget, **options)
+
+
 __all__ = [
     "AppliedPlan",
     "DiscoveryError",
@@ -56,6 +64,7 @@ __all__ = [
     "export_model",
     "load_plan",
     "plain_run",
+    "remat_backend",
     "run_schedule",
     "schedule_forward_counts",
     "write_model",

@@ -1,0 +1,400 @@
+"""Side by side: remat's partitioner against PyTorch's, on real models, CPU.
+
+``python -m remat_torch.compile_frontier --out DIR`` (scripts/compiler-frontier.sh)
+compiles each model's training step (forward, loss, backward) with Inductor
+under
+
+- PyTorch's ``min_cut_rematerialization_partition`` at
+  ``torch._functorch.config.activation_memory_budget = b`` for each knapsack
+  solver it offers (greedy, dp, ilp),
+- remat's partitioner (:mod:`remat_torch.partitioner`) at b times the
+  store-everything peak of the lowered joint graph, in bytes,
+
+for b in 0.2, 0.4, 0.6, 0.8 (and 1.0 for PyTorch's default), and measures
+
+- the step's memory peak above what was allocated before it, from the
+  profiler's allocation records (``profile_memory=True``: every allocation
+  and free of the CPU allocator, summed in time order; neither partitioner
+  controls it). A negative control allocates a known 8 MiB tensor inside a
+  measured step and checks that the meter sees it;
+- the step time, median of several runs (wall clock);
+- the recomputed FLOPs: FLOPs of the forward and backward graphs the
+  partitioner returned, less those of the joint graph (one FLOP counter,
+  ``torch.utils.flop_counter``, for both).
+
+Writes ``DIR/frontier.json``, ``DIR/frontier.md`` (table) and one SVG per
+model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+from .partition_cost import calibrate
+from .partitioner import remat_backend
+
+BUDGETS = (0.2, 0.4, 0.6, 0.8)
+SOLVERS = ("dp", "greedy", "ilp")
+
+
+# -- models -------------------------------------------------------------------
+class _Step(torch.nn.Module):
+    """model + loss as one module, so the step is one compiled graph."""
+
+    def __init__(self, model, loss):
+        super().__init__()
+        self.model = model
+        self.loss = loss
+
+    def forward(self, *inputs):
+        return self.loss(self.model, *inputs)
+
+
+def _gpt2():
+    from transformers import GPT2Config, GPT2LMHeadModel
+    cfg = GPT2Config(n_layer=2, n_embd=128, n_head=4, vocab_size=512,
+                     n_positions=128, resid_pdrop=0.0, embd_pdrop=0.0,
+                     attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
+    model = GPT2LMHeadModel(cfg)
+    ids = torch.randint(0, cfg.vocab_size, (4, 64))
+
+    def loss(m, x):
+        logits = m(input_ids=x).logits
+        return torch.nn.functional.cross_entropy(logits.flatten(0, 1),
+                                                 x.flatten())
+    return _Step(model, loss), (ids,)
+
+
+def _resnet():
+    import timm
+    model = timm.create_model("resnet18", pretrained=False, num_classes=10)
+    x = torch.randn(4, 3, 64, 64)
+    y = torch.randint(0, 10, (4,))
+
+    def loss(m, a, b):
+        return torch.nn.functional.cross_entropy(m(a), b)
+    return _Step(model, loss), (x, y)
+
+
+def _vit():
+    import timm
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False,
+                              num_classes=10, img_size=64, patch_size=8,
+                              depth=4)
+    x = torch.randn(4, 3, 64, 64)
+    y = torch.randint(0, 10, (4,))
+
+    def loss(m, a, b):
+        return torch.nn.functional.cross_entropy(m(a), b)
+    return _Step(model, loss), (x, y)
+
+
+def _unet():
+    from diffusers import UNet2DConditionModel
+    model = UNet2DConditionModel(
+        sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+        block_out_channels=(32, 64),
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32, attention_head_dim=8, norm_num_groups=8)
+    x = torch.randn(2, 4, 16, 16)
+    t = torch.tensor([10, 500])
+    ctx = torch.randn(2, 8, 32)
+
+    def loss(m, a, step, c):
+        return m(a, step, encoder_hidden_states=c).sample.pow(2).mean()
+    return _Step(model, loss), (x, t, ctx)
+
+
+MODELS = {"gpt2": _gpt2, "resnet18": _resnet, "vit": _vit, "unet": _unet}
+
+
+# -- meters -------------------------------------------------------------------
+def measured_peak(fn) -> int:
+    """Peak bytes the CPU allocator held during fn() above its start, from
+    the profiler's allocation records."""
+    from torch.profiler import ProfilerActivity, profile
+    gc.collect()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    records = sorted((e.start_ns(), e.nbytes())
+                     for e in prof.profiler.kineto_results.events()
+                     if e.name() == "[memory]")
+    level = peak = 0
+    for _, nbytes in records:
+        level += nbytes
+        peak = max(peak, level)
+    return peak
+
+
+def _graph_flops(gm, cost) -> float:
+    return sum(cost.node_flops(n) for n in gm.graph.nodes
+               if n.op == "call_function")
+
+
+class _RecordingMinCut:
+    """PyTorch's own partitioner, recording its graphs and FLOPs."""
+
+    def __init__(self, cost):
+        from torch._inductor.custom_graph_pass import CustomPartitionerFn
+        self.cost = cost
+        self.records = []
+        outer = self
+
+        class Fn(CustomPartitionerFn):
+            def __call__(self, gm, joint_inputs, **kwargs):
+                from torch._functorch.partitioners import (
+                    min_cut_rematerialization_partition)
+                joint = _graph_flops(gm, outer.cost)
+                fw, bw = min_cut_rematerialization_partition(
+                    gm, joint_inputs, **kwargs)
+                outer.records.append(
+                    _graph_flops(fw, outer.cost) + _graph_flops(bw, outer.cost)
+                    - joint)
+                return fw, bw
+
+            def uuid(self):
+                return None
+        self.fn = Fn()
+
+
+def _pytorch_backend(budget, solver, recorder):
+    def backend(gm, example_inputs):
+        from torch._functorch import config as functorch_config
+        from torch._inductor import config as inductor_config
+        from torch._inductor.compile_fx import compile_fx
+        with functorch_config.patch(activation_memory_budget=budget,
+                                    activation_memory_budget_solver=solver), \
+                inductor_config.patch(custom_partitioner_fn=recorder.fn,
+                                      fx_graph_cache=False):
+            return compile_fx(gm, example_inputs)
+    return backend
+
+
+def _measure(step, inputs, backend, repeats):
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    compiled = torch.compile(step, backend=backend, fullgraph=True)
+
+    def run():
+        step.zero_grad(set_to_none=True)
+        loss = compiled(*inputs)
+        loss.backward()
+        return loss
+
+    t0 = time.perf_counter()
+    loss = run()  # compiles
+    compile_s = time.perf_counter() - t0
+    run()
+    step.zero_grad(set_to_none=True)
+    peak = measured_peak(run)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return {"peak_bytes": peak, "step_ms": statistics.median(times) * 1e3,
+            "step_ms_min": min(times) * 1e3,
+            "compile_s": compile_s, "loss": float(loss)}
+
+
+def negative_control(repeats: int = 3) -> dict:
+    """The meter must see a known 8 MiB allocation held across a step."""
+    x = torch.randn(256, 256, requires_grad=True)
+
+    def plain():
+        (x @ x).sum().backward()
+
+    def extra():
+        keep = torch.empty(8 * 1024 * 1024, dtype=torch.uint8)
+        keep.fill_(1)
+        (x @ x).sum().backward()
+        del keep
+    base = measured_peak(plain)
+    more = measured_peak(extra)
+    return {"plain_peak": base, "with_8MiB_peak": more,
+            "seen": more - base >= 8 * 1024 * 1024}
+
+
+def run_model(name, budgets, solvers, repeats, log):
+    step, inputs = MODELS[name]()
+    cost = calibrate()
+    rows = []
+    rec = _RecordingMinCut(cost)
+    for b in list(budgets) + [1.0]:
+        for solver in (solvers if b < 1.0 else ("dp",)):
+            rec.records.clear()
+            try:
+                m = _measure(step, inputs, _pytorch_backend(b, solver, rec),
+                             repeats)
+            except Exception as err:  # noqa: BLE001 - reported as a row
+                m = {"error": str(err).splitlines()[0][:200]}
+            m.update(model=name, partitioner=f"pytorch-{solver}", budget=b,
+                     recomputed_flops=sum(rec.records))
+            rows.append(m)
+            log(m)
+    for b in budgets:
+        backend = remat_backend(b, on_infeasible="least", cost=cost)
+        try:
+            m = _measure(step, inputs, backend, repeats)
+        except Exception as err:  # noqa: BLE001 - reported as a row
+            m = {"error": str(err).splitlines()[0][:200]}
+        reps = backend.partitioner.reports
+        m.update(model=name, partitioner="remat", budget=b,
+                 recomputed_flops=sum(r.recomputed_flops for r in reps),
+                 remat=[{"budget_bytes": r.budget_bytes,
+                         "store_all_peak": r.store_all_peak,
+                         "planned_peak": r.planned_peak,
+                         "planned_time_us": r.planned_time,
+                         "realised_peak": r.realised_peak,
+                         "realised_time_us": r.realised_time,
+                         "store_all_time_us": r.store_all_time,
+                         "groups": r.groups, "fx_nodes": r.nodes,
+                         "saved": len(r.saved_values),
+                         "recomputed_groups": len(r.recomputed_groups),
+                         "notes": r.notes} for r in reps])
+        rows.append(m)
+        log(m)
+    return rows
+
+
+# -- output -------------------------------------------------------------------
+def _mib(b):
+    return f"{b / 2 ** 20:.2f}"
+
+
+def table(rows) -> str:
+    out = ["| model | partitioner | budget | peak MiB | step ms median (min) "
+           "| recomputed MFLOP | remat: planned / realised peak MiB "
+           "(store-all) | notes |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r['model']} | {r['partitioner']} | {r['budget']:.0%}"
+                       f" | — | — | — | — | {r['error']} |")
+            continue
+        extra, notes = "", ""
+        if r["partitioner"] == "remat":
+            rep = r["remat"][0]
+            extra = (f"{_mib(rep['planned_peak'])} / "
+                     f"{_mib(rep['realised_peak'])} "
+                     f"({_mib(rep['store_all_peak'])})")
+            notes = "; ".join(n for rr in r["remat"] for n in rr["notes"]
+                              if "cheap forward" not in n)
+        out.append(f"| {r['model']} | {r['partitioner']} | {r['budget']:.0%} | "
+                   f"{_mib(r['peak_bytes'])} | {r['step_ms']:.1f} "
+                   f"({r.get('step_ms_min', r['step_ms']):.1f}) | "
+                   f"{r['recomputed_flops'] / 1e6:.1f} | {extra} | {notes} |")
+    return "\n".join(out)
+
+
+def svg(rows, model, metric="step_ms") -> str:
+    """Peak (x) against step time or recomputed MFLOP (y), one colour per
+    partitioner."""
+    pts = [r for r in rows if r["model"] == model and "error" not in r]
+    scale = 1e-6 if metric == "recomputed_flops" else 1.0
+    label = "recomputed MFLOP" if metric == "recomputed_flops" else "step ms"
+
+    def yv(r):
+        return r[metric] * scale
+    w, h, pad = 560, 360, 60
+    xs = [r["peak_bytes"] / 2 ** 20 for r in pts]
+    ys = [yv(r) for r in pts]
+    x0, x1 = min(xs) * 0.95, max(xs) * 1.05
+    y0, y1 = min(ys) * 0.9, max(ys) * 1.1 + 1e-9
+
+    def px(x):
+        return pad + (x - x0) / (x1 - x0 or 1) * (w - 2 * pad)
+
+    def py(y):
+        return h - pad - (y - y0) / (y1 - y0 or 1) * (h - 2 * pad)
+    colours = {"remat": "#d62728", "pytorch-greedy": "#1f77b4",
+               "pytorch-dp": "#2ca02c", "pytorch-ilp": "#9467bd"}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" '
+             f'height="{h}" font-family="sans-serif" font-size="11">',
+             f'<rect width="{w}" height="{h}" fill="white"/>',
+             f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="13">'
+             f'{model}: measured step peak vs {label} (CPU)</text>',
+             f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" '
+             f'stroke="black"/>',
+             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" '
+             f'stroke="black"/>',
+             f'<text x="{w / 2}" y="{h - 20}" text-anchor="middle">peak above the '
+             f'step\'s start, MiB (with parameter gradients), {x0:.2f}–{x1:.2f}</text>',
+             f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" '
+             f'text-anchor="middle">{label}, {y0:.1f}–{y1:.1f}</text>']
+    for i, (name, colour) in enumerate(colours.items()):
+        series = sorted((r for r in pts if r["partitioner"] == name),
+                        key=lambda r: r["peak_bytes"])
+        if not series:
+            continue
+        coords = " ".join(f"{px(r['peak_bytes'] / 2 ** 20):.1f},"
+                          f"{py(yv(r)):.1f}" for r in series)
+        parts.append(f'<polyline points="{coords}" fill="none" '
+                     f'stroke="{colour}" stroke-width="1.5"/>')
+        for r in series:
+            parts.append(f'<circle cx="{px(r["peak_bytes"] / 2 ** 20):.1f}" '
+                         f'cy="{py(yv(r)):.1f}" r="3.5" '
+                         f'fill="{colour}"><title>{name} '
+                         f'{r["budget"]:.0%}</title></circle>')
+        parts.append(f'<text x="{w - pad - 110}" y="{pad + 14 * i}" '
+                     f'fill="{colour}">● {name}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--budgets", default=",".join(str(b) for b in BUDGETS))
+    ap.add_argument("--solvers", default=",".join(SOLVERS))
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--solver-models", default=None,
+                    help="models that get every solver of --solvers (default "
+                         "all); the others get the first solver only")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: steady timings on shared cores)")
+    args = ap.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    budgets = [float(b) for b in args.budgets.split(",")]
+    control = negative_control()
+    print(f"meter negative control: {control}", flush=True)
+    print(f"cost model: {calibrate().describe()}", flush=True)
+    rows = []
+
+    def log(m):
+        print(json.dumps({k: v for k, v in m.items() if k != "remat"}),
+              flush=True)
+    solvers = args.solvers.split(",")
+    full = (args.solver_models.split(",") if args.solver_models
+            else args.models.split(","))
+    for name in args.models.split(","):
+        rows += run_model(name, budgets,
+                          solvers if name in full else solvers[:1],
+                          args.repeats, log)
+        with open(os.path.join(args.out, "frontier.json"), "w") as f:
+            json.dump({"control": control, "cost": calibrate().describe(),
+                       "threads": torch.get_num_threads(), "rows": rows},
+                      f, indent=1)
+        for metric in ("step_ms", "recomputed_flops"):
+            with open(os.path.join(args.out, f"frontier-{name}-{metric}.svg"),
+                      "w") as f:
+                f.write(svg(rows, name, metric))
+    with open(os.path.join(args.out, "frontier.md"), "w") as f:
+        f.write(table(rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,574 @@
+"""remat as torch.compile's activation partitioner.
+
+``torch.compile(model, backend=remat_backend(budget=...))`` compiles with
+Inductor, whose joint-graph partitioner is replaced (through
+``torch._inductor.config.custom_partitioner_fn``) by :class:`RematPartitioner`:
+
+1. the joint forward-backward FX graph is lowered to remat's graph model
+   form (:mod:`remat_torch.partition_lower`: one node per fused group, bytes
+   from the tensor metadata, times from the calibrated FLOP+bytes model of
+   :mod:`remat_torch.partition_cost`);
+2. the C++ planner plans it (``remat plan --strategy optimal`` on the file);
+3. the plan is *realised* as the forward/backward split can run it: the
+   forward groups resident when the loss runs are saved, every other value
+   the backward needs is recomputed there, once. That realised schedule is
+   written in remat's graph dialect and re-simulated by ``remat simulate``;
+   when its peak exceeds the budget the planner is asked again at a lower
+   budget (a few times);
+4. PyTorch's ``_extract_fwd_bwd_modules`` builds the two graphs that save
+   exactly those values, and Inductor compiles them.
+
+What the split cannot express is reported (``RematPartitioner.reports``):
+recomputation during the forward, a value recomputed more than once in the
+backward, and the planned against the realised cost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+import torch
+import torch.fx as fx
+
+from .partition_cost import CostModel, calibrate
+from .partition_lower import Lowered, lower_joint_graph
+
+try:
+    from torch._inductor.custom_graph_pass import CustomPartitionerFn
+except ImportError:  # pragma: no cover - older torch
+    CustomPartitionerFn = object
+
+
+class RematBudgetError(RuntimeError):
+    """The budget is below the least peak remat can plan for this graph."""
+
+    def __init__(self, message: str, least_bytes: int | None):
+        super().__init__(message)
+        self.least_bytes = least_bytes
+
+
+def find_binary() -> str:
+    """The remat CLI: $REMAT_BINARY, build/cli/remat, or ``remat`` on PATH."""
+    env = os.environ.get("REMAT_BINARY")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    local = os.path.join(here, "..", "..", "build", "cli", "remat")
+    if os.path.exists(local):
+        return os.path.normpath(local)
+    found = shutil.which("remat")
+    if found:
+        return found
+    raise FileNotFoundError("remat_torch: no remat binary (set REMAT_BINARY)")
+
+
+@dataclass
+class PartitionReport:
+    """What one partition did, planned against realised."""
+
+    nodes: int
+    groups: int
+    budget_bytes: int
+    store_all_peak: int
+    store_all_time: float
+    planned_peak: int
+    planned_time: float
+    realised_peak: int
+    realised_time: float
+    saved_groups: list
+    saved_values: list
+    recomputed_groups: list
+    recomputed_flops: float
+    notes: list = field(default_factory=list)
+    attempts: list = field(default_factory=list)
+    workdir: str = ""
+    #: FX node name -> remat node (group) name, for the saved-set checks.
+    group_of: dict = field(default_factory=dict)
+    #: the chosen plan's ops and the realised schedule that was simulated.
+    plan_ops: list = field(default_factory=list)
+    realised_ops: list = field(default_factory=list)
+    #: 0: the plan's saved set; 1: plus what it recomputes more than once.
+    variant: int = 0
+    #: planned saved groups PyTorch's extraction dropped (the backward
+    #: recomputes them from graph inputs instead of reading them).
+    dropped_groups: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"remat partition: {self.nodes} FX nodes -> {self.groups} "
+                f"groups; budget {self.budget_bytes} B of store-all "
+                f"{self.store_all_peak} B; planned peak {self.planned_peak} B "
+                f"time {self.planned_time:.1f} us; realised peak "
+                f"{self.realised_peak} B time {self.realised_time:.1f} us "
+                f"(store-all {self.store_all_time:.1f} us); saves "
+                f"{len(self.saved_values)} values, recomputes "
+                f"{len(self.recomputed_groups)} groups")
+
+
+def _run(cmd: list) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+class RematPartitioner(CustomPartitionerFn):
+    """A partition function with min_cut_rematerialization_partition's
+    signature that plans with remat (see the module docstring).
+
+    ``budget``: bytes (int) or a fraction (float in (0, 1]) of the
+    store-everything peak of the lowered graph. ``on_infeasible``: "raise"
+    (:class:`RematBudgetError`, naming the least feasible budget) or "least"
+    (plan at that least budget and note it).
+    """
+
+    def __init__(self, budget, on_infeasible: str = "raise",
+                 cost: CostModel | None = None, binary: str | None = None,
+                 keep_files: str | None = None, replans: int = 4):
+        if isinstance(budget, float) and not 0 < budget <= 1:
+            raise ValueError(f"budget fraction must be in (0, 1], got {budget}")
+        if isinstance(budget, int) and budget <= 0:
+            raise ValueError(f"budget must be positive bytes, got {budget}")
+        if on_infeasible not in ("raise", "least"):
+            raise ValueError(f"on_infeasible: 'raise' or 'least', got "
+                             f"{on_infeasible!r}")
+        self.budget = budget
+        self.on_infeasible = on_infeasible
+        self.cost = cost
+        self.binary = binary
+        self.keep_files = keep_files
+        self.replans = replans
+        self.reports: list[PartitionReport] = []
+        self.graphs: list[tuple[fx.GraphModule, fx.GraphModule]] = []
+
+    def uuid(self):
+        return None  # never serve a cached compile planned for another budget
+
+    # -- the partition function ---------------------------------------------
+    def __call__(self, joint_module: fx.GraphModule, _joint_inputs, **kwargs):
+        from torch._functorch import partitioners as P
+
+        num_fwd_outputs = kwargs["num_fwd_outputs"]
+        static_idx = kwargs.get("static_lifetime_input_indices") or []
+        joint_module.graph.eliminate_dead_code()
+        joint_module.recompile()
+        node_info = P.classify_nodes(joint_module, static_idx, num_fwd_outputs)
+        if len(node_info.required_bw_nodes) == 0:
+            return P.default_partition(
+                joint_module, _joint_inputs, num_fwd_outputs=num_fwd_outputs,
+                static_lifetime_input_indices=static_idx)
+        cost = self.cost or calibrate()
+        lowered = lower_joint_graph(joint_module, num_fwd_outputs, cost)
+        workdir = self.keep_files or tempfile.mkdtemp(prefix="remat-part-")
+        os.makedirs(workdir, exist_ok=True)
+        try:
+            return self._partition(joint_module, num_fwd_outputs, node_info,
+                                   cost, lowered, workdir)
+        finally:
+            if not self.keep_files:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def _partition(self, joint_module, num_fwd_outputs, node_info, cost,
+                   lowered, workdir):
+        from torch._functorch import partitioners as P
+
+        index = len(self.reports)
+        model_path = os.path.join(workdir, f"joint{index}.json")
+        with open(model_path, "w") as f:
+            json.dump(lowered.model(f"joint{index}"), f, indent=1)
+        report, saved_groups = self._plan_and_realise(
+            joint_module, lowered, model_path, workdir, index)
+        saved_values = self._saved_fx_values(joint_module, lowered,
+                                             saved_groups, node_info)
+        fw, bw = P._extract_fwd_bwd_modules(
+            joint_module, saved_values, saved_sym_nodes=[],
+            num_fwd_outputs=num_fwd_outputs,
+            static_lifetime_input_nodes=node_info.static_lifetime_input_nodes)
+        bw = P.reordering_to_mimic_autograd_engine(bw)
+        fw = P.raise_getitems(fw)
+        bw = P.raise_getitems(bw)
+        report.saved_values = [n.name for n in saved_values]
+        self._resimulate_kept(report, lowered, saved_values, saved_groups,
+                              model_path, workdir, index)
+        report.recomputed_flops = (
+            sum(cost.node_flops(n) for m in (fw, bw) for n in m.graph.nodes
+                if n.op == "call_function")
+            - sum(g.flops for g in lowered.groups.values()))
+        report.workdir = workdir
+        self.reports.append(report)
+        self.graphs.append((fw, bw))
+        return fw, bw
+
+    # -- planning -----------------------------------------------------------
+    def _inspect(self, model_path: str) -> dict:
+        res = _run([self.binary or find_binary(), "inspect", model_path,
+                    "--json"])
+        if res.returncode != 0:
+            raise RuntimeError(f"remat inspect failed: {res.stderr.strip()}")
+        return json.loads(res.stdout)
+
+    def _plan(self, model_path: str, budget: int, out: str) -> dict:
+        """Runs the planner; returns the schedule or raises RematBudgetError."""
+        res = _run([self.binary or find_binary(), "plan", model_path,
+                    "--strategy", "optimal", "--budget", str(budget),
+                    "-o", out])
+        if res.returncode == 3:
+            least = re.findall(r"\((\d+) bytes\)", res.stderr)
+            raise RematBudgetError(res.stderr.strip().splitlines()[-1],
+                                   int(least[-1]) if least else None)
+        if res.returncode != 0:
+            raise RuntimeError(f"remat plan failed ({res.returncode}): "
+                               f"{res.stderr.strip()}")
+        with open(out) as f:
+            return json.load(f)
+
+    def _simulate(self, model_path: str, ops: list, out: str) -> dict:
+        doc = {"format": "remat-schedule", "version": 1,
+               "model": os.path.basename(model_path)[:-5],
+               "model_sha256": "", "strategy": "optimal",
+               "budget_bytes": None,
+               "predicted": {"peak_bytes": 0, "time": 0, "baseline_time": 0,
+                             "baseline_peak_bytes": 0, "overhead": 0,
+                             "forward_recomputations": 0},
+               "ops": ops}
+        with open(out, "w") as f:
+            json.dump(doc, f)
+        res = _run([self.binary or find_binary(), "simulate", model_path, out,
+                    "--json", "--force"])
+        data = json.loads(res.stdout) if res.stdout.strip() else {}
+        if not data.get("valid", False):
+            raise RuntimeError(f"remat: the realised schedule is invalid "
+                               f"(a bug in remat_torch): {res.stdout[-400:]}"
+                               f"{res.stderr[-400:]}")
+        return data["simulated"]
+
+    def _resolve_budget(self, info: dict) -> int:
+        store_all = info["store_all"]["peak_bytes"]
+        if isinstance(self.budget, float):
+            return max(1, int(self.budget * store_all))
+        return int(self.budget)
+
+    def _plan_and_realise(self, joint_module, lowered: Lowered,
+                          model_path: str, workdir: str, index: int):
+        info = self._inspect(model_path)
+        budget = self._resolve_budget(info)
+        notes = list(lowered.skipped)
+        state = {"best": None, "attempts": []}
+
+        def attempt(target: int) -> bool:
+            """Plans at target, realises it; True when the best fits."""
+            k = len({a["plan_budget"] for a in state["attempts"]})
+            plan = self._plan(model_path, target, os.path.join(
+                workdir, f"plan{index}_{k}.json"))
+            saved, plan_notes, many = saved_set_of_plan(plan["ops"], lowered)
+            # Two realisations: the plan's saved set, and that set plus what
+            # the plan recomputes more than once (the split cannot).
+            variants = [saved] + ([saved | many] if many else [])
+            for v, chosen in enumerate(variants):
+                ops = realised_ops(lowered, chosen)
+                sim = self._simulate(model_path, ops, os.path.join(
+                    workdir, f"realised{index}_{k}_{v}.json"))
+                state["attempts"].append({
+                    "plan_budget": target,
+                    "planned_peak": plan["predicted"]["peak_bytes"],
+                    "planned_time": plan["predicted"]["time"],
+                    "variant": v, "realised_peak": sim["peak_bytes"],
+                    "realised_time": sim["time"]})
+                cand = (sim, plan, chosen, plan_notes, ops, v)
+                best = state["best"]
+                if _better(sim, best[0] if best else None, budget):
+                    state["best"] = cand
+            return state["best"][0]["peak_bytes"] <= budget
+
+        try:
+            fits = attempt(budget)
+        except RematBudgetError as err:
+            if self.on_infeasible == "raise" or err.least_bytes is None:
+                raise
+            notes.append(f"budget {budget} B is infeasible; planned at the "
+                         f"least feasible budget {err.least_bytes} B")
+            budget = err.least_bytes
+            fits = attempt(budget)
+        least = budget
+        target = budget
+        for k in range(self.replans):
+            if fits:
+                break
+            # The realised plan is over the budget: ask for less.
+            over = state["best"][0]["peak_bytes"] - budget
+            target = target - max(over, budget // 20) * (k + 1)
+            try:
+                fits = attempt(max(1, target))
+            except RematBudgetError as err:
+                least = err.least_bytes or budget
+                break
+        if not fits:
+            # A plan made for more memory can realise smaller (it needs
+            # fewer values twice): probe between the least and store-all.
+            top = info["store_all"]["peak_bytes"]
+            for f in (0.25, 0.5):
+                if attempt(int(least + f * (top - least))):
+                    break
+        sim, plan, saved, plan_notes, ops, variant = state["best"]
+        attempts = state["attempts"]
+        notes.extend(plan_notes)
+        planned = len({a["plan_budget"] for a in attempts})
+        if planned > 1:
+            notes.append(f"the realised plan exceeded the budget; planned "
+                         f"{planned} times at other budgets, kept the "
+                         f"realisation of the plan for "
+                         f"{_plan_budget_of(attempts, sim)} B")
+        if sim["peak_bytes"] > budget:
+            notes.append(f"no realised plan fits {budget} B; using the one "
+                         f"of least realised peak {sim['peak_bytes']} B")
+        recomputed = [g for g, p in _computes(ops) if p == "backward-recompute"]
+        report = PartitionReport(
+            nodes=len(joint_module.graph.nodes), groups=len(lowered.groups) + 1,
+            budget_bytes=budget, store_all_peak=info["store_all"]["peak_bytes"],
+            store_all_time=info["store_all"]["time"],
+            planned_peak=plan["predicted"]["peak_bytes"],
+            planned_time=plan["predicted"]["time"],
+            realised_peak=sim["peak_bytes"], realised_time=sim["time"],
+            saved_groups=sorted(saved), saved_values=[],
+            recomputed_groups=recomputed,
+            recomputed_flops=sum(lowered.groups[g].flops for g in recomputed),
+            notes=notes, attempts=attempts,
+            group_of={n.name: g for n, g in lowered.group_of.items()},
+            plan_ops=plan["ops"], realised_ops=ops, variant=variant)
+        return report, saved
+
+    def _resimulate_kept(self, report, lowered, saved_values, saved_groups,
+                         model_path, workdir, index) -> None:
+        """PyTorch drops saved values its backward does not read (a value
+        the backward recomputes from graph inputs instead); the realised
+        schedule is then re-simulated with the saved set it really has."""
+        kept = {lowered.group_of[n] for n in saved_values
+                if n.op != "placeholder" and n in lowered.group_of}
+        if kept == set(saved_groups):
+            return
+        dropped = sorted(set(saved_groups) - kept)
+        ops = realised_ops(lowered, kept)
+        sim = self._simulate(model_path, ops, os.path.join(
+            workdir, f"realised{index}_kept.json"))
+        report.notes.append(
+            f"the backward does not read {len(dropped)} planned saved "
+            f"group(s) ({', '.join(dropped[:3])}); re-simulated without them: "
+            f"peak {report.realised_peak} -> {sim['peak_bytes']} B, time "
+            f"{report.realised_time:.1f} -> {sim['time']:.1f} us")
+        report.realised_peak = sim["peak_bytes"]
+        report.realised_time = sim["time"]
+        report.realised_ops = ops
+        report.dropped_groups = dropped
+        report.saved_groups = sorted(kept)
+        report.recomputed_groups = [
+            g for g, p in _computes(ops) if p == "backward-recompute"]
+
+    # -- realisation ----------------------------------------------------------
+    def _saved_fx_values(self, joint_module, lowered: Lowered, saved_groups,
+                         node_info) -> list:
+        """The FX values to save: the saved groups' outputs, plus the graph
+        inputs (parameters, the batch) the backward reads."""
+        saved = []
+        for name in saved_groups:
+            for o in lowered.groups[name].outputs:
+                if isinstance(o.meta.get("val"), torch.Tensor):
+                    saved.append(o)
+        saved_set = set(saved)
+        stop = saved_set | {n for n in joint_module.graph.nodes
+                            if n.op == "placeholder"
+                            and "tangents" in str(n.target)}
+        primals = set()
+        stack = [o for o in lowered.bwd_outputs if isinstance(o, fx.Node)]
+        seen = set()
+        while stack:
+            n = stack.pop()
+            if n in seen or n in stop:
+                continue
+            seen.add(n)
+            if n.op == "placeholder":
+                primals.add(n)
+                continue
+            stack.extend(n.all_input_nodes)
+        order = {n: i for i, n in enumerate(joint_module.graph.nodes)}
+        return sorted(saved_set | primals, key=order.__getitem__)
+
+
+def saved_set_of_plan(ops: list, lowered: Lowered):
+    """The forward groups resident when the loss runs and read afterwards,
+    and notes on what of the plan the forward/backward split cannot run."""
+    resident = set()
+    count = {}
+    loss_at = None
+    for i, op in enumerate(ops):
+        node = op["node"]
+        if op["op"] == "compute":
+            count[node] = count.get(node, 0) + 1
+            resident.add(node)
+            if node == "loss":
+                loss_at = i
+                break
+        else:
+            resident.discard(node)
+    fwd_recomputed = sorted(n for n, c in count.items() if c > 1)
+    read_later = set()
+    bw_counts = {}
+    for op in ops[loss_at + 1:]:
+        if op["op"] != "compute":
+            continue
+        node = op["node"]
+        bw_counts[node] = bw_counts.get(node, 0) + 1
+        if node in lowered.groups:
+            read_later.update(lowered.groups[node].inputs)
+    saved = {n for n in resident if n in lowered.groups
+             and lowered.groups[n].phase == "forward" and n in read_later}
+    notes = []
+    if fwd_recomputed:
+        notes.append(f"the plan recomputes {len(fwd_recomputed)} group(s) "
+                     f"within the forward (e.g. {fwd_recomputed[0]}); the "
+                     f"split computes each once in the forward")
+    many = sorted(n for n, c in bw_counts.items()
+                  if c > 1 and n in lowered.groups
+                  and lowered.groups[n].phase == "forward")
+    if many:
+        notes.append(f"the plan recomputes {len(many)} group(s) more than "
+                     f"once in the backward (e.g. {many[0]}); the split "
+                     f"recomputes each once and keeps it until its last use")
+    return saved, notes, set(many)
+
+
+def _plan_budget_of(attempts: list, sim: dict):
+    for a in attempts:
+        if (a["realised_peak"], a["realised_time"]) == (sim["peak_bytes"],
+                                                         sim["time"]):
+            return a["plan_budget"]
+    return None
+
+
+def _better(sim: dict, best: dict | None, budget: int) -> bool:
+    """Fits the budget and is faster, or neither fits and it is smaller."""
+    if best is None:
+        return True
+    fits, best_fits = sim["peak_bytes"] <= budget, best["peak_bytes"] <= budget
+    if fits != best_fits:
+        return fits
+    if fits:
+        return (sim["time"], sim["peak_bytes"]) < (best["time"],
+                                                   best["peak_bytes"])
+    return (sim["peak_bytes"], sim["time"]) < (best["peak_bytes"],
+                                               best["time"])
+
+
+def _computes(ops):
+    seen = set()
+    loss_done = False
+    for op in ops:
+        if op["op"] != "compute":
+            continue
+        n = op["node"]
+        if n == "loss":
+            loss_done = True
+        phase = "forward"
+        if loss_done and n != "loss":
+            phase = "backward-recompute" if n in seen else "backward"
+        seen.add(n)
+        yield n, phase
+
+
+def realised_ops(lowered: Lowered, saved: set) -> list:
+    """The graph-dialect schedule the split runs: the forward groups that the
+    forward outputs and the saved groups need, the loss, then the backward
+    groups with every non-saved forward group they need recomputed once, each
+    freed after its last reader."""
+    groups = lowered.groups
+    need_fw = set()
+    stack = list(lowered.loss_inputs) + list(saved)
+    while stack:
+        n = stack.pop()
+        if n in need_fw:
+            continue
+        need_fw.add(n)
+        stack.extend(groups[n].inputs)
+    need_bw = set()
+    stack = [n for n, g in groups.items() if g.phase == "backward"]
+    while stack:
+        n = stack.pop()
+        if n in need_bw or n == "loss" or n in saved:
+            continue
+        need_bw.add(n)
+        stack.extend(groups[n].inputs)
+    # A forward group no output, saved value or backward reads is still a
+    # node of the model: compute it in the forward (the split drops it, so
+    # this only overstates the realised cost).
+    for n, g in groups.items():
+        if g.phase == "forward" and n not in need_fw and n not in need_bw:
+            need_fw.add(n)
+    seq = [n for n in groups if n in need_fw and groups[n].phase == "forward"]
+    seq.append("loss")
+    done = set()
+
+    def recompute(n):
+        # Lazily, as reordering_to_mimic_autograd_engine places them: a
+        # recomputed group right before its first backward reader.
+        if n in done or n not in need_bw or groups[n].phase != "forward":
+            return
+        for i in groups[n].inputs:
+            recompute(i)
+        done.add(n)
+        seq.append(n)
+
+    for n, g in groups.items():
+        if g.phase == "backward":
+            for i in g.inputs:
+                recompute(i)
+            seq.append(n)
+    return _with_frees(seq, lowered)
+
+
+def _with_frees(seq: list, lowered: Lowered) -> list:
+    """Computes in ``seq`` order, each value freed after its last reader
+    before its next compute (or right away when nothing reads it)."""
+    inputs = {n: g.inputs for n, g in lowered.groups.items()}
+    inputs["loss"] = lowered.loss_inputs
+    last_use = {}
+    current = {}
+    for pos, n in enumerate(seq):
+        for i in inputs[n]:
+            last_use[(i, current[i])] = pos
+        current[n] = pos
+    frees_after = {}
+    for pos, n in enumerate(seq):
+        end = last_use.get((n, pos), pos)
+        frees_after.setdefault(end, []).append(n)
+    ops = []
+    for pos, n in enumerate(seq):
+        ops.append({"op": "compute", "node": n})
+        for f in frees_after.get(pos, []):
+            ops.append({"op": "free", "node": f})
+    return ops
+
+
+def remat_backend(budget, on_infeasible: str = "raise", **options):
+    """A ``torch.compile`` backend: Inductor with remat as its partitioner.
+
+    ``budget`` in bytes (int) or as a fraction of the store-everything peak
+    (float). The backend's ``partitioner`` attribute holds the
+    :class:`RematPartitioner`, whose ``reports`` and ``graphs`` describe each
+    compiled graph.
+    """
+    # Calibrate now, not inside the compile (its worker threads load the CPU).
+    options.setdefault("cost", calibrate())
+    partitioner = RematPartitioner(budget, on_infeasible=on_infeasible,
+                                   **options)
+
+    def backend(gm, example_inputs):
+        from torch._inductor import config as inductor_config
+        from torch._inductor.compile_fx import compile_fx
+
+        with inductor_config.patch(custom_partitioner_fn=partitioner,
+                                   fx_graph_cache=False):
+            return compile_fx(gm, example_inputs)
+
+    backend.partitioner = partitioner
+    return backend
