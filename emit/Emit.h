@@ -169,7 +169,8 @@ struct LayerGroup {
 
 /// The trainer's transformer layers: runs of consecutive stages whose names
 /// share a prefix ending in a layer index, `<prefix>.<N>.` (h.3.attn and
-/// h.3.mlp form layer h.3). Stages that do not match (embed, head) are
+/// h.3.mlp form layer h.3), or whose whole name ends in one
+/// (model.layers.3). Stages that do not match (embed, head) are
 /// outside the stack. None when no stage name matches; then every stage is
 /// its own layer.
 std::optional<std::vector<LayerGroup>>

@@ -57,7 +57,9 @@ StringRef layerKey(StringRef Name) {
     size_t End = Pos + 1;
     while (End < Name.size() && isDigit(Name[End]))
       ++End;
-    if (End > Pos + 1 && End < Name.size() && Name[End] == '.')
+    // `<prefix>.<N>.<part>` (h.3.attn) or a whole layer `<prefix>.<N>`
+    // (model.layers.3, the module path remat_torch exports).
+    if (End > Pos + 1 && (End == Name.size() || Name[End] == '.'))
       return Name.take_front(End);
     Pos = Pos + 1;
   }

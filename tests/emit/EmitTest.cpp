@@ -450,6 +450,33 @@ TEST_CASE("emit layers: stages named <prefix>.<N>.* group into layers") {
   CHECK_FALSE(transformerLayers(*B).has_value());
 }
 
+TEST_CASE("emit layers: a stage named <prefix>.<N> is a whole layer") {
+  // remat_torch exports an unmodified transformers model with one stage per
+  // decoder layer, named by module path: embed, three layers, norm, head.
+  std::vector<std::string> Names = {"model.embed_tokens", "model.layers.0",
+                                    "model.layers.1",     "model.layers.2",
+                                    "model.norm",         "lm_head"};
+  Schedule S = chainSchedule(segOps({{0, 6, false}}), 6);
+  S.Names = Names;
+  auto A = analyzeChainOps(S.ChainOps, 6, S.Names);
+  REQUIRE(static_cast<bool>(A));
+  auto G = transformerLayers(*A);
+  REQUIRE(G.has_value());
+  // Stages 1, 2 and 3, one layer each.
+  REQUIRE(G->size() == 3);
+  CHECK(((*G)[0].Begin == 1 && (*G)[0].End == 2));
+  CHECK(((*G)[2].Begin == 3 && (*G)[2].End == 4));
+  // timm's ResNet: "layer2" has no index after a dot; "layer2.1" has.
+  S.Names = {"conv1", "layer2", "layer2.1", "fc", "h.3.attn", "h.3.mlp"};
+  auto B = analyzeChainOps(S.ChainOps, 6, S.Names);
+  REQUIRE(static_cast<bool>(B));
+  auto H = transformerLayers(*B);
+  REQUIRE(H.has_value());
+  REQUIRE(H->size() == 2);
+  CHECK(((*H)[0].Begin == 2 && (*H)[0].End == 3));
+  CHECK(((*H)[1].Begin == 4 && (*H)[1].End == 6));
+}
+
 TEST_CASE("emit layers: megatron counts transformer layers, not stages") {
   Model M = layersModel();
   // Each of the 3 layers checkpointed on its own: uniform with 1 layer per
