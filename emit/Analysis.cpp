@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "emit/EmitInternal.h"
+#include "graph/Errors.h"
 
 #include "planner/ChainStrategies.h"
 #include "planner/Errors.h"
@@ -175,16 +176,14 @@ Expected<ChainAnalysis> analyzeChainOps(ArrayRef<ChainOp> Ops,
                                         unsigned NumStages,
                                         ArrayRef<std::string> Names) {
   if (NumStages == 0)
-    return createStringError(inconvertibleErrorCode(),
-                             "the schedule has no stages");
+    return badInput("the schedule has no stages");
   auto R = readOps(Ops, NumStages);
   if (!R)
     return R.takeError();
   ChainAnalysis A;
   for (unsigned I = 0; I < NumStages; ++I) {
     if (R->Count[I] == 0)
-      return createStringError(inconvertibleErrorCode(),
-                               "stage %u is never computed", I);
+      return badInput("stage {} is never computed", I);
     StageDecision D;
     D.Name = I < Names.size() && !Names[I].empty() ? Names[I]
                                                    : fmt::format("stage{}", I);

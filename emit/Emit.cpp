@@ -10,6 +10,7 @@
 
 #include "emit/EmitInternal.h"
 #include "emit/Trainer.h"
+#include "graph/Errors.h"
 
 #include "planner/Simulator.h"
 
@@ -79,8 +80,7 @@ pickNearest(std::vector<TargetPlan> Family, const ChainAnalysis &A,
       Best = std::move(S);
   }
   if (!Best)
-    return createStringError(inconvertibleErrorCode(),
-                             "the target has no plan for this chain");
+    return badInput("the target has no plan for this chain");
   return std::move(Best->N);
 }
 
@@ -180,10 +180,9 @@ static Error choosePlan(EmitResult &R, const Trainer &T, const Schedule &S,
 static Expected<EmitResult> emitChain(const Schedule &S, const Trainer &T,
                                       const Model *M) {
   if (M && !M->isChain())
-    return createStringError(inconvertibleErrorCode(),
-                             "%s: the schedule is in the chain dialect but the "
-                             "model is a graph",
-                             M->Path.c_str());
+    return badInput("{}: the schedule is in the chain dialect but the "
+                    "model is a graph",
+                    M->Path);
   Expected<unsigned> L = stagesOf(S, M);
   if (!L)
     return L.takeError();
@@ -225,12 +224,11 @@ static Expected<EmitResult> emitChain(const Schedule &S, const Trainer &T,
 static Expected<EmitResult> emitGraph(const Schedule &S, const Trainer &T,
                                       const Model *M) {
   if (!T.takesGraphSchedules())
-    return createStringError(
-        inconvertibleErrorCode(),
-        "target '%s' needs a chain schedule, but this schedule is in the "
+    return badInput(
+        "target '{}' needs a chain schedule, but this schedule is in the "
         "graph dialect; use --target pytorch or --target jax for a per-node "
         "save/recompute list",
-        T.name().str().c_str());
+        T.name().str());
   std::vector<unsigned> Count(S.Names.size(), 0);
   for (const GraphOp &Op : S.GraphOps)
     if (Op.Kind == GraphOpKind::Compute && Op.Node < Count.size())

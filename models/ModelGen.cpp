@@ -60,11 +60,10 @@ std::string shortNumber(double V) { return fmt::format("{:g}", V); }
 Error checkActivationBytes(StringRef Gen, unsigned Bytes) {
   if (Bytes == 2 || Bytes == 4)
     return Error::success();
-  return createStringError(inconvertibleErrorCode(),
-                           "gen %s: activations of %u bytes per element are "
-                           "not modelled; --activation-precision takes "
-                           "16-bit or fp32",
-                           Gen.str().c_str(), Bytes);
+  return badInput("gen {}: activations of {} bytes per element are "
+                  "not modelled; --activation-precision takes "
+                  "16-bit or fp32",
+                  Gen.str(), Bytes);
 }
 
 std::string activationPhrase(uint64_t BytesPerElement) {

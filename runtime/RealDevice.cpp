@@ -1,6 +1,7 @@
 //===- runtime/RealDevice.cpp - Host side of the device real mode ---------===//
 
 #include "runtime/RealDevice.h"
+#include "graph/Errors.h"
 
 #include <climits>
 #include <fmt/format.h>
@@ -48,8 +49,8 @@ Error checkDeviceShape(const RealNet &Net) {
   size_t F = size_t(S.Hidden) * S.MlpRatio;
   double Largest = double(S.rows()) * double(F);
   if (Largest > double(INT_MAX))
-    return createStringError(
-        inconvertibleErrorCode(),
+    return badInput(
+        "{}",
         fmt::format("--device cuda --mode real: rows x mlp width = {} x {} "
                     "exceeds cuBLAS's int sizes",
                     S.rows(), F));
@@ -64,8 +65,8 @@ Error checkDeviceShape(const RealNet &Net) {
   }
   for (size_t O : Offsets)
     if (O % 4)
-      return createStringError(
-          inconvertibleErrorCode(),
+      return badInput(
+          "{}",
           fmt::format(
               "--device cuda --mode real: --batch {} --seq {} --hidden {} "
               "--heads {} puts a sub-buffer at float offset {}, not on a "
@@ -87,8 +88,7 @@ Expected<std::unique_ptr<RealDeviceOps>> createCudaRealOps(Backend &) {
   const char *Why = "this remat was built without cuBLAS (the CUDA toolkit "
                     "found at configure time has no CUDA::cublas)";
 #endif
-  return createStringError(inconvertibleErrorCode(),
-                           "--device cuda --mode real: %s", Why);
+  return badInput("--device cuda --mode real: {}", Why);
 }
 #endif
 

@@ -13,6 +13,7 @@
 
 #ifdef REMAT_HAVE_CUBLAS
 
+#include "graph/Errors.h"
 #include "runtime/RealDevice.h"
 #include "runtime/cuda/CudaStream.h"
 #include "runtime/cuda/RealKernels.h"
@@ -145,7 +146,7 @@ public:
       return Error::success();
     std::string Msg = "--device cuda --mode real: " + FirstError;
     FirstError.clear();
-    return createStringError(inconvertibleErrorCode(), Msg);
+    return badInput("{}", Msg);
   }
 
 private:
@@ -170,10 +171,9 @@ bool deviceRealBuilt() { return true; }
 Expected<std::unique_ptr<RealDeviceOps>> createCudaRealOps(Backend &Dev) {
   cudaStream_t St = cudaBackendStream(Dev);
   if (!St)
-    return createStringError(inconvertibleErrorCode(),
-                             "--mode real on a device needs the cuda "
-                             "backend, not '%s'",
-                             Dev.name().str().c_str());
+    return badInput("--mode real on a device needs the cuda "
+                    "backend, not '{}'",
+                    Dev.name().str());
   auto Ops = std::make_unique<CudaOps>(St);
   if (Error E = Ops->init())
     return E;
