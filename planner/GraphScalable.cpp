@@ -24,6 +24,8 @@ namespace {
 constexpr unsigned TriesPerStep = 4;
 /// Up to this many drop candidates, every greedy step tries them all.
 constexpr unsigned ThoroughCandidates = 200;
+/// Fewest tensors a batch step drops; below, the greedy goes one at a time.
+constexpr unsigned MinBatch = 8;
 
 bool better(const KeepSetPlan &A, const KeepSetPlan &B) {
   if (A.Time != B.Time)
@@ -34,7 +36,7 @@ bool better(const KeepSetPlan &A, const KeepSetPlan &B) {
 class ScalableSearch {
 public:
   ScalableSearch(const Graph &G, const ScalableOptions &O)
-      : G(G), O(O), Candidates(dropCandidates(G)),
+      : G(G), O(O), Tables(keepSetTables(G)), Candidates(dropCandidates(G)),
         EagerCandidates(eagerCandidates(G)) {
     Policy.Keep = BitVector(G.size(), true);
     Policy.Eager = BitVector(G.size(), false);
@@ -42,23 +44,37 @@ public:
   }
 
   ScalableResult run() {
+    // The baselines first, whatever the work budget says, so that a limited
+    // call always has their plans; they are considered where they always
+    // were, so that ties between equal plans resolve as before.
+    std::vector<KeepSetPlan> Baselines = chenPlans(G);
+    Baselines.push_back(recomputeAllPlan(G));
+    for (const KeepSetPlan &B : Baselines)
+      charge(B);
     KeepSetPlan Cur = eval(Policy);
     consider(Cur);
-    while (Cur.PeakBytes > O.BudgetBytes) {
-      std::optional<KeepSetPlan> Step = pickStep(Cur);
+    while (Cur.PeakBytes > O.BudgetBytes && !stopped()) {
+      std::optional<KeepSetPlan> Step = batchStep(Cur);
+      if (!Step)
+        Step = pickStep(Cur);
       if (!Step)
         break;
       Policy = Step->Policy;
       Cur = std::move(*Step);
       consider(Cur);
     }
-    if (R.Found)
+    fprintf(stderr, "greedy done: evals %lu work %lu found %d peak %lu\n",
+            (unsigned long)R.Evaluations,
+            O.Work ? (unsigned long)O.Work->used() : 0ul, R.Found,
+            (unsigned long)Cur.PeakBytes);
+    if (R.Found && !stopped())
       improve();
+    fprintf(stderr, "improve done: evals %lu work %lu best %f\n",
+            (unsigned long)R.Evaluations,
+            O.Work ? (unsigned long)O.Work->used() : 0ul, R.Best.Time);
     // Chen's plans are a second start: greedy peak-shaving can strand itself
     // where a regular checkpoint spacing fits (transformer stacks at 60%).
     std::optional<KeepSetPlan> Start;
-    auto Baselines = chenPlans(G);
-    Baselines.push_back(recomputeAllPlan(G));
     for (KeepSetPlan &B : Baselines) {
       if (B.PeakBytes <= O.BudgetBytes && (!Start || better(B, *Start)))
         Start = B;
@@ -66,20 +82,24 @@ public:
     }
     if (Start) {
       for (bool Retain : {true, false}) {
+        if (stopped())
+          break;
         Policy = Start->Policy;
         Policy.RetainRecomputed = Retain;
-        if (Retain || runKeepSet(G, Policy).PeakBytes <= O.BudgetBytes)
+        if (Retain || eval(Policy).PeakBytes <= O.BudgetBytes)
           improve();
       }
     }
-    if (!R.Found)
+    if (!R.Found && !stopped())
       lowerThePeak();
+    R.LimitReached = stopped();
     return std::move(R);
   }
 
 private:
   const Graph &G;
   const ScalableOptions &O;
+  KeepSetTables Tables;
   BitVector Candidates, EagerCandidates;
   KeepPolicy Policy;
   ScalableResult R;
@@ -88,8 +108,18 @@ private:
 
   KeepSetPlan eval(const KeepPolicy &P) {
     ++R.Evaluations;
-    return runKeepSet(G, P);
+    KeepSetPlan Out = runKeepSet(G, Tables, P);
+    charge(Out);
+    return Out;
   }
+
+  void charge(const KeepSetPlan &P) {
+    if (O.Work)
+      O.Work->charge(P.Work);
+  }
+
+  /// The call's work budget is spent.
+  bool stopped() const { return O.Work && O.Work->exhausted(); }
 
   void consider(KeepSetPlan P) {
     if (R.MinPeak.Ops.empty() || P.PeakBytes < R.MinPeak.PeakBytes ||
@@ -151,6 +181,8 @@ private:
     double BestKey = std::numeric_limits<double>::infinity();
     bool BestReduces = false;
     for (auto [V, MakeEager] : Steps) {
+      if (Best && stopped())
+        break;
       KeepPolicy Trial = Policy;
       Trial.Keep.reset(V);
       if (MakeEager)
@@ -169,6 +201,40 @@ private:
     return Best;
   }
 
+  /// On big graphs, far above the budget: drops at once the kept tensors
+  /// resident at the peak with the most bytes per recompute time, enough
+  /// for half the excess, and takes the step when the measured peak falls.
+  /// One evaluation instead of TriesPerStep per tensor dropped: at 10,000
+  /// nodes the one-at-a-time greedy alone spent minutes.
+  std::optional<KeepSetPlan> batchStep(const KeepSetPlan &Cur) {
+    if (Thorough)
+      return std::nullopt;
+    BitVector AtPeak = Candidates;
+    AtPeak &= Policy.Keep;
+    AtPeak &= Cur.ResidentAtPeak;
+    SmallVector<std::pair<double, unsigned>, 64> Scored;
+    for (unsigned V : AtPeak.set_bits())
+      Scored.push_back(
+          {-double(G.Nodes[V].Bytes) / (recomputeEstimate(V) + 1e-9), V});
+    std::sort(Scored.begin(), Scored.end());
+    uint64_t Half = (Cur.PeakBytes - O.BudgetBytes) / 2, Sum = 0;
+    KeepPolicy Trial = Policy;
+    unsigned Count = 0;
+    for (auto [Score, V] : Scored) {
+      if (Sum >= Half)
+        break;
+      Trial.Keep.reset(V);
+      Sum += G.Nodes[V].Bytes;
+      ++Count;
+    }
+    if (Count < MinBatch)
+      return std::nullopt;
+    KeepSetPlan P = eval(Trial);
+    if (P.PeakBytes >= Cur.PeakBytes)
+      return std::nullopt;
+    return P;
+  }
+
   /// When nothing fits: a local search that minimises the peak from the
   /// least-peak plan seen, then the usual improvement once a plan fits. The
   /// greedy, the baselines and this search do not depend on the budget until
@@ -180,10 +246,11 @@ private:
     LO.BudgetBytes = O.BudgetBytes;
     LO.WorkLimit = O.LocalSearchWork;
     LO.MinimizePeak = true;
+    LO.Work = O.Work;
     LocalSearchResult L = improveKeepSetLocally(G, R.MinPeak, LO);
     R.Evaluations += L.Evaluations;
     consider(L.Best);
-    if (!R.Found)
+    if (!R.Found || stopped())
       return;
     Policy = R.Best.Policy;
     improve();
@@ -203,7 +270,7 @@ private:
     for (uint64_t Spent = 0; Spent < Budget;) {
       bool Changed = false;
       for (auto [Score, V] : Dropped) {
-        if (Policy.Keep.test(V) || Spent++ >= Budget)
+        if (Policy.Keep.test(V) || Spent++ >= Budget || stopped())
           continue;
         KeepPolicy Trial = Policy;
         Trial.Keep.set(V);
@@ -222,6 +289,7 @@ private:
       LocalSearchOptions LO;
       LO.BudgetBytes = O.BudgetBytes;
       LO.WorkLimit = O.LocalSearchWork;
+      LO.Work = O.Work;
       LocalSearchResult L = improveKeepSetLocally(G, Cur, LO);
       R.Evaluations += L.Evaluations;
       consider(std::move(L.Best));
