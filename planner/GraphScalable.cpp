@@ -63,15 +63,8 @@ public:
       Cur = std::move(*Step);
       consider(Cur);
     }
-    fprintf(stderr, "greedy done: evals %lu work %lu found %d peak %lu\n",
-            (unsigned long)R.Evaluations,
-            O.Work ? (unsigned long)O.Work->used() : 0ul, R.Found,
-            (unsigned long)Cur.PeakBytes);
     if (R.Found && !stopped())
       improve();
-    fprintf(stderr, "improve done: evals %lu work %lu best %f\n",
-            (unsigned long)R.Evaluations,
-            O.Work ? (unsigned long)O.Work->used() : 0ul, R.Best.Time);
     // Chen's plans are a second start: greedy peak-shaving can strand itself
     // where a regular checkpoint spacing fits (transformer stacks at 60%).
     std::optional<KeepSetPlan> Start;
