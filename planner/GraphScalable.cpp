@@ -24,8 +24,74 @@ namespace {
 constexpr unsigned TriesPerStep = 4;
 /// Up to this many drop candidates, every greedy step tries them all.
 constexpr unsigned ThoroughCandidates = 200;
+/// A start slower than this many times the best plan is not improved.
+constexpr double SlowStart = 2;
 /// Fewest tensors a batch step drops; below, the greedy goes one at a time.
 constexpr unsigned MinBatch = 8;
+
+/// Which dropped tensors can be kept again within the budget, read off a
+/// plan's ops: keeping v leaves every op from v's first free to its next
+/// compute as it is, each holding bytes(v) more, so when the highest op
+/// peak in that window plus bytes(v) exceeds the budget, keeping v does
+/// too, and the re-keep pass need not run the engine to see it (at 10,000
+/// nodes most of its evaluations were such tensors).
+class KeepWindows {
+public:
+  KeepWindows(const Graph &G, const KeepSetPlan &P)
+      : G(G), Lo(G.size(), 0), Hi(G.size(), 0) {
+    size_t N = P.Ops.size();
+    Levels.emplace_back(N, 0);
+    llvm::BitVector Freed(G.size()), Done(G.size());
+    uint64_t Bytes = 0;
+    for (size_t I = 0; I != N; ++I) {
+      unsigned V = P.Ops[I].Node;
+      const Node &Nd = G.Nodes[V];
+      if (P.Ops[I].Kind == GraphOpKind::Free) {
+        Bytes -= Nd.Bytes;
+        if (!Freed.test(V)) {
+          Freed.set(V);
+          Lo[V] = Hi[V] = unsigned(I + 1);
+        }
+        continue;
+      }
+      Levels[0][I] = Bytes + Nd.Bytes + Nd.Workspace;
+      Bytes += Nd.Bytes;
+      if (Freed.test(V) && !Done.test(V)) {
+        Done.set(V);
+        Hi[V] = unsigned(I);
+      }
+    }
+    for (size_t W = 1; 2 * W <= N; W *= 2) {
+      const std::vector<uint64_t> &Prev = Levels.back();
+      std::vector<uint64_t> Next(N - 2 * W + 1);
+      for (size_t I = 0; I != Next.size(); ++I)
+        Next[I] = std::max(Prev[I], Prev[I + W]);
+      Levels.push_back(std::move(Next));
+    }
+    Work = N * Levels.size();
+  }
+
+  /// Whether keeping \p V may fit \p Budget (false: it cannot).
+  bool mayKeep(unsigned V, uint64_t Budget) const {
+    if (Lo[V] >= Hi[V])
+      return true;
+    unsigned K = 0;
+    while ((2u << K) <= Hi[V] - Lo[V])
+      ++K;
+    uint64_t Max = std::max(Levels[K][Lo[V]], Levels[K][Hi[V] - (1u << K)]);
+    return Max + G.Nodes[V].Bytes <= Budget;
+  }
+
+  /// Elementary operations spent building the table.
+  uint64_t Work = 0;
+
+private:
+  const Graph &G;
+  /// Window of v: ops [Lo[v], Hi[v]).
+  std::vector<unsigned> Lo, Hi;
+  /// Sparse table of op peaks: Levels[k][i] = max over ops [i, i + 2^k).
+  std::vector<std::vector<uint64_t>> Levels;
+};
 
 bool better(const KeepSetPlan &A, const KeepSetPlan &B) {
   if (A.Time != B.Time)
@@ -53,7 +119,16 @@ public:
       charge(B);
     KeepSetPlan Cur = eval(Policy);
     consider(Cur);
-    while (Cur.PeakBytes > O.BudgetBytes && !stopped()) {
+    // A greedy already slower than a baseline that fits only gets slower
+    // (and each evaluation dearer, as recomputations pile up): it stops,
+    // and the baseline is the start (transformer-9993 at 60%: the greedy's
+    // plan took 30 times the baseline's time). With no budget no baseline
+    // fits, so the least-peak path is unchanged.
+    double Cutoff = std::numeric_limits<double>::infinity();
+    for (const KeepSetPlan &B : Baselines)
+      if (B.PeakBytes <= O.BudgetBytes)
+        Cutoff = std::min(Cutoff, B.Time);
+    while (Cur.PeakBytes > O.BudgetBytes && Cur.Time <= Cutoff && !stopped()) {
       std::optional<KeepSetPlan> Step = batchStep(Cur);
       if (!Step)
         Step = pickStep(Cur);
@@ -79,7 +154,14 @@ public:
           break;
         Policy = Start->Policy;
         Policy.RetainRecomputed = Retain;
-        if (Retain || eval(Policy).PeakBytes <= O.BudgetBytes)
+        // A start twice as slow as the best plan so far is not worth its
+        // evaluations (Chen's plans without retention on transformers:
+        // 20 times slower, and each evaluation dearer).
+        if (Retain || [&] {
+              KeepSetPlan P = eval(Policy);
+              return P.PeakBytes <= O.BudgetBytes &&
+                     !(R.Found && P.Time > SlowStart * R.Best.Time);
+            }())
           improve();
       }
     }
@@ -260,10 +342,18 @@ private:
     KeepSetPlan Cur = eval(Policy);
     uint64_t Budget =
         uint64_t(O.ImproveRounds) * std::max<size_t>(1, Candidates.count());
+    std::optional<KeepWindows> Windows;
     for (uint64_t Spent = 0; Spent < Budget;) {
       bool Changed = false;
       for (auto [Score, V] : Dropped) {
         if (Policy.Keep.test(V) || Spent++ >= Budget || stopped())
+          continue;
+        if (!Windows) {
+          Windows.emplace(G, Cur);
+          if (O.Work)
+            O.Work->charge(Windows->Work);
+        }
+        if (!Windows->mayKeep(V, O.BudgetBytes))
           continue;
         KeepPolicy Trial = Policy;
         Trial.Keep.set(V);
@@ -272,6 +362,7 @@ private:
           continue;
         Policy = std::move(Trial);
         Cur = std::move(P);
+        Windows.reset();
         Changed = true;
       }
       if (!Changed)
