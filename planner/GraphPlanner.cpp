@@ -370,6 +370,7 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
   R->WorkUsed = Work.used();
   R->WorkLimit = Work.limit();
   R->LimitReached = Work.exhausted();
+  R->ClockStopped = Work.wallClockTripped();
   R->SolveSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
           .count();

@@ -90,6 +90,9 @@ struct GraphPlanResult {
   /// early and the plan is the best found until then.
   uint64_t WorkUsed = 0, WorkLimit = 0;
   bool LimitReached = false;
+  /// The wall-clock safety net, not the count, stopped a phase: the plan may
+  /// then differ between runs (planner/GraphLimit.h).
+  bool ClockStopped = false;
   /// Exact mode: MILP columns and rows (0 when the MILP was not built).
   unsigned MilpVariables = 0;
   unsigned MilpConstraints = 0;

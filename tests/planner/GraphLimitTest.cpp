@@ -113,6 +113,12 @@ TEST_CASE("graphlimit: a limited run is deterministic") {
   auto B = planGraphOptimal(G, limited(Budget, 0.5, "auto"));
   REQUIRE(static_cast<bool>(A));
   REQUIRE(static_cast<bool>(B));
+  if (A->ClockStopped || B->ClockStopped) {
+    // A build too slow for the calibration (sanitizers): the safety net,
+    // not the count, stopped the search, so nothing is deterministic.
+    MESSAGE("skipped: the wall-clock net stopped the search");
+    return;
+  }
   CHECK(A->WorkUsed == B->WorkUsed);
   CHECK(A->Ops == B->Ops);
 }
