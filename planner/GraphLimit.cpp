@@ -45,8 +45,8 @@ bool GraphWorkBudget::exhausted() const {
 }
 
 double GraphWorkBudget::wallSecondsLeft() const {
-  return std::max(0.0, std::max(WallSeconds, MinOps / OpsPerSecond) -
-                           secondsSince(Start));
+  return std::max(0.0,
+                  std::max(WallSeconds, MinWallSeconds) - secondsSince(Start));
 }
 
 double GraphWorkBudget::secondsLeft() const {

@@ -8,7 +8,8 @@
 // (the keep-set engine, the searches over keep sets and orders, the
 // exhaustive search) charges what it does to one shared budget and stops
 // when it is spent. The same input therefore stops at the same point
-// everywhere. A wall clock at the limit itself is only a safety net for a
+// everywhere. A wall clock at the limit itself (at least MinWallSeconds) is
+// only a safety net for a
 // machine much slower than the calibration (docs/limits.md); when it trips,
 // the result is no longer deterministic, and wallClockTripped() says so.
 // CBC, which only knows clocks, gets the budget left converted back to
@@ -35,6 +36,10 @@ public:
   /// Work every call may spend, whatever the limit (a few milliseconds), so
   /// that tiny graphs are always solved, also with --time-limit 0.
   static constexpr uint64_t MinOps = 200'000;
+  /// Least time the safety-net clock allows, seconds: MinOps take about
+  /// 4 ms at the rate, but a slow build (sanitizers) must not lose the
+  /// floor to the clock.
+  static constexpr double MinWallSeconds = 1;
 
   /// A budget of \p Seconds (negative counts as 0; at least MinOps); the
   /// safety-net clock starts now.
