@@ -1,7 +1,7 @@
 //===- bench/graph_planner.cpp - Graph planners: time and plan cost -------===//
 //
 // For seeded layered, U-Net-like and transformer-like training graphs of
-// 20 to 2,500 nodes, at budgets of 60% and 80% (--budgets) of the
+// 20 to 20,000 nodes (--sizes), at budgets of 60% and 80% (--budgets) of the
 // store-everything peak: plan cost (time) and solve time of the scalable
 // planner, of exact mode (the MILP, up to --exact-max-nodes), and of the Chen
 // and recompute-all baselines, against the best known lower bound. The bound
@@ -14,6 +14,7 @@
 //                 [--exact-limit SECONDS] [--exact-max-nodes N]
 //                 [--bound-limit SECONDS] [--warm-start on|off]
 //                 [--repeats R] [--budgets LOW,HIGH]
+//                 [--scalable-limit SECONDS]
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,7 +51,13 @@ struct Config {
   double BoundLimit = 2;
   /// Budgets, percent of the store-everything peak.
   unsigned LowPct = 60, HighPct = 80;
+  /// --time-limit of the scalable-mode call (planGraphOptimal), seconds.
+  double ScalableLimit = 10;
 };
+
+/// Above this many nodes the bound is the covering program's LP only (its
+/// branch and bound needs the rows x live tensors matrix: 1.5 GB at 10,000).
+constexpr unsigned LpOnlyAbove = 5000;
 
 double seconds(std::chrono::steady_clock::time_point Start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
@@ -60,7 +67,8 @@ double seconds(std::chrono::steady_clock::time_point Start) {
 constexpr const char *Usage =
     "graph_planner [--sizes 20,50,...] [--families layered,unet,transformer] "
     "[--exact-limit SECONDS] [--exact-max-nodes N] [--bound-limit SECONDS] "
-    "[--warm-start on|off] [--repeats R] [--budgets LOW,HIGH]";
+    "[--warm-start on|off] [--repeats R] [--budgets LOW,HIGH] "
+    "[--scalable-limit SECONDS]";
 
 std::vector<std::string> splitList(const char *S) {
   std::vector<std::string> Out(1);
@@ -101,6 +109,8 @@ Config parseArgs(int Argc, char **Argv) {
       C.WarmStart = std::string(V) == "on";
     else if (A == "--bound-limit")
       C.BoundLimit = bench::parseSeconds("--bound-limit", V, Usage);
+    else if (A == "--scalable-limit")
+      C.ScalableLimit = bench::parseSeconds("--scalable-limit", V, Usage);
     else if (A == "--exact-max-nodes")
       C.ExactMaxNodes = bench::parseUnsigned("--exact-max-nodes", V, Usage);
     else if (A == "--budgets" && parseList("--budgets", V).size() == 2) {
@@ -121,14 +131,27 @@ std::string cost(double T, double Bound) {
   return fmt::format("{:.0f} (+{:.1f}%)", T, 100 * (T / Bound - 1));
 }
 
-/// Median wall time of \p Repeats scalable runs, and the last result.
+/// Median wall time of \p Repeats whole scalable-mode calls (search and
+/// covering LP, within --scalable-limit), and the last result; \p Out's
+/// Found is false when the call failed.
 double timeScalable(const Graph &G, uint64_t Budget, unsigned Repeats,
-                    ScalableResult &Out) {
+                    double Limit, ScalableResult &Out, bool &LimitReached) {
   std::vector<double> Times;
   for (unsigned R = 0; R != std::max(1u, Repeats); ++R) {
     auto Start = std::chrono::steady_clock::now();
-    Out = planGraphScalable(G, {Budget});
+    auto P = planGraphOptimal(G, {Budget, "scalable", Limit});
     Times.push_back(seconds(Start));
+    Out = ScalableResult();
+    LimitReached = false;
+    if (!P) {
+      llvm::consumeError(P.takeError());
+      continue;
+    }
+    Out.Found = true;
+    Out.Best.Ops = std::move(P->Ops);
+    Out.Best.Time = P->Time;
+    Out.Best.PeakBytes = P->PeakBytes;
+    LimitReached = P->LimitReached;
   }
   std::sort(Times.begin(), Times.end());
   return Times[Times.size() / 2];
@@ -148,7 +171,9 @@ void runOne(const Config &C, const char *Family, unsigned Size) {
   for (unsigned Pct : {C.LowPct, C.HighPct}) {
     uint64_t Budget = Full->PeakBytes * Pct / 100;
     ScalableResult Sc;
-    double ScSec = timeScalable(G, Budget, Size >= 1000 ? 1 : C.Repeats, Sc);
+    bool Limited = false;
+    double ScSec =
+        timeScalable(G, Budget, C.Repeats, C.ScalableLimit, Sc, Limited);
     double ScT = Sc.Found ? Sc.Best.Time : -1;
     double ChenT = -1;
     for (const KeepSetPlan &P : chenPlans(G))
@@ -156,7 +181,8 @@ void runOne(const Config &C, const char *Family, unsigned Size) {
         ChenT = P.Time;
     KeepSetPlan All = recomputeAllPlan(G);
     double AllT = All.PeakBytes <= Budget ? All.Time : -1;
-    GraphBoundResult Cov = graphTimeLowerBound(G, {Budget, C.BoundLimit});
+    GraphBoundResult Cov = graphTimeLowerBound(
+        G, {Budget, G.size() > LpOnlyAbove ? 0 : C.BoundLimit});
     double ExT = -1, ExSec = 0, Bound = std::max(Floor, Cov.Time);
     std::string ExNote = "not run";
     std::string BoundBy = Cov.Time > Floor ? Cov.Method : "sum";
@@ -188,13 +214,14 @@ void runOne(const Config &C, const char *Family, unsigned Size) {
     }
     // No plan exists: the bound is moot.
     bool NoPlan = Cov.Infeasible || ExNote == "infeasible";
-    fmt::print("| {} | {} | {}% | {} | {} {:.2f} | {} | {:.3f} | {} | "
+    fmt::print("| {} | {} | {}% | {} | {} {:.2f} | {} | {:.3f}{} | {} | "
                "{:.2f} ({}) | {} | {} |\n",
                Family, G.size(), Pct,
                NoPlan ? std::string("—") : fmt::format("{:.0f}", Bound),
                NoPlan ? std::string("infeasible") : BoundBy, Cov.Seconds,
-               cost(ScT, Bound), ScSec, cost(ExT, Bound), ExSec, ExNote,
-               cost(ChenT, Bound), cost(AllT, Bound));
+               cost(ScT, Bound), ScSec, Limited ? " (limit)" : "",
+               cost(ExT, Bound), ExSec, ExNote, cost(ChenT, Bound),
+               cost(AllT, Bound));
     std::fflush(stdout);
   }
 }

@@ -13,6 +13,15 @@ char InvalidScheduleError::ID = 0;
 char InternalError::ID = 0;
 
 void InfeasibleBudgetError::log(llvm::raw_ostream &OS) const {
+  if (LimitReached) {
+    OS << "strategy '" << Strategy << "': no plan within budget "
+       << formatSize(BudgetBytes) << " (" << BudgetBytes
+       << " bytes) found within the time limit; not proven infeasible; the "
+       << "least budget proven feasible is " << formatSize(MinFeasibleBytes)
+       << " (" << MinFeasibleBytes << " bytes); a larger --time-limit may "
+       << "find a plan";
+    return;
+  }
   OS << "strategy '" << Strategy << "': budget " << formatSize(BudgetBytes)
      << " (" << BudgetBytes << " bytes) is infeasible; the smallest feasible "
      << "budget " << (Class.empty() ? "" : "for " + Class + " ") << "is "

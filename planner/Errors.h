@@ -20,18 +20,24 @@ namespace remat {
 /// The budget is below what the strategy needs. `MinFeasibleBytes` is the
 /// smallest budget under which the same strategy succeeds; when `Class` is
 /// set it is the smallest within that class of schedules only (the true
-/// least over all schedules may be lower).
+/// least over all schedules may be lower). When `LimitReached` is set, the
+/// time limit stopped the search: the budget is not proven infeasible, and
+/// `MinFeasibleBytes` is only the least peak of the plans found.
 class InfeasibleBudgetError : public llvm::ErrorInfo<InfeasibleBudgetError> {
 public:
   static char ID;
   InfeasibleBudgetError(std::string Strategy, uint64_t BudgetBytes,
-                        uint64_t MinFeasibleBytes, std::string Class = "")
+                        uint64_t MinFeasibleBytes, std::string Class = "",
+                        bool LimitReached = false)
       : Strategy(std::move(Strategy)), BudgetBytes(BudgetBytes),
-        MinFeasibleBytes(MinFeasibleBytes), Class(std::move(Class)) {}
+        MinFeasibleBytes(MinFeasibleBytes), Class(std::move(Class)),
+        LimitReached(LimitReached) {}
 
   /// "strategy 'optimal': budget 1.00 KiB (1024 bytes) is infeasible; the
   /// smallest feasible budget is 2.00 KiB (2048 bytes)", with " for <Class>"
-  /// after "budget" when the class is set.
+  /// after "budget" when the class is set; with LimitReached, "strategy
+  /// 'optimal': no plan within budget ... found within the time limit; not
+  /// proven infeasible; the least budget proven feasible is ...".
   void log(llvm::raw_ostream &OS) const override;
   std::error_code convertToErrorCode() const override {
     return llvm::inconvertibleErrorCode();
@@ -43,6 +49,8 @@ public:
   /// Words naming the class MinFeasibleBytes is least for, e.g. "plans that
   /// first compute nodes in the file's order"; empty: over all schedules.
   std::string Class;
+  /// The time limit stopped the search before it found a plan or a proof.
+  bool LimitReached = false;
 };
 
 /// The simulator rejected a schedule; the message names the op index, the op

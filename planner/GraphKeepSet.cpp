@@ -31,29 +31,32 @@ SmallVector<unsigned, 0> samePassLastUser(const Graph &G) {
 
 class KeepSetSim {
 public:
-  KeepSetSim(const Graph &G, const KeepPolicy &P)
-      : G(G), P(P), PassLast(samePassLastUser(G)), Resident(G.size()),
+  KeepSetSim(const Graph &G, const KeepSetTables &T, const KeepPolicy &P)
+      : G(G), P(P), PassLast(T.PassLast), Resident(G.size()),
         Recomputed(G.size()), InClosure(G.size()), Computed(G.size()),
-        NextUse(G.size(), 0), Pending(G.size(), 0), EdgeBase(useEdgeBase(G)),
+        NextUse(G.size(), 0), Pending(G.size(), 0), EdgeBase(T.EdgeBase),
         DeferredUse(G.size()) {}
 
   KeepSetPlan run() {
+    // Set-up: the per-node tables above, each a pass over nodes or edges.
+    Out.Work = 2 * (G.size() + EdgeBase.back());
     for (unsigned S = 0, E = G.size(); S != E; ++S)
       stage(S);
     for (unsigned V : Deferred)
       release(V);
+    residentAtPeak();
     return std::move(Out);
   }
 
 private:
   const Graph &G;
   const KeepPolicy &P;
-  SmallVector<unsigned, 0> PassLast;
+  ArrayRef<unsigned> PassLast;
   BitVector Resident, Recomputed, InClosure, Computed;
   SmallVector<unsigned, 0> NextUse;
   /// Uses of a recomputed tensor left in the current stage.
   SmallVector<unsigned, 0> Pending;
-  SmallVector<unsigned, 0> EdgeBase;
+  ArrayRef<unsigned> EdgeBase;
   /// Frees decided at the end of the last stage, held until this stage's
   /// closure is known (KeepPolicy::DeferFrees); DeferredUse marks those
   /// the closure reads, Pending counts their reads left.
@@ -61,7 +64,20 @@ private:
   BitVector DeferredUse;
   unsigned CurStage = 0;
   uint64_t Bytes = 0;
+  /// Index of the op that first reaches the peak.
+  size_t PeakOp = 0;
   KeepSetPlan Out;
+
+  /// Out.ResidentAtPeak, by replaying the ops up to the peak op: copying
+  /// the resident set at every new peak cost O(n) per forward compute, the
+  /// engine's largest cost at 10,000 nodes.
+  void residentAtPeak() {
+    BitVector &R = Out.ResidentAtPeak;
+    R.resize(G.size());
+    for (size_t I = 0; I <= PeakOp && I < Out.Ops.size(); ++I)
+      R[Out.Ops[I].Node] = Out.Ops[I].Kind == GraphOpKind::Compute;
+    Out.Work += PeakOp + 1;
+  }
 
   /// First user of \p V after stage \p S, or ~0u. Stages only grow, so the
   /// cursor only moves forward.
@@ -78,9 +94,11 @@ private:
     uint64_t Peak = Bytes + N.Bytes + N.Workspace;
     Resident.set(V);
     Bytes += N.Bytes;
+    // Its inputs are visited about three times: closure, read counts, frees.
+    Out.Work += 1 + 3 * N.Inputs.size();
     if (Out.Ops.empty() || Peak > Out.PeakBytes) {
       Out.PeakBytes = Peak;
-      Out.ResidentAtPeak = Resident;
+      PeakOp = Out.Ops.size();
       Out.PeakStage = CurStage;
     }
     Out.Ops.push_back({GraphOpKind::Compute, V});
@@ -94,6 +112,7 @@ private:
     Resident.reset(V);
     Bytes -= G.Nodes[V].Bytes;
     Out.Ops.push_back({GraphOpKind::Free, V});
+    ++Out.Work;
   }
 
   /// Whether \p V, resident and just used in stage \p S, stays resident.
@@ -220,7 +239,16 @@ private:
 } // namespace
 
 KeepSetPlan runKeepSet(const Graph &G, const KeepPolicy &P) {
-  KeepSetPlan Out = KeepSetSim(G, P).run();
+  return runKeepSet(G, keepSetTables(G), P);
+}
+
+KeepSetTables keepSetTables(const Graph &G) {
+  return {samePassLastUser(G), useEdgeBase(G)};
+}
+
+KeepSetPlan runKeepSet(const Graph &G, const KeepSetTables &T,
+                       const KeepPolicy &P) {
+  KeepSetPlan Out = KeepSetSim(G, T, P).run();
   Out.Policy = P;
   return Out;
 }

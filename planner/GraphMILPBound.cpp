@@ -24,7 +24,7 @@ using namespace llvm;
 
 namespace remat {
 
-GraphCover buildGraphCover(const Graph &G, uint64_t Budget) {
+GraphCover buildGraphCover(const Graph &G, uint64_t Budget, bool RowLists) {
   unsigned N = G.size();
   GraphCover C;
   // Live bytes at m_t: i counts for t in (i, last reader of i].
@@ -37,19 +37,23 @@ GraphCover buildGraphCover(const Graph &G, uint64_t Budget) {
     Diff[G.Users[I].back() + 1] -= double(G.Nodes[I].Bytes);
   }
   double Live = 0;
-  std::vector<int> Row(N, -1);
+  // FirstRowFrom[t]: index of the first row whose moment is >= t.
+  std::vector<unsigned> FirstRowFrom(N + 1, 0);
   for (unsigned T = 0; T != N; ++T) {
+    FirstRowFrom[T] = unsigned(C.RowNode.size());
     Live += Diff[T];
     Need[T] = Live + double(G.Nodes[T].Bytes) + double(G.Nodes[T].Workspace) -
               double(Budget);
     if (Need[T] > 0) {
-      Row[T] = int(C.RowNode.size());
       C.RowNode.push_back(T);
       C.Need.push_back(Need[T]);
     }
   }
-  C.RowSegs.assign(C.RowNode.size(), {});
-  std::vector<double> Droppable(C.RowNode.size(), 0);
+  FirstRowFrom[N] = unsigned(C.RowNode.size());
+  if (RowLists)
+    C.RowSegs.assign(C.RowNode.size(), {});
+  // Droppable bytes per row, as differences over row indices.
+  std::vector<double> Droppable(C.RowNode.size() + 1, 0);
   for (unsigned I = 0; I != N; ++I) {
     // Segments are the open intervals between i and its readers; dropping
     // an empty tensor frees nothing.
@@ -59,24 +63,29 @@ GraphCover buildGraphCover(const Graph &G, uint64_t Budget) {
     for (unsigned U : G.Users[I]) {
       if (U == Lo)
         continue;
-      int Col = -1;
-      for (unsigned T = Lo + 1; T < U; ++T) {
-        if (Row[T] < 0)
-          continue;
-        if (Col < 0) {
-          Col = int(C.SegNode.size());
-          C.SegNode.push_back(I);
-          C.SegLo.push_back(Lo);
-          C.SegHi.push_back(U);
-        }
-        C.RowSegs[Row[T]].push_back(unsigned(Col));
-        Droppable[Row[T]] += double(G.Nodes[I].Bytes);
+      unsigned First = FirstRowFrom[Lo + 1], End = FirstRowFrom[U];
+      if (First < End) {
+        unsigned Col = unsigned(C.SegNode.size());
+        C.SegNode.push_back(I);
+        C.SegLo.push_back(Lo);
+        C.SegHi.push_back(U);
+        C.SegFirstRow.push_back(First);
+        C.SegLastRow.push_back(End - 1);
+        Droppable[First] += double(G.Nodes[I].Bytes);
+        Droppable[End] -= double(G.Nodes[I].Bytes);
+        if (RowLists)
+          for (unsigned R = First; R != End; ++R)
+            C.RowSegs[R].push_back(Col);
       }
       Lo = U;
     }
   }
-  for (size_t R = 0; R != C.Need.size(); ++R)
-    C.Infeasible |= Droppable[R] < C.Need[R];
+  double Sum = 0;
+  for (size_t R = 0; R != C.Need.size(); ++R) {
+    Sum += Droppable[R];
+    // Sums of integral byte counts: exact in double up to 2^53.
+    C.Infeasible |= Sum < C.Need[R];
+  }
   return C;
 }
 
@@ -130,6 +139,50 @@ std::pair<double, bool> coverBound(const Graph &G, const GraphCover &C,
   milp::BinaryBound R = milp::solveBinaryProgram(P, Seconds);
   return {R.Bound, Seconds > 0 && !R.Infeasible};
 }
+
+/// The covering program's LP relaxation as a min-cost flow. With x_c =
+/// y_c * bytes(c) the rows read "sum of x over the segments covering row r
+/// >= Need[r]", and every column covers consecutive rows; subtracting each
+/// row from the next (with a surplus column per row) leaves two nonzeros
+/// per column. Same optimum, but rows x live tensors nonzeros become about
+/// 2 (segments + rows): at 10,000 nodes Clp's presolve of the dense form
+/// took most of the planner's time and 1.5 GB.
+double coverLpAsFlow(const Graph &G, const GraphCover &C) {
+  double Scale = 1;
+  for (const Node &Nd : G.Nodes)
+    Scale = std::max(Scale, double(Nd.Bytes));
+  size_t M = C.Need.size(), S = C.SegNode.size();
+  std::vector<int> RowIdx, ColIdx;
+  std::vector<double> Coef, Lo(S + M, 0), Hi(S + M, 1e30), Obj(S + M, 0);
+  std::vector<double> Rhs(M + 1, 0);
+  for (size_t R = 0; R <= M; ++R)
+    Rhs[R] = (R < M ? C.Need[R] : 0) - (R > 0 ? C.Need[R - 1] : 0);
+  for (size_t Col = 0; Col != S; ++Col) {
+    const Node &Nd = G.Nodes[C.SegNode[Col]];
+    Hi[Col] = double(Nd.Bytes) / Scale;
+    Obj[Col] = Nd.Time / Hi[Col];
+    RowIdx.insert(RowIdx.end(),
+                  {int(C.SegFirstRow[Col]), int(C.SegLastRow[Col]) + 1});
+    ColIdx.insert(ColIdx.end(), {int(Col), int(Col)});
+    Coef.insert(Coef.end(), {1.0, -1.0});
+  }
+  for (size_t R = 0; R != M; ++R) {
+    RowIdx.insert(RowIdx.end(), {int(R), int(R) + 1});
+    ColIdx.insert(ColIdx.end(), {int(S + R), int(S + R)});
+    Coef.insert(Coef.end(), {-1.0, 1.0});
+  }
+  for (double &V : Rhs)
+    V /= Scale;
+  CoinPackedMatrix Mat(false, RowIdx.data(), ColIdx.data(), Coef.data(),
+                       CoinBigIndex(Coef.size()));
+  Mat.setDimensions(int(M + 1), int(S + M));
+  OsiClpSolverInterface Solver;
+  Solver.messageHandler()->setLogLevel(0);
+  Solver.loadProblem(Mat, Lo.data(), Hi.data(), Obj.data(), Rhs.data(),
+                     Rhs.data());
+  Solver.initialSolve();
+  return Solver.isProvenOptimal() ? Solver.getObjValue() : 0;
+}
 #endif
 
 } // namespace
@@ -138,30 +191,44 @@ GraphBoundResult graphTimeLowerBound(const Graph &G,
                                      const GraphBoundOptions &Opts) {
   auto Start = std::chrono::steady_clock::now();
   GraphBoundResult Res;
-  GraphCover C = buildGraphCover(G, Opts.BudgetBytes);
+  // The LP alone needs no row lists (coverLpAsFlow).
+  bool LpOnly = Opts.TimeLimitSeconds <= 0;
+#ifndef REMAT_HAVE_CBC
+  LpOnly = false;
+#endif
+  GraphCover C = buildGraphCover(G, Opts.BudgetBytes, !LpOnly);
   Res.Infeasible = C.Infeasible;
   double Extra = 0;
   if (!C.Need.empty() && !C.Infeasible) {
+#ifdef REMAT_HAVE_CBC
+    if (LpOnly) {
+      // The LP optimum is at least every single row's fractional knapsack.
+      Extra = coverLpAsFlow(G, C);
+      Res.Method = "cover-lp";
+    } else {
+      Extra = knapsackBound(G, C);
+      Res.Method = "knapsack";
+      auto [Cov, Mip] = coverBound(G, C, Opts.TimeLimitSeconds);
+      if (Cov >= Extra - 1e-9) {
+        Extra = Cov;
+        Res.Method = Mip ? "cover-milp" : "cover-lp";
+      }
+      // The per-moment program with precedence, in the time left; it only
+      // ever raises the bound (unet-37 at 60%: 2165 -> 2182).
+      double Left =
+          Opts.TimeLimitSeconds - std::chrono::duration<double>(
+                                      std::chrono::steady_clock::now() - Start)
+                                      .count();
+      PrecedenceBound Prec = coverBoundWithPrecedence(G, C, Left);
+      if (Prec.Extra > Extra + 1e-9) {
+        Extra = Prec.Extra;
+        Res.Method = "cover-prec";
+        Res.Recomputes = std::move(Prec.Recomputes);
+      }
+    }
+#else
     Extra = knapsackBound(G, C);
     Res.Method = "knapsack";
-#ifdef REMAT_HAVE_CBC
-    auto [Cov, Mip] = coverBound(G, C, Opts.TimeLimitSeconds);
-    if (Cov >= Extra - 1e-9) {
-      Extra = Cov;
-      Res.Method = Mip ? "cover-milp" : "cover-lp";
-    }
-    // The per-moment program with precedence, in the time left; it only
-    // ever raises the bound (unet-37 at 60%: 2165 -> 2182).
-    double Left =
-        Opts.TimeLimitSeconds -
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
-            .count();
-    PrecedenceBound Prec = coverBoundWithPrecedence(G, C, Left);
-    if (Prec.Extra > Extra + 1e-9) {
-      Extra = Prec.Extra;
-      Res.Method = "cover-prec";
-      Res.Recomputes = std::move(Prec.Recomputes);
-    }
 #endif
   }
   // Solver tolerances: a bound a hair too high would claim too much.

@@ -70,6 +70,9 @@ struct GraphBoundResult {
 /// segments RowSegs[r].
 struct GraphCover {
   std::vector<unsigned> SegNode, SegLo, SegHi;
+  /// The rows segment c covers are SegFirstRow[c]..SegLastRow[c], in a row
+  /// (the rows are ordered by moment, so a segment covers consecutive rows).
+  std::vector<unsigned> SegFirstRow, SegLastRow;
   std::vector<unsigned> RowNode;
   std::vector<std::vector<unsigned>> RowSegs;
   std::vector<double> Need;
@@ -79,8 +82,11 @@ struct GraphCover {
   bool Infeasible = false;
 };
 
-/// Builds the covering program of \p G at \p BudgetBytes.
-GraphCover buildGraphCover(const Graph &G, uint64_t BudgetBytes);
+/// Builds the covering program of \p G at \p BudgetBytes. Without
+/// \p RowLists, RowSegs stays empty (the LP relaxation needs only each
+/// segment's first and last row; the lists hold rows x live tensors).
+GraphCover buildGraphCover(const Graph &G, uint64_t BudgetBytes,
+                           bool RowLists = true);
 
 /// What coverBoundWithPrecedence proves.
 struct PrecedenceBound {

@@ -48,6 +48,9 @@ constexpr unsigned ExactMaxNodes = 400;
 constexpr size_t ExhaustiveMaxStates = size_t(1) << 18;
 /// Its clock, a safety net behind the state cap.
 constexpr double ExhaustiveMaxSeconds = 2;
+/// Work charged per state the exhaustive search stores (about 1.5 us each,
+/// docs/graph-planning.md, so this is conservative at the budget's rate).
+constexpr uint64_t OpsPerExhaustiveState = 64;
 
 void adopt(GraphPlanResult &R, const KeepSetPlan &P) {
   R.Ops = P.Ops;
@@ -56,16 +59,18 @@ void adopt(GraphPlanResult &R, const KeepSetPlan &P) {
   R.Recomputations = P.Recomputations;
 }
 
-/// The least-peak plan the MILP finds within the time limit, measured.
-std::optional<KeepSetPlan> minPeakMilpPlan(const Graph &G, double Seconds) {
+/// The least-peak plan the MILP finds within the work left, measured.
+std::optional<KeepSetPlan> minPeakMilpPlan(const Graph &G,
+                                           GraphWorkBudget &Work) {
   GraphMilpOptions MO;
   MO.MinimizePeak = true;
-  MO.TimeLimitSeconds = Seconds;
+  MO.TimeLimitSeconds = Work.secondsLeft();
   auto M = solveGraphMilp(G, MO);
   if (!M) {
     consumeError(M.takeError());
     return std::nullopt;
   }
+  Work.chargeSeconds(M->Seconds);
   if (!M->HasSolution)
     return std::nullopt;
   return measureGraphOps(G, std::move(M->Ops));
@@ -84,6 +89,8 @@ struct ExactOutcome {
   unsigned Variables = 0, Constraints = 0;
   double LowerBound = 0;
   bool ProvenOptimal = false;
+  /// The MILP proved that no plan of its class fits.
+  bool ProvenInfeasible = false;
   /// The MILP's plan, measured, when it has one within the budget.
   std::optional<KeepSetPlan> Plan;
 };
@@ -92,10 +99,11 @@ struct ExactOutcome {
 /// the build has no CBC.
 std::optional<ExactOutcome> runExact(const Graph &G,
                                      const GraphPlanOptions &Opts,
-                                     const ScalableResult &Sc) {
+                                     const ScalableResult &Sc,
+                                     GraphWorkBudget &Work) {
   GraphMilpOptions MO;
   MO.BudgetBytes = Opts.BudgetBytes;
-  MO.TimeLimitSeconds = Opts.TimeLimitSeconds;
+  MO.TimeLimitSeconds = Work.secondsLeft();
   if (Sc.Found)
     MO.WarmStart = Sc.Best.Ops;
   auto M = solveGraphMilp(G, MO);
@@ -103,7 +111,9 @@ std::optional<ExactOutcome> runExact(const Graph &G,
     consumeError(M.takeError());
     return std::nullopt;
   }
+  Work.chargeSeconds(M->Seconds);
   ExactOutcome E;
+  E.ProvenInfeasible = M->ProvenInfeasible;
   E.Variables = M->Variables;
   E.Constraints = M->Constraints;
   E.ProvenOptimal = M->ProvenOptimal;
@@ -123,21 +133,29 @@ std::optional<ExactOutcome> runExact(const Graph &G,
   return E;
 }
 
-GraphExhaustiveOptions exhaustiveOptions(const GraphPlanOptions &Opts,
-                                         bool MinimizePeak) {
+/// The exhaustive search within the work left (its state cap, a count).
+Expected<GraphExhaustiveResult> searchExhaustively(const Graph &G,
+                                                   const GraphPlanOptions &Opts,
+                                                   bool MinimizePeak,
+                                                   GraphWorkBudget &Work) {
   GraphExhaustiveOptions XO;
   XO.BudgetBytes = Opts.BudgetBytes;
   XO.MinimizePeak = MinimizePeak;
-  XO.MaxStates = ExhaustiveMaxStates;
-  XO.TimeLimitSeconds = std::min(Opts.TimeLimitSeconds, ExhaustiveMaxSeconds);
-  return XO;
+  XO.MaxStates = size_t(std::max<uint64_t>(
+      1, std::min<uint64_t>(ExhaustiveMaxStates,
+                            Work.left() / OpsPerExhaustiveState)));
+  XO.TimeLimitSeconds = std::min(Work.wallSecondsLeft(), ExhaustiveMaxSeconds);
+  auto X = planGraphExhaustive(G, XO);
+  if (X)
+    Work.charge(X->StatesStored * OpsPerExhaustiveState);
+  return X;
 }
 
 /// No schedule fits (proven): the error names the true least budget when
 /// the least-peak search completes, else the scalable planner's least peak
 /// with its class. Every plan the scalable planner found must agree.
 Error exhaustiveInfeasible(const Graph &G, const GraphPlanOptions &Opts,
-                           const ScalableResult &Sc) {
+                           const ScalableResult &Sc, GraphWorkBudget &Work) {
   uint64_t ScPeak = Sc.MinPeak.PeakBytes;
   if (Sc.Found || ScPeak <= Opts.BudgetBytes)
     return make_error<InternalError>(
@@ -145,7 +163,7 @@ Error exhaustiveInfeasible(const Graph &G, const GraphPlanOptions &Opts,
         std::to_string(Opts.BudgetBytes) +
         " bytes, but the scalable planner found one of peak " +
         std::to_string(ScPeak));
-  auto L = planGraphExhaustive(G, exhaustiveOptions(Opts, true));
+  auto L = searchExhaustively(G, Opts, true, Work);
   if (!L)
     return L.takeError();
   if (L->Outcome != ExhaustiveOutcome::Optimal)
@@ -168,14 +186,14 @@ Error exhaustiveInfeasible(const Graph &G, const GraphPlanOptions &Opts,
 /// schedules), an InfeasibleBudgetError, or none when it gave up.
 Expected<std::optional<GraphPlanResult>>
 planExhaustively(const Graph &G, const GraphPlanOptions &Opts,
-                 const ScalableResult &Sc) {
-  auto X = planGraphExhaustive(G, exhaustiveOptions(Opts, false));
+                 const ScalableResult &Sc, GraphWorkBudget &Work) {
+  auto X = searchExhaustively(G, Opts, false, Work);
   if (!X)
     return X.takeError();
   if (X->Outcome == ExhaustiveOutcome::GaveUp)
     return std::nullopt;
   if (X->Outcome == ExhaustiveOutcome::Infeasible)
-    return exhaustiveInfeasible(G, Opts, Sc);
+    return exhaustiveInfeasible(G, Opts, Sc, Work);
   std::optional<KeepSetPlan> P = measureGraphOps(G, std::move(X->Ops));
   if (!P || P->PeakBytes > Opts.BudgetBytes)
     return make_error<InternalError>(
@@ -206,13 +224,15 @@ struct OtherOrders {
 };
 
 OtherOrders planOtherOrders(const Graph &G, const GraphPlanOptions &Opts,
-                            Clock::time_point Deadline) {
+                            GraphWorkBudget &Work) {
   OtherOrders Out;
   std::vector<GraphOrder> Orders = candidateOrders(G, Opts.Orders);
-  for (size_t K = 1; K < Orders.size() && Clock::now() < Deadline; ++K) {
+  for (size_t K = 1; K < Orders.size() && !Work.exhausted(); ++K) {
     ArrayRef<unsigned> Order = Orders[K].Order;
-    ScalableResult S =
-        planGraphScalable(renumberGraph(G, Order), {Opts.BudgetBytes});
+    ScalableOptions SO;
+    SO.BudgetBytes = Opts.BudgetBytes;
+    SO.Work = &Work;
+    ScalableResult S = planGraphScalable(renumberGraph(G, Order), SO);
     ++Out.Tried;
     if (auto M = measureGraphOps(G, opsInOriginalIds(S.MinPeak.Ops, Order)))
       Out.MinPeak = std::min(Out.MinPeak, M->PeakBytes);
@@ -227,12 +247,12 @@ OtherOrders planOtherOrders(const Graph &G, const GraphPlanOptions &Opts,
 }
 
 /// The MILP (exact) or the scalable planner in the file's order, and the
-/// scalable planner in a few other orders, within \p Deadline; the lower
+/// scalable planner in a few other orders, within \p Work; the lower
 /// bound for the file's order is checked against every plan of that order.
 Expected<GraphPlanResult> planInOrders(const Graph &G,
                                        const GraphPlanOptions &Opts,
                                        const ScalableResult &Sc, bool Exact,
-                                       Clock::time_point Deadline) {
+                                       GraphWorkBudget &Work) {
   GraphPlanResult R;
   R.ModeUsed = "scalable";
   bool Have = Sc.Found;
@@ -243,14 +263,11 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
   // gets the time that is left.
   OtherOrders Others;
   if (Exact)
-    Others = planOtherOrders(G, Opts, Deadline);
+    Others = planOtherOrders(G, Opts, Work);
   R.OrdersTried = Others.Tried;
-  GraphPlanOptions Left = Opts;
-  Left.TimeLimitSeconds = std::max(
-      0.0, std::chrono::duration<double>(Deadline - Clock::now()).count());
   std::optional<ExactOutcome> E;
   if (Exact)
-    E = runExact(G, Left, Sc);
+    E = runExact(G, Opts, Sc, Work);
   if (E) {
     R.ModeUsed = "exact";
     R.MilpVariables = E->Variables;
@@ -270,7 +287,7 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
   if (!Have && Exact) {
     // Below the scalable planner's least peak the MILP may still fit; its
     // least-peak plan settles both this budget and the error's minimum.
-    if (auto P = minPeakMilpPlan(G, Left.TimeLimitSeconds)) {
+    if (auto P = minPeakMilpPlan(G, Work)) {
       MinFeasible = std::min(MinFeasible, P->PeakBytes);
       if (P->PeakBytes <= Opts.BudgetBytes) {
         adopt(R, *P);
@@ -278,11 +295,16 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
       }
     }
   }
+  // A time-out is not a proof: when the work budget ran out before a plan
+  // or a proof, the error says so and names only the least budget a plan
+  // was found for.
   if (!Have)
     return make_error<InfeasibleBudgetError>(
         "optimal", Opts.BudgetBytes, MinFeasible,
         "the orders of first computations remat tried (not proven least "
-        "over all schedules)");
+        "over all schedules)",
+        Sc.LimitReached || Work.exhausted() ||
+            (E && !E->ProvenInfeasible && !E->Plan));
   // The covering program's LP relaxation (planner/GraphMILPBound.h) bounds
   // every plan that first computes nodes in id order; it is cheap next to
   // the search (under a second at 2,500 nodes) and never below the sum of
@@ -324,26 +346,31 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
             "; use --mode scalable or auto");
   bool Exact = Opts.Mode == "exact" ||
                (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
-  auto Deadline =
-      Start +
-      std::chrono::duration_cast<Clock::duration>(
-          std::chrono::duration<double>(std::max(0.0, Opts.TimeLimitSeconds)));
-  ScalableResult Sc = planGraphScalable(G, {Opts.BudgetBytes});
+  // One deterministic work budget for the whole call (planner/GraphLimit.h).
+  GraphWorkBudget Work(Opts.TimeLimitSeconds);
+  ScalableOptions SO;
+  SO.BudgetBytes = Opts.BudgetBytes;
+  SO.Work = &Work;
+  ScalableResult Sc = planGraphScalable(G, SO);
   Expected<GraphPlanResult> R = [&]() -> Expected<GraphPlanResult> {
     if (Exact && Opts.UseExhaustive &&
         G.size() <= GraphPlanExhaustiveMaxNodes) {
-      auto X = planExhaustively(G, Opts, Sc);
+      auto X = planExhaustively(G, Opts, Sc, Work);
       if (!X)
         return X.takeError();
       if (*X)
         return std::move(**X);
     }
-    return planInOrders(G, Opts, Sc, Exact, Deadline);
+    return planInOrders(G, Opts, Sc, Exact, Work);
   }();
   if (!R)
     return R.takeError();
   R->Gap =
       R->PlanInClass && R->Time > 0 ? (R->Time - R->LowerBound) / R->Time : 0;
+  R->WorkUsed = Work.used();
+  R->WorkLimit = Work.limit();
+  R->LimitReached = Work.exhausted();
+  R->ClockStopped = Work.wallClockTripped();
   R->SolveSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - Start)
           .count();

@@ -9,6 +9,7 @@
 #define REMAT_PLANNER_GRAPHPLANNER_H
 
 #include "graph/Graph.h"
+#include "planner/Baselines.h"
 #include "planner/Defaults.h"
 #include "planner/Schedule.h"
 
@@ -21,10 +22,6 @@
 
 namespace remat {
 
-/// Store everything: compute nodes in id order, free each once its last user
-/// has run.
-std::vector<GraphOp> storeAllGraphOps(const Graph &G);
-
 /// Largest graph exact and auto mode hand to the exhaustive search first.
 constexpr unsigned GraphPlanExhaustiveMaxNodes = 24;
 
@@ -33,7 +30,10 @@ struct GraphPlanOptions {
   uint64_t BudgetBytes = 0;
   /// "auto" (exact up to a size, else scalable), "exact" or "scalable".
   std::string Mode = "auto";
-  /// Solver time limit for exact mode, seconds.
+  /// Limit for the whole call, seconds: converted into a deterministic work
+  /// budget that every phase charges (planner/GraphLimit.h), with a
+  /// wall-clock safety net at the limit itself; the best plan found when it
+  /// runs out is returned.
   double TimeLimitSeconds = DefaultTimeLimitSeconds;
   /// Let exact and auto mode try the exhaustive search on small graphs
   /// (tests turn it off to measure the planners behind it).
@@ -83,6 +83,14 @@ struct GraphPlanResult {
   uint64_t Recomputations = 0;
   /// Wall-clock planning time, seconds.
   double SolveSeconds = 0;
+  /// Work spent and the budget (planner/GraphLimit.h), elementary
+  /// operations; LimitReached: the budget ran out, so the search stopped
+  /// early and the plan is the best found until then.
+  uint64_t WorkUsed = 0, WorkLimit = 0;
+  bool LimitReached = false;
+  /// The wall-clock safety net, not the count, stopped a phase: the plan may
+  /// then differ between runs (planner/GraphLimit.h).
+  bool ClockStopped = false;
   /// Exact mode: MILP columns and rows (0 when the MILP was not built).
   unsigned MilpVariables = 0;
   unsigned MilpConstraints = 0;

@@ -19,6 +19,7 @@
 #define REMAT_PLANNER_GRAPHSCALABLE_H
 
 #include "graph/Graph.h"
+#include "planner/GraphLimit.h"
 #include "planner/Schedule.h"
 
 #include "llvm/ADT/BitVector.h"
@@ -80,11 +81,28 @@ struct KeepSetPlan {
   unsigned PeakStage = 0;
   /// The keep set that produced the plan (empty for measured ops).
   KeepPolicy Policy;
+  /// Elementary operations runKeepSet spent on it (ops emitted, input edges
+  /// visited, words copied), charged to a GraphWorkBudget.
+  uint64_t Work = 0;
 };
 
 /// Turns a keep set into ops (see the file comment). Always valid and
 /// complete; \p P.Keep must have G.size() bits.
 KeepSetPlan runKeepSet(const Graph &G, const KeepPolicy &P);
+
+/// Per-graph tables runKeepSet derives from the graph alone; a search that
+/// evaluates many keep sets computes them once (keepSetTables).
+struct KeepSetTables {
+  /// Last user of each node in its own pass (0: none).
+  llvm::SmallVector<unsigned, 0> PassLast;
+  /// useEdgeBase(G).
+  llvm::SmallVector<unsigned, 0> EdgeBase;
+};
+KeepSetTables keepSetTables(const Graph &G);
+
+/// runKeepSet with the tables of \p G computed beforehand.
+KeepSetPlan runKeepSet(const Graph &G, const KeepSetTables &T,
+                       const KeepPolicy &P);
 
 /// Offsets of each node's use edges (its entries in G.Users) in the
 /// per-edge bit vectors of KeepPolicy; G.size() + 1 entries, the last being
@@ -117,6 +135,10 @@ struct ScalableOptions {
   /// start, in ops emitted by runKeepSet over all its evaluations: a count,
   /// not a clock, so results are deterministic. 0 skips it.
   uint64_t LocalSearchWork = 30'000'000;
+  /// The whole call's work budget (planner/GraphLimit.h), charged for every
+  /// evaluation; the search stops where it runs out, after the baselines.
+  /// Null: no limit beyond the counts above.
+  GraphWorkBudget *Work = nullptr;
 };
 
 struct ScalableResult {
@@ -129,6 +151,8 @@ struct ScalableResult {
   KeepSetPlan MinPeak;
   /// Keep sets evaluated exactly.
   uint64_t Evaluations = 0;
+  /// The work budget ran out before the search ended.
+  bool LimitReached = false;
 };
 
 /// Scalable planner: a peak-driven greedy that drops, one at a time, the kept

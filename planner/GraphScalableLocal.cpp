@@ -63,8 +63,9 @@ constexpr unsigned MaxRepairSteps = 8;
 class LocalSearch {
 public:
   LocalSearch(const Graph &G, const LocalSearchOptions &O, KeepSetPlan Start)
-      : G(G), O(O), Candidates(dropCandidates(G)), EagerOk(eagerCandidates(G)),
-        EdgeBase(useEdgeBase(G)), Cur(std::move(Start)) {
+      : G(G), O(O), Tables(keepSetTables(G)), Candidates(dropCandidates(G)),
+        EagerOk(eagerCandidates(G)), EdgeBase(Tables.EdgeBase),
+        Cur(std::move(Start)) {
     KeepPolicy &P = Cur.Policy;
     // Sized to the graph so that setState can index every bit.
     P.Eager.resize(G.size());
@@ -99,12 +100,15 @@ public:
 private:
   const Graph &G;
   const LocalSearchOptions &O;
+  KeepSetTables Tables;
   BitVector Candidates, EagerOk;
-  SmallVector<unsigned, 0> EdgeBase;
+  ArrayRef<unsigned> EdgeBase;
   KeepSetPlan Cur;
   uint64_t Evaluations = 0, Work = 0;
 
-  bool exhausted() const { return Work >= O.WorkLimit; }
+  bool exhausted() const {
+    return Work >= O.WorkLimit || (O.Work && O.Work->exhausted());
+  }
   /// Out of work, or (minimising the peak) within the budget.
   bool done() const {
     return exhausted() || (O.MinimizePeak && Cur.PeakBytes <= O.BudgetBytes);
@@ -112,8 +116,10 @@ private:
 
   KeepSetPlan eval(const KeepPolicy &P) {
     ++Evaluations;
-    KeepSetPlan R = runKeepSet(G, P);
+    KeepSetPlan R = runKeepSet(G, Tables, P);
     Work += R.Ops.size();
+    if (O.Work)
+      O.Work->charge(R.Work);
     return R;
   }
 

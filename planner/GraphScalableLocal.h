@@ -32,6 +32,8 @@ struct LocalSearchOptions {
   /// depend on the budget, so the least peak it reaches with budget 0 is
   /// reached again, and met, with that budget.
   bool MinimizePeak = false;
+  /// The whole call's work budget, charged for every evaluation; null: none.
+  GraphWorkBudget *Work = nullptr;
 };
 
 struct LocalSearchResult {

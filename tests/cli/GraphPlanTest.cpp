@@ -4,6 +4,7 @@
 
 #include "models/RandomGraphs.h"
 #include "planner/GraphPlanner.h"
+#include "planner/GraphScalable.h"
 #include "planner/Simulator.h"
 
 #include <doctest/doctest.h>
@@ -98,4 +99,49 @@ TEST_CASE("cli graph plan: compare --json carries the class of the claim") {
     CHECK(O["lower_bound"] == Row["time"]);
   }
   CHECK(SawOptimal);
+}
+
+TEST_CASE("cli graph plan: --time-limit 0 is no proof of infeasibility") {
+  // Issue 17 item 9: diamond.json at 26 bytes said "smallest feasible
+  // budget is 27 B" with --time-limit 0. tests/planner/GraphLimitTest.cpp
+  // checks with an independent brute force that 26 bytes fit; every call
+  // gets a floor of work, enough for the exhaustive search on 4 nodes, so
+  // the plan is found and proven, and 25 bytes are proven infeasible.
+  std::string Model = sourcePath("tests/data/diamond.json");
+  TempFile Out("plan.json");
+  CliResult Fits = runCli({"plan", Model, "--strategy", "optimal", "--budget",
+                           "26", "--time-limit", "0", "-o", Out.path()});
+  REQUIRE_MESSAGE(Fits.Code == 0, Fits.Err);
+  CHECK(Fits.Err.find("peak 26 B") != std::string::npos);
+  CliResult Sim = runCli({"simulate", Model, Out.path(), "--json"});
+  REQUIRE_MESSAGE(Sim.Code == 0, Sim.Err);
+  CHECK(nlohmann::json::parse(Sim.Out)["simulated"]["peak_bytes"] == 26);
+  CliResult Tight = runCli({"plan", Model, "--strategy", "optimal", "--budget",
+                            "25", "--time-limit", "0"});
+  CHECK(Tight.Code == 3);
+  CHECK(Tight.Err.find("the smallest feasible budget is 26 B") !=
+        std::string::npos);
+}
+
+TEST_CASE("cli graph plan: a time-out says infeasibility is not proven") {
+  // 1,000 nodes, one byte below the least peak of every baseline: the full
+  // search fits (checked below), but with --time-limit 0 the search stops
+  // after the baselines. Exit 3, worded as a time-out, not a proof.
+  Graph G = generateGraph("layered", 2026, 1000);
+  uint64_t Least = recomputeAllPlan(G).PeakBytes;
+  for (const KeepSetPlan &P : chenPlans(G))
+    Least = std::min(Least, P.PeakBytes);
+  std::string Budget = std::to_string(Least - 1);
+  TempFile Model("layered1000.json", modelJson(G));
+  TempFile Out("plan.json");
+  CliResult Slow =
+      runCli({"plan", Model.path(), "--strategy", "optimal", "--budget", Budget,
+              "--time-limit", "600", "-o", Out.path()});
+  REQUIRE_MESSAGE(Slow.Code == 0, Slow.Err);
+  CliResult R = runCli({"plan", Model.path(), "--strategy", "optimal",
+                        "--budget", Budget, "--time-limit", "0"});
+  CHECK(R.Code == 3);
+  CHECK(R.Err.find("found within the time limit; not proven infeasible; "
+                   "the least budget proven feasible is") != std::string::npos);
+  CHECK(R.Err.find("is infeasible") == std::string::npos);
 }

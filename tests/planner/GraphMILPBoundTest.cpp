@@ -193,3 +193,52 @@ TEST_CASE("graphbound: never above the optimum CBC proves without it") {
   CHECK(TightByPrecedence == std::size(Cases));
 }
 #endif
+
+#ifdef REMAT_HAVE_CBC
+TEST_CASE("graphbound: the LP as a min-cost flow lies between its relaxations "
+          "and a plan") {
+  // The LP relaxation is solved in flow form (coverLpAsFlow). Two checks
+  // computed without it: every single row's fractional knapsack (one row of
+  // the same LP, so a relaxation: the LP is at least each), from the row
+  // lists of buildGraphCover, and the scalable planner's plan, which first
+  // computes in id order, so the bound lies below its time. 18 seeded
+  // graphs x 2 budgets.
+  for (uint64_t Seed = 1; Seed <= 6; ++Seed)
+    for (const char *Family : {"layered", "unet", "transformer"}) {
+      Graph G = generateGraph(Family, Seed, 120);
+      auto Full = simulateGraph(G, storeAllGraphOps(G));
+      REQUIRE(static_cast<bool>(Full));
+      for (unsigned Pct : {60u, 80u}) {
+        uint64_t B = Full->PeakBytes * Pct / 100;
+        GraphCover C = buildGraphCover(G, B);
+        if (C.Infeasible || C.Need.empty())
+          continue;
+        double Knap = 0;
+        for (size_t R = 0; R != C.Need.size(); ++R) {
+          std::vector<std::pair<double, double>> Items; // time/byte, bytes
+          for (unsigned Col : C.RowSegs[R]) {
+            const Node &N = G.Nodes[C.SegNode[Col]];
+            Items.push_back({N.Time / double(N.Bytes), double(N.Bytes)});
+          }
+          std::sort(Items.begin(), Items.end());
+          double Left = C.Need[R], Extra = 0;
+          for (auto [PerByte, Bytes] : Items) {
+            double Take = std::min(Left, Bytes);
+            Extra += PerByte * Take;
+            Left -= Take;
+          }
+          Knap = std::max(Knap, Extra);
+        }
+        GraphBoundResult Lp = graphTimeLowerBound(G, {B, 0});
+        ScalableResult Sc = planGraphScalable(G, {B});
+        INFO(Family << " seed " << Seed << " at " << Pct << "%");
+        CHECK(Lp.Method == "cover-lp");
+        // Lp.Time is rounded up to an integer (integral node times), so it
+        // is at least base + knapsack minus the tolerance.
+        CHECK(Lp.Time >= C.BaseTime + Knap - 1e-6);
+        if (Sc.Found)
+          CHECK(Lp.Time <= Sc.Best.Time + 1e-6);
+      }
+    }
+}
+#endif
