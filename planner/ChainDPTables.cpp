@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/ChainDPTables.h"
+#include "graph/Errors.h"
 
 #include "graph/Size.h"
 
@@ -446,12 +447,10 @@ Error checkTableBytes(StringRef What, uint64_t Estimate, uint64_t Cap,
                       unsigned L, StringRef Advice) {
   if (Estimate <= Cap)
     return Error::success();
-  return createStringError(
-      inconvertibleErrorCode(),
-      "%s: the chain DP needs an estimated %s of tables for %u stages, over "
-      "the limit of %s; %s (see docs/limits.md)",
-      What.str().c_str(), formatSize(Estimate).c_str(), L,
-      formatSize(Cap).c_str(), Advice.str().c_str());
+  return badInput("{}: the chain DP needs an estimated {} of tables for {} "
+                  "stages, over the limit of {}; {} (see docs/limits.md)",
+                  What.str(), formatSize(Estimate), L, formatSize(Cap),
+                  Advice.str());
 }
 
 uint64_t minFeasibleBudget(const DPChain &C) {

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphExhaustive.h"
+#include "graph/Errors.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/bit.h"
@@ -300,9 +301,8 @@ GraphExhaustiveResult Search::run() {
 Expected<GraphExhaustiveResult>
 planGraphExhaustive(const Graph &G, const GraphExhaustiveOptions &Opts) {
   if (G.size() > GraphExhaustiveMaxNodes)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "exhaustive graph search handles up to %u nodes; this graph has %u",
+    return badInput(
+        "exhaustive graph search handles up to {} nodes; this graph has {}",
         GraphExhaustiveMaxNodes, G.size());
   Search S(G, Opts);
   return S.run();

@@ -1,5 +1,4 @@
-//===- planner/GraphExhaustive.h - Optimal over every graph schedule -*- C++
-//-*-//
+//===- planner/GraphExhaustive.h - Optimal over every schedule --*- C++ -*-===//
 //
 // A best-first search over every compute/free sequence of spec §3b on small
 // graphs. Unlike the MILP and the covering bounds, which fix the order in

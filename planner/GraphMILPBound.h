@@ -1,5 +1,4 @@
-//===- planner/GraphMILPBound.h - Lower bounds on graph plan time -*- C++
-//-*-===//
+//===- planner/GraphMILPBound.h - Lower bounds on plan time -----*- C++ -*-===//
 //
 // A lower bound on the time of every plan that computes the nodes for the
 // first time in id order (as both graph planners' plans do) and stays within

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "graph/Errors.h"
 #include "planner/GraphMILPBound.h"
 #include "planner/GraphMILPBuilder.h"
 #include "planner/Simulator.h"
@@ -30,9 +31,8 @@ namespace remat {
 #ifndef REMAT_HAVE_CBC
 Expected<GraphMilpResult> solveGraphMilp(const Graph &,
                                          const GraphMilpOptions &) {
-  return createStringError(inconvertibleErrorCode(),
-                           "exact graph planning needs COIN-OR CBC "
-                           "(coinor-libcbc-dev), which this build lacks");
+  return badInput("exact graph planning needs COIN-OR CBC "
+                  "(coinor-libcbc-dev), which this build lacks");
 }
 #else
 

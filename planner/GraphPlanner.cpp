@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphPlanner.h"
+#include "graph/Errors.h"
 
 #include "planner/Errors.h"
 #include "planner/GraphExhaustive.h"
@@ -335,15 +336,13 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
                                            const GraphPlanOptions &Opts) {
   auto Start = Clock::now();
   if (Opts.Mode != "auto" && Opts.Mode != "exact" && Opts.Mode != "scalable")
-    return createStringError(inconvertibleErrorCode(),
-                             "unknown graph planning mode '" + Opts.Mode +
-                                 "' (choose from auto, exact, scalable)");
+    return badInput(
+        "unknown graph planning mode '{}' (choose from auto, exact, scalable)",
+        Opts.Mode);
   if (Opts.Mode == "exact" && G.size() > ExactMaxNodes)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "exact graph planning handles up to " + std::to_string(ExactMaxNodes) +
-            " nodes and this graph has " + std::to_string(G.size()) +
-            "; use --mode scalable or auto");
+    return badInput("exact graph planning handles up to {} nodes and this "
+                    "graph has {}; use --mode scalable or auto",
+                    ExactMaxNodes, G.size());
   bool Exact = Opts.Mode == "exact" ||
                (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
   // One deterministic work budget for the whole call (planner/GraphLimit.h).
@@ -420,9 +419,9 @@ graphBaselineOps(const Graph &G, StringRef Name,
   if (Name == "recompute-all")
     return recomputeAllOps(G, BudgetBytes);
   if (Name != "chen")
-    return createStringError(inconvertibleErrorCode(),
-                             "unknown graph baseline '" + Name.str() +
-                                 "' (choose from recompute-all, chen)");
+    return badInput(
+        "unknown graph baseline '{}' (choose from recompute-all, chen)",
+        Name.str());
   return chenBaselineOps(G, BudgetBytes);
 }
 

@@ -1,5 +1,4 @@
-//===- planner/GraphPlanner.h - Rematerialisation on tensor graphs -*- C++
-//-*-===//
+//===- planner/GraphPlanner.h - Remat on tensor graphs ----------*- C++ -*-===//
 //
 // Planners for graph models (spec §3b): baselines, an exact MILP (Checkmate's
 // model, solved with COIN-OR CBC) and a scalable planner for large graphs.

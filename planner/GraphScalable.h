@@ -1,5 +1,4 @@
-//===- planner/GraphScalable.h - Keep-set planning for big graphs -*- C++
-//-*-===//
+//===- planner/GraphScalable.h - Keep-set planning --------------*- C++ -*-===//
 //
 // The scalable graph planner and the machinery the graph baselines share.
 //

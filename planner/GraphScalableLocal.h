@@ -1,5 +1,4 @@
-//===- planner/GraphScalableLocal.h - Local search over keep sets -*- C++
-//-*-===//
+//===- planner/GraphScalableLocal.h - Keep-set local search -----*- C++ -*-===//
 //
 // The improvement phase of the scalable graph planner
 // (planner/GraphScalable.h): starting from a keep set that fits, it changes one
