@@ -173,11 +173,12 @@ Expected<StaticSource> applyStaticOptions(const ArgParser &P, Model &M) {
                     "N, the model's parameter count (remat gen "
                     "prints it in the model's description)");
   uint64_t N = 0;
-  StringRef Text = *P.get("parameters");
-  if (Text.getAsInteger(10, N) || N == 0)
+  // A copy: P.get returns a temporary.
+  std::string Text = *P.get("parameters");
+  if (StringRef(Text).getAsInteger(10, N) || N == 0)
     return badInput("maxbatch: --parameters: '{}' is not a positive "
                     "whole number of parameters",
-                    Text.str());
+                    Text);
   TrainingSetup S = Setup->value_or(TrainingSetup());
   auto Bytes = trainingStaticBytes(N, S);
   if (!Bytes)
