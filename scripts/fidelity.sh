@@ -13,19 +13,5 @@
 # missed or gradients differ; 2 usage or a failed step.
 # Takes 4 to 8 minutes on one CPU core (more on a loaded machine).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-out=fidelity-out
-remat=$root/build/cli/remat
-args=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --out) out=$2; shift 2 ;;
-    --remat) remat=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
-py=${PYTHON:-/opt/remat-py/bin/python}
-[ -x "$remat" ] || { echo "fidelity: no $remat; run scripts/build.sh" >&2; exit 2; }
-PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
-  exec "$py" -m remat_torch.fidelity --remat "$remat" --out "$out" "${args[@]}"
+source "$(dirname "$0")/torch-module.sh"
+run_torch_module fidelity remat_torch.fidelity fidelity-out "$@"

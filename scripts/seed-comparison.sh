@@ -9,19 +9,5 @@
 # environment: PYTHON (default /opt/remat-py/bin/python).
 # Takes about 2 minutes on one CPU core.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-out=seedcmp-out
-remat=$root/build/cli/remat
-args=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --out) out=$2; shift 2 ;;
-    --remat) remat=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
-py=${PYTHON:-/opt/remat-py/bin/python}
-[ -x "$remat" ] || { echo "seed-comparison: no $remat; run scripts/build.sh" >&2; exit 2; }
-PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" \
-  exec "$py" -m remat_torch.seedcmp --remat "$remat" --out "$out" "${args[@]}"
+source "$(dirname "$0")/torch-module.sh"
+run_torch_module seed-comparison remat_torch.seedcmp seedcmp-out "$@"
