@@ -7,6 +7,8 @@
 #ifndef REMAT_TESTS_TESTUTIL_H
 #define REMAT_TESTS_TESTUTIL_H
 
+#include "graph/Graph.h"
+
 #include <string>
 #include <vector>
 
@@ -55,6 +57,24 @@ private:
   std::string Dir;
   std::string Path;
 };
+
+/// A chain of \p L stages: x_0 and every output \p Out bytes, every x̄
+/// \p Saved bytes, no workspace, fwd time 1, bwd time 2.
+inline Chain uniformChain(unsigned L, uint64_t Out, uint64_t Saved) {
+  Chain C;
+  C.InputBytes = Out;
+  for (unsigned I = 0; I < L; ++I) {
+    Stage S;
+    S.Name = "s" + std::to_string(I);
+    S.Kind = I % 2 ? "mlp" : "attention";
+    S.FwdTime = 1;
+    S.BwdTime = 2;
+    S.OutputBytes = Out;
+    S.SavedBytes = Saved;
+    C.Stages.push_back(S);
+  }
+  return C;
+}
 
 } // namespace remat::test
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "BruteForce.h"
+#include "TestUtil.h"
 #include "planner/ChainDP.h"
 #include "planner/Simulator.h"
 
@@ -74,17 +75,7 @@ TEST_CASE("chaindp default: more promise never means fewer slots") {
   // 40 uniform stages with a promise that the exact DP's share cannot meet
   // (its work limit is cut to 1 unit): the slots are the most that the cost
   // model fits in the promise, clamped to [AutoMinSlots, AutoMaxSlots].
-  Chain C;
-  C.InputBytes = 1 << 20;
-  for (unsigned I = 0; I != 40; ++I) {
-    Stage S;
-    S.Name = "s" + std::to_string(I);
-    S.FwdTime = 1;
-    S.BwdTime = 2;
-    S.OutputBytes = 1 << 20;
-    S.SavedBytes = 2 << 20;
-    C.Stages.push_back(S);
-  }
+  Chain C = test::uniformChain(40, 1 << 20, 2 << 20);
   ChainDPOptions O;
   O.BudgetBytes = 20 << 20;
   O.ExactWorkLimit = 1;

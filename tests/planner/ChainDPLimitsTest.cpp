@@ -12,6 +12,7 @@
 #include "planner/ChainDPTables.h"
 
 #include "BruteForce.h"
+#include "TestUtil.h"
 
 #include <doctest/doctest.h>
 
@@ -110,17 +111,7 @@ TEST_CASE("chaindp limits: too many memory slots name the option") {
   // MiB): units of 26 B, each stage 40330 units, so the tables low in the
   // chain hold up to ~10^6 entries each; hundreds of them are far over a
   // 64 MiB cap, while the per-pair arrays (41^2 * 120 B = 197 KiB) fit.
-  Chain C;
-  C.InputBytes = 1 << 20;
-  for (unsigned I = 0; I != 40; ++I) {
-    Stage S;
-    S.Name = "s" + std::to_string(I);
-    S.FwdTime = 1;
-    S.BwdTime = 2;
-    S.OutputBytes = 1 << 20;
-    S.SavedBytes = 1 << 20;
-    C.Stages.push_back(S);
-  }
+  Chain C = test::uniformChain(40, 1 << 20, 1 << 20);
   ChainDPOptions O;
   O.BudgetBytes = 24 << 20;
   O.MemorySlots = 1000000;

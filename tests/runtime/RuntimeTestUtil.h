@@ -8,6 +8,7 @@
 #ifndef REMAT_TESTS_RUNTIME_RUNTIMETESTUTIL_H
 #define REMAT_TESTS_RUNTIME_RUNTIMETESTUTIL_H
 
+#include "TestUtil.h"
 #include "graph/Graph.h"
 #include "planner/Schedule.h"
 
@@ -15,24 +16,6 @@
 #include <vector>
 
 namespace remat::test {
-
-/// A chain of \p L stages: x_0 and every output \p Out bytes, every x̄
-/// \p Saved bytes, no workspace, fwd time 1, bwd time 2.
-inline Chain uniformChain(unsigned L, uint64_t Out, uint64_t Saved) {
-  Chain C;
-  C.InputBytes = Out;
-  for (unsigned I = 0; I < L; ++I) {
-    Stage S;
-    S.Name = "s" + std::to_string(I);
-    S.Kind = I % 2 ? "mlp" : "attention";
-    S.FwdTime = 1;
-    S.BwdTime = 2;
-    S.OutputBytes = Out;
-    S.SavedBytes = Saved;
-    C.Stages.push_back(S);
-  }
-  return C;
-}
 
 /// Checkpoints the inputs of the segments starting at \p Starts (ascending,
 /// Starts[0] == 0): each segment but the last runs F_ck then F_n; the last
