@@ -6,6 +6,8 @@ twice are the ones the schedule recomputes (counted from the op list); the
 gradients equal a run without checkpointing."""
 
 import copy
+import json
+import os
 import tempfile
 import unittest
 
@@ -138,6 +140,53 @@ class HfTest(unittest.TestCase):
         # Only h.1 (stages 3-4): no every_n_layers gives it; the snippet sets
         # each layer's gradient_checkpointing flag.
         self.check([(0, 3, False), (3, 5, True), (5, 8, False)], None)
+
+
+@unittest.skipUnless(REMAT_BINARY, "REMAT_BINARY not set")
+class HfExportedModelTest(unittest.TestCase):
+    """The whole path on an unmodified model: remat_torch exports a
+    transformers Llama (stages named by module path: model.embed_tokens,
+    model.layers.N, model.norm, lm_head), remat plans it and emits hf; the
+    snippet, run on that very model, must find its 6 decoder layers (not
+    the 9 stages) and flag each one the plan recomputes."""
+
+    def setUp(self):
+        if transformers is None:
+            self.skipTest("transformers does not import: " + IMPORT_ERROR)
+        self.tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_snippet_counts_the_models_layers(self):
+        from remat_helpers import run_remat
+        from remat_torch import discover_chain, export_chain, write_model
+        from remat_torch import zoo
+        m = zoo.build("llama", layers=6)
+        chain = discover_chain(m["model"], m["inputs"], m["loss_fn"])
+        path = os.path.join(self.tmp.name, "llama.json")
+        write_model(export_chain(chain, "llama", reps=1), path)
+        sched = os.path.join(self.tmp.name, "s.json")
+        # Recompute every decoder layer, nothing else: what
+        # gradient_checkpointing_enable() does.
+        code, _, err = run_remat("plan", path, "--strategy", "selective",
+                                 "--kinds", "LlamaDecoderLayer", "-o", sched)
+        self.assertEqual(code, 0, err)
+        code, out, err = run_remat("emit", sched, "--target", "hf",
+                                   "--model", path, "--json")
+        self.assertEqual(code, 0, err)
+        doc = json.loads(out)
+        self.assertTrue(doc["exact"], doc.get("not_exact_reason"))
+        self.assertEqual(doc["plan"]["config"]["checkpointed_layers"],
+                         list(range(6)))
+        model = m["model"]
+        ns = {"model": model}
+        exec(doc["plan"]["snippet"], ns)  # its assert counts the layers
+        own = {id(mod): n for n, mod in model.named_modules()}
+        self.assertEqual([own[id(mod)] for mod in ns["layers"]],
+                         ["model.layers.%d" % i for i in range(6)])
+        self.assertTrue(all(mod.gradient_checkpointing
+                            for mod in ns["layers"]))
 
 
 if __name__ == "__main__":
