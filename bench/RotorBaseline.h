@@ -14,7 +14,7 @@
 #ifndef REMAT_BENCH_ROTORBASELINE_H
 #define REMAT_BENCH_ROTORBASELINE_H
 
-#include "planner/ChainDPTables.h"
+#include "planner/chain/ChainDPTables.h"
 
 #include <algorithm>
 #include <limits>

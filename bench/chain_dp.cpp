@@ -39,9 +39,9 @@
 
 #include "graph/ModelLoader.h"
 #include "planner/ChainDP.h"
-#include "planner/ChainDPDense.h"
 #include "planner/ChainStrategies.h"
 #include "planner/Simulator.h"
+#include "planner/chain/ChainDPDense.h"
 
 #include "BenchArgs.h"
 #include "BenchChains.h"

@@ -5,11 +5,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/ChainDPDense.h"
+#include "planner/chain/ChainDPDense.h"
 
 #include "BruteForce.h"
-#include "planner/ChainDPTables.h"
 #include "planner/Simulator.h"
+#include "planner/chain/ChainDPTables.h"
 
 #include <doctest/doctest.h>
 

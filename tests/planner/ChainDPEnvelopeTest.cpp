@@ -15,8 +15,8 @@
 
 #include "BruteForce.h"
 #include "planner/ChainDP.h"
-#include "planner/ChainDPTables.h"
 #include "planner/Simulator.h"
+#include "planner/chain/ChainDPTables.h"
 
 #include <doctest/doctest.h>
 

@@ -8,8 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/ChainDP.h"
-#include "planner/ChainDPDense.h"
-#include "planner/ChainDPTables.h"
+#include "planner/chain/ChainDPDense.h"
+#include "planner/chain/ChainDPTables.h"
 
 #include "BruteForce.h"
 #include "TestUtil.h"

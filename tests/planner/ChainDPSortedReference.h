@@ -15,7 +15,7 @@
 #ifndef REMAT_TESTS_PLANNER_CHAINDPSORTEDREFERENCE_H
 #define REMAT_TESTS_PLANNER_CHAINDPSORTEDREFERENCE_H
 
-#include "planner/ChainDPTables.h"
+#include "planner/chain/ChainDPTables.h"
 
 #include <algorithm>
 #include <vector>

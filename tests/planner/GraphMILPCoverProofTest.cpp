@@ -9,9 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphMILP.h"
-#include "planner/GraphMILPBuilder.h"
 #include "planner/GraphScalable.h"
 #include "planner/Simulator.h"
+#include "planner/graph/milp/GraphMILPBuilder.h"
 
 #include "GraphFixtures.h"
 

@@ -4,10 +4,10 @@
 #include "models/RandomGraphs.h"
 #include "planner/Errors.h"
 #include "planner/GraphMILPBound.h"
-#include "planner/GraphMILPBuilder.h"
 #include "planner/GraphPlanner.h"
 #include "planner/GraphScalable.h"
 #include "planner/Simulator.h"
+#include "planner/graph/milp/GraphMILPBuilder.h"
 
 #include "GraphFixtures.h"
 

@@ -11,8 +11,8 @@
 #include "models/RandomGraphs.h"
 #include "planner/GraphMILP.h"
 #include "planner/GraphPlanner.h"
-#include "planner/GraphScalableLocal.h"
 #include "planner/Simulator.h"
+#include "planner/graph/GraphScalableLocal.h"
 
 #include <doctest/doctest.h>
 

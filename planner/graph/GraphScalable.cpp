@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphScalable.h"
-#include "planner/GraphScalableLocal.h"
+#include "planner/graph/GraphScalableLocal.h"
 
 #include <algorithm>
 #include <limits>

@@ -17,7 +17,7 @@
 #include <vector>
 
 #ifdef REMAT_HAVE_CBC
-#include "planner/GraphMILPCbc.h"
+#include "planner/graph/milp/GraphMILPCbc.h"
 #endif
 
 using namespace llvm;

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/ChainDPKernel.h"
+#include "planner/chain/ChainDPKernel.h"
 
 #include <algorithm>
 

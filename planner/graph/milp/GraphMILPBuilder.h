@@ -7,6 +7,11 @@
 #ifndef REMAT_PLANNER_GRAPHMILPBUILDER_H
 #define REMAT_PLANNER_GRAPHMILPBUILDER_H
 
+// Private to remat_planner_milp: outside it, link remat_planner_milp_internals.
+#ifndef REMAT_PLANNER_MILP_INTERNALS
+#error "planner/graph/milp/GraphMILPBuilder.h is private to remat_planner_milp"
+#endif
+
 #include "planner/GraphMILP.h"
 
 #include "llvm/ADT/ArrayRef.h"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #ifdef REMAT_HAVE_CBC
-#include "planner/GraphMILPCbc.h"
+#include "planner/graph/milp/GraphMILPCbc.h"
 #endif
 
 namespace remat {

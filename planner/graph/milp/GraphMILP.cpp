@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphMILPBound.h"
-#include "planner/GraphMILPBuilder.h"
+#include "planner/graph/milp/GraphMILPBuilder.h"
 
 #include "llvm/ADT/BitVector.h"
 

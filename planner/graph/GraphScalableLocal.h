@@ -14,6 +14,12 @@
 #ifndef REMAT_PLANNER_GRAPHSCALABLELOCAL_H
 #define REMAT_PLANNER_GRAPHSCALABLELOCAL_H
 
+// Private to remat_planner_graph: outside it, link
+// remat_planner_graph_internals.
+#ifndef REMAT_PLANNER_GRAPH_INTERNALS
+#error "planner/graph/GraphScalableLocal.h is private to remat_planner_graph"
+#endif
+
 #include "planner/GraphScalable.h"
 
 namespace remat {

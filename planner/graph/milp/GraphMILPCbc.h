@@ -9,7 +9,12 @@
 #ifndef REMAT_PLANNER_GRAPHMILPCBC_H
 #define REMAT_PLANNER_GRAPHMILPCBC_H
 
-#include "planner/GraphMILPBuilder.h"
+// Private to remat_planner_milp: outside it, link remat_planner_milp_internals.
+#ifndef REMAT_PLANNER_MILP_INTERNALS
+#error "planner/graph/milp/GraphMILPCbc.h is private to remat_planner_milp"
+#endif
+
+#include "planner/graph/milp/GraphMILPBuilder.h"
 
 #include "CbcEventHandler.hpp"
 #include "CbcModel.hpp"

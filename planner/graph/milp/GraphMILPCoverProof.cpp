@@ -18,10 +18,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "planner/GraphMILPBound.h"
-#include "planner/GraphMILPBuilder.h"
+#include "planner/graph/milp/GraphMILPBuilder.h"
 
 #ifdef REMAT_HAVE_CBC
-#include "planner/GraphMILPCbc.h"
+#include "planner/graph/milp/GraphMILPCbc.h"
 
 #include <algorithm>
 #include <optional>

@@ -21,7 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/ChainDPTables.h"
+#include "planner/chain/ChainDPTables.h"
 #include "graph/Errors.h"
 
 #include "graph/Size.h"

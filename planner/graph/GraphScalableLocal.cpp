@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/GraphScalableLocal.h"
+#include "planner/graph/GraphScalableLocal.h"
 
 #include <algorithm>
 #include <iterator>

@@ -8,8 +8,8 @@
 
 #include "graph/Errors.h"
 #include "planner/GraphMILPBound.h"
-#include "planner/GraphMILPBuilder.h"
 #include "planner/Simulator.h"
+#include "planner/graph/milp/GraphMILPBuilder.h"
 
 #include <algorithm>
 #include <chrono>
@@ -18,7 +18,7 @@
 #include <string>
 
 #ifdef REMAT_HAVE_CBC
-#include "planner/GraphMILPCbc.h"
+#include "planner/graph/milp/GraphMILPCbc.h"
 
 #include "CoinPackedMatrix.hpp"
 #include "OsiClpSolverInterface.hpp"

@@ -10,7 +10,13 @@
 #ifndef REMAT_PLANNER_CHAINDPDENSE_H
 #define REMAT_PLANNER_CHAINDPDENSE_H
 
-#include "planner/ChainDPTables.h"
+// Private to remat_planner_chain: outside it, link
+// remat_planner_chain_internals.
+#ifndef REMAT_PLANNER_CHAIN_INTERNALS
+#error "planner/chain/ChainDPDense.h is private to remat_planner_chain"
+#endif
+
+#include "planner/chain/ChainDPTables.h"
 
 #include <optional>
 

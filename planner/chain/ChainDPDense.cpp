@@ -21,9 +21,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "planner/ChainDPDense.h"
+#include "planner/chain/ChainDPDense.h"
 
-#include "planner/ChainDPKernel.h"
+#include "planner/chain/ChainDPKernel.h"
 
 #include "llvm/ADT/SmallVector.h"
 

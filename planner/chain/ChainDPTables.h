@@ -16,6 +16,12 @@
 #ifndef REMAT_PLANNER_CHAINDPTABLES_H
 #define REMAT_PLANNER_CHAINDPTABLES_H
 
+// Private to remat_planner_chain: outside it, link
+// remat_planner_chain_internals.
+#ifndef REMAT_PLANNER_CHAIN_INTERNALS
+#error "planner/chain/ChainDPTables.h is private to remat_planner_chain"
+#endif
+
 #include "graph/Graph.h"
 #include "planner/Schedule.h"
 

@@ -7,6 +7,12 @@
 #ifndef REMAT_PLANNER_CHAINDPKERNEL_H
 #define REMAT_PLANNER_CHAINDPKERNEL_H
 
+// Private to remat_planner_chain: outside it, link
+// remat_planner_chain_internals.
+#ifndef REMAT_PLANNER_CHAIN_INTERNALS
+#error "planner/chain/ChainDPKernel.h is private to remat_planner_chain"
+#endif
+
 #include <cstddef>
 
 namespace remat::chaindp {

@@ -8,9 +8,9 @@
 
 #include "planner/ChainDP.h"
 
-#include "planner/ChainDPDense.h"
-#include "planner/ChainDPTables.h"
 #include "planner/Errors.h"
+#include "planner/chain/ChainDPDense.h"
+#include "planner/chain/ChainDPTables.h"
 
 #include <fmt/format.h>
 
