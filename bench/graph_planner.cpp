@@ -139,7 +139,7 @@ double timeScalable(const Graph &G, uint64_t Budget, unsigned Repeats,
   std::vector<double> Times;
   for (unsigned R = 0; R != std::max(1u, Repeats); ++R) {
     auto Start = std::chrono::steady_clock::now();
-    auto P = planGraphOptimal(G, {Budget, "scalable", Limit});
+    auto P = planGraphOptimal(G, {Budget, GraphMode::Scalable, Limit});
     Times.push_back(seconds(Start));
     Out = ScalableResult();
     LimitReached = false;

@@ -207,7 +207,7 @@ planExhaustively(const Graph &G, const GraphPlanOptions &Opts,
       return E;
   GraphPlanResult R;
   adopt(R, *P);
-  R.ModeUsed = "exhaustive";
+  R.ModeUsed = GraphMethod::Exhaustive;
   R.Class = GraphPlanClass::AllSchedules;
   R.LowerBound = P->Time;
   R.ProvenOptimal = true;
@@ -255,7 +255,7 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
                                        const ScalableResult &Sc, bool Exact,
                                        GraphWorkBudget &Work) {
   GraphPlanResult R;
-  R.ModeUsed = "scalable";
+  R.ModeUsed = GraphMethod::Scalable;
   bool Have = Sc.Found;
   if (Have)
     adopt(R, Sc.Best);
@@ -270,7 +270,7 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
   if (Exact)
     E = runExact(G, Opts, Sc, Work);
   if (E) {
-    R.ModeUsed = "exact";
+    R.ModeUsed = GraphMethod::Milp;
     R.MilpVariables = E->Variables;
     R.MilpConstraints = E->Constraints;
     R.LowerBound = E->LowerBound;
@@ -310,7 +310,7 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
   // every plan that first computes nodes in id order; it is cheap next to
   // the search (under a second at 2,500 nodes) and never below the sum of
   // node times.
-  if (R.ModeUsed == "scalable")
+  if (R.ModeUsed == GraphMethod::Scalable)
     R.LowerBound = std::max(sumOfTimes(G),
                             graphTimeLowerBound(G, {Opts.BudgetBytes, 0}).Time);
   // Like with like: the bound holds for plans in the file's order only.
@@ -318,8 +318,9 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
   R.PlanInClass = firstComputesInIdOrder(G, R.Ops);
   if (!R.PlanInClass)
     R.ProvenOptimal = false;
-  StringRef Bound = R.ModeUsed == "exact" ? "the MILP's lower bound"
-                                          : "the covering lower bound";
+  StringRef Bound = R.ModeUsed == GraphMethod::Milp
+                        ? "the MILP's lower bound"
+                        : "the covering lower bound";
   if (Error E = checkLowerBound(G, R.Class, R.LowerBound, Bound, R.Ops, R.Time,
                                 "the returned plan"))
     return E;
@@ -335,16 +336,12 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
 Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
                                            const GraphPlanOptions &Opts) {
   auto Start = Clock::now();
-  if (Opts.Mode != "auto" && Opts.Mode != "exact" && Opts.Mode != "scalable")
-    return badInput(
-        "unknown graph planning mode '{}' (choose from auto, exact, scalable)",
-        Opts.Mode);
-  if (Opts.Mode == "exact" && G.size() > ExactMaxNodes)
+  if (Opts.Mode == GraphMode::Exact && G.size() > ExactMaxNodes)
     return badInput("exact graph planning handles up to {} nodes and this "
                     "graph has {}; use --mode scalable or auto",
                     ExactMaxNodes, G.size());
-  bool Exact = Opts.Mode == "exact" ||
-               (Opts.Mode == "auto" && G.size() <= AutoExactMaxNodes);
+  bool Exact = Opts.Mode == GraphMode::Exact ||
+               (Opts.Mode == GraphMode::Auto && G.size() <= AutoExactMaxNodes);
   // One deterministic work budget for the whole call (planner/GraphLimit.h).
   GraphWorkBudget Work(Opts.TimeLimitSeconds);
   ScalableOptions SO;
@@ -409,6 +406,18 @@ Error checkLowerBound(const Graph &G, GraphPlanClass Class, double Bound,
       "graph planner: {} {:.17g} for {} lies above the time {:.17g} of {}, a "
       "plan of that class that the simulator accepted",
       BoundName.str(), Bound, ClassText, Time, PlanName.str()));
+}
+
+StringRef graphMethodName(GraphMethod M) {
+  switch (M) {
+  case GraphMethod::Exhaustive:
+    return "exhaustive search";
+  case GraphMethod::Milp:
+    return "MILP (CBC)";
+  case GraphMethod::Scalable:
+    return "scalable";
+  }
+  return "scalable";
 }
 
 Expected<std::vector<GraphOp>>

@@ -90,8 +90,8 @@ static Expected<Frontier> computeGraphFrontier(const Model &M,
     return F.BaselineTime > 0 ? T / F.BaselineTime - 1 : 0;
   };
   uint64_t Least = F.BaselinePeakBytes;
-  const std::string Scalable = graphModeName(GraphMode::Scalable).str();
-  auto Probe = planGraphOptimal(M.G, {0, Scalable, DefaultTimeLimitSeconds});
+  auto Probe =
+      planGraphOptimal(M.G, {0, GraphMode::Scalable, DefaultTimeLimitSeconds});
   if (Probe)
     Least = 0;
   else
@@ -106,7 +106,8 @@ static Expected<Frontier> computeGraphFrontier(const Model &M,
     uint64_t Span = F.BaselinePeakBytes - Least;
     uint64_t B =
         Least + uint64_t(double(Span) * K / (GraphFrontierSamples - 1));
-    auto R = planGraphOptimal(M.G, {B, Scalable, DefaultTimeLimitSeconds});
+    auto R = planGraphOptimal(
+        M.G, {B, GraphMode::Scalable, DefaultTimeLimitSeconds});
     if (!R) {
       consumeError(R.takeError()); // below what the planner reaches
       continue;

@@ -263,7 +263,7 @@ static uint64_t graphLeastBudget(const Graph &G, uint64_t FileBatch,
                                  uint64_t Batch, double TimeLimit) {
   GraphPlanOptions O;
   O.BudgetBytes = 0;
-  O.Mode = graphModeName(GraphMode::Scalable).str();
+  O.Mode = GraphMode::Scalable;
   O.TimeLimitSeconds = TimeLimit;
   auto R = planGraphOptimal(scaleGraph(G, FileBatch, Batch), O);
   if (R)

@@ -165,9 +165,7 @@ Expected<PlannedOps<ChainOp>> planChainOptimal(const Chain &C,
 /// planner has already refused a bound above a plan of its class.
 static OptimalityReport graphReport(const GraphPlanResult &R) {
   OptimalityReport Rep;
-  Rep.Method = R.ModeUsed == "exhaustive" ? "exhaustive search"
-               : R.ModeUsed == "exact"    ? "MILP (CBC)"
-                                          : R.ModeUsed;
+  Rep.Method = graphMethodName(R.ModeUsed).str();
   if (R.Class == GraphPlanClass::AllSchedules) {
     Rep.Class = "over all schedules";
     Rep.ClassKey = "all_schedules";
@@ -187,8 +185,7 @@ Expected<PlannedOps<GraphOp>> planGraphOptimalHook(const Graph &G,
                                                    const StrategyOptions &O) {
   if (!O.BudgetBytes)
     return needsBudget();
-  auto R = planGraphOptimal(
-      G, {*O.BudgetBytes, graphModeName(O.Mode).str(), O.TimeLimitSeconds});
+  auto R = planGraphOptimal(G, {*O.BudgetBytes, O.Mode, O.TimeLimitSeconds});
   if (!R)
     return R.takeError();
   OptimalityReport Rep = graphReport(*R);

@@ -145,3 +145,22 @@ TEST_CASE("cli graph plan: a time-out says infeasibility is not proven") {
                    "the least budget proven feasible is") != std::string::npos);
   CHECK(R.Err.find("is infeasible") == std::string::npos);
 }
+
+TEST_CASE("cli graph plan: an unknown --mode is bad input naming it") {
+  // The graph planner takes a GraphMode; the CLI's spelling is parsed once
+  // (parseGraphMode) and anything else is refused with exit 2.
+  std::string Model = sourcePath("tests/data/graphplan_chain3.json");
+  CliResult Bad = runCli({"plan", Model, "--strategy", "optimal", "--budget",
+                          "21", "--mode", "fastest"});
+  CHECK(Bad.Code == 2);
+  CHECK(Bad.Err.find("unknown graph planning mode 'fastest'") !=
+        std::string::npos);
+  // Negative control: the three spellings plan, at a budget every mode
+  // meets: above the bytes of every node at once, 3 x 10 + 4 x 1 = 34.
+  for (std::string Mode : {"auto", "exact", "scalable"}) {
+    CAPTURE(Mode);
+    CHECK(runCli({"plan", Model, "--strategy", "optimal", "--budget", "100",
+                  "--mode", Mode})
+              .Code == 0);
+  }
+}

@@ -33,7 +33,7 @@ uint64_t storeAllPeak(const Graph &G) {
   return S->PeakBytes;
 }
 
-GraphPlanOptions limited(uint64_t Budget, double Seconds, const char *Mode) {
+GraphPlanOptions limited(uint64_t Budget, double Seconds, GraphMode Mode) {
   GraphPlanOptions O;
   O.BudgetBytes = Budget;
   O.Mode = Mode;
@@ -74,10 +74,10 @@ TEST_CASE("graphlimit: the scalable search stops where the work runs out") {
   // baselines and at most one greedy or local-search evaluation beyond.
   Graph G = generateGraph("layered", 2026, 2000);
   uint64_t Budget = storeAllPeak(G) * 6 / 10;
-  auto Full = planGraphOptimal(G, limited(Budget, 600, "scalable"));
+  auto Full = planGraphOptimal(G, limited(Budget, 600, GraphMode::Scalable));
   REQUIRE(static_cast<bool>(Full));
   CHECK_FALSE(Full->LimitReached);
-  auto R = planGraphOptimal(G, limited(Budget, 0.2, "scalable"));
+  auto R = planGraphOptimal(G, limited(Budget, 0.2, GraphMode::Scalable));
   // One evaluation of the store-all keep set, and all baselines, bound what
   // the search may overshoot by.
   KeepPolicy StoreAll;
@@ -109,8 +109,8 @@ TEST_CASE("graphlimit: a limited run is deterministic") {
   // 0.5 s of work here is about 0.1 s in an optimised build).
   Graph G = generateGraph("transformer", 7, 1200);
   uint64_t Budget = storeAllPeak(G) * 7 / 10;
-  auto A = planGraphOptimal(G, limited(Budget, 0.5, "auto"));
-  auto B = planGraphOptimal(G, limited(Budget, 0.5, "auto"));
+  auto A = planGraphOptimal(G, limited(Budget, 0.5, GraphMode::Auto));
+  auto B = planGraphOptimal(G, limited(Budget, 0.5, GraphMode::Auto));
   REQUIRE(static_cast<bool>(A));
   REQUIRE(static_cast<bool>(B));
   if (A->ClockStopped || B->ClockStopped) {
@@ -130,7 +130,7 @@ TEST_CASE("graphlimit: exact mode's phases share the budget") {
   Graph G = randomLayeredGraph(5, 19, 3);
   REQUIRE(G.size() > GraphPlanExhaustiveMaxNodes);
   uint64_t Budget = storeAllPeak(G) * 9 / 10;
-  auto R = planGraphOptimal(G, limited(Budget, 0, "exact"));
+  auto R = planGraphOptimal(G, limited(Budget, 0, GraphMode::Exact));
   REQUIRE_MESSAGE(static_cast<bool>(R), llvm::toString(R.takeError()));
   CHECK(R->WorkLimit == GraphWorkBudget::MinOps);
   CHECK(R->PeakBytes <= Budget);
@@ -146,7 +146,7 @@ TEST_CASE("graphlimit: --time-limit 0 still finds the diamond's 26-byte plan") {
   const Graph &G = M->G;
   auto BF = test::bruteForceLeastTime(G, 26);
   REQUIRE(BF.has_value());
-  auto R = planGraphOptimal(G, limited(26, 0, "auto"));
+  auto R = planGraphOptimal(G, limited(26, 0, GraphMode::Auto));
   REQUIRE_MESSAGE(static_cast<bool>(R), llvm::toString(R.takeError()));
   CHECK(R->PeakBytes <= 26u);
   CHECK(R->Time == doctest::Approx(BF->Time));
@@ -163,9 +163,9 @@ TEST_CASE("graphlimit: a time-out names no least budget as proven") {
     LeastBaseline = std::min(LeastBaseline, P.PeakBytes);
   LeastBaseline = std::min(LeastBaseline, recomputeAllPlan(G).PeakBytes);
   uint64_t Budget = LeastBaseline - 1;
-  auto Full = planGraphOptimal(G, limited(Budget, 600, "scalable"));
+  auto Full = planGraphOptimal(G, limited(Budget, 600, GraphMode::Scalable));
   REQUIRE(static_cast<bool>(Full));
-  auto R = planGraphOptimal(G, limited(Budget, 0, "scalable"));
+  auto R = planGraphOptimal(G, limited(Budget, 0, GraphMode::Scalable));
   REQUIRE_FALSE(static_cast<bool>(R));
   bool Seen = false;
   llvm::handleAllErrors(

@@ -122,7 +122,7 @@ TEST_CASE("graphmilp: the diamond's least budget keeps the slow branch") {
   // Y reads P and Q: P + Q + Y = 24 bytes at Y's compute, whatever else is
   // dropped, so 23 is infeasible and the error names 24.
   GraphPlanOptions O;
-  O.Mode = "exact";
+  O.Mode = GraphMode::Exact;
   O.TimeLimitSeconds = 30;
   O.BudgetBytes = 23;
   auto Bad = planGraphOptimal(G, O);

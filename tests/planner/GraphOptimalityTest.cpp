@@ -82,7 +82,7 @@ SweepStats sweep(bool UseExhaustive) {
       uint64_t B = Least + (Full - Least) * Pct / 100;
       auto Truth = bruteForceLeastTime(G, B);
       REQUIRE(Truth);
-      GraphPlanOptions O{B, "auto", 10, UseExhaustive};
+      GraphPlanOptions O{B, GraphMode::Auto, 10, UseExhaustive};
       auto R = planGraphOptimal(G, O);
       ++St.Cases;
       if (!R) {
@@ -113,7 +113,8 @@ SweepStats sweep(bool UseExhaustive) {
     }
     if (Least == 0)
       continue;
-    auto R = planGraphOptimal(G, {Least - 1, "auto", 10, UseExhaustive});
+    auto R =
+        planGraphOptimal(G, {Least - 1, GraphMode::Auto, 10, UseExhaustive});
     REQUIRE_FALSE(static_cast<bool>(R));
     llvm::handleAllErrors(R.takeError(), [&](const InfeasibleBudgetError &E) {
       ++St.InfeasibleChecked;
@@ -167,7 +168,7 @@ void checkFileOrderClaims(unsigned Graphs) {
     for (unsigned Pct : {40u, 80u}) {
       uint64_t B = Least + (Full - Least) * Pct / 100;
       auto Truth = bruteForceLeastTime(G, B, /*FileOrder=*/true);
-      GraphPlanOptions O{B, "exact", 10, /*UseExhaustive=*/false};
+      GraphPlanOptions O{B, GraphMode::Exact, 10, /*UseExhaustive=*/false};
       auto R = planGraphOptimal(G, O);
       if (!Truth || !R) {
         if (!R)

@@ -27,8 +27,8 @@ constexpr unsigned GraphPlanExhaustiveMaxNodes = 24;
 struct GraphPlanOptions {
   /// Activation budget, bytes.
   uint64_t BudgetBytes = 0;
-  /// "auto" (exact up to a size, else scalable), "exact" or "scalable".
-  std::string Mode = "auto";
+  /// Auto (exact up to a size, else scalable), Exact or Scalable.
+  GraphMode Mode = GraphMode::Auto;
   /// Limit for the whole call, seconds: converted into a deterministic work
   /// budget that every phase charges (planner/GraphLimit.h), with a
   /// wall-clock safety net at the limit itself; the best plan found when it
@@ -54,11 +54,25 @@ enum class GraphPlanClass : uint8_t {
   FileOrder,
 };
 
+/// Which planner made a graph plan.
+enum class GraphMethod : uint8_t {
+  /// The exhaustive search over every schedule (planner/GraphExhaustive.h).
+  Exhaustive,
+  /// Checkmate's MILP, solved by CBC (planner/GraphMILP.h).
+  Milp,
+  /// The keep-set planner (planner/GraphScalable.h).
+  Scalable,
+};
+
+/// How the optimality report words \p M: "exhaustive search", "MILP (CBC)"
+/// or "scalable".
+llvm::StringRef graphMethodName(GraphMethod M);
+
 /// A graph plan with its solver statistics.
 struct GraphPlanResult {
   std::vector<GraphOp> Ops;
-  /// "exhaustive", "exact" (the MILP) or "scalable".
-  std::string ModeUsed;
+  /// The planner whose plan this is.
+  GraphMethod ModeUsed = GraphMethod::Scalable;
   /// Best proven lower bound on the time of every plan of `Class` within
   /// the budget, model time unit.
   double LowerBound = 0;
