@@ -1,14 +1,14 @@
 //===- bench/RotorBaseline.h - Rotor-style DP to compare --------*- C++ -*-===//
 //
 // The baseline for bench/chain_dp: the same recurrence
-// (planner/ChainDPTables.h, with every peak term of spec §3a) computed the way
-// rotor's C code computes it (Beaumont et al., ACM TOMS 2024): one dense table
-// over (m, i, l), memory in the outermost loop, then the sub-chain length, then
-// i, and every split j tried for every entry, with no clipping or pruning. It
-// returns only the optimal time, which must equal the planner's on the same
-// rounded chain, so the bench also checks the planner against an independent
-// implementation. Written for this project from the recurrence; no rotor code
-// is used.
+// (planner/chain/ChainDPTables.h, with every peak term of spec §3a) computed
+// the way rotor's C code computes it (Beaumont et al., ACM TOMS 2024): one
+// dense table over (m, i, l), memory in the outermost loop, then the sub-chain
+// length, then i, and every split j tried for every entry, with no clipping or
+// pruning. It returns only the optimal time, which must equal the planner's on
+// the same rounded chain, so the bench also checks the planner against an
+// independent implementation. Written for this project from the recurrence; no
+// rotor code is used.
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_BENCH_ROTORBASELINE_H

@@ -125,7 +125,7 @@ std::string modeName(unsigned Slots, unsigned Used) {
 void compareWithBaseline(const Chain &C, uint64_t Budget, unsigned Slots,
                          double PlannerTime, double PlannerWall,
                          double PlannerCpu, unsigned Runs) {
-  // The grid of planSlots (planner/ChainDP.cpp): floor(B / N), so all N
+  // The grid of planSlots (planner/chain/ChainDP.cpp): floor(B / N), so all N
   // slots are usable, as rotor's.
   uint64_t Unit = std::max<uint64_t>(1, Budget / Slots);
   chaindp::DPChain Up = chaindp::roundedChain(C, Unit, true);

@@ -1,6 +1,6 @@
-//===- planner/ChainDPDense.h - Discretised chain DP ------------*- C++ -*-===//
+//===- planner/chain/ChainDPDense.h - Discretised chain DP ------*- C++ -*-===//
 //
-// Internal to planner/ChainDP.cpp. The recurrence of ChainDPTables.h over
+// Internal to planner/chain/ChainDP.cpp. The recurrence of ChainDPTables.h over
 // whole memory units, each table a dense array of times for every budget
 // from its least feasible one up to what the budget leaves it. Choices are
 // not stored: reconstruction re-evaluates the O(L) candidates of each step,

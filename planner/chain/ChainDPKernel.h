@@ -1,7 +1,7 @@
-//===- planner/ChainDPKernel.h - Dense DP kernel ----------------*- C++ -*-===//
+//===- planner/chain/ChainDPKernel.h - Dense DP kernel ----------*- C++ -*-===//
 //
-// Internal to planner/ChainDPDense.cpp: the element-wise update of one split
-// over a run of memory units, in double and in float.
+// Internal to planner/chain/ChainDPDense.cpp: the element-wise update of one
+// split over a run of memory units, in double and in float.
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_PLANNER_CHAINDPKERNEL_H

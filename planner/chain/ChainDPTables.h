@@ -1,7 +1,7 @@
-//===- planner/ChainDPTables.h - Step-function DP for chains ----*- C++ -*-===//
+//===- planner/chain/ChainDPTables.h - Step-function chain DP ---*- C++ -*-===//
 //
-// Internal to the optimal chain planner (planner/ChainDP.cpp) and the
-// frontier (planner/Frontier.cpp); see docs/optimal-chain.md.
+// Internal to the optimal chain planner (planner/chain/ChainDP.cpp) and the
+// frontier (planner/strategy/Frontier.cpp); see docs/optimal-chain.md.
 //
 // The recurrence is rotor's persistent one (Beaumont et al., ACM TOMS 2024),
 // with every peak term of spec §3a checked. Sub(i, l) reverses stages i..l

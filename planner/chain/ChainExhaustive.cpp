@@ -1,4 +1,4 @@
-//===- planner/ChainExhaustive.cpp - Search over every chain schedule -----===//
+//===- planner/chain/ChainExhaustive.cpp - Every chain schedule -----------===//
 //
 // A state is the resident set of spec §3a: plain x_i and recorded x̄_i as
 // bit sets, and the position K of the one gradient (L+1 before the loss;

@@ -1,8 +1,8 @@
-//===- planner/ChainStrategies.cpp - Classic chain strategies -------------===//
+//===- planner/chain/ChainStrategies.cpp - Classic chain strategies -------===//
 //
 // store-everything, PyTorch's checkpoint_sequential, every-K, sqrt and
 // selective recomputation, all as chain-dialect ops (spec §3a). Chen's
-// algorithm lives in planner/Chen.cpp. docs/strategies.md explains each.
+// algorithm lives in planner/chain/Chen.cpp. docs/strategies.md explains each.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,4 +1,4 @@
-//===- planner/Chen.cpp - Chen et al. 2016 on chains ----------------------===//
+//===- planner/chain/Chen.cpp - Chen et al. 2016 on chains ----------------===//
 //
 // "Training Deep Nets with Sublinear Memory Cost" (Chen, Xu, Zhang, Guestrin,
 // arXiv:1604.06174), Algorithm 3 and the budget search of its appendix, as

@@ -1,4 +1,4 @@
-//===- planner/Revolve.cpp - Binomial checkpointing -----------------------===//
+//===- planner/chain/Revolve.cpp - Binomial checkpointing -----------------===//
 //
 // Griewank & Walther, "Algorithm 799: Revolve", ACM TOMS 26(1), 2000, in the
 // chain dialect of spec §3a.

@@ -1,4 +1,4 @@
-//===- planner/Baselines.cpp - Store everything, in each dialect ----------===//
+//===- planner/core/Baselines.cpp - Store everything, in each dialect -----===//
 //
 // The chain baseline runs every forward stage once recording its saved
 // tensors, then the loss and every backward. The graph dialect's baseline

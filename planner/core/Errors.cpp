@@ -1,4 +1,4 @@
-//===- planner/Errors.cpp - Error kinds the CLI maps to exit codes --------===//
+//===- planner/core/Errors.cpp - Error kinds the CLI maps to exit codes ---===//
 
 #include "planner/Errors.h"
 

@@ -1,4 +1,4 @@
-//===- planner/ScheduleIO.cpp - Schedule files ----------------------------===//
+//===- planner/core/ScheduleIO.cpp - Schedule files -----------------------===//
 //
 // Writes and strictly reads spec §3 schedule files. Number rules (also in
 // docs/simulator.md): bytes are JSON integers; times are written as integers

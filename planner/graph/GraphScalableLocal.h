@@ -1,4 +1,4 @@
-//===- planner/GraphScalableLocal.h - Keep-set local search -----*- C++ -*-===//
+//===- planner/graph/GraphScalableLocal.h - Keep-set search -----*- C++ -*-===//
 //
 // The improvement phase of the scalable graph planner
 // (planner/GraphScalable.h): starting from a keep set that fits, it changes one

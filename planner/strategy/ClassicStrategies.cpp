@@ -1,4 +1,4 @@
-//===- planner/ClassicStrategies.cpp - Registry hooks of the classics -----===//
+//===- planner/strategy/ClassicStrategies.cpp - Classic hooks -------------===//
 //
 // The hooks planner/Strategies.def names for the strategies that plan
 // without searching (none, sequential, every, sqrt, selective,

@@ -1,4 +1,4 @@
-//===- planner/Frontier.cpp - The budget -> time Pareto curve -------------===//
+//===- planner/strategy/Frontier.cpp - The budget -> time Pareto curve ----===//
 
 #include "planner/Frontier.h"
 

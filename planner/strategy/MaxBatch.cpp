@@ -1,4 +1,4 @@
-//===- planner/MaxBatch.cpp - The largest batch that fits -----------------===//
+//===- planner/strategy/MaxBatch.cpp - The largest batch that fits --------===//
 
 #include "planner/MaxBatch.h"
 

@@ -1,10 +1,10 @@
-//===- planner/Strategy.cpp - Strategy names and dispatch -----------------===//
+//===- planner/strategy/Strategy.cpp - Strategy names and dispatch --------===//
 //
 // planStrategy finds the strategy in the registry (planner/Strategies.def),
 // calls its hook and re-simulates the ops. The hooks of `optimal` live here:
 // the persistent chain DP with the search over every schedule of short
 // chains, and the graph planners; the classics' hooks are in
-// planner/ClassicStrategies.cpp.
+// planner/strategy/ClassicStrategies.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -194,8 +194,8 @@ Expected<PlannedOps<GraphOp>> planGraphOptimalHook(const Graph &G,
 
 void sweepOptimal(const SweepRequest &R, std::vector<SweepPoint> &Out) {
   // compare plans it under its budget, when it has one. maxbatch plans
-  // chains from the DP's frontier (planner/MaxBatch.cpp) and graphs with
-  // the scalable planner: exact mode's MILP is far too slow to call per
+  // chains from the DP's frontier (planner/strategy/MaxBatch.cpp) and graphs
+  // with the scalable planner: exact mode's MILP is far too slow to call per
   // batch.
   if (!R.BudgetBytes || (R.Command == SweepCommand::MaxBatch && R.C))
     return;

@@ -1,4 +1,4 @@
-//===- planner/StrategyRegistry.cpp - The table of strategies -------------===//
+//===- planner/strategy/StrategyRegistry.cpp - The table of strategies ----===//
 
 #include "planner/StrategyRegistry.h"
 

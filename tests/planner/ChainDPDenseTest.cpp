@@ -1,7 +1,7 @@
 //===- tests/planner/ChainDPDenseTest.cpp - Discretised chain DP ----------===//
 //
 // The dense tables' tiling, threads and single precision, against the exact
-// step-function DP (planner/ChainDPTables.cpp) and against each other.
+// step-function DP (planner/chain/ChainDPTables.cpp) and against each other.
 //
 //===----------------------------------------------------------------------===//
 

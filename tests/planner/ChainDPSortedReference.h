@@ -6,7 +6,7 @@
 // record branch and of every split, sorts them by (memory, time, choice) and
 // keeps a running minimum. It was checked against the persistent brute force
 // and is kept here, for the tests only, as the reference the faster envelope
-// merge (planner/ChainDPTables.cpp) must reproduce breakpoint for
+// merge (planner/chain/ChainDPTables.cpp) must reproduce breakpoint for
 // breakpoint: same memory, time and choice. It keeps the old prunings (the
 // cap from the budget, the split bound against the record branch) and none
 // of the new ones.

@@ -1,4 +1,4 @@
-//===- planner/GraphMILPBuilder.h - The MILP's columns and rows -*- C++ -*-===//
+//===- planner/graph/milp/GraphMILPBuilder.h - MILP rows --------*- C++ -*-===//
 //
 // Internal to the exact graph planner (GraphMILP.cpp builds the model,
 // GraphMILPSolve.cpp runs CBC on it); see planner/GraphMILP.h.

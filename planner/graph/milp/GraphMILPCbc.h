@@ -1,4 +1,4 @@
-//===- planner/GraphMILPCbc.h - Quiet CBC runs for the MILPs ----*- C++ -*-===//
+//===- planner/graph/milp/GraphMILPCbc.h - Quiet CBC runs -------*- C++ -*-===//
 //
 // Internal to the exact graph planner: the CBC set-up that GraphMILPSolve.cpp
 // (the MILP), GraphMILPBound.cpp and GraphMILPBoundPrec.cpp (the covering

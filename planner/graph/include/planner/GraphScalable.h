@@ -130,7 +130,7 @@ struct ScalableOptions {
   /// number of drop candidates (the greedy phase always runs to the end).
   /// A count, not a clock, so that results are deterministic.
   unsigned ImproveRounds = 2;
-  /// Work the local search (planner/GraphScalableLocal.h) may spend per
+  /// Work the local search (planner/graph/GraphScalableLocal.h) may spend per
   /// start, in ops emitted by runKeepSet over all its evaluations: a count,
   /// not a clock, so results are deterministic. 0 skips it.
   uint64_t LocalSearchWork = 30'000'000;
@@ -159,13 +159,13 @@ struct ScalableResult {
 /// per byte of peak removed (trying the few most promising by bytes per
 /// recompute time), until the plan fits; then a pass that re-keeps dropped
 /// tensors whose keeping still fits, most expensive first, and the local
-/// search of planner/GraphScalableLocal.h (per-tensor states, per-use-edge
-/// overrides, deferred frees, keep-then-repair moves). The graph baselines
-/// (recompute-all, Chen's plans) are candidates too, and the fastest fitting
-/// baseline is improved by the same passes, so the result is never slower
-/// than a baseline that fits. When nothing fits, a local search minimises
-/// the peak from the least-peak plan seen. None of this depends on the
-/// budget until a plan fits, so the least peak seen with budget 0 is met by
+/// search of planner/graph/GraphScalableLocal.h (per-tensor states,
+/// per-use-edge overrides, deferred frees, keep-then-repair moves). The graph
+/// baselines (recompute-all, Chen's plans) are candidates too, and the fastest
+/// fitting baseline is improved by the same passes, so the result is never
+/// slower than a baseline that fits. When nothing fits, a local search
+/// minimises the peak from the least-peak plan seen. None of this depends on
+/// the budget until a plan fits, so the least peak seen with budget 0 is met by
 /// the search at that budget.
 ScalableResult planGraphScalable(const Graph &G, const ScalableOptions &Opts);
 
