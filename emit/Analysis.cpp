@@ -122,7 +122,7 @@ static Expected<OpsReading> readOps(ArrayRef<ChainOp> Ops, unsigned L) {
   for (size_t K = 0; K < Ops.size(); ++K) {
     const ChainOp &Op = Ops[K];
     bool LossSeen = Replay.lossDone();
-    ChainStep S = Replay.step(Op);
+    ChainStep S = Replay.step(Op, [](ChainTensor) {});
     if (!S.ok())
       return chainOpError(K, Op, faultText(S, L));
     if (Op.Kind == ChainOpKind::Loss) {

@@ -38,7 +38,9 @@ Expected<SimResult> simulateChain(const Chain &C, ArrayRef<ChainOp> Ops,
     R.Timeline.reserve(Ops.size());
   for (size_t Index = 0; Index < Ops.size(); ++Index) {
     const ChainOp &Op = Ops[Index];
-    ChainStep St = Replay.step(Op);
+    uint64_t FreedBytes = 0;
+    ChainStep St = Replay.step(
+        Op, [&](ChainTensor T) { FreedBytes += chainTensorBytes(C, T); });
     if (!St.ok())
       return invalid(chainOpLabel(Index, Op) + ": " +
                      chainFaultText(St, C.size()));
@@ -47,8 +49,7 @@ Expected<SimResult> simulateChain(const Chain &C, ArrayRef<ChainOp> Ops,
     uint64_t Peak = AfterAdd + chainOpWorkspace(C, Op);
     Time += chainOpTime(C, Op);
     R.ForwardOps += Op.isForward();
-    for (ChainTensor T : St.freed())
-      Bytes -= chainTensorBytes(C, T);
+    Bytes -= FreedBytes;
     if (Peak > R.PeakBytes) {
       R.PeakBytes = Peak;
       R.PeakOpIndex = Index;

@@ -100,7 +100,9 @@ Error ChainRun::step(size_t Index, const ChainOp &Op) {
   // The executor stops at y_0, which W.finish sees.
   if (Replay.y0Produced())
     return invalid(Index, Op, "the schedule continues after y_0 was produced");
-  ChainStep S = Replay.step(Op);
+  ChainTensor Freed[3];
+  unsigned NumFreed = 0;
+  ChainStep S = Replay.step(Op, [&](ChainTensor T) { Freed[NumFreed++] = T; });
   if (!S.ok())
     return invalid(Index, Op, faultText(S));
   // The output, then the workspace; the kernel; the workspace goes, then
@@ -114,8 +116,8 @@ Error ChainRun::step(size_t Index, const ChainOp &Op) {
     return Ws.takeError();
   kernel(Op, S, *Ws);
   Alloc.release(*Ws);
-  for (ChainTensor T : S.freed())
-    Alloc.release(buf(T));
+  for (unsigned I = 0; I < NumFreed; ++I)
+    Alloc.release(buf(Freed[I]));
   if (Op.isForward()) {
     ++R.ForwardCounts[Op.Layer];
     ++R.ForwardOps;
