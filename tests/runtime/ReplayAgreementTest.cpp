@@ -31,6 +31,24 @@ template <typename T> std::string verdict(llvm::Expected<T> &R) {
     return "end";
   return Msg.substr(0, Msg.find_first_of(" :", 3));
 }
+
+/// Counts of accepted and refused schedules over one test case.
+struct Tally {
+  unsigned Accepted = 0, Refused = 0;
+
+  /// Checks that the simulation \p Sim and the run \p Run agree: the same
+  /// verdict, and on success the same peak and recomputations.
+  void check(llvm::Expected<SimResult> Sim, llvm::Expected<RunResult> Run) {
+    if (Sim && Run) {
+      CHECK(Run->PeakBytes == Sim->PeakBytes);
+      CHECK(Run->ForwardRecomputations == Sim->ForwardRecomputations);
+    }
+    std::string SimV = verdict(Sim), RunV = verdict(Run);
+    CHECK(SimV == RunV);
+    Accepted += SimV == "ok";
+    Refused += SimV != "ok";
+  }
+};
 } // namespace
 
 TEST_CASE("replay agreement: executor and simulator refuse the same chain "
@@ -38,47 +56,29 @@ TEST_CASE("replay agreement: executor and simulator refuse the same chain "
   // 600 seeded sequences on seeded random chains of 1 to 4 stages.
   std::mt19937_64 Rng(16);
   auto Dev = createCpuBackend();
-  unsigned Accepted = 0, Refused = 0;
+  Tally T;
   for (int Case = 0; Case < 600; ++Case) {
     Chain C = randomChain(Rng, 1 + Case % 4);
     std::vector<ChainOp> Ops = randomChainOps(Rng, C.size());
     SyntheticWorkload W(C, *Dev, 0);
-    auto Sim = simulateChain(C, Ops);
-    auto Run = runChain(W, Ops, *Dev);
     CAPTURE(Case);
-    if (Sim && Run) {
-      CHECK(Run->PeakBytes == Sim->PeakBytes);
-      CHECK(Run->ForwardRecomputations == Sim->ForwardRecomputations);
-    }
-    std::string SimV = verdict(Sim), RunV = verdict(Run);
-    CHECK(SimV == RunV);
-    Accepted += SimV == "ok";
-    Refused += SimV != "ok";
+    T.check(simulateChain(C, Ops), runChain(W, Ops, *Dev));
   }
-  CHECK(Accepted > 30);
-  CHECK(Refused > 300);
+  CHECK(T.Accepted > 30);
+  CHECK(T.Refused > 300);
 }
 
 TEST_CASE("replay agreement: executor and simulator refuse the same graph "
           "ops") {
   std::mt19937_64 Rng(16);
   auto Dev = createCpuBackend();
-  unsigned Accepted = 0, Refused = 0;
+  Tally T;
   for (int Case = 0; Case < 300; ++Case) {
     Graph G = randomLayeredGraph(Case, 3 + Case % 4, 2);
     std::vector<GraphOp> Ops = randomGraphOps(Rng, G);
-    auto Sim = simulateGraph(G, Ops);
-    auto Run = runGraphSynthetic(G, Ops, *Dev, 0);
     CAPTURE(Case);
-    if (Sim && Run) {
-      CHECK(Run->PeakBytes == Sim->PeakBytes);
-      CHECK(Run->ForwardRecomputations == Sim->ForwardRecomputations);
-    }
-    std::string SimV = verdict(Sim), RunV = verdict(Run);
-    CHECK(SimV == RunV);
-    Accepted += SimV == "ok";
-    Refused += SimV != "ok";
+    T.check(simulateGraph(G, Ops), runGraphSynthetic(G, Ops, *Dev, 0));
   }
-  CHECK(Accepted > 30);
-  CHECK(Refused > 100);
+  CHECK(T.Accepted > 30);
+  CHECK(T.Refused > 100);
 }
