@@ -9,6 +9,7 @@
 #include "emit/EmitInternal.h"
 #include "graph/Errors.h"
 
+#include "planner/ChainReplay.h"
 #include "planner/ChainStrategies.h"
 #include "planner/Errors.h"
 #include "planner/Simulator.h"
@@ -86,78 +87,58 @@ std::string safeName(StringRef Name) {
 }
 
 Error chainOpError(size_t Index, const ChainOp &Op, const std::string &What) {
-  std::string OpText =
-      Op.Kind == ChainOpKind::Loss
-          ? std::string("loss")
-          : fmt::format("{} layer {}", chainOpName(Op.Kind).str(), Op.Layer);
-  return make_error<InvalidScheduleError>(
-      fmt::format("op {} ({}): {}", Index, OpText, What));
+  return make_error<InvalidScheduleError>(chainOpLabel(Index, Op) + ": " +
+                                          What);
 }
 
 namespace {
-/// Residency of x_i (plain) and x̄_i while replaying the ops.
-struct Residency {
-  std::vector<bool> Plain, Bar;
-};
-
 /// What one replay of the ops learns about each stage.
 struct OpsReading {
   std::vector<unsigned> Count;
   /// Forward ops per stage before / after the loss.
   std::vector<std::vector<ChainOpKind>> Pre, Post;
-  Residency AtLoss;
+  /// Whether x_i or x̄_i was resident when the loss ran, i < L.
+  std::vector<bool> HeldAtLoss;
 };
 } // namespace
 
+/// Emit's words for a fault: the simulator's, with x̄ spelled x̄ and an
+/// out-of-range layer not repeated.
+static std::string faultText(const ChainStep &S, unsigned L) {
+  if (S.Fault == ChainFault::LayerOutOfRange)
+    return fmt::format("layer is out of range (the chain has {} stages)", L);
+  return chainFaultText(S, L, "x̄");
+}
+
+/// Replays the ops under spec §3a (planner/ChainReplay.h), recording each
+/// stage's forward ops and what the loss found resident. Completeness is
+/// not required: emit reads plans that stop after the loss.
 static Expected<OpsReading> readOps(ArrayRef<ChainOp> Ops, unsigned L) {
   OpsReading R;
   R.Count.assign(L, 0);
   R.Pre.resize(L);
   R.Post.resize(L);
-  Residency Res{std::vector<bool>(L + 1, false),
-                std::vector<bool>(L + 1, false)};
-  Res.Plain[0] = true;
-  bool LossSeen = false;
+  ChainReplay Replay(L);
   for (size_t K = 0; K < Ops.size(); ++K) {
     const ChainOp &Op = Ops[K];
+    bool LossSeen = Replay.lossDone();
+    ChainStep S = Replay.step(Op, [](ChainTensor) {});
+    if (!S.ok())
+      return chainOpError(K, Op, faultText(S, L));
     if (Op.Kind == ChainOpKind::Loss) {
-      if (!Res.Plain[L] && !Res.Bar[L])
-        return chainOpError(K, Op, fmt::format("x_{} is not resident", L));
-      R.AtLoss = Res;
-      Res.Plain[L] = false;
-      LossSeen = true;
+      // The loss frees only x_L, so stages i < L read as they were.
+      R.HeldAtLoss.assign(L, false);
+      for (unsigned I = 0; I < L; ++I)
+        R.HeldAtLoss[I] = Replay.isResident({ChainTensorKind::X, I}) ||
+                          Replay.isResident({ChainTensorKind::XBar, I});
       continue;
     }
-    unsigned I = Op.Layer;
-    if (I >= L)
-      return chainOpError(K, Op,
-                          fmt::format("layer is out of range (the chain "
-                                      "has {} stages)",
-                                      L));
-    if (Op.Kind == ChainOpKind::B) {
-      if (!LossSeen || !Res.Bar[I + 1])
-        return chainOpError(K, Op, fmt::format("x̄_{} is not resident", I + 1));
-      Res.Bar[I + 1] = false;
-      Res.Plain[I] = false;
+    if (!Op.isForward())
       continue;
-    }
-    if (!Res.Plain[I] && !Res.Bar[I])
-      return chainOpError(K, Op, fmt::format("x_{} is not resident", I));
-    ++R.Count[I];
-    (LossSeen ? R.Post : R.Pre)[I].push_back(Op.Kind);
-    if (Op.Kind == ChainOpKind::FAll) {
-      Res.Bar[I + 1] = true;
-      continue;
-    }
-    Res.Plain[I + 1] = true;
-    if (Op.Kind == ChainOpKind::FN) {
-      if (Res.Plain[I])
-        Res.Plain[I] = false;
-      else
-        Res.Bar[I] = false;
-    }
+    ++R.Count[Op.Layer];
+    (LossSeen ? R.Post : R.Pre)[Op.Layer].push_back(Op.Kind);
   }
-  if (!LossSeen)
+  if (!Replay.lossDone())
     return make_error<InvalidScheduleError>("the schedule has no loss op");
   return R;
 }
@@ -196,7 +177,7 @@ Expected<ChainAnalysis> analyzeChainOps(ArrayRef<ChainOp> Ops,
     bool Rec = A.Stages[I].recomputed();
     bool Continues =
         !A.Segments.empty() && A.Segments.back().Checkpointed == Rec;
-    if (Rec && (R->AtLoss.Plain[I] || R->AtLoss.Bar[I]))
+    if (Rec && R->HeldAtLoss[I])
       Continues = false;
     if (Continues)
       A.Segments.back().End = I + 1;

@@ -3,6 +3,7 @@
 #include "runtime/Executor.h"
 
 #include "planner/Baselines.h"
+#include "planner/ChainReplay.h"
 #include "planner/Errors.h"
 
 #include <chrono>
@@ -15,188 +16,135 @@ namespace remat {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-struct Slot {
-  Buffer Buf;
-  bool Resident = false;
-};
-
-/// The resident-tensor table and the op-by-op semantics of spec §3a.
+/// The runtime's side of a chain replay: the residency rules are
+/// ChainReplay's (planner/ChainReplay.h); this class holds a buffer for each
+/// resident tensor, allocates an op's output and workspace, runs the
+/// workload's kernel on the step's operands and frees what the step frees.
 class ChainRun {
 public:
   ChainRun(ChainWorkload &W, Backend &B)
-      : W(W), C(W.chain()), Dev(B), Alloc(B), X(C.size() + 1),
+      : W(W), C(W.chain()), Dev(B), Alloc(B), Replay(C.size()), X(C.size() + 1),
         XBar(C.size() + 1), Y(C.size() + 1) {
     R.ForwardCounts.assign(C.size(), 0);
   }
-  ~ChainRun() { releaseAll(); }
+  /// Releases what is still held: a freed tensor's buffer is already empty.
+  ~ChainRun() {
+    for (auto *Table : {&X, &XBar, &Y})
+      for (Buffer &B : *Table)
+        Alloc.release(B);
+  }
 
   Expected<RunResult> run(ArrayRef<ChainOp> Ops);
 
 private:
   Error step(size_t Index, const ChainOp &Op);
-  Error forward(const ChainOp &Op);
-  Error loss();
-  Error backward(unsigned I);
-  Error put(Slot &S, uint64_t Bytes);
-  void drop(Slot &S) {
-    Alloc.release(S.Buf);
-    S.Resident = false;
+  void kernel(const ChainOp &Op, const ChainStep &S, Buffer Ws);
+  Buffer &buf(ChainTensor T) {
+    auto &Table = T.Kind == ChainTensorKind::X      ? X
+                  : T.Kind == ChainTensorKind::XBar ? XBar
+                                                    : Y;
+    return Table[T.Index];
   }
-  Expected<Buffer> workspace(uint64_t Bytes) { return Alloc.allocate(Bytes); }
-  Error invalid(const Twine &What) {
-    return make_error<InvalidScheduleError>(Where + ": " + What.str());
+  Error invalid(size_t Index, const ChainOp &Op, const Twine &What) {
+    return make_error<InvalidScheduleError>(chainOpLabel(Index, Op) + ": " +
+                                            What.str());
   }
-  void releaseAll() {
-    for (auto *Table : {&X, &XBar, &Y})
-      for (Slot &S : *Table)
-        if (S.Resident)
-          drop(S);
-  }
-  template <typename Fn> void timed(Fn &&Kernel) {
-    Dev.startTimer();
-    Kernel();
-    double T = Dev.stopTimer();
-    R.PerOpMicros.push_back(T);
-    R.OpMicros += T;
-  }
+  std::string faultText(const ChainStep &S) const;
 
   ChainWorkload &W;
   const Chain &C;
   Backend &Dev;
   TrackingAllocator Alloc;
-  std::vector<Slot> X, XBar, Y;
-  std::string Where;
+  ChainReplay Replay;
+  /// The buffer of each tensor, valid while ChainReplay holds it resident.
+  std::vector<Buffer> X, XBar, Y;
   RunResult R;
 };
 } // namespace
 
-Error ChainRun::put(Slot &S, uint64_t Bytes) {
-  auto B = Alloc.allocate(Bytes);
-  if (!B)
-    return B.takeError();
-  S.Buf = *B;
-  S.Resident = true;
-  return Error::success();
+/// The runtime's words for a fault, as before the replay was shared: an
+/// input is "neither x_i nor x̄_i", x̄ is spelled x̄.
+std::string ChainRun::faultText(const ChainStep &S) const {
+  if (S.Fault == ChainFault::LayerOutOfRange)
+    return fmt::format("layer {} is out of range (chain has {} stages)",
+                       S.Culprit.Index, C.size());
+  if (S.Fault == ChainFault::NotResident &&
+      S.Culprit.Kind == ChainTensorKind::X)
+    return fmt::format("neither x_{0} nor x̄_{0} is resident", S.Culprit.Index);
+  return chainFaultText(S, C.size(), "x̄");
 }
 
-Error ChainRun::forward(const ChainOp &Op) {
-  unsigned I = Op.Layer;
-  if (I >= C.size())
-    return invalid(fmt::format("layer {} is out of range (chain has {} "
-                               "stages)",
-                               I, C.size()));
-  // Prefer the plain x_i, as F_n frees "a plain x_i, else x̄_i".
-  Slot *In = X[I].Resident ? &X[I] : XBar[I].Resident ? &XBar[I] : nullptr;
-  if (!In)
-    return invalid(fmt::format("neither x_{0} nor x̄_{0} is resident", I));
-  bool Record = Op.Kind == ChainOpKind::FAll;
-  Slot &Out = Record ? XBar[I + 1] : X[I + 1];
-  if (Out.Resident)
-    return invalid(
-        fmt::format("{}_{} is already resident", Record ? "x̄" : "x", I + 1));
-  const Stage &S = C.Stages[I];
-  if (Error E = put(Out, Record ? S.SavedBytes : S.OutputBytes))
-    return E;
-  auto Ws = workspace(S.FwdWorkspace);
-  if (!Ws)
-    return Ws.takeError();
-  TensorRef Ref{In->Buf, In == &XBar[I]};
-  timed([&] { W.forward(I, Ref, Out.Buf, Record, *Ws); });
-  Alloc.release(*Ws);
-  if (Op.Kind == ChainOpKind::FN)
-    drop(*In);
-  ++R.ForwardCounts[I];
-  ++R.ForwardOps;
-  return Error::success();
-}
-
-Error ChainRun::loss() {
-  unsigned L = C.size();
-  Slot *In = X[L].Resident ? &X[L] : XBar[L].Resident ? &XBar[L] : nullptr;
-  if (!In)
-    return invalid(fmt::format("neither x_{0} nor x̄_{0} is resident", L));
-  if (Y[L].Resident)
-    return invalid(fmt::format("y_{} is already resident", L));
-  if (Error E = put(Y[L], C.activationBytes(L)))
-    return E;
-  auto Ws = workspace(C.Loss.BwdWorkspace);
-  if (!Ws)
-    return Ws.takeError();
-  TensorRef Ref{In->Buf, In == &XBar[L]};
-  timed([&] { W.loss(Ref, Y[L].Buf, *Ws); });
-  Alloc.release(*Ws);
-  if (X[L].Resident)
-    drop(X[L]);
-  return Error::success();
-}
-
-Error ChainRun::backward(unsigned I) {
-  if (I >= C.size())
-    return invalid(fmt::format("layer {} is out of range (chain has {} "
-                               "stages)",
-                               I, C.size()));
-  if (!Y[I + 1].Resident)
-    return invalid(fmt::format("y_{} is not resident", I + 1));
-  if (!XBar[I + 1].Resident)
-    return invalid(fmt::format("x̄_{} is not resident", I + 1));
-  if (Y[I].Resident)
-    return invalid(fmt::format("y_{} is already resident", I));
-  if (Error E = put(Y[I], C.activationBytes(I)))
-    return E;
-  auto Ws = workspace(C.Stages[I].BwdWorkspace);
-  if (!Ws)
-    return Ws.takeError();
-  timed([&] { W.backward(I, XBar[I + 1].Buf, Y[I + 1].Buf, Y[I].Buf, *Ws); });
-  Alloc.release(*Ws);
-  drop(Y[I + 1]);
-  drop(XBar[I + 1]);
-  if (X[I].Resident)
-    drop(X[I]);
-  return Error::success();
-}
-
-Error ChainRun::step(size_t Index, const ChainOp &Op) {
-  // Formatted into the reserved string: no allocation during the run.
-  Where.clear();
-  if (Op.Kind == ChainOpKind::Loss)
-    fmt::format_to(std::back_inserter(Where), "op {} (loss)", Index);
-  else
-    fmt::format_to(std::back_inserter(Where), "op {} ({} layer {})", Index,
-                   std::string_view(chainOpName(Op.Kind)), Op.Layer);
-  if (Y[0].Resident)
-    return invalid("the schedule continues after y_0 was produced");
+void ChainRun::kernel(const ChainOp &Op, const ChainStep &S, Buffer Ws) {
+  Buffer Out = buf(S.Output);
+  TensorRef In{buf(S.Input), S.Input.Kind == ChainTensorKind::XBar};
+  Dev.startTimer();
   switch (Op.Kind) {
   case ChainOpKind::FCk:
   case ChainOpKind::FN:
   case ChainOpKind::FAll:
-    return forward(Op);
+    W.forward(Op.Layer, In, Out, Op.Kind == ChainOpKind::FAll, Ws);
+    break;
   case ChainOpKind::Loss:
-    return loss();
+    W.loss(In, Out, Ws);
+    break;
   case ChainOpKind::B:
-    return backward(Op.Layer);
+    W.backward(Op.Layer, In.Buf, Y[Op.Layer + 1], Out, Ws);
+    break;
   }
-  return invalid("unknown op");
+  double T = Dev.stopTimer();
+  R.PerOpMicros.push_back(T);
+  R.OpMicros += T;
+}
+
+Error ChainRun::step(size_t Index, const ChainOp &Op) {
+  // The executor stops at y_0, which W.finish sees.
+  if (Replay.y0Produced())
+    return invalid(Index, Op, "the schedule continues after y_0 was produced");
+  ChainTensor Freed[3];
+  unsigned NumFreed = 0;
+  ChainStep S = Replay.step(Op, [&](ChainTensor T) { Freed[NumFreed++] = T; });
+  if (!S.ok())
+    return invalid(Index, Op, faultText(S));
+  // The output, then the workspace; the kernel; the workspace goes, then
+  // what the op frees.
+  auto Out = Alloc.allocate(chainTensorBytes(C, S.Output));
+  if (!Out)
+    return Out.takeError();
+  buf(S.Output) = *Out;
+  auto Ws = Alloc.allocate(chainOpWorkspace(C, Op));
+  if (!Ws)
+    return Ws.takeError();
+  kernel(Op, S, *Ws);
+  Alloc.release(*Ws);
+  for (unsigned I = 0; I < NumFreed; ++I)
+    Alloc.release(buf(Freed[I]));
+  if (Op.isForward()) {
+    ++R.ForwardCounts[Op.Layer];
+    ++R.ForwardOps;
+  }
+  return Error::success();
 }
 
 Expected<RunResult> ChainRun::run(ArrayRef<ChainOp> Ops) {
   R.PerOpMicros.reserve(Ops.size());
-  Where.reserve(96);
   Dev.synchronize();
   Dev.resetMemStats();
   auto Start = Clock::now();
-  if (Error E = put(X[0], C.InputBytes))
-    return E;
-  W.initInput(X[0].Buf);
+  auto X0 = Alloc.allocate(C.InputBytes);
+  if (!X0)
+    return X0.takeError();
+  X[0] = *X0;
+  W.initInput(X[0]);
   for (size_t I = 0; I < Ops.size(); ++I)
     if (Error E = step(I, Ops[I]))
       return E;
   Dev.synchronize();
   R.WallMicros =
       std::chrono::duration<double, std::micro>(Clock::now() - Start).count();
-  if (!Y[0].Resident)
+  if (!Replay.y0Produced())
     return make_error<InvalidScheduleError>(
         "the schedule ends without producing y_0");
-  W.finish(Y[0].Buf);
+  W.finish(Y[0]);
   R.PeakBytes = Alloc.peakBytes();
   R.EndLiveBytes = Alloc.liveBytes();
   R.ForwardRecomputations = R.ForwardOps - C.size();

@@ -1,11 +1,13 @@
 //===- runtime/Executor.h - Running schedules on a backend ------*- C++ -*-===//
 //
-// The executor replays a schedule op by op on a backend. It keeps its own
-// table of resident tensors and performs exactly the allocations and frees
-// that the semantics of spec §3a (chain) and §3b (graph) imply, in the order
-// that makes the tracking allocator's peak equal to the simulator's: an op
-// allocates its output, then its workspace, runs, releases the workspace,
-// then frees what the op frees.
+// The executor replays a schedule op by op on a backend. The residency
+// rules of spec §3a (chain) and §3b (graph) are the simulator's own replay
+// engines (planner/ChainReplay.h, planner/GraphReplay.h); the executor holds
+// a buffer for each tensor they keep resident and performs exactly the
+// allocations and frees each step implies, in the order that makes the
+// tracking allocator's peak equal to the simulator's: an op allocates its
+// output, then its workspace, runs, releases the workspace, then frees what
+// the op frees.
 //
 // The run reserves its own tables before the backend's memory statistics are
 // reset, so that the executor makes no heap allocation of its own during the
@@ -89,16 +91,17 @@ struct RunResult {
 };
 
 /// Runs chain ops with \p W on \p B. Fails (InvalidScheduleError) on an op
-/// whose operands are not resident or whose output already is, or when the
-/// schedule ends without producing y_0; on allocation failure; and when \p W
-/// needs host memory that \p B does not have.
+/// the simulator refuses (operands not resident, output already resident, a
+/// second loss), on an op after y_0 was produced, or when the schedule ends
+/// without producing y_0; on allocation failure; and when \p W needs host
+/// memory that \p B does not have.
 llvm::Expected<RunResult> runChain(ChainWorkload &W,
                                    llvm::ArrayRef<ChainOp> Ops, Backend &B);
 
 /// Runs graph ops synthetically: each compute allocates the node's bytes and
 /// workspace and busies the device for Time * \p MicrosPerUnit microseconds.
-/// Fails as runChain does (an input not resident, a free of a tensor that is
-/// not, a node never computed).
+/// Fails as runChain does (an input not resident, a compute of a node that
+/// already is, a free of one that is not, a node never computed).
 llvm::Expected<RunResult> runGraphSynthetic(const Graph &G,
                                             llvm::ArrayRef<GraphOp> Ops,
                                             Backend &B, double MicrosPerUnit);

@@ -1,7 +1,8 @@
 //===- runtime/GraphExecutor.cpp - Graph-dialect schedules ----------------===//
 //
-// Spec §3b: a compute needs every input resident, allocates the node's bytes
-// and workspace (the op's peak), releases the workspace; a free releases the
+// Spec §3b, with the rules of planner/GraphReplay.h: a compute needs every
+// input resident and the node not resident, allocates the node's bytes and
+// workspace (the op's peak), releases the workspace; a free releases the
 // node. The graph's external input is not counted, so nothing is allocated
 // before the first op.
 //
@@ -10,6 +11,7 @@
 #include "runtime/Executor.h"
 
 #include "planner/Errors.h"
+#include "planner/GraphReplay.h"
 
 #include <chrono>
 #include <fmt/format.h>
@@ -19,18 +21,20 @@ using namespace llvm;
 namespace remat {
 
 namespace {
+/// The runtime's side of a graph replay: GraphReplay (planner/GraphReplay.h)
+/// decides what is valid; this holds a buffer per resident node.
 struct GraphRun {
   const Graph &G;
   Backend &Dev;
   double MicrosPerUnit;
   TrackingAllocator Alloc;
+  GraphReplay Replay;
   std::vector<Buffer> Bufs;
-  std::vector<bool> Resident;
   RunResult R;
 
   GraphRun(const Graph &G, Backend &B, double MicrosPerUnit)
-      : G(G), Dev(B), MicrosPerUnit(MicrosPerUnit), Alloc(B), Bufs(G.size()),
-        Resident(G.size(), false) {
+      : G(G), Dev(B), MicrosPerUnit(MicrosPerUnit), Alloc(B), Replay(G),
+        Bufs(G.size()) {
     R.ForwardCounts.assign(G.size(), 0);
   }
   ~GraphRun() {
@@ -38,24 +42,35 @@ struct GraphRun {
       Alloc.release(B);
   }
 
-  Error invalid(size_t Index, const GraphOp &Op, const Twine &What) {
-    return make_error<InvalidScheduleError>(
-        fmt::format("op {} ({} {}): {}", Index,
-                    Op.Kind == GraphOpKind::Compute ? "compute" : "free",
-                    G.Nodes[Op.Node].Name, What.str()));
+  /// The runtime's words for a fault, as before the replay was shared.
+  static Error invalid(size_t Index, const GraphOp &Op, const GraphStep &S,
+                       const Graph &G) {
+    std::string What;
+    switch (S.Fault) {
+    case GraphFault::NodeOutOfRange:
+      return make_error<InvalidScheduleError>(
+          fmt::format("op {}: node id {} is out of range", Index, Op.Node));
+    case GraphFault::InputNotResident:
+      What = "input '" + G.Nodes[S.Culprit].Name + "' is not resident";
+      break;
+    case GraphFault::NotResident:
+      What = "the node is not resident";
+      break;
+    case GraphFault::AlreadyResident:
+    case GraphFault::None:
+      What = "the node is already resident";
+      break;
+    }
+    return make_error<InvalidScheduleError>(graphOpLabel(Index, Op, G) + ": " +
+                                            What);
   }
 
-  Error compute(size_t Index, const GraphOp &Op) {
+  Error compute(const GraphOp &Op) {
     const Node &N = G.Nodes[Op.Node];
-    for (unsigned In : N.Inputs)
-      if (!Resident[In])
-        return invalid(Index, Op,
-                       "input '" + G.Nodes[In].Name + "' is not resident");
-    // Recomputing a resident node replaces it: the new copy is allocated
-    // before the old one goes, as a real framework would have to.
     auto Out = Alloc.allocate(N.Bytes);
     if (!Out)
       return Out.takeError();
+    Bufs[Op.Node] = *Out;
     auto Ws = Alloc.allocate(N.Workspace);
     if (!Ws)
       return Ws.takeError();
@@ -65,9 +80,6 @@ struct GraphRun {
     R.PerOpMicros.push_back(T);
     R.OpMicros += T;
     Alloc.release(*Ws);
-    Alloc.release(Bufs[Op.Node]);
-    Bufs[Op.Node] = *Out;
-    Resident[Op.Node] = true;
     if (N.NodePhase == Phase::Forward) {
       ++R.ForwardCounts[Op.Node];
       ++R.ForwardOps;
@@ -78,35 +90,29 @@ struct GraphRun {
   Expected<RunResult> run(ArrayRef<GraphOp> Ops) {
     // Everything the run needs is allocated before the meter's baseline.
     R.PerOpMicros.reserve(Ops.size());
-    std::vector<bool> Computed(G.size(), false);
     Dev.synchronize();
     Dev.resetMemStats();
     auto Start = std::chrono::steady_clock::now();
     for (size_t I = 0; I < Ops.size(); ++I) {
       const GraphOp &Op = Ops[I];
-      if (Op.Node >= G.size())
-        return make_error<InvalidScheduleError>(
-            fmt::format("op {}: node id {} is out of range", I, Op.Node));
+      GraphStep S = Replay.step(Op);
+      if (!S.ok())
+        return invalid(I, Op, S, G);
       if (Op.Kind == GraphOpKind::Compute) {
-        if (Error E = compute(I, Op))
+        if (Error E = compute(Op))
           return E;
-        Computed[Op.Node] = true;
         continue;
       }
-      if (!Resident[Op.Node])
-        return invalid(I, Op, "the node is not resident");
       Alloc.release(Bufs[Op.Node]);
-      Resident[Op.Node] = false;
       R.PerOpMicros.push_back(0);
     }
     Dev.synchronize();
     R.WallMicros = std::chrono::duration<double, std::micro>(
                        std::chrono::steady_clock::now() - Start)
                        .count();
-    for (unsigned V = 0; V < G.size(); ++V)
-      if (!Computed[V])
-        return make_error<InvalidScheduleError>(
-            "the schedule never computes node '" + G.Nodes[V].Name + "'");
+    if (std::optional<unsigned> Missing = Replay.firstNeverComputed())
+      return make_error<InvalidScheduleError>(
+          "the schedule never computes node '" + G.Nodes[*Missing].Name + "'");
     uint64_t ForwardNodes = 0;
     for (const Node &N : G.Nodes)
       ForwardNodes += N.NodePhase == Phase::Forward;

@@ -145,6 +145,15 @@ def _leaf(x):
 
 
 class _Interpreter:
+    """Runs chain ops under spec section 3a.
+
+    The residency rules, and the order in which an op's faults are checked,
+    are those of the C++ replay engine (planner/ChainReplay.h): this code
+    cannot share it, so tests/python/test_schedule_rules.py holds the two to
+    the same verdicts, op index for op index, on the simulator's golden
+    invalid schedules and on seeded random op lists.
+    """
+
     def __init__(self, modules, x0, loss_fn, preserve_rng_state):
         self.modules = modules
         self.L = len(modules)
@@ -155,20 +164,34 @@ class _Interpreter:
         self.loss = None
         self.rng = _RngReplay(_cuda_devices(x0), preserve_rng_state)
 
+    @staticmethod
+    def fail(k, op, what):
+        if op["op"] == "loss":
+            raise ScheduleError("op %d (loss): %s" % (k, what))
+        raise ScheduleError("op %d (%s layer %d): %s"
+                            % (k, op["op"], op["layer"], what))
+
     def value(self, i, k, op):
         if i in self.plain:
             return self.plain[i]
         if i in self.bar:
             return self.bar[i][1].detach()
-        raise ScheduleError("op %d (%s layer %d): x_%d is not resident"
-                            % (k, op["op"], op["layer"], i))
+        self.fail(k, op, "x_%d is not resident" % i)
 
-    def forward(self, k, op):
+    def check_layer(self, k, op):
         i = op["layer"]
         if not 0 <= i < self.L:
-            raise ScheduleError("op %d: layer %d is out of range (%d blocks)"
-                                % (k, i, self.L))
+            self.fail(k, op, "layer %d is out of range (%d blocks)"
+                      % (i, self.L))
+        return i
+
+    def forward(self, k, op):
+        i = self.check_layer(k, op)
         x = self.value(i, k, op)
+        if i + 1 in self.plain:
+            self.fail(k, op, "x_%d is already resident" % (i + 1))
+        if i + 1 in self.bar:
+            self.fail(k, op, "x̄_%d is already resident" % (i + 1))
         block = self.modules[i]
         if op["op"] == "F_all":
             leaf = _leaf(x)
@@ -189,8 +212,10 @@ class _Interpreter:
             else:
                 del self.bar[i]
 
-    def loss_op(self, k):
-        x = self.value(self.L, k, {"op": "loss", "layer": self.L})
+    def loss_op(self, k, op):
+        if self.loss is not None:
+            self.fail(k, op, "the loss has already run")
+        x = self.value(self.L, k, op)
         leaf = _leaf(x)
         with torch.enable_grad():
             loss = self.loss_fn(leaf)
@@ -200,10 +225,13 @@ class _Interpreter:
         self.plain.pop(self.L, None)
 
     def backward(self, k, op):
-        i = op["layer"]
-        if i + 1 not in self.bar or i + 1 not in self.grads:
-            raise ScheduleError("op %d (B layer %d): x̄_%d or y_%d is not "
-                                "resident" % (k, i, i + 1, i + 1))
+        i = self.check_layer(k, op)
+        if i + 1 not in self.bar:
+            self.fail(k, op, "x̄_%d is not resident" % (i + 1))
+        if i + 1 not in self.grads:
+            self.fail(k, op, "y_%d is not resident" % (i + 1))
+        if i in self.grads:
+            self.fail(k, op, "y_%d is already resident" % i)
         leaf, out = self.bar.pop(i + 1)
         grad = self.grads.pop(i + 1)
         if out.requires_grad:
@@ -215,7 +243,7 @@ class _Interpreter:
         for k, op in enumerate(ops):
             kind = op["op"]
             if kind == "loss":
-                self.loss_op(k)
+                self.loss_op(k, op)
             elif kind == "B":
                 self.backward(k, op)
             else:
