@@ -18,6 +18,7 @@
 #include "planner/GraphMILPBound.h"
 #include "planner/GraphOrders.h"
 #include "planner/GraphScalable.h"
+#include "planner/GraphSplit.h"
 
 #include "llvm/ADT/BitVector.h"
 
@@ -331,6 +332,37 @@ Expected<GraphPlanResult> planInOrders(const Graph &G,
   return R;
 }
 
+/// The split's class (GraphPlanOptions::RecomputeOnceInBackward): the
+/// search over saved sets within \p Work.
+Expected<GraphPlanResult>
+planSplit(const Graph &G, const GraphPlanOptions &Opts, GraphWorkBudget &Work) {
+  SplitPlanOptions SO;
+  SO.BudgetBytes = Opts.BudgetBytes;
+  SO.Work = &Work;
+  auto S = planGraphSplit(G, SO);
+  if (!S)
+    return S.takeError();
+  if (!S->Found)
+    return make_error<InfeasibleBudgetError>(
+        "optimal", Opts.BudgetBytes, S->MinPeak.PeakBytes,
+        S->Exhaustive ? "plans a forward/backward split runs (every saved set "
+                        "tried)"
+                      : "the saved sets remat tried (plans a forward/backward "
+                        "split runs; not proven least)",
+        S->LimitReached);
+  GraphPlanResult R;
+  adopt(R, S->Best);
+  R.ModeUsed =
+      S->Exhaustive ? GraphMethod::SplitExhaustive : GraphMethod::SplitSearch;
+  R.Class = GraphPlanClass::SplitSchedules;
+  // Every plan computes each node at least once; when every saved set was
+  // tried the plan is the fastest of the class.
+  R.LowerBound = S->Exhaustive ? R.Time : sumOfTimes(G);
+  R.ProvenOptimal = S->Exhaustive;
+  R.PlanInClass = true;
+  return R;
+}
+
 } // namespace
 
 Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
@@ -344,6 +376,19 @@ Expected<GraphPlanResult> planGraphOptimal(const Graph &G,
                (Opts.Mode == GraphMode::Auto && G.size() <= AutoExactMaxNodes);
   // One deterministic work budget for the whole call (planner/GraphLimit.h).
   GraphWorkBudget Work(Opts.TimeLimitSeconds);
+  if (Opts.RecomputeOnceInBackward) {
+    auto R = planSplit(G, Opts, Work);
+    if (!R)
+      return R.takeError();
+    R->Gap = R->Time > 0 ? (R->Time - R->LowerBound) / R->Time : 0;
+    R->WorkUsed = Work.used();
+    R->WorkLimit = Work.limit();
+    R->LimitReached = Work.exhausted();
+    R->ClockStopped = Work.wallClockTripped();
+    R->SolveSeconds =
+        std::chrono::duration<double>(Clock::now() - Start).count();
+    return R;
+  }
   ScalableOptions SO;
   SO.BudgetBytes = Opts.BudgetBytes;
   SO.Work = &Work;
@@ -416,6 +461,10 @@ StringRef graphMethodName(GraphMethod M) {
     return "MILP (CBC)";
   case GraphMethod::Scalable:
     return "scalable";
+  case GraphMethod::SplitExhaustive:
+    return "split, every saved set";
+  case GraphMethod::SplitSearch:
+    return "split, search";
   }
   return "scalable";
 }

@@ -131,18 +131,16 @@ public:
     for (const KeepSetPlan &B : Baselines)
       if (B.PeakBytes <= O.BudgetBytes)
         Cutoff = std::min(Cutoff, SlowStart * B.Time);
-    while (Cur.PeakBytes > O.BudgetBytes && Cur.Time <= Cutoff && !stopped()) {
-      std::optional<KeepSetPlan> Step = batchStep(Cur);
-      if (!Step)
-        Step = pickStep(Cur);
-      if (!Step)
-        break;
-      Policy = Step->Policy;
-      Cur = std::move(*Step);
-      consider(Cur);
-    }
+    greedy(Cur, Cutoff);
+    bool CutOff = Cur.PeakBytes > O.BudgetBytes && Cur.Time > Cutoff;
     if (R.Found && !stopped())
       improve();
+    // A greedy cut off for slowness (its plans pile up recomputations:
+    // transformers of 1,000+ nodes at 60%) runs again with recomputed
+    // tensors retained, each recomputed at most once as in Chen's segments;
+    // before Chen's starts, which then improve what is left.
+    if (CutOff && !stopped())
+      retainGreedy(Cutoff, 5);
     // Chen's plans are a second start: greedy peak-shaving can strand itself
     // where a regular checkpoint spacing fits (transformer stacks at 60%).
     std::optional<KeepSetPlan> Start;
@@ -168,6 +166,10 @@ public:
           improve();
       }
     }
+    // Work left (layered graphs at 60%, where no baseline fits and the
+    // searches above converge early): the retained greedy too.
+    if (!CutOff && !stopped())
+      retainGreedy(Cutoff, 1);
     if (!R.Found && !stopped())
       lowerThePeak();
     R.LimitReached = stopped();
@@ -209,6 +211,43 @@ private:
       R.Best = std::move(P);
       R.Found = true;
     }
+  }
+
+  /// Peak-driven greedy from \p Cur (the plan of Policy): batch or single
+  /// drops until the plan fits, the work runs out, or it grows slower than
+  /// \p Cutoff.
+  void greedy(KeepSetPlan &Cur, double Cutoff,
+              uint64_t StopAt = std::numeric_limits<uint64_t>::max()) {
+    while (Cur.PeakBytes > O.BudgetBytes && Cur.Time <= Cutoff && !stopped() &&
+           !(O.Work && O.Work->used() >= StopAt)) {
+      std::optional<KeepSetPlan> Step = batchStep(Cur);
+      if (!Step)
+        Step = pickStep(Cur);
+      if (!Step)
+        break;
+      Policy = Step->Policy;
+      Cur = std::move(*Step);
+      consider(Cur);
+    }
+  }
+
+  /// The greedy from every tensor kept, with recomputed tensors retained,
+  /// within 1/\p Share of the work left (a fifth before Chen's starts, so
+  /// that they keep the rest when it does not fit: transformer-19983 at
+  /// 60%), and the improvement when it fits.
+  void retainGreedy(double Cutoff, unsigned Share) {
+    uint64_t StopAt = std::numeric_limits<uint64_t>::max();
+    if (O.Work)
+      StopAt = O.Work->used() + O.Work->left() / Share;
+    Policy = KeepPolicy();
+    Policy.Keep = BitVector(G.size(), true);
+    Policy.Eager = BitVector(G.size(), false);
+    Policy.RetainRecomputed = true;
+    KeepSetPlan Cur = eval(Policy);
+    consider(Cur);
+    greedy(Cur, Cutoff, StopAt);
+    if (Cur.PeakBytes <= O.BudgetBytes && !stopped())
+      improve();
   }
 
   /// Rough recompute time of \p V if dropped: its own time plus that of its

@@ -169,6 +169,9 @@ static OptimalityReport graphReport(const GraphPlanResult &R) {
   if (R.Class == GraphPlanClass::AllSchedules) {
     Rep.Class = "over all schedules";
     Rep.ClassKey = "all_schedules";
+  } else if (R.Class == GraphPlanClass::SplitSchedules) {
+    Rep.Class = "over the plans a forward/backward split runs";
+    Rep.ClassKey = "split";
   } else {
     Rep.Class = "for the file's order of first computations";
     Rep.ClassKey = "file_order";
@@ -185,7 +188,9 @@ Expected<PlannedOps<GraphOp>> planGraphOptimalHook(const Graph &G,
                                                    const StrategyOptions &O) {
   if (!O.BudgetBytes)
     return needsBudget();
-  auto R = planGraphOptimal(G, {*O.BudgetBytes, O.Mode, O.TimeLimitSeconds});
+  GraphPlanOptions GO{*O.BudgetBytes, O.Mode, O.TimeLimitSeconds};
+  GO.RecomputeOnceInBackward = O.RecomputeOnceInBackward;
+  auto R = planGraphOptimal(G, GO);
   if (!R)
     return R.takeError();
   OptimalityReport Rep = graphReport(*R);

@@ -121,12 +121,17 @@ class RematPartitioner(CustomPartitionerFn):
     ``budget``: bytes (int) or a fraction (float in (0, 1]) of the
     store-everything peak of the lowered graph. ``on_infeasible``: "raise"
     (:class:`RematBudgetError`, naming the least feasible budget) or "least"
-    (plan at that least budget and note it).
+    (plan at that least budget and note it). ``split_class`` (default):
+    plan with ``--recompute-once-in-backward``, over the plans the split
+    runs, so that the realised schedule is the planned one; False plans
+    over all schedules and realises the plan's saved set (the old path,
+    kept for comparison).
     """
 
     def __init__(self, budget, on_infeasible: str = "raise",
                  cost: CostModel | None = None, binary: str | None = None,
-                 keep_files: str | None = None, replans: int = 4):
+                 keep_files: str | None = None, replans: int = 4,
+                 split_class: bool = True):
         if isinstance(budget, float) and not 0 < budget <= 1:
             raise ValueError(f"budget fraction must be in (0, 1], got {budget}")
         if isinstance(budget, int) and budget <= 0:
@@ -140,6 +145,7 @@ class RematPartitioner(CustomPartitionerFn):
         self.binary = binary
         self.keep_files = keep_files
         self.replans = replans
+        self.split_class = split_class
         self.reports: list[PartitionReport] = []
         self.graphs: list[tuple[fx.GraphModule, fx.GraphModule]] = []
 
@@ -213,7 +219,8 @@ class RematPartitioner(CustomPartitionerFn):
         """Runs the planner; returns the schedule or raises RematBudgetError."""
         res = _run([self.binary or find_binary(), "plan", model_path,
                     "--strategy", "optimal", "--budget", str(budget),
-                    "-o", out])
+                    "-o", out] + (["--recompute-once-in-backward"]
+                                  if self.split_class else []))
         if res.returncode == 3:
             least = re.findall(r"\((\d+) bytes\)", res.stderr)
             raise RematBudgetError(res.stderr.strip().splitlines()[-1],
@@ -262,7 +269,12 @@ class RematPartitioner(CustomPartitionerFn):
             k = len({a["plan_budget"] for a in state["attempts"]})
             plan = self._plan(model_path, target, os.path.join(
                 workdir, f"plan{index}_{k}.json"))
-            saved, plan_notes, many = saved_set_of_plan(plan["ops"], lowered)
+            if self.split_class:
+                saved, plan_notes, many = split_saved_set(plan["ops"],
+                                                          lowered), [], set()
+            else:
+                saved, plan_notes, many = saved_set_of_plan(plan["ops"],
+                                                            lowered)
             # Two realisations: the plan's saved set, and that set plus what
             # the plan recomputes more than once (the split cannot).
             variants = [saved] + ([saved | many] if many else [])
@@ -314,6 +326,12 @@ class RematPartitioner(CustomPartitionerFn):
         sim, plan, saved, plan_notes, ops, variant = state["best"]
         attempts = state["attempts"]
         notes.extend(plan_notes)
+        if self.split_class and (sim["peak_bytes"], ops) != (
+                plan["predicted"]["peak_bytes"], plan["ops"]):
+            notes.append(f"the realised schedule differs from the split plan "
+                         f"(planned peak {plan['predicted']['peak_bytes']} B, "
+                         f"realised {sim['peak_bytes']} B): a bug in "
+                         f"remat_torch or the planner")
         planned = len({a["plan_budget"] for a in attempts})
         if planned > 1:
             notes.append(f"the realised plan exceeded the budget; planned "
@@ -393,6 +411,29 @@ class RematPartitioner(CustomPartitionerFn):
             stack.extend(n.all_input_nodes)
         order = {n: i for i, n in enumerate(joint_module.graph.nodes)}
         return sorted(saved_set | primals, key=order.__getitem__)
+
+
+def split_saved_set(ops: list, lowered: Lowered) -> set:
+    """The saved set of a plan of the split's class (``plan
+    --recompute-once-in-backward``): the forward groups computed before the
+    loss, read after it and not recomputed after it."""
+    before, after, read_after = set(), set(), set()
+    loss_done = False
+    for op in ops:
+        if op["op"] != "compute":
+            continue
+        node = op["node"]
+        if node == "loss":
+            loss_done = True
+        elif not loss_done:
+            before.add(node)
+        else:
+            after.add(node)
+            if node in lowered.groups:
+                read_after.update(lowered.groups[node].inputs)
+    return {n for n in before if n in lowered.groups
+            and lowered.groups[n].phase == "forward"
+            and n in read_after and n not in after}
 
 
 def saved_set_of_plan(ops: list, lowered: Lowered):
@@ -480,16 +521,10 @@ def realised_ops(lowered: Lowered, saved: set) -> list:
     """The graph-dialect schedule the split runs: the forward groups that the
     forward outputs and the saved groups need, the loss, then the backward
     groups with every non-saved forward group they need recomputed once, each
-    freed after its last reader."""
+    freed after its last reader. The same ops as the C++ planner's
+    ``splitScheduleOps`` (planner/GraphSplit.h), which
+    ``plan --recompute-once-in-backward`` plans over."""
     groups = lowered.groups
-    need_fw = set()
-    stack = list(lowered.loss_inputs) + list(saved)
-    while stack:
-        n = stack.pop()
-        if n in need_fw:
-            continue
-        need_fw.add(n)
-        stack.extend(groups[n].inputs)
     need_bw = set()
     stack = [n for n, g in groups.items() if g.phase == "backward"]
     while stack:
@@ -498,12 +533,20 @@ def realised_ops(lowered: Lowered, saved: set) -> list:
             continue
         need_bw.add(n)
         stack.extend(groups[n].inputs)
-    # A forward group no output, saved value or backward reads is still a
-    # node of the model: compute it in the forward (the split drops it, so
-    # this only overstates the realised cost).
-    for n, g in groups.items():
-        if g.phase == "forward" and n not in need_fw and n not in need_bw:
-            need_fw.add(n)
+    # The forward computes what the loss and the saved groups need, and every
+    # forward group the backward does not recompute (a group nothing reads
+    # is still a node of the model; the split drops it, so this only
+    # overstates the realised cost), with their ancestors.
+    need_fw = set()
+    stack = list(lowered.loss_inputs) + list(saved) + [
+        n for n, g in groups.items()
+        if g.phase == "forward" and n not in need_bw]
+    while stack:
+        n = stack.pop()
+        if n in need_fw:
+            continue
+        need_fw.add(n)
+        stack.extend(groups[n].inputs)
     seq = [n for n in groups if n in need_fw and groups[n].phase == "forward"]
     seq.append("loss")
     done = set()

@@ -42,6 +42,15 @@ struct GraphPlanOptions {
   /// planner/GraphOrders.h's others (scalable planner each, within the time
   /// limit). 1 plans the file's order only, as scalable mode always does.
   unsigned Orders = 5;
+  /// Restrict plans to those a compiler's forward/backward split runs
+  /// (planner/GraphSplit.h): a saved set kept from the forward to its
+  /// backward readers, every other forward value the backward needs
+  /// recomputed exactly once there, just before its first backward reader,
+  /// and nothing recomputed before the loss. The simulated peak is then the
+  /// split's. Mode and Orders do not apply; the plan is the fastest of the
+  /// class when every saved set was tried (few candidates), else the
+  /// search's best. `plan --recompute-once-in-backward`.
+  bool RecomputeOnceInBackward = false;
 };
 
 /// The class of plans that a graph result's LowerBound and ProvenOptimal
@@ -52,6 +61,9 @@ enum class GraphPlanClass : uint8_t {
   /// Plans that first compute nodes in id order (the file's order), the
   /// class of the MILP (Checkmate's formulation) and the covering bounds.
   FileOrder,
+  /// Plans of the forward/backward split (GraphPlanOptions::
+  /// RecomputeOnceInBackward): proven only when every saved set was tried.
+  SplitSchedules,
 };
 
 /// Which planner made a graph plan.
@@ -62,10 +74,15 @@ enum class GraphMethod : uint8_t {
   Milp,
   /// The keep-set planner (planner/GraphScalable.h).
   Scalable,
+  /// Forward/backward split plans, every saved set tried
+  /// (planner/GraphSplit.h).
+  SplitExhaustive,
+  /// Forward/backward split plans, a search over saved sets.
+  SplitSearch,
 };
 
-/// How the optimality report words \p M: "exhaustive search", "MILP (CBC)"
-/// or "scalable".
+/// How the optimality report words \p M: "exhaustive search", "MILP (CBC)",
+/// "scalable", "split, every saved set" or "split, search".
 llvm::StringRef graphMethodName(GraphMethod M);
 
 /// A graph plan with its solver statistics.

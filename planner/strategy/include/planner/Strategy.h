@@ -51,6 +51,9 @@ struct StrategyOptions {
   GraphMode Mode = GraphMode::Auto;
   /// Graph exact mode: solver time limit, seconds.
   double TimeLimitSeconds = DefaultTimeLimitSeconds;
+  /// Graph `optimal`: only plans a forward/backward split runs
+  /// (GraphPlanOptions::RecomputeOnceInBackward).
+  bool RecomputeOnceInBackward = false;
   /// Plan a chain model through the graph planners (the chain lowered).
   bool ForceGraph = false;
 };
