@@ -31,7 +31,9 @@
 // 30/50/70% of the store-all peak, in the default mode (exact or slots within
 // the time promise) and at 500 slots; --slots-sweep 1 times L = 200 and 1000
 // (up to
-// --max-l) at 125..2000 slots. Runs are interleaved (every case once per
+// --max-l) at 125..2000 slots; --exact-sweep 1 times --exact (no time
+// promise) at L = 50, 100, 150, 200 and the three budgets, with the
+// exponent of L per budget. Runs are interleaved (every case once per
 // round, --runs rounds) and medians reported, with the exponents of a
 // least-squares fit of log(CPU s) on log(L) and on log(slots).
 //
@@ -54,6 +56,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -183,27 +186,29 @@ std::vector<Input> inputs(const std::vector<std::string> &Files,
 
 /// One case of the sweeps: a chain, its budget and the mode.
 struct Case {
-  unsigned L, Pct, Slots; // Slots 0: the default mode.
+  unsigned L, Pct, Slots; // Slots 0: the default mode, or exact.
+  bool Exact;
   Chain C;
   uint64_t Budget;
   std::vector<double> Wall, Cpu;
   ChainDPResult R;
 };
 
-Case makeCase(unsigned L, unsigned Pct, unsigned Slots) {
+Case makeCase(unsigned L, unsigned Pct, unsigned Slots, bool Exact = false) {
   Chain C = bench::issue18Chain(L, 1800 + L);
   auto All = simulateChain(C, storeAllOps(C));
   if (!All) {
     fmt::print(stderr, "{}\n", llvm::toString(All.takeError()));
     std::exit(1);
   }
-  return {L, Pct, Slots, C, All->PeakBytes * Pct / 100, {}, {}, {}};
+  return {L, Pct, Slots, Exact, C, All->PeakBytes * Pct / 100, {}, {}, {}};
 }
 
 void runCase(Case &K, unsigned Threads) {
   ChainDPOptions O;
   O.BudgetBytes = K.Budget;
   O.MemorySlots = K.Slots;
+  O.Exact = K.Exact;
   O.Threads = Threads;
   auto Start = std::chrono::steady_clock::now();
   std::clock_t Cpu0 = std::clock();
@@ -237,10 +242,15 @@ double exponent(const std::vector<std::pair<double, double>> &XY) {
 }
 
 /// The issue-18 sweeps; returns the process's exit status.
-int sweep(bool Slots, unsigned MinL, unsigned MaxL, unsigned Runs,
+int sweep(bool Slots, bool Exact, unsigned MinL, unsigned MaxL, unsigned Runs,
           unsigned Threads) {
   std::vector<Case> Cases;
-  if (!Slots) {
+  if (Exact) {
+    for (unsigned L : {50u, 100u, 150u, 200u})
+      for (unsigned Pct : {30u, 50u, 70u})
+        if (L >= MinL && L <= MaxL)
+          Cases.push_back(makeCase(L, Pct, 0, true));
+  } else if (!Slots) {
     for (unsigned L : {50u, 100u, 200u, 400u, 700u, 1000u})
       for (unsigned Pct : {30u, 50u, 70u})
         for (unsigned N : {0u, 500u})
@@ -259,21 +269,30 @@ int sweep(bool Slots, unsigned MinL, unsigned MaxL, unsigned Runs,
              "{:>8}\n",
              "L", "pct", "asked", "ran", "plan ms", "gap ms", "gap %", "est s",
              "median s", "cpu s");
-  std::vector<std::pair<double, double>> ByL, ByN, ByLDefault;
+  std::vector<std::pair<double, double>> ByL, ByN;
+  std::map<unsigned, std::vector<std::pair<double, double>>> ByExact;
   for (Case &K : Cases) {
     const ChainDPResult &R = K.R;
     std::string Ran = R.MemorySlots ? std::to_string(R.MemorySlots) : "exact";
     double Cpu = median(K.Cpu);
+    std::string Asked = K.Slots   ? std::to_string(K.Slots)
+                        : K.Exact ? "exact"
+                                  : "default";
     fmt::print("{:>5} {:>4} {:>8} {:>10} {:>11.3f} {:>10.3f} {:>8.2f} "
                "{:>9.3f} {:>9.3f} {:>8.3f}\n",
-               K.L, K.Pct, K.Slots ? std::to_string(K.Slots) : "default", Ran,
-               R.Time, R.GapBound, 100 * R.GapBound / R.Time,
-               R.EstimatedSeconds, median(K.Wall), Cpu);
+               K.L, K.Pct, Asked, Ran, R.Time, R.GapBound,
+               100 * R.GapBound / R.Time, R.EstimatedSeconds, median(K.Wall),
+               Cpu);
     if (K.Slots == 500 && !Slots)
       ByL.push_back({double(K.L), Cpu});
     if (Slots && K.L == Cases.back().L)
       ByN.push_back({double(K.Slots), Cpu});
+    if (Exact)
+      ByExact[K.Pct].push_back({double(K.L), Cpu});
   }
+  for (auto &[Pct, XY] : ByExact)
+    if (XY.size() > 1)
+      fmt::print("exact, {}%: CPU time ~ L^{:.2f}\n", Pct, exponent(XY));
   if (ByL.size() > 1)
     fmt::print("500 slots: CPU time ~ L^{:.2f}\n", exponent(ByL));
   if (ByN.size() > 1)
@@ -286,12 +305,12 @@ int sweep(bool Slots, unsigned MinL, unsigned MaxL, unsigned Runs,
 
 int main(int Argc, char **Argv) {
   unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200,
-           Threads = 0, Sweep = 0, SlotsSweep = 0, MinL = 0;
+           Threads = 0, Sweep = 0, SlotsSweep = 0, ExactSweep = 0, MinL = 0;
   std::vector<std::string> Files =
       bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
                    "[--baseline-max-l L] [--threads N (0: all)] [--sweep 1] "
                    "[--min-l L] "
-                   "[--slots-sweep 1] [MODEL...]")
+                   "[--slots-sweep 1] [--exact-sweep 1] [MODEL...]")
           .add("--runs", Runs, 1)
           .add("--max-l", MaxL)
           .add("--exact-max-l", ExactMaxL)
@@ -300,10 +319,11 @@ int main(int Argc, char **Argv) {
           .add("--sweep", Sweep)
           .add("--min-l", MinL)
           .add("--slots-sweep", SlotsSweep)
+          .add("--exact-sweep", ExactSweep)
           .positionals()
           .parse(Argc, Argv);
-  if (Sweep || SlotsSweep)
-    return sweep(SlotsSweep != 0, MinL, MaxL, Runs, Threads);
+  if (Sweep || SlotsSweep || ExactSweep)
+    return sweep(SlotsSweep != 0, ExactSweep != 0, MinL, MaxL, Runs, Threads);
   std::vector<Input> Inputs = inputs(Files, MaxL);
   fmt::print("{:<16} {:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n",
              "chain", "L", "slots", "budget MiB", "plan time", "gap bound",

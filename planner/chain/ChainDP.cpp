@@ -127,6 +127,41 @@ static double opsTime(const Chain &C, const std::vector<ChainOp> &Ops) {
   return T;
 }
 
+/// Every stage forward and backward once, and the loss: no plan is faster.
+static double leastTime(const Chain &C) {
+  double T = C.Loss.BwdTime;
+  for (const Stage &S : C.Stages)
+    T += S.FwdTime + S.BwdTime;
+  return T;
+}
+
+/// The optimum of the chain with sizes rounded down to \p Unit within
+/// \p Units, a lower bound on the exact optimum (less the tables' rounding
+/// allowance), into \p Lower; \p TableBytes grows to its tables' bytes.
+/// When the store-all plan fits that relaxed chain, its optimum is the
+/// store-all time, which no plan beats, so its DP is not run (at L = 1,000
+/// and 500 slots most activations round down to nothing).
+static Error lowerBound(const Chain &C, uint64_t Unit, uint64_t Units,
+                        unsigned Slots, DenseOptions DO, double &Lower,
+                        uint64_t &TableBytes) {
+  DPChain Down = roundedChain(C, Unit, false);
+  if (Units >= Down.A[0] && storeAllNeed(Down) <= Units - Down.A[0]) {
+    Lower = leastTime(C);
+    return Error::success();
+  }
+  DO.WantOps = false;
+  std::optional<DenseResult> D = planDense(Down, Units, DO);
+  // Down relaxes Up, so it is feasible whenever Up is.
+  if (!D)
+    return internalError(fmt::format(
+        "the chain DP's relaxed pass found no plan within {} bytes at {} "
+        "memory slots, where the rounded-up pass found one",
+        Units * Unit, Slots));
+  Lower = D->Time / (1 + D->Slack);
+  TableBytes = std::max(TableBytes, D->TableBytes);
+  return Error::success();
+}
+
 // Sizes rounded up to whole units of floor(B / slots) make every peak term an
 // upper bound, and the budget rounded down keeps the plan within B. The
 // floor keeps every slot usable (floor(B / unit) >= slots), as rotor's
@@ -168,26 +203,21 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
       return planSlots(C, O, Slots * 8, false);
     return planExact(C, O, NoCap);
   }
-  DO.WantOps = false;
-  std::optional<DenseResult> Down =
-      planDense(roundedChain(C, Unit, false), Units, DO);
   ChainDPResult R;
+  R.TableBytes = Up->TableBytes;
+  double Lower = 0;
+  if (Error E = lowerBound(C, Unit, Units, Slots, DO, Lower, R.TableBytes))
+    return E;
   R.Ops = std::move(Up->Ops);
   // In single precision the tables' time is only near the plan's: sum it
   // exactly, and lower the bound by the rounding allowance.
   R.Time = Up->Slack > 0 ? opsTime(C, R.Ops) : Up->Time;
   R.PeakBytes = Up->PeakUnits * Unit;
   R.ForwardRecomputations = countRecomputations(R.Ops, C.size());
-  // Down relaxes Up, so it is feasible whenever Up is, and its optimum is at
-  // most Up's: anything else is a bug, reported, never clamped to a zero
-  // gap. Equal times may differ in the last bits (the tables sum in
-  // different orders), which is no contradiction.
-  if (!Down)
-    return internalError(fmt::format(
-        "the chain DP's relaxed pass found no plan within {} bytes at {} "
-        "memory slots, where the rounded-up pass found one",
-        Budget, Slots));
-  double Lower = Down->Time / (1 + Down->Slack);
+  // The relaxation's optimum is at most Up's: anything else is a bug,
+  // reported, never clamped to a zero gap. Equal times may differ in the
+  // last bits (the tables sum in different orders), which is no
+  // contradiction.
   if (Lower > R.Time * (1 + 1e-9))
     return internalError(fmt::format(
         "the chain DP's lower bound {} exceeds the time {} of its own plan "
@@ -195,7 +225,6 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
         Lower, R.Time, Budget, Slots));
   R.GapBound = Lower < R.Time ? R.Time - Lower : 0;
   R.MemorySlots = Slots;
-  R.TableBytes = std::max(Up->TableBytes, Down->TableBytes);
   R.EstimatedSeconds = estimateSlotsSeconds(C.size(), Slots);
   return R;
 }

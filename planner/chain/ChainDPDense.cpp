@@ -81,6 +81,9 @@ private:
     uint64_t CRow = 0, CCol = 0;
     /// The table's last (least) value.
     V Last = Inf;
+    /// One entry, at the store-all need: its splits wait for the record
+    /// branch (computeTile).
+    bool Flat = false;
   };
   /// Coarse copies hold, per block of Block units of m (aligned at
   /// multiples of Block), the table's value at the block's last m: a lower
@@ -130,7 +133,8 @@ private:
     return M < Bar ? Inf : Cost + value(I + 1, Lp, M - Bar);
   }
 
-  void layout();
+  void setReach();
+  void layout(const std::vector<uint64_t> &SA);
   void computeAll(unsigned Threads);
   void computeTile(unsigned TA, unsigned TB, TileScratch &W);
   void prepareRows(unsigned I0, unsigned I1, unsigned L1, TileScratch &W) const;
@@ -151,6 +155,8 @@ private:
   /// Budget can reach them with (layout).
   bool ClipToReach;
   std::vector<uint64_t> Min;
+  /// Reach[i]: see setReach.
+  std::vector<uint64_t> Reach;
   /// Prefix[k]: forward plus backward time of stages 0 .. k-1.
   std::vector<double> Prefix;
   double Margin = 0;
@@ -168,7 +174,7 @@ private:
 template <typename V>
 Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
     : C(Chn), Budget(Budget), Tile(std::max(1u, O.Tile)),
-      ClipToReach(O.ClipToReach), Min(minMemTable(Chn, O.Threads)) {
+      ClipToReach(O.ClipToReach) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
   Prefix.assign(1, 0);
   for (unsigned K = 0; K < C.L; ++K)
@@ -179,16 +185,21 @@ Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
   Margin = (1e-9 + 2 * denseSlack(C.L, sizeof(V) == sizeof(float))) *
            (Prefix.back() + C.LossTime);
   ColSpans.resize(Spans.size());
-  layout();
+  std::vector<uint64_t> SA = storeAllTable(C);
+  setReach();
+  // A table whose reach is at or past its store-all need SA(i, l) (and
+  // within its cap) holds one entry, at SA: its least feasible m does not
+  // matter, and a lower bound on it is enough for the tables built on it.
+  std::vector<char> Flat(Spans.size(), 0);
+  for (unsigned I = 0; I <= C.L; ++I)
+    for (unsigned Lp = I; Lp <= C.L; ++Lp)
+      Flat[ix(I, Lp)] = Reach[I] >= SA[ix(I, Lp)] && cap(I) >= SA[ix(I, Lp)];
+  Min = minMemTable(C, O.Threads, &Flat);
+  layout(SA);
   computeAll(O.Threads);
 }
 
-// opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l, so the
-// arena holds them by l ascending, i descending: the tables of one l lie
-// side by side. Every range is known up front, so the arena is allocated
-// once, at its exact size.
-template <typename V> void Dense<V>::layout() {
-  std::vector<uint64_t> SA = storeAllTable(C);
+template <typename V> void Dense<V>::setReach() {
   // Reach[i]: the least m with which a plan of the whole chain within the
   // budget can enter Sub(i, l). On the way from Sub(0, L), each index k in
   // 1..i adds at most one copy of x_k or x̄_k to what lies outside (a split
@@ -197,7 +208,7 @@ template <typename V> void Dense<V>::layout() {
   // are entered within their own reach (a split at j > i takes a_j, a
   // record takes ā_{i+1}), so the clipped tables are closed under the
   // recurrence. Rows near the top shrink most: row 0 holds one entry.
-  std::vector<uint64_t> Reach(C.L + 1, 0);
+  Reach.assign(C.L + 1, 0);
   if (ClipToReach) {
     uint64_t Held = 0, M0 = Budget - C.A[0];
     for (unsigned I = 0; I <= C.L; ++I) {
@@ -206,6 +217,14 @@ template <typename V> void Dense<V>::layout() {
       Reach[I] = M0 > Held ? M0 - Held : 0;
     }
   }
+}
+
+// opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l, so the
+// arena holds them by l ascending, i descending: the tables of one l lie
+// side by side. Every range is known up front, so the arena is allocated
+// once, at its exact size. Min may be a lower bound (minMemTable's Coarse):
+// the entries below the true least m then hold infinity.
+template <typename V> void Dense<V>::layout(const std::vector<uint64_t> &SA) {
   uint64_t Size = 0, CSize = 0;
   for (unsigned Lp = 0; Lp <= C.L; ++Lp)
     for (unsigned I = Lp + 1; I-- > 0;) {
@@ -218,6 +237,7 @@ template <typename V> void Dense<V>::layout() {
       }
       // Past SA the table is constant, so its last entry must stay.
       S.Lo = std::max(S.Lo, std::min(Reach[I], S.Hi));
+      S.Flat = S.Lo == S.Hi && S.Hi == SA[ix(I, Lp)];
       S.Begin = Size;
       Size += S.Hi - S.Lo + 1;
       S.CCol = CSize;
@@ -305,7 +325,8 @@ void Dense<V>::computeTile(unsigned TA, unsigned TB, TileScratch &W) {
   for (unsigned CB = TA + 1; CB < TB; ++CB)
     for (unsigned I = I1; I-- > I0;)
       for (unsigned Lp = L0; Lp < L1; ++Lp)
-        splitRange(I, Lp, I0, L0, CB * Tile + 1, (CB + 1) * Tile, W);
+        if (!Spans[ix(I, Lp)].Flat)
+          splitRange(I, Lp, I0, L0, CB * Tile + 1, (CB + 1) * Tile, W);
   unsigned Mid0 = (TA + 1) * Tile, Mid1 = TB * Tile;
   for (unsigned I = I1; I-- > I0;)
     for (unsigned Lp = std::max(L0, I); Lp < L1; ++Lp) {
@@ -317,7 +338,9 @@ void Dense<V>::computeTile(unsigned TA, unsigned TB, TileScratch &W) {
       char &Stop = W.Stopped[(I - I0) * Tile + (Lp - L0)];
       bool MidStopped = Stop;
       Stop = false;
-      if (TA == TB)
+      // A flat table's record branch usually reaches the least time
+      // already, and then its first split stops the loop.
+      if (TA == TB || S.Flat)
         splitRange(I, Lp, I0, L0, I + 1, Lp, W);
       else if (splitRange(I, Lp, I0, L0, I + 1, Mid0, W) && !MidStopped)
         splitRange(I, Lp, I0, L0, Mid1 + 1, Lp, W);

@@ -461,9 +461,13 @@ namespace {
 /// The least m of every table opt_{i,l}, filled diagonal by diagonal.
 class MinMem {
 public:
-  explicit MinMem(const DPChain &C)
-      : C(C), L(C.L), Min(size_t(L + 1) * (L + 1), NoCap),
-        MinT(Min.size(), NoCap) {}
+  MinMem(const DPChain &C, const std::vector<char> *Coarse)
+      : C(C), L(C.L), Coarse(Coarse), Min(size_t(L + 1) * (L + 1), NoCap),
+        MinT(Min.size(), NoCap), BPeak(L + 1, 0), RunMax(L + 1, 0) {
+    for (unsigned K = 0; K < L; ++K)
+      BPeak[K] = C.ABar[K + 1] + C.A[K + 1] + C.A[K] + C.BwdWs[K];
+    BPeak[L] = C.A[L] + C.LossWs;
+  }
 
   /// Fills the tables (I, I + D) for I in [0, L - D] whose chunk of 16
   /// rows is K modulo N (thread K of N; the work per table varies with the
@@ -472,7 +476,10 @@ public:
     for (unsigned I = 0; I + D <= L; ++I) {
       if (I / 16 % N != K)
         continue;
-      uint64_t Best = least(I, I + D);
+      // RunMax[I]: the largest backward peak of stages I .. I+D.
+      RunMax[I] = std::max(RunMax[I], BPeak[I + D]);
+      uint64_t Best =
+          Coarse && (*Coarse)[ix(I, I + D)] ? RunMax[I] : least(I, I + D);
       Min[ix(I, I + D)] = Best;
       MinT[ix(I + D, I)] = Best;
     }
@@ -509,15 +516,20 @@ private:
 
   const DPChain &C;
   unsigned L;
+  const std::vector<char> *Coarse;
   std::vector<uint64_t> Min, MinT;
+  /// BPeak[k]: the peak of B_k (the loss for k = L), which runs within any
+  /// sub-chain holding stage k with at most the sub-chain's m.
+  std::vector<uint64_t> BPeak, RunMax;
 };
 } // namespace
 
 // The tables of one diagonal (l - i = D) need only earlier diagonals, so
 // each diagonal is split among the threads, with a barrier between
 // diagonals.
-std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads) {
-  MinMem T(C);
+std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads,
+                                  const std::vector<char> *Coarse) {
+  MinMem T(C, Coarse);
   unsigned L = C.L;
   Threads = std::clamp(Threads, 1u, std::max(1u, L / 64));
   if (Threads == 1) {

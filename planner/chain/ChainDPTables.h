@@ -146,8 +146,12 @@ private:
 uint64_t minFeasibleBudget(const DPChain &C);
 
 /// The least m for which opt_{i,l}(m) is finite, for every i <= l, at index
-/// i * (L+1) + l, computed on up to \p Threads threads.
-std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads = 1);
+/// i * (L+1) + l, computed on up to \p Threads threads. Where \p Coarse
+/// (same index) is set, a lower bound instead, in O(1): the largest peak of
+/// a backward (or the loss) of the sub-chain, each of which runs within it.
+/// The entries built on those are then lower bounds too.
+std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads = 1,
+                                  const std::vector<char> *Coarse = nullptr);
 
 /// SA(i,l), the least m with which the plan that records every stage of
 /// Sub(i, l) fits, for every i <= l, at index i * (L+1) + l. That plan has

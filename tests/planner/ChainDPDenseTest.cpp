@@ -78,6 +78,40 @@ TEST_CASE("chaindp dense: tiles, threads and clipping do not change the plan") {
   }
 }
 
+// minMemTable with a mask: masked entries (and those built on them) may
+// only be lower bounds on the least m, never above it; unmasked entries of
+// a table whose inputs are all exact are exact; with every entry masked,
+// each is the largest backward (or loss) peak of its stages, added up here
+// from the chain.
+TEST_CASE("chaindp dense: least memory with coarse entries is a lower bound") {
+  std::mt19937_64 Rng(41);
+  unsigned Lower = 0;
+  for (int Trial = 0; Trial < 40; ++Trial) {
+    DPChain D = exactChain(randomChain(Rng, 1 + Trial % 25, 20));
+    unsigned L = D.L;
+    std::vector<uint64_t> Exact = minMemTable(D);
+    std::vector<char> Mask(Exact.size(), 0), All(Exact.size(), 1);
+    for (char &M : Mask)
+      M = std::uniform_int_distribution<int>(0, 3)(Rng) == 0;
+    std::vector<uint64_t> Some = minMemTable(D, 1 + Trial % 3, &Mask);
+    std::vector<uint64_t> Peaks = minMemTable(D, 1, &All);
+    for (unsigned I = 0; I <= L; ++I)
+      for (unsigned Lp = I; Lp <= L; ++Lp) {
+        size_t X = size_t(I) * (L + 1) + Lp;
+        CHECK(Some[X] <= Exact[X]);
+        Lower += Some[X] < Exact[X];
+        uint64_t Peak = 0;
+        for (unsigned K = I; K <= Lp; ++K)
+          Peak = std::max(Peak, K == L ? D.A[L] + D.LossWs
+                                       : D.ABar[K + 1] + D.A[K + 1] + D.A[K] +
+                                             D.BwdWs[K]);
+        CHECK(Peaks[X] == Peak);
+        CHECK(Peak <= Exact[X]);
+      }
+  }
+  CHECK(Lower > 0); // the masks did lower some entries
+}
+
 // Single precision: the float tables' optimum is within the stated slack of
 // the double tables' (both solve the same rounded chain), the lower bound
 // Time / (1 + Slack) never exceeds the true optimum, and the float plan is a

@@ -219,6 +219,34 @@ TEST_CASE("chaindp: discretised plans fit and stay within the gap bound") {
   }
 }
 
+// When every size rounds down to nothing (a unit larger than any size), the
+// relaxed chain fits the store-all plan, so its optimum is the store-all time
+// and the DP of that pass is skipped: the lower bound is then the sum of
+// every forward and backward time and the loss, added up here, and the gap
+// bound still covers the distance to the exact optimum. Sizes are at most
+// 60 bytes (a saved x̄), so 12 slots of 1000 or 2000 bytes (units of 83 and
+// 166) round them all down to 0 and up to 1 unit: the rounded-up chain still
+// has plans, some of which recompute.
+TEST_CASE("chaindp: a relaxed chain that fits store-all bounds by its time") {
+  std::mt19937_64 Rng(8);
+  unsigned Recomputing = 0;
+  for (int Trial = 0; Trial < 30; ++Trial) {
+    Chain C = randomChain(Rng, 2 + Trial % 15, 20);
+    double Least = C.Loss.BwdTime;
+    for (const Stage &S : C.Stages)
+      Least += S.FwdTime + S.BwdTime;
+    for (uint64_t B : {1000, 2000}) {
+      ChainDPResult Exact = planChecked(C, B);
+      ChainDPResult Slots = planChecked(C, B, 12);
+      REQUIRE(Slots.MemorySlots == 12);
+      CHECK(Slots.GapBound == doctest::Approx(Slots.Time - Least));
+      CHECK(Slots.Time - Exact.Time <= Slots.GapBound + 1e-9);
+      Recomputing += Slots.Time > Least;
+    }
+  }
+  CHECK(Recomputing > 0);
+}
+
 // Single precision (forced here on short chains, with two threads): the
 // plan's time is summed exactly from its ops, so it equals the simulator's,
 // and the gap bound, which now includes the float tables' rounding
