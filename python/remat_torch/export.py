@@ -2,10 +2,27 @@
 
 For each block i, on the real input x_i of a sample batch:
 
-- ``fwd_time``: median of ``reps`` timed forwards without recording (with
-  ``recording=True``: with autograd recording, as in a training step).
-- ``bwd_time``: median of ``reps`` timed ``torch.autograd.backward`` calls on
-  a freshly recorded forward (the forward itself is not timed).
+- times, by default (``recompute="checkpoint"``): ``reps`` interleaved
+  rounds of (a) the block's recorded forward and its backward, as a plain
+  training step runs them, and (b) the same under
+  ``torch.utils.checkpoint.checkpoint(use_reentrant=False,
+  preserve_rng_state=True)``, which runs the forward, then recomputes it
+  inside the backward. ``fwd_time`` is the median of (b) - (a): what one
+  more forward of the block costs as checkpoint runs it (its saved-tensor
+  hooks, RNG state and early stop included; measured 1.2-1.6 times the
+  recorded forward alone on the CPU); ``bwd_time`` is the median of (a)
+  minus ``fwd_time``. So ``fwd_time + bwd_time`` is the block's share of a
+  plain step, and each recomputation the planner adds costs what it costs
+  under checkpoint: the chain format's linear time model is exact for it.
+  ``recompute="executor"``: the same with (a) and (b) run as
+  :func:`remat_torch.run_schedule` runs ``F_all, B`` and ``F_ck, F_all,
+  B``. ``recompute=None``: the previous meaning, ``fwd_time`` the forward
+  alone (``recording``: with autograd recording, else under
+  ``torch.no_grad``) and ``bwd_time`` the backward alone.
+  On the CPU with one intra-op thread, times are the calling thread's CPU
+  time (``time.thread_time``): all of a step's work runs on that thread,
+  and a shared machine's other processes do not count; otherwise wall time
+  (with ``torch.cuda.synchronize`` on CUDA).
 - ``output_bytes``: bytes of x_{i+1}.
 - ``saved_bytes``: bytes of the storages autograd saves for the backward,
   seen through ``torch.autograd.graph.saved_tensors_hooks`` and counted once
@@ -26,6 +43,7 @@ import statistics
 import time
 
 import torch
+from torch.utils.checkpoint import checkpoint
 
 from .blocks import as_blocks
 
@@ -48,15 +66,26 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def clock(device):
+    """The clock of every time measurement (see the module doc): the
+    thread's CPU time on the CPU with one intra-op thread, else wall
+    time."""
+    if device.type == "cpu" and torch.get_num_threads() == 1:
+        return time.thread_time
+    return time.perf_counter
+
+
+def _timed_ms(fn, device):
+    clk = clock(device)
+    _sync(device)
+    start = clk()
+    fn()
+    _sync(device)
+    return (clk() - start) * 1000.0
+
+
 def _median_ms(fn, reps, device):
-    times = []
-    for _ in range(reps):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
+    return statistics.median(_timed_ms(fn, device) for _ in range(reps))
 
 
 def _leaf(x):
@@ -101,13 +130,85 @@ def _backward_ms(block, x, reps, device):
         if not out.requires_grad:
             return 0.0
         grad = torch.ones_like(out)
-        _sync(device)
-        start = time.perf_counter()
-        torch.autograd.backward(out, grad)
-        _sync(device)
-        return (time.perf_counter() - start) * 1000.0
+        return _timed_ms(lambda: torch.autograd.backward(out, grad), device)
     once()  # warm-up
     return statistics.median(once() for _ in range(reps))
+
+
+def _clear_grads(block):
+    for p in block.parameters():
+        p.grad = None  # as a step after zero_grad(set_to_none=True)
+
+
+def _plain_pass(block, x, grad):
+    """A plain step's share of the block: recorded forward, backward."""
+    with torch.enable_grad():
+        out = block(_leaf(x))
+    torch.autograd.backward(out, grad)
+
+
+def _checkpoint_pass(block, x, grad):
+    """The block under torch.utils.checkpoint: forward, then the backward,
+    which recomputes the forward first."""
+    with torch.enable_grad():
+        out = checkpoint(block, _leaf(x), use_reentrant=False,
+                         preserve_rng_state=True)
+    torch.autograd.backward(out, grad)
+
+
+def _executor_pass(recompute):
+    from .apply import run_schedule
+    ops = [{"op": "F_all", "layer": 0}, {"op": "loss"},
+           {"op": "B", "layer": 0}]
+    if recompute:
+        ops = [{"op": "F_ck", "layer": 0}, {"op": "loss"}] + \
+            [ops[0], ops[2]]
+
+    def run(block, x, grad):
+        run_schedule([("block", block)], ops, x, lambda y: (y * grad).sum())
+    return run
+
+
+RECOMPUTE_RUNNERS = {
+    "checkpoint": (_plain_pass, _checkpoint_pass),
+    "executor": (_executor_pass(False), _executor_pass(True)),
+}
+
+
+def _recompute_times(block, x, reps, device, recompute):
+    """(fwd_time, bwd_time) in ms as the module doc defines them for
+    ``recompute`` ("checkpoint" or "executor"): interleaved rounds of the
+    plain pass and the recomputing pass, medians."""
+    plain, again = RECOMPUTE_RUNNERS[recompute]
+    with torch.no_grad():
+        grad = torch.ones_like(block(x))
+    base, diff = [], []
+    for k in range(reps + 1):  # round 0 warms up
+        times = []
+        for run in (plain, again):
+            _clear_grads(block)
+            times.append(_timed_ms(lambda: run(block, x, grad), device))
+        if k:
+            base.append(times[0])
+            diff.append(times[1] - times[0])
+    step = statistics.median(base)
+    fwd = min(max(statistics.median(diff), 0.0), step)
+    return fwd, step - fwd
+
+
+def _stage_times(block, x, reps, device, recompute, recording):
+    """(fwd_time, bwd_time) of a block; see the module doc."""
+    if recompute is not None:
+        with torch.enable_grad():
+            needs_backward = block(_leaf(x)).requires_grad
+        if needs_backward:
+            return _recompute_times(block, x, reps, device, recompute)
+    if recording:
+        fwd = _recording_ms(block, x, reps, device)
+    else:
+        with torch.no_grad():
+            fwd = _median_ms(lambda: block(x), reps, device)
+    return fwd, _backward_ms(block, x, reps, device)
 
 
 def _workspaces(block, x, device):
@@ -198,35 +299,28 @@ def profiled_workspaces(block, x, saved, device):
 
 def _recording_ms(block, x, reps, device):
     """Median forward time with autograd recording, as a training step's
-    forward and torch.utils.checkpoint's recomputation run."""
+    forward runs."""
     def once():
         leaf = _leaf(x)
-        _sync(device)
-        start = time.perf_counter()
-        with torch.enable_grad():
-            out = block(leaf)
-        _sync(device)
-        del out
-        return (time.perf_counter() - start) * 1000.0
+
+        def run():
+            with torch.enable_grad():
+                block(leaf)
+        return _timed_ms(run, device)
     return statistics.median(once() for _ in range(reps))
 
 
 def _measure_block(name, block, x, reps, static_ptrs, device,
-                   cpu_workspace=False, recording=False):
+                   cpu_workspace=False, recording=False,
+                   recompute="checkpoint"):
     with torch.no_grad():
         block(x)  # warm-up
-    if recording:
-        fwd = _recording_ms(block, x, reps, device)
-    else:
-        with torch.no_grad():
-            fwd = _median_ms(lambda: block(x), reps, device)
+    fwd, bwd = _stage_times(block, x, reps, device, recompute, recording)
     saved, out = _saved_bytes(block, x, static_ptrs)
-    bwd = _backward_ms(block, x, reps, device)
     fws, bws = _workspaces(block, x, device)
     if cpu_workspace and device.type == "cpu":
         fws, bws = profiled_workspaces(block, x, saved, device)
-    for p in block.parameters():
-        p.grad = None
+    _clear_grads(block)
     layer = {
         "name": name,
         "kind": getattr(block, "kind", None) or type(block).__name__,
@@ -243,14 +337,14 @@ def _measure_block(name, block, x, reps, static_ptrs, device,
 def _loss_entry(loss_fn, x, reps, device, cpu_workspace=False):
     def once():
         leaf = _leaf(x)
-        _sync(device)
-        start = time.perf_counter()
-        with torch.enable_grad():
-            loss = loss_fn(leaf)
-        if loss.requires_grad:
-            loss.backward()
-        _sync(device)
-        return (time.perf_counter() - start) * 1000.0
+
+        def run():
+            with torch.enable_grad():
+                loss = loss_fn(leaf)
+            if loss.requires_grad:
+                loss.backward()
+        return _timed_ms(run, device)
+    once()  # warm-up
     return {"bwd_time": round(statistics.median(once() for _ in range(reps)),
                               6),
             "bwd_workspace": _loss_saved(loss_fn, x) if cpu_workspace
@@ -278,7 +372,7 @@ def _loss_saved(loss_fn, x):
 
 def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
                  description="", shared_tensors=None, cpu_workspace=False,
-                 recording=False):
+                 recording=False, recompute="checkpoint"):
     """Measures ``blocks`` on ``sample_input`` and returns a remat-model dict.
 
     Runs where the blocks and the input are (CPU or CUDA). ``loss_fn`` (x_L
@@ -289,10 +383,14 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     masks, rotary tables): like parameters, they are not counted as saved.
     ``cpu_workspace``: on the CPU, measure workspaces with PyTorch's memory
     profiler (:func:`profiled_workspaces`) instead of writing 0.
-    ``recording``: time forwards with autograd recording (as a training
-    step and ``torch.utils.checkpoint`` run them) instead of under
-    ``torch.no_grad``.
+    ``recompute``: ``"checkpoint"`` (default), ``"executor"`` or None:
+    which runner's cost of one more forward ``fwd_time`` is (module doc).
+    ``recording`` (with ``recompute=None`` only): time forwards with
+    autograd recording instead of under ``torch.no_grad``.
     """
+    if recompute not in (None, "checkpoint", "executor"):
+        raise ValueError("recompute must be 'checkpoint', 'executor' or "
+                         "None")
     if reps < 1:
         raise ValueError("reps must be >= 1")
     pairs = as_blocks(blocks)
@@ -311,7 +409,8 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     x = sample_input.detach()
     for layer_name, block in pairs:
         layer, x = _measure_block(layer_name, block, x, reps, static_ptrs,
-                                  device, cpu_workspace, recording)
+                                  device, cpu_workspace, recording,
+                                  recompute)
         layers.append(layer)
     doc = {
         "format": "remat-model",
