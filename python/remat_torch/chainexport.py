@@ -54,12 +54,13 @@ def _flat_tensors(obj, out):
 
 
 def export_chain(chain, name, reps=3, autocast=None, description="",
-                 cpu_workspace=False, recording=True, recompute="checkpoint"):
+                 cpu_workspace=True, recording=True, recompute="checkpoint"):
     """Measures a :class:`~remat_torch.models.ChainModel` and returns a
     remat-model dict (chain form). Layer names are the stages' module
     paths; ``batch_size`` is the chain input's first dimension.
-    ``cpu_workspace``: measure CPU workspaces with PyTorch's memory
-    profiler (slower; see :func:`remat_torch.export.profiled_workspaces`).
+    ``cpu_workspace`` (default on): measure CPU workspaces with PyTorch's
+    memory profiler (see :func:`remat_torch.export.profiled_workspaces`;
+    off: 0, which under-predicts peaks during a layer's backward).
     ``recompute`` (default ``"checkpoint"``): ``fwd_time`` is what one more
     forward of the stage costs under torch.utils.checkpoint, ``bwd_time``
     the rest of the stage's share of a plain step (``"executor"``: under

@@ -225,7 +225,7 @@ class Runner:
 
 
 def measure_model(binary, name, size, device, reps, workdir,
-                  workspaces=False):
+                  workspaces=True):
     made = zoo.build(name, size=size, device=device)
     chain = discover_chain(made["model"], made["inputs"], made["loss_fn"])
     path = os.path.join(workdir, "%s.json" % name)
@@ -385,9 +385,10 @@ def main(argv=None):
                    help="timed steps per plan (default 5)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: steadier times)")
-    p.add_argument("--workspaces", action="store_true",
-                   help="export CPU workspaces measured by the profiler "
-                   "(see docs/runtime.md: they overestimate)")
+    p.add_argument("--no-workspaces", dest="workspaces",
+                   action="store_false",
+                   help="export CPU workspaces as 0 instead of measuring "
+                   "them with the profiler (see docs/runtime.md)")
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("remat_torch.fidelity: --device cuda: no CUDA device",

@@ -131,3 +131,45 @@ class RecomputeTimesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class _Saves(torch.autograd.Function):
+    """y = a copy of x; saves a 4x copy of x; its backward makes a ``tmp``-fold
+    scratch tensor before the input gradient."""
+
+    @staticmethod
+    def forward(ctx, x, tmp):
+        ctx.tmp = tmp
+        ctx.save_for_backward(x.repeat(4, 1))
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        scratch = torch.ones(ctx.tmp * g.numel())
+        gx = g * scratch[0]
+        del scratch
+        return gx, None
+
+
+class _TwoNodes(nn.Module):
+    def forward(self, x):
+        return _Saves.apply(_Saves.apply(x, 3), 2)
+
+
+class ProfiledWorkspaceTest(unittest.TestCase):
+    def test_backward_workspace_counts_the_frees_of_saved_tensors(self):
+        # b = bytes of x (1024 floats). Recording forward: h (b) and the
+        # first node's copy (4b), then the second's copy (4b) and y (b):
+        # live 10b; saved (hooks) 4b + 4b + y = 9b; fwd workspace b.
+        # Backward, from its start: the second node's scratch 2b and its
+        # gradient b (3b); its copy goes (-4b) and scratch goes: -3b + b;
+        # the first node's scratch 3b and its gradient b: -3b + b + 3b + b
+        # = 2b. Peak 3b, minus y_0 (b): bwd workspace 2b. (A profile of the
+        # backward alone misses the -4b and reads 4b.)
+        x = torch.randn(32, 32)
+        b = x.numel() * 4
+        doc = export_model([("two", _TwoNodes())], x, "two", reps=1)
+        layer = doc["layers"][0]
+        self.assertEqual(layer["saved_bytes"], 9 * b)
+        self.assertEqual(layer["fwd_workspace"], b)
+        self.assertEqual(layer["bwd_workspace"], 2 * b)
