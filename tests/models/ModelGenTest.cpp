@@ -281,6 +281,29 @@ TEST_CASE("modelgen: SD 2.1 U-Net graph is acyclic with long skips") {
   CHECK(Last.Inputs[1] == *G.find("conv_in"));
 }
 
+TEST_CASE("modelgen: SD 2.1 up path keeps no output that only a "
+          "concatenation or an upsampler reads") {
+  const Graph &G = ok(generateUNet(UNetOptions())).Forward;
+  auto Bytes = [&](const char *Name) { return G.Nodes[*G.find(Name)].Bytes; };
+  // up0.resnet0 at 8x8 (area 64), batch 4, 2560 -> 1280 channels: GN1 and
+  // SiLU1 outputs 2 x 2560 x 64, conv1, GN2, SiLU2 outputs 3 x 1280 x 64,
+  // SiLU(temb) 1280, all 2 bytes x 4 images: 8 x (327,680 + 245,760 +
+  // 1280) = 4,597,760; two fp32 GN statistics 2 x 8 x 32 x 4 = 2048; the
+  // concatenation it norms 8 x 2560 x 64 = 1,310,720. Sum 5,910,528: its
+  // output (8 x 1280 x 64) goes to up0.resnet1's concatenation only.
+  CHECK(Bytes("up0.resnet0") == 5'910'528ull);
+  // mid.resnet1's output is read by up0.resnet0's concatenation only:
+  // 8 x (2 x 1280 x 64 + 3 x 1280 x 64 + 1280) + 2048 = 3,289,088.
+  CHECK(Bytes("mid.resnet1") == 3'289'088ull);
+  // An upsampler keeps the nearest-upsampled conv input, not its output:
+  // up0.upsample at 16x16, 1280 channels: 8 x 1280 x 256 = 2,621,440.
+  CHECK(Bytes("up0.upsample") == 2'621'440ull);
+  // In up3 (64x64, 320 channels) attn1 feeds a concatenation and attn2
+  // conv_out's GroupNorm, which keeps it; the two blocks have the same
+  // shape, so they differ by the output alone: 8 x 320 x 4096 = 10,485,760.
+  CHECK(Bytes("up3.attn2") - Bytes("up3.attn1") == 10'485'760ull);
+}
+
 TEST_CASE("modelgen: SDXL U-Net has three levels and deep transformers") {
   UNetOptions O;
   O.Preset = "sdxl";
