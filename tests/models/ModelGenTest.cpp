@@ -214,6 +214,32 @@ TEST_CASE("modelgen: Llama layer tensors with flash attention") {
         201'867'264ull - 50'331'648ull);
 }
 
+TEST_CASE("modelgen: Llama with transformers' eager RMSNorm") {
+  LlamaOptions O;
+  O.RmsNorm = "eager";
+  GeneratedModel M = ok(generateLlama(O));
+  // Each norm also keeps its fp32 upcast 4sbh = 67,108,864 and the bf16
+  // normalised tensor 2sbh = 33,554,432: +100,663,296 on the fused
+  // figures 201,867,264 (attention) and 427,835,392 (MLP).
+  CHECK(stage(M, "layers.0.attn").SavedBytes == 302'530'560ull);
+  CHECK(stage(M, "layers.0.mlp").SavedBytes == 528'498'688ull);
+  // The layer, 302,530,560 + 528,498,688 = 831,012,864, is the meta export
+  // of the Hugging Face model (26sbh + 8sbf + 8sb + 4asb = 797,474,816,
+  // docs/models.md) plus the 2sbh = 33,554,432 mid-layer residual that the
+  // two-stage chain keeps.
+  //
+  // fp32 activations: the upcast is the input itself; only the fp32
+  // normalised tensor is added, 4sbh = 67,108,864 per norm.
+  LlamaOptions F = O, Ff;
+  F.ActivationBytes = Ff.ActivationBytes = 4;
+  CHECK(stage(ok(generateLlama(F)), "layers.0.mlp").SavedBytes ==
+        stage(ok(generateLlama(Ff)), "layers.0.mlp").SavedBytes +
+            67'108'864ull);
+  O.RmsNorm = "apex";
+  CHECK(err(generateLlama(O)) == "gen llama: --rmsnorm: unknown value "
+                                 "'apex'; expected fused or eager");
+}
+
 TEST_CASE("modelgen: ViT-L/16 has 197 tokens") {
   GeneratedModel M = ok(generateVit(VitOptions()));
   // 24 layers x (attention, mlp) + patch embedding + head.
