@@ -13,7 +13,8 @@ For each block i, on the real input x_i of a sample batch:
   recorded forward alone on the CPU); ``bwd_time`` is the median of (a)
   minus ``fwd_time``. So ``fwd_time + bwd_time`` is the block's share of a
   plain step, and each recomputation the planner adds costs what it costs
-  under checkpoint: the chain format's linear time model is exact for it.
+  under checkpoint (a segment of k stages checkpointed as one call pays
+  the call's fixed part once, charged here k times).
   ``recompute="executor"``: the same with (a) and (b) run as
   :func:`remat_torch.run_schedule` runs ``F_all, B`` and ``F_ck, F_all,
   B``. ``recompute=None``: the previous meaning, ``fwd_time`` the forward
