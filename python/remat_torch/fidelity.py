@@ -411,7 +411,8 @@ def main(argv=None):
     meter = ("torch.cuda.max_memory_allocated" if device.type == "cuda"
              else "torch.profiler memory timeline (profile_memory=True)")
     header = ("device %s, torch %s, zoo size %s, %d CPU thread(s), "
-              "workspaces %s, peak meter: %s; time: median of %d steps (%s)" % (
+              "workspaces %s, peak meter: %s; time: median of %d steps "
+              "(%s)" % (
                   torch.cuda.get_device_name() if device.type == "cuda"
                   else "cpu", torch.__version__, args.size, args.threads,
                   "profiled" if args.workspaces else "0 (not exported)",
