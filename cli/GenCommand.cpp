@@ -260,7 +260,13 @@ static int runLlama(ArrayRef<std::string> Args, raw_ostream &Out,
       "remat gen llama --layers 80 --hidden 8192 --heads 64 --kv-heads 8 "
       "--ffn 28672 -o llama2-70b.json",
       O, U, withActivations<LlamaOptions>("llama", Act, generateLlama), Args,
-      Out, Err, activationOption(Act));
+      Out, Err,
+      {activationOption(Act),
+       {"rmsnorm",
+        "RMSNorm kernel: fused (saves 1/rms; default) or eager "
+        "(transformers' LlamaRMSNorm,\nwhich also saves the fp32 upcast "
+        "of its input and the normalised tensor)",
+        &O.RmsNorm}});
 }
 
 static int runVit(ArrayRef<std::string> Args, raw_ostream &Out,

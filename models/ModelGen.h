@@ -75,6 +75,11 @@ struct LlamaOptions {
   /// Bytes per activation element: 2 (16-bit: bf16/fp16 autocast, the
   /// default) or 4 (fp32). Dropout masks stay 1 byte and logits fp32.
   unsigned ActivationBytes = 2;
+  /// RMSNorm kernel: "fused" (saves 1/rms and its output; the default) or
+  /// "eager" (transformers' LlamaRMSNorm in eager PyTorch, which also saves
+  /// the fp32 upcast of its input and the normalised tensor before the
+  /// weight multiply).
+  std::string RmsNorm = "fused";
   /// Effective device throughput, in TFLOP/s.
   double Tflops = 300;
   /// The model's "name" field.

@@ -73,6 +73,12 @@ public:
                     bool Up);
   unsigned convOut(unsigned In, U128 Side);
   unsigned loss(unsigned In, U128 Side);
+  /// Node V's C-wide output at Side x Side is read only by a concatenation
+  /// or a nearest upsampling, which keep nothing of their input: it leaves
+  /// the node's bytes (it lives only until its reader has run).
+  void dropOutput(unsigned V, U128 C, U128 Side) {
+    Nodes[V].Bytes -= 2 * B * C * Side * Side;
+  }
 
   const Arch &A;
   std::vector<RawNode> Nodes;
@@ -225,7 +231,10 @@ static unsigned downPath(Builder &G, U128 Side, std::vector<unsigned> &Skips) {
 
 /// Up path: three ResNet blocks per level, each concatenating one skip
 /// (popped in reverse order); attention where the mirrored down level has
-/// it, with the same depth.
+/// it, with the same depth. An output read only by the next block's
+/// concatenation or the upsampler is not kept (dropOutput); a ResNet block
+/// followed by attention, and the last node (conv_out's GroupNorm input),
+/// keep theirs. The upsampler's output, read by a concatenation, neither.
 static unsigned upPath(Builder &G, unsigned H, U128 Side,
                        std::vector<unsigned> &Skips) {
   const Arch &A = G.A;
@@ -233,22 +242,30 @@ static unsigned upPath(Builder &G, unsigned H, U128 Side,
   U128 C = A.Widths[Last];
   for (unsigned U = 0; U <= Last; ++U) {
     U128 Out = A.Widths[Last - U];
+    bool Attn = A.Depth[Last - U] != 0;
     for (unsigned J = 0; J < 3; ++J) {
       unsigned Skip = Skips.back();
       Skips.pop_back();
+      bool Final = U == Last && J == 2;
       // Skip widths: the level's output width, except the last block's,
       // which comes from the next level down the resolution ladder.
       U128 SkipC = J == 2 ? U128(A.Widths[U == Last ? 0 : Last - 1 - U]) : Out;
       H = G.resnet(fmt::format("up{}.resnet{}", U, J), H, Skip, C + SkipC, Out,
                    Side);
       C = Out;
-      if (A.Depth[Last - U])
+      if (!Attn && !Final)
+        G.dropOutput(H, Out, Side);
+      if (Attn) {
         H = G.attention(fmt::format("up{}.attn{}", U, J), H, C, Side,
                         A.Depth[Last - U]);
+        if (!Final)
+          G.dropOutput(H, C, Side);
+      }
     }
     if (U < Last) {
       Side *= 2;
       H = G.resample(fmt::format("up{}.upsample", U), H, C, Side, true);
+      G.dropOutput(H, C, Side);
     }
   }
   return H;
@@ -334,6 +351,7 @@ Expected<GeneratedModel> generateUNet(const UNetOptions &O) {
   H = G.resnet("mid.resnet0", H, std::nullopt, C, C, Low);
   H = G.attention("mid.attn", H, C, Low, A.MidDepth);
   H = G.resnet("mid.resnet1", H, std::nullopt, C, C, Low);
+  G.dropOutput(H, C, Low); // read by up0.resnet0's concatenation only
   H = upPath(G, H, Low, Skips);
   H = G.convOut(H, Latent);
   G.loss(H, Latent);

@@ -11,7 +11,7 @@
 # environment: PYTHON (default /opt/remat-py/bin/python).
 # exit status: 0 table made and both controls detected; 1 a control was
 # missed or gradients differ; 2 usage or a failed step.
-# Takes 4 to 8 minutes on one CPU core (more on a loaded machine).
+# Takes 6 to 10 minutes on one CPU core (more on a loaded machine).
 set -euo pipefail
 source "$(dirname "$0")/torch-module.sh"
 run_torch_module fidelity remat_torch.fidelity fidelity-out "$@"

@@ -7,7 +7,7 @@
 #
 # usage: scripts/seed-comparison.sh [--out DIR] [--remat BINARY] [--reps N]
 # environment: PYTHON (default /opt/remat-py/bin/python).
-# Takes about 2 minutes on one CPU core.
+# Takes about 10 minutes on one CPU core at load 10 (the U-Net most).
 set -euo pipefail
 source "$(dirname "$0")/torch-module.sh"
 run_torch_module seed-comparison remat_torch.seedcmp seedcmp-out "$@"

@@ -33,7 +33,6 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from .apply import ScheduleError, run_schedule
-from .graphexport import discover_graph
 from .models import discover_chain, output_tensor
 
 
@@ -220,8 +219,7 @@ def _apply_chain(model, doc, where, inputs, loss_fn, input_key, mode):
 def _apply_graph(model, doc, where, inputs, loss_fn, mode):
     if mode == "executor":
         raise ScheduleError("%s: graph plans run in module mode only" % where)
-    graph = discover_graph(model, inputs, loss_fn)
-    names = {n.name for n in graph.nodes}
+    modules = dict(model.named_modules())
     counts = {}
     for k, op in enumerate(doc["ops"]):
         if op.get("op") == "compute":
@@ -232,16 +230,16 @@ def _apply_graph(model, doc, where, inputs, loss_fn, mode):
         c = counts[node]
         if node.startswith("g.") or node == "loss" or c == 1:
             continue
-        if node not in names:
-            raise ScheduleError("%s: node %r is not a block of this model "
-                                "(blocks: %s)" % (where, node,
-                                                  ", ".join(sorted(names))))
+        if not node or node not in modules:
+            raise ScheduleError("%s: node %r is not a module of this model "
+                                "(the export names nodes by module path)"
+                                % (where, node))
         if c > 2:
             raise ScheduleError(
                 "%s: node %r is computed %d times: multi-level graph plans "
                 "cannot be applied with torch.utils.checkpoint" % (where,
                                                                    node, c))
-        module = graph.node(node).module
+        module = modules[node]
         applied._patch(module, _checkpointed(module.forward))
         applied.checkpointed.append(node)
     return applied

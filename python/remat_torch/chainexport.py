@@ -54,14 +54,18 @@ def _flat_tensors(obj, out):
 
 
 def export_chain(chain, name, reps=3, autocast=None, description="",
-                 cpu_workspace=False, recording=True):
+                 cpu_workspace=True, recording=True, recompute="checkpoint"):
     """Measures a :class:`~remat_torch.models.ChainModel` and returns a
     remat-model dict (chain form). Layer names are the stages' module
     paths; ``batch_size`` is the chain input's first dimension.
-    ``cpu_workspace``: measure CPU workspaces with PyTorch's memory
-    profiler (slower; see :func:`remat_torch.export.profiled_workspaces`).
-    ``recording`` (default on): forward times with autograd recording, as
-    the training step and torch.utils.checkpoint's recomputation run them.
+    ``cpu_workspace`` (default on): measure CPU workspaces with PyTorch's
+    memory profiler (see :func:`remat_torch.export.profiled_workspaces`;
+    off: 0, which under-predicts peaks during a layer's backward).
+    ``recompute`` (default ``"checkpoint"``): ``fwd_time`` is what one more
+    forward of the stage costs under torch.utils.checkpoint, ``bwd_time``
+    the rest of the stage's share of a plain step (``"executor"``: under
+    :func:`remat_torch.run_schedule`; None: the forward alone, recorded
+    when ``recording``); see :mod:`remat_torch.export`.
     """
     blocks = chain.blocks()
     loss_fn = chain.loss_fn
@@ -83,7 +87,8 @@ def export_chain(chain, name, reps=3, autocast=None, description="",
         if autocast is not None else "")
     doc = export_model(blocks, chain.x0, name, loss_fn=loss_fn, reps=reps,
                        description=desc, shared_tensors=shared,
-                       cpu_workspace=cpu_workspace, recording=recording)
+                       cpu_workspace=cpu_workspace, recording=recording,
+                       recompute=recompute)
     for p in chain.model.parameters():
         p.grad = None
     doc["batch_size"] = int(chain.x0.shape[0])

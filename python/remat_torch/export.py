@@ -2,10 +2,28 @@
 
 For each block i, on the real input x_i of a sample batch:
 
-- ``fwd_time``: median of ``reps`` timed forwards without recording (with
-  ``recording=True``: with autograd recording, as in a training step).
-- ``bwd_time``: median of ``reps`` timed ``torch.autograd.backward`` calls on
-  a freshly recorded forward (the forward itself is not timed).
+- times, by default (``recompute="checkpoint"``): ``reps`` interleaved
+  rounds of (a) the block's recorded forward and its backward, as a plain
+  training step runs them, and (b) the same under
+  ``torch.utils.checkpoint.checkpoint(use_reentrant=False,
+  preserve_rng_state=True)``, which runs the forward, then recomputes it
+  inside the backward. ``fwd_time`` is the median of (b) - (a): what one
+  more forward of the block costs as checkpoint runs it (its saved-tensor
+  hooks, RNG state and early stop included; measured 1.2-1.6 times the
+  recorded forward alone on the CPU); ``bwd_time`` is the median of (a)
+  minus ``fwd_time``. So ``fwd_time + bwd_time`` is the block's share of a
+  plain step, and each recomputation the planner adds costs what it costs
+  under checkpoint (a segment of k stages checkpointed as one call pays
+  the call's fixed part once, charged here k times).
+  ``recompute="executor"``: the same with (a) and (b) run as
+  :func:`remat_torch.run_schedule` runs ``F_all, B`` and ``F_ck, F_all,
+  B``. ``recompute=None``: the previous meaning, ``fwd_time`` the forward
+  alone (``recording``: with autograd recording, else under
+  ``torch.no_grad``) and ``bwd_time`` the backward alone.
+  On the CPU with one intra-op thread, times are the calling thread's CPU
+  time (``time.thread_time``): all of a step's work runs on that thread,
+  and a shared machine's other processes do not count; otherwise wall time
+  (with ``torch.cuda.synchronize`` on CUDA).
 - ``output_bytes``: bytes of x_{i+1}.
 - ``saved_bytes``: bytes of the storages autograd saves for the backward,
   seen through ``torch.autograd.graph.saved_tensors_hooks`` and counted once
@@ -14,10 +32,10 @@ For each block i, on the real input x_i of a sample batch:
   storage is always counted, so saved >= output as the spec requires.
 - ``fwd_workspace`` / ``bwd_workspace``: on CUDA, the rise of
   ``torch.cuda.max_memory_allocated`` during the pass beyond what the pass
-  leaves allocated; 0 on CPU, where the allocator cannot be observed.
-- with ``cpu_workspace``, on the CPU: workspaces from PyTorch's memory
-  profiler (:func:`profiled_workspaces`), and ``loss.bwd_workspace`` the
-  bytes the loss saves for its own backward (its input excluded).
+  leaves allocated. On the CPU (``cpu_workspace``, the default; else 0):
+  from PyTorch's memory profiler (:func:`profiled_workspaces`), and
+  ``loss.bwd_workspace`` the loss's rise above y_L during its forward and
+  backward (:func:`_loss_workspace`).
 """
 
 import json
@@ -26,6 +44,7 @@ import statistics
 import time
 
 import torch
+from torch.utils.checkpoint import checkpoint
 
 from .blocks import as_blocks
 
@@ -48,15 +67,26 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def clock(device):
+    """The clock of every time measurement (see the module doc): the
+    thread's CPU time on the CPU with one intra-op thread, else wall
+    time."""
+    if device.type == "cpu" and torch.get_num_threads() == 1:
+        return time.thread_time
+    return time.perf_counter
+
+
+def _timed_ms(fn, device):
+    clk = clock(device)
+    _sync(device)
+    start = clk()
+    fn()
+    _sync(device)
+    return (clk() - start) * 1000.0
+
+
 def _median_ms(fn, reps, device):
-    times = []
-    for _ in range(reps):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
+    return statistics.median(_timed_ms(fn, device) for _ in range(reps))
 
 
 def _leaf(x):
@@ -101,13 +131,85 @@ def _backward_ms(block, x, reps, device):
         if not out.requires_grad:
             return 0.0
         grad = torch.ones_like(out)
-        _sync(device)
-        start = time.perf_counter()
-        torch.autograd.backward(out, grad)
-        _sync(device)
-        return (time.perf_counter() - start) * 1000.0
+        return _timed_ms(lambda: torch.autograd.backward(out, grad), device)
     once()  # warm-up
     return statistics.median(once() for _ in range(reps))
+
+
+def _clear_grads(block):
+    for p in block.parameters():
+        p.grad = None  # as a step after zero_grad(set_to_none=True)
+
+
+def _plain_pass(block, x, grad):
+    """A plain step's share of the block: recorded forward, backward."""
+    with torch.enable_grad():
+        out = block(_leaf(x))
+    torch.autograd.backward(out, grad)
+
+
+def _checkpoint_pass(block, x, grad):
+    """The block under torch.utils.checkpoint: forward, then the backward,
+    which recomputes the forward first."""
+    with torch.enable_grad():
+        out = checkpoint(block, _leaf(x), use_reentrant=False,
+                         preserve_rng_state=True)
+    torch.autograd.backward(out, grad)
+
+
+def _executor_pass(recompute):
+    from .apply import run_schedule
+    ops = [{"op": "F_all", "layer": 0}, {"op": "loss"},
+           {"op": "B", "layer": 0}]
+    if recompute:
+        ops = [{"op": "F_ck", "layer": 0}, {"op": "loss"}] + \
+            [ops[0], ops[2]]
+
+    def run(block, x, grad):
+        run_schedule([("block", block)], ops, x, lambda y: (y * grad).sum())
+    return run
+
+
+RECOMPUTE_RUNNERS = {
+    "checkpoint": (_plain_pass, _checkpoint_pass),
+    "executor": (_executor_pass(False), _executor_pass(True)),
+}
+
+
+def _recompute_times(block, x, reps, device, recompute):
+    """(fwd_time, bwd_time) in ms as the module doc defines them for
+    ``recompute`` ("checkpoint" or "executor"): interleaved rounds of the
+    plain pass and the recomputing pass, medians."""
+    plain, again = RECOMPUTE_RUNNERS[recompute]
+    with torch.no_grad():
+        grad = torch.ones_like(block(x))
+    base, diff = [], []
+    for k in range(reps + 1):  # round 0 warms up
+        times = []
+        for run in (plain, again):
+            _clear_grads(block)
+            times.append(_timed_ms(lambda: run(block, x, grad), device))
+        if k:
+            base.append(times[0])
+            diff.append(times[1] - times[0])
+    step = statistics.median(base)
+    fwd = min(max(statistics.median(diff), 0.0), step)
+    return fwd, step - fwd
+
+
+def _stage_times(block, x, reps, device, recompute, recording):
+    """(fwd_time, bwd_time) of a block; see the module doc."""
+    if recompute is not None:
+        with torch.enable_grad():
+            needs_backward = block(_leaf(x)).requires_grad
+        if needs_backward:
+            return _recompute_times(block, x, reps, device, recompute)
+    if recording:
+        fwd = _recording_ms(block, x, reps, device)
+    else:
+        with torch.no_grad():
+            fwd = _median_ms(lambda: block(x), reps, device)
+    return fwd, _backward_ms(block, x, reps, device)
 
 
 def _workspaces(block, x, device):
@@ -136,97 +238,137 @@ def _workspaces(block, x, device):
     return max(0, fwd), max(0, bwd)
 
 
-def _profiled_rise(fn, device):
-    """(peak, end) of the bytes allocated on ``device`` while ``fn()``
-    runs, relative to its start, by PyTorch's memory profiler."""
+_BACKWARD_MARK = "remat_torch::backward"
+
+
+def _profiled_timeline(fn, device):
+    """``(times_us, totals, mark_us)`` of PyTorch's memory timeline while
+    ``fn()`` runs: the bytes on ``device`` of every tensor the profiler
+    saw allocated (parameters, their gradients and optimizer state left
+    out), after each event, and the start of the ``_BACKWARD_MARK`` range
+    (None without one). Tensors allocated before the profile are not in it,
+    and neither are their frees."""
     from torch.profiler import ProfilerActivity, profile
     from torch.profiler._memory_profiler import (_CATEGORY_TO_INDEX,
-                                                 Category,
+                                                 Action, Category,
                                                  MemoryProfileTimeline)
     static = [_CATEGORY_TO_INDEX[c] + 1 for c in (
         Category.PARAMETER, Category.GRADIENT, Category.OPTIMIZER_STATE)]
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True,
                  record_shapes=True, with_stack=True) as prof:
         keep = fn()
-    _, sizes = MemoryProfileTimeline(prof._memory_profile()) \
-        ._coalesce_timeline(device.type)
+    memory = prof._memory_profile()
+    timeline = MemoryProfileTimeline(memory)
+    times, sizes = timeline._coalesce_timeline(device.type)
     del keep
-    if not sizes:
+    # Tensors that existed before (the input, a gradient made beforehand)
+    # enter the timeline first as PREEXISTING; the rise is above them.
+    static_cats = {c for c in _CATEGORY_TO_INDEX if _CATEGORY_TO_INDEX[c] + 1
+                   in static}
+    base = sum(nbytes for _, action, (key, version), nbytes in
+               timeline.timeline
+               if action == Action.PREEXISTING and key.device == device
+               and memory._categories.get(key, version) not in static_cats)
+    totals = [sum(row) - sum(row[i] for i in static) - base
+              for row in sizes]
+    return times, totals, _mark_us(prof)
+
+
+def _mark_us(prof):
+    stack = list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        e = stack.pop()
+        if e.name == _BACKWARD_MARK:
+            return e.start_time_ns // 1000
+        stack.extend(e.children)
+    return None
+
+
+def _profiled_rise(fn, device):
+    """(peak, end) of the bytes allocated on ``device`` while ``fn()``
+    runs, relative to its start, by PyTorch's memory profiler."""
+    _, totals, _ = _profiled_timeline(fn, device)
+    if not totals:
         return 0, 0
-    # Parameters and their gradients are static memory, not workspace.
-    totals = [sum(row) - sum(row[i] for i in static) for row in sizes]
-    base = totals[0]
-    return max(totals) - base, totals[-1] - base
+    return max(max(totals), 0), totals[-1]
+
+
+def _split_at(times, totals, mark):
+    """(totals before ``mark``, totals from it on)."""
+    k = next((i for i, t in enumerate(times) if t >= mark), len(times))
+    return totals[:k], totals[k:]
 
 
 def profiled_workspaces(block, x, saved, device):
-    """(fwd, bwd) workspace bytes measured with the PyTorch profiler: the
-    rise above what the chain semantics account for during the pass. The
-    forward counts both a plain run (above the output) and a recording one
-    (above the saved bytes); the backward, the rise above the input's
-    gradient."""
-    out_bytes = 0
+    """(fwd, bwd) workspace bytes measured with PyTorch's memory profiler:
+    the transient above what the chain semantics (spec 3a) charge during
+    the pass, so that an op's peak in the chain accounting is the real one.
+    One profile of a recording forward then the backward (a profile of the
+    backward alone would not see the saved tensors it frees as it goes:
+    tensors made before a profile enter it without their frees).
 
-    def plain():
-        with torch.no_grad():
-            return block(x)
-
-    peak, _ = _profiled_rise(plain, device)
-    with torch.no_grad():
-        out_bytes = _tensor_bytes(block(x))
-    fwd = peak - out_bytes
-
-    def record():
-        with torch.enable_grad():
-            return block(_leaf(x))
-
-    peak, _ = _profiled_rise(record, device)
-    fwd = max(fwd, peak - saved)
+    - forward: the recording forward's rise above ``saved`` (what ``F_all``
+      charges). A forward without recording (``F_ck``, ``F_n``, or
+      checkpoint's first forward) frees its intermediates as it goes and
+      rises above its output by about its largest intermediates instead;
+      the format has one ``fwd_workspace`` for both, and this is the one
+      that matters where plans peak (recomputation during the backward).
+    - backward: the rise during the backward above the memory at its start
+      minus the input's gradient (what ``B`` charges); 0 when the saved
+      tensors freed on the way make room for everything.
+    """
     leaf = _leaf(x)
-    with torch.enable_grad():
-        out = block(leaf)
+    with torch.no_grad():
+        grad = torch.ones_like(block(x))
+    _clear_grads(block)
+
+    def step():
+        with torch.enable_grad():
+            out = block(leaf)
+        if out.requires_grad:
+            with torch.profiler.record_function(_BACKWARD_MARK):
+                torch.autograd.backward(out, grad)
+
+    times, totals, mark = _profiled_timeline(step, device)
+    _clear_grads(block)
+    if not totals:
+        return 0, 0
+    if mark is None:
+        mark = times[-1] + 1
+    before, during = _split_at(times, totals, mark)
+    start = before[-1] if before else 0
+    fwd = max(before, default=0) - saved
     bwd = 0
-    for p in block.parameters():
-        p.grad = None  # as in a step after zero_grad(set_to_none=True)
-    if out.requires_grad:
-        grad = torch.ones_like(out)
-        peak, _ = _profiled_rise(
-            lambda: torch.autograd.backward(out, grad), device)
-        bwd = peak - (_tensor_bytes(x) if leaf.requires_grad else 0)
+    if during:
+        bwd = max(during) - start - (_tensor_bytes(x)
+                                     if leaf.requires_grad else 0)
     return max(0, fwd), max(0, bwd)
 
 
 def _recording_ms(block, x, reps, device):
     """Median forward time with autograd recording, as a training step's
-    forward and torch.utils.checkpoint's recomputation run."""
+    forward runs."""
     def once():
         leaf = _leaf(x)
-        _sync(device)
-        start = time.perf_counter()
-        with torch.enable_grad():
-            out = block(leaf)
-        _sync(device)
-        del out
-        return (time.perf_counter() - start) * 1000.0
+
+        def run():
+            with torch.enable_grad():
+                block(leaf)
+        return _timed_ms(run, device)
     return statistics.median(once() for _ in range(reps))
 
 
 def _measure_block(name, block, x, reps, static_ptrs, device,
-                   cpu_workspace=False, recording=False):
+                   cpu_workspace=False, recording=False,
+                   recompute="checkpoint"):
     with torch.no_grad():
         block(x)  # warm-up
-    if recording:
-        fwd = _recording_ms(block, x, reps, device)
-    else:
-        with torch.no_grad():
-            fwd = _median_ms(lambda: block(x), reps, device)
+    fwd, bwd = _stage_times(block, x, reps, device, recompute, recording)
     saved, out = _saved_bytes(block, x, static_ptrs)
-    bwd = _backward_ms(block, x, reps, device)
     fws, bws = _workspaces(block, x, device)
     if cpu_workspace and device.type == "cpu":
         fws, bws = profiled_workspaces(block, x, saved, device)
-    for p in block.parameters():
-        p.grad = None
+    _clear_grads(block)
     layer = {
         "name": name,
         "kind": getattr(block, "kind", None) or type(block).__name__,
@@ -243,42 +385,40 @@ def _measure_block(name, block, x, reps, static_ptrs, device,
 def _loss_entry(loss_fn, x, reps, device, cpu_workspace=False):
     def once():
         leaf = _leaf(x)
-        _sync(device)
-        start = time.perf_counter()
+
+        def run():
+            with torch.enable_grad():
+                loss = loss_fn(leaf)
+            if loss.requires_grad:
+                loss.backward()
+        return _timed_ms(run, device)
+    once()  # warm-up
+    return {"bwd_time": round(statistics.median(once() for _ in range(reps)),
+                              6),
+            "bwd_workspace": _loss_workspace(loss_fn, x, device)
+            if cpu_workspace and device.type == "cpu" else 0}
+
+
+def _loss_workspace(loss_fn, x, device):
+    """The loss op's workspace on the CPU, by PyTorch's memory profiler:
+    the rise during the loss's forward and backward (what it saves, such as
+    cross entropy's log-probabilities, and its temporaries) above the
+    gradient y_L that the chain's ``loss`` op charges."""
+    leaf = _leaf(x)
+
+    def run():
         with torch.enable_grad():
             loss = loss_fn(leaf)
         if loss.requires_grad:
             loss.backward()
-        _sync(device)
-        return (time.perf_counter() - start) * 1000.0
-    return {"bwd_time": round(statistics.median(once() for _ in range(reps)),
-                              6),
-            "bwd_workspace": _loss_saved(loss_fn, x) if cpu_workspace
-            else 0}
 
-
-def _loss_saved(loss_fn, x):
-    """Bytes the loss saves for its own backward (cross entropy's
-    log-probabilities), its input excluded: they live from the loss's
-    forward to its backward, inside the chain's ``loss`` op, so they are
-    its workspace."""
-    seen, skip = {}, {_storage(x)[0]}
-
-    def pack(t):
-        ptr, nbytes = _storage(t)
-        if ptr not in skip:
-            seen[ptr] = nbytes
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        with torch.enable_grad():
-            loss_fn(_leaf(x))
-    return sum(seen.values())
+    peak, _ = _profiled_rise(run, device)
+    return max(0, peak - (_tensor_bytes(x) if leaf.requires_grad else 0))
 
 
 def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
-                 description="", shared_tensors=None, cpu_workspace=False,
-                 recording=False):
+                 description="", shared_tensors=None, cpu_workspace=True,
+                 recording=False, recompute="checkpoint"):
     """Measures ``blocks`` on ``sample_input`` and returns a remat-model dict.
 
     Runs where the blocks and the input are (CPU or CUDA). ``loss_fn`` (x_L
@@ -287,12 +427,17 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     block's measurement. ``shared_tensors``, when given, is a function
     returning tensors every block may read without owning them (attention
     masks, rotary tables): like parameters, they are not counted as saved.
-    ``cpu_workspace``: on the CPU, measure workspaces with PyTorch's memory
-    profiler (:func:`profiled_workspaces`) instead of writing 0.
-    ``recording``: time forwards with autograd recording (as a training
-    step and ``torch.utils.checkpoint`` run them) instead of under
-    ``torch.no_grad``.
+    ``cpu_workspace`` (default on): on the CPU, measure workspaces with
+    PyTorch's memory profiler (:func:`profiled_workspaces`) instead of
+    writing 0.
+    ``recompute``: ``"checkpoint"`` (default), ``"executor"`` or None:
+    which runner's cost of one more forward ``fwd_time`` is (module doc).
+    ``recording`` (with ``recompute=None`` only): time forwards with
+    autograd recording instead of under ``torch.no_grad``.
     """
+    if recompute not in (None, "checkpoint", "executor"):
+        raise ValueError("recompute must be 'checkpoint', 'executor' or "
+                         "None")
     if reps < 1:
         raise ValueError("reps must be >= 1")
     pairs = as_blocks(blocks)
@@ -311,7 +456,8 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     x = sample_input.detach()
     for layer_name, block in pairs:
         layer, x = _measure_block(layer_name, block, x, reps, static_ptrs,
-                                  device, cpu_workspace, recording)
+                                  device, cpu_workspace, recording,
+                                  recompute)
         layers.append(layer)
     doc = {
         "format": "remat-model",

@@ -20,6 +20,16 @@ the remat CLI under five strategies, apply each plan with
   (zeroed in place) before the step, plus the input's bytes.
 - **time**: the median of ``--reps`` steps, the plain step (plan ``none``)
   measured in the same rounds; measured overhead = t_plan / t_none - 1.
+  On the CPU with one thread, a step's time is the thread's CPU time
+  (:func:`remat_torch.export.clock`), so other processes on a shared
+  machine do not count.
+- **predicted overhead**: the model is exported twice, with the
+  recomputation costs of torch.utils.checkpoint (``recompute=
+  "checkpoint"``, what the plans are made from) and of remat's executor
+  (``"executor"``); a plan run in module mode is predicted by the first,
+  one run by the executor by ``remat simulate`` on the second, over the
+  first's plain step (both baselines are the same plain step measured
+  per stage).
 
 Strategies: ``none``; ``sqrt``; ``every-layer`` (``selective --kinds`` the
 layer class: what ``gradient_checkpointing_enable()`` does); ``optimal`` at
@@ -51,7 +61,7 @@ import torch
 from . import zoo
 from .applyplan import apply_plan
 from .chainexport import export_chain
-from .export import write_model
+from .export import clock, write_model
 from .models import discover_chain, output_tensor
 
 DEFAULT_MODELS = ["gpt2", "llama", "bert", "timm-vit", "timm-resnet"]
@@ -97,6 +107,20 @@ def plan_budget(binary, model, out, budget):
         return json.load(f), note
 
 
+def simulated_time(binary, model, schedule_path):
+    """``remat simulate --force --json``'s simulated time of a schedule on
+    another export of the same model (other times, same bytes)."""
+    code, out, err = remat(binary, "simulate", model, schedule_path,
+                           "--force", "--json")
+    if code not in (0, 1):
+        raise Failed("remat simulate %s: %s" % (schedule_path, err.strip()))
+    doc = json.loads(out)
+    if not doc.get("valid"):
+        raise Failed("remat simulate %s: invalid on %s" % (schedule_path,
+                                                           model))
+    return doc["simulated"]["time"]
+
+
 def make_plans(binary, model, workdir, layer_kind):
     base = os.path.join(workdir, os.path.basename(model)[:-5])
     plans = [("none", plan(binary, model, base + ".none.json", "--strategy",
@@ -111,6 +135,10 @@ def make_plans(binary, model, workdir, layer_kind):
         p, note = plan_budget(binary, model, base + ".opt%d.json" % pct,
                               peak * pct // 100)
         plans.append(("optimal-%d%%" % pct, p, note))
+    paths = [base + ".%s.json" % k for k in
+             ("none", "sqrt", "every", "opt50", "opt25")]
+    for (_, p, _), path in zip(plans, paths):
+        p["_path"] = path
     return plans
 
 
@@ -174,6 +202,17 @@ class Runner:
             applied.step()
         return step
 
+    def step_ms(self, applied):
+        """One step's time (ms) by :func:`remat_torch.export.clock`."""
+        self.model.zero_grad(set_to_none=True)
+        step = self.step_fn(applied)
+        clk = clock(self.device)
+        _sync(self.device)
+        t = clk()
+        step()
+        _sync(self.device)
+        return (clk() - t) * 1000.0
+
     def peak(self, applied):
         step = self.step_fn(applied)
         self.model.zero_grad(set_to_none=True)
@@ -184,28 +223,18 @@ class Runner:
             return cuda_peak(step, self.model, x0)
         return profiled_peak(step)
 
-    def times(self, applied_list, reps):
-        """Step times (ms) of each applied plan, ``reps`` rounds each."""
-        runs = []
-        for _ in range(reps):
-            for a in applied_list:
-                self.model.zero_grad(set_to_none=True)
-                step = self.step_fn(a)
-                _sync(self.device)
-                t = time.perf_counter()
-                step()
-                _sync(self.device)
-                runs.append((time.perf_counter() - t) * 1000.0)
-        return runs
-
 
 def measure_model(binary, name, size, device, reps, workdir,
-                  workspaces=False):
+                  workspaces=True):
     made = zoo.build(name, size=size, device=device)
     chain = discover_chain(made["model"], made["inputs"], made["loss_fn"])
     path = os.path.join(workdir, "%s.json" % name)
     write_model(export_chain(chain, name, reps=reps,
                              cpu_workspace=workspaces), path)
+    ex_path = os.path.join(workdir, "%s.executor.json" % name)
+    write_model(export_chain(chain, name, reps=reps,
+                             cpu_workspace=workspaces,
+                             recompute="executor"), ex_path)
     kind = next(s.kind for s in chain.stages if s.role == "layer")
     plans = make_plans(binary, path, workdir, kind)
     runner = Runner(made, device)
@@ -223,17 +252,22 @@ def measure_model(binary, name, size, device, reps, workdir,
             torch.allclose(ref[k], got[k], rtol=1e-4, atol=1e-5) for k in ref)
         peak = runner.peak(a)
         a.remove()
+        pred = sched["predicted"]
+        overhead = pred["overhead"]
+        if a.mode == "executor":
+            overhead = simulated_time(binary, ex_path, sched["_path"]) / \
+                pred["baseline_time"] - 1
         rows.append({"model": name, "plan": label, "mode": a.mode,
-                     "predicted_peak": sched["predicted"]["peak_bytes"],
+                     "predicted_peak": pred["peak_bytes"],
                      "measured_peak": peak,
-                     "predicted_overhead": sched["predicted"]["overhead"],
+                     "predicted_overhead": overhead,
                      "gradients_match": same, "note": note})
     # Interleaved rounds, each plan applied alone (patches do not stack).
     times = [[] for _ in plans]
     for _ in range(reps):
         for k, (_, sched, _) in enumerate(plans):
             a = runner.applied(sched)
-            times[k] += runner.times([a], 1)
+            times[k].append(runner.step_ms(a))
             a.remove()
     med = [statistics.median(t) for t in times]
     for row, t in zip(rows, med):
@@ -351,9 +385,10 @@ def main(argv=None):
                    help="timed steps per plan (default 5)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: steadier times)")
-    p.add_argument("--workspaces", action="store_true",
-                   help="export CPU workspaces measured by the profiler "
-                   "(see docs/runtime.md: they overestimate)")
+    p.add_argument("--no-workspaces", dest="workspaces",
+                   action="store_false",
+                   help="export CPU workspaces as 0 instead of measuring "
+                   "them with the profiler (see docs/runtime.md)")
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         print("remat_torch.fidelity: --device cuda: no CUDA device",
@@ -376,11 +411,14 @@ def main(argv=None):
     meter = ("torch.cuda.max_memory_allocated" if device.type == "cuda"
              else "torch.profiler memory timeline (profile_memory=True)")
     header = ("device %s, torch %s, zoo size %s, %d CPU thread(s), "
-              "workspaces %s, peak meter: %s; time: median of %d steps" % (
+              "workspaces %s, peak meter: %s; time: median of %d steps "
+              "(%s)" % (
                   torch.cuda.get_device_name() if device.type == "cuda"
                   else "cpu", torch.__version__, args.size, args.threads,
                   "profiled" if args.workspaces else "0 (not exported)",
-                  meter, args.reps))
+                  meter, args.reps,
+                  "thread CPU time" if clock(device) is time.thread_time
+                  else "wall time"))
     text = table(rows, header)
     with open(os.path.join(args.out, "fidelity.json"), "w",
               encoding="utf-8") as f:

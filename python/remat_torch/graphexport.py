@@ -10,7 +10,11 @@ like the model's inputs, is an external tensor. One forward with hooks
 records each node's real arguments; an edge u -> v means v reads a tensor
 u returned (the same tensor object, or the same storage), so the skip
 connections of a U-Net (the residuals each down block returns and an up
-block concatenates) are edges.
+block concatenates) are edges. With ``fine=True`` a block's ``ModuleList``
+elements are the nodes instead (diffusers' resnets, attentions, down- and
+upsamplers); the recording run records autograd history, so that a tensor
+made between nodes (``torch.cat`` of a skip) leads back to the nodes it was
+made from.
 
 :func:`export_graph` measures each node on its recorded arguments:
 
@@ -89,15 +93,27 @@ class GraphModel:
         return next(n for n in self.nodes if n.name == name)
 
 
-def _candidates(model):
+def _candidates(model, fine=False):
     cands = []
     for name, child in model.named_children():
         if isinstance(child, nn.ModuleList):
-            cands += [("%s.%s" % (name, i), m)
-                      for i, m in child.named_children()]
+            for i, m in child.named_children():
+                cands += _expand("%s.%s" % (name, i), m, fine)
         else:
-            cands.append((name, child))
+            cands += _expand(name, child, fine)
     return cands
+
+
+def _expand(name, block, fine):
+    """``block`` as one node, or (``fine``) the elements of its
+    ``ModuleList`` children (a diffusers block's resnets, attentions,
+    down/upsamplers) when it has any."""
+    lists = [(n, c) for n, c in block.named_children()
+             if isinstance(c, nn.ModuleList)] if fine else []
+    if not lists:
+        return [(name, block)]
+    return [("%s.%s.%s" % (name, n, i), m) for n, c in lists
+            for i, m in c.named_children()]
 
 
 def _record(model, inputs, cands, autocast=None):
@@ -114,7 +130,9 @@ def _record(model, inputs, cands, autocast=None):
         handles.append(m.register_forward_hook(post, with_kwargs=True))
     first = next(iter(_flat(inputs, [])))
     try:
-        with torch.no_grad(), torch.random.fork_rng(), \
+        # Recording, so that a node's input made by glue code between
+        # nodes (torch.cat of a skip) leads back to its producers.
+        with torch.enable_grad(), torch.random.fork_rng(), \
                 autocast_context(first.device.type, autocast):
             torch.manual_seed(0)
             out = model(**inputs)
@@ -128,19 +146,47 @@ def _record(model, inputs, cands, autocast=None):
     return order, out
 
 
-def discover_graph(model, inputs, loss_fn, autocast=None):
+def _glue_producers(t, by_fn, limit=64):
+    """Nodes whose outputs reach ``t`` through operations outside every
+    node (its autograd history, stopping at node outputs)."""
+    found, stack, seen = [], [t.grad_fn], set()
+    while stack and len(seen) < limit:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if id(fn) in by_fn:
+            found.append(by_fn[id(fn)])
+            continue
+        stack.extend(f for f, _ in fn.next_functions)
+    return found
+
+
+def discover_graph(model, inputs, loss_fn, autocast=None, fine=False):
     """The block graph of ``model`` on the batch ``inputs`` (a dict of
     forward keyword arguments); see the module doc. With ``autocast`` the
     recording run is under ``torch.autocast``, so each block's recorded
-    inputs have the dtypes of a mixed-precision run."""
-    order, out = _record(model, inputs, _candidates(model), autocast)
-    producers, by_storage, nodes = {}, {}, []
+    inputs have the dtypes of a mixed-precision run. ``fine``: a block
+    with ``ModuleList`` children (diffusers' down, mid and up blocks) is
+    replaced by their elements (its ResNet blocks, transformers and
+    resamplers); tensors the block's own code makes between them (the
+    concatenation with a skip) become inputs of the node that reads them,
+    with edges from the nodes whose outputs they are made of."""
+    order, out = _record(model, inputs, _candidates(model, fine), autocast)
+    producers, by_storage, by_fn, nodes = {}, {}, {}, []
     for node in order:
         ins = []
+        node.glue = []
         for t in _flat([node.args, node.kwargs], []):
             src = producers.get(id(t)) or by_storage.get(_storage(t)[0])
-            if src is not None and src not in ins:
-                ins.append(src)
+            srcs = [src] if src is not None else []
+            if not srcs and t.grad_fn is not None:
+                srcs = _glue_producers(t, by_fn)
+                if srcs:
+                    node.glue.append(t)
+            for src in srcs:
+                if src not in ins:
+                    ins.append(src)
         has_params = any(True for _ in node.module.parameters())
         if not ins and not has_params:
             continue  # an external feature, e.g. sinusoidal time features
@@ -149,6 +195,8 @@ def discover_graph(model, inputs, loss_fn, autocast=None):
         for t in _flat(node.out, []):
             producers[id(t)] = node.name
             by_storage.setdefault(_storage(t)[0], node.name)
+            if t.grad_fn is not None:
+                by_fn[id(t.grad_fn)] = node.name
     last = nodes[-1]
     if output_tensor(out) is not output_tensor(last.out) and not torch.equal(
             output_tensor(out), output_tensor(last.out)):
@@ -174,11 +222,14 @@ def _static_ptrs(model, graph):
         produced |= {_storage(t)[0] for t in _flat(n.out, [])}
     for t in _flat(graph.inputs, []):
         ptrs.add(_storage(t)[0])
+    glue = set()
+    for n in graph.nodes:
+        glue |= {_storage(t)[0] for t in getattr(n, "glue", [])}
     for n in graph.nodes:  # external tensors: read but made by no node
         for t in _flat([n.args, n.kwargs], []):
-            if _storage(t)[0] not in produced:
+            if _storage(t)[0] not in produced | glue:
                 ptrs.add(_storage(t)[0])
-    return ptrs, produced
+    return ptrs, produced | glue
 
 
 def _bytes_of(tensors):
@@ -194,7 +245,7 @@ def _measure(node, produced, static, reps, autocast=None):
     def leaf(t):
         if _storage(t)[0] in produced and t.is_floating_point():
             return t.detach().requires_grad_(True)
-        return t
+        return t.detach()
 
     def call(args, kwargs):
         first = next(iter(_flat([args, kwargs], [])), None)
@@ -207,7 +258,10 @@ def _measure(node, produced, static, reps, autocast=None):
         fwd = _median_ms(lambda: call(node.args, node.kwargs), reps)
     args, kwargs = _map(node.args, leaf), _map(node.kwargs, leaf)
     leaves = [t for t in _flat([args, kwargs], []) if t.requires_grad]
-    skip = static | {_storage(t)[0] for t in leaves}
+    # The node's inputs belong to their producers, except a tensor made
+    # between nodes (a concatenation), which the reading node keeps.
+    glue = {_storage(t)[0] for t in getattr(node, "glue", [])}
+    skip = static | {_storage(t)[0] for t in leaves} - glue
     seen = {}
 
     def pack(t):

@@ -28,6 +28,7 @@ ResNet and transformer block inside them.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,9 @@ from .graphexport import discover_graph, export_graph
 from .models import discover_chain, output_tensor
 
 
+_FOUND = re.compile(r"least budget proven feasible is .*?\((\d+) bytes\)")
+
+
 def _remat(binary, *args):
     proc = subprocess.run([binary] + [str(a) for a in args],
                           capture_output=True, text=True, timeout=600)
@@ -55,14 +59,43 @@ def _plan(binary, model, out, budget):
                           "--budget", budget, "-o", out)
     note = ""
     if code == 3:
-        budget = int(_LEAST.search(err).group(1))
-        note = "least feasible budget"
+        least = _LEAST.search(err) or _FOUND.search(err)
+        if not least:
+            raise RuntimeError("remat plan: %s" % err.strip())
+        budget = int(least.group(1))
+        note = ("least feasible budget" if least.re is _LEAST else
+                "least budget remat found feasible in its time limit")
         code, _, err = _remat(binary, "plan", model, "--strategy",
                               "optimal", "--budget", budget, "-o", out)
     if code != 0:
         raise RuntimeError("remat plan: %s" % err.strip())
     with open(out, encoding="utf-8") as f:
-        return json.load(f), note
+        sched = json.load(f)
+    # A graph plan that computes a node three times or more cannot run in
+    # module mode (torch.utils.checkpoint recomputes once): raise the budget
+    # by 5% until it can, and say so.
+    for _ in range(20):
+        if _once_recomputed(sched):
+            return sched, note
+        budget = int(sched["budget_bytes"] * 1.05)
+        code, _, err = _remat(binary, "plan", model, "--strategy",
+                              "optimal", "--budget", budget, "-o", out)
+        if code != 0:
+            raise RuntimeError("remat plan: %s" % err.strip())
+        with open(out, encoding="utf-8") as f:
+            sched = json.load(f)
+        note = "least budget in 5% steps whose plan recomputes each node " \
+            "at most once"
+    raise RuntimeError("remat plan: no plan recomputing each node at most "
+                       "once up to %d bytes" % budget)
+
+
+def _once_recomputed(sched):
+    counts = {}
+    for op in sched["ops"]:
+        if op.get("op") == "compute":
+            counts[op["node"]] = counts.get(op["node"], 0) + 1
+    return all(c <= 2 for c in counts.values())
 
 
 def _measure(made, step, reps):
@@ -110,7 +143,8 @@ def compare_model(binary, name, workdir, reps):
     model = made["model"]
     path = os.path.join(workdir, name + ".json")
     if made["form"] == "graph":
-        graph = discover_graph(model, made["inputs"], made["loss_fn"])
+        graph = discover_graph(model, made["inputs"], made["loss_fn"],
+                               fine=True)
         write_model(export_graph(graph, name, reps=reps), path)
     else:
         chain = discover_chain(model, made["inputs"], made["loss_fn"])

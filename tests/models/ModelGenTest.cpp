@@ -214,6 +214,32 @@ TEST_CASE("modelgen: Llama layer tensors with flash attention") {
         201'867'264ull - 50'331'648ull);
 }
 
+TEST_CASE("modelgen: Llama with transformers' eager RMSNorm") {
+  LlamaOptions O;
+  O.RmsNorm = "eager";
+  GeneratedModel M = ok(generateLlama(O));
+  // Each norm also keeps its fp32 upcast 4sbh = 67,108,864 and the bf16
+  // normalised tensor 2sbh = 33,554,432: +100,663,296 on the fused
+  // figures 201,867,264 (attention) and 427,835,392 (MLP).
+  CHECK(stage(M, "layers.0.attn").SavedBytes == 302'530'560ull);
+  CHECK(stage(M, "layers.0.mlp").SavedBytes == 528'498'688ull);
+  // The layer, 302,530,560 + 528,498,688 = 831,012,864, is the meta export
+  // of the Hugging Face model (26sbh + 8sbf + 8sb + 4asb = 797,474,816,
+  // docs/models.md) plus the 2sbh = 33,554,432 mid-layer residual that the
+  // two-stage chain keeps.
+  //
+  // fp32 activations: the upcast is the input itself; only the fp32
+  // normalised tensor is added, 4sbh = 67,108,864 per norm.
+  LlamaOptions F = O, Ff;
+  F.ActivationBytes = Ff.ActivationBytes = 4;
+  CHECK(stage(ok(generateLlama(F)), "layers.0.mlp").SavedBytes ==
+        stage(ok(generateLlama(Ff)), "layers.0.mlp").SavedBytes +
+            67'108'864ull);
+  O.RmsNorm = "apex";
+  CHECK(err(generateLlama(O)) == "gen llama: --rmsnorm: unknown value "
+                                 "'apex'; expected fused or eager");
+}
+
 TEST_CASE("modelgen: ViT-L/16 has 197 tokens") {
   GeneratedModel M = ok(generateVit(VitOptions()));
   // 24 layers x (attention, mlp) + patch embedding + head.
@@ -279,6 +305,29 @@ TEST_CASE("modelgen: SD 2.1 U-Net graph is acyclic with long skips") {
   // up3.resnet2 reads conv_in's output as its skip.
   const Node &Last = G.Nodes[*G.find("up3.resnet2")];
   CHECK(Last.Inputs[1] == *G.find("conv_in"));
+}
+
+TEST_CASE("modelgen: SD 2.1 up path keeps no output that only a "
+          "concatenation or an upsampler reads") {
+  const Graph &G = ok(generateUNet(UNetOptions())).Forward;
+  auto Bytes = [&](const char *Name) { return G.Nodes[*G.find(Name)].Bytes; };
+  // up0.resnet0 at 8x8 (area 64), batch 4, 2560 -> 1280 channels: GN1 and
+  // SiLU1 outputs 2 x 2560 x 64, conv1, GN2, SiLU2 outputs 3 x 1280 x 64,
+  // SiLU(temb) 1280, all 2 bytes x 4 images: 8 x (327,680 + 245,760 +
+  // 1280) = 4,597,760; two fp32 GN statistics 2 x 8 x 32 x 4 = 2048; the
+  // concatenation it norms 8 x 2560 x 64 = 1,310,720. Sum 5,910,528: its
+  // output (8 x 1280 x 64) goes to up0.resnet1's concatenation only.
+  CHECK(Bytes("up0.resnet0") == 5'910'528ull);
+  // mid.resnet1's output is read by up0.resnet0's concatenation only:
+  // 8 x (2 x 1280 x 64 + 3 x 1280 x 64 + 1280) + 2048 = 3,289,088.
+  CHECK(Bytes("mid.resnet1") == 3'289'088ull);
+  // An upsampler keeps the nearest-upsampled conv input, not its output:
+  // up0.upsample at 16x16, 1280 channels: 8 x 1280 x 256 = 2,621,440.
+  CHECK(Bytes("up0.upsample") == 2'621'440ull);
+  // In up3 (64x64, 320 channels) attn1 feeds a concatenation and attn2
+  // conv_out's GroupNorm, which keeps it; the two blocks have the same
+  // shape, so they differ by the output alone: 8 x 320 x 4096 = 10,485,760.
+  CHECK(Bytes("up3.attn2") - Bytes("up3.attn1") == 10'485'760ull);
 }
 
 TEST_CASE("modelgen: SDXL U-Net has three levels and deep transformers") {

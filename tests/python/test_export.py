@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from remat_helpers import REMAT_BINARY, load_example, not_ready, run_remat
-from remat_torch import export_model, write_model
+from remat_torch import export, export_model, write_model
 
 
 def tiny():
@@ -52,9 +52,66 @@ class ExportTest(unittest.TestCase):
 
     def test_times_are_measured(self):
         for l in self.layers:
+            # fwd_time is checkpoint's recomputation cost, bwd_time the rest
+            # of the plain pass; on layers this small checkpoint's own work
+            # may exceed the pass, which leaves bwd_time at 0 (clamped).
+            self.assertGreater(l["fwd_time"], 0)
+            self.assertGreaterEqual(l["bwd_time"], 0)
+            self.assertEqual(l["fwd_workspace"], 0)  # CPU
+
+    def test_old_time_meaning_on_request(self):
+        doc = export_model(tiny(), torch.randn(5, 8), "tiny", reps=2,
+                           recompute=None)
+        for l in doc["layers"]:
             self.assertGreater(l["fwd_time"], 0)
             self.assertGreater(l["bwd_time"], 0)
-            self.assertEqual(l["fwd_workspace"], 0)  # CPU
+        with self.assertRaises(ValueError):
+            export_model(tiny(), torch.randn(5, 8), "tiny", recompute="x")
+
+
+class RecomputeTimesTest(unittest.TestCase):
+    """The split of a block's measured passes into fwd_time and bwd_time,
+    on a fake clock that each pass advances by a fixed amount."""
+
+    def setUp(self):
+        self.now = [0.0]
+        self.saved = (export.clock, dict(export.RECOMPUTE_RUNNERS))
+        export.clock = lambda device: (lambda: self.now[0])
+
+    def tearDown(self):
+        export.clock = self.saved[0]
+        export.RECOMPUTE_RUNNERS.clear()
+        export.RECOMPUTE_RUNNERS.update(self.saved[1])
+
+    def passes(self, plain_s, again_s):
+        def advance(seconds):
+            def run(block, x, grad):
+                self.now[0] += seconds
+            return run
+        export.RECOMPUTE_RUNNERS["checkpoint"] = (advance(plain_s),
+                                                  advance(again_s))
+
+    def test_split(self):
+        # Plain pass 3 ms (forward and backward), checkpointed pass 5 ms:
+        # one recomputation costs 5 - 3 = 2 ms, the rest of the plain pass
+        # is 3 - 2 = 1 ms.
+        self.passes(0.003, 0.005)
+        fwd, bwd = export._recompute_times(nn.Linear(2, 2), torch.ones(1, 2),
+                                           3, torch.device("cpu"),
+                                           "checkpoint")
+        self.assertAlmostEqual(fwd, 2.0, places=6)
+        self.assertAlmostEqual(bwd, 1.0, places=6)
+
+    def test_recompute_dearer_than_the_pass_is_clamped(self):
+        # Plain 1 ms, checkpointed 4 ms: the 3 ms difference exceeds the
+        # pass, so fwd_time is the whole pass (1 ms) and bwd_time 0, keeping
+        # fwd + bwd = the plain pass.
+        self.passes(0.001, 0.004)
+        fwd, bwd = export._recompute_times(nn.Linear(2, 2), torch.ones(1, 2),
+                                           2, torch.device("cpu"),
+                                           "checkpoint")
+        self.assertAlmostEqual(fwd, 1.0, places=6)
+        self.assertAlmostEqual(bwd, 0.0, places=6)
 
     def test_exported_gpt_loads_in_remat_inspect(self):
         if not REMAT_BINARY:
@@ -74,3 +131,45 @@ class ExportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class _Saves(torch.autograd.Function):
+    """y = a copy of x; saves a 4x copy of x; its backward makes a ``tmp``-fold
+    scratch tensor before the input gradient."""
+
+    @staticmethod
+    def forward(ctx, x, tmp):
+        ctx.tmp = tmp
+        ctx.save_for_backward(x.repeat(4, 1))
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        scratch = torch.ones(ctx.tmp * g.numel())
+        gx = g * scratch[0]
+        del scratch
+        return gx, None
+
+
+class _TwoNodes(nn.Module):
+    def forward(self, x):
+        return _Saves.apply(_Saves.apply(x, 3), 2)
+
+
+class ProfiledWorkspaceTest(unittest.TestCase):
+    def test_backward_workspace_counts_the_frees_of_saved_tensors(self):
+        # b = bytes of x (1024 floats). Recording forward: h (b) and the
+        # first node's copy (4b), then the second's copy (4b) and y (b):
+        # live 10b; saved (hooks) 4b + 4b + y = 9b; fwd workspace b.
+        # Backward, from its start: the second node's scratch 2b and its
+        # gradient b (3b); its copy goes (-4b) and scratch goes: -3b + b;
+        # the first node's scratch 3b and its gradient b: -3b + b + 3b + b
+        # = 2b. Peak 3b, minus y_0 (b): bwd workspace 2b. (A profile of the
+        # backward alone misses the -4b and reads 4b.)
+        x = torch.randn(32, 32)
+        b = x.numel() * 4
+        doc = export_model([("two", _TwoNodes())], x, "two", reps=1)
+        layer = doc["layers"][0]
+        self.assertEqual(layer["saved_bytes"], 9 * b)
+        self.assertEqual(layer["fwd_workspace"], b)
+        self.assertEqual(layer["bwd_workspace"], 2 * b)

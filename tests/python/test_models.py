@@ -70,6 +70,26 @@ class DiscoveryTest(unittest.TestCase):
                           "up_blocks.0"])
         self.assertNotIn("time_proj", edges)  # parameterless, no node input
 
+    def test_unet_fine_graph_edges_through_concatenations(self):
+        # fine=True: the blocks' ResNet blocks, transformers and resamplers
+        # are the nodes. An up ResNet block reads torch.cat(h, skip), made
+        # by the block's own code: its edges lead to the nodes whose outputs
+        # were concatenated. up_blocks.0.resnets.0 concatenates mid_block's
+        # last ResNet output with the last skip, down_blocks.1.resnets.0;
+        # up_blocks.1.resnets.1 its attentions.0 output with conv_in's.
+        m = zoo.build("unet")
+        graph = discover_graph(m["model"], m["inputs"], m["loss_fn"],
+                               fine=True)
+        edges = {n.name: sorted(n.inputs) for n in graph.nodes}
+        self.assertEqual(edges["up_blocks.0.resnets.0"],
+                         ["down_blocks.1.resnets.0", "mid_block.resnets.1",
+                          "time_embedding"])
+        self.assertEqual(edges["up_blocks.1.resnets.1"],
+                         ["conv_in", "time_embedding",
+                          "up_blocks.1.attentions.0"])
+        self.assertEqual(edges["down_blocks.0.attentions.0"],
+                         ["down_blocks.0.resnets.0"])
+
 
 class ExportTest(unittest.TestCase):
     def test_gpt2_bytes_from_shapes(self):
@@ -240,6 +260,27 @@ class ApplyRealModelsTest(unittest.TestCase):
         applied = self.run_plan(m, leaves, plan, "module")
         self.assertEqual(sorted(applied.checkpointed),
                          sorted(n for n, c in counts.items() if c == 2))
+
+    def test_unet_fine_graph(self):
+        m = zoo.build("unet")
+        graph = discover_graph(m["model"], m["inputs"], m["loss_fn"],
+                               fine=True)
+        path = os.path.join(self.tmp.name, "unet-fine.json")
+        write_model(export_graph(graph, "unet-fine", reps=1), path)
+        leaves = graph_leaves(graph)
+        peak = self.plan(path, "uf-none", "none")["predicted"]["peak_bytes"]
+        least = least_budget(path)
+        self.assertLess(least, peak)
+        plan = self.plan(path, "uf-opt", "optimal", "--budget",
+                         str((least + peak) // 2))
+        counts = plan_counts(plan)
+        self.assertEqual(max(counts.values()), 2)  # recomputed, once
+        # The checkpointed modules are inside the diffusers blocks.
+        applied = self.run_plan(m, leaves, plan, "module")
+        self.assertEqual(sorted(applied.checkpointed),
+                         sorted(n for n, c in counts.items() if c == 2))
+        self.assertTrue(any(".resnets." in n or ".attentions." in n
+                            for n in applied.checkpointed))
 
     def test_unet_graph_bf16_autocast(self):
         m = zoo.build("unet")
