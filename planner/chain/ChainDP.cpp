@@ -1,4 +1,4 @@
-//===- planner/ChainDP.cpp - Budget-optimal chain planning ----------------===//
+//===- planner/chain/ChainDP.cpp - Budget-optimal chain planning ----------===//
 //
 // The DP itself is in planner/ChainDPTables.cpp; this file picks exact or
 // discretised sizes, reports infeasibility and bounds the discretisation

@@ -1,4 +1,4 @@
-//===- planner/ChainDPDense.cpp - Discretised chain DP --------------------===//
+//===- planner/chain/ChainDPDense.cpp - Discretised chain DP --------------===//
 //
 // Each table opt_{i,l} covers m in [least feasible, min(what the budget
 // leaves it, store-all need)]; below it the time is infinite, above it the

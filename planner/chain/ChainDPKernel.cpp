@@ -1,4 +1,4 @@
-//===- planner/ChainDPKernel.cpp - Element-wise kernel of the dense DP ----===//
+//===- planner/chain/ChainDPKernel.cpp - Dense DP kernel ------------------===//
 //
 // The loops are vectorised; where the CPU has AVX2 a second copy with
 // 256-bit vectors is picked at load time (GCC function multiversioning).

@@ -1,4 +1,4 @@
-//===- planner/ChainDPTables.cpp - Step-function DP for chains ------------===//
+//===- planner/chain/ChainDPTables.cpp - Step-function DP for chains ------===//
 //
 // The recurrence, with y = A[l+1] the gradient entering Sub(i, l):
 //

@@ -1,4 +1,4 @@
-//===- planner/ChainReplay.cpp - Words for the chain replay's faults ------===//
+//===- planner/core/ChainReplay.cpp - Words for the chain replay's faults -===//
 //
 // The rules themselves are inline in ChainReplay.h; this file only names
 // tensors, ops and faults for messages.

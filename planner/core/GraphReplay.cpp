@@ -1,4 +1,4 @@
-//===- planner/GraphReplay.cpp - Words for the graph replay's faults ------===//
+//===- planner/core/GraphReplay.cpp - Words for the graph replay's faults -===//
 //
 // The rules themselves are inline in GraphReplay.h.
 //

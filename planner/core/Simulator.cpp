@@ -1,4 +1,4 @@
-//===- planner/Simulator.cpp - The one simulator every plan passes --------===//
+//===- planner/core/Simulator.cpp - The one simulator every plan passes ---===//
 //
 // Chain semantics follow spec §3a (rotor's, with the x_L fix), graph
 // semantics spec §3b. The residency rules, those the spec leaves open

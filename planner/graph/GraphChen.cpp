@@ -1,4 +1,4 @@
-//===- planner/GraphChen.cpp - Graph baselines: recompute-all, Chen -------===//
+//===- planner/graph/GraphChen.cpp - Graph baselines: recompute-all, Chen -===//
 
 #include "planner/GraphScalable.h"
 

@@ -1,4 +1,4 @@
-//===- planner/GraphExhaustive.cpp - Optimal over every graph schedule ----===//
+//===- planner/graph/GraphExhaustive.cpp - Every graph schedule -----------===//
 //
 // A* over (computed, resident) node sets; see GraphExhaustive.h. In time
 // mode a path's cost is the sum of compute times and the heuristic is the

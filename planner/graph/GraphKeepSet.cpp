@@ -1,4 +1,4 @@
-//===- planner/GraphKeepSet.cpp - Keep set to compute/free ops ------------===//
+//===- planner/graph/GraphKeepSet.cpp - Keep set to compute/free ops ------===//
 //
 // runKeepSet: the engine behind the scalable planner and the graph baselines
 // (planner/GraphScalable.h explains the plan shape). It emits ops and tracks

@@ -1,4 +1,4 @@
-//===- planner/GraphLimit.cpp - One deterministic limit per graph call ----===//
+//===- planner/graph/GraphLimit.cpp - Deterministic limit -----------------===//
 
 #include "planner/GraphLimit.h"
 

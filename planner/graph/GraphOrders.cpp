@@ -1,4 +1,4 @@
-//===- planner/GraphOrders.cpp - Orders of first computations -------------===//
+//===- planner/graph/GraphOrders.cpp - Orders of first computations -------===//
 
 #include "planner/GraphOrders.h"
 

@@ -1,4 +1,4 @@
-//===- planner/GraphPlanner.cpp - Graph planning entry points -------------===//
+//===- planner/graph/GraphPlanner.cpp - Graph planning entry points -------===//
 //
 // planGraphOptimal runs the scalable planner, then (in exact mode) the
 // exhaustive search on small graphs, else the MILP warm-started with the

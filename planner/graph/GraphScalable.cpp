@@ -1,4 +1,4 @@
-//===- planner/GraphScalable.cpp - Keep-set search for big graphs ---------===//
+//===- planner/graph/GraphScalable.cpp - Keep-set search for big graphs ---===//
 //
 // planGraphScalable: a peak-driven greedy over the keep set, then a re-keep
 // pass and a local search (GraphScalableLocal.cpp) from each plan that fits.

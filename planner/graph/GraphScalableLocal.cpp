@@ -1,4 +1,4 @@
-//===- planner/GraphScalableLocal.cpp - Local search over keep sets -------===//
+//===- planner/graph/GraphScalableLocal.cpp - Local search over keep sets -===//
 //
 // improveKeepSetLocally: first-improvement hill climbing over per-tensor
 // states, plus keep-then-repair moves. Every candidate is measured exactly by

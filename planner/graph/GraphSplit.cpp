@@ -1,4 +1,4 @@
-//===- planner/GraphSplit.cpp - Plans a forward/backward split runs -------===//
+//===- planner/graph/GraphSplit.cpp - Plans a forward/backward split runs -===//
 //
 // splitScheduleOps builds the one schedule a saved set allows;
 // planGraphSplit searches saved sets: every one when there are few

@@ -1,4 +1,4 @@
-//===- planner/GraphMILP.cpp - Checkmate's MILP, solved with CBC ----------===//
+//===- planner/graph/milp/GraphMILP.cpp - Checkmate's MILP ----------------===//
 //
 // Variables, per stage t (0-based) of the frontier-advancing model:
 //   R[t][k]  node k is computed in stage t (R[t][t] = 1);

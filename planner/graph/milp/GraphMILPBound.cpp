@@ -1,4 +1,4 @@
-//===- planner/GraphMILPBound.cpp - Covering bound on graph plan time -----===//
+//===- planner/graph/milp/GraphMILPBound.cpp - Covering bound -------------===//
 //
 // See planner/GraphMILPBound.h for the argument. Columns are segments of a
 // tensor's lifetime between two of its readers; rows are the first-compute

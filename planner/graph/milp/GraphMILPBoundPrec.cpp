@@ -1,4 +1,4 @@
-//===- planner/GraphMILPBoundPrec.cpp - Covering bound with precedence ----===//
+//===- planner/graph/milp/GraphMILPBoundPrec.cpp - Bound with precedence --===//
 //
 // The covering program of GraphMILPBound.cpp, split per moment and with
 // the inputs a recomputation needs. See coverBoundWithPrecedence in

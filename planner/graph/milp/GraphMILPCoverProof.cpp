@@ -1,4 +1,4 @@
-//===- planner/GraphMILPCoverProof.cpp - Optimality by covering solutions -===//
+//===- planner/graph/milp/GraphMILPCoverProof.cpp - Covering proof --------===//
 //
 // The argument. Let base be the sum of node times and K = Limit - base. A
 // plan of the MILP with time at most Limit spends at most K on

@@ -1,4 +1,4 @@
-//===- planner/GraphMILPSolve.cpp - Exact graph MILP, solved with CBC -----===//
+//===- planner/graph/milp/GraphMILPSolve.cpp - MILP via CBC ---------------===//
 //
 // Runs CBC on the model of GraphMILP.cpp within a wall-clock deadline that
 // covers everything (bound, model build, root LP and cuts, search), starting
