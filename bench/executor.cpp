@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Executor.h"
+#include "planner/Baselines.h"
 #include "runtime/Synthetic.h"
 
 #include "BenchArgs.h"
@@ -45,7 +46,7 @@ int main(int Argc, char **Argv) {
     S.BwdWorkspace = 1024;
     C.Stages.push_back(S);
   }
-  std::vector<ChainOp> Ops = storeEverythingChainOps(C);
+  std::vector<ChainOp> Ops = storeAllOps(C);
   auto Dev = createCpuBackend(CpuClock::Steady);
   SyntheticWorkload W(C, *Dev, 0);
   std::vector<double> Exec, Raw;

@@ -2,7 +2,6 @@
 
 #include "runtime/Executor.h"
 
-#include "planner/Baselines.h"
 #include "planner/ChainReplay.h"
 #include "planner/Errors.h"
 
@@ -157,17 +156,6 @@ Expected<RunResult> runChain(ChainWorkload &W, ArrayRef<ChainOp> Ops,
                              Backend &B) {
   ChainRun Run(W, B);
   return Run.run(Ops);
-}
-
-std::vector<ChainOp> storeEverythingChainOps(const Chain &C) {
-  return storeAllOps(C);
-}
-
-std::vector<GraphOp> storeEverythingGraphOps(const Graph &G) {
-  std::vector<GraphOp> Ops;
-  for (unsigned V = 0; V < G.size(); ++V)
-    Ops.push_back({GraphOpKind::Compute, V});
-  return Ops;
 }
 
 static uint64_t scaleDown(uint64_t Bytes, uint64_t Divisor) {

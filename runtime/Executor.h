@@ -106,13 +106,6 @@ llvm::Expected<RunResult> runGraphSynthetic(const Graph &G,
                                             llvm::ArrayRef<GraphOp> Ops,
                                             Backend &B, double MicrosPerUnit);
 
-/// The store-everything chain schedule: F_all 0..L-1, loss, B L-1..0 (the
-/// planner's baseline, storeAllOps of planner/Baselines.h).
-std::vector<ChainOp> storeEverythingChainOps(const Chain &C);
-
-/// The store-everything graph schedule: compute every node in id order.
-std::vector<GraphOp> storeEverythingGraphOps(const Graph &G);
-
 /// \p C with every size divided by \p Divisor, rounded up (a size that is
 /// not zero stays at least 1). Times are unchanged. Divisor 1 is identity.
 Chain scaleChainBytes(const Chain &C, uint64_t Divisor);

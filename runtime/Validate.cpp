@@ -2,6 +2,7 @@
 
 #include "runtime/Validate.h"
 #include "graph/Errors.h"
+#include "planner/Baselines.h"
 
 #include "graph/Size.h"
 #include "planner/Simulator.h"
@@ -125,7 +126,7 @@ static Expected<Predictions> predictChain(const Chain &C,
   auto S = simulateChain(C, Ops);
   if (!S)
     return S.takeError();
-  auto B = simulateChain(C, storeEverythingChainOps(C));
+  auto B = simulateChain(C, storeAllOps(C));
   if (!B)
     return B.takeError();
   return Predictions{std::move(*S), std::move(*B)};
@@ -193,7 +194,7 @@ static Error validateSyntheticChain(ValidationReport &R, const Model &M,
   Chain C = scaleChainBytes(*M.AsChain, R.BytesScale);
   double Scale = scaleTime(R, O, P->Sched.Time, S.ChainOps.size());
   SyntheticWorkload W(C, Dev, Scale);
-  std::vector<ChainOp> BaseOps = storeEverythingChainOps(C);
+  std::vector<ChainOp> BaseOps = storeAllOps(C);
   Measurements Me;
   auto Base = medianRun([&] { return runChain(W, BaseOps, Dev); }, O.Repeats);
   if (!Base)
@@ -212,7 +213,7 @@ static Error validateSyntheticChain(ValidationReport &R, const Model &M,
 static Error validateSyntheticGraph(ValidationReport &R, const Model &M,
                                     const Schedule &S, Backend &Dev,
                                     const ValidateOptions &O) {
-  std::vector<GraphOp> BaseOps = storeEverythingGraphOps(M.G);
+  std::vector<GraphOp> BaseOps = storeAllGraphOps(M.G);
   auto P = scaleBytes(R, O, [&](uint64_t Scale) -> Expected<Predictions> {
     Graph G = scaleGraphBytes(M.G, Scale);
     auto PS = simulateGraph(G, S.GraphOps);
@@ -287,7 +288,7 @@ struct RealHooks {
 static Error measureReal(ValidationReport &R, const Model &M, const Schedule &S,
                          Backend &Dev, const ValidateOptions &O, RealHooks H,
                          const Predictions &P) {
-  std::vector<ChainOp> BaseOps = storeEverythingChainOps(H.W.chain());
+  std::vector<ChainOp> BaseOps = storeAllOps(H.W.chain());
   Measurements Me;
   if (Error E = H.Zero())
     return E;

@@ -29,6 +29,7 @@
 #include "RuntimeTestUtil.h"
 #include "TestUtil.h"
 
+#include "planner/Baselines.h"
 #include "planner/Simulator.h"
 #include "runtime/RealDevice.h"
 #include "runtime/RealMath.h"
@@ -67,7 +68,7 @@ Step cpuStep(RealNet &Net) {
   RealWorkload W(Net);
   auto Cpu = createCpuBackend();
   Net.zeroGrads();
-  auto R = runChain(W, storeEverythingChainOps(W.chain()), *Cpu);
+  auto R = runChain(W, storeAllOps(W.chain()), *Cpu);
   REQUIRE(bool(R));
   Step S{0, Net.gradients(), W.inputGradient()};
   const RealShape &Sh = Net.shape();
@@ -114,7 +115,7 @@ TEST_CASE("cuda real: loss and gradients match the CPU real mode, scheduled "
     const Chain &C = (*W)->chain();
     std::vector<float> Base, BaseInput;
     for (const auto &Ops :
-         {storeEverythingChainOps(C), segmentSchedule(L, {0, L / 2}),
+         {storeAllOps(C), segmentSchedule(L, {0, L / 2}),
           segmentSchedule(L, {0, 3, 6}), recomputeAllSchedule(L)}) {
       REQUIRE(!(*W)->zeroGrads());
       auto R = runChain(**W, Ops, *Dev);
@@ -171,7 +172,7 @@ TEST_CASE(
   auto W = createDeviceRealWorkload(*Net2, *Dev);
   REQUIRE(bool(W));
   REQUIRE(!(*W)->zeroGrads());
-  REQUIRE(bool(runChain(**W, storeEverythingChainOps((*W)->chain()), *Dev)));
+  REQUIRE(bool(runChain(**W, storeAllOps((*W)->chain()), *Dev)));
   auto G = (*W)->gradients();
   REQUIRE(bool(G));
   double Err = relMaxError(*G, Ref.Grads);

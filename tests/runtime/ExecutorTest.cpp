@@ -7,6 +7,7 @@
 
 #include "RuntimeTestUtil.h"
 
+#include "planner/Baselines.h"
 #include "planner/Errors.h"
 #include "runtime/Executor.h"
 #include "runtime/Synthetic.h"
@@ -65,7 +66,7 @@ TEST_CASE("executor: store-everything peak by hand") {
   // loss adds y_4: 10; B 3 adds y_3: 11, then frees y_4 and x̄_4 -> 8, and
   // every later B adds 1 and frees 3. Peak 11.
   Chain C = uniformChain(4, 1, 2);
-  RunResult R = runOk(C, storeEverythingChainOps(C));
+  RunResult R = runOk(C, storeAllOps(C));
   CHECK(R.PeakBytes == 11);
   CHECK(R.EndLiveBytes == 1); // y_0 alone: B 0 freed x_0
   CHECK(R.ForwardOps == 4);
@@ -94,7 +95,7 @@ TEST_CASE("executor: workspaces count for the op's duration only") {
   C.Stages[3].FwdWorkspace = 5;
   C.Stages[0].BwdWorkspace = 4;
   CHECK(runOk(C, segmentSchedule(4, {0, 2})).PeakBytes == 11);
-  CHECK(runOk(C, storeEverythingChainOps(C)).PeakBytes == 14);
+  CHECK(runOk(C, storeAllOps(C)).PeakBytes == 14);
 }
 
 TEST_CASE("executor: recompute-all counts L(L-1)/2 recomputations") {
@@ -153,7 +154,7 @@ TEST_CASE("executor: synthetic ops last at least their scaled time") {
   Chain C = uniformChain(3, 8, 16);
   auto Dev = createCpuBackend();
   SyntheticWorkload W(C, *Dev, 20);
-  auto R = runChain(W, storeEverythingChainOps(C), *Dev);
+  auto R = runChain(W, storeAllOps(C), *Dev);
   REQUIRE(bool(R));
   CHECK(R->OpMicros >= 180);
   CHECK(R->WallMicros >= R->OpMicros);

@@ -1,5 +1,6 @@
 //===- tests/runtime/GraphExecutorTest.cpp - Graph-dialect execution ------===//
 
+#include "planner/Baselines.h"
 #include "planner/Errors.h"
 #include "planner/Simulator.h"
 #include "runtime/Executor.h"
@@ -57,7 +58,7 @@ TEST_CASE("graph executor: peak and recomputations by hand") {
 TEST_CASE("graph executor: matches the simulator's peak") {
   Graph G = smallGraph();
   auto Dev = createCpuBackend();
-  for (const auto &Ops : {smallSchedule(), storeEverythingGraphOps(G)}) {
+  for (const auto &Ops : {smallSchedule(), storeAllGraphOps(G)}) {
     auto Sim = simulateGraph(G, Ops);
     if (!Sim) {
       std::string Msg = llvm::toString(Sim.takeError());

@@ -13,6 +13,7 @@
 #include "TestUtil.h"
 
 #include "graph/ModelLoader.h"
+#include "planner/Baselines.h"
 #include "planner/Strategy.h"
 #include "runtime/Executor.h"
 #include "runtime/Synthetic.h"
@@ -57,7 +58,7 @@ RunResult runControl(CpuFault Fault) {
   O.Fault = Fault;
   auto Dev = createCpuBackend(O);
   SyntheticWorkload W(C, *Dev, 0.01);
-  auto R = runChain(W, storeEverythingChainOps(C), *Dev);
+  auto R = runChain(W, storeAllOps(C), *Dev);
   REQUIRE_MESSAGE(bool(R), (R ? "" : llvm::toString(R.takeError())));
   return *R;
 }
@@ -89,7 +90,7 @@ Schedule storeEverything(const Chain &C) {
   Schedule S;
   S.Kind = Dialect::Chain;
   S.Strategy = "none";
-  S.ChainOps = storeEverythingChainOps(C);
+  S.ChainOps = storeAllOps(C);
   return S;
 }
 } // namespace

@@ -12,6 +12,7 @@
 #include "RuntimeTestUtil.h"
 #include "TestUtil.h"
 
+#include "planner/Baselines.h"
 #include "runtime/Profile.h"
 #include "runtime/RealDevice.h"
 #include "runtime/RealMath.h"
@@ -129,7 +130,7 @@ TEST_CASE("real device: refused on the cpu backend and without a GPU") {
   M.AsChain = Net->chain();
   Schedule Sch;
   Sch.Kind = Dialect::Chain;
-  Sch.ChainOps = storeEverythingChainOps(*M.AsChain);
+  Sch.ChainOps = storeAllOps(*M.AsChain);
   ValidateOptions O;
   O.Device = "cuda";
   O.Mode = WorkloadMode::Real;
@@ -187,7 +188,7 @@ TEST_CASE("real device: the device workload on host operations equals the "
     auto Cpu = createCpuBackend();
     RealWorkload Ref(*Net);
     Net->zeroGrads();
-    REQUIRE(bool(runChain(Ref, storeEverythingChainOps(Ref.chain()), *Cpu)));
+    REQUIRE(bool(runChain(Ref, storeAllOps(Ref.chain()), *Cpu)));
     std::vector<float> Want = Net->gradients();
     Want.insert(Want.end(), Ref.inputGradient().begin(),
                 Ref.inputGradient().end());
@@ -209,9 +210,9 @@ TEST_CASE("real device: the device workload on host operations equals the "
     auto W = createOpsRealWorkload(*Net, createHostDeviceOps(), true);
     REQUIRE_MESSAGE(bool(W), (W ? "" : llvm::toString(W.takeError())));
     unsigned L = Net->size();
-    for (const auto &Ops : {storeEverythingChainOps((*W)->chain()),
-                            test::segmentSchedule(L, {0, L / 2}),
-                            test::recomputeAllSchedule(L)}) {
+    for (const auto &Ops :
+         {storeAllOps((*W)->chain()), test::segmentSchedule(L, {0, L / 2}),
+          test::recomputeAllSchedule(L)}) {
       std::vector<float> Got = runDevice(**W, Ops, *Cpu);
       CHECK(bitIdentical(Got, Want));
       CHECK((*W)->lastLoss() == Loss);

@@ -9,6 +9,7 @@
 
 #include "RuntimeTestUtil.h"
 
+#include "planner/Baselines.h"
 #include "planner/Simulator.h"
 #include "planner/Strategy.h"
 #include "runtime/RealModel.h"
@@ -54,7 +55,7 @@ TEST_CASE("real: gradients are bit-identical under hand-built schedules") {
   unsigned L = Net->size();
   REQUIRE(L == 10); // embed + 2 x (ln, attn, ln, mlp) + head
   Chain C = Net->chain();
-  Step Ref = trainStep(*Net, storeEverythingChainOps(C));
+  Step Ref = trainStep(*Net, storeAllOps(C));
   // The step really trains: gradients are not all zero.
   bool AnyNonZero = false;
   for (float G : Ref.Grads)
@@ -81,8 +82,8 @@ TEST_CASE("real: gradients are bit-identical under planned schedules") {
   Model M;
   M.Name = "tiny-gpt";
   M.AsChain = Net->chain();
-  Step Ref = trainStep(*Net, storeEverythingChainOps(*M.AsChain));
-  auto Base = simulateChain(*M.AsChain, storeEverythingChainOps(*M.AsChain));
+  Step Ref = trainStep(*Net, storeAllOps(*M.AsChain));
+  auto Base = simulateChain(*M.AsChain, storeAllOps(*M.AsChain));
   REQUIRE(bool(Base));
   StrategyOptions Opts[4];
   Opts[0].Name = "sqrt";
@@ -117,7 +118,7 @@ TEST_CASE("real: dropout is on and depends on the seed") {
   auto NA2 = RealNet::fromPreset("tiny-mlp", 2, A);
   auto NB = RealNet::fromPreset("tiny-mlp", 2, B);
   REQUIRE((NA && NA2 && NB));
-  auto Ops = storeEverythingChainOps(NA->chain());
+  auto Ops = storeAllOps(NA->chain());
   Step SA = trainStep(*NA, Ops), SA2 = trainStep(*NA2, Ops),
        SB = trainStep(*NB, Ops);
   CHECK(bitIdentical(SA.Grads, SA2.Grads));

@@ -12,6 +12,7 @@
 
 #include "graph/Lowering.h"
 #include "graph/ModelLoader.h"
+#include "planner/Baselines.h"
 #include "planner/Errors.h"
 #include "planner/Simulator.h"
 #include "planner/Strategy.h"
@@ -130,8 +131,7 @@ TEST_CASE("synthetic: every chain strategy on random chains is exact") {
       Model M;
       M.Name = "random-" + std::to_string(L) + "-" + std::to_string(Seed);
       M.AsChain = randomChain(L, Seed);
-      auto Base =
-          simulateChain(*M.AsChain, storeEverythingChainOps(*M.AsChain));
+      auto Base = simulateChain(*M.AsChain, storeAllOps(*M.AsChain));
       REQUIRE(bool(Base));
       for (const char *Name : ChainStrategies) {
         // Budget for optimal and chen: 70% of storing everything.
@@ -168,8 +168,7 @@ TEST_CASE("synthetic: every strategy on the bundled models, bytes scaled") {
     }
     std::optional<uint64_t> Budget;
     if (M->isChain()) {
-      auto Base =
-          simulateChain(*M->AsChain, storeEverythingChainOps(*M->AsChain));
+      auto Base = simulateChain(*M->AsChain, storeAllOps(*M->AsChain));
       REQUIRE(bool(Base));
       Budget = Base->PeakBytes / 2;
     }
