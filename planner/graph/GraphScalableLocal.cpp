@@ -248,20 +248,25 @@ private:
     AtPeak &= P.ResidentAtPeak;
     std::optional<KeepSetPlan> Best;
     double BestKey = std::numeric_limits<double>::infinity();
+    // Keeps the policy's plan when it lowers the peak at the least time per
+    // byte so far.
+    auto Consider = [&](const KeepPolicy &T) {
+      KeepSetPlan Q = eval(T);
+      if (Q.PeakBytes >= P.PeakBytes)
+        return;
+      double Key = (Q.Time - P.Time) / double(P.PeakBytes - Q.PeakBytes);
+      if (!Best || Key < BestKey) {
+        BestKey = Key;
+        Best = std::move(Q);
+      }
+    };
     for (unsigned V : AtPeak.set_bits()) {
       if (V == Fixed || exhausted())
         continue;
       for (TensorState S : lighter(V, stateOf(P.Policy, V))) {
         KeepPolicy T = P.Policy;
         setState(T, V, S);
-        KeepSetPlan Q = eval(T);
-        if (Q.PeakBytes >= P.PeakBytes)
-          continue;
-        double Key = (Q.Time - P.Time) / double(P.PeakBytes - Q.PeakBytes);
-        if (!Best || Key < BestKey) {
-          BestKey = Key;
-          Best = std::move(Q);
-        }
+        Consider(T);
       }
     }
     // Or free a tensor held across the peak before its next user, which
@@ -279,14 +284,7 @@ private:
         continue;
       KeepPolicy T = P.Policy;
       T.ForceFree.set(Edge);
-      KeepSetPlan Q = eval(T);
-      if (Q.PeakBytes >= P.PeakBytes)
-        continue;
-      double Key = (Q.Time - P.Time) / double(P.PeakBytes - Q.PeakBytes);
-      if (!Best || Key < BestKey) {
-        BestKey = Key;
-        Best = std::move(Q);
-      }
+      Consider(T);
     }
     return Best;
   }
