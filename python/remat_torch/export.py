@@ -14,7 +14,10 @@ For each block i, on the real input x_i of a sample batch:
   minus ``fwd_time``. So ``fwd_time + bwd_time`` is the block's share of a
   plain step, and each recomputation the planner adds costs what it costs
   under checkpoint (a segment of k stages checkpointed as one call pays
-  the call's fixed part once, charged here k times).
+  the call's fixed part once, charged here k times). Where the clock's
+  noise makes that median zero or less (blocks of a few microseconds),
+  ``fwd_time`` is the recorded forward alone, measured on the same clock:
+  a recomputation is never free.
   ``recompute="executor"``: the same with (a) and (b) run as
   :func:`remat_torch.run_schedule` runs ``F_all, B`` and ``F_ck, F_all,
   B``. ``recompute=None``: the previous meaning, ``fwd_time`` the forward
@@ -193,7 +196,13 @@ def _recompute_times(block, x, reps, device, recompute):
             base.append(times[0])
             diff.append(times[1] - times[0])
     step = statistics.median(base)
-    fwd = min(max(statistics.median(diff), 0.0), step)
+    fwd = statistics.median(diff)
+    if fwd <= 0.0:
+        # On a block this small the clock's noise can swallow checkpoint's
+        # extra work; a recomputation still runs one recorded forward, so
+        # that (measured on the same clock) is the floor, never zero.
+        fwd = _recording_ms(block, x, reps, device)
+    fwd = min(fwd, step)
     return fwd, step - fwd
 
 

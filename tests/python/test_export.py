@@ -113,6 +113,25 @@ class RecomputeTimesTest(unittest.TestCase):
         self.assertAlmostEqual(fwd, 1.0, places=6)
         self.assertAlmostEqual(bwd, 0.0, places=6)
 
+    def test_noise_below_zero_falls_back_to_the_recorded_forward(self):
+        # Plain 3 ms, checkpointed 2.5 ms: the difference (-0.5 ms) is
+        # noise, not a free recomputation. The block's own forward advances
+        # the clock by 0.4 ms, so fwd_time is that forward (0.4 ms) and
+        # bwd_time the rest of the plain pass, 3 - 0.4 = 2.6 ms.
+        self.passes(0.003, 0.0025)
+        now = self.now
+
+        class Ticks(nn.Module):
+            def forward(self, x):
+                now[0] += 0.0004
+                return x * 2.0
+
+        fwd, bwd = export._recompute_times(Ticks(), torch.ones(1, 2), 3,
+                                           torch.device("cpu"),
+                                           "checkpoint")
+        self.assertAlmostEqual(fwd, 0.4, places=6)
+        self.assertAlmostEqual(bwd, 2.6, places=6)
+
     def test_exported_gpt_loads_in_remat_inspect(self):
         if not REMAT_BINARY:
             self.skipTest("REMAT_BINARY not set")
