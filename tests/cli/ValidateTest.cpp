@@ -271,10 +271,14 @@ void defaultsPassOn(const std::string &Name) {
              {"revolve", "--slots", "4"},
              {"optimal", "--budget", Half}};
   else
-    // Graph chen plans without a budget: with one, the planner currently
-    // exceeds it on this model (a planner bug, reported separately).
-    Plans = {
-        {"none"}, {"recompute-all"}, {"chen"}, {"optimal", "--budget", Half}};
+    // Graph chen at half the peak is infeasible (its least feasible budgets
+    // are 2.24 of 3.79 GiB on sd21, 59%, and 5.22 of 7.17 GiB on sdxl,
+    // 73%), so it is validated without a budget and at four fifths.
+    Plans = {{"none"},
+             {"recompute-all"},
+             {"chen"},
+             {"chen", "--budget", std::to_string(storeAllPeak(Model) / 5 * 4)},
+             {"optimal", "--budget", Half}};
   const uint64_t Cap = uint64_t(256) << 20;
   for (const auto &Plan : Plans) {
     INFO(Name << " / " << Plan[0]);
