@@ -52,6 +52,8 @@ class CostModel:
     flops_per_s: float
     bytes_per_s: float
     launch_s: float
+    #: Give convolution backward groups their measured workspace.
+    measure_workspace: bool = True
 
     def describe(self) -> str:
         return (f"{self.flops_per_s / 1e9:.1f} GFLOP/s, "
@@ -104,9 +106,10 @@ class CostModel:
         moved = sum(tensor_bytes(s) for s in read)
         moved += sum(tensor_bytes(o) for o in group.outputs)
         group.flops = flops
-        peak = sum(measured_peak(m) for m in group.members
-                   if _packet_name(m) == "convolution_backward")
-        group.workspace += max(0, peak - group.bytes)
+        if self.measure_workspace:
+            peak = sum(measured_peak(m) for m in group.members
+                       if _packet_name(m) == "convolution_backward")
+            group.workspace += max(0, peak - group.bytes)
         kernels = 1 if any(m.op == "call_function" for m in group.members) else 0
         seconds = (flops / self.flops_per_s + moved / self.bytes_per_s
                    + kernels * self.launch_s)
