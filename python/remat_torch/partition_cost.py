@@ -21,7 +21,8 @@ measured, not modelled: :func:`measured_peak` runs each distinct
 convolution backward of the graph once on real tensors of the fake
 tensors' shapes and strides, under the profiler's allocation records, and
 the group's workspace is that allocation peak less the group's bytes (the
-outputs the model already counts).
+outputs the model already counts). CPU graphs only: the profiler's CPU
+allocation records are the meter, so a GPU graph gets no workspace.
 """
 
 from __future__ import annotations
@@ -167,12 +168,12 @@ def _packet_name(node) -> str:
 def measured_peak(node) -> int:
     """Allocation peak (outputs included) of the node's op run once on real
     tensors shaped and strided as its fake tensors (0 when an input is not a
-    tensor the replay can build). Cached per signature."""
+    CPU tensor the replay can build). Cached per signature."""
     def real(a):
         if isinstance(a, torch.fx.Node):
             v = a.meta.get("val")
-            if not isinstance(v, torch.Tensor):
-                raise TypeError("not a tensor")
+            if not isinstance(v, torch.Tensor) or v.device.type != "cpu":
+                raise TypeError("not a CPU tensor")  # the meter sees CPU only
             return torch.empty_strided(tuple(v.shape), tuple(v.stride()),
                                        dtype=v.dtype).normal_()
         return a
