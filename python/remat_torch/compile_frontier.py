@@ -10,7 +10,8 @@ under
 - remat's partitioner (:mod:`remat_torch.partitioner`) at b times the
   store-everything peak of the lowered joint graph, in bytes,
 
-for b in 0.2, 0.4, 0.6, 0.8 (and 1.0 for PyTorch's default), and measures
+for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95 (and 1.0 for PyTorch's default),
+and measures
 
 - the step's memory peak above what was allocated before it, from the
   profiler's allocation records (``profile_memory=True``: every allocation
@@ -41,7 +42,7 @@ import torch
 from .partition_cost import calibrate
 from .partitioner import remat_backend
 
-BUDGETS = (0.2, 0.4, 0.6, 0.8)
+BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95)
 SOLVERS = ("dp", "greedy", "ilp")
 
 
@@ -363,7 +364,11 @@ def main(argv=None) -> int:
                          "all); the others get the first solver only")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: steady timings on shared cores)")
+    ap.add_argument("--no-measured-workspace", action="store_true",
+                    help="remat's lowering gives convolution backwards no "
+                         "workspace (the model before the measured one)")
     args = ap.parse_args(argv)
+    calibrate().measure_workspace = not args.no_measured_workspace
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -13,8 +13,16 @@ time(group) = flops / F + bytes_moved / BW + launch, in microseconds, where
   fastest of several timed runs of the eager op (other processes on a
   shared machine only ever slow a run down).
 
-This is an estimate, not a measurement of the compiled kernels; the
-side-by-side (``remat_torch.compile_frontier``) measures the real steps.
+Memory the tensors do not show: ``convolution_backward`` (an extern kernel
+Inductor calls as is) allocates scratch while it computes (on CPU, the
+oneDNN path reorders the weight, its gradient and, for small weights, the
+activations: from 2 to several hundred times the weight's bytes). It is
+measured, not modelled: :func:`measured_peak` runs each distinct
+convolution backward of the graph once on real tensors of the fake
+tensors' shapes and strides, under the profiler's allocation records, and
+the group's workspace is that allocation peak less the group's bytes (the
+outputs the model already counts). CPU graphs only: the profiler's CPU
+allocation records are the meter, so a GPU graph gets no workspace.
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ class CostModel:
     flops_per_s: float
     bytes_per_s: float
     launch_s: float
+    #: Give convolution backward groups their measured workspace.
+    measure_workspace: bool = True
 
     def describe(self) -> str:
         return (f"{self.flops_per_s / 1e9:.1f} GFLOP/s, "
@@ -97,6 +107,10 @@ class CostModel:
         moved = sum(tensor_bytes(s) for s in read)
         moved += sum(tensor_bytes(o) for o in group.outputs)
         group.flops = flops
+        if self.measure_workspace:
+            peak = sum(measured_peak(m) for m in group.members
+                       if _packet_name(m) == "convolution_backward")
+            group.workspace += max(0, peak - group.bytes)
         kernels = 1 if any(m.op == "call_function" for m in group.members) else 0
         seconds = (flops / self.flops_per_s + moved / self.bytes_per_s
                    + kernels * self.launch_s)
@@ -123,3 +137,67 @@ def calibrate(force: bool = False) -> CostModel:
     _CALIBRATED = CostModel(flops_per_s=flops, bytes_per_s=bandwidth,
                             launch_s=t_small)
     return _CALIBRATED
+
+
+def allocation_peak(fn) -> tuple[int, int]:
+    """(peak, final) bytes the CPU allocator held during fn() above its
+    start, from the profiler's allocation records."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        fn()
+    records = sorted((e.start_ns(), e.nbytes())
+                     for e in p.profiler.kineto_results.events()
+                     if e.name() == "[memory]")
+    level = peak = 0
+    for _, nbytes in records:
+        level += nbytes
+        peak = max(peak, level)
+    return peak, level
+
+
+_PEAKS = {}
+
+
+def _packet_name(node) -> str:
+    target = node.target
+    if isinstance(target, torch._ops.OpOverload):
+        return target._overloadpacket.__name__
+    return ""
+
+
+def measured_peak(node) -> int:
+    """Allocation peak (outputs included) of the node's op run once on real
+    tensors shaped and strided as its fake tensors (0 when an input is not a
+    CPU tensor the replay can build). Cached per signature."""
+    def real(a):
+        if isinstance(a, torch.fx.Node):
+            v = a.meta.get("val")
+            if not isinstance(v, torch.Tensor) or v.device.type != "cpu":
+                raise TypeError("not a CPU tensor")  # the meter sees CPU only
+            return torch.empty_strided(tuple(v.shape), tuple(v.stride()),
+                                       dtype=v.dtype).normal_()
+        return a
+
+    def key(a):
+        if isinstance(a, torch.fx.Node):
+            v = a.meta.get("val")
+            return (tuple(v.shape), tuple(v.stride()), str(v.dtype)) \
+                if isinstance(v, torch.Tensor) else None
+        return repr(a)
+    sig = (str(node.target), tuple(key(a) for a in node.args))
+    if sig in _PEAKS:
+        return _PEAKS[sig]
+    from torch._subclasses.fake_tensor import unset_fake_temporarily
+    out = []
+    # The partitioner runs under the compile's fake mode: real tensors here.
+    with unset_fake_temporarily(), torch.no_grad():
+        try:
+            args = [real(a) for a in node.args]
+        except TypeError:
+            _PEAKS[sig] = 0
+            return 0
+        out.append(node.target(*args))  # warm: first-call allocations
+        out.clear()
+        _PEAKS[sig], _ = allocation_peak(
+            lambda: out.append(node.target(*args)))
+    return _PEAKS[sig]

@@ -21,10 +21,15 @@ node is forward (including the forward-only values that only the backward
 reads). One ``loss`` node reads the groups of the forward outputs; backward
 groups that read a tangent read it.
 
-Bytes count activations only: graph inputs (parameters, the batch,
-tangents) are external and not counted (spec section 3b), and a tensor that
-only the graph's output reads in the backward (a parameter gradient) has
-bytes 0, as it belongs to the static gradient memory.
+Bytes: graph inputs (parameters, the batch, tangents) are external and
+not counted (spec section 3b). A tensor the backward returns is a
+gradient. By default one that only the graph's output reads has bytes 0,
+as static gradient memory outside the budget. With ``count_gradients``
+every gradient counts from the group that computes it to the end of the
+step, as the step allocates it then (``zero_grad(set_to_none=True)``) and
+holds it for the optimizer: the last backward group reads every gradient
+group, and a gradient a tuple op returns (the weight gradient of a
+convolution backward) is a group of its own that reads the tuple op's.
 """
 
 from __future__ import annotations
@@ -146,8 +151,9 @@ class Lowered:
         return last
 
 
-def _union_find_groups(nodes, storage_of, consumers, phase_bw):
-    """Assigns each non-view FX node a group root by the fusion rule."""
+def _union_find_groups(nodes, storage_of, consumers, phase_bw, apart=()):
+    """Assigns each non-view FX node a group root by the fusion rule;
+    the ``getitem`` nodes in ``apart`` stay groups of their own."""
     root = {}
 
     def find(n):
@@ -166,7 +172,7 @@ def _union_find_groups(nodes, storage_of, consumers, phase_bw):
     for n in nodes:
         if n.op != "call_function" or is_view(n):
             continue
-        if n.target is operator.getitem:
+        if n.target is operator.getitem and n not in apart:
             root[find(n)] = find(n.args[0])
     for v in nodes:
         if v not in root or v.target is operator.getitem or not is_fusible(v):
@@ -216,8 +222,9 @@ def _storage_map(nodes):
 
 
 def lower_joint_graph(gm: fx.GraphModule, num_fwd_outputs: int,
-                      cost) -> Lowered:
-    """Groups the joint graph's nodes and prices them with ``cost``."""
+                      cost, count_gradients: bool = False) -> Lowered:
+    """Groups the joint graph's nodes and prices them with ``cost``;
+    ``count_gradients``: parameter gradients count (module docstring)."""
     from torch._functorch.partitioners import _extract_fwd_bwd_outputs
 
     nodes = list(gm.graph.nodes)
@@ -232,7 +239,14 @@ def lower_joint_graph(gm: fx.GraphModule, num_fwd_outputs: int,
             phase_bw.add(n)
     storage_of = _storage_map(nodes)
     consumers = _consumers(nodes, storage_of)
-    root = _union_find_groups(nodes, storage_of, consumers, phase_bw)
+    bwd_out_set = {o for o in bwd_outs if o is not None}
+    # Gradients by storage (the graph may return a view of one, t(mm)),
+    # whether or not the backward also reads them.
+    gradients = {storage_of.get(o, o) for o in bwd_out_set
+                 if isinstance(o, fx.Node)} & set(consumers)
+    apart = ({n for n in gradients if n.target is operator.getitem}
+             if count_gradients else set())
+    root = _union_find_groups(nodes, storage_of, consumers, phase_bw, apart)
 
     members = {}
     for n in nodes:
@@ -245,7 +259,6 @@ def lower_joint_graph(gm: fx.GraphModule, num_fwd_outputs: int,
         s = storage_of.get(n)
         if s is not None and s in root:
             group_of[n] = name_of_root[root[s]]
-    bwd_out_set = {o for o in bwd_outs if o is not None}
     skipped = []
     groups = {}
     for r, ms in members.items():
@@ -269,8 +282,9 @@ def lower_joint_graph(gm: fx.GraphModule, num_fwd_outputs: int,
                 if gname != name and gname not in ins:
                     ins.append(gname)
         g.inputs = ins
-        g.bytes = sum(tensor_bytes(o) for o in g.outputs
-                      if not _only_graph_output_reads(o, consumers, bwd_out_set))
+        g.bytes = sum(tensor_bytes(o) for o in g.outputs if count_gradients
+                      or not _only_graph_output_reads(o, consumers,
+                                                      bwd_out_set))
         cost.price(g, storage_of)
         groups[name] = g
     loss_inputs = []
@@ -288,6 +302,8 @@ def lower_joint_graph(gm: fx.GraphModule, num_fwd_outputs: int,
     for g in ordered.values():
         if g.phase == "backward" and g.reads_tangent:
             g.inputs.append("loss")
+    if count_gradients:
+        _hold_gradients(ordered, gradients)
     if not loss_inputs:
         skipped.append("no forward output is an activation; the loss node "
                        "reads nothing")
@@ -364,6 +380,21 @@ def _drop_unread_cheap(groups: dict, keep: set) -> int:
         for n in dead:
             del groups[n]
         dropped += len(dead)
+
+
+def _hold_gradients(groups: dict, gradients: set) -> None:
+    """The last backward group reads every group that computes a parameter
+    gradient (or input gradient: a graph output of the backward), so that
+    the gradients stay resident to the end of the step."""
+    names = list(groups)
+    last = groups[names[-1]]
+    if last.phase != "backward":
+        return
+    for name in names[:-1]:
+        g = groups[name]
+        if g.phase == "backward" and any(o in gradients for o in g.outputs) \
+                and name not in last.inputs:
+            last.inputs.append(name)
 
 
 def _only_graph_output_reads(node, consumers, bwd_out_set):

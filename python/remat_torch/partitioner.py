@@ -125,13 +125,16 @@ class RematPartitioner(CustomPartitionerFn):
     plan with ``--recompute-once-in-backward``, over the plans the split
     runs, so that the realised schedule is the planned one; False plans
     over all schedules and realises the plan's saved set (the old path,
-    kept for comparison).
+    kept for comparison). ``count_gradients``: parameter gradients count
+    from the group that computes them to the end of the step
+    (partition_lower); the default, False, gives them 0 bytes (static
+    gradient memory, outside the budget).
     """
 
     def __init__(self, budget, on_infeasible: str = "raise",
                  cost: CostModel | None = None, binary: str | None = None,
                  keep_files: str | None = None, replans: int = 4,
-                 split_class: bool = True):
+                 split_class: bool = True, count_gradients: bool = False):
         if isinstance(budget, float) and not 0 < budget <= 1:
             raise ValueError(f"budget fraction must be in (0, 1], got {budget}")
         if isinstance(budget, int) and budget <= 0:
@@ -146,6 +149,7 @@ class RematPartitioner(CustomPartitionerFn):
         self.keep_files = keep_files
         self.replans = replans
         self.split_class = split_class
+        self.count_gradients = count_gradients
         self.reports: list[PartitionReport] = []
         self.graphs: list[tuple[fx.GraphModule, fx.GraphModule]] = []
 
@@ -166,7 +170,8 @@ class RematPartitioner(CustomPartitionerFn):
                 joint_module, _joint_inputs, num_fwd_outputs=num_fwd_outputs,
                 static_lifetime_input_indices=static_idx)
         cost = self.cost or calibrate()
-        lowered = lower_joint_graph(joint_module, num_fwd_outputs, cost)
+        lowered = lower_joint_graph(joint_module, num_fwd_outputs, cost,
+                                    self.count_gradients)
         workdir = self.keep_files or tempfile.mkdtemp(prefix="remat-part-")
         os.makedirs(workdir, exist_ok=True)
         try:
