@@ -144,13 +144,13 @@ Expected<StrategyOptions> strategyOptions(const ArgParser &P, const Model &M) {
 }
 
 std::string opText(const Schedule &S, size_t I) {
-  if (S.Kind == Dialect::Graph) {
-    const GraphOp &Op = S.GraphOps[I];
+  if (S.dialect() == Dialect::Graph) {
+    const GraphOp &Op = S.graphOps()[I];
     return fmt::format("{:<8} {}",
                        Op.Kind == GraphOpKind::Compute ? "compute" : "free",
                        printable(S.Names[Op.Node]));
   }
-  const ChainOp &Op = S.ChainOps[I];
+  const ChainOp &Op = S.chainOps()[I];
   if (Op.Kind == ChainOpKind::Loss)
     return "loss";
   return fmt::format("{:<8} {:>5}  {}", chainOpName(Op.Kind).str(), Op.Layer,
