@@ -11,6 +11,7 @@
 #include "emit/EmitInternal.h"
 #include "emit/Trainer.h"
 #include "graph/Errors.h"
+#include "planner/Overloaded.h"
 
 #include "planner/Simulator.h"
 
@@ -266,9 +267,11 @@ static Expected<EmitResult> emitGraph(const Schedule &S, const Trainer &T,
 
 Expected<EmitResult> emitSchedule(const Schedule &S, const Trainer &T,
                                   const Model *M) {
-  if (S.dialect() == Dialect::Graph)
-    return emitGraph(S, T, M);
-  return emitChain(S, T, M);
+  return std::visit(
+      Overloaded{
+          [&](const std::vector<GraphOp> &) { return emitGraph(S, T, M); },
+          [&](const std::vector<ChainOp> &) { return emitChain(S, T, M); }},
+      S.Ops);
 }
 
 } // namespace remat

@@ -12,6 +12,7 @@
 #include "graph/ModelLoader.h"
 
 #include "graph/JsonReader.h"
+#include "planner/Overloaded.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -71,22 +72,25 @@ static std::string quoted(const std::string &S) { return OutJson(S).dump(); }
 static std::vector<std::string> opLines(const Schedule &S, const Model &M) {
   std::vector<std::string> Lines;
   Lines.reserve(S.numOps());
-  if (S.dialect() == Dialect::Graph) {
-    for (const GraphOp &Op : S.graphOps())
-      Lines.push_back(std::string("{\"op\": \"") +
-                      (Op.Kind == GraphOpKind::Compute ? "compute" : "free") +
-                      "\", \"node\": " + quoted(nameOf(S, M, Op.Node)) + "}");
-    return Lines;
-  }
-  for (const ChainOp &Op : S.chainOps()) {
-    if (Op.Kind == ChainOpKind::Loss) {
-      Lines.push_back("{\"op\": \"loss\"}");
-      continue;
-    }
-    Lines.push_back("{\"op\": \"" + chainOpName(Op.Kind).str() +
-                    "\", \"layer\": " + std::to_string(Op.Layer) +
-                    ", \"name\": " + quoted(nameOf(S, M, Op.Layer)) + "}");
-  }
+  auto Line = Overloaded{
+      [&](const GraphOp &Op) {
+        return std::string("{\"op\": \"") +
+               (Op.Kind == GraphOpKind::Compute ? "compute" : "free") +
+               "\", \"node\": " + quoted(nameOf(S, M, Op.Node)) + "}";
+      },
+      [&](const ChainOp &Op) {
+        if (Op.Kind == ChainOpKind::Loss)
+          return std::string("{\"op\": \"loss\"}");
+        return "{\"op\": \"" + chainOpName(Op.Kind).str() +
+               "\", \"layer\": " + std::to_string(Op.Layer) +
+               ", \"name\": " + quoted(nameOf(S, M, Op.Layer)) + "}";
+      }};
+  std::visit(
+      [&](const auto &Ops) {
+        for (const auto &Op : Ops)
+          Lines.push_back(Line(Op));
+      },
+      S.Ops);
   return Lines;
 }
 

@@ -16,6 +16,7 @@
 #include "planner/ChainReplay.h"
 #include "planner/Errors.h"
 #include "planner/GraphReplay.h"
+#include "planner/Overloaded.h"
 
 #include <fmt/format.h>
 
@@ -113,12 +114,18 @@ Expected<SimResult> simulateGraph(const Graph &G, ArrayRef<GraphOp> Ops,
 
 Expected<SimResult> simulate(const Model &M, const Schedule &S,
                              const SimOptions &Opts) {
-  if (S.dialect() == Dialect::Graph)
-    return simulateGraph(M.G, S.graphOps(), Opts);
-  if (!M.isChain())
-    return badInput(
-        "the schedule uses the chain dialect but model {} is a graph", M.Path);
-  return simulateChain(*M.AsChain, S.chainOps(), Opts);
+  return std::visit(
+      Overloaded{[&](const std::vector<GraphOp> &Ops) -> Expected<SimResult> {
+                   return simulateGraph(M.G, Ops, Opts);
+                 },
+                 [&](const std::vector<ChainOp> &Ops) -> Expected<SimResult> {
+                   if (!M.isChain())
+                     return badInput("the schedule uses the chain dialect but "
+                                     "model {} is a graph",
+                                     M.Path);
+                   return simulateChain(*M.AsChain, Ops, Opts);
+                 }},
+      S.Ops);
 }
 
 Expected<Prediction> predict(const Model &M, Dialect D, const SimResult &Plan) {

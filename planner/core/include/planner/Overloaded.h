@@ -11,9 +11,7 @@
 namespace remat {
 
 /// The call operators of every lambda in Fs, as one object.
-template <class... Fs> struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
+template <class... Fs> struct Overloaded : Fs... { using Fs::operator()...; };
 template <class... Fs> Overloaded(Fs...) -> Overloaded<Fs...>;
 
 } // namespace remat
