@@ -11,6 +11,7 @@
 #include "graph/Errors.h"
 #include "graph/ModelLoader.h"
 #include "graph/Size.h"
+#include "planner/Overloaded.h"
 #include "planner/ScheduleIO.h"
 #include "planner/Simulator.h"
 #include "planner/Strategy.h"
@@ -144,17 +145,19 @@ Expected<StrategyOptions> strategyOptions(const ArgParser &P, const Model &M) {
 }
 
 std::string opText(const Schedule &S, size_t I) {
-  if (S.Kind == Dialect::Graph) {
-    const GraphOp &Op = S.GraphOps[I];
-    return fmt::format("{:<8} {}",
-                       Op.Kind == GraphOpKind::Compute ? "compute" : "free",
-                       printable(S.Names[Op.Node]));
-  }
-  const ChainOp &Op = S.ChainOps[I];
-  if (Op.Kind == ChainOpKind::Loss)
-    return "loss";
-  return fmt::format("{:<8} {:>5}  {}", chainOpName(Op.Kind).str(), Op.Layer,
-                     printable(S.Names[Op.Layer]));
+  auto Text = Overloaded{
+      [&](const GraphOp &Op) {
+        return fmt::format("{:<8} {}",
+                           Op.Kind == GraphOpKind::Compute ? "compute" : "free",
+                           printable(S.Names[Op.Node]));
+      },
+      [&](const ChainOp &Op) {
+        if (Op.Kind == ChainOpKind::Loss)
+          return std::string("loss");
+        return fmt::format("{:<8} {:>5}  {}", chainOpName(Op.Kind).str(),
+                           Op.Layer, printable(S.Names[Op.Layer]));
+      }};
+  return std::visit([&](const auto &Ops) { return Text(Ops[I]); }, S.Ops);
 }
 
 /// What the optimal planner proved, and for which class, for one line of

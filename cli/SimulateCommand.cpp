@@ -66,7 +66,7 @@ Expected<Figures> resimulate(const Model &M, const Schedule &S) {
   auto R = simulate(M, S, {/*RecordTimeline=*/true});
   if (!R)
     return R.takeError();
-  auto P = predict(M, S.Kind, *R);
+  auto P = predict(M, S.dialect(), *R);
   if (!P)
     return P.takeError();
   Figures F;

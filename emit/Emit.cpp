@@ -11,6 +11,7 @@
 #include "emit/EmitInternal.h"
 #include "emit/Trainer.h"
 #include "graph/Errors.h"
+#include "planner/Overloaded.h"
 
 #include "planner/Simulator.h"
 
@@ -102,15 +103,16 @@ static Expected<unsigned> stagesOf(const Schedule &S, const Model *M) {
   if (M && M->isChain())
     return M->AsChain->size();
   uint64_t L = S.Names.size();
-  for (size_t K = 0; K < S.ChainOps.size(); ++K) {
-    const ChainOp &Op = S.ChainOps[K];
+  for (size_t K = 0; K < S.chainOps().size(); ++K) {
+    const ChainOp &Op = S.chainOps()[K];
     if (Op.Kind == ChainOpKind::Loss)
       continue;
-    if (Op.Layer >= S.ChainOps.size())
+    if (Op.Layer >= S.chainOps().size())
       return chainOpError(K, Op,
                           fmt::format("layer is out of range (a schedule of {} "
                                       "ops computes at most {} stages)",
-                                      S.ChainOps.size(), S.ChainOps.size()));
+                                      S.chainOps().size(),
+                                      S.chainOps().size()));
     L = std::max<uint64_t>(L, uint64_t(Op.Layer) + 1);
   }
   return static_cast<unsigned>(L);
@@ -186,14 +188,14 @@ static Expected<EmitResult> emitChain(const Schedule &S, const Trainer &T,
   Expected<unsigned> L = stagesOf(S, M);
   if (!L)
     return L.takeError();
-  auto A = analyzeChainOps(S.ChainOps, *L, S.Names);
+  auto A = analyzeChainOps(S.chainOps(), *L, S.Names);
   if (!A)
     return A.takeError();
   EmitResult R;
   R.Target = &T;
   const Chain *C = M ? &*M->AsChain : nullptr;
   if (C) {
-    auto Sim = simulateChain(*C, S.ChainOps);
+    auto Sim = simulateChain(*C, S.chainOps());
     if (!Sim)
       return Sim.takeError();
     R.OriginalCost =
@@ -230,7 +232,7 @@ static Expected<EmitResult> emitGraph(const Schedule &S, const Trainer &T,
         "save/recompute list",
         T.name().str());
   std::vector<unsigned> Count(S.Names.size(), 0);
-  for (const GraphOp &Op : S.GraphOps)
+  for (const GraphOp &Op : S.graphOps())
     if (Op.Kind == GraphOpKind::Compute && Op.Node < Count.size())
       ++Count[Op.Node];
   json Nodes = json::array(), Saved = json::array();
@@ -265,9 +267,11 @@ static Expected<EmitResult> emitGraph(const Schedule &S, const Trainer &T,
 
 Expected<EmitResult> emitSchedule(const Schedule &S, const Trainer &T,
                                   const Model *M) {
-  if (S.Kind == Dialect::Graph)
-    return emitGraph(S, T, M);
-  return emitChain(S, T, M);
+  return std::visit(
+      Overloaded{
+          [&](const std::vector<GraphOp> &) { return emitGraph(S, T, M); },
+          [&](const std::vector<ChainOp> &) { return emitChain(S, T, M); }},
+      S.Ops);
 }
 
 } // namespace remat

@@ -74,7 +74,7 @@ std::string renderEmitText(const EmitResult &R, const Schedule &S,
       fmt::format("schedule: strategy {} for model {}, {} ops, {} dialect\n"
                   "target:   {} (written for {})\n",
                   S.Strategy, S.ModelName, S.numOps(),
-                  S.Kind == Dialect::Chain ? "chain" : "graph",
+                  S.dialect() == Dialect::Chain ? "chain" : "graph",
                   R.Target->name().str(), R.Target->version().str());
   Out +=
       R.Exact

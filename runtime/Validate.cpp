@@ -187,19 +187,20 @@ static Error validateSyntheticChain(ValidationReport &R, const Model &M,
                                     const Schedule &S, Backend &Dev,
                                     const ValidateOptions &O) {
   auto P = scaleBytes(R, O, [&](uint64_t Scale) {
-    return predictChain(scaleChainBytes(*M.AsChain, Scale), S.ChainOps);
+    return predictChain(scaleChainBytes(*M.AsChain, Scale), S.chainOps());
   });
   if (!P)
     return P.takeError();
   Chain C = scaleChainBytes(*M.AsChain, R.BytesScale);
-  double Scale = scaleTime(R, O, P->Sched.Time, S.ChainOps.size());
+  double Scale = scaleTime(R, O, P->Sched.Time, S.chainOps().size());
   SyntheticWorkload W(C, Dev, Scale);
   std::vector<ChainOp> BaseOps = storeAllOps(C);
   Measurements Me;
   auto Base = medianRun([&] { return runChain(W, BaseOps, Dev); }, O.Repeats);
   if (!Base)
     return Base.takeError();
-  auto Run = medianRun([&] { return runChain(W, S.ChainOps, Dev); }, O.Repeats);
+  auto Run =
+      medianRun([&] { return runChain(W, S.chainOps(), Dev); }, O.Repeats);
   if (!Run)
     return Run.takeError();
   Me.Base = std::move(*Base);
@@ -216,7 +217,7 @@ static Error validateSyntheticGraph(ValidationReport &R, const Model &M,
   std::vector<GraphOp> BaseOps = storeAllGraphOps(M.G);
   auto P = scaleBytes(R, O, [&](uint64_t Scale) -> Expected<Predictions> {
     Graph G = scaleGraphBytes(M.G, Scale);
-    auto PS = simulateGraph(G, S.GraphOps);
+    auto PS = simulateGraph(G, S.graphOps());
     if (!PS)
       return PS.takeError();
     auto PB = simulateGraph(G, BaseOps);
@@ -228,7 +229,7 @@ static Error validateSyntheticGraph(ValidationReport &R, const Model &M,
     return P.takeError();
   Graph G = scaleGraphBytes(M.G, R.BytesScale);
   size_t Computes = std::count_if(
-      S.GraphOps.begin(), S.GraphOps.end(),
+      S.graphOps().begin(), S.graphOps().end(),
       [](const GraphOp &Op) { return Op.Kind == GraphOpKind::Compute; });
   double Scale = scaleTime(R, O, P->Sched.Time, Computes);
   Measurements Me;
@@ -236,8 +237,9 @@ static Error validateSyntheticGraph(ValidationReport &R, const Model &M,
       [&] { return runGraphSynthetic(G, BaseOps, Dev, Scale); }, O.Repeats);
   if (!Base)
     return Base.takeError();
-  auto Run = medianRun(
-      [&] { return runGraphSynthetic(G, S.GraphOps, Dev, Scale); }, O.Repeats);
+  auto Run =
+      medianRun([&] { return runGraphSynthetic(G, S.graphOps(), Dev, Scale); },
+                O.Repeats);
   if (!Run)
     return Run.takeError();
   Me.Base = std::move(*Base);
@@ -264,10 +266,10 @@ static double microsPerTimeUnit(StringRef Unit) {
 /// (\p Real), times from the model file.
 static Expected<Predictions> predictReal(const Model &M, const Chain &Real,
                                          const Schedule &S) {
-  auto P = predictChain(Real, S.ChainOps);
+  auto P = predictChain(Real, S.chainOps());
   if (!P)
     return P.takeError();
-  auto PT = predictChain(*M.AsChain, S.ChainOps);
+  auto PT = predictChain(*M.AsChain, S.chainOps());
   if (!PT)
     return PT.takeError();
   P->Sched.Time = PT->Sched.Time;
@@ -304,7 +306,7 @@ static Error measureReal(ValidationReport &R, const Model &M, const Schedule &S,
       [&]() -> Expected<RunResult> {
         if (Error E = H.Zero())
           return E;
-        auto X = runChain(H.W, S.ChainOps, Dev);
+        auto X = runChain(H.W, S.chainOps(), Dev);
         if (!X)
           return X;
         auto G = H.Grads();
@@ -351,7 +353,7 @@ static void poolRows(ValidationReport &R, const Predictions &P) {
 static Error validateReal(ValidationReport &R, const Model &M,
                           const Schedule &S, Backend &Dev,
                           const ValidateOptions &O) {
-  if (!M.isChain() || S.Kind != Dialect::Chain)
+  if (!M.isChain() || S.dialect() != Dialect::Chain)
     return badInput("--mode real runs chain schedules of chain models only");
   auto Net = real::RealNet::fromChain(*M.AsChain, O.Shape);
   if (!Net)
@@ -419,7 +421,7 @@ Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
   if (O.Mode == WorkloadMode::Synthetic)
     if (Error E = checkBusyTime(S, O))
       return E;
-  if (S.Kind == Dialect::Chain && !M.isChain())
+  if (S.dialect() == Dialect::Chain && !M.isChain())
     return badInput(
         "a chain-dialect schedule needs a chain model; '{}' is a graph",
         M.Path);
@@ -434,7 +436,7 @@ Expected<ValidationReport> validateSchedule(const Model &M, const Schedule &S,
   R.DeviceDescription = (*Dev)->description();
   R.Mode = O.Mode;
   Error E = O.Mode == WorkloadMode::Real ? validateReal(R, M, S, **Dev, O)
-            : S.Kind == Dialect::Chain
+            : S.dialect() == Dialect::Chain
                 ? validateSyntheticChain(R, M, S, **Dev, O)
                 : validateSyntheticGraph(R, M, S, **Dev, O);
   if (E)

@@ -103,7 +103,7 @@ public:
   bool exactForm(EmitResult &R, const Schedule &S,
                  const ChainAnalysis &A) const override {
     // Multi-level, but in nested order: nested jax.checkpoint runs it.
-    auto Nested = nestedCheckpoints(S.ChainOps, A.numStages());
+    auto Nested = nestedCheckpoints(S.chainOps(), A.numStages());
     if (!Nested)
       return false;
     R.Exact = true;

@@ -84,7 +84,7 @@ static TargetPlan torchSegmentPlan(const ChainAnalysis &A,
 
 static json opsJson(const Schedule &S, const ChainAnalysis &A) {
   json Ops = json::array();
-  for (const ChainOp &Op : S.ChainOps) {
+  for (const ChainOp &Op : S.chainOps()) {
     json O = {{"op", chainOpName(Op.Kind).str()}};
     if (Op.Kind != ChainOpKind::Loss) {
       O["layer"] = Op.Layer;

@@ -12,6 +12,7 @@
 #include "graph/ModelLoader.h"
 
 #include "graph/JsonReader.h"
+#include "planner/Overloaded.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -57,7 +58,7 @@ static double roundOverhead(double V) {
 static std::string nameOf(const Schedule &S, const Model &M, unsigned Id) {
   if (Id < S.Names.size() && !S.Names[Id].empty())
     return S.Names[Id];
-  if (S.Kind == Dialect::Graph)
+  if (S.dialect() == Dialect::Graph)
     return Id < M.G.size() ? M.G.Nodes[Id].Name : "";
   if (M.isChain() && Id < M.AsChain->size())
     return M.AsChain->Stages[Id].Name;
@@ -71,22 +72,25 @@ static std::string quoted(const std::string &S) { return OutJson(S).dump(); }
 static std::vector<std::string> opLines(const Schedule &S, const Model &M) {
   std::vector<std::string> Lines;
   Lines.reserve(S.numOps());
-  if (S.Kind == Dialect::Graph) {
-    for (const GraphOp &Op : S.GraphOps)
-      Lines.push_back(std::string("{\"op\": \"") +
-                      (Op.Kind == GraphOpKind::Compute ? "compute" : "free") +
-                      "\", \"node\": " + quoted(nameOf(S, M, Op.Node)) + "}");
-    return Lines;
-  }
-  for (const ChainOp &Op : S.ChainOps) {
-    if (Op.Kind == ChainOpKind::Loss) {
-      Lines.push_back("{\"op\": \"loss\"}");
-      continue;
-    }
-    Lines.push_back("{\"op\": \"" + chainOpName(Op.Kind).str() +
-                    "\", \"layer\": " + std::to_string(Op.Layer) +
-                    ", \"name\": " + quoted(nameOf(S, M, Op.Layer)) + "}");
-  }
+  auto Line = Overloaded{
+      [&](const GraphOp &Op) {
+        return std::string("{\"op\": \"") +
+               (Op.Kind == GraphOpKind::Compute ? "compute" : "free") +
+               "\", \"node\": " + quoted(nameOf(S, M, Op.Node)) + "}";
+      },
+      [&](const ChainOp &Op) {
+        if (Op.Kind == ChainOpKind::Loss)
+          return std::string("{\"op\": \"loss\"}");
+        return "{\"op\": \"" + chainOpName(Op.Kind).str() +
+               "\", \"layer\": " + std::to_string(Op.Layer) +
+               ", \"name\": " + quoted(nameOf(S, M, Op.Layer)) + "}";
+      }};
+  std::visit(
+      [&](const auto &Ops) {
+        for (const auto &Op : Ops)
+          Lines.push_back(Line(Op));
+      },
+      S.Ops);
   return Lines;
 }
 
@@ -218,6 +222,13 @@ Error Reader::readPredicted(const InJson &V, Prediction &P) {
   return Error::success();
 }
 
+/// An empty op list of dialect \p D.
+static decltype(Schedule::Ops) opsOf(Dialect D) {
+  if (D == Dialect::Graph)
+    return std::vector<GraphOp>();
+  return std::vector<ChainOp>();
+}
+
 static std::optional<ChainOpKind> chainKind(StringRef Op) {
   for (ChainOpKind K : {ChainOpKind::FCk, ChainOpKind::FN, ChainOpKind::FAll,
                         ChainOpKind::Loss, ChainOpKind::B})
@@ -229,7 +240,7 @@ static std::optional<ChainOpKind> chainKind(StringRef Op) {
 Error Reader::readChainOp(const ObjectReader &R, StringRef Op, Schedule &S) {
   ChainOpKind K = *chainKind(Op);
   if (K == ChainOpKind::Loss) {
-    S.ChainOps.push_back({K, 0});
+    S.chainOps().push_back({K, 0});
     return R.checkKnown({"op"});
   }
   if (Error E = R.checkKnown({"op", "layer", "name"}))
@@ -258,7 +269,7 @@ Error Reader::readChainOp(const ObjectReader &R, StringRef Op, Schedule &S) {
       S.Names.resize(L + 1);
     S.Names[L] = *Name;
   }
-  S.ChainOps.push_back({K, L});
+  S.chainOps().push_back({K, L});
   return Error::success();
 }
 
@@ -275,7 +286,7 @@ Error Reader::readGraphOp(const ObjectReader &R, StringRef Op, Schedule &S) {
   if (!Id)
     return R.fieldError("node",
                         "no node named \"" + *Name + "\" in " + M->Path);
-  S.GraphOps.push_back(
+  S.graphOps().push_back(
       {Op == "compute" ? GraphOpKind::Compute : GraphOpKind::Free, *Id});
   return Error::success();
 }
@@ -300,6 +311,8 @@ Error Reader::readOps(const InJson &V, Schedule &S) {
     Dialect D = IsGraph ? Dialect::Graph : Dialect::Chain;
     if (Seen && *Seen != D)
       return R.error("op \"" + *Op + "\" mixes the graph and chain dialects");
+    if (!Seen)
+      S.Ops = opsOf(D);
     Seen = D;
     if (Error E = IsGraph ? readGraphOp(R, *Op, S) : readChainOp(R, *Op, S))
       return E;
@@ -327,9 +340,9 @@ Error Reader::read(const InJson &Doc, Schedule &S) {
   if (Error E = readOps(*Top.get("ops"), S))
     return E;
   // A schedule without ops takes the model's natural dialect.
-  S.Kind =
-      Seen ? *Seen : (M && !M->isChain() ? Dialect::Graph : Dialect::Chain);
-  if (S.Kind == Dialect::Graph && M)
+  if (!Seen)
+    S.Ops = opsOf(M && !M->isChain() ? Dialect::Graph : Dialect::Chain);
+  if (S.dialect() == Dialect::Graph && M)
     for (const Node &N : M->G.Nodes)
       S.Names.push_back(N.Name);
   else if (M && M->isChain())

@@ -16,6 +16,7 @@
 #include "planner/ChainReplay.h"
 #include "planner/Errors.h"
 #include "planner/GraphReplay.h"
+#include "planner/Overloaded.h"
 
 #include <fmt/format.h>
 
@@ -113,12 +114,18 @@ Expected<SimResult> simulateGraph(const Graph &G, ArrayRef<GraphOp> Ops,
 
 Expected<SimResult> simulate(const Model &M, const Schedule &S,
                              const SimOptions &Opts) {
-  if (S.Kind == Dialect::Graph)
-    return simulateGraph(M.G, S.GraphOps, Opts);
-  if (!M.isChain())
-    return badInput(
-        "the schedule uses the chain dialect but model {} is a graph", M.Path);
-  return simulateChain(*M.AsChain, S.ChainOps, Opts);
+  return std::visit(
+      Overloaded{[&](const std::vector<GraphOp> &Ops) -> Expected<SimResult> {
+                   return simulateGraph(M.G, Ops, Opts);
+                 },
+                 [&](const std::vector<ChainOp> &Ops) -> Expected<SimResult> {
+                   if (!M.isChain())
+                     return badInput("the schedule uses the chain dialect but "
+                                     "model {} is a graph",
+                                     M.Path);
+                   return simulateChain(*M.AsChain, Ops, Opts);
+                 }},
+      S.Ops);
 }
 
 Expected<Prediction> predict(const Model &M, Dialect D, const SimResult &Plan) {
@@ -143,7 +150,7 @@ Expected<Prediction> predict(const Model &M, const Schedule &S) {
   auto R = simulate(M, S);
   if (!R)
     return R.takeError();
-  return predict(M, S.Kind, *R);
+  return predict(M, S.dialect(), *R);
 }
 
 /// Fills everything but the ops from the plan's run, in dialect \p D.
@@ -182,8 +189,7 @@ Expected<Schedule> finalizeChainSchedule(const Model &M, StringRef Strategy,
       finish(M, Strategy, BudgetBytes, Dialect::Chain, simulateChain(C, Ops));
   if (!S)
     return S.takeError();
-  S->Kind = Dialect::Chain;
-  S->ChainOps = std::move(Ops);
+  S->Ops = std::move(Ops);
   for (const Stage &St : C.Stages)
     S->Names.push_back(St.Name);
   return S;
@@ -196,8 +202,7 @@ Expected<Schedule> finalizeGraphSchedule(const Model &M, StringRef Strategy,
       finish(M, Strategy, BudgetBytes, Dialect::Graph, simulateGraph(M.G, Ops));
   if (!S)
     return S.takeError();
-  S->Kind = Dialect::Graph;
-  S->GraphOps = std::move(Ops);
+  S->Ops = std::move(Ops);
   for (const Node &N : M.G.Nodes)
     S->Names.push_back(N.Name);
   return S;

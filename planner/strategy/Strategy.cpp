@@ -257,7 +257,7 @@ static Expected<Schedule> finalize(const StrategyOptions &O,
   if (!Sch)
     return Sch.takeError();
   Sch->Optimality = std::move(Opt);
-  if (Sch->Kind == Dialect::Chain)
+  if (Sch->dialect() == Dialect::Chain)
     if (Error E = checkChainBound(*Sch))
       return E;
   if (Error E = checkBudget(*Sch, O))

@@ -71,7 +71,7 @@ Schedule chainSchedule(std::vector<ChainOp> Ops, unsigned L) {
   Schedule S;
   S.ModelName = "toy";
   S.Strategy = "hand";
-  S.ChainOps = std::move(Ops);
+  S.Ops = std::move(Ops);
   for (unsigned I = 0; I < L; ++I)
     S.Names.push_back("l" + std::to_string(I));
   return S;
@@ -239,7 +239,7 @@ TEST_CASE("emit megatron: with the model the nearest plan is simulated") {
   REQUIRE(R.OriginalCost.has_value());
   // Property: the choice is the fastest family plan within the schedule's
   // peak, or, when none fits, the one with the least peak.
-  auto A = analyzeChainOps(S.ChainOps, 4, S.Names);
+  auto A = analyzeChainOps(S.chainOps(), 4, S.Names);
   REQUIRE(static_cast<bool>(A));
   std::optional<double> BestFitTime;
   uint64_t LeastPeak = UINT64_MAX;
@@ -388,7 +388,7 @@ TEST_CASE("emit pytorch: plan document and checkpoint_sequential") {
   const auto &Doc = R.TorchPlan;
   CHECK(Doc["format"] == "remat-torch-plan");
   CHECK(Doc["torch_checkpoint"]["checkpoint_sequential"]["segments"] == 2);
-  CHECK(Doc["ops"].size() == S.ChainOps.size());
+  CHECK(Doc["ops"].size() == S.chainOps().size());
   CHECK(Doc["ops"][0]["op"] == "F_ck");
   CHECK(Doc["ops"][0]["name"] == "l0");
   CHECK(Doc["layers"][1]["action"] == "recomputed");
@@ -402,12 +402,11 @@ TEST_CASE("emit pytorch: plan document and checkpoint_sequential") {
 
 TEST_CASE("emit graph schedules: per-node list or a clear error") {
   Schedule S;
-  S.Kind = Dialect::Graph;
   S.Names = {"a", "b"};
-  S.GraphOps = {{GraphOpKind::Compute, 0},
-                {GraphOpKind::Compute, 1},
-                {GraphOpKind::Free, 0},
-                {GraphOpKind::Compute, 0}};
+  S.Ops = std::vector<GraphOp>{{GraphOpKind::Compute, 0},
+                               {GraphOpKind::Compute, 1},
+                               {GraphOpKind::Free, 0},
+                               {GraphOpKind::Compute, 0}};
   auto Bad = emitSchedule(S, trainer("megatron"), nullptr);
   REQUIRE_FALSE(static_cast<bool>(Bad));
   CHECK(toString(Bad.takeError()).find("graph dialect") != std::string::npos);
@@ -436,7 +435,7 @@ Schedule layersSchedule(const Model &M, const std::vector<Seg> &Segs) {
 TEST_CASE("emit layers: stages named <prefix>.<N>.* group into layers") {
   Model M = layersModel();
   Schedule S = layersSchedule(M, {{0, 8, false}});
-  auto A = analyzeChainOps(S.ChainOps, 8, S.Names);
+  auto A = analyzeChainOps(S.chainOps(), 8, S.Names);
   REQUIRE(static_cast<bool>(A));
   auto G = transformerLayers(*A);
   REQUIRE(G.has_value());
@@ -445,7 +444,7 @@ TEST_CASE("emit layers: stages named <prefix>.<N>.* group into layers") {
   CHECK(((*G)[2].Begin == 5 && (*G)[2].End == 7));
   // Names without a `.<N>.` part (the toy model's l0, l1, ...) give none.
   Schedule Toy = chainSchedule(segOps({{0, 4, false}}), 4);
-  auto B = analyzeChainOps(Toy.ChainOps, 4, Toy.Names);
+  auto B = analyzeChainOps(Toy.chainOps(), 4, Toy.Names);
   REQUIRE(static_cast<bool>(B));
   CHECK_FALSE(transformerLayers(*B).has_value());
 }
@@ -458,7 +457,7 @@ TEST_CASE("emit layers: a stage named <prefix>.<N> is a whole layer") {
                                     "model.norm",         "lm_head"};
   Schedule S = chainSchedule(segOps({{0, 6, false}}), 6);
   S.Names = Names;
-  auto A = analyzeChainOps(S.ChainOps, 6, S.Names);
+  auto A = analyzeChainOps(S.chainOps(), 6, S.Names);
   REQUIRE(static_cast<bool>(A));
   auto G = transformerLayers(*A);
   REQUIRE(G.has_value());
@@ -468,7 +467,7 @@ TEST_CASE("emit layers: a stage named <prefix>.<N> is a whole layer") {
   CHECK(((*G)[2].Begin == 3 && (*G)[2].End == 4));
   // timm's ResNet: "layer2" has no index after a dot; "layer2.1" has.
   S.Names = {"conv1", "layer2", "layer2.1", "fc", "h.3.attn", "h.3.mlp"};
-  auto B = analyzeChainOps(S.ChainOps, 6, S.Names);
+  auto B = analyzeChainOps(S.chainOps(), 6, S.Names);
   REQUIRE(static_cast<bool>(B));
   auto H = transformerLayers(*B);
   REQUIRE(H.has_value());

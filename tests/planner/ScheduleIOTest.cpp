@@ -64,8 +64,8 @@ TEST_CASE("schedule io: a graph schedule matches its golden file") {
   CHECK(checkGolden("schedules/hand-graph-none.json", Text) == "");
   auto Back = parseScheduleText(Text, "g.json", &M);
   REQUIRE(Back);
-  CHECK(Back->Kind == Dialect::Graph);
-  CHECK(Back->GraphOps == S->GraphOps);
+  CHECK(Back->dialect() == Dialect::Graph);
+  CHECK(Back->graphOps() == S->graphOps());
   CHECK(Back->BudgetBytes == std::optional<uint64_t>(1000));
   CHECK(scheduleToJson(*Back, M) == Text);
 }
@@ -82,7 +82,7 @@ TEST_CASE("schedule io: whole times print as integers, others round-trip") {
   auto Back = parseScheduleText(Text, "t.json", &M);
   REQUIRE(Back);
   CHECK(Back->Predicted.BaselineTime == 0.1 + 0.2);
-  CHECK(Back->ChainOps.empty());
+  CHECK(Back->chainOps().empty());
 }
 
 TEST_CASE("schedule io: malformed files are rejected with exact messages") {
@@ -138,9 +138,9 @@ TEST_CASE("schedule io: chain files parse without a model") {
           R"([{"op": "F_all", "layer": 4, "name": "deep"}, {"op": "loss"}])"),
       "s.json", nullptr);
   REQUIRE(S);
-  CHECK(S->Kind == Dialect::Chain);
-  REQUIRE(S->ChainOps.size() == 2);
-  CHECK(S->ChainOps[0] == fall(4));
+  CHECK(S->dialect() == Dialect::Chain);
+  REQUIRE(S->chainOps().size() == 2);
+  CHECK(S->chainOps()[0] == fall(4));
   REQUIRE(S->Names.size() == 5);
   CHECK(S->Names[4] == "deep");
   CHECK(S->Predicted.Time == 2.5);
@@ -149,7 +149,7 @@ TEST_CASE("schedule io: chain files parse without a model") {
       withOps(R"([{"op": "B", "layer": 4000000000, "name": "far"}])"), "s.json",
       nullptr);
   REQUIRE(Huge);
-  CHECK(Huge->ChainOps[0] == bwd(4000000000u));
+  CHECK(Huge->chainOps()[0] == bwd(4000000000u));
   CHECK(Huge->Names.empty());
 }
 

@@ -66,12 +66,12 @@ std::vector<StrategyOptions> optionsFor(const Chain &C, std::mt19937_64 &Rng) {
 
 void checkPlan(const Model &M, const Schedule &S) {
   const Chain &C = *M.AsChain;
-  auto Fresh = simulateChain(C, S.ChainOps);
+  auto Fresh = simulateChain(C, S.chainOps());
   REQUIRE(Fresh);
   CHECK(S.Predicted.PeakBytes == Fresh->PeakBytes);
   CHECK(S.Predicted.Time == Fresh->Time);
   uint64_t ForwardOps = 0;
-  for (const ChainOp &Op : S.ChainOps)
+  for (const ChainOp &Op : S.chainOps())
     ForwardOps += Op.isForward();
   CHECK(S.Predicted.ForwardRecomputations == ForwardOps - C.size());
   auto Base = simulateChain(C, storeAllOps(C));
@@ -82,7 +82,7 @@ void checkPlan(const Model &M, const Schedule &S) {
   std::string Text = scheduleToJson(S, M);
   auto Back = parseScheduleText(Text, "plan.json", &M);
   REQUIRE(Back);
-  CHECK(Back->ChainOps == S.ChainOps);
+  CHECK(Back->chainOps() == S.chainOps());
   CHECK(Back->Predicted.PeakBytes == S.Predicted.PeakBytes);
   CHECK(Back->Predicted.Time == S.Predicted.Time);
   CHECK(scheduleToJson(*Back, M) == Text);

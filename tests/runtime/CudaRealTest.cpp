@@ -192,8 +192,7 @@ TEST_CASE("cuda real: validate --mode real passes on the GPU") {
   M.Path = "tiny-gpt";
   M.AsChain = Net->chain();
   Schedule Sch;
-  Sch.Kind = Dialect::Chain;
-  Sch.ChainOps = segmentSchedule(Net->size(), {0, 4, 7});
+  Sch.Ops = segmentSchedule(Net->size(), {0, 4, 7});
   ValidateOptions O;
   O.Device = "cuda";
   O.Mode = WorkloadMode::Real;

@@ -88,9 +88,8 @@ ValidationReport validateWith(const Model &M, const Schedule &S,
 
 Schedule storeEverything(const Chain &C) {
   Schedule S;
-  S.Kind = Dialect::Chain;
   S.Strategy = "none";
-  S.ChainOps = storeAllOps(C);
+  S.Ops = storeAllOps(C);
   return S;
 }
 } // namespace
@@ -266,9 +265,9 @@ TEST_CASE("host meter: a leak fails validation of a bundled model at the "
   // (h.0.attn), whose forward workspace is the run's first release; `remat
   // simulate` puts the peak at op 29, later. Leaking that workspace adds
   // its scaled size to every later sample, the peak's included.
-  REQUIRE(S->ChainOps.size() > 29);
-  REQUIRE(S->ChainOps[0].Kind == ChainOpKind::FCk);
-  REQUIRE(S->ChainOps[1].Kind == ChainOpKind::FN);
+  REQUIRE(S->chainOps().size() > 29);
+  REQUIRE(S->chainOps()[0].Kind == ChainOpKind::FCk);
+  REQUIRE(S->chainOps()[1].Kind == ChainOpKind::FN);
   REQUIRE(M->AsChain->Stages[0].FwdWorkspace == 0);
   uint64_t Ws = M->AsChain->Stages[1].FwdWorkspace;
   REQUIRE(Ws > 0);

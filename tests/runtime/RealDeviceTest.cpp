@@ -129,8 +129,7 @@ TEST_CASE("real device: refused on the cpu backend and without a GPU") {
   M.Path = "tiny-mlp";
   M.AsChain = Net->chain();
   Schedule Sch;
-  Sch.Kind = Dialect::Chain;
-  Sch.ChainOps = storeAllOps(*M.AsChain);
+  Sch.Ops = storeAllOps(*M.AsChain);
   ValidateOptions O;
   O.Device = "cuda";
   O.Mode = WorkloadMode::Real;

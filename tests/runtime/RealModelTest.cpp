@@ -101,7 +101,7 @@ TEST_CASE("real: gradients are bit-identical under planned schedules") {
       continue;
     }
     INFO("strategy " << O.Name);
-    Step Got = trainStep(*Net, S->ChainOps);
+    Step Got = trainStep(*Net, S->chainOps());
     CHECK(bitIdentical(Ref.Grads, Got.Grads));
     CHECK(bitIdentical(Ref.InputGrad, Got.InputGrad));
     CHECK(Got.Run.PeakBytes == S->Predicted.PeakBytes);

@@ -88,12 +88,12 @@ void checkExact(const Model &M, const Schedule &S, uint64_t Scale) {
   INFO(M.Name << " / " << S.Strategy);
   // The prediction, recomputed here on the scaled model without the engine.
   std::optional<uint64_t> Expected;
-  if (S.Kind == Dialect::Chain) {
-    auto Sim = simulateChain(scaleChainBytes(*M.AsChain, Scale), S.ChainOps);
+  if (S.dialect() == Dialect::Chain) {
+    auto Sim = simulateChain(scaleChainBytes(*M.AsChain, Scale), S.chainOps());
     REQUIRE(bool(Sim));
     Expected = Sim->PeakBytes;
   } else {
-    auto Sim = simulateGraph(scaleGraphBytes(M.G, Scale), S.GraphOps);
+    auto Sim = simulateGraph(scaleGraphBytes(M.G, Scale), S.graphOps());
     REQUIRE(bool(Sim));
     Expected = Sim->PeakBytes;
   }
@@ -195,7 +195,7 @@ TEST_CASE("synthetic: chain models planned as graphs run in the graph "
                 << Name << " unavailable: " << llvm::toString(S.takeError()));
         continue;
       }
-      REQUIRE(S->Kind == Dialect::Graph);
+      REQUIRE(S->dialect() == Dialect::Graph);
       checkExact(M, *S, 1);
     }
   }

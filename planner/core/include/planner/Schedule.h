@@ -13,9 +13,11 @@
 
 #include "llvm/ADT/StringRef.h"
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace remat {
@@ -111,11 +113,11 @@ struct Schedule {
   /// takes no budget.
   std::optional<uint64_t> BudgetBytes;
   Prediction Predicted;
-  Dialect Kind = Dialect::Chain;
-  /// Ops of the chain dialect; empty for graph schedules.
-  std::vector<ChainOp> ChainOps;
-  /// Ops of the graph dialect; empty for chain schedules.
-  std::vector<GraphOp> GraphOps;
+  /// The ops, in one dialect: the alternative held is the schedule's
+  /// dialect (an empty chain list by default). Branch on it with std::visit
+  /// and an Overloaded set (planner/Overloaded.h) so that a missing dialect
+  /// fails to compile.
+  std::variant<std::vector<ChainOp>, std::vector<GraphOp>> Ops;
   /// Chain: stage names by layer index; graph: node names by node id. Filled
   /// when read from a file (from the ops' "name" fields or the model).
   std::vector<std::string> Names;
@@ -125,8 +127,32 @@ struct Schedule {
   /// Set by the optimal planners (planStrategy); empty otherwise.
   std::optional<OptimalityReport> Optimality;
 
+  /// The dialect of the ops held.
+  Dialect dialect() const {
+    return std::holds_alternative<std::vector<GraphOp>>(Ops) ? Dialect::Graph
+                                                             : Dialect::Chain;
+  }
+  /// The chain ops; the schedule must be in the chain dialect.
+  const std::vector<ChainOp> &chainOps() const {
+    assert(dialect() == Dialect::Chain && "not a chain schedule");
+    return std::get<std::vector<ChainOp>>(Ops);
+  }
+  std::vector<ChainOp> &chainOps() {
+    assert(dialect() == Dialect::Chain && "not a chain schedule");
+    return std::get<std::vector<ChainOp>>(Ops);
+  }
+  /// The graph ops; the schedule must be in the graph dialect.
+  const std::vector<GraphOp> &graphOps() const {
+    assert(dialect() == Dialect::Graph && "not a graph schedule");
+    return std::get<std::vector<GraphOp>>(Ops);
+  }
+  std::vector<GraphOp> &graphOps() {
+    assert(dialect() == Dialect::Graph && "not a graph schedule");
+    return std::get<std::vector<GraphOp>>(Ops);
+  }
+  /// The number of ops, in either dialect.
   size_t numOps() const {
-    return Kind == Dialect::Chain ? ChainOps.size() : GraphOps.size();
+    return std::visit([](const auto &List) { return List.size(); }, Ops);
   }
 };
 
