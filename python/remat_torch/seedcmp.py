@@ -19,10 +19,15 @@ Per model (``remat_torch.zoo``, size ``small``, CPU):
 Each is measured the same way: the activation peak by PyTorch's memory
 timeline (:func:`remat_torch.fidelity.profiled_peak`), the step time as the
 median of ``--reps`` steps. Writes ``DIR/seedcmp.md`` and ``.json``.
-The Llama is exported as a chain of layers, the U-Net as a graph of its
-top-level blocks: remat can only checkpoint what the export names, so on
-the U-Net it works at block granularity where diffusers checkpoints each
-ResNet and transformer block inside them.
+The Llama is exported as a chain of layers, the U-Net as a graph at the
+granularity diffusers checkpoints at (``fine=True``: its ResNet blocks,
+transformers and resamplers), each block split into its output and its
+internal saved tensors (``export_graph(split=True)``), so that a plan can
+keep a block's output and recompute the rest, as torch.utils.checkpoint
+does. A U-Net plan is the fastest within the budget of remat's optimal
+plan and its plan over the forward/backward split class
+(``--recompute-once-in-backward``), each made runnable in module mode
+(:func:`runnable`) and its peak recomputed by ``remat simulate``.
 """
 
 import argparse
@@ -32,16 +37,15 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 
 import torch
 
 from . import zoo
 from .applyplan import apply_plan
 from .chainexport import export_chain
-from .export import write_model
+from .export import clock, write_model
 from .fidelity import _LEAST, profiled_peak
-from .graphexport import discover_graph, export_graph
+from .graphexport import INTERNALS, discover_graph, export_graph
 from .models import discover_chain, output_tensor
 
 
@@ -90,6 +94,104 @@ def _plan(binary, model, out, budget):
                        "once up to %d bytes" % budget)
 
 
+def runnable(sched, model):
+    """``sched`` as module mode runs it, on a graph exported with
+    ``split=True``: a block whose output the plan recomputes more often
+    than its internals (free to recompute in the model, impossible for
+    torch.utils.checkpoint) keeps that output from its first computation
+    to its last free instead. The ops are otherwise unchanged; the
+    ``predicted`` figures must be recomputed (``remat simulate``)."""
+    names = {n["name"] for n in model["graph"]["nodes"]}
+    ops = sched["ops"]
+    counts = {}
+    for op in ops:
+        if op.get("op") == "compute":
+            counts[op["node"]] = counts.get(op["node"], 0) + 1
+    fix = {n for n in counts if n + INTERNALS in names
+           and counts[n] > counts.get(n + INTERNALS, 0)}
+    last_free = {op["node"]: k for k, op in enumerate(ops)
+                 if op.get("op") == "free"}
+    out, done = [], set()
+    for k, op in enumerate(ops):
+        node = op.get("node")
+        if node in fix:
+            if op["op"] == "compute":
+                if node in done:
+                    continue
+                done.add(node)
+            elif op["op"] == "free" and last_free[node] != k:
+                continue
+        out.append(op)
+    return dict(sched, ops=out)
+
+
+def _simulated(binary, model, path):
+    code, out, err = _remat(binary, "simulate", model, path, "--json")
+    doc = json.loads(out) if out.strip() else {}
+    if not doc.get("valid"):
+        raise RuntimeError("remat simulate %s: %s" % (path, err.strip()))
+    return doc["simulated"]
+
+
+def _graph_candidate(binary, model, doc, out, budget, limit):
+    """The fastest plan module mode runs whose peak is at most ``limit``
+    (by ``remat simulate`` after :func:`runnable`), of remat's optimal plan
+    at ``budget`` and its plan over the forward/backward split class, or
+    None; and the least such peak of any runnable plan (None if none)."""
+    best, least = None, None
+    for extra in ([], ["--recompute-once-in-backward"]):
+        code, _, err = _remat(binary, "plan", model, "--strategy", "optimal",
+                              "--budget", int(budget), "-o", out, *extra)
+        if code == 3:
+            continue
+        if code != 0:
+            raise RuntimeError("remat plan: %s" % err.strip())
+        with open(out, encoding="utf-8") as f:
+            sched = runnable(json.load(f), doc)
+        if not _once_recomputed(sched):
+            continue
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(sched, f)
+        sim = _simulated(binary, model, out)
+        sched["predicted"] = sim
+        least = min(least or sim["peak_bytes"], sim["peak_bytes"])
+        if sim["peak_bytes"] <= limit and (
+                best is None or sim["time"] < best["predicted"]["time"]):
+            best = sched
+    if best is not None:
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(best, f)
+    return best, least
+
+
+def _graph_plan(binary, model, out, target):
+    """A U-Net plan whose peak as module mode runs it is at most
+    ``target``: planned at ``target``, then at budgets lowered by the
+    excess; failing that, the least limit in 5% steps above ``target``."""
+    with open(model, encoding="utf-8") as f:
+        doc = json.load(f)
+    budget, note = target, ""
+    for _ in range(12):
+        sched, least = _graph_candidate(binary, model, doc, out, budget,
+                                        target)
+        if sched is not None:
+            return sched, note
+        if least is None:
+            break
+        budget -= max(least - target, target // 100)
+        note = "planned at %.2f MiB, as module mode runs it" % (
+            budget / 2**20)
+    limit = target
+    for _ in range(20):
+        limit = int(limit * 1.05)
+        sched, _ = _graph_candidate(binary, model, doc, out, limit, limit)
+        if sched is not None:
+            return sched, ("least budget in 5% steps with a plan module "
+                           "mode runs")
+    raise RuntimeError("remat plan: no plan module mode runs up to %d "
+                       "bytes" % limit)
+
+
 def _once_recomputed(sched):
     counts = {}
     for op in sched["ops"]:
@@ -108,13 +210,13 @@ def _measure(made, step, reps):
     once()  # warm-up
     model.zero_grad(set_to_none=True)
     peak = profiled_peak(lambda: (torch.manual_seed(0), step()))
-    times = []
+    times, clk = [], clock(torch.device("cpu"))
     for _ in range(reps):
         model.zero_grad(set_to_none=True)
-        t = time.perf_counter()
+        t = clk()
         torch.manual_seed(0)
         step()
-        times.append((time.perf_counter() - t) * 1000.0)
+        times.append((clk() - t) * 1000.0)
     return peak, statistics.median(times)
 
 
@@ -145,7 +247,7 @@ def compare_model(binary, name, workdir, reps):
     if made["form"] == "graph":
         graph = discover_graph(model, made["inputs"], made["loss_fn"],
                                fine=True)
-        write_model(export_graph(graph, name, reps=reps), path)
+        write_model(export_graph(graph, name, reps=reps, split=True), path)
     else:
         chain = discover_chain(model, made["inputs"], made["loss_fn"])
         write_model(export_chain(chain, name, reps=reps), path)
@@ -158,8 +260,9 @@ def compare_model(binary, name, workdir, reps):
     api = ("gradient_checkpointing_enable()" if made["form"] == "chain"
            else "enable_gradient_checkpointing()")
     rows.append(("every layer (%s)" % api, peak1, t1, "", None))
-    sched, note = _plan(binary, path, os.path.join(workdir, name +
-                                                   ".same-peak.json"), peak1)
+    plan = _graph_plan if made["form"] == "graph" else _plan
+    sched, note = plan(binary, path, os.path.join(workdir, name +
+                                                  ".same-peak.json"), peak1)
     rows.append(_remat_row(made, sched, "remat optimal, same peak", note,
                            reps))
     code, out, err = _remat(binary, "frontier", path, "--json")
@@ -170,7 +273,7 @@ def compare_model(binary, name, workdir, reps):
               if p["overhead"] <= target]
     if points:
         budget = min(p["budget_bytes"] for p in points)
-        sched, note = _plan(binary, path, os.path.join(
+        sched, note = plan(binary, path, os.path.join(
             workdir, name + ".same-time.json"), budget)
         rows.append(_remat_row(made, sched, "remat optimal, same time",
                                note, reps))
@@ -219,7 +322,7 @@ def main(argv=None):
         print("seedcmp: %s" % name, file=sys.stderr, flush=True)
         rows += compare_model(args.remat, name, args.out, args.reps)
     header = ("cpu, 1 thread, torch %s, zoo size small; peak: torch.profiler "
-              "memory timeline; time: median of %d steps"
+              "memory timeline; time: median of %d steps, thread CPU clock"
               % (torch.__version__, args.reps))
     text = table(rows, header)
     with open(os.path.join(args.out, "seedcmp.md"), "w",
