@@ -31,6 +31,7 @@ plan and its plan over the forward/backward split class
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -123,6 +124,43 @@ def runnable(sched, model):
                 continue
         out.append(op)
     return dict(sched, ops=out)
+
+
+def every_layer_schedule(doc, checkpointed):
+    """diffusers' every-layer run as a schedule of a graph exported with
+    ``split=True``: the nodes in file order (forward, loss, backward); a
+    block in ``checkpointed`` frees its ``#internals`` right after its
+    output is made and recomputes them just before its backward node;
+    every value is freed after its last reader."""
+    nodes = doc["graph"]["nodes"]
+    names = {n["name"] for n in nodes}
+    seq = []
+    for n in nodes:
+        name = n["name"]
+        base = name[2:] if n["phase"] == "backward" else None
+        if base in checkpointed and base + INTERNALS in names:
+            seq.append(("compute", base + INTERNALS))
+        seq.append(("compute", name))
+        if name in checkpointed and name + INTERNALS in names:
+            seq.append(("free", name + INTERNALS))
+    inputs = {n["name"]: n["inputs"] for n in nodes}
+    last = {}
+    for k, (kind, name) in enumerate(seq):
+        if kind == "compute":
+            for u in inputs[name]:
+                last[u] = k
+    ops, resident = [], set()
+    for k, (kind, name) in enumerate(seq):
+        ops.append({"op": kind, "node": name})
+        if kind == "free":
+            resident.discard(name)
+            continue
+        resident.add(name)
+        for u in inputs[name]:
+            if last[u] == k and u in resident:
+                ops.append({"op": "free", "node": u})
+                resident.discard(u)
+    return ops
 
 
 def _simulated(binary, model, path):
@@ -259,7 +297,11 @@ def compare_model(binary, name, workdir, reps):
     _every_layer(model, False)
     api = ("gradient_checkpointing_enable()" if made["form"] == "chain"
            else "enable_gradient_checkpointing()")
-    rows.append(("every layer (%s)" % api, peak1, t1, "", None))
+    every = None
+    if made["form"] == "graph":
+        every = _every_layer_predicted(binary, path, os.path.join(
+            workdir, name + ".every-layer.json"))
+    rows.append(("every layer (%s)" % api, peak1, t1, "", every))
     plan = _graph_plan if made["form"] == "graph" else _plan
     sched, note = plan(binary, path, os.path.join(workdir, name +
                                                   ".same-peak.json"), peak1)
@@ -280,6 +322,28 @@ def compare_model(binary, name, workdir, reps):
     return [{"model": name, "run": r, "measured_peak": p, "step_ms": t,
              "overhead": t / t0 - 1, "note": n, "predicted_peak": pp}
             for r, p, t, n, pp in rows]
+
+
+def _every_layer_predicted(binary, model, out, blocks=None):
+    """remat's peak for :func:`every_layer_schedule` with ``blocks``
+    checkpointed, by default diffusers' (ResNet blocks; transformers, whose
+    transformer_blocks diffusers checkpoints inside them)."""
+    with open(model, "rb") as f:
+        raw = f.read()
+    doc = json.loads(raw)
+    if blocks is None:
+        blocks = {n["name"] for n in doc["graph"]["nodes"]
+                  if ".resnets." in n["name"] or ".attentions." in n["name"]}
+    sched = {"format": "remat-schedule", "version": 1, "model": doc["name"],
+             "model_sha256": hashlib.sha256(raw).hexdigest(),
+             "strategy": "every-layer", "budget_bytes": None,
+             "predicted": {"peak_bytes": 0, "time": 0, "baseline_time": 0,
+                           "baseline_peak_bytes": 0, "overhead": 0,
+                           "forward_recomputations": 0},
+             "ops": every_layer_schedule(doc, blocks)}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(sched, f)
+    return _simulated(binary, model, out)["peak_bytes"]
 
 
 def _remat_row(made, sched, label, note, reps):

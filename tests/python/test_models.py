@@ -20,7 +20,8 @@ from remat_torch import (ScheduleError, apply_plan, discover_chain,
                          write_model, zoo)
 from remat_torch.graphexport import INTERNALS
 from remat_torch.models import find_layer_stack
-from remat_torch.seedcmp import runnable
+from remat_torch.seedcmp import (_every_layer_predicted,
+                                 every_layer_schedule, runnable)
 
 torch.set_num_threads(1)
 
@@ -381,6 +382,43 @@ class ApplyRealModelsTest(unittest.TestCase):
         with self.assertRaisesRegex(ScheduleError, "transformer.wte"):
             apply_plan(m["model"], plan, m["inputs"], m["loss_fn"])
 
+
+
+class SeedComparisonTest(unittest.TestCase):
+    def test_every_layer_schedule_peak(self):
+        # Two split blocks a -> b, both checkpointed. Bytes: a#internals
+        # 100, a 1, b#internals 20, b 2, loss 4, g.b 8, g.a 16. By hand:
+        # forward 100, +1 = 101, free a#internals -> 1, +20 = 21, +2 = 23,
+        # free b#internals -> 3, loss 7, recompute b#internals 27, g.b 35,
+        # free loss, b, b#internals -> 9 (a, g.b), recompute a#internals
+        # 109, g.a 125: peak 125 (store-everything: 127 before g.b, 135).
+        node = lambda name, nbytes, ins, phase: {
+            "name": name, "kind": "x", "time": 1, "bytes": nbytes,
+            "inputs": ins, "phase": phase}
+        doc = {"format": "remat-model", "version": 1, "name": "two",
+               "time_unit": "ms", "batch_size": 1,
+               "static_bytes": {"parameters": 0, "gradients": 0},
+               "graph": {"nodes": [
+                   node("a" + INTERNALS, 100, [], "forward"),
+                   node("a", 1, ["a" + INTERNALS], "forward"),
+                   node("b" + INTERNALS, 20, ["a"], "forward"),
+                   node("b", 2, ["b" + INTERNALS], "forward"),
+                   node("loss", 4, ["b"], "loss"),
+                   node("g.b", 8, ["loss", "b", "b" + INTERNALS, "a"],
+                        "backward"),
+                   node("g.a", 16, ["g.b", "a", "a" + INTERNALS],
+                        "backward")]}}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "two.json")
+            write_model(doc, path)
+            peak = _every_layer_predicted(REMAT_BINARY, path,
+                                          os.path.join(tmp, "every.json"),
+                                          {"a", "b"})
+        self.assertEqual(peak, 125)
+        ops = every_layer_schedule(doc, {"a", "b"})
+        computes = [o["node"] for o in ops if o["op"] == "compute"]
+        self.assertEqual(computes.count("a" + INTERNALS), 2)
+        self.assertEqual(computes.count("b"), 1)
 
 if __name__ == "__main__":
     unittest.main()
