@@ -13,7 +13,10 @@ which must match the plan's), and picks how to run it:
   stages is checkpointed as one: its first module runs the whole segment
   inside one checkpoint, the others pass their input through, so only the
   segment's input is kept, as the plan says. The model is then trained as
-  usual: ``model(**inputs)``, loss, ``backward()``.
+  usual: ``model(**inputs)``, loss, ``backward()``. In a graph exported
+  with ``split=True`` a block is checkpointed when its ``#internals`` node
+  is computed twice; a plan that recomputes a block's output without its
+  internals is refused.
 - **executor** (multi-level chain plans, or a checkpointed segment that
   contains the embeddings or a ``forward_head`` function): the plan's op
   list runs literally on the stages with :func:`remat_torch.run_schedule`
@@ -33,6 +36,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from .apply import ScheduleError, run_schedule
+from .graphexport import INTERNALS
 from .models import discover_chain, output_tensor
 
 
@@ -228,6 +232,18 @@ def _apply_graph(model, doc, where, inputs, loss_fn, mode):
     applied = AppliedPlan(model, inputs, loss_fn, "module")
     for node in sorted(counts):
         c = counts[node]
+        if node.endswith(INTERNALS):
+            node = node[:-len(INTERNALS)]
+        elif node + INTERNALS in counts:
+            # A split block (export_graph(split=True)): its internals node
+            # says whether it is checkpointed; its output cannot be
+            # recomputed without them.
+            if c > counts[node + INTERNALS]:
+                raise ScheduleError(
+                    "%s: node %r is recomputed without %r: torch.utils."
+                    "checkpoint recomputes a block's output with its "
+                    "internals" % (where, node, node + INTERNALS))
+            continue
         if node.startswith("g.") or node == "loss" or c == 1:
             continue
         if not node or node not in modules:

@@ -24,7 +24,11 @@ made from.
   and the node's inputs (they belong to their producers), plus every output
   storage. This is the convention of the bundled U-Net models
   (docs/models.md): at block granularity, a block's internal tensors have
-  no nodes of their own.
+  no nodes of their own. With ``split=True`` a block that saves tensors
+  besides its outputs is two nodes, ``<block>#internals`` (the saved
+  tensors, the forward's time) and ``<block>`` (its outputs, time 0), so
+  that a plan can keep the output and recompute the internals, as
+  torch.utils.checkpoint on the block does.
 - ``time``: median forward time without recording; the backward node's
   time is the measured backward of the node's outputs.
 - The backward is written out (phase ``backward``, named ``g.<node>``):
@@ -288,20 +292,42 @@ def _measure(node, produced, static, reps, autocast=None):
     return fwd, bwd, sum(seen.values()), out_bytes, in_grad
 
 
-def export_graph(graph, name, reps=3, description="", autocast=None):
+#: Suffix of the node that holds a block's internal saved tensors when
+#: :func:`export_graph` splits them from its outputs (``split=True``).
+INTERNALS = "#internals"
+
+
+def export_graph(graph, name, reps=3, description="", autocast=None,
+                 split=False):
     """Measures a :class:`GraphModel`; returns a graph-form remat-model
     dict with explicit backward nodes (see the module doc). ``autocast``
     (e.g. ``torch.bfloat16``): each block's forward runs under
     ``torch.autocast``, its backward outside it, as a mixed-precision step
-    runs."""
+    runs. ``split``: a block that saves tensors besides its outputs becomes
+    two nodes, ``<block>#internals`` (the forward's time, the saved tensors'
+    bytes, the block's inputs) and ``<block>`` (time 0, the output bytes,
+    reading the first), and its backward reads both; so a plan can keep a
+    block's output and recompute its internals, what
+    torch.utils.checkpoint on the block does."""
     static, produced = _static_ptrs(graph.model, graph)
     fwd_nodes, measured = [], {}
     for node in graph.nodes:
         fwd, bwd, kept, out_bytes, in_grad = _measure(node, produced, static,
                                                       reps, autocast)
         measured[node.name] = (bwd, in_grad)
-        fwd_nodes.append({"name": node.name,
-                          "kind": type(node.module).__name__,
+        kind = type(node.module).__name__
+        inner = kept - out_bytes if split else 0
+        if inner > 0:
+            fwd_nodes.append({"name": node.name + INTERNALS, "kind": kind,
+                              "time": round(fwd, 6), "bytes": inner,
+                              "inputs": list(node.inputs),
+                              "phase": "forward"})
+            fwd_nodes.append({"name": node.name, "kind": kind, "time": 0,
+                              "bytes": out_bytes,
+                              "inputs": [node.name + INTERNALS],
+                              "phase": "forward"})
+            continue
+        fwd_nodes.append({"name": node.name, "kind": kind,
                           "time": round(fwd, 6), "bytes": kept,
                           "inputs": list(node.inputs), "phase": "forward"})
     y = output_tensor(graph.nodes[-1].out).detach().float() \
@@ -333,12 +359,16 @@ def graph_document(graph, name, fwd_nodes, backward, loss_time,
         for u in n.inputs:
             users[u].append(n.name)
     users[last.name].append("loss")
+    split = {n["name"][:-len(INTERNALS)] for n in fwd_nodes
+             if n["name"].endswith(INTERNALS)}
     for node in reversed(graph.nodes):
         bwd, in_grad = backward[node.name]
         ins = ["loss" if u == "loss" else "g." + u for u in users[node.name]]
+        own = [node.name] + ([node.name + INTERNALS]
+                             if node.name in split else [])
         nodes.append({"name": "g." + node.name, "kind": "backward",
                       "time": round(bwd, 9), "bytes": in_grad,
-                      "inputs": ins + [node.name] + list(node.inputs),
+                      "inputs": ins + own + list(node.inputs),
                       "phase": "backward"})
     nbytes = {_storage(p)[0]: p.numel() * p.element_size()
               for p in graph.model.parameters()}

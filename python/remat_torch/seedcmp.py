@@ -19,29 +19,34 @@ Per model (``remat_torch.zoo``, size ``small``, CPU):
 Each is measured the same way: the activation peak by PyTorch's memory
 timeline (:func:`remat_torch.fidelity.profiled_peak`), the step time as the
 median of ``--reps`` steps. Writes ``DIR/seedcmp.md`` and ``.json``.
-The Llama is exported as a chain of layers, the U-Net as a graph of its
-top-level blocks: remat can only checkpoint what the export names, so on
-the U-Net it works at block granularity where diffusers checkpoints each
-ResNet and transformer block inside them.
+The Llama is exported as a chain of layers, the U-Net as a graph at the
+granularity diffusers checkpoints at (``fine=True``: its ResNet blocks,
+transformers and resamplers), each block split into its output and its
+internal saved tensors (``export_graph(split=True)``), so that a plan can
+keep a block's output and recompute the rest, as torch.utils.checkpoint
+does. A U-Net plan is the fastest within the budget of remat's optimal
+plan and its plan over the forward/backward split class
+(``--recompute-once-in-backward``), each made runnable in module mode
+(:func:`runnable`) and its peak recomputed by ``remat simulate``.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
 import statistics
 import subprocess
 import sys
-import time
 
 import torch
 
 from . import zoo
 from .applyplan import apply_plan
 from .chainexport import export_chain
-from .export import write_model
+from .export import clock, write_model
 from .fidelity import _LEAST, profiled_peak
-from .graphexport import discover_graph, export_graph
+from .graphexport import INTERNALS, discover_graph, export_graph
 from .models import discover_chain, output_tensor
 
 
@@ -90,6 +95,141 @@ def _plan(binary, model, out, budget):
                        "once up to %d bytes" % budget)
 
 
+def runnable(sched, model):
+    """``sched`` as module mode runs it, on a graph exported with
+    ``split=True``: a block whose output the plan recomputes more often
+    than its internals (free to recompute in the model, impossible for
+    torch.utils.checkpoint) keeps that output from its first computation
+    to its last free instead. The ops are otherwise unchanged; the
+    ``predicted`` figures must be recomputed (``remat simulate``)."""
+    names = {n["name"] for n in model["graph"]["nodes"]}
+    ops = sched["ops"]
+    counts = {}
+    for op in ops:
+        if op.get("op") == "compute":
+            counts[op["node"]] = counts.get(op["node"], 0) + 1
+    fix = {n for n in counts if n + INTERNALS in names
+           and counts[n] > counts.get(n + INTERNALS, 0)}
+    last_free = {op["node"]: k for k, op in enumerate(ops)
+                 if op.get("op") == "free"}
+    out, done = [], set()
+    for k, op in enumerate(ops):
+        node = op.get("node")
+        if node in fix:
+            if op["op"] == "compute":
+                if node in done:
+                    continue
+                done.add(node)
+            elif op["op"] == "free" and last_free[node] != k:
+                continue
+        out.append(op)
+    return dict(sched, ops=out)
+
+
+def every_layer_schedule(doc, checkpointed):
+    """diffusers' every-layer run as a schedule of a graph exported with
+    ``split=True``: the nodes in file order (forward, loss, backward); a
+    block in ``checkpointed`` frees its ``#internals`` right after its
+    output is made and recomputes them just before its backward node;
+    every value is freed after its last reader."""
+    nodes = doc["graph"]["nodes"]
+    names = {n["name"] for n in nodes}
+    seq = []
+    for n in nodes:
+        name = n["name"]
+        base = name[2:] if n["phase"] == "backward" else None
+        if base in checkpointed and base + INTERNALS in names:
+            seq.append(("compute", base + INTERNALS))
+        seq.append(("compute", name))
+        if name in checkpointed and name + INTERNALS in names:
+            seq.append(("free", name + INTERNALS))
+    inputs = {n["name"]: n["inputs"] for n in nodes}
+    last = {}
+    for k, (kind, name) in enumerate(seq):
+        if kind == "compute":
+            for u in inputs[name]:
+                last[u] = k
+    ops, resident = [], set()
+    for k, (kind, name) in enumerate(seq):
+        ops.append({"op": kind, "node": name})
+        if kind == "free":
+            resident.discard(name)
+            continue
+        resident.add(name)
+        for u in inputs[name]:
+            if last[u] == k and u in resident:
+                ops.append({"op": "free", "node": u})
+                resident.discard(u)
+    return ops
+
+
+def _simulated(binary, model, path):
+    code, out, err = _remat(binary, "simulate", model, path, "--json")
+    doc = json.loads(out) if out.strip() else {}
+    if not doc.get("valid"):
+        raise RuntimeError("remat simulate %s: %s" % (path, err.strip()))
+    return doc["simulated"]
+
+
+def _graph_candidate(binary, model, doc, out, budget, limit):
+    """The fastest plan module mode runs whose peak is at most ``limit``
+    (by ``remat simulate`` after :func:`runnable`), of remat's optimal plan
+    at ``budget`` and its plan over the forward/backward split class, or
+    None; and the least such peak of any runnable plan (None if none)."""
+    best, least = None, None
+    for extra in ([], ["--recompute-once-in-backward"]):
+        code, _, err = _remat(binary, "plan", model, "--strategy", "optimal",
+                              "--budget", int(budget), "-o", out, *extra)
+        if code == 3:
+            continue
+        if code != 0:
+            raise RuntimeError("remat plan: %s" % err.strip())
+        with open(out, encoding="utf-8") as f:
+            sched = runnable(json.load(f), doc)
+        if not _once_recomputed(sched):
+            continue
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(sched, f)
+        sim = _simulated(binary, model, out)
+        sched["predicted"] = sim
+        least = min(least or sim["peak_bytes"], sim["peak_bytes"])
+        if sim["peak_bytes"] <= limit and (
+                best is None or sim["time"] < best["predicted"]["time"]):
+            best = sched
+    if best is not None:
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(best, f)
+    return best, least
+
+
+def _graph_plan(binary, model, out, target):
+    """A U-Net plan whose peak as module mode runs it is at most
+    ``target``: planned at ``target``, then at budgets lowered by the
+    excess; failing that, the least limit in 5% steps above ``target``."""
+    with open(model, encoding="utf-8") as f:
+        doc = json.load(f)
+    budget, note = target, ""
+    for _ in range(12):
+        sched, least = _graph_candidate(binary, model, doc, out, budget,
+                                        target)
+        if sched is not None:
+            return sched, note
+        if least is None:
+            break
+        budget -= max(least - target, target // 100)
+        note = "planned at %.2f MiB, as module mode runs it" % (
+            budget / 2**20)
+    limit = target
+    for _ in range(20):
+        limit = int(limit * 1.05)
+        sched, _ = _graph_candidate(binary, model, doc, out, limit, limit)
+        if sched is not None:
+            return sched, ("least budget in 5% steps with a plan module "
+                           "mode runs")
+    raise RuntimeError("remat plan: no plan module mode runs up to %d "
+                       "bytes" % limit)
+
+
 def _once_recomputed(sched):
     counts = {}
     for op in sched["ops"]:
@@ -108,13 +248,13 @@ def _measure(made, step, reps):
     once()  # warm-up
     model.zero_grad(set_to_none=True)
     peak = profiled_peak(lambda: (torch.manual_seed(0), step()))
-    times = []
+    times, clk = [], clock(torch.device("cpu"))
     for _ in range(reps):
         model.zero_grad(set_to_none=True)
-        t = time.perf_counter()
+        t = clk()
         torch.manual_seed(0)
         step()
-        times.append((time.perf_counter() - t) * 1000.0)
+        times.append((clk() - t) * 1000.0)
     return peak, statistics.median(times)
 
 
@@ -145,7 +285,7 @@ def compare_model(binary, name, workdir, reps):
     if made["form"] == "graph":
         graph = discover_graph(model, made["inputs"], made["loss_fn"],
                                fine=True)
-        write_model(export_graph(graph, name, reps=reps), path)
+        write_model(export_graph(graph, name, reps=reps, split=True), path)
     else:
         chain = discover_chain(model, made["inputs"], made["loss_fn"])
         write_model(export_chain(chain, name, reps=reps), path)
@@ -157,9 +297,14 @@ def compare_model(binary, name, workdir, reps):
     _every_layer(model, False)
     api = ("gradient_checkpointing_enable()" if made["form"] == "chain"
            else "enable_gradient_checkpointing()")
-    rows.append(("every layer (%s)" % api, peak1, t1, "", None))
-    sched, note = _plan(binary, path, os.path.join(workdir, name +
-                                                   ".same-peak.json"), peak1)
+    every = None
+    if made["form"] == "graph":
+        every = _every_layer_predicted(binary, path, os.path.join(
+            workdir, name + ".every-layer.json"))
+    rows.append(("every layer (%s)" % api, peak1, t1, "", every))
+    plan = _graph_plan if made["form"] == "graph" else _plan
+    sched, note = plan(binary, path, os.path.join(workdir, name +
+                                                  ".same-peak.json"), peak1)
     rows.append(_remat_row(made, sched, "remat optimal, same peak", note,
                            reps))
     code, out, err = _remat(binary, "frontier", path, "--json")
@@ -170,13 +315,35 @@ def compare_model(binary, name, workdir, reps):
               if p["overhead"] <= target]
     if points:
         budget = min(p["budget_bytes"] for p in points)
-        sched, note = _plan(binary, path, os.path.join(
+        sched, note = plan(binary, path, os.path.join(
             workdir, name + ".same-time.json"), budget)
         rows.append(_remat_row(made, sched, "remat optimal, same time",
                                note, reps))
     return [{"model": name, "run": r, "measured_peak": p, "step_ms": t,
              "overhead": t / t0 - 1, "note": n, "predicted_peak": pp}
             for r, p, t, n, pp in rows]
+
+
+def _every_layer_predicted(binary, model, out, blocks=None):
+    """remat's peak for :func:`every_layer_schedule` with ``blocks``
+    checkpointed, by default diffusers' (ResNet blocks; transformers, whose
+    transformer_blocks diffusers checkpoints inside them)."""
+    with open(model, "rb") as f:
+        raw = f.read()
+    doc = json.loads(raw)
+    if blocks is None:
+        blocks = {n["name"] for n in doc["graph"]["nodes"]
+                  if ".resnets." in n["name"] or ".attentions." in n["name"]}
+    sched = {"format": "remat-schedule", "version": 1, "model": doc["name"],
+             "model_sha256": hashlib.sha256(raw).hexdigest(),
+             "strategy": "every-layer", "budget_bytes": None,
+             "predicted": {"peak_bytes": 0, "time": 0, "baseline_time": 0,
+                           "baseline_peak_bytes": 0, "overhead": 0,
+                           "forward_recomputations": 0},
+             "ops": every_layer_schedule(doc, blocks)}
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(sched, f)
+    return _simulated(binary, model, out)["peak_bytes"]
 
 
 def _remat_row(made, sched, label, note, reps):
@@ -219,7 +386,7 @@ def main(argv=None):
         print("seedcmp: %s" % name, file=sys.stderr, flush=True)
         rows += compare_model(args.remat, name, args.out, args.reps)
     header = ("cpu, 1 thread, torch %s, zoo size small; peak: torch.profiler "
-              "memory timeline; time: median of %d steps"
+              "memory timeline; time: median of %d steps, thread CPU clock"
               % (torch.__version__, args.reps))
     text = table(rows, header)
     with open(os.path.join(args.out, "seedcmp.md"), "w",

@@ -18,9 +18,23 @@ from remat_helpers import REMAT_BINARY, read_json, run_remat
 from remat_torch import (ScheduleError, apply_plan, discover_chain,
                          discover_graph, export_chain, export_graph,
                          write_model, zoo)
+from remat_torch.graphexport import INTERNALS
 from remat_torch.models import find_layer_stack
+from remat_torch.seedcmp import (_every_layer_predicted,
+                                 every_layer_schedule, runnable)
 
 torch.set_num_threads(1)
+
+
+def tensors_in(obj):
+    """The tensors in a module's output (a tensor, tuple or dict-like)."""
+    if torch.is_tensor(obj):
+        return [obj]
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in tensors_in(o)]
+    return []
 
 
 def least_budget(model):
@@ -152,7 +166,7 @@ class ApplyRealModelsTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         return read_json(out)
 
-    def run_plan(self, m, leaves, plan, mode, autocast=None):
+    def run_plan(self, m, leaves, plan, mode, autocast=None, counts=None):
         model, inputs, loss_fn = m["model"], m["inputs"], m["loss_fn"]
         ctx = (torch.autocast("cpu", dtype=autocast) if autocast
                else torch.autocast("cpu", enabled=False))
@@ -175,7 +189,7 @@ class ApplyRealModelsTest(unittest.TestCase):
         for k in ref:
             self.assertTrue(torch.allclose(ref[k], got[k], rtol=1e-5,
                                            atol=1e-6), k)
-        self.assertEqual(counter.counts(), plan_counts(plan))
+        self.assertEqual(counter.counts(), counts or plan_counts(plan))
         return applied
 
     def export(self, name, autocast=None):
@@ -282,6 +296,67 @@ class ApplyRealModelsTest(unittest.TestCase):
         self.assertTrue(any(".resnets." in n or ".attentions." in n
                             for n in applied.checkpointed))
 
+    def test_unet_split_graph(self):
+        # export_graph(split=True): a block that saves tensors besides its
+        # outputs becomes "<block>#internals" + "<block>" (its outputs).
+        m = zoo.build("unet")
+        graph = discover_graph(m["model"], m["inputs"], m["loss_fn"],
+                               fine=True)
+        whole = {n["name"]: n for n in export_graph(
+            graph, "w", reps=1)["graph"]["nodes"]}
+        doc = export_graph(graph, "unet-split", reps=1, split=True)
+        nodes = {n["name"]: n for n in doc["graph"]["nodes"]}
+        split = [n.name for n in graph.nodes if n.name + INTERNALS in nodes]
+        self.assertIn("down_blocks.0.resnets.0", split)
+        for n in graph.nodes:
+            if n.name not in split:
+                continue
+            # The output node's bytes are the storages of the block's
+            # outputs, counted here from the recorded tensors.
+            outs = {t.untyped_storage().data_ptr():
+                    t.untyped_storage().nbytes()
+                    for t in tensors_in(n.out)}
+            self.assertEqual(nodes[n.name]["bytes"], sum(outs.values()))
+            self.assertEqual(nodes[n.name]["inputs"], [n.name + INTERNALS])
+            self.assertEqual(nodes[n.name]["time"], 0)
+            inner = nodes[n.name + INTERNALS]
+            self.assertEqual(inner["bytes"] + nodes[n.name]["bytes"],
+                             whole[n.name]["bytes"])
+            self.assertEqual(inner["inputs"], whole[n.name]["inputs"])
+            self.assertIn(n.name + INTERNALS, nodes["g." + n.name]["inputs"])
+        path = os.path.join(self.tmp.name, "unet-split.json")
+        write_model(doc, path)
+        peak = self.plan(path, "us-none", "none")["predicted"]["peak_bytes"]
+        # The forward/backward split class computes each node at most
+        # twice, so its plans run in module mode once runnable() has kept
+        # the outputs it recomputes without their internals.
+        plan = self.plan(path, "us-opt", "optimal", "--budget",
+                         str(peak // 2), "--recompute-once-in-backward")
+        plan = runnable(plan, doc)
+        counts = plan_counts(plan)
+        # Module mode runs a split block as often as its internals node.
+        want = {}
+        for name, c in counts.items():
+            if name.endswith(INTERNALS):
+                want[name[:-len(INTERNALS)]] = c
+            elif name + INTERNALS not in counts:
+                want[name] = c
+        self.assertIn(2, [want[b] for b in split])  # a block recomputed
+        leaves = graph_leaves(graph)
+        applied = self.run_plan(m, leaves, plan, "module", counts=want)
+        self.assertEqual(sorted(applied.checkpointed),
+                         sorted(n for n, c in want.items() if c == 2))
+
+    def test_split_output_recomputed_alone_is_refused(self):
+        m = zoo.build("unet")
+        b = "down_blocks.0.resnets.0"
+        ops = [{"op": "compute", "node": b + INTERNALS},
+               {"op": "compute", "node": b}, {"op": "free", "node": b},
+               {"op": "compute", "node": b}]
+        with self.assertRaisesRegex(ScheduleError, "recomputed without"):
+            apply_plan(m["model"], {"format": "remat-schedule", "ops": ops},
+                       m["inputs"], m["loss_fn"])
+
     def test_unet_graph_bf16_autocast(self):
         m = zoo.build("unet")
         bf16 = torch.bfloat16
@@ -307,6 +382,43 @@ class ApplyRealModelsTest(unittest.TestCase):
         with self.assertRaisesRegex(ScheduleError, "transformer.wte"):
             apply_plan(m["model"], plan, m["inputs"], m["loss_fn"])
 
+
+
+class SeedComparisonTest(unittest.TestCase):
+    def test_every_layer_schedule_peak(self):
+        # Two split blocks a -> b, both checkpointed. Bytes: a#internals
+        # 100, a 1, b#internals 20, b 2, loss 4, g.b 8, g.a 16. By hand:
+        # forward 100, +1 = 101, free a#internals -> 1, +20 = 21, +2 = 23,
+        # free b#internals -> 3, loss 7, recompute b#internals 27, g.b 35,
+        # free loss, b, b#internals -> 9 (a, g.b), recompute a#internals
+        # 109, g.a 125: peak 125 (store-everything: 127 before g.b, 135).
+        node = lambda name, nbytes, ins, phase: {
+            "name": name, "kind": "x", "time": 1, "bytes": nbytes,
+            "inputs": ins, "phase": phase}
+        doc = {"format": "remat-model", "version": 1, "name": "two",
+               "time_unit": "ms", "batch_size": 1,
+               "static_bytes": {"parameters": 0, "gradients": 0},
+               "graph": {"nodes": [
+                   node("a" + INTERNALS, 100, [], "forward"),
+                   node("a", 1, ["a" + INTERNALS], "forward"),
+                   node("b" + INTERNALS, 20, ["a"], "forward"),
+                   node("b", 2, ["b" + INTERNALS], "forward"),
+                   node("loss", 4, ["b"], "loss"),
+                   node("g.b", 8, ["loss", "b", "b" + INTERNALS, "a"],
+                        "backward"),
+                   node("g.a", 16, ["g.b", "a", "a" + INTERNALS],
+                        "backward")]}}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "two.json")
+            write_model(doc, path)
+            peak = _every_layer_predicted(REMAT_BINARY, path,
+                                          os.path.join(tmp, "every.json"),
+                                          {"a", "b"})
+        self.assertEqual(peak, 125)
+        ops = every_layer_schedule(doc, {"a", "b"})
+        computes = [o["node"] for o in ops if o["op"] == "compute"]
+        self.assertEqual(computes.count("a" + INTERNALS), 2)
+        self.assertEqual(computes.count("b"), 1)
 
 if __name__ == "__main__":
     unittest.main()
