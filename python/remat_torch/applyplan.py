@@ -29,6 +29,7 @@ recompute under the same autocast state). ``applied.remove()`` puts the
 model's modules back.
 """
 
+import collections
 import json
 import os
 
@@ -220,15 +221,17 @@ def _apply_chain(model, doc, where, inputs, loss_fn, input_key, mode):
     return applied
 
 
+def compute_counts(ops):
+    """How many times a graph schedule's ``ops`` compute each node."""
+    return collections.Counter(op["node"] for op in ops
+                               if op.get("op") == "compute")
+
+
 def _apply_graph(model, doc, where, inputs, loss_fn, mode):
     if mode == "executor":
         raise ScheduleError("%s: graph plans run in module mode only" % where)
     modules = dict(model.named_modules())
-    counts = {}
-    for k, op in enumerate(doc["ops"]):
-        if op.get("op") == "compute":
-            node = op["node"]
-            counts[node] = counts.get(node, 0) + 1
+    counts = compute_counts(doc["ops"])
     applied = AppliedPlan(model, inputs, loss_fn, "module")
     for node in sorted(counts):
         c = counts[node]

@@ -39,7 +39,7 @@ import time
 
 import torch
 
-from .partition_cost import calibrate
+from .partition_cost import allocation_peak, calibrate
 from .partitioner import remat_backend
 
 BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95)
@@ -121,18 +121,10 @@ MODELS = {"gpt2": _gpt2, "resnet18": _resnet, "vit": _vit, "unet": _unet}
 # -- meters -------------------------------------------------------------------
 def measured_peak(fn) -> int:
     """Peak bytes the CPU allocator held during fn() above its start, from
-    the profiler's allocation records."""
-    from torch.profiler import ProfilerActivity, profile
+    the profiler's allocation records (after a garbage collection, so that
+    earlier steps' garbage is not freed inside the window)."""
     gc.collect()
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        fn()
-    records = sorted((e.start_ns(), e.nbytes())
-                     for e in prof.profiler.kineto_results.events()
-                     if e.name() == "[memory]")
-    level = peak = 0
-    for _, nbytes in records:
-        level += nbytes
-        peak = max(peak, level)
+    peak, _ = allocation_peak(fn)
     return peak
 
 

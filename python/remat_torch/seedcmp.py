@@ -42,7 +42,7 @@ import sys
 import torch
 
 from . import zoo
-from .applyplan import apply_plan
+from .applyplan import apply_plan, compute_counts
 from .chainexport import export_chain
 from .export import clock, write_model
 from .fidelity import _LEAST, profiled_peak
@@ -104,10 +104,7 @@ def runnable(sched, model):
     ``predicted`` figures must be recomputed (``remat simulate``)."""
     names = {n["name"] for n in model["graph"]["nodes"]}
     ops = sched["ops"]
-    counts = {}
-    for op in ops:
-        if op.get("op") == "compute":
-            counts[op["node"]] = counts.get(op["node"], 0) + 1
+    counts = compute_counts(ops)
     fix = {n for n in counts if n + INTERNALS in names
            and counts[n] > counts.get(n + INTERNALS, 0)}
     last_free = {op["node"]: k for k, op in enumerate(ops)
@@ -231,11 +228,7 @@ def _graph_plan(binary, model, out, target):
 
 
 def _once_recomputed(sched):
-    counts = {}
-    for op in sched["ops"]:
-        if op.get("op") == "compute":
-            counts[op["node"]] = counts.get(op["node"], 0) + 1
-    return all(c <= 2 for c in counts.values())
+    return all(c <= 2 for c in compute_counts(sched["ops"]).values())
 
 
 def _measure(made, step, reps):
