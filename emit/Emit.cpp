@@ -103,16 +103,16 @@ static Expected<unsigned> stagesOf(const Schedule &S, const Model *M) {
   if (M && M->isChain())
     return M->AsChain->size();
   uint64_t L = S.Names.size();
-  for (size_t K = 0; K < S.chainOps().size(); ++K) {
-    const ChainOp &Op = S.chainOps()[K];
+  const std::vector<ChainOp> &Ops = S.chainOps();
+  for (size_t K = 0; K < Ops.size(); ++K) {
+    const ChainOp &Op = Ops[K];
     if (Op.Kind == ChainOpKind::Loss)
       continue;
-    if (Op.Layer >= S.chainOps().size())
+    if (Op.Layer >= Ops.size())
       return chainOpError(K, Op,
                           fmt::format("layer is out of range (a schedule of {} "
                                       "ops computes at most {} stages)",
-                                      S.chainOps().size(),
-                                      S.chainOps().size()));
+                                      Ops.size(), Ops.size()));
     L = std::max<uint64_t>(L, uint64_t(Op.Layer) + 1);
   }
   return static_cast<unsigned>(L);
