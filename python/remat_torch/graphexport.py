@@ -45,7 +45,8 @@ import torch
 from torch import nn
 
 from .chainexport import autocast_context
-from .export import _storage
+from .export import (_BACKWARD_MARK, _profiled_timeline, _split_at,
+                     _storage)
 from .models import DiscoveryError, output_tensor
 
 
@@ -108,16 +109,40 @@ def _candidates(model, fine=False):
     return cands
 
 
+def _lists(block):
+    return [(n, c) for n, c in block.named_children()
+            if isinstance(c, nn.ModuleList)]
+
+
 def _expand(name, block, fine):
     """``block`` as one node, or (``fine``) the elements of its
     ``ModuleList`` children (a diffusers block's resnets, attentions,
-    down/upsamplers) when it has any."""
-    lists = [(n, c) for n, c in block.named_children()
-             if isinstance(c, nn.ModuleList)] if fine else []
+    down/upsamplers) when it has any. With ``fine=2`` such an element that
+    itself holds a ``ModuleList`` (a diffusers transformer and its
+    ``transformer_blocks``) is replaced by all of its children, the lists'
+    elements in place of the lists (``norm``, ``proj_in``,
+    ``transformer_blocks.0``, ``proj_out``)."""
+    lists = _lists(block) if fine else []
     if not lists:
         return [(name, block)]
-    return [("%s.%s.%s" % (name, n, i), m) for n, c in lists
-            for i, m in c.named_children()]
+    out = []
+    for n, c in lists:
+        for i, m in c.named_children():
+            path = "%s.%s.%s" % (name, n, i)
+            out += _children(path, m) if fine == 2 and _lists(m) else \
+                [(path, m)]
+    return out
+
+
+def _children(name, block):
+    out = []
+    for n, c in block.named_children():
+        if isinstance(c, nn.ModuleList):
+            out += [("%s.%s.%s" % (name, n, i), m)
+                    for i, m in c.named_children()]
+        else:
+            out.append(("%s.%s" % (name, n), c))
+    return out
 
 
 def _record(model, inputs, cands, autocast=None):
@@ -175,7 +200,11 @@ def discover_graph(model, inputs, loss_fn, autocast=None, fine=False):
     replaced by their elements (its ResNet blocks, transformers and
     resamplers); tensors the block's own code makes between them (the
     concatenation with a skip) become inputs of the node that reads them,
-    with edges from the nodes whose outputs they are made of."""
+    with edges from the nodes whose outputs they are made of. ``fine=2``
+    goes one level further into elements that hold lists themselves
+    (diffusers' transformers: their norm, projections and each of their
+    ``transformer_blocks``), the granularity of
+    ``enable_gradient_checkpointing()``."""
     order, out = _record(model, inputs, _candidates(model, fine), autocast)
     producers, by_storage, by_fn, nodes = {}, {}, {}, []
     for node in order:
@@ -244,8 +273,10 @@ def _bytes_of(tensors):
     return sum(seen.values())
 
 
-def _measure(node, produced, static, reps, autocast=None):
-    """(fwd ms, bwd ms, kept bytes, output bytes, input-gradient bytes)."""
+def _measure(node, produced, static, reps, autocast=None, workspaces=False):
+    """(fwd ms, bwd ms, kept bytes, output bytes, input-gradient bytes,
+    (forward peak, backward rise) bytes or (0, 0) without ``workspaces``;
+    see :func:`_profiled_rises`)."""
     def leaf(t):
         if _storage(t)[0] in produced and t.is_floating_point():
             return t.detach().requires_grad_(True)
@@ -289,7 +320,40 @@ def _measure(node, produced, static, reps, autocast=None):
     in_grad = _bytes_of(leaves)
     for p in node.module.parameters():
         p.grad = None
-    return fwd, bwd, sum(seen.values()), out_bytes, in_grad
+    del out, outs, grads
+    if not workspaces:
+        return fwd, bwd, sum(seen.values()), out_bytes, in_grad, (0, 0)
+    rises = _profiled_rises(lambda: call(_map(node.args, leaf),
+                                         _map(node.kwargs, leaf)))
+    for p in node.module.parameters():
+        p.grad = None
+    return fwd, bwd, sum(seen.values()), out_bytes, in_grad, rises
+
+
+def _profiled_rises(forward):
+    """(forward peak, backward rise) of one recording ``forward()`` then
+    its backward, by PyTorch's memory profiler (export.py's timeline, so
+    parameters and their gradients are left out): the forward's highest
+    bytes above its start, and the backward's highest above its start less
+    the output gradients it is given (ones, made inside the backward's
+    range so that the forward's peak does not hold them)."""
+    given = [0]
+
+    def step():
+        with torch.enable_grad():
+            outs = [t for t in _flat(forward(), []) if t.requires_grad]
+        if outs:
+            with torch.profiler.record_function(_BACKWARD_MARK):
+                grads = [torch.ones_like(t) for t in outs]
+                given[0] = _bytes_of(grads)
+                torch.autograd.backward(outs, grads)
+    times, totals, mark = _profiled_timeline(step, torch.device("cpu"))
+    if not totals or mark is None:
+        return max(totals, default=0), 0
+    before, during = _split_at(times, totals, mark)
+    start = before[-1] if before else 0
+    return (max(before, default=0),
+            max(during, default=start) - start - given[0])
 
 
 #: Suffix of the node that holds a block's internal saved tensors when
@@ -298,7 +362,7 @@ INTERNALS = "#internals"
 
 
 def export_graph(graph, name, reps=3, description="", autocast=None,
-                 split=False):
+                 split=False, workspaces=True):
     """Measures a :class:`GraphModel`; returns a graph-form remat-model
     dict with explicit backward nodes (see the module doc). ``autocast``
     (e.g. ``torch.bfloat16``): each block's forward runs under
@@ -308,18 +372,25 @@ def export_graph(graph, name, reps=3, description="", autocast=None,
     bytes, the block's inputs) and ``<block>`` (time 0, the output bytes,
     reading the first), and its backward reads both; so a plan can keep a
     block's output and recompute its internals, what
-    torch.utils.checkpoint on the block does."""
+    torch.utils.checkpoint on the block does. ``workspaces`` (CPU, by
+    PyTorch's memory profiler): a forward node's ``workspace`` is its
+    recording forward's peak above the bytes the node is charged (the
+    internals' node is charged the whole peak less its own bytes), a
+    backward node's the backward's rise above its start less its input
+    gradients, so that each op's peak in the graph accounting is the
+    profiled one; without, 0."""
     static, produced = _static_ptrs(graph.model, graph)
     fwd_nodes, measured = [], {}
     for node in graph.nodes:
-        fwd, bwd, kept, out_bytes, in_grad = _measure(node, produced, static,
-                                                      reps, autocast)
-        measured[node.name] = (bwd, in_grad)
+        fwd, bwd, kept, out_bytes, in_grad, (peak, rise) = _measure(
+            node, produced, static, reps, autocast, workspaces)
+        measured[node.name] = (bwd, in_grad, max(0, rise - in_grad))
         kind = type(node.module).__name__
         inner = kept - out_bytes if split else 0
         if inner > 0:
             fwd_nodes.append({"name": node.name + INTERNALS, "kind": kind,
                               "time": round(fwd, 6), "bytes": inner,
+                              "workspace": max(0, peak - inner),
                               "inputs": list(node.inputs),
                               "phase": "forward"})
             fwd_nodes.append({"name": node.name, "kind": kind, "time": 0,
@@ -329,6 +400,7 @@ def export_graph(graph, name, reps=3, description="", autocast=None,
             continue
         fwd_nodes.append({"name": node.name, "kind": kind,
                           "time": round(fwd, 6), "bytes": kept,
+                          "workspace": max(0, peak - kept),
                           "inputs": list(node.inputs), "phase": "forward"})
     y = output_tensor(graph.nodes[-1].out).detach().float() \
         .requires_grad_(True)
@@ -347,7 +419,8 @@ def graph_document(graph, name, fwd_nodes, backward, loss_time,
                    description):
     """The remat-model dict of a block graph: the forward nodes, a loss
     node, and one backward node per forward node; ``backward`` maps a
-    node's name to (backward time, bytes of its input gradients)."""
+    node's name to (backward time, bytes of its input gradients, workspace
+    bytes)."""
     last = graph.nodes[-1]
     y = output_tensor(last.out)
     nodes = fwd_nodes + [{"name": "loss", "kind": "loss",
@@ -362,12 +435,13 @@ def graph_document(graph, name, fwd_nodes, backward, loss_time,
     split = {n["name"][:-len(INTERNALS)] for n in fwd_nodes
              if n["name"].endswith(INTERNALS)}
     for node in reversed(graph.nodes):
-        bwd, in_grad = backward[node.name]
+        bwd, in_grad, ws = backward[node.name]
         ins = ["loss" if u == "loss" else "g." + u for u in users[node.name]]
         own = [node.name] + ([node.name + INTERNALS]
                              if node.name in split else [])
         nodes.append({"name": "g." + node.name, "kind": "backward",
                       "time": round(bwd, 9), "bytes": in_grad,
+                      "workspace": ws,
                       "inputs": ins + own + list(node.inputs),
                       "phase": "backward"})
     nbytes = {_storage(p)[0]: p.numel() * p.element_size()

@@ -20,8 +20,9 @@ Each is measured the same way: the activation peak by PyTorch's memory
 timeline (:func:`remat_torch.fidelity.profiled_peak`), the step time as the
 median of ``--reps`` steps. Writes ``DIR/seedcmp.md`` and ``.json``.
 The Llama is exported as a chain of layers, the U-Net as a graph at the
-granularity diffusers checkpoints at (``fine=True``: its ResNet blocks,
-transformers and resamplers), each block split into its output and its
+granularity diffusers checkpoints at (``fine=2``: its ResNet blocks,
+resamplers and, inside each transformer, its norm, projections and
+``transformer_blocks``), each block split into its output and its
 internal saved tensors (``export_graph(split=True)``), so that a plan can
 keep a block's output and recompute the rest, as torch.utils.checkpoint
 does. A U-Net plan is the fastest within the budget of remat's optimal
@@ -277,7 +278,7 @@ def compare_model(binary, name, workdir, reps):
     path = os.path.join(workdir, name + ".json")
     if made["form"] == "graph":
         graph = discover_graph(model, made["inputs"], made["loss_fn"],
-                               fine=True)
+                               fine=2)
         write_model(export_graph(graph, name, reps=reps, split=True), path)
     else:
         chain = discover_chain(model, made["inputs"], made["loss_fn"])
@@ -319,14 +320,16 @@ def compare_model(binary, name, workdir, reps):
 
 def _every_layer_predicted(binary, model, out, blocks=None):
     """remat's peak for :func:`every_layer_schedule` with ``blocks``
-    checkpointed, by default diffusers' (ResNet blocks; transformers, whose
-    transformer_blocks diffusers checkpoints inside them)."""
+    checkpointed, by default diffusers' (ResNet blocks and each
+    transformer's ``transformer_blocks``; not the transformer's norm and
+    projections, nor the resamplers)."""
     with open(model, "rb") as f:
         raw = f.read()
     doc = json.loads(raw)
     if blocks is None:
         blocks = {n["name"] for n in doc["graph"]["nodes"]
-                  if ".resnets." in n["name"] or ".attentions." in n["name"]}
+                  if ".resnets." in n["name"]
+                  or ".transformer_blocks." in n["name"]}
     sched = {"format": "remat-schedule", "version": 1, "model": doc["name"],
              "model_sha256": hashlib.sha256(raw).hexdigest(),
              "strategy": "every-layer", "budget_bytes": None,

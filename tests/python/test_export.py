@@ -148,9 +148,6 @@ class RecomputeTimesTest(unittest.TestCase):
         self.assertIn("gpt2l", out)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class _Saves(torch.autograd.Function):
     """y = a copy of x; saves a 4x copy of x; its backward makes a ``tmp``-fold
@@ -192,3 +189,49 @@ class ProfiledWorkspaceTest(unittest.TestCase):
         self.assertEqual(layer["saved_bytes"], 9 * b)
         self.assertEqual(layer["fwd_workspace"], b)
         self.assertEqual(layer["bwd_workspace"], 2 * b)
+
+
+class _LinearThenTwo(nn.Module):
+    """Two graph nodes: ``first`` (a linear layer, so that ``second``'s
+    input is a node's output and has a gradient) and ``second``."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = nn.Linear(32, 32), _TwoNodes()
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
+class GraphWorkspaceTest(unittest.TestCase):
+    def test_graph_node_workspaces_by_the_profiler(self):
+        # The same arithmetic as the chain test above, for the node
+        # "second" (b = bytes of its 32 x 32 input): recording forward
+        # peak 10b, kept 9b (two 4b copies and y), workspace 10b - 9b = b;
+        # split, its internals are 8b and carry 10b - 8b = 2b. Backward:
+        # rise 3b above its start (the output gradient given to it is
+        # left out), less its input gradient b: workspace 2b.
+        from remat_torch.graphexport import (INTERNALS, discover_graph,
+                                             export_graph)
+        torch.manual_seed(0)
+        model, x = _LinearThenTwo(), torch.randn(32, 32)
+        b = x.numel() * 4
+        graph = discover_graph(model, {"x": x}, lambda y: y.sum())
+        for split in (False, True):
+            doc = export_graph(graph, "two", reps=1, split=split)
+            nodes = {n["name"]: n for n in doc["graph"]["nodes"]}
+            self.assertEqual(nodes["g.second"]["workspace"], 2 * b)
+            if split:
+                self.assertEqual(nodes["second" + INTERNALS]["bytes"], 8 * b)
+                self.assertEqual(
+                    nodes["second" + INTERNALS]["workspace"], 2 * b)
+            else:
+                self.assertEqual(nodes["second"]["bytes"], 9 * b)
+                self.assertEqual(nodes["second"]["workspace"], b)
+        doc = export_graph(graph, "two", reps=1, workspaces=False)
+        self.assertTrue(all(n.get("workspace", 0) == 0
+                            for n in doc["graph"]["nodes"]))
+
+
+if __name__ == "__main__":
+    unittest.main()

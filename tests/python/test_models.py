@@ -104,6 +104,25 @@ class DiscoveryTest(unittest.TestCase):
         self.assertEqual(edges["down_blocks.0.attentions.0"],
                          ["down_blocks.0.resnets.0"])
 
+    def test_unet_fine2_graph_opens_the_transformers(self):
+        # fine=2: a transformer (it holds transformer_blocks) is replaced by
+        # its children, in call order; the downsampler reads the residual
+        # sum made by the transformer's own code (proj_out's output plus
+        # the transformer's input, the ResNet block's output).
+        m = zoo.build("unet")
+        graph = discover_graph(m["model"], m["inputs"], m["loss_fn"],
+                               fine=2)
+        names = [n.name for n in graph.nodes]
+        t = "down_blocks.0.attentions.0."
+        self.assertNotIn(t[:-1], names)
+        self.assertEqual([n for n in names if n.startswith(t)],
+                         [t + "norm", t + "proj_in", t + "transformer_blocks.0",
+                          t + "proj_out"])
+        edges = {n.name: sorted(n.inputs) for n in graph.nodes}
+        self.assertEqual(edges[t + "transformer_blocks.0"], [t + "proj_in"])
+        self.assertEqual(edges["down_blocks.0.downsamplers.0"],
+                         [t + "proj_out", "down_blocks.0.resnets.0"])
+
 
 class ExportTest(unittest.TestCase):
     def test_gpt2_bytes_from_shapes(self):
