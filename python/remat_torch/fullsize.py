@@ -136,14 +136,17 @@ def export_meta_graph(made, name, tflops=300.0):
     for node in graph.nodes:
         with FlopCounterMode(display=False) as fc:
             ge._measure(node, produced, static, 1)
-        _, _, kept, _, in_grad, _ = ge._measure(node, produced, static, 1)
+        m = ge._measure(node, produced, static, 1)
+        kept, in_grad = m.kept, m.in_grad
         with FlopCounterMode(display=False) as ff:
             with torch.no_grad():
                 node.module(*node.args, **node.kwargs)
         fwd_flops = ff.get_total_flops()
         # _measure runs two forwards (timing, recording) and one backward.
         bwd_flops = max(0, fc.get_total_flops() - 2 * fwd_flops)
-        back[node.name] = (bwd_flops * to_ms, in_grad, 0)
+        # On the meta device every storage is at 0: the backward reads
+        # the node and all of its inputs (None).
+        back[node.name] = (bwd_flops * to_ms, in_grad, 0, None)
         fwd_nodes.append({"name": node.name,
                           "kind": type(node.module).__name__,
                           "time": round(fwd_flops * to_ms, 12),

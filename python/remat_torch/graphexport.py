@@ -32,12 +32,15 @@ made from.
 - ``time``: median forward time without recording; the backward node's
   time is the measured backward of the node's outputs.
 - The backward is written out (phase ``backward``, named ``g.<node>``):
-  ``g.v`` reads the gradients of v's users (or the loss), v and v's
-  inputs, and its bytes are the gradients of v's inputs that come from
-  nodes. The loss node reads the last node; its bytes are the gradient of
+  ``g.v`` reads the gradients of v's users (or the loss), and v and those
+  of v's inputs whose storages v's autograd saves (seen by the same hooks);
+  an output no backward saves (a projection's, copied by the reshape after
+  it) is then freed after its last forward reader, as autograd frees it.
+  Its bytes are the gradients of v's inputs that come from nodes. The loss node reads the last node; its bytes are the gradient of
   that node's output.
 """
 
+import collections
 import statistics
 import time
 
@@ -273,10 +276,17 @@ def _bytes_of(tensors):
     return sum(seen.values())
 
 
+#: What :func:`_measure` finds: forward and backward ms, kept, output and
+#: input-gradient bytes, (forward peak, backward rise) bytes or (0, 0)
+#: without ``workspaces`` (see :func:`_profiled_rises`), the storages
+#: (data pointers) autograd saves, the node's inputs included, and whether
+#: it saves one of the node's own outputs.
+Measured = collections.namedtuple(
+    "Measured", "fwd bwd kept out_bytes in_grad rises saved saves_output")
+
+
 def _measure(node, produced, static, reps, autocast=None, workspaces=False):
-    """(fwd ms, bwd ms, kept bytes, output bytes, input-gradient bytes,
-    (forward peak, backward rise) bytes or (0, 0) without ``workspaces``;
-    see :func:`_profiled_rises`)."""
+    """A :data:`Measured` of ``node`` on its recorded arguments."""
     def leaf(t):
         if _storage(t)[0] in produced and t.is_floating_point():
             return t.detach().requires_grad_(True)
@@ -297,10 +307,11 @@ def _measure(node, produced, static, reps, autocast=None, workspaces=False):
     # between nodes (a concatenation), which the reading node keeps.
     glue = {_storage(t)[0] for t in getattr(node, "glue", [])}
     skip = static | {_storage(t)[0] for t in leaves} - glue
-    seen = {}
+    seen, saved = {}, set()
 
     def pack(t):
         ptr, nbytes = _storage(t)
+        saved.add(ptr)
         if ptr not in skip:
             seen[ptr] = nbytes
         return t
@@ -318,16 +329,19 @@ def _measure(node, produced, static, reps, autocast=None, workspaces=False):
     bwd = (time.perf_counter() - start) * 1000.0
     out_bytes = _bytes_of(_flat(out, []))
     in_grad = _bytes_of(leaves)
+    saves_output = any(_storage(t)[0] in saved for t in _flat(out, []))
     for p in node.module.parameters():
         p.grad = None
     del out, outs, grads
     if not workspaces:
-        return fwd, bwd, sum(seen.values()), out_bytes, in_grad, (0, 0)
+        return Measured(fwd, bwd, sum(seen.values()), out_bytes, in_grad,
+                        (0, 0), frozenset(saved), saves_output)
     rises = _profiled_rises(lambda: call(_map(node.args, leaf),
                                          _map(node.kwargs, leaf)))
     for p in node.module.parameters():
         p.grad = None
-    return fwd, bwd, sum(seen.values()), out_bytes, in_grad, rises
+    return Measured(fwd, bwd, sum(seen.values()), out_bytes, in_grad, rises,
+                    frozenset(saved), saves_output)
 
 
 def _profiled_rises(forward):
@@ -370,7 +384,8 @@ def export_graph(graph, name, reps=3, description="", autocast=None,
     runs. ``split``: a block that saves tensors besides its outputs becomes
     two nodes, ``<block>#internals`` (the forward's time, the saved tensors'
     bytes, the block's inputs) and ``<block>`` (time 0, the output bytes,
-    reading the first), and its backward reads both; so a plan can keep a
+    reading the first), and its backward reads the first (and the second
+    where the block saves its own output); so a plan can keep a
     block's output and recompute its internals, what
     torch.utils.checkpoint on the block does. ``workspaces`` (CPU, by
     PyTorch's memory profiler): a forward node's ``workspace`` is its
@@ -380,28 +395,19 @@ def export_graph(graph, name, reps=3, description="", autocast=None,
     gradients, so that each op's peak in the graph accounting is the
     profiled one; without, 0."""
     static, produced = _static_ptrs(graph.model, graph)
+    outs = {n.name: {_storage(t)[0] for t in _flat(n.out, [])}
+            for n in graph.nodes}
     fwd_nodes, measured = [], {}
     for node in graph.nodes:
-        fwd, bwd, kept, out_bytes, in_grad, (peak, rise) = _measure(
-            node, produced, static, reps, autocast, workspaces)
-        measured[node.name] = (bwd, in_grad, max(0, rise - in_grad))
-        kind = type(node.module).__name__
-        inner = kept - out_bytes if split else 0
-        if inner > 0:
-            fwd_nodes.append({"name": node.name + INTERNALS, "kind": kind,
-                              "time": round(fwd, 6), "bytes": inner,
-                              "workspace": max(0, peak - inner),
-                              "inputs": list(node.inputs),
-                              "phase": "forward"})
-            fwd_nodes.append({"name": node.name, "kind": kind, "time": 0,
-                              "bytes": out_bytes,
-                              "inputs": [node.name + INTERNALS],
-                              "phase": "forward"})
-            continue
-        fwd_nodes.append({"name": node.name, "kind": kind,
-                          "time": round(fwd, 6), "bytes": kept,
-                          "workspace": max(0, peak - kept),
-                          "inputs": list(node.inputs), "phase": "forward"})
+        m = _measure(node, produced, static, reps, autocast, workspaces)
+        # The recorded outputs of the inputs are the measured call's
+        # arguments (leaf() keeps their storages); the node's own outputs
+        # are new in that call.
+        reads = [node.name] * m.saves_output + [
+            u for u in node.inputs if outs[u] & m.saved]
+        measured[node.name] = (m.bwd, m.in_grad,
+                               max(0, m.rises[1] - m.in_grad), reads)
+        fwd_nodes += _forward_entries(node, m, split)
     y = output_tensor(graph.nodes[-1].out).detach().float() \
         .requires_grad_(True)
     start = time.perf_counter()
@@ -415,12 +421,32 @@ def export_graph(graph, name, reps=3, description="", autocast=None,
     return graph_document(graph, name, fwd_nodes, measured, loss_ms, desc)
 
 
+def _forward_entries(node, m, split):
+    """The forward node of ``node`` measured as ``m``, or (``split``, when
+    it saves tensors besides its outputs) its internals and output nodes."""
+    kind = type(node.module).__name__
+    peak = m.rises[0]
+    inner = m.kept - m.out_bytes if split else 0
+    if inner <= 0:
+        return [{"name": node.name, "kind": kind, "time": round(m.fwd, 6),
+                 "bytes": m.kept, "workspace": max(0, peak - m.kept),
+                 "inputs": list(node.inputs), "phase": "forward"}]
+    return [{"name": node.name + INTERNALS, "kind": kind,
+             "time": round(m.fwd, 6), "bytes": inner,
+             "workspace": max(0, peak - inner),
+             "inputs": list(node.inputs), "phase": "forward"},
+            {"name": node.name, "kind": kind, "time": 0,
+             "bytes": m.out_bytes, "inputs": [node.name + INTERNALS],
+             "phase": "forward"}]
+
+
 def graph_document(graph, name, fwd_nodes, backward, loss_time,
                    description):
     """The remat-model dict of a block graph: the forward nodes, a loss
     node, and one backward node per forward node; ``backward`` maps a
     node's name to (backward time, bytes of its input gradients, workspace
-    bytes)."""
+    bytes, the nodes of the node and its inputs whose outputs its backward
+    reads, or None for all of them)."""
     last = graph.nodes[-1]
     y = output_tensor(last.out)
     nodes = fwd_nodes + [{"name": "loss", "kind": "loss",
@@ -435,14 +461,17 @@ def graph_document(graph, name, fwd_nodes, backward, loss_time,
     split = {n["name"][:-len(INTERNALS)] for n in fwd_nodes
              if n["name"].endswith(INTERNALS)}
     for node in reversed(graph.nodes):
-        bwd, in_grad, ws = backward[node.name]
+        bwd, in_grad, ws, reads = backward[node.name]
+        if reads is None:
+            reads = [node.name] + list(node.inputs)
         ins = ["loss" if u == "loss" else "g." + u for u in users[node.name]]
-        own = [node.name] + ([node.name + INTERNALS]
-                             if node.name in split else [])
+        own = [u for u in [node.name] if u in reads] + (
+            [node.name + INTERNALS] if node.name in split else [])
         nodes.append({"name": "g." + node.name, "kind": "backward",
                       "time": round(bwd, 9), "bytes": in_grad,
                       "workspace": ws,
-                      "inputs": ins + own + list(node.inputs),
+                      "inputs": ins + own + [u for u in node.inputs
+                                             if u in reads],
                       "phase": "backward"})
     nbytes = {_storage(p)[0]: p.numel() * p.element_size()
               for p in graph.model.parameters()}

@@ -19,13 +19,14 @@ Per model (``remat_torch.zoo``, size ``small``, CPU):
 Each is measured the same way: the activation peak by PyTorch's memory
 timeline (:func:`remat_torch.fidelity.profiled_peak`), the step time as the
 median of ``--reps`` steps. Writes ``DIR/seedcmp.md`` and ``.json``.
-The Llama is exported as a chain of layers, the U-Net as a graph at the
-granularity diffusers checkpoints at (``fine=2``: its ResNet blocks,
-resamplers and, inside each transformer, its norm, projections and
-``transformer_blocks``), each block split into its output and its
-internal saved tensors (``export_graph(split=True)``), so that a plan can
-keep a block's output and recompute the rest, as torch.utils.checkpoint
-does. A U-Net plan is the fastest within the budget of remat's optimal
+The Llama is exported as a chain of layers, the U-Net as a graph twice,
+each block split into its output and its internal saved tensors
+(``export_graph(split=True)``), so that a plan can keep a block's output
+and recompute the rest, as torch.utils.checkpoint does: at the granularity
+diffusers checkpoints at (``fine=2``: its ResNet blocks, resamplers and,
+inside each transformer, its norm, projections and
+``transformer_blocks``), for the every-layer run's predicted peak; with
+each transformer one block (``fine=True``), for remat's plans. A U-Net plan is the fastest within the budget of remat's optimal
 plan and its plan over the forward/backward split class
 (``--recompute-once-in-backward``), each made runnable in module mode
 (:func:`runnable`) and its peak recomputed by ``remat simulate``.
@@ -276,10 +277,17 @@ def compare_model(binary, name, workdir, reps):
     made = zoo.build(name, size="small")
     model = made["model"]
     path = os.path.join(workdir, name + ".json")
+    fine2 = os.path.join(workdir, name + ".fine2.json")
     if made["form"] == "graph":
-        graph = discover_graph(model, made["inputs"], made["loss_fn"],
-                               fine=2)
-        write_model(export_graph(graph, name, reps=reps, split=True), path)
+        # Plans at fine=True: at fine=2 the plans free many more block
+        # outputs and recompute them from their internals for nothing
+        # (time 0), which module mode cannot do; runnable() then keeps
+        # them, above the budget at every budget tried.
+        for fine, out in ((True, path), (2, fine2)):
+            graph = discover_graph(model, made["inputs"], made["loss_fn"],
+                                   fine=fine)
+            write_model(export_graph(graph, name, reps=reps, split=True),
+                        out)
     else:
         chain = discover_chain(model, made["inputs"], made["loss_fn"])
         write_model(export_chain(chain, name, reps=reps), path)
@@ -293,7 +301,7 @@ def compare_model(binary, name, workdir, reps):
            else "enable_gradient_checkpointing()")
     every = None
     if made["form"] == "graph":
-        every = _every_layer_predicted(binary, path, os.path.join(
+        every = _every_layer_predicted(binary, fine2, os.path.join(
             workdir, name + ".every-layer.json"))
     rows.append(("every layer (%s)" % api, peak1, t1, "", every))
     plan = _graph_plan if made["form"] == "graph" else _plan

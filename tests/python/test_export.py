@@ -233,5 +233,41 @@ class GraphWorkspaceTest(unittest.TestCase):
                             for n in doc["graph"]["nodes"]))
 
 
+class _Scale(nn.Module):
+    def forward(self, x):
+        return x * 2.0  # saves nothing for its backward
+
+
+class _Sigmoid(nn.Module):
+    def forward(self, x):
+        return torch.sigmoid(x)  # saves its output
+
+
+class _ThreeNodes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin, self.scale, self.act = nn.Linear(8, 8), _Scale(), _Sigmoid()
+
+    def forward(self, x):
+        return self.act(self.scale(self.lin(x)))
+
+
+class GraphBackwardReadsTest(unittest.TestCase):
+    def test_backward_reads_only_saved_outputs(self):
+        # Which outputs each backward keeps alive, by what autograd saves:
+        # the linear layer saves its (external) input and weight, not its
+        # output; x * 2 saves nothing; sigmoid saves its own output. So
+        # g.lin and g.scale read only gradients, g.act reads act.
+        from remat_torch.graphexport import discover_graph, export_graph
+        torch.manual_seed(0)
+        graph = discover_graph(_ThreeNodes(), {"x": torch.randn(4, 8)},
+                               lambda y: y.sum())
+        doc = export_graph(graph, "three", reps=1, workspaces=False)
+        ins = {n["name"]: n["inputs"] for n in doc["graph"]["nodes"]}
+        self.assertEqual(ins["g.act"], ["loss", "act"])
+        self.assertEqual(ins["g.scale"], ["g.act"])
+        self.assertEqual(ins["g.lin"], ["g.scale"])
+        self.assertEqual(ins["scale"], ["lin"])
+
 if __name__ == "__main__":
     unittest.main()
