@@ -242,7 +242,7 @@ def _measure(made, step, reps):
         step()
     once()  # warm-up
     model.zero_grad(set_to_none=True)
-    peak = profiled_peak(lambda: (torch.manual_seed(0), step()))
+    peak = profiled_peak(lambda: (torch.manual_seed(0), step()), model)
     times, clk = [], clock(torch.device("cpu"))
     for _ in range(reps):
         model.zero_grad(set_to_none=True)
