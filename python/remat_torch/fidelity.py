@@ -10,11 +10,11 @@ the remat CLI under five strategies, apply each plan with
 :func:`remat_torch.apply_plan`, and measure one training step:
 
 - **peak**: on CPU, PyTorch's own memory profiler
-  (``torch.profiler.profile(profile_memory=True)`` and its memory timeline,
-  which classifies every allocation as parameter, gradient, optimizer
-  state, input, activation, temporary or autograd detail). The measured
-  activation peak is the maximum over the step of everything but
-  parameters, parameter gradients and optimizer state. On CUDA,
+  (``torch.profiler.profile(profile_memory=True)`` and its memory timeline
+  of every tensor's creation and destruction). The measured activation
+  peak is the maximum over the step of everything but the model's
+  parameters, buffers and parameter gradients, told apart by their
+  storages (:func:`profiled_peak`). On CUDA,
   ``torch.cuda.max_memory_allocated`` during the step minus what was
   allocated before it, with every parameter gradient already allocated
   (zeroed in place) before the step, plus the input's bytes.

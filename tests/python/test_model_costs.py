@@ -156,6 +156,25 @@ class ProfiledPeakTest(unittest.TestCase):
         self.assertGreaterEqual(peak, 2 * 4 * n)
         self.assertLess(peak, 2 * 4 * n + 1024)
 
+    def test_parameter_gradients_left_out_by_storage(self):
+        # A 1024 x 1024 linear layer: its weight gradient (4 MiB) is made
+        # by the backward and alive at the end; the activations are 8 KiB
+        # (input and output rows). Told the model, the meter leaves the
+        # weight and its gradient out: under 64 KiB. Not told, it counts
+        # the gradient: at least 4 MiB more.
+        torch.manual_seed(0)
+        lin = torch.nn.Linear(1024, 1024)
+        x = torch.randn(1, 1024)
+
+        def step():
+            lin.zero_grad(set_to_none=True)
+            lin(x).sum().backward()
+        step()
+        with_model = profiled_peak(step, lin)
+        without = profiled_peak(step)
+        self.assertLess(with_model, 64 * 1024)
+        self.assertGreaterEqual(without - with_model, 4 * 1024 * 1024)
+
     def test_sees_a_hidden_allocation(self):
         # Negative control of the meter: keeping one more 1 MiB tensor
         # raises the measured peak by 1 MiB.
