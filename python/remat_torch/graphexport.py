@@ -36,8 +36,9 @@ made from.
   of v's inputs whose storages v's autograd saves (seen by the same hooks);
   an output no backward saves (a projection's, copied by the reshape after
   it) is then freed after its last forward reader, as autograd frees it.
-  Its bytes are the gradients of v's inputs that come from nodes. The loss node reads the last node; its bytes are the gradient of
-  that node's output.
+  Its bytes are the gradients of v's inputs that come from nodes. The
+  loss node reads the last node; its bytes are the gradient of that
+  node's output.
 """
 
 import collections
@@ -346,8 +347,10 @@ def _measure(node, produced, static, reps, autocast=None, workspaces=False):
 
 def _profiled_rises(forward):
     """(forward peak, backward rise) of one recording ``forward()`` then
-    its backward, by PyTorch's memory profiler (export.py's timeline, so
-    parameters and their gradients are left out): the forward's highest
+    its backward, by PyTorch's memory profiler (export.py's timeline, which
+    leaves out what the profiler files as parameters and gradients: by its
+    categories, not by storage as fidelity.profiled_peak now does; see
+    docs/runtime.md): the forward's highest
     bytes above its start, and the backward's highest above its start less
     the output gradients it is given (ones, made inside the backward's
     range so that the forward's peak does not hold them)."""
