@@ -50,6 +50,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from .blocks import as_blocks
+from .memtimeline import _BACKWARD_MARK, profiled_timeline
 
 
 def _storage(t):
@@ -247,56 +248,10 @@ def _workspaces(block, x, device):
     return max(0, fwd), max(0, bwd)
 
 
-_BACKWARD_MARK = "remat_torch::backward"
-
-
-def _profiled_timeline(fn, device):
-    """``(times_us, totals, mark_us)`` of PyTorch's memory timeline while
-    ``fn()`` runs: the bytes on ``device`` of every tensor the profiler
-    saw allocated (parameters, their gradients and optimizer state left
-    out), after each event, and the start of the ``_BACKWARD_MARK`` range
-    (None without one). Tensors allocated before the profile are not in it,
-    and neither are their frees."""
-    from torch.profiler import ProfilerActivity, profile
-    from torch.profiler._memory_profiler import (_CATEGORY_TO_INDEX,
-                                                 Action, Category,
-                                                 MemoryProfileTimeline)
-    static = [_CATEGORY_TO_INDEX[c] + 1 for c in (
-        Category.PARAMETER, Category.GRADIENT, Category.OPTIMIZER_STATE)]
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True,
-                 record_shapes=True, with_stack=True) as prof:
-        keep = fn()
-    memory = prof._memory_profile()
-    timeline = MemoryProfileTimeline(memory)
-    times, sizes = timeline._coalesce_timeline(device.type)
-    del keep
-    # Tensors that existed before (the input, a gradient made beforehand)
-    # enter the timeline first as PREEXISTING; the rise is above them.
-    static_cats = {c for c in _CATEGORY_TO_INDEX if _CATEGORY_TO_INDEX[c] + 1
-                   in static}
-    base = sum(nbytes for _, action, (key, version), nbytes in
-               timeline.timeline
-               if action == Action.PREEXISTING and key.device == device
-               and memory._categories.get(key, version) not in static_cats)
-    totals = [sum(row) - sum(row[i] for i in static) - base
-              for row in sizes]
-    return times, totals, _mark_us(prof)
-
-
-def _mark_us(prof):
-    stack = list(prof.profiler.kineto_results.experimental_event_tree())
-    while stack:
-        e = stack.pop()
-        if e.name == _BACKWARD_MARK:
-            return e.start_time_ns // 1000
-        stack.extend(e.children)
-    return None
-
-
 def _profiled_rise(fn, device):
     """(peak, end) of the bytes allocated on ``device`` while ``fn()``
     runs, relative to its start, by PyTorch's memory profiler."""
-    _, totals, _ = _profiled_timeline(fn, device)
+    totals = profiled_timeline(fn, device).levels
     if not totals:
         return 0, 0
     return max(max(totals), 0), totals[-1]
@@ -338,7 +293,9 @@ def profiled_workspaces(block, x, saved, device):
             with torch.profiler.record_function(_BACKWARD_MARK):
                 torch.autograd.backward(out, grad)
 
-    times, totals, mark = _profiled_timeline(step, device)
+    # The block's parameter gradients are left out by storage: they are
+    # alive at the step's end and cleared only after the profile is read.
+    times, totals, _, mark = profiled_timeline(step, device, block)
     _clear_grads(block)
     if not totals:
         return 0, 0

@@ -63,6 +63,7 @@ from . import zoo
 from .applyplan import apply_plan
 from .chainexport import export_chain
 from .export import clock, write_model
+from .memtimeline import profiled_peak
 from .models import discover_chain, output_tensor
 
 DEFAULT_MODELS = ["gpt2", "llama", "bert", "timm-vit", "timm-resnet"]
@@ -141,52 +142,6 @@ def make_plans(binary, model, workdir, layer_kind):
     for (_, p, _), path in zip(plans, paths):
         p["_path"] = path
     return plans
-
-
-def _static_storages(model):
-    """Data pointers of ``model``'s parameters, buffers and the parameter
-    gradients that exist now (after a step: the ones it made)."""
-    if model is None:
-        return set()
-    tensors = list(model.parameters()) + list(model.buffers())
-    tensors += [p.grad for p in model.parameters() if p.grad is not None]
-    return {t.untyped_storage().data_ptr() for t in tensors}
-
-
-def profiled_peak(step, model=None):
-    """Peak activation bytes of ``step()`` by PyTorch's memory timeline:
-    the highest sum over the step of the bytes of every tensor the profiler
-    records (those that existed before it, such as the input, included),
-    less ``model``'s parameters, buffers and the parameter gradients alive
-    at the step's end, told apart by their storages. Not by the profiler's
-    own categories: on diffusers' U-Net those call 16.8 MiB of other
-    tensors parameters and 23.8 MiB gradients over a step, and a meter that
-    drops its PARAMETER and GRADIENT columns read the plain step 13 MiB low
-    (docs/runtime.md)."""
-    from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True,
-                 record_shapes=True, with_stack=True) as prof:
-        step()
-    events = [(action.name, key, nbytes) for _, action, (key, _v), nbytes
-              in prof._memory_profile().timeline
-              if key.device.type == "cpu"]
-    static, alive = _static_storages(model), {}
-    for action, key, nbytes in events:
-        if action in ("CREATE", "PREEXISTING"):
-            alive[key] = getattr(getattr(key, "storage", None), "ptr", None)
-        elif action == "DESTROY":
-            alive.pop(key, None)
-    drop = {key for key, ptr in alive.items() if ptr in static}
-    level = peak = 0
-    for action, key, nbytes in events:
-        if key in drop:
-            continue
-        if action in ("CREATE", "PREEXISTING"):
-            level += nbytes
-        elif action == "DESTROY":
-            level -= nbytes
-        peak = max(peak, level)
-    return peak
 
 
 def cuda_peak(step, model, x0):

@@ -49,8 +49,8 @@ import torch
 from torch import nn
 
 from .chainexport import autocast_context
-from .export import (_BACKWARD_MARK, _profiled_timeline, _split_at,
-                     _storage)
+from .export import _split_at, _storage
+from .memtimeline import _BACKWARD_MARK, profiled_timeline
 from .models import DiscoveryError, output_tensor
 
 
@@ -338,19 +338,19 @@ def _measure(node, produced, static, reps, autocast=None, workspaces=False):
         return Measured(fwd, bwd, sum(seen.values()), out_bytes, in_grad,
                         (0, 0), frozenset(saved), saves_output)
     rises = _profiled_rises(lambda: call(_map(node.args, leaf),
-                                         _map(node.kwargs, leaf)))
+                                         _map(node.kwargs, leaf)),
+                            node.module)
     for p in node.module.parameters():
         p.grad = None
     return Measured(fwd, bwd, sum(seen.values()), out_bytes, in_grad, rises,
                     frozenset(saved), saves_output)
 
 
-def _profiled_rises(forward):
+def _profiled_rises(forward, module):
     """(forward peak, backward rise) of one recording ``forward()`` then
-    its backward, by PyTorch's memory profiler (export.py's timeline, which
-    leaves out what the profiler files as parameters and gradients: by its
-    categories, not by storage as fidelity.profiled_peak now does; see
-    docs/runtime.md): the forward's highest
+    its backward, by PyTorch's memory timeline less ``module``'s own
+    tensors, told apart by storage (memtimeline.py; its parameter gradients
+    must still be alive when this returns): the forward's highest
     bytes above its start, and the backward's highest above its start less
     the output gradients it is given (ones, made inside the backward's
     range so that the forward's peak does not hold them)."""
@@ -364,7 +364,8 @@ def _profiled_rises(forward):
                 grads = [torch.ones_like(t) for t in outs]
                 given[0] = _bytes_of(grads)
                 torch.autograd.backward(outs, grads)
-    times, totals, mark = _profiled_timeline(step, torch.device("cpu"))
+    times, totals, _, mark = profiled_timeline(step, torch.device("cpu"),
+                                               module)
     if not totals or mark is None:
         return max(totals, default=0), 0
     before, during = _split_at(times, totals, mark)

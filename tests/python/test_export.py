@@ -190,6 +190,34 @@ class ProfiledWorkspaceTest(unittest.TestCase):
         self.assertEqual(layer["fwd_workspace"], b)
         self.assertEqual(layer["bwd_workspace"], 2 * b)
 
+    def test_input_gradient_counted_once(self):
+        # sin's backward makes cos(x) (b) and then the input's gradient
+        # (b): a rise of 2b, less the input gradient that B charges: b.
+        # The profiler files that gradient as GRADIENT (it is a leaf's);
+        # a meter that drops the category sees a rise of b and, less the
+        # input gradient again, 0 (the bug fixed in memtimeline.py).
+        x = torch.randn(64, 64)
+        b = x.numel() * 4
+        layer = export_model([("sin", _Sin())], x, "sin", reps=1)["layers"][0]
+        self.assertEqual(layer["bwd_workspace"], b)
+
+
+class _Sin(nn.Module):
+    def forward(self, x):
+        return torch.sin(x)  # saves its input
+
+
+class _LinearThen(nn.Module):
+    """Two graph nodes: ``first``, a linear layer (so that ``second``'s
+    input is a node's output and has a gradient), then ``second``."""
+
+    def __init__(self, second):
+        super().__init__()
+        self.first, self.second = nn.Linear(32, 32), second
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
 
 class _LinearThenTwo(nn.Module):
     """Two graph nodes: ``first`` (a linear layer, so that ``second``'s
@@ -231,6 +259,22 @@ class GraphWorkspaceTest(unittest.TestCase):
         doc = export_graph(graph, "two", reps=1, workspaces=False)
         self.assertTrue(all(n.get("workspace", 0) == 0
                             for n in doc["graph"]["nodes"]))
+
+    def test_input_gradient_counted_once(self):
+        # Node "second" is sin (b = bytes of its 32 x 32 input). Its
+        # backward makes the ones given to it (b, left out), cos (b) and its
+        # input's gradient (b): rise 3b - b, less the input gradient b: b.
+        # The input gradient is a leaf's, filed by the profiler as GRADIENT;
+        # dropping that category read 0 here.
+        from remat_torch.graphexport import discover_graph, export_graph
+        torch.manual_seed(0)
+        model = _LinearThen(_Sin())
+        x = torch.randn(32, 32)
+        b = x.numel() * 4
+        graph = discover_graph(model, {"x": x}, lambda y: y.sum())
+        doc = export_graph(graph, "sin", reps=1)
+        nodes = {n["name"]: n for n in doc["graph"]["nodes"]}
+        self.assertEqual(nodes["g.second"]["workspace"], b)
 
 
 class _Scale(nn.Module):

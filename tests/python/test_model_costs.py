@@ -1,7 +1,6 @@
 """Full-size costs without memory (remat_torch.fullsize, on the meta
-device) against hand-derived byte counts, and the fidelity meter
-(remat_torch.fidelity.profiled_peak, PyTorch's memory timeline) against
-allocations of known size."""
+device) against hand-derived byte counts, (the fidelity meter's
+tests are in test_memtimeline.py)."""
 
 import json
 import os
@@ -12,7 +11,6 @@ import torch
 
 from remat_helpers import REMAT_BINARY, run_remat
 from remat_torch import fullsize, write_model
-from remat_torch.fidelity import profiled_peak
 
 torch.set_num_threads(1)
 
@@ -141,54 +139,6 @@ class OpGraphTest(unittest.TestCase):
         self.assertEqual([n["kind"] for n in nodes],
                          ["linear", "relu", "linear", "add", "loss"])
         self.assertEqual([n["bytes"] for n in nodes[:4]], [128] * 4)
-
-
-class ProfiledPeakTest(unittest.TestCase):
-    def test_known_allocations(self):
-        n = 256 * 1024  # 1 MiB of float32
-
-        def step():
-            x = torch.ones(n)   # 1 MiB
-            y = x * 2           # 1 MiB more: peak 2 MiB
-            del x
-            return y.sum()      # 4 bytes
-        peak = profiled_peak(step)
-        self.assertGreaterEqual(peak, 2 * 4 * n)
-        self.assertLess(peak, 2 * 4 * n + 1024)
-
-    def test_parameter_gradients_left_out_by_storage(self):
-        # A 1024 x 1024 linear layer: its weight gradient (4 MiB) is made
-        # by the backward and alive at the end; the activations are 8 KiB
-        # (input and output rows). Told the model, the meter leaves the
-        # weight and its gradient out: under 64 KiB. Not told, it counts
-        # the gradient: at least 4 MiB more.
-        torch.manual_seed(0)
-        lin = torch.nn.Linear(1024, 1024)
-        x = torch.randn(1, 1024)
-
-        def step():
-            lin.zero_grad(set_to_none=True)
-            lin(x).sum().backward()
-        step()
-        with_model = profiled_peak(step, lin)
-        without = profiled_peak(step)
-        self.assertLess(with_model, 64 * 1024)
-        self.assertGreaterEqual(without - with_model, 4 * 1024 * 1024)
-
-    def test_sees_a_hidden_allocation(self):
-        # Negative control of the meter: keeping one more 1 MiB tensor
-        # raises the measured peak by 1 MiB.
-        n = 256 * 1024
-        kept = []
-
-        def step(hide):
-            x = torch.ones(n)
-            if hide:
-                kept.append(x * 3)
-            return (x * 2).sum()
-        base = profiled_peak(lambda: step(False))
-        more = profiled_peak(lambda: step(True))
-        self.assertEqual(more - base, 4 * n)
 
 
 if __name__ == "__main__":
