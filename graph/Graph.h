@@ -44,6 +44,12 @@ struct LossCost {
   double BwdTime = 0;
   /// Transient bytes of the loss op.
   uint64_t BwdWorkspace = 0;
+  /// The loss frees x_L before it produces y_L, also x_L's share of a
+  /// resident x̄_L (which then holds SavedBytes - OutputBytes of the last
+  /// stage until B_{L-1}): the last stage's backward does not read its own
+  /// output, as a language model's head does not read its logits. Spec
+  /// §3a ("frees_input"); false is the rotor semantics.
+  bool FreesInput = false;
 };
 
 /// A chain x_0 -> stage 0 -> x_1 -> ... -> stage L-1 -> x_L -> loss.

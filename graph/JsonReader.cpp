@@ -111,6 +111,19 @@ ObjectReader::string(StringRef Key, std::optional<std::string> Default) const {
   return V->get<std::string>();
 }
 
+Expected<bool> ObjectReader::boolean(StringRef Key,
+                                     std::optional<bool> Default) const {
+  const InJson *V = get(Key);
+  if (!V) {
+    if (Default)
+      return *Default;
+    return error("missing required field \"" + Key + "\"");
+  }
+  if (!V->is_boolean())
+    return fieldError(Key, "must be true or false, got " + describeJson(*V));
+  return V->get<bool>();
+}
+
 Expected<uint64_t> ObjectReader::size(StringRef Key,
                                       std::optional<uint64_t> Default) const {
   const InJson *V = get(Key);

@@ -76,6 +76,10 @@ public:
   /// A time field: a non-negative finite JSON number.
   llvm::Expected<double>
   time(llvm::StringRef Key, std::optional<double> Default = std::nullopt) const;
+  /// A JSON boolean; \p Default when absent.
+  llvm::Expected<bool>
+  boolean(llvm::StringRef Key,
+          std::optional<bool> Default = std::nullopt) const;
   /// A positive JSON integer up to \p Max.
   llvm::Expected<uint64_t>
   positiveInt(llvm::StringRef Key, uint64_t Max,

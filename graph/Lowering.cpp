@@ -35,11 +35,15 @@ Graph lowerChain(const Chain &C) {
                         C.activationBytes(L), {Prev}, C.Loss.BwdWorkspace);
   // Backward, last stage first: g.s produces the gradient of the stage's
   // input, so it has the size of x_i.
+  // Under a loss that frees its input, the last stage's backward does not
+  // read x_L, so x_L may go once the loss has run.
   for (unsigned I = L; I-- != 0;) {
     const Stage &S = C.Stages[I];
-    unsigned Id =
-        G.add("g." + S.Name, Phase::Backward, S.BwdTime, C.activationBytes(I),
-              {Grad, StageId[I]}, S.BwdWorkspace);
+    SmallVector<unsigned, 3> Reads{Grad};
+    if (I + 1 != L || !C.Loss.FreesInput)
+      Reads.push_back(StageId[I]);
+    unsigned Id = G.add("g." + S.Name, Phase::Backward, S.BwdTime,
+                        C.activationBytes(I), Reads, S.BwdWorkspace);
     if (SavedId[I] != ~0u)
       G.Nodes[Id].Inputs.push_back(SavedId[I]);
     Grad = Id;

@@ -193,7 +193,7 @@ Expected<LossCost> readLoss(const ObjectReader &Top) {
   if (!V->is_object())
     return Top.fieldError("loss", "must be an object, got " + describeJson(*V));
   ObjectReader R(*V, "loss");
-  if (Error E = R.checkKnown({"bwd_time", "bwd_workspace"}))
+  if (Error E = R.checkKnown({"bwd_time", "bwd_workspace", "frees_input"}))
     return E;
   LossCost L;
   Expected<double> T = R.time("bwd_time", 0.0);
@@ -202,8 +202,12 @@ Expected<LossCost> readLoss(const ObjectReader &Top) {
   Expected<uint64_t> Ws = R.size("bwd_workspace", 0);
   if (!Ws)
     return Ws.takeError();
+  Expected<bool> Frees = R.boolean("frees_input", false);
+  if (!Frees)
+    return Frees.takeError();
   L.BwdTime = *T;
   L.BwdWorkspace = *Ws;
+  L.FreesInput = *Frees;
   return L;
 }
 

@@ -196,6 +196,8 @@ std::string renderModel(const GeneratedModel &M) {
     J["input_bytes"] = M.AsChain->InputBytes;
     J["loss"] = {{"bwd_time", M.AsChain->Loss.BwdTime},
                  {"bwd_workspace", M.AsChain->Loss.BwdWorkspace}};
+    if (M.AsChain->Loss.FreesInput)
+      J["loss"]["frees_input"] = true;
     J["layers"] = renderLayers(*M.AsChain);
   } else {
     J["graph"] = renderGraph(M.Forward);

@@ -2,6 +2,7 @@
 
 #include "runtime/Executor.h"
 
+#include "graph/Errors.h"
 #include "planner/ChainReplay.h"
 #include "planner/Errors.h"
 
@@ -154,6 +155,11 @@ Expected<RunResult> ChainRun::run(ArrayRef<ChainOp> Ops) {
 
 Expected<RunResult> runChain(ChainWorkload &W, ArrayRef<ChainOp> Ops,
                              Backend &B) {
+  // x̄_L is one buffer here, and the loss cannot free a share of it.
+  if (W.chain().Loss.FreesInput)
+    return badInput("the runtime executor does not run a chain whose loss "
+                    "frees its input (\"loss\": {{\"frees_input\": true}}); "
+                    "plan and simulate it, or run it with remat_torch");
   ChainRun Run(W, B);
   return Run.run(Ops);
 }

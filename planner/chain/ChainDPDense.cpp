@@ -120,8 +120,7 @@ private:
   }
   uint64_t recordThreshold(unsigned I, unsigned Lp) const {
     uint64_t Bar = C.ABar[I + 1];
-    return std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
-                    Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+    return std::max(C.A[Lp + 1] + Bar + C.FwdWs[I], C.BNeed[I]);
   }
   V recordValue(unsigned I, unsigned Lp, uint64_t M) const {
     if (M < recordThreshold(I, Lp))

@@ -55,6 +55,14 @@ DPChain roundedChain(const Chain &C, uint64_t Unit, bool Up) {
   }
   D.LossWs = R(C.Loss.BwdWorkspace);
   D.LossTime = C.Loss.BwdTime;
+  D.LossNeed = (C.Loss.FreesInput ? 0 : D.A[D.L]) + D.LossWs;
+  for (unsigned K = 0; K < D.L; ++K) {
+    // x̄_L less x_L, rounded on its own so that the sum stays a bound.
+    uint64_t Bar = C.Loss.FreesInput && K + 1 == D.L
+                       ? R(C.Stages[K].SavedBytes - C.Stages[K].OutputBytes)
+                       : D.ABar[K + 1];
+    D.BNeed.push_back(Bar + D.A[K + 1] + D.A[K] + D.BwdWs[K]);
+  }
   return D;
 }
 
@@ -64,10 +72,9 @@ DPChain roundedChain(const Chain &C, uint64_t Unit, bool Up) {
 static uint64_t storeAllStep(const DPChain &C, unsigned I, unsigned Lp,
                              uint64_t Next) {
   if (I == C.L)
-    return C.A[C.L] + C.LossWs;
+    return C.LossNeed;
   uint64_t Bar = C.ABar[I + 1];
-  uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
-                           Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+  uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I], C.BNeed[I]);
   return I < Lp ? std::max(Need, Bar + Next) : Need;
 }
 
@@ -156,7 +163,7 @@ void Tables::compute(unsigned I, unsigned Lp, uint64_t SA) {
   uint64_t Hi = std::min(cap(I), SA);
   uint64_t Lo = std::min(Reach[I], Hi);
   if (I == C.L) {
-    uint64_t Need = C.A[C.L] + C.LossWs;
+    uint64_t Need = C.LossNeed;
     if (Need <= Hi)
       Env.push_back({Need, C.LossTime, 0});
     return commit(I, Lp, Lo);
@@ -170,8 +177,7 @@ void Tables::compute(unsigned I, unsigned Lp, uint64_t SA) {
 void Tables::addRecord(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi) {
   uint64_t Y = C.A[Lp + 1];
   uint64_t Bar = C.ABar[I + 1];
-  uint64_t Thr =
-      std::max(Y + Bar + C.FwdWs[I], Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+  uint64_t Thr = std::max(Y + Bar + C.FwdWs[I], C.BNeed[I]);
   double Cost = C.Fwd[I] + C.Bwd[I];
   if (Thr > Hi)
     return;
@@ -425,11 +431,10 @@ uint64_t denseTablesBytes(const DPChain &C, uint64_t Budget,
     uint64_t SA = 0;
     for (unsigned I = Lp + 1; I-- > 0;) {
       if (I == L) {
-        SA = C.A[L] + C.LossWs;
+        SA = C.LossNeed;
       } else {
         uint64_t Bar = C.ABar[I + 1];
-        uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I],
-                                 Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+        uint64_t Need = std::max(C.A[Lp + 1] + Bar + C.FwdWs[I], C.BNeed[I]);
         SA = I < Lp ? std::max(Need, Bar + SA) : Need;
       }
       uint64_t Outside = C.A[0] + (I > 0 ? C.A[I] : 0);
@@ -465,8 +470,8 @@ public:
       : C(C), L(C.L), Coarse(Coarse), Min(size_t(L + 1) * (L + 1), NoCap),
         MinT(Min.size(), NoCap), BPeak(L + 1, 0), RunMax(L + 1, 0) {
     for (unsigned K = 0; K < L; ++K)
-      BPeak[K] = C.ABar[K + 1] + C.A[K + 1] + C.A[K] + C.BwdWs[K];
-    BPeak[L] = C.A[L] + C.LossWs;
+      BPeak[K] = C.BNeed[K];
+    BPeak[L] = C.LossNeed;
   }
 
   /// Fills the tables (I, I + D) for I in [0, L - D] whose chunk of 16
@@ -493,10 +498,9 @@ private:
   }
   uint64_t least(unsigned I, unsigned Lp) const {
     if (I == L)
-      return C.A[L] + C.LossWs;
+      return C.LossNeed;
     uint64_t Y = C.A[Lp + 1], Bar = C.ABar[I + 1];
-    uint64_t Best =
-        std::max(Y + Bar + C.FwdWs[I], Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+    uint64_t Best = std::max(Y + Bar + C.FwdWs[I], C.BNeed[I]);
     if (I < Lp || Lp == L)
       Best = std::max(Best, add(Min[ix(I + 1, Lp)], Bar));
     // The split loop reads row I (Min[I][J-1]) and column Lp (Min[J][Lp]);

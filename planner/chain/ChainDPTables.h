@@ -50,6 +50,14 @@ struct DPChain {
   std::vector<double> Fwd, Bwd;
   uint64_t LossWs = 0;
   double LossTime = 0;
+  /// The loss's peak above x_L or x̄_L (outside Sub(L, L)): y_L and the
+  /// loss's workspace, or the workspace alone when the loss frees x_L
+  /// before it makes y_L (LossCost::FreesInput).
+  uint64_t LossNeed = 0;
+  /// BNeed[i]: B_i's peak in the record branch of stage i: x̄_{i+1} (under
+  /// FreesInput, for i = L-1, what the loss left of it), y_{i+1}, y_i and
+  /// the backward workspace.
+  std::vector<uint64_t> BNeed;
 };
 
 /// Exact sizes of \p C.

@@ -64,6 +64,9 @@ public:
       if (I > 0 && (S.XBar >> I & 1))
         Bytes += C.Stages[I - 1].SavedBytes;
     }
+    // After a loss that frees its input, x̄_L holds its saved tensors only.
+    if (C.Loss.FreesInput && S.K <= L && (S.XBar >> L & 1))
+      Bytes -= C.activationBytes(L);
     return Bytes;
   }
 
@@ -88,8 +91,10 @@ public:
       State N = S;
       N.K = L;
       N.X &= ~(1u << L);
-      Fn(ChainOp{ChainOpKind::Loss, 0}, N,
-         Res + C.activationBytes(L) + C.Loss.BwdWorkspace, C.Loss.BwdTime);
+      // y_L takes x_L's place when the loss frees its input first.
+      uint64_t Y = C.Loss.FreesInput ? 0 : C.activationBytes(L);
+      Fn(ChainOp{ChainOpKind::Loss, 0}, N, Res + Y + C.Loss.BwdWorkspace,
+         C.Loss.BwdTime);
     }
     if (S.K >= 1 && S.K <= L && (S.XBar >> S.K & 1)) {
       unsigned I = S.K - 1;

@@ -41,16 +41,18 @@ Expected<SimResult> simulateChain(const Chain &C, ArrayRef<ChainOp> Ops,
     const ChainOp &Op = Ops[Index];
     uint64_t FreedBytes = 0;
     ChainStep St = Replay.step(
-        Op, [&](ChainTensor T) { FreedBytes += chainTensorBytes(C, T); });
+        Op, [&](ChainTensor T) { FreedBytes += chainFreedBytes(C, T); });
     if (!St.ok())
       return invalid(chainOpLabel(Index, Op) + ": " +
                      chainFaultText(St, C.size()));
-    Bytes += chainTensorBytes(C, St.Output);
-    uint64_t AfterAdd = Bytes;
+    // A loss that frees its input does so before it makes y_L.
+    uint64_t AfterAdd =
+        Bytes + chainTensorBytes(C, St.Output) - chainEarlyFreed(C, Op);
     uint64_t Peak = AfterAdd + chainOpWorkspace(C, Op);
     Time += chainOpTime(C, Op);
     R.ForwardOps += Op.isForward();
-    Bytes -= FreedBytes;
+    Bytes = AfterAdd + chainEarlyFreed(C, Op) - FreedBytes -
+            chainShareFreed(C, Replay, Op);
     if (Peak > R.PeakBytes) {
       R.PeakBytes = Peak;
       R.PeakOpIndex = Index;

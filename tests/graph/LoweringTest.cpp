@@ -124,6 +124,15 @@ TEST_CASE("lowering: two-stage chain node by node") {
   CHECK(G.Users[0] == llvm::SmallVector<unsigned, 4>{1, 2});
 }
 
+TEST_CASE("lowering: under frees_input the last backward reads no x_L") {
+  Chain C = twoStages();
+  C.Loss.FreesInput = true;
+  Graph G = lowerChain(C);
+  REQUIRE(G.size() == 7);
+  checkNode(G, 5, "g.b", Phase::Backward, 4, 5, 0, {"loss"});
+  checkNode(G, 6, "g.a", Phase::Backward, 2, 3, 2, {"g.b", "a", "a.saved"});
+}
+
 TEST_CASE("lowering: recogniseChain inverts lowerChain") {
   Chain C = twoStages();
   std::optional<Chain> Back = recogniseChain(lowerChain(C));

@@ -354,7 +354,16 @@ TEST_CASE("loader: static bytes, loss and description") {
   CHECK(M.Static.Optimizer == 1500);
   CHECK(M.AsChain->Loss.BwdTime == 0.25);
   CHECK(M.AsChain->Loss.BwdWorkspace == 3);
+  CHECK_FALSE(M.AsChain->Loss.FreesInput);
   CHECK(M.Path == "m.json");
+}
+
+TEST_CASE("loader: loss.frees_input") {
+  Model M = ok(chainDoc("[" + LayerA + "]",
+                        R"("loss": {"bwd_time": 1, "frees_input": true}, )"));
+  CHECK(M.AsChain->Loss.FreesInput);
+  CHECK(err(chainDoc("[" + LayerA + "]", R"("loss": {"frees_input": 1}, )")) ==
+        "m.json: loss.frees_input: must be true or false, got 1");
 }
 
 TEST_CASE("loader: graph form order and derived backward") {

@@ -141,6 +141,9 @@ private:
       Sum += has(F.Y, I) ? a(I) : 0;
       Sum += I >= 1 && has(F.XBar, I) ? abar(I) : 0;
     }
+    // frees_input (spec §3a): after the loss, x̄_L holds saved less output.
+    if (C.Loss.FreesInput && F.LossDone && L >= 1 && has(F.XBar, L))
+      Sum -= a(L);
     return Sum;
   }
 
@@ -154,7 +157,8 @@ private:
         return false;
       F.LossDone = true;
       F.Y |= 1u << L;
-      Peak = Res + a(L) + C.Loss.BwdWorkspace;
+      // frees_input: x_L goes before y_L comes, so y_L takes its place.
+      Peak = Res + (C.Loss.FreesInput ? 0 : a(L)) + C.Loss.BwdWorkspace;
       Time = C.Loss.BwdTime;
       F.X &= ~(1u << L);
       return true;

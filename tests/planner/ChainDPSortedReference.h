@@ -51,7 +51,7 @@ private:
     if (Budget != chaindp::NoCap && Budget < C.A[0] + (I > 0 ? C.A[I] : 0))
       return commit(I, Lp);
     if (I == C.L) {
-      uint64_t Need = C.A[C.L] + C.LossWs;
+      uint64_t Need = C.LossNeed;
       if (Need <= Cap)
         Cands.push_back({Need, C.LossTime, 0});
       return commit(I, Lp);
@@ -63,8 +63,7 @@ private:
 
   void addRecord(unsigned I, unsigned Lp, uint64_t Cap) {
     uint64_t Y = C.A[Lp + 1], Bar = C.ABar[I + 1];
-    uint64_t Thr =
-        std::max(Y + Bar + C.FwdWs[I], Bar + C.A[I + 1] + C.A[I] + C.BwdWs[I]);
+    uint64_t Thr = std::max(Y + Bar + C.FwdWs[I], C.BNeed[I]);
     double Cost = C.Fwd[I] + C.Bwd[I];
     if (Thr > Cap)
       return;

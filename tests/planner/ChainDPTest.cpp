@@ -136,6 +136,38 @@ TEST_CASE("chaindp: equals exhaustive search over the persistent class") {
   }
 }
 
+// Under frees_input the loss and B_{L-1} peak lower (spec §3a); the
+// persistent schedules are judged by the simulator, so the DP's LossNeed and
+// BNeed arithmetic is checked against it. Discretised plans still fit.
+TEST_CASE("chaindp: equals exhaustive search under a loss that frees x_L") {
+  std::mt19937_64 Rng(20261206);
+  unsigned Lower = 0;
+  for (int Trial = 0; Trial < 40; ++Trial) {
+    unsigned L = 1 + Trial % 5;
+    Chain C = randomChain(Rng, L, 12);
+    uint64_t Unflagged = minFeasibleChainBudget(C);
+    C.Loss.FreesInput = true;
+    std::vector<Simulated> All = simulateAllPersistent(C);
+    std::set<uint64_t> Budgets;
+    for (const Simulated &S : All)
+      Budgets.insert(S.Peak);
+    uint64_t Least = *Budgets.begin();
+    CHECK(minFeasibleChainBudget(C) == Least);
+    Lower += Least < Unflagged;
+    for (uint64_t B : Budgets) {
+      std::optional<double> Brute = bruteForceBest(All, B);
+      REQUIRE(Brute);
+      CAPTURE(Trial);
+      CAPTURE(B);
+      CHECK(planChecked(C, B).Time == *Brute);
+      ChainDPResult Slots = planChecked(C, B + B / 3, 7);
+      CHECK(Slots.Time - planChecked(C, B + B / 3).Time <=
+            Slots.GapBound + 1e-9);
+    }
+  }
+  CHECK(Lower > 0); // the flag changes some least budgets
+}
+
 TEST_CASE("chaindp: beats or ties every classic strategy at its own peak") {
   std::mt19937_64 Rng(7);
   unsigned Compared = 0;

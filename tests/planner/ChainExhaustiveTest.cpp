@@ -59,6 +59,33 @@ TEST_CASE("chain exhaustive: equals the all-schedule reference, L <= 6") {
   CHECK(Cases > 500);
 }
 
+TEST_CASE("chain exhaustive: equals the reference under frees_input") {
+  std::mt19937_64 Rng(1206);
+  for (unsigned L = 1; L <= 5; ++L)
+    for (int Trial = 0; Trial < 8; ++Trial) {
+      Chain C = randomChain(Rng, L);
+      C.Loss.FreesInput = true;
+      AllChainSchedules All(C);
+      auto StoreAll = simulateChain(C, storeAllOps(C));
+      REQUIRE(bool(StoreAll));
+      for (uint64_t B = All.leastBudget() - 1; B <= StoreAll->PeakBytes; ++B) {
+        auto R = searchChainSchedules(C, {B, 1'000'000});
+        REQUIRE(R);
+        std::optional<double> Ref = All.best(B);
+        REQUIRE(R->Feasible == bool(Ref));
+        if (!Ref)
+          continue;
+        CAPTURE(L);
+        CAPTURE(B);
+        CHECK(R->Time == *Ref);
+        auto S = simulateChain(C, R->Ops);
+        REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+        CHECK(S->PeakBytes <= B);
+        CHECK(S->PeakBytes == R->PeakBytes);
+      }
+    }
+}
+
 TEST_CASE("chain exhaustive: gives up cleanly at the state cap") {
   std::mt19937_64 Rng(1802);
   Chain C = randomChain(Rng, 6);

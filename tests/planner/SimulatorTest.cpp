@@ -101,6 +101,41 @@ TEST_CASE("sim: every-2 checkpointing on the hand chain") {
   CHECK(*Every == Ops);
 }
 
+TEST_CASE("sim: a loss that frees its input, recorded and plain x_L") {
+  Chain C = handChain();
+  C.Loss.FreesInput = true;
+  auto R = simulateChain(C, storeAllOps(C), {true});
+  REQUIRE(R);
+  // As store-all above up to F_all 2 (106). loss: x_3's share of xbar_3 (8)
+  // goes before y_3 (8) comes: 106, peak 106 + 3 = 109; xbar_3 now holds
+  // 16 - 8 = 8. B 2: +y_2 40 -> 146, peak 147; -y_3 8 -xbar_3 8 -> 130.
+  // B 1: +20 -> 150, -40 -50 -> 60. B 0: +10 -> 70 (peak 77) -> 10.
+  std::vector<uint64_t> Peak = {45, 90, 106, 109, 147, 150, 77};
+  std::vector<uint64_t> After = {40, 90, 106, 106, 130, 60, 10};
+  for (size_t I = 0; I < Peak.size(); ++I) {
+    CAPTURE(I);
+    CHECK(R->Timeline[I].PeakBytes == Peak[I]);
+    CHECK(R->Timeline[I].AfterBytes == After[I]);
+  }
+  CHECK(R->PeakBytes == 150); // B 1 now, 155 at B 2 without the flag
+
+  // Every-2: the loss frees the plain x_3 first: 58 - 8 + 8 = 58, peak 61.
+  // F_all 2 after the loss: +16 -> 74 (its peak), then x_3's share goes at
+  // once -> 66. B 2: +40 -> 106 (peak 107); -y_3 8, -xbar_3 8, -x_2 40 ->
+  // 50. The rest as without the flag.
+  std::vector<ChainOp> Ops = {fck(0), fn(1),   fck(2),  lossOp(), fall(2),
+                              bwd(2), fall(0), fall(1), bwd(1),   bwd(0)};
+  R = simulateChain(C, Ops, {true});
+  REQUIRE(R);
+  Peak = {35, 70, 58, 61, 74, 107, 85, 130, 150, 77};
+  After = {30, 50, 58, 58, 66, 50, 80, 130, 60, 10};
+  for (size_t I = 0; I < Peak.size(); ++I) {
+    CAPTURE(I);
+    CHECK(R->Timeline[I].PeakBytes == Peak[I]);
+    CHECK(R->Timeline[I].AfterBytes == After[I]);
+  }
+}
+
 TEST_CASE("sim: the start is part of the peak") {
   Chain C;
   C.InputBytes = 1000;

@@ -137,6 +137,16 @@ TEST_CASE("executor: invalid schedules name the op and the tensor") {
         "the schedule ends without producing y_0");
 }
 
+TEST_CASE("executor: refuses a loss that frees its input") {
+  Chain C = uniformChain(2, 10, 25);
+  C.Loss.FreesInput = true;
+  auto Dev = createCpuBackend();
+  SyntheticWorkload W(C, *Dev, 0.01);
+  auto R = runChain(W, {{ChainOpKind::FAll, 0}}, *Dev);
+  REQUIRE_FALSE(bool(R));
+  CHECK(llvm::toString(R.takeError()).find("frees_input") != std::string::npos);
+}
+
 TEST_CASE("executor: byte scaling rounds up and keeps zeros") {
   Chain C = uniformChain(2, 10, 25);
   C.Stages[1].FwdWorkspace = 1;

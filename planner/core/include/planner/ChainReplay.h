@@ -210,6 +210,41 @@ inline uint64_t chainTensorBytes(const Chain &C, ChainTensor T) {
                                          : C.activationBytes(T.Index);
 }
 
+/// Bytes \p T releases when an op frees it: chainTensorBytes, except x̄_L
+/// under a loss that frees its input (LossCost::FreesInput). Only B_{L-1}
+/// frees x̄_L, after the loss, which left SavedBytes - OutputBytes of it.
+inline uint64_t chainFreedBytes(const Chain &C, ChainTensor T) {
+  uint64_t Bytes = chainTensorBytes(C, T);
+  if (C.Loss.FreesInput && T.Kind == ChainTensorKind::XBar &&
+      T.Index == C.size())
+    Bytes -= C.activationBytes(T.Index);
+  return Bytes;
+}
+
+/// Bytes below "resident after the output, plus the workspace" at which \p Op
+/// peaks: x_L for a loss that frees its input before it makes y_L, else 0.
+inline uint64_t chainEarlyFreed(const Chain &C, const ChainOp &Op) {
+  return Op.Kind == ChainOpKind::Loss && C.Loss.FreesInput
+             ? C.activationBytes(C.size())
+             : 0;
+}
+
+/// Bytes \p Op frees after it ran beyond the tensors the replay reports (\p R
+/// is the replay after the op): under LossCost::FreesInput, x_L's share of
+/// x̄_L, which the loss frees when x̄_L is resident and F_all_{L-1} frees at
+/// once when it runs after the loss. Else 0.
+inline uint64_t chainShareFreed(const Chain &C, const ChainReplay &R,
+                                const ChainOp &Op) {
+  if (!C.Loss.FreesInput || C.size() == 0)
+    return 0;
+  unsigned L = C.size();
+  bool Share =
+      Op.Kind == ChainOpKind::Loss
+          ? R.isResident({ChainTensorKind::XBar, L})
+          : Op.Kind == ChainOpKind::FAll && Op.Layer + 1 == L && R.lossDone();
+  return Share ? C.activationBytes(L) : 0;
+}
+
 /// The workspace an op holds while it runs: its stage's forward or backward
 /// workspace, or the loss's.
 inline uint64_t chainOpWorkspace(const Chain &C, const ChainOp &Op) {

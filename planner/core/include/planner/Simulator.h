@@ -30,7 +30,8 @@ struct SimOptions {
 
 /// One point of the memory timeline: the state right after op `OpIndex`.
 struct TimelinePoint {
-  /// Resident bytes after the op has added its output (before frees).
+  /// Resident bytes after the op has added its output (before frees; a loss
+  /// that frees its input has already freed x_L, spec §3a).
   uint64_t ResidentBytes = 0;
   /// ResidentBytes plus the op's workspace: the op's peak.
   uint64_t PeakBytes = 0;
