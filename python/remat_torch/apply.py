@@ -159,6 +159,8 @@ class _Interpreter:
         self.L = len(modules)
         self.plain = {0: x0.detach()}
         self.bar = {}
+        # Whether the last stage's recorded forward saved its own output.
+        self.saves_last = True
         self.grads = {}
         self.loss_fn = loss_fn
         self.loss = None
@@ -194,12 +196,26 @@ class _Interpreter:
             self.fail(k, op, "x̄_%d is already resident" % (i + 1))
         block = self.modules[i]
         if op["op"] == "F_all":
-            leaf = _leaf(x)
+            leaf, saved = _leaf(x), set()
+
+            def pack(t):
+                saved.add(t.untyped_storage().data_ptr())
+                return t
 
             def rec():
-                with torch.enable_grad():
+                with torch.enable_grad(), \
+                        torch.autograd.graph.saved_tensors_hooks(
+                            pack, lambda t: t):
                     return block(leaf)
-            self.bar[i + 1] = (leaf, self.rng.run(i, rec))
+            out = self.rng.run(i, rec)
+            self.bar[i + 1] = (leaf, out)
+            if i + 1 == self.L:
+                # An output that aliases its input is held by x_{L-1}.
+                ptr = out.untyped_storage().data_ptr()
+                self.saves_last = ptr in saved or \
+                    ptr == leaf.untyped_storage().data_ptr()
+                if self.loss is not None:
+                    self._free_last_output()
             return
 
         def run():
@@ -223,6 +239,17 @@ class _Interpreter:
         self.grads[self.L] = leaf.grad
         self.loss = loss.detach()
         self.plain.pop(self.L, None)
+        del x, leaf, loss
+        # Spec 3a's frees_input: when the last stage's backward does not
+        # read its output, x_L's share of x̄_L goes now (the storage, not
+        # the tensor, whose autograd node B still needs), as it does in a
+        # plain step once the loss has read the logits.
+        if self.L in self.bar:
+            self._free_last_output()
+
+    def _free_last_output(self):
+        if not self.saves_last:
+            self.bar[self.L][1].untyped_storage().resize_(0)
 
     def backward(self, k, op):
         i = self.check_layer(k, op)

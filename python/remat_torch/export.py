@@ -38,7 +38,13 @@ For each block i, on the real input x_i of a sample batch:
   leaves allocated. On the CPU (``cpu_workspace``, the default; else 0):
   from PyTorch's memory profiler (:func:`profiled_workspaces`), and
   ``loss.bwd_workspace`` the loss's rise above y_L during its forward and
-  backward (:func:`_loss_workspace`).
+  backward (:func:`_loss_workspace`). The meter is PyTorch's memory
+  timeline less the block's own tensors, told apart by storage
+  (:mod:`remat_torch.memtimeline`).
+- ``loss.frees_input`` (spec 3a): set when the last block's backward does
+  not save its output and the loss does not save its input (a head's logits
+  under cross entropy), so that the plan frees x_L after the loss's
+  forward, as the real step does.
 """
 
 import json
@@ -101,7 +107,8 @@ def _leaf(x):
 
 
 def _saved_bytes(block, x, static_ptrs):
-    """Bytes the recorded forward of ``block`` keeps for its backward."""
+    """(bytes the recorded forward of ``block`` keeps for its backward, the
+    output, whether autograd saves the output itself)."""
     seen = {}
     skip = set(static_ptrs() if callable(static_ptrs) else static_ptrs)
     skip.add(_storage(x)[0])
@@ -116,8 +123,24 @@ def _saved_bytes(block, x, static_ptrs):
         with torch.enable_grad():
             out = block(_leaf(x))
     ptr, nbytes = _storage(out)
+    # An output that aliases the input (a view) stays with x_i.
+    saves_output = ptr in seen or ptr == _storage(x)[0]
     seen.setdefault(ptr, nbytes)
-    return sum(seen.values()), out
+    return sum(seen.values()), out, saves_output
+
+
+def _saves_input(fn, x):
+    """Whether autograd saves ``x``'s storage when ``fn(x)`` records."""
+    leaf, saved = _leaf(x), set()
+
+    def pack(t):
+        saved.add(_storage(t)[0])
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.enable_grad():
+            fn(leaf)
+    return _storage(leaf)[0] in saved
 
 
 def _static_pointers(modules):
@@ -330,7 +353,7 @@ def _measure_block(name, block, x, reps, static_ptrs, device,
     with torch.no_grad():
         block(x)  # warm-up
     fwd, bwd = _stage_times(block, x, reps, device, recompute, recording)
-    saved, out = _saved_bytes(block, x, static_ptrs)
+    saved, out, saves_output = _saved_bytes(block, x, static_ptrs)
     fws, bws = _workspaces(block, x, device)
     if cpu_workspace and device.type == "cpu":
         fws, bws = profiled_workspaces(block, x, saved, device)
@@ -345,7 +368,7 @@ def _measure_block(name, block, x, reps, static_ptrs, device,
         "fwd_workspace": fws,
         "bwd_workspace": bws,
     }
-    return layer, out.detach()
+    return layer, out.detach(), saves_output
 
 
 def _loss_entry(loss_fn, x, reps, device, cpu_workspace=False):
@@ -418,12 +441,12 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     for m in modules:
         for p in m.parameters():
             params[_storage(p)[0]] = _tensor_bytes(p)
-    layers = []
+    layers, saves_output = [], True
     x = sample_input.detach()
     for layer_name, block in pairs:
-        layer, x = _measure_block(layer_name, block, x, reps, static_ptrs,
-                                  device, cpu_workspace, recording,
-                                  recompute)
+        layer, x, saves_output = _measure_block(
+            layer_name, block, x, reps, static_ptrs, device, cpu_workspace,
+            recording, recompute)
         layers.append(layer)
     doc = {
         "format": "remat-model",
@@ -438,6 +461,11 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     }
     if loss_fn is not None:
         doc["loss"] = _loss_entry(loss_fn, x, reps, device, cpu_workspace)
+        # Nothing reads x_L after the loss's forward (a head's logits under
+        # cross entropy, which saves log-probabilities): spec 3a's
+        # frees_input, so that x_L's share of x̄_L goes then.
+        if pairs and not saves_output and not _saves_input(loss_fn, x):
+            doc["loss"]["frees_input"] = True
     doc["layers"] = layers
     return doc
 

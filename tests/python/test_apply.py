@@ -92,5 +92,53 @@ class ApplyTest(unittest.TestCase):
         self.assertEqual(schedule_forward_counts(ops, 3), [1, 2, 2])
 
 
+class FreesInputTest(unittest.TestCase):
+    """The executor frees x_L's share of x̄_L once the loss has run when the
+    last stage's backward does not read its output (spec 3a frees_input),
+    and keeps it when it does; gradients equal the plain step's."""
+
+    def _run(self, head, ops):
+        from remat_torch.apply import _Interpreter, plain_run
+        torch.manual_seed(0)
+        blocks = [torch.nn.Linear(16, 16), head]
+        x0 = torch.randn(4, 16)
+        target = torch.zeros(4, dtype=torch.long)
+
+        def loss_fn(y):
+            return torch.nn.functional.cross_entropy(y, target)
+        run = _Interpreter(blocks, x0, loss_fn, True)
+        sizes = []
+        for k, op in enumerate(ops):
+            {"loss": run.loss_op, "B": run.backward}.get(
+                op["op"], run.forward)(k, op)
+            if op["op"] == "loss" or (op["op"] == "F_all" and
+                                      op["layer"] == 1):
+                if 2 in run.bar:
+                    sizes.append(run.bar[2][1].untyped_storage().nbytes())
+        ref = plain_run(blocks, x0, loss_fn)[1]
+        torch.testing.assert_close(run.grads[0], ref)
+        return sizes
+
+    def test_linear_head(self):
+        # Logits 4 x 32 floats = 512 bytes, held until the loss, then gone.
+        ops = [{"op": "F_all", "layer": 0}, {"op": "F_all", "layer": 1},
+               {"op": "loss"}, {"op": "B", "layer": 1},
+               {"op": "B", "layer": 0}]
+        self.assertEqual(self._run(torch.nn.Linear(16, 32), ops), [512, 0])
+        # Recorded after the loss: freed at once.
+        ops = [{"op": "F_ck", "layer": 0}, {"op": "F_ck", "layer": 1},
+               {"op": "loss"}, {"op": "F_all", "layer": 1},
+               {"op": "B", "layer": 1}, {"op": "F_all", "layer": 0},
+               {"op": "B", "layer": 0}]
+        self.assertEqual(self._run(torch.nn.Linear(16, 32), ops), [0])
+
+    def test_head_that_saves_its_output(self):
+        # 4 x 16 floats = 256 bytes, which sigmoid's backward reads.
+        ops = [{"op": "F_all", "layer": 0}, {"op": "F_all", "layer": 1},
+               {"op": "loss"}, {"op": "B", "layer": 1},
+               {"op": "B", "layer": 0}]
+        self.assertEqual(self._run(torch.nn.Sigmoid(), ops), [256, 256])
+
+
 if __name__ == "__main__":
     unittest.main()

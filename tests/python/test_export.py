@@ -202,6 +202,39 @@ class ProfiledWorkspaceTest(unittest.TestCase):
         self.assertEqual(layer["bwd_workspace"], b)
 
 
+class LossFreesInputTest(unittest.TestCase):
+    """loss.frees_input (spec 3a) is set exactly when nothing reads x_L
+    after the loss's forward: the last block's backward does not save its
+    output and the loss does not save its input."""
+
+    def _loss(self, head, loss_fn):
+        torch.manual_seed(0)
+        blocks = [("body", nn.Linear(16, 16)), ("head", head)]
+        doc = export_model(blocks, torch.randn(4, 16), "m", loss_fn=loss_fn,
+                           reps=1, cpu_workspace=False)
+        return doc["loss"]
+
+    def test_head_under_cross_entropy(self):
+        # A linear head saves its input, not its logits; cross entropy
+        # saves log-probabilities, not the logits.
+        target = torch.zeros(4, dtype=torch.long)
+        loss = self._loss(nn.Linear(16, 10), lambda y: torch.nn.functional
+                          .cross_entropy(y, target))
+        self.assertIs(loss.get("frees_input"), True)
+
+    def test_a_loss_that_saves_its_input(self):
+        # y.pow(2) saves y for its backward.
+        loss = self._loss(nn.Linear(16, 10), lambda y: y.pow(2).sum())
+        self.assertNotIn("frees_input", loss)
+
+    def test_a_head_that_saves_its_output(self):
+        # sigmoid's backward reads its output.
+        target = torch.zeros(4, dtype=torch.long)
+        loss = self._loss(_Sigmoid(), lambda y: torch.nn.functional
+                          .cross_entropy(y, target))
+        self.assertNotIn("frees_input", loss)
+
+
 class _Sin(nn.Module):
     def forward(self, x):
         return torch.sin(x)  # saves its input
