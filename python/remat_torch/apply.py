@@ -215,7 +215,7 @@ class _Interpreter:
                 self.saves_last = ptr in saved or \
                     ptr == leaf.untyped_storage().data_ptr()
                 if self.loss is not None:
-                    self._free_last_output()
+                    self._free_last_output(out)
             return
 
         def run():
@@ -232,24 +232,37 @@ class _Interpreter:
         if self.loss is not None:
             self.fail(k, op, "the loss has already run")
         x = self.value(self.L, k, op)
-        leaf = _leaf(x)
-        with torch.enable_grad():
+        leaf, saved = _leaf(x), set()
+
+        def pack(t):
+            saved.add(t.untyped_storage().data_ptr())
+            return t
+
+        with torch.enable_grad(), \
+                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             loss = self.loss_fn(leaf)
+        # Spec 3a's frees_input: x_L goes once the loss has read it, before
+        # the loss's backward makes y_L, as in a plain step once cross
+        # entropy has its log-probabilities: the storage, not the tensor,
+        # whose autograd node B may still need.
+        if leaf.untyped_storage().data_ptr() not in saved:
+            self._free_last_output(leaf)
         loss.backward()
         self.grads[self.L] = leaf.grad
         self.loss = loss.detach()
         self.plain.pop(self.L, None)
-        del x, leaf, loss
-        # Spec 3a's frees_input: when the last stage's backward does not
-        # read its output, x_L's share of x̄_L goes now (the storage, not
-        # the tensor, whose autograd node B still needs), as it does in a
-        # plain step once the loss has read the logits.
-        if self.L in self.bar:
-            self._free_last_output()
 
-    def _free_last_output(self):
-        if not self.saves_last:
-            self.bar[self.L][1].untyped_storage().resize_(0)
+    def _free_last_output(self, x):
+        """Frees the storage of ``x`` (x_L) unless the last stage's backward
+        reads it or it is another resident tensor's too (a view)."""
+        if self.L in self.bar and self.saves_last:
+            return
+        ptr = x.untyped_storage().data_ptr()
+        others = [t for i, t in self.plain.items() if i < self.L]
+        others += [leaf for leaf, _ in self.bar.values()]
+        others += [out for i, (_, out) in self.bar.items() if i < self.L]
+        if all(t.untyped_storage().data_ptr() != ptr for t in others):
+            x.untyped_storage().resize_(0)
 
     def backward(self, k, op):
         i = self.check_layer(k, op)

@@ -92,20 +92,26 @@ class ApplyTest(unittest.TestCase):
         self.assertEqual(schedule_forward_counts(ops, 3), [1, 2, 2])
 
 
+class _View(torch.nn.Module):
+    def forward(self, x):
+        return x.view(x.shape)  # shares x's storage, saves nothing
+
+
 class FreesInputTest(unittest.TestCase):
     """The executor frees x_L's share of x̄_L once the loss has run when the
     last stage's backward does not read its output (spec 3a frees_input),
     and keeps it when it does; gradients equal the plain step's."""
 
-    def _run(self, head, ops):
+    def _run(self, head, ops, loss_fn=None):
         from remat_torch.apply import _Interpreter, plain_run
         torch.manual_seed(0)
         blocks = [torch.nn.Linear(16, 16), head]
         x0 = torch.randn(4, 16)
         target = torch.zeros(4, dtype=torch.long)
 
-        def loss_fn(y):
+        def cross_entropy(y):
             return torch.nn.functional.cross_entropy(y, target)
+        loss_fn = loss_fn or cross_entropy
         run = _Interpreter(blocks, x0, loss_fn, True)
         sizes = []
         for k, op in enumerate(ops):
@@ -131,6 +137,23 @@ class FreesInputTest(unittest.TestCase):
                {"op": "B", "layer": 1}, {"op": "F_all", "layer": 0},
                {"op": "B", "layer": 0}]
         self.assertEqual(self._run(torch.nn.Linear(16, 32), ops), [0])
+
+    def test_kept_when_read_later(self):
+        # A loss that saves its input (pow), and a head whose output is a
+        # view of its input (x_1's storage, which B 0 reads): nothing is
+        # freed early, and the gradients stay equal (they would not if the
+        # storage went).
+        store_all = [{"op": "F_all", "layer": 0}, {"op": "F_all", "layer": 1},
+                     {"op": "loss"}, {"op": "B", "layer": 1},
+                     {"op": "B", "layer": 0}]
+        self.assertEqual(self._run(torch.nn.Linear(16, 32), store_all,
+                                   lambda y: y.pow(2).sum()), [512, 512])
+        self.assertEqual(self._run(_View(), store_all), [256, 256])
+        plain = [{"op": "F_ck", "layer": 0}, {"op": "F_ck", "layer": 1},
+                 {"op": "loss"}, {"op": "F_all", "layer": 1},
+                 {"op": "B", "layer": 1}, {"op": "F_all", "layer": 0},
+                 {"op": "B", "layer": 0}]
+        self.assertEqual(self._run(_View(), plain), [256])
 
     def test_head_that_saves_its_output(self):
         # 4 x 16 floats = 256 bytes, which sigmoid's backward reads.
