@@ -32,6 +32,7 @@ public:
     for (auto *Table : {&X, &XBar, &Y})
       for (Buffer &B : *Table)
         Alloc.release(B);
+    Alloc.release(Share);
   }
 
   Expected<RunResult> run(ArrayRef<ChainOp> Ops);
@@ -50,6 +51,12 @@ private:
                                             What.str());
   }
   std::string faultText(const ChainStep &S) const;
+  bool isLastRecord(ChainTensor T) const {
+    return C.Loss.FreesInput && T.Kind == ChainTensorKind::XBar &&
+           T.Index == C.size();
+  }
+  Error allocateOutput(const ChainStep &S);
+  void freeLossInput(const ChainStep &S);
 
   ChainWorkload &W;
   const Chain &C;
@@ -58,6 +65,9 @@ private:
   ChainReplay Replay;
   /// The buffer of each tensor, valid while ChainReplay holds it resident.
   std::vector<Buffer> X, XBar, Y;
+  /// Under LossCost::FreesInput, x_L's share of x̄_L, held apart from the
+  /// rest (XBar[L]) so that the loss can free it.
+  Buffer Share;
   RunResult R;
 };
 } // namespace
@@ -96,6 +106,35 @@ void ChainRun::kernel(const ChainOp &Op, const ChainStep &S, Buffer Ws) {
   R.OpMicros += T;
 }
 
+/// Allocates the step's output; x̄_L under LossCost::FreesInput comes in two
+/// parts, x_L's share and the rest (which the kernel writes).
+Error ChainRun::allocateOutput(const ChainStep &S) {
+  uint64_t Bytes = chainTensorBytes(C, S.Output);
+  if (isLastRecord(S.Output)) {
+    auto Part = Alloc.allocate(C.activationBytes(C.size()));
+    if (!Part)
+      return Part.takeError();
+    Share = *Part;
+    Bytes -= Share.Bytes;
+  }
+  auto Out = Alloc.allocate(Bytes);
+  if (!Out)
+    return Out.takeError();
+  buf(S.Output) = *Out;
+  return Error::success();
+}
+
+/// Under LossCost::FreesInput, the loss frees x_L before it makes y_L: the
+/// plain x_L (which the replay reports freed as well) or x̄_L's share.
+void ChainRun::freeLossInput(const ChainStep &S) {
+  if (!C.Loss.FreesInput)
+    return;
+  if (S.Input.Kind == ChainTensorKind::X)
+    Alloc.release(buf(S.Input));
+  else
+    Alloc.release(Share);
+}
+
 Error ChainRun::step(size_t Index, const ChainOp &Op) {
   // The executor stops at y_0, which W.finish sees.
   if (Replay.y0Produced())
@@ -107,17 +146,23 @@ Error ChainRun::step(size_t Index, const ChainOp &Op) {
     return invalid(Index, Op, faultText(S));
   // The output, then the workspace; the kernel; the workspace goes, then
   // what the op frees.
-  auto Out = Alloc.allocate(chainTensorBytes(C, S.Output));
-  if (!Out)
-    return Out.takeError();
-  buf(S.Output) = *Out;
+  if (Op.Kind == ChainOpKind::Loss)
+    freeLossInput(S);
+  if (Error E = allocateOutput(S))
+    return E;
   auto Ws = Alloc.allocate(chainOpWorkspace(C, Op));
   if (!Ws)
     return Ws.takeError();
   kernel(Op, S, *Ws);
   Alloc.release(*Ws);
-  for (unsigned I = 0; I < NumFreed; ++I)
+  for (unsigned I = 0; I < NumFreed; ++I) {
     Alloc.release(buf(Freed[I]));
+    if (isLastRecord(Freed[I]))
+      Alloc.release(Share);
+  }
+  // x̄_L recorded after the loss ran: x_L's share is not needed (spec §3a).
+  if (isLastRecord(S.Output) && Replay.lossDone())
+    Alloc.release(Share);
   if (Op.isForward()) {
     ++R.ForwardCounts[Op.Layer];
     ++R.ForwardOps;
@@ -155,11 +200,11 @@ Expected<RunResult> ChainRun::run(ArrayRef<ChainOp> Ops) {
 
 Expected<RunResult> runChain(ChainWorkload &W, ArrayRef<ChainOp> Ops,
                              Backend &B) {
-  // x̄_L is one buffer here, and the loss cannot free a share of it.
-  if (W.chain().Loss.FreesInput)
-    return badInput("the runtime executor does not run a chain whose loss "
-                    "frees its input (\"loss\": {{\"frees_input\": true}}); "
-                    "plan and simulate it, or run it with remat_torch");
+  if (W.chain().Loss.FreesInput && !W.splitsLastRecord())
+    return badInput("this workload reads x̄_L as one tensor and cannot run a "
+                    "chain whose loss frees its input (\"loss\": "
+                    "{{\"frees_input\": true}}); run it synthetically, or "
+                    "with remat_torch");
   ChainRun Run(W, B);
   return Run.run(Ops);
 }

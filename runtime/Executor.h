@@ -61,6 +61,11 @@ public:
                         Buffer Ws) = 0;
   /// Sees y_0 once the schedule completes (before it is freed).
   virtual void finish(Buffer Y0) {}
+  /// Whether the workload runs a chain whose loss frees its input
+  /// (LossCost::FreesInput): the executor then hands forward(L-1, Record)
+  /// only the part of x̄_L beyond x_L's share, which it holds apart so that
+  /// the loss can free it. Kernels that read x̄_L as one tensor cannot.
+  virtual bool splitsLastRecord() const { return false; }
 };
 
 /// What the executor measured in one run.
@@ -93,8 +98,10 @@ struct RunResult {
 /// Runs chain ops with \p W on \p B. Fails (InvalidScheduleError) on an op
 /// the simulator refuses (operands not resident, output already resident, a
 /// second loss), on an op after y_0 was produced, or when the schedule ends
-/// without producing y_0; on allocation failure; and when \p W needs host
-/// memory that \p B does not have.
+/// without producing y_0; on allocation failure; when \p W needs host
+/// memory that \p B does not have; and (bad input) on a chain whose loss
+/// frees its input when \p W cannot split x̄_L (ChainWorkload::
+/// splitsLastRecord).
 llvm::Expected<RunResult> runChain(ChainWorkload &W,
                                    llvm::ArrayRef<ChainOp> Ops, Backend &B);
 

@@ -35,6 +35,8 @@ public:
   void backward(unsigned I, Buffer, Buffer, Buffer DX, Buffer) override {
     Dev.busy(DX.Data, DX.Bytes, C.Stages[I].BwdTime * Scale);
   }
+  // Busy kernels read nothing, so x̄_L may come in two parts.
+  bool splitsLastRecord() const override { return true; }
 
 private:
   const Chain &C;
