@@ -154,8 +154,10 @@ class _Interpreter:
     invalid schedules and on seeded random op lists.
     """
 
-    def __init__(self, modules, x0, loss_fn, preserve_rng_state):
+    def __init__(self, modules, x0, loss_fn, preserve_rng_state,
+                 input_grad=True):
         self.modules = modules
+        self.input_grad = input_grad
         self.L = len(modules)
         self.plain = {0: x0.detach()}
         self.bar = {}
@@ -196,7 +198,11 @@ class _Interpreter:
             self.fail(k, op, "x̄_%d is already resident" % (i + 1))
         block = self.modules[i]
         if op["op"] == "F_all":
-            leaf, saved = _leaf(x), set()
+            # Without input_grad, B_0 computes no y_0 (a plain step does not
+            # differentiate a model's input: ViT's patch embedding, ResNet's
+            # stem convolution pay for one otherwise).
+            leaf = _leaf(x) if i or self.input_grad else x.detach()
+            saved = set()
 
             def pack(t):
                 saved.add(t.untyped_storage().data_ptr())
@@ -294,19 +300,23 @@ class _Interpreter:
         return self.loss, self.grads[0]
 
 
-def run_schedule(blocks, ops, x0, loss_fn, preserve_rng_state=True):
+def run_schedule(blocks, ops, x0, loss_fn, preserve_rng_state=True,
+                 input_grad=True):
     """Runs one training step's forward and backward under a schedule.
 
     ``blocks``: see :func:`as_blocks`. ``ops``: chain ops (dicts with "op"
     and "layer"), or a plan accepted by :func:`load_plan`. ``loss_fn`` maps
     x_L to a scalar. Parameter gradients accumulate into ``.grad`` as a plain
     ``loss.backward()`` would. Returns ``(loss, grad_of_x0)``; the gradient
-    is None for inputs that are not floating point (e.g. token ids).
+    is None for inputs that are not floating point (e.g. token ids), and
+    when ``input_grad`` is false: then the first block's backward does not
+    compute it (its parameters' gradients are the same).
     """
     if isinstance(ops, (dict, str, os.PathLike)):
         ops = load_plan(ops)["ops"]
     modules = [m for _, m in as_blocks(blocks)]
-    return _Interpreter(modules, x0, loss_fn, preserve_rng_state).run(ops)
+    return _Interpreter(modules, x0, loss_fn, preserve_rng_state,
+                        input_grad).run(ops)
 
 
 def plain_run(blocks, x0, loss_fn):

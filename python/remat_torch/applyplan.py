@@ -137,8 +137,11 @@ class AppliedPlan:
             return loss.detach()
         chain = self._chain
         chain.inputs = inputs
-        loss, _ = run_schedule(chain.blocks(), self._ops,
-                               inputs[chain.input_key], loss_fn)
+        x0 = inputs[chain.input_key]
+        # The model's input gets a gradient only if the caller asked for
+        # one, as in a plain step.
+        loss, _ = run_schedule(chain.blocks(), self._ops, x0, loss_fn,
+                               input_grad=x0.requires_grad)
         return loss
 
 

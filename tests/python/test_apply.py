@@ -7,7 +7,8 @@ import torch
 from remat_helpers import (load_example, quadratic_ops, reference_grads,
                            segment_ops)
 from remat_torch import (ForwardCounter, ScheduleError, checkpoint_segments,
-                         load_plan, run_schedule, schedule_forward_counts)
+                         load_plan, plain_run, run_schedule,
+                         schedule_forward_counts)
 from remat_torch.__main__ import compare_runs
 
 GPT = load_example("gpt")
@@ -67,6 +68,40 @@ class ApplyTest(unittest.TestCase):
         self.assertEqual(calls.counts, [1, 2, 2, 2, 2, 2])
         for a, p in zip(ref, blocks.parameters()):
             self.assertTrue(torch.allclose(a, p.grad, rtol=1e-5, atol=1e-7))
+
+    def test_input_grad_off_skips_the_first_blocks_input_gradient(self):
+        # A float input: by default B_0 makes y_0 (the input's gradient);
+        # with input_grad=False the first block's backward gets no input
+        # gradient to compute (its full backward hook sees grad_input None)
+        # and every parameter gradient is unchanged.
+        torch.manual_seed(0)
+        blocks = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Tanh(),
+                                     torch.nn.Linear(8, 4))
+        x0 = torch.randn(3, 8)
+
+        def loss_fn(y):
+            return (y * y).sum()
+        ref = reference_grads(blocks, x0, loss_fn, seed=0)
+        _, ref_x = plain_run(blocks, x0, loss_fn)
+        for p in blocks.parameters():
+            p.grad = None
+        seen = []
+        blocks[0].register_full_backward_hook(
+            lambda m, gin, gout: seen.append(gin[0] is not None))
+        for input_grad, ops in [(True, store_all(3)), (False, store_all(3)),
+                                (False, quadratic_ops(3))]:
+            seen.clear()
+            _, gx = run_schedule(blocks, ops, x0, loss_fn,
+                                 input_grad=input_grad)
+            self.assertEqual(seen[-1], input_grad)
+            if input_grad:
+                self.assertTrue(torch.allclose(gx, ref_x))
+            else:
+                self.assertIsNone(gx)
+            for a, p in zip(ref, blocks.parameters()):
+                self.assertTrue(torch.allclose(a, p.grad, rtol=1e-6,
+                                               atol=1e-7))
+                p.grad = None
 
     def test_missing_tensor_is_reported(self):
         made = GPT.build(layers=LAYERS)
