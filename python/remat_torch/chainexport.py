@@ -34,6 +34,21 @@ class _Autocast(nn.Module):
             return self.stage(x)
 
 
+class _NoInputGrad(nn.Module):
+    """The first stage as a step runs it when the model's input needs no
+    gradient: the export's passes hand it a leaf that requires one, and
+    without the detach its backward would compute the input's gradient (a
+    transposed convolution for a ViT's patch embedding or a ResNet's stem),
+    which no step computes."""
+
+    def __init__(self, stage):
+        super().__init__()
+        self.stage, self.kind = stage, stage.kind
+
+    def forward(self, x):
+        return self.stage(x.detach())
+
+
 def autocast_context(device, dtype):
     """``torch.autocast`` for ``dtype`` on ``device``, or a null context."""
     if dtype is None:
@@ -68,6 +83,8 @@ def export_chain(chain, name, reps=3, autocast=None, description="",
     when ``recording``); see :mod:`remat_torch.export`.
     """
     blocks = chain.blocks()
+    if blocks and not chain.x0.requires_grad:
+        blocks[0] = (blocks[0][0], _NoInputGrad(blocks[0][1]))
     loss_fn = chain.loss_fn
     if autocast is not None:
         blocks = [(n, _Autocast(s, autocast)) for n, s in blocks]

@@ -142,6 +142,25 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(doc["static_bytes"]["parameters"], 213760)
         self.assertEqual(doc["batch_size"], 2)
 
+    def test_first_stage_is_not_differentiated_for_its_input(self):
+        # timm ViT's pixels need no gradient, so no step computes one; the
+        # export's passes must not either (its times would include a
+        # transposed convolution no step runs). The patch embedding's full
+        # backward hook sees grad_input None. Control: an input that
+        # requires a gradient gets one.
+        m = zoo.build("timm-vit")
+        chain = discover_chain(m["model"], m["inputs"], m["loss_fn"])
+        seen = []
+        m["model"].patch_embed.register_full_backward_hook(
+            lambda mod, gin, gout: seen.append(gin[0] is not None))
+        export_chain(chain, "vit", reps=1)
+        self.assertTrue(seen)
+        self.assertFalse(any(seen))
+        seen.clear()
+        chain.x0.requires_grad_(True)
+        export_chain(chain, "vit", reps=1)
+        self.assertTrue(all(seen) and seen)
+
     def test_autocast_export_differs_and_loads(self):
         m = zoo.build("llama")
         chain = discover_chain(m["model"], m["inputs"], m["loss_fn"])
