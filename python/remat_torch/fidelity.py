@@ -283,9 +283,10 @@ def measure_runs(binary, runner, runs, ex_path, reps):
             times[k].append(runner.step_ms(a))
             a.remove()
     med = [statistics.median(t) for t in times]
-    for k, (row, t) in enumerate(zip(rows, med)):
-        base = med[-1] if row["mode"] == "executor" and k + 1 < len(runs) \
-            else med[0]
+    plain_ms, executor_ms = med[0], med[-1]
+    bases = [executor_ms if r["mode"] == "executor" else plain_ms
+             for r in rows[:-1]] + [plain_ms]
+    for row, t, base in zip(rows, med, bases):
         row["step_ms"] = t
         row["base_ms"] = base
         row["measured_overhead"] = t / base - 1

@@ -5,11 +5,10 @@ own plain step, not the first's."""
 
 import json
 import os
-import subprocess
 import tempfile
 import unittest
 
-from remat_helpers import REMAT_BINARY
+from remat_helpers import REMAT_BINARY, read_json, run_remat
 from remat_torch.fidelity import simulated_overhead
 
 L = 4
@@ -36,11 +35,11 @@ class SimulatedOverheadTest(unittest.TestCase):
                 json.dump(uniform_model(1.0, 2.0), f)
             with open(b, "w") as f:
                 json.dump(uniform_model(3.0, 2.0), f)
-            subprocess.run([REMAT_BINARY, "plan", a, "--strategy", "sqrt",
-                            "-o", sched], check=True)
-            with open(sched) as f:
-                recomputed = json.load(f)["predicted"][
-                    "forward_recomputations"]
+            code, _, err = run_remat("plan", a, "--strategy", "sqrt",
+                                     "-o", sched)
+            self.assertEqual(code, 0, err)
+            recomputed = read_json(sched)["predicted"][
+                "forward_recomputations"]
             self.assertGreater(recomputed, 0)
             # On b each recomputation costs b's forward, 3 ms, over b's
             # plain step of L * (3 + 2) = 20 ms. Against a's plain step
