@@ -56,6 +56,12 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=12,
                    help="timed rounds after one warm-up (default 12)")
     args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    unknown = [m for m in args.models if m not in zoo.CHAIN]
+    if unknown:
+        p.error("not a chain model of remat_torch.zoo: %s; chain models: %s"
+                % (", ".join(unknown), ", ".join(zoo.CHAIN)))
     torch.set_num_threads(1)
     for name in args.models:
         made = zoo.build(name, size="small", device=torch.device("cpu"))
