@@ -221,6 +221,39 @@ def _storage_map(nodes):
     return storage_of
 
 
+def merge_common_subexpressions(joint_module: fx.GraphModule,
+                                num_fwd_outputs: int) -> None:
+    """Merges repeated computations of the joint graph (PyTorch's own CSE
+    pass, run as its min-cut partitioner runs it, when
+    ``torch._functorch.config.cse`` is on).
+
+    Autograd's decompositions recompute forward values in the backward
+    (layer norm's backward computes ``x - mean`` and its product with
+    ``rsqrt`` again); without merging, the lowered graph holds both copies
+    and Inductor's backward allocates the duplicates (ViT: +0.58 MB of
+    measured peak with the same saved set). A node the backward's outputs
+    depend on is never merged with one they do not, so that merging cannot
+    make a forward-only value a saved one."""
+    from torch._functorch import config as functorch_config
+    from torch._functorch.compile_utils import fx_graph_cse
+    from torch._functorch.partitioners import _extract_fwd_bwd_outputs
+
+    if not functorch_config.cse:
+        return
+    _, bwd_outs, _, _ = _extract_fwd_bwd_outputs(
+        joint_module, num_fwd_outputs=num_fwd_outputs)
+    needed = set()
+    stack = [o for o in bwd_outs if isinstance(o, fx.Node)]
+    while stack:
+        n = stack.pop()
+        if n not in needed:
+            needed.add(n)
+            stack.extend(n.all_input_nodes)
+    joint_module.graph = fx_graph_cse(
+        joint_module.graph, extra_node_key=lambda n: n in needed)
+    joint_module.recompile()
+
+
 def lower_joint_graph(gm: fx.GraphModule, num_fwd_outputs: int,
                       cost, count_gradients: bool = False) -> Lowered:
     """Groups the joint graph's nodes and prices them with ``cost``;

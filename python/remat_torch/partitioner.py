@@ -37,7 +37,8 @@ import torch
 import torch.fx as fx
 
 from .partition_cost import CostModel, calibrate
-from .partition_lower import Lowered, lower_joint_graph
+from .partition_lower import (Lowered, lower_joint_graph,
+                              merge_common_subexpressions)
 
 try:
     from torch._inductor.custom_graph_pass import CustomPartitionerFn
@@ -164,6 +165,7 @@ class RematPartitioner(CustomPartitionerFn):
         static_idx = kwargs.get("static_lifetime_input_indices") or []
         joint_module.graph.eliminate_dead_code()
         joint_module.recompile()
+        merge_common_subexpressions(joint_module, num_fwd_outputs)
         node_info = P.classify_nodes(joint_module, static_idx, num_fwd_outputs)
         if len(node_info.required_bw_nodes) == 0:
             return P.default_partition(
