@@ -10,8 +10,8 @@ under
 - remat's partitioner (:mod:`remat_torch.partitioner`) at b times the
   store-everything peak of the lowered joint graph, in bytes,
 
-for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95 (and 1.0 for PyTorch's default),
-and measures
+for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98 and 1.0 (PyTorch's default;
+remat's store-everything plan), and measures
 
 - the step's memory peak above what was allocated before it, from the
   profiler's allocation records (``profile_memory=True``: every allocation
@@ -42,7 +42,7 @@ import torch
 from .partition_cost import allocation_peak, calibrate
 from .partitioner import remat_backend
 
-BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95)
+BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 SOLVERS = ("dp", "greedy", "ilp")
 
 
@@ -172,8 +172,9 @@ def _pytorch_backend(budget, solver, recorder):
     return backend
 
 
-def _measure(step, inputs, backend, repeats):
-    torch._dynamo.reset()
+def _compile(step, inputs, backend):
+    """Compiles the step with ``backend``; returns (run, row): ``run`` takes
+    one training step, ``row`` its measured peak, compile time and loss."""
     torch.manual_seed(0)
     compiled = torch.compile(step, backend=backend, fullgraph=True)
 
@@ -189,14 +190,24 @@ def _measure(step, inputs, backend, repeats):
     run()
     step.zero_grad(set_to_none=True)
     peak = measured_peak(run)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    return run, {"peak_bytes": peak, "compile_s": compile_s,
+                 "loss": float(loss.detach())}
+
+
+def _time_interleaved(runs, repeats):
+    """Median and fastest seconds of each run over ``repeats`` rounds; each
+    round runs every variant once, so that a slow spell of a shared
+    machine falls on all variants alike instead of on the ones timed
+    then. One untimed round first."""
+    for run in runs:
         run()
-        times.append(time.perf_counter() - t0)
-    return {"peak_bytes": peak, "step_ms": statistics.median(times) * 1e3,
-            "step_ms_min": min(times) * 1e3,
-            "compile_s": compile_s, "loss": float(loss)}
+    samples = [[] for _ in runs]
+    for _ in range(repeats):
+        for i, run in enumerate(runs):
+            t0 = time.perf_counter()
+            run()
+            samples[i].append(time.perf_counter() - t0)
+    return [(statistics.median(x), min(x)) for x in samples]
 
 
 def negative_control(repeats: int = 3) -> dict:
@@ -218,45 +229,64 @@ def negative_control(repeats: int = 3) -> dict:
 
 
 def run_model(name, budgets, solvers, repeats, log):
+    """Every variant of one model compiled and metered for peak, then all
+    timed together (:func:`_time_interleaved`)."""
     step, inputs = MODELS[name]()
     cost = calibrate()
-    rows = []
+    torch._dynamo.reset()
+    # One cache entry per variant: each compile keeps its own.
+    variants = []
     rec = _RecordingMinCut(cost)
-    for b in list(budgets) + [1.0]:
+    for b in sorted(set(budgets) | {1.0}):
         for solver in (solvers if b < 1.0 else ("dp",)):
+            variants.append((f"pytorch-{solver}", b,
+                             _pytorch_backend(b, solver, rec)))
+    for b in sorted(set(budgets) | {1.0}):  # 1.0: remat's store-everything
+        variants.append(("remat", b, remat_backend(
+            b, on_infeasible="least", cost=cost)))
+    rows, runs = [], []
+    with torch._dynamo.config.patch(recompile_limit=len(variants) + 8,
+                                    accumulated_recompile_limit=4096):
+        for partitioner, b, backend in variants:
             rec.records.clear()
             try:
-                m = _measure(step, inputs, _pytorch_backend(b, solver, rec),
-                             repeats)
+                run, m = _compile(step, inputs, backend)
+                runs.append((run, m))
             except Exception as err:  # noqa: BLE001 - reported as a row
                 m = {"error": str(err).splitlines()[0][:200]}
-            m.update(model=name, partitioner=f"pytorch-{solver}", budget=b,
-                     recomputed_flops=sum(rec.records))
+            m.update(model=name, partitioner=partitioner, budget=b)
+            if partitioner == "remat":
+                _remat_fields(m, backend.partitioner.reports)
+            else:
+                m["recomputed_flops"] = sum(rec.records)
             rows.append(m)
-            log(m)
-    for b in budgets:
-        backend = remat_backend(b, on_infeasible="least", cost=cost)
-        try:
-            m = _measure(step, inputs, backend, repeats)
-        except Exception as err:  # noqa: BLE001 - reported as a row
-            m = {"error": str(err).splitlines()[0][:200]}
-        reps = backend.partitioner.reports
-        m.update(model=name, partitioner="remat", budget=b,
-                 recomputed_flops=sum(r.recomputed_flops for r in reps),
-                 remat=[{"budget_bytes": r.budget_bytes,
-                         "store_all_peak": r.store_all_peak,
-                         "planned_peak": r.planned_peak,
-                         "planned_time_us": r.planned_time,
-                         "realised_peak": r.realised_peak,
-                         "realised_time_us": r.realised_time,
-                         "store_all_time_us": r.store_all_time,
-                         "groups": r.groups, "fx_nodes": r.nodes,
-                         "saved": len(r.saved_values),
-                         "recomputed_groups": len(r.recomputed_groups),
-                         "notes": r.notes} for r in reps])
-        rows.append(m)
+        from torch._dynamo.utils import counters
+        graphs = counters["stats"]["unique_graphs"]
+        times = _time_interleaved([r for r, _ in runs], repeats)
+        recompiled = counters["stats"]["unique_graphs"] - graphs
+    for (_, m), (median, fastest) in zip(runs, times):
+        m.update(step_ms=median * 1e3, step_ms_min=fastest * 1e3)
+        if recompiled:  # a compile inside the timed rounds: times suspect
+            m["timing_note"] = f"{recompiled} graph(s) recompiled while timed"
+    for m in rows:
         log(m)
+    torch._dynamo.reset()
     return rows
+
+
+def _remat_fields(m, reps):
+    m.update(recomputed_flops=sum(r.recomputed_flops for r in reps),
+             remat=[{"budget_bytes": r.budget_bytes,
+                     "store_all_peak": r.store_all_peak,
+                     "planned_peak": r.planned_peak,
+                     "planned_time_us": r.planned_time,
+                     "realised_peak": r.realised_peak,
+                     "realised_time_us": r.realised_time,
+                     "store_all_time_us": r.store_all_time,
+                     "groups": r.groups, "fx_nodes": r.nodes,
+                     "saved": len(r.saved_values),
+                     "recomputed_groups": len(r.recomputed_groups),
+                     "notes": r.notes} for r in reps])
 
 
 # -- output -------------------------------------------------------------------
