@@ -319,6 +319,42 @@ def table(rows) -> str:
     return "\n".join(out)
 
 
+def dominance(rows) -> list:
+    """Per model, the PyTorch points no remat point beats: a remat point
+    beats one when its measured peak is no higher and its median step time
+    (``on="step_ms"``) or recomputed FLOPs (``on="recomputed_flops"``) no
+    higher. Rows with an error take no part. Returns one dict per model:
+    ``points`` (PyTorch points), and for each criterion the PyTorch rows
+    left unbeaten."""
+    out = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        ok = [r for r in rows if r["model"] == model and "error" not in r]
+        ours = [r for r in ok if r["partitioner"] == "remat"]
+        theirs = [r for r in ok if r["partitioner"] != "remat"]
+        entry = {"model": model, "points": len(theirs)}
+        for on in ("step_ms", "recomputed_flops"):
+            entry[on] = [t for t in theirs if not any(
+                r["peak_bytes"] <= t["peak_bytes"] and r[on] <= t[on]
+                for r in ours)]
+        out.append(entry)
+    return out
+
+
+def dominance_table(rows) -> str:
+    def points(rs):
+        return ", ".join(f"{r['partitioner'][8:]} {r['budget']:.0%} "
+                         f"({_mib(r['peak_bytes'])} MiB, {r['step_ms']:.1f} "
+                         f"ms, {r['recomputed_flops'] / 1e6:.1f} MFLOP)"
+                         for r in rs) or "none"
+    out = ["| model | PyTorch points | not beaten on peak and step time "
+           "| not beaten on peak and recomputed FLOPs |",
+           "|---|---|---|---|"]
+    for e in dominance(rows):
+        out.append(f"| {e['model']} | {e['points']} | {points(e['step_ms'])} "
+                   f"| {points(e['recomputed_flops'])} |")
+    return "\n".join(out)
+
+
 def svg(rows, model, metric="step_ms") -> str:
     """Peak (x) against step time or recomputed MFLOP (y), one colour per
     partitioner."""
@@ -419,7 +455,10 @@ def main(argv=None) -> int:
                       "w") as f:
                 f.write(svg(rows, name, metric))
     with open(os.path.join(args.out, "frontier.md"), "w") as f:
-        f.write(table(rows) + "\n")
+        f.write(table(rows) + "\n\nPyTorch points no remat point beats (a "
+                "remat point beats one with a peak and a median step time, "
+                "or recomputed FLOPs, no higher):\n\n"
+                + dominance_table(rows) + "\n")
     return 0
 
 

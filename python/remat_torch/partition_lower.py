@@ -358,36 +358,50 @@ def is_cheap(g: Group) -> bool:
                and not is_view(m) and m.target is not operator.getitem)
 
 
+#: An input of a cheap group is large when it holds at least this share of
+#: the group's own bytes (layer norm's mean and rsqrt are not, next to x).
+LARGE_INPUT_SHARE = 1 / 8
+
+
 def _inline_cheap_forward(groups: dict) -> None:
-    """A backward group that reads a cheap forward group reads that group's
-    inputs instead (transitively): the split recomputes the pointwise chain
-    in the backward, fused into the reader, so it is never saved and never
-    resident there. A non-fusible reader (a matmul) needs the recomputed
-    tensor written out: its bytes become the reader's workspace, its time
-    the reader's."""
+    """A backward group that reads an inlinable cheap forward group reads
+    that group's inputs instead (transitively): the split recomputes the
+    pointwise chain in the backward, fused into the reader, so it is never
+    saved and never resident there. A non-fusible reader (a matmul) needs
+    it written out: its bytes become the reader's workspace, its time the
+    reader's.
+
+    Inlinable: cheap, and reading at most one large input (after
+    expansion; :data:`LARGE_INPUT_SHARE`). GELU's pieces, a normalisation
+    from x, mean and rsqrt are; a residual add of two activations is not:
+    inlining it would force both its inputs to be kept or recomputed in
+    its place, where saving its one output may be cheaper. Such a group
+    stays a node the planner may save or recompute."""
     memo = {}
 
     def expand(name):
-        if name in memo:
-            return memo[name]
-        g = groups[name]
-        if not is_cheap(g):
+        if name not in memo:
             memo[name] = [name]
-            return memo[name]
-        out = []
-        for i in g.inputs:
-            for j in expand(i):
-                if j not in out:
-                    out.append(j)
-        memo[name] = out
-        return out
+            g = groups[name]
+            if is_cheap(g):
+                ins = []
+                for i in g.inputs:
+                    ins += [j for j in expand(i) if j not in ins]
+                large = [j for j in ins
+                         if groups[j].bytes >= g.bytes * LARGE_INPUT_SHARE]
+                if len(large) <= 1:
+                    memo[name] = ins
+        return memo[name]
+
+    def inlinable(name):
+        return expand(name) != [name]
 
     for g in groups.values():
         if g.phase != "backward":
             continue
         new = []
         for i in g.inputs:
-            if i in groups and is_cheap(groups[i]):
+            if i in groups and inlinable(i):
                 groups[i].inlined = True
                 if not all(is_fusible(m) for m in g.members
                            if m.op == "call_function" and not is_view(m)
