@@ -1,0 +1,57 @@
+"""The side-by-side's verdict (remat_torch.compile_frontier.dominance):
+which PyTorch points no remat point beats, on hand-made rows whose answer
+is worked out below."""
+
+import unittest
+
+import remat_helpers  # noqa: F401 - sets up paths like the other tests
+
+try:
+    import torch  # noqa: F401 - compile_frontier imports it
+    HAVE = True
+except ImportError:  # pragma: no cover
+    HAVE = False
+
+
+def _row(partitioner, budget, peak, ms, mflop, **extra):
+    return dict(model="m", partitioner=partitioner, budget=budget,
+                peak_bytes=peak, step_ms=ms, recomputed_flops=mflop * 1e6,
+                **extra)
+
+
+@unittest.skipUnless(HAVE, "torch not installed")
+class DominanceTest(unittest.TestCase):
+    def test_points_left_unbeaten(self):
+        from remat_torch.compile_frontier import dominance
+        rows = [
+            # PyTorch: A low peak, slow; B high peak, fast; C in between.
+            _row("pytorch-dp", 0.2, 100, 50.0, 40),
+            _row("pytorch-dp", 0.6, 120, 45.0, 10),
+            _row("pytorch-dp", 1.0, 140, 40.0, 0),
+            # remat D (95 B, 48 ms, 30 MFLOP) beats A on both (95 <= 100,
+            # 48 <= 50, 30 <= 40) and not B (48 > 45 ms, 30 > 10 MFLOP).
+            # remat E (130 B, 42 ms, 0 MFLOP) beats C on FLOPs (130 <= 140,
+            # 0 <= 0), not on time (42 > 40), and cannot beat B (130 > 120).
+            # Left: on time B and C, on FLOPs B.
+            _row("remat", 0.2, 95, 48.0, 30),
+            _row("remat", 1.0, 130, 42.0, 0),
+            # An error row takes no part (it would beat everything).
+            _row("remat", 0.5, 1, 1.0, 0, error="compile failed"),
+        ]
+        (entry,) = dominance(rows)
+        self.assertEqual(entry["points"], 3)
+        self.assertEqual([r["budget"] for r in entry["step_ms"]], [0.6, 1.0])
+        self.assertEqual([r["budget"] for r in entry["recomputed_flops"]],
+                         [0.6])
+
+    def test_equal_counts_as_beaten(self):
+        from remat_torch.compile_frontier import dominance
+        rows = [_row("pytorch-dp", 0.5, 100, 40.0, 5),
+                _row("remat", 0.5, 100, 40.0, 5)]
+        (entry,) = dominance(rows)
+        self.assertEqual(entry["step_ms"], [])
+        self.assertEqual(entry["recomputed_flops"], [])
+
+
+if __name__ == "__main__":
+    unittest.main()
