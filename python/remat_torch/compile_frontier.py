@@ -18,13 +18,14 @@ remat's store-everything plan), and measures
   and free of the CPU allocator, summed in time order; neither partitioner
   controls it). A negative control allocates a known 8 MiB tensor inside a
   measured step and checks that the meter sees it;
-- the step time, median of several runs (wall clock);
+- the step time, median of several runs (wall clock), every variant of a
+  model timed once per round in interleaved rounds;
 - the recomputed FLOPs: FLOPs of the forward and backward graphs the
   partitioner returned, less those of the joint graph (one FLOP counter,
   ``torch.utils.flop_counter``, for both).
 
-Writes ``DIR/frontier.json``, ``DIR/frontier.md`` (table) and one SVG per
-model.
+Writes ``DIR/frontier.json``, ``DIR/frontier.md`` (table, and the PyTorch
+points no remat point beats) and one SVG per model and metric.
 """
 
 from __future__ import annotations
