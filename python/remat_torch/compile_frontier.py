@@ -199,16 +199,24 @@ def _time_interleaved(runs, repeats):
     """Median and fastest seconds of each run over ``repeats`` rounds; each
     round runs every variant once, so that a slow spell of a shared
     machine falls on all variants alike instead of on the ones timed
-    then. One untimed round first."""
-    for run in runs:
-        run()
+    then. One untimed round first. A run that raises is timed no more: its
+    entry is the error's first line instead."""
     samples = [[] for _ in runs]
-    for _ in range(repeats):
+    failed = [None] * len(runs)
+    for r in range(repeats + 1):
         for i, run in enumerate(runs):
+            if failed[i] is not None:
+                continue
             t0 = time.perf_counter()
-            run()
-            samples[i].append(time.perf_counter() - t0)
-    return [(statistics.median(x), min(x)) for x in samples]
+            try:
+                run()
+            except Exception as err:  # noqa: BLE001 - reported as a row
+                failed[i] = str(err).splitlines()[0][:200]
+                continue
+            if r > 0:
+                samples[i].append(time.perf_counter() - t0)
+    return [failed[i] or (statistics.median(x), min(x))
+            for i, x in enumerate(samples)]
 
 
 def negative_control(repeats: int = 3) -> dict:
@@ -265,8 +273,11 @@ def run_model(name, budgets, solvers, repeats, log):
         graphs = counters["stats"]["unique_graphs"]
         times = _time_interleaved([r for r, _ in runs], repeats)
         recompiled = counters["stats"]["unique_graphs"] - graphs
-    for (_, m), (median, fastest) in zip(runs, times):
-        m.update(step_ms=median * 1e3, step_ms_min=fastest * 1e3)
+    for (_, m), timed in zip(runs, times):
+        if isinstance(timed, str):
+            m["error"] = f"while timed: {timed}"
+            continue
+        m.update(step_ms=timed[0] * 1e3, step_ms_min=timed[1] * 1e3)
         if recompiled:  # a compile inside the timed rounds: times suspect
             m["timing_note"] = f"{recompiled} graph(s) recompiled while timed"
     for m in rows:
@@ -342,6 +353,8 @@ def dominance(rows) -> list:
 
 
 def dominance_table(rows) -> str:
+    """:func:`dominance` as a markdown table, one line per model, each
+    unbeaten PyTorch point with its peak, median step time and FLOPs."""
     def points(rs):
         return ", ".join(f"{r['partitioner'][8:]} {r['budget']:.0%} "
                          f"({_mib(r['peak_bytes'])} MiB, {r['step_ms']:.1f} "

@@ -108,6 +108,7 @@ class Group:
     kind: str = ""
     workspace: int = 0
     inlined: bool = False  # a cheap forward group the backward recomputes
+    # inside its readers (directly or through another inlined group)
 
 
 @dataclass
@@ -225,7 +226,10 @@ def merge_common_subexpressions(joint_module: fx.GraphModule,
                                 num_fwd_outputs: int) -> None:
     """Merges repeated computations of the joint graph (PyTorch's own CSE
     pass, run as its min-cut partitioner runs it, when
-    ``torch._functorch.config.cse`` is on).
+    ``torch._functorch.config.cse`` is on: the same call and the same rule
+    for the key as ``min_cut_rematerialization_partition`` in
+    ``torch/_functorch/partitioners.py``, torch 2.15, which this mirrors so
+    that both partitioners see one graph).
 
     Autograd's decompositions recompute forward values in the backward
     (layer norm's backward computes ``x - mean`` and its product with
@@ -387,10 +391,11 @@ def _inline_cheap_forward(groups: dict) -> None:
                 ins = []
                 for i in g.inputs:
                     ins += [j for j in expand(i) if j not in ins]
-                large = [j for j in ins
-                         if groups[j].bytes >= g.bytes * LARGE_INPUT_SHARE]
+                large = [j for j in ins if groups[j].bytes > 0 and
+                         groups[j].bytes >= g.bytes * LARGE_INPUT_SHARE]
                 if len(large) <= 1:
                     memo[name] = ins
+                    g.inlined = True
         return memo[name]
 
     def inlinable(name):
@@ -402,7 +407,6 @@ def _inline_cheap_forward(groups: dict) -> None:
         new = []
         for i in g.inputs:
             if i in groups and inlinable(i):
-                groups[i].inlined = True
                 if not all(is_fusible(m) for m in g.members
                            if m.op == "call_function" and not is_view(m)
                            and m.target is not operator.getitem):

@@ -53,5 +53,29 @@ class DominanceTest(unittest.TestCase):
         self.assertEqual(entry["recomputed_flops"], [])
 
 
+@unittest.skipUnless(HAVE, "torch not installed")
+class InterleavedTimingTest(unittest.TestCase):
+    def test_rounds_interleave_and_a_failing_run_is_reported(self):
+        from remat_torch.compile_frontier import _time_interleaved
+        calls = []
+
+        def ok():
+            calls.append("ok")
+
+        def breaks_on_third_call():
+            calls.append("bad")
+            if calls.count("bad") == 3:
+                raise RuntimeError("boom\nsecond line")
+        results = _time_interleaved([ok, breaks_on_third_call], repeats=4)
+        # One untimed round and 4 timed ones: ok runs 5 times; the other
+        # runs in rounds 0, 1 and 2 and is dropped after raising in round 2.
+        self.assertEqual(calls[:6], ["ok", "bad"] * 3)
+        self.assertEqual(calls.count("ok"), 5)
+        self.assertEqual(calls.count("bad"), 3)
+        median, fastest = results[0]
+        self.assertLessEqual(fastest, median)
+        self.assertEqual(results[1], "boom")
+
+
 if __name__ == "__main__":
     unittest.main()

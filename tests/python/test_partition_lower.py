@@ -12,9 +12,11 @@ Three small models, each traced by torch.compile to its real joint graph
   itself, so it stays a group the backward reads, and the planner may save
   it; with every input counted small (``LARGE_INPUT_SHARE`` above any
   size, the negative control) it is inlined like GELU;
-- a linear, layer norm, a linear: the normalised output reads the first
-  linear's output and the statistics (mean and variance, 1/32 of its size
-  each), so it is inlined and the backward reads the statistics' group.
+- a linear, layer norm, a linear: the normalisation reads the first
+  linear's output and the statistics (1/32 of its size each), so it is
+  inlined and the backward reads the statistics' group; with every input
+  counted large (``LARGE_INPUT_SHARE`` 0, the negative control) it stays
+  a group the backward reads.
 """
 
 import operator
@@ -76,6 +78,36 @@ def _forward_node(lowered, packet):
     raise AssertionError(f"no forward {packet}")
 
 
+class _share:
+    """Sets partition_lower.LARGE_INPUT_SHARE for a block."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __enter__(self):
+        from remat_torch import partition_lower
+        self.old = partition_lower.LARGE_INPUT_SHARE
+        partition_lower.LARGE_INPUT_SHARE = self.value
+
+    def __exit__(self, *exc):
+        from remat_torch import partition_lower
+        partition_lower.LARGE_INPUT_SHARE = self.old
+
+
+def _forward_nodes(lowered, packet):
+    """Every forward FX node of an aten op packet, in graph order."""
+    nodes = [n for n in lowered.group_of
+             if getattr(getattr(n.target, "_overloadpacket", None),
+                        "__name__", None) == packet
+             and lowered.groups.get(lowered.group_of[n]) is not None
+             and lowered.groups[lowered.group_of[n]].phase == "forward"]
+    return sorted(nodes, key=lambda n: list(n.graph.nodes).index(n))
+
+
+def _last(lowered, packet):
+    return _forward_nodes(lowered, packet)[-1]
+
+
 def _backward_reads(lowered, name):
     return [g.name for g in lowered.groups.values()
             if g.phase == "backward" and name in g.inputs]
@@ -127,27 +159,38 @@ class InliningTest(unittest.TestCase):
         self.assertTrue(_backward_reads(low, add))
 
     def test_negative_control_residual_add_inlined_when_all_inputs_small(self):
-        from remat_torch import partition_lower
-        old = partition_lower.LARGE_INPUT_SHARE
-        partition_lower.LARGE_INPUT_SHARE = float("inf")
-        try:
+        with _share(float("inf")):
             low = _lowered(_Residual(), torch.randn(8, 16))
-        finally:
-            partition_lower.LARGE_INPUT_SHARE = old
         add = low.group_of[_forward_node(low, "add")]
         self.assertFalse(_backward_reads(low, add))
+        # Inlined, not lost: the backward reads both addends instead.
+        addends = {low.group_of[n] for n in _forward_nodes(low, "addmm")
+                   if low.group_of[n] in low.groups}
+        readers = {n for g in low.groups.values() if g.phase == "backward"
+                   for n in g.inputs}
+        self.assertEqual(len(addends), 3)  # a, b and c
+        self.assertLessEqual(addends - {low.group_of[_last(low, "addmm")]},
+                             readers)
 
     def test_layer_norm_output_is_inlined(self):
+        # The normalisation (x - mean) * rsqrt reads the first linear's
+        # output (8 x 32 floats, 1,024 B, as large as itself) and the
+        # statistics (8 floats, 32 B each, under 1/8 of it): one large
+        # input, so it is inlined and the backward reads x and the
+        # statistics' group.
         low = _lowered(_Norm(), torch.randn(8, 16))
-        # native_layer_norm decomposes to var_mean, rsqrt, sub, mul, add;
-        # the normalised output (the affine add) is what the linear reads.
+        norm = low.group_of[_forward_node(low, "sub")]
         stats = low.group_of[_forward_node(low, "var_mean")]
-        norm_out = low.group_of[_forward_node(low, "rsqrt")]
         readers = {n for g in low.groups.values() if g.phase == "backward"
                    for n in g.inputs}
         self.assertIn(stats, readers)
-        self.assertNotIn(norm_out, readers)
+        self.assertNotIn(norm, readers)
 
+    def test_negative_control_layer_norm_kept_when_every_input_large(self):
+        with _share(0.0):
+            low = _lowered(_Norm(), torch.randn(8, 16))
+        norm = low.group_of[_forward_node(low, "sub")]
+        self.assertTrue(_backward_reads(low, norm))
 
 if __name__ == "__main__":
     unittest.main()
