@@ -40,6 +40,7 @@ import time
 
 import torch
 
+from .export import write_text
 from .partition_cost import allocation_peak, calibrate
 from .partitioner import remat_backend
 
@@ -334,10 +335,11 @@ def table(rows) -> str:
 def dominance(rows) -> list:
     """Per model, the PyTorch points no remat point beats: a remat point
     beats one when its measured peak is no higher and its median step time
-    (``on="step_ms"``) or recomputed FLOPs (``on="recomputed_flops"``) no
-    higher. Rows with an error take no part. Returns one dict per model:
-    ``points`` (PyTorch points), and for each criterion the PyTorch rows
-    left unbeaten."""
+    (criterion ``"step_ms"``) or recomputed FLOPs (``"recomputed_flops"``)
+    no higher; ties count as beaten, with no noise margin. Rows with an
+    error take no part. Returns one dict per model: ``points`` (how many
+    PyTorch points) and, under each criterion's key, the PyTorch rows left
+    unbeaten."""
     out = []
     for model in dict.fromkeys(r["model"] for r in rows):
         ok = [r for r in rows if r["model"] == model and "error" not in r]
@@ -424,6 +426,28 @@ def svg(rows, model, metric="step_ms") -> str:
     return "\n".join(parts) + "\n"
 
 
+def _check_args(ap, args) -> None:
+    """Usage errors (exit 2) that name the bad value, before any compile."""
+    for flag, given, allowed in (("--models", args.models, MODELS),
+                                 ("--solvers", args.solvers, SOLVERS),
+                                 ("--solver-models", args.solver_models or "",
+                                  MODELS)):
+        bad = [x for x in given.split(",") if x and x not in allowed]
+        if bad:
+            ap.error(f"{flag}: unknown {', '.join(bad)} (one of "
+                     f"{', '.join(allowed)})")
+    for b in args.budgets.split(","):
+        try:
+            ok = 0 < float(b) <= 1
+        except ValueError:
+            ok = False
+        if not ok:
+            ap.error(f"--budgets: {b!r} is not a fraction in (0, 1]")
+    if args.repeats < 1 or args.threads < 1:
+        ap.error(f"--repeats and --threads must be at least 1 (got "
+                 f"{args.repeats} and {args.threads})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
@@ -440,6 +464,7 @@ def main(argv=None) -> int:
                     help="remat's lowering gives convolution backwards no "
                          "workspace (the model before the measured one)")
     args = ap.parse_args(argv)
+    _check_args(ap, args)
     calibrate().measure_workspace = not args.no_measured_workspace
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(args.threads)
@@ -460,19 +485,19 @@ def main(argv=None) -> int:
         rows += run_model(name, budgets,
                           solvers if name in full else solvers[:1],
                           args.repeats, log)
-        with open(os.path.join(args.out, "frontier.json"), "w") as f:
-            json.dump({"control": control, "cost": calibrate().describe(),
-                       "threads": torch.get_num_threads(), "rows": rows},
-                      f, indent=1)
+        write_text(json.dumps({"control": control,
+                               "cost": calibrate().describe(),
+                               "threads": torch.get_num_threads(),
+                               "rows": rows}, indent=1),
+                   os.path.join(args.out, "frontier.json"))
         for metric in ("step_ms", "recomputed_flops"):
-            with open(os.path.join(args.out, f"frontier-{name}-{metric}.svg"),
-                      "w") as f:
-                f.write(svg(rows, name, metric))
-    with open(os.path.join(args.out, "frontier.md"), "w") as f:
-        f.write(table(rows) + "\n\nPyTorch points no remat point beats (a "
-                "remat point beats one with a peak and a median step time, "
-                "or recomputed FLOPs, no higher):\n\n"
-                + dominance_table(rows) + "\n")
+            write_text(svg(rows, name, metric), os.path.join(
+                args.out, f"frontier-{name}-{metric}.svg"))
+    write_text(table(rows) + "\n\nPyTorch points no remat point beats (a "
+               "remat point beats one with a peak and a median step time, "
+               "or recomputed FLOPs, no higher):\n\n"
+               + dominance_table(rows) + "\n",
+               os.path.join(args.out, "frontier.md"))
     return 0
 
 

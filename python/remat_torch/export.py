@@ -470,10 +470,15 @@ def export_model(blocks, sample_input, name, loss_fn=None, reps=5,
     return doc
 
 
-def write_model(doc, path):
-    """Writes a model dict as JSON, through a temporary file and a rename."""
+def write_text(text, path):
+    """Writes text to path through a temporary file and a rename, so that
+    an interrupted run never leaves a half-written file."""
     tmp = "%s.tmp%d" % (path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
+        f.write(text)
     os.replace(tmp, path)
+
+
+def write_model(doc, path):
+    """Writes a model dict as JSON, through a temporary file and a rename."""
+    write_text(json.dumps(doc, indent=2) + "\n", path)

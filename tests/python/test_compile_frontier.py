@@ -77,5 +77,42 @@ class InterleavedTimingTest(unittest.TestCase):
         self.assertEqual(results[1], "boom")
 
 
+@unittest.skipUnless(HAVE, "torch not installed")
+class UsageErrorTest(unittest.TestCase):
+    """Bad arguments exit 2 with the bad value named, before any compile
+    and before the output folder is made."""
+
+    def _usage(self, *argv):
+        import contextlib
+        import io
+        import os
+        import tempfile
+        from remat_torch.compile_frontier import main
+        out = os.path.join(tempfile.mkdtemp(), "out")
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), \
+                self.assertRaises(SystemExit) as ctx:
+            main(["--out", out, *argv])
+        self.assertEqual(ctx.exception.code, 2)
+        self.assertFalse(os.path.exists(out))
+        return err.getvalue()
+
+    def test_unknown_model(self):
+        self.assertIn("--models: unknown llama", self._usage(
+            "--models", "gpt2,llama"))
+
+    def test_unknown_solver(self):
+        self.assertIn("--solvers: unknown knap", self._usage(
+            "--solvers", "knap"))
+
+    def test_budget_outside_zero_one(self):
+        self.assertIn("'1.5' is not a fraction", self._usage(
+            "--budgets", "0.5,1.5"))
+        self.assertIn("'x' is not a fraction", self._usage("--budgets", "x"))
+
+    def test_repeats_below_one(self):
+        self.assertIn("got 0", self._usage("--repeats", "0"))
+
+
 if __name__ == "__main__":
     unittest.main()
