@@ -135,7 +135,8 @@ if HAVE:
         def __init__(self):
             super().__init__()
             self.pre = torch.nn.Linear(16, 32)
-            self.norm, self.lin = torch.nn.LayerNorm(32), torch.nn.Linear(32, 8)
+            self.norm = torch.nn.LayerNorm(32)
+            self.lin = torch.nn.Linear(32, 8)
 
         def forward(self, x):
             return self.lin(self.norm(self.pre(x))).pow(2).sum()
