@@ -42,21 +42,50 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
 static Expected<ChainDPResult> exactResult(const Chain &C, uint64_t Budget,
                                            const chaindp::Tables &T);
 
-// Fitted on issue-18 chains (one thread, CPU time of the rounded-up pass,
+// Every stride's estimate is Fixed + Slots * PerSlot seconds. Stride 1 is
+// fitted on issue-18 chains (one thread, CPU time of the rounded-up pass,
 // L = 500..1000, slots 50..500; the rounded-down pass took about 0.7 of
 // it): per L^3, a fixed 3.4 ns for the (i, j, l) triples and 0.01 ns per
-// slot for the element updates.
-double estimateSlotsSeconds(unsigned L, unsigned Slots) {
-  double Cube = double(L) * L * L;
-  return 1.7 * Cube * (3.4e-9 + 1.0e-11 * Slots);
+// slot for the element updates. A stride c > 1 runs one pass over 1/c of
+// the columns with 1/c of the splits each, which scales the triples and
+// the element updates by 1/c^2, but the work per table (filling, record
+// branch, coarse copies: L^2 N / c) and the minimum-memory pass (L^3 / c)
+// do not shrink as fast; fitted on the same chains (L = 400..1000, c =
+// 2..6, slots 500..2000, 30% budget, docs/optimal-chain.md).
+static std::pair<double, double> slotsCost(unsigned L, unsigned SplitStride) {
+  double Sq = double(L) * L, Cube = Sq * L + 1;
+  if (SplitStride <= 1)
+    return {1.7 * Cube * 3.4e-9, 1.7 * Cube * 1.0e-11};
+  double C = SplitStride;
+  return {Cube * (3.4e-9 / (C * C) + 2.3e-9 / C),
+          Cube * 6.4e-12 / (C * C) + Sq * 6.8e-10 / C};
+}
+
+double estimateSlotsSeconds(unsigned L, unsigned Slots, unsigned SplitStride) {
+  auto [Fixed, PerSlot] = slotsCost(L, SplitStride);
+  return Fixed + PerSlot * Slots;
 }
 
 /// The most slots in [Min, Max] estimated within \p Seconds; Min when none.
 static unsigned slotsWithin(unsigned L, double Seconds, unsigned Min,
-                            unsigned Max) {
-  double Cube = double(L) * L * L + 1;
-  double N = (Seconds / (1.7 * Cube) - 3.4e-9) / 1.0e-11;
+                            unsigned Max, unsigned SplitStride) {
+  auto [Fixed, PerSlot] = slotsCost(L, SplitStride);
+  double N = (Seconds - Fixed) / PerSlot;
   return unsigned(std::clamp(N, double(Min), double(Max)));
+}
+
+/// SplitAt for DenseOptions: in each run of \p Stride indices from j = 1,
+/// the first j with the smallest x_j.
+static std::vector<char> splitPoints(const DPChain &C, unsigned Stride) {
+  std::vector<char> At(C.L + 1, 0);
+  for (unsigned J0 = 1; J0 <= C.L; J0 += Stride) {
+    unsigned Best = J0;
+    for (unsigned J = J0; J < J0 + Stride && J <= C.L; ++J)
+      if (C.A[J] < C.A[Best])
+        Best = J;
+    At[Best] = 1;
+  }
+  return At;
 }
 
 /// Slots for an exact run that gave way at an explicit ExactWorkLimit.
@@ -162,6 +191,46 @@ static Error lowerBound(const Chain &C, uint64_t Unit, uint64_t Units,
   return Error::success();
 }
 
+/// The dense DP's options for \p O. The passes run one after the other,
+/// each on all threads: the tables' tiles share out evenly, and one pass's
+/// tables are freed before the next.
+static DenseOptions denseOptions(const Chain &C, const ChainDPOptions &O) {
+  DenseOptions DO;
+  DO.SinglePrecision = O.SinglePrecisionFromStages > 0 &&
+                       C.size() >= O.SinglePrecisionFromStages;
+  DO.Threads =
+      O.Threads ? O.Threads : std::max(1u, std::thread::hardware_concurrency());
+  if (O.SplitStride > 1)
+    DO.SplitAt = splitPoints(exactChain(C), O.SplitStride);
+  return DO;
+}
+
+/// When the rounded-up pass at \p Slots slots of \p Unit bytes found no
+/// plan: the budget's infeasibility, or another try.
+static Expected<ChainDPResult> replanWithoutPlan(const Chain &C,
+                                                 const ChainDPOptions &O,
+                                                 unsigned Slots, uint64_t Unit,
+                                                 bool ExactFallback) {
+  if (O.SplitStride > 1) {
+    // The checkpoints left out may be the ones a tight budget needs.
+    ChainDPOptions Every = O;
+    Every.SplitStride = 1;
+    return planSlots(C, Every, std::min(Slots, std::max(1u, O.AutoMinSlots)),
+                     ExactFallback);
+  }
+  uint64_t Min = minFeasibleChainBudget(C);
+  if (O.BudgetBytes < Min)
+    return make_error<InfeasibleBudgetError>("optimal", O.BudgetBytes, Min);
+  // Rounding lost the last plans, which happens only near the least
+  // feasible budget: the exact DP decides, or, when it already gave way,
+  // a grid 8 times finer and finally the exact DP without a work limit.
+  if (ExactFallback)
+    return planExact(C, O, NoCap);
+  if (Unit > 1 && Slots < (1u << 20))
+    return planSlots(C, O, Slots * 8, false);
+  return planExact(C, O, NoCap);
+}
+
 // Sizes rounded up to whole units of floor(B / slots) make every peak term an
 // upper bound, and the budget rounded down keeps the plan within B. The
 // floor keeps every slot usable (floor(B / unit) >= slots), as rotor's
@@ -178,36 +247,21 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
   if (Unit <= 1) // Bytes are already coarser than the slots: exact.
     Unit = 1;
   uint64_t Units = Budget / Unit;
-  DenseOptions DO;
-  DO.SinglePrecision = O.SinglePrecisionFromStages > 0 &&
-                       C.size() >= O.SinglePrecisionFromStages;
-  DO.Threads =
-      O.Threads ? O.Threads : std::max(1u, std::thread::hardware_concurrency());
-  // The passes run one after the other, each on all threads: the tables'
-  // tiles share out evenly, and one pass's tables are freed before the next.
+  DenseOptions DO = denseOptions(C, O);
+  unsigned Stride = std::max(1u, O.SplitStride);
   DPChain Rounded = roundedChain(C, Unit, true);
   if (Error E = checkSlotsMemory(Rounded, Units, Slots, DO.SinglePrecision,
                                  O.MaxTableBytes))
     return E;
   std::optional<DenseResult> Up = planDense(Rounded, Units, DO);
-  if (!Up) {
-    uint64_t Min = minFeasibleChainBudget(C);
-    if (Budget < Min)
-      return make_error<InfeasibleBudgetError>("optimal", Budget, Min);
-    // Rounding lost the last plans, which happens only near the least
-    // feasible budget: the exact DP decides, or, when it already gave way,
-    // a grid 8 times finer and finally the exact DP without a work limit.
-    if (ExactFallback)
-      return planExact(C, O, NoCap);
-    if (Unit > 1 && Slots < (1u << 20))
-      return planSlots(C, O, Slots * 8, false);
-    return planExact(C, O, NoCap);
-  }
+  if (!Up)
+    return replanWithoutPlan(C, O, Slots, Unit, ExactFallback);
   ChainDPResult R;
   R.TableBytes = Up->TableBytes;
-  double Lower = 0;
-  if (Error E = lowerBound(C, Unit, Units, Slots, DO, Lower, R.TableBytes))
-    return E;
+  double Lower = leastTime(C);
+  if (Stride == 1)
+    if (Error E = lowerBound(C, Unit, Units, Slots, DO, Lower, R.TableBytes))
+      return E;
   R.Ops = std::move(Up->Ops);
   // In single precision the tables' time is only near the plan's: sum it
   // exactly, and lower the bound by the rounding allowance.
@@ -225,8 +279,27 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
         Lower, R.Time, Budget, Slots));
   R.GapBound = Lower < R.Time ? R.Time - Lower : 0;
   R.MemorySlots = Slots;
-  R.EstimatedSeconds = estimateSlotsSeconds(C.size(), Slots);
+  R.SplitStride = Stride;
+  R.EstimatedSeconds = estimateSlotsSeconds(C.size(), Slots, Stride);
   return R;
+}
+
+/// The default mode's split stride for \p Left estimated seconds: 1 when
+/// AutoMinSlots slots over every stage fit; else the least c >= 2 at which
+/// AutoMaxSlots slots fit, or AutoMaxSplitStride when none does. Slots
+/// before stride, because on the issue-18 chains (L = 400..1,000) four
+/// times the slots lowered plan times by 1-7%, four times the stride (2 to
+/// 8) raised them by 0.8-1.9% (docs/optimal-chain.md).
+static unsigned autoStride(unsigned L, double Left, const ChainDPOptions &O) {
+  unsigned Min = std::max(1u, O.AutoMinSlots);
+  unsigned Max = std::max(Min, O.AutoMaxSlots);
+  unsigned Top = std::max(1u, O.AutoMaxSplitStride);
+  if (Top == 1 || estimateSlotsSeconds(L, Min, 1) <= Left)
+    return 1;
+  unsigned C = 2;
+  while (C < Top && estimateSlotsSeconds(L, Max, C) > Left)
+    ++C;
+  return C;
 }
 
 // The default mode. The promise is in estimated seconds, and every decision
@@ -235,7 +308,8 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
 // promise less what the fallback at AutoMinSlots is estimated to need, and
 // at most AutoExactShare of it; it gives way at that work (or as soon as its
 // columns project past twice it), and the slots are then the most that the
-// rest of the promise allows.
+// rest of the promise allows, with checkpoints at one stage in c when even
+// AutoMinSlots over every stage would not fit it (autoStride).
 static Expected<ChainDPResult> planAuto(const Chain &C,
                                         const ChainDPOptions &O) {
   unsigned L = C.size();
@@ -264,12 +338,15 @@ static Expected<ChainDPResult> planAuto(const Chain &C,
       return R;
     }
   }
-  unsigned N =
-      slotsWithin(L, Promise - Spent, Min, std::max(Min, O.AutoMaxSlots));
-  Expected<ChainDPResult> R = planSlots(C, O, N, /*ExactFallback=*/false);
+  ChainDPOptions Slotted = O;
+  Slotted.SplitStride = autoStride(L, Promise - Spent, O);
+  unsigned N = slotsWithin(L, Promise - Spent, Min,
+                           std::max(Min, O.AutoMaxSlots), Slotted.SplitStride);
+  Expected<ChainDPResult> R = planSlots(C, Slotted, N, /*ExactFallback=*/false);
   if (R) {
     R->PromiseSeconds = Promise;
-    R->EstimatedSeconds = Spent + estimateSlotsSeconds(L, R->MemorySlots);
+    R->EstimatedSeconds =
+        Spent + estimateSlotsSeconds(L, R->MemorySlots, R->SplitStride);
   }
   return R;
 }

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <cassert>
 #include <limits>
 #include <memory>
 #include <thread>
@@ -104,6 +105,15 @@ private:
   size_t cix(unsigned I, unsigned Lp) const {
     return size_t(Lp) * (C.L + 1) + I;
   }
+  /// Whether a split may keep x_J (DenseOptions::SplitAt).
+  bool splitOk(unsigned J) const { return SplitAt.empty() || SplitAt[J]; }
+  /// The least allowed split J' >= J (L + 1 when none).
+  unsigned nextSplit(unsigned J) const {
+    return J > C.L ? C.L + 1 : NextSplit[J];
+  }
+  /// Whether a plan of the whole chain can read a table of column Lp: the
+  /// top column, and those left of an allowed split.
+  bool columnNeeded(unsigned Lp) const { return Lp == C.L || splitOk(Lp + 1); }
   uint64_t cap(unsigned I) const {
     uint64_t Outside = C.A[0] + (I > 0 ? C.A[I] : 0);
     return Budget >= Outside ? Budget - Outside : 0;
@@ -153,6 +163,9 @@ private:
   /// Whether tables start at the least m a plan of the whole chain within
   /// Budget can reach them with (layout).
   bool ClipToReach;
+  std::vector<char> SplitAt;
+  /// NextSplit[j]: nextSplit(j) for j in 0..L.
+  std::vector<unsigned> NextSplit;
   std::vector<uint64_t> Min;
   /// Reach[i]: see setReach.
   std::vector<uint64_t> Reach;
@@ -173,7 +186,12 @@ private:
 template <typename V>
 Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
     : C(Chn), Budget(Budget), Tile(std::max(1u, O.Tile)),
-      ClipToReach(O.ClipToReach) {
+      ClipToReach(O.ClipToReach), SplitAt(O.SplitAt) {
+  assert((SplitAt.empty() || SplitAt.size() == C.L + 1) &&
+         "SplitAt has one entry per x_j, j in 0..L");
+  NextSplit.assign(C.L + 1, C.L + 1);
+  for (unsigned J = C.L + 1; J-- > 1;)
+    NextSplit[J] = splitOk(J) ? J : (J < C.L ? NextSplit[J + 1] : C.L + 1);
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
   Prefix.assign(1, 0);
   for (unsigned K = 0; K < C.L; ++K)
@@ -189,11 +207,14 @@ Dense<V>::Dense(const DPChain &Chn, uint64_t Budget, const DenseOptions &O)
   // A table whose reach is at or past its store-all need SA(i, l) (and
   // within its cap) holds one entry, at SA: its least feasible m does not
   // matter, and a lower bound on it is enough for the tables built on it.
+  // Tables no plan reads (columns left of a split that is not allowed) get
+  // the same O(1) lower bound; layout leaves them out.
   std::vector<char> Flat(Spans.size(), 0);
   for (unsigned I = 0; I <= C.L; ++I)
     for (unsigned Lp = I; Lp <= C.L; ++Lp)
-      Flat[ix(I, Lp)] = Reach[I] >= SA[ix(I, Lp)] && cap(I) >= SA[ix(I, Lp)];
-  Min = minMemTable(C, O.Threads, &Flat);
+      Flat[ix(I, Lp)] = !columnNeeded(Lp) ||
+                        (Reach[I] >= SA[ix(I, Lp)] && cap(I) >= SA[ix(I, Lp)]);
+  Min = minMemTable(C, O.Threads, &Flat, SplitAt.empty() ? nullptr : &SplitAt);
   layout(SA);
   computeAll(O.Threads);
 }
@@ -226,7 +247,7 @@ template <typename V> void Dense<V>::setReach() {
 template <typename V> void Dense<V>::layout(const std::vector<uint64_t> &SA) {
   uint64_t Size = 0, CSize = 0;
   for (unsigned Lp = 0; Lp <= C.L; ++Lp)
-    for (unsigned I = Lp + 1; I-- > 0;) {
+    for (unsigned I = Lp + 1; I-- > 0 && columnNeeded(Lp);) {
       Span &S = Spans[ix(I, Lp)];
       S.Lo = Min[ix(I, Lp)];
       S.Hi = std::min(cap(I), SA[ix(I, Lp)]);
@@ -324,7 +345,7 @@ void Dense<V>::computeTile(unsigned TA, unsigned TB, TileScratch &W) {
   for (unsigned CB = TA + 1; CB < TB; ++CB)
     for (unsigned I = I1; I-- > I0;)
       for (unsigned Lp = L0; Lp < L1; ++Lp)
-        if (!Spans[ix(I, Lp)].Flat)
+        if (columnNeeded(Lp) && !Spans[ix(I, Lp)].Flat)
           splitRange(I, Lp, I0, L0, CB * Tile + 1, (CB + 1) * Tile, W);
   unsigned Mid0 = (TA + 1) * Tile, Mid1 = TB * Tile;
   for (unsigned I = I1; I-- > I0;)
@@ -397,7 +418,9 @@ bool Dense<V>::splitRange(unsigned I, unsigned Lp, unsigned I0, unsigned L0,
   const V *Out = Arena.get() + S.Begin;
   uint64_t Y = C.A[Lp + 1];
   double Least = leastTime(I, Lp);
-  for (unsigned J = std::max(J0, I + 1); J <= std::min(J1, Lp); ++J) {
+  // Only the allowed splits: the stop tests below hold for any J.
+  for (unsigned J = nextSplit(std::max(J0, I + 1)); J <= std::min(J1, Lp);
+       J = nextSplit(J + 1)) {
     // Split J costs at least Cost + Least everywhere, and only counts from
     // its threshold on, where the envelope is at most its value at the
     // threshold. Cost and threshold only grow with J (times are
@@ -526,7 +549,7 @@ std::vector<ChainOp> Dense<V>::reconstruct(uint64_t M0) const {
       Cost += C.Fwd[J - 1];
       if (J - 1 > I)
         Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
-      if (M >= Thr && M >= C.A[J] &&
+      if (splitOk(J) && M >= Thr && M >= C.A[J] &&
           V(Cost) + value(J, Lp, M - C.A[J]) + value(I, J - 1, M) == Val)
         break;
     }

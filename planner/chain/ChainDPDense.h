@@ -19,6 +19,7 @@
 #include "planner/chain/ChainDPTables.h"
 
 #include <optional>
+#include <vector>
 
 namespace remat::chaindp {
 
@@ -50,6 +51,13 @@ struct DenseOptions {
   /// the tables below the budget's top row then no longer answer for
   /// smaller budgets (denseTopCurve keeps them whole).
   bool ClipToReach = true;
+  /// When not empty (L + 1 entries), a split may keep x_j only where
+  /// SplitAt[j] is set (j in 1..L): the plan is then the best of the
+  /// persistent schedules that checkpoint only there, an upper bound on the
+  /// optimum, and only the tables such plans read are built (the columns l
+  /// with l = L or SplitAt[l + 1]). With one stage in c allowed that is
+  /// about c^2 times less work. Empty: every stage.
+  std::vector<char> SplitAt;
   /// Tables per side of a tile (cache blocking, see ChainDPDense.cpp).
   /// The result does not depend on it; 32 was fastest on the bench chains
   /// (L = 500 and 1,000: 8 and 16 were 10-25% slower, 64 about 10%).

@@ -466,9 +466,11 @@ namespace {
 /// The least m of every table opt_{i,l}, filled diagonal by diagonal.
 class MinMem {
 public:
-  MinMem(const DPChain &C, const std::vector<char> *Coarse)
-      : C(C), L(C.L), Coarse(Coarse), Min(size_t(L + 1) * (L + 1), NoCap),
-        MinT(Min.size(), NoCap), BPeak(L + 1, 0), RunMax(L + 1, 0) {
+  MinMem(const DPChain &C, const std::vector<char> *Coarse,
+         const std::vector<char> *SplitAt)
+      : C(C), L(C.L), Coarse(Coarse), SplitAt(SplitAt),
+        Min(size_t(L + 1) * (L + 1), NoCap), MinT(Min.size(), NoCap),
+        BPeak(L + 1, 0), RunMax(L + 1, 0) {
     for (unsigned K = 0; K < L; ++K)
       BPeak[K] = C.BNeed[K];
     BPeak[L] = C.LossNeed;
@@ -513,14 +515,15 @@ private:
         Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
       if (Thr >= Best)
         break;
-      Best = std::min(Best, std::max({Thr, add(Col[J], C.A[J]), Row[J - 1]}));
+      if (!SplitAt || (*SplitAt)[J])
+        Best = std::min(Best, std::max({Thr, add(Col[J], C.A[J]), Row[J - 1]}));
     }
     return Best;
   }
 
   const DPChain &C;
   unsigned L;
-  const std::vector<char> *Coarse;
+  const std::vector<char> *Coarse, *SplitAt;
   std::vector<uint64_t> Min, MinT;
   /// BPeak[k]: the peak of B_k (the loss for k = L), which runs within any
   /// sub-chain holding stage k with at most the sub-chain's m.
@@ -532,8 +535,9 @@ private:
 // each diagonal is split among the threads, with a barrier between
 // diagonals.
 std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads,
-                                  const std::vector<char> *Coarse) {
-  MinMem T(C, Coarse);
+                                  const std::vector<char> *Coarse,
+                                  const std::vector<char> *SplitAt) {
+  MinMem T(C, Coarse, SplitAt);
   unsigned L = C.L;
   Threads = std::clamp(Threads, 1u, std::max(1u, L / 64));
   if (Threads == 1) {

@@ -157,9 +157,11 @@ uint64_t minFeasibleBudget(const DPChain &C);
 /// i * (L+1) + l, computed on up to \p Threads threads. Where \p Coarse
 /// (same index) is set, a lower bound instead, in O(1): the largest peak of
 /// a backward (or the loss) of the sub-chain, each of which runs within it.
-/// The entries built on those are then lower bounds too.
+/// The entries built on those are then lower bounds too. Where \p SplitAt
+/// is given, splits count only at the j it sets (DenseOptions::SplitAt).
 std::vector<uint64_t> minMemTable(const DPChain &C, unsigned Threads = 1,
-                                  const std::vector<char> *Coarse = nullptr);
+                                  const std::vector<char> *Coarse = nullptr,
+                                  const std::vector<char> *SplitAt = nullptr);
 
 /// SA(i,l), the least m with which the plan that records every stage of
 /// Sub(i, l) fits, for every i <= l, at index i * (L+1) + l. That plan has

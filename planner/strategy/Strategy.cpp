@@ -57,6 +57,12 @@ static OptimalityReport chainReport(const ChainDPResult &R,
   OptimalityReport Rep;
   if (R.MemorySlots == 0)
     Rep.Method = "exact";
+  else if (AskedSlots == 0 && R.SplitStride > 1)
+    Rep.Method = fmt::format(
+        "default mode: {} memory slots, checkpoints at one stage in {} "
+        "(full DP estimated over the {:g} s promise; lower bound: the "
+        "store-all time)",
+        R.MemorySlots, R.SplitStride, R.PromiseSeconds);
   else if (AskedSlots == 0)
     Rep.Method = fmt::format("default mode: {} memory slots (exact estimated "
                              "over the {:g} s promise)",

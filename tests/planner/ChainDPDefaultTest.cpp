@@ -31,6 +31,18 @@ ChainDPResult plan(const Chain &C, const ChainDPOptions &O) {
   return std::move(*R);
 }
 
+/// Settings under which the exact DP's share cannot meet the promise (its
+/// work limit is cut to 1 unit), for a 40-stage chain and a 20 MiB budget,
+/// 10 slots at least, a promise independent of the length.
+ChainDPOptions slotsOnlyOptions() {
+  ChainDPOptions O;
+  O.BudgetBytes = 20 << 20;
+  O.ExactWorkLimit = 1;
+  O.AutoSecondsPer1000Stages = 0;
+  O.AutoMinSlots = 10;
+  return O;
+}
+
 } // namespace
 
 TEST_CASE("chaindp default: exact when it fits the promise, else slots "
@@ -54,16 +66,25 @@ TEST_CASE("chaindp default: exact when it fits the promise, else slots "
       CHECK(Default.PromiseSeconds == 0.5);
       CHECK(Default.EstimatedSeconds <= Default.PromiseSeconds);
       // A promise of a nanosecond leaves the exact DP no work at all: slots,
-      // AutoMinSlots of them (nothing more fits), within the gap bound.
+      // AutoMinSlots of them (nothing more fits), within the gap bound;
+      // with checkpoints at every stage, and at one stage in
+      // AutoMaxSplitStride (nothing less fits), unless no plan of that
+      // subclass fits the budget.
       O.AutoSeconds = 1e-9;
       O.AutoSecondsPer1000Stages = 0;
       O.AutoMinSlots = 40;
-      ChainDPResult Fast = plan(C, O);
       CAPTURE(Trial);
       CAPTURE(B);
-      CHECK(Fast.MemorySlots == 40);
-      CHECK(Fast.Time >= Exact.Time);
-      CHECK(Fast.Time - Exact.Time <= Fast.GapBound + 1e-9);
+      for (unsigned MaxStride : {1u, 16u}) {
+        O.AutoMaxSplitStride = MaxStride;
+        ChainDPResult Fast = plan(C, O);
+        CAPTURE(MaxStride);
+        CHECK(Fast.MemorySlots == 40);
+        CHECK((Fast.SplitStride == MaxStride || Fast.SplitStride == 1));
+        CHECK(Fast.Time >= Exact.Time);
+        CHECK(Fast.Time - Exact.Time <= Fast.GapBound + 1e-9);
+      }
+      O.AutoMaxSplitStride = 16;
       // --exact ignores the promise.
       O.Exact = true;
       CHECK(plan(C, O).MemorySlots == 0);
@@ -76,12 +97,9 @@ TEST_CASE("chaindp default: more promise never means fewer slots") {
   // (its work limit is cut to 1 unit): the slots are the most that the cost
   // model fits in the promise, clamped to [AutoMinSlots, AutoMaxSlots].
   Chain C = test::uniformChain(40, 1 << 20, 2 << 20);
-  ChainDPOptions O;
-  O.BudgetBytes = 20 << 20;
-  O.ExactWorkLimit = 1;
-  O.AutoSecondsPer1000Stages = 0;
-  O.AutoMinSlots = 10;
+  ChainDPOptions O = slotsOnlyOptions();
   O.AutoMaxSlots = 5000;
+  O.AutoMaxSplitStride = 1; // Slots alone (the next test adds strides).
   // 1.7 * 40^3 * (3.4e-9 + 1e-11 N) seconds: N = 10 costs 3.8e-4 s, N =
   // 5000 costs 5.8e-3 s.
   unsigned Prev = 0;
@@ -100,4 +118,45 @@ TEST_CASE("chaindp default: more promise never means fewer slots") {
   // (1e-3 / (1.7 * 64000) - 3.4e-9) / 1e-11 = 579.1: 579 slots.
   O.AutoSeconds = 1e-3;
   CHECK(plan(C, O).MemorySlots == 579);
+}
+
+TEST_CASE("chaindp default: past AutoMinSlots over every stage, "
+          "AutoMaxSlots slots and the least stride that fits") {
+  // The chain and settings of the test above, AutoMaxSlots 200. With a
+  // split stride c > 1 the estimate is Fixed + N * PerSlot, Fixed = (40^3 +
+  // 1) (3.4e-9 / c^2 + 2.3e-9 / c), PerSlot = (40^3 + 1) 6.4e-12 / c^2 +
+  // 1600 * 6.8e-10 / c; c = 1 at 10 slots needs 1.7 * 64001 * (3.4e-9 +
+  // 1e-10) = 3.81e-4 s, so every promise below takes a stride.
+  Chain C = test::uniformChain(40, 1 << 20, 2 << 20);
+  ChainDPOptions O = slotsOnlyOptions();
+  O.AutoMaxSlots = 200;
+  // c = 2: Fixed 1.280e-4, PerSlot 6.464e-7, 200 slots 2.573e-4 s.
+  O.AutoSeconds = 3e-4;
+  ChainDPResult Two = plan(C, O);
+  CHECK(Two.SplitStride == 2);
+  CHECK(Two.MemorySlots == 200);
+  CHECK(Two.EstimatedSeconds <= 3e-4);
+  // c = 3: Fixed 7.325e-5, PerSlot 4.082e-7, 200 slots 1.549e-4 s (c = 2
+  // is over 2e-4).
+  O.AutoSeconds = 2e-4;
+  ChainDPResult Three = plan(C, O);
+  CHECK(Three.SplitStride == 3);
+  CHECK(Three.MemorySlots == 200);
+  // A subclass, so never faster than the whole class at the same slots.
+  ChainDPOptions Every = O;
+  Every.MemorySlots = 200;
+  CHECK(Three.Time >= plan(C, Every).Time);
+  // 1e-5 s: no stride up to AutoMaxSplitStride = 4 fits (c = 4: Fixed
+  // alone is 5.04e-5 s): c = 4 and AutoMinSlots.
+  O.AutoSeconds = 1e-5;
+  O.AutoMaxSplitStride = 4;
+  ChainDPResult Most = plan(C, O);
+  CHECK(Most.SplitStride == 4);
+  CHECK(Most.MemorySlots == 10);
+  // With no strides allowed, the old rule: AutoMinSlots slots, c = 1.
+  O.AutoSeconds = 2e-4;
+  O.AutoMaxSplitStride = 1;
+  ChainDPResult One = plan(C, O);
+  CHECK(One.SplitStride == 1);
+  CHECK(One.MemorySlots == 10);
 }

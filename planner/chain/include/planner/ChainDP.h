@@ -51,6 +51,20 @@ struct ChainDPOptions {
   /// estimated over the promise) and at most.
   unsigned AutoMinSlots = 500;
   unsigned AutoMaxSlots = 2000;
+  /// Discretised mode: keep checkpoints x_j only at one stage in each run
+  /// of SplitStride (the run's smallest x_j; runs from j = 1). Up to
+  /// SplitStride^2 times less work (less on short chains); the plan is then
+  /// the best among the persistent schedules that checkpoint only there,
+  /// and GapBound is measured against the store-all time (every stage
+  /// forward and backward once), a bound no plan beats, since the relaxed
+  /// pass would cost the full DP. If no plan of that subclass fits, the DP
+  /// runs again over every stage. 1: anywhere. The default mode sets it
+  /// itself when even AutoMinSlots slots over every stage are estimated
+  /// over its promise: then AutoMaxSlots slots and the least stride that
+  /// fits, up to AutoMaxSplitStride.
+  unsigned SplitStride = 1;
+  /// Default mode: the largest SplitStride it may choose.
+  unsigned AutoMaxSplitStride = 16;
   /// Discretised mode: chains of at least this many stages keep the DP
   /// tables in single precision (half the memory, twice the vector width).
   /// The plan's time is then summed exactly from its ops, and GapBound also
@@ -71,8 +85,11 @@ constexpr double ExactSecondsPerUnit = 10e-9;
 
 /// Estimated single-core seconds of the discretised DP (both passes) for
 /// \p L stages and \p Slots slots on the reference machine: a fitted
-/// 1.7 L^3 (3.4e-9 + 1.0e-11 slots) (docs/optimal-chain.md).
-double estimateSlotsSeconds(unsigned L, unsigned Slots);
+/// 1.7 L^3 (3.4e-9 + 1.0e-11 slots); with a SplitStride c > 1 (one pass)
+/// L^3 (3.4e-9 / c^2 + 2.3e-9 / c) + slots (6.4e-12 L^3 / c^2 + 6.8e-10
+/// L^2 / c) (docs/optimal-chain.md).
+double estimateSlotsSeconds(unsigned L, unsigned Slots,
+                            unsigned SplitStride = 1);
 
 /// The result of the optimal chain planner.
 struct ChainDPResult {
@@ -85,6 +102,8 @@ struct ChainDPResult {
   /// caller asked for or, when exact mode gave way at its work limit (or
   /// rounding lost every plan), the one the fallback used.
   unsigned MemorySlots = 0;
+  /// The SplitStride the plan was made with (1: checkpoints anywhere).
+  unsigned SplitStride = 1;
   /// Peak of the plan as the DP accounts it, bytes (the simulator's figure
   /// for the returned ops; exact mode only, else the rounded-up bound).
   uint64_t PeakBytes = 0;
