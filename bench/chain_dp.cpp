@@ -10,7 +10,7 @@
 // hardware thread, so CPU covers both passes on all threads) and the DP
 // tables' bytes, the planner's own memory. The default mode gives way to
 // a memory grid beyond its time promise; the mode column then reads
-// "default>N".
+// "default>N" (or "default>N/cK" with checkpoints at one stage in K).
 //
 // A second table times a rotor-style dense DP (bench/RotorBaseline.h) on the
 // same rounded chains, for L up to --baseline-max-l (default 200; its table
@@ -33,7 +33,10 @@
 // (up to
 // --max-l) at 125..2000 slots; --exact-sweep 1 times --exact (no time
 // promise) at L = 50, 100, 150, 200 and the three budgets, with the
-// exponent of L per budget. Runs are interleaved (every case once per
+// exponent of L per budget; --stride-sweep 1 times 500 and 2000 slots with
+// checkpoints at one stage in c = 2, 3, 4, 6, 8 (ChainDPOptions::
+// SplitStride), and 500 slots over every stage, at L = 400, 700, 1000 and
+// the three budgets. Runs are interleaved (every case once per
 // round, --runs rounds) and medians reported, with the exponents of a
 // least-squares fit of log(CPU s) on log(L) and on log(slots).
 //
@@ -80,7 +83,7 @@ struct Measured {
   double Time = 0;
   double Gap = 0;
   /// The grid the plan was made with (0: exact).
-  unsigned SlotsUsed = 0;
+  unsigned SlotsUsed = 0, StrideUsed = 1;
 };
 
 Measured measure(const Chain &C, uint64_t Budget, unsigned Slots, unsigned Runs,
@@ -106,6 +109,7 @@ Measured measure(const Chain &C, uint64_t Budget, unsigned Slots, unsigned Runs,
     M.Time = Res->Time;
     M.Gap = Res->GapBound;
     M.SlotsUsed = Res->MemorySlots;
+    M.StrideUsed = Res->SplitStride;
   }
   std::sort(Times.begin(), Times.end());
   M.MedianSeconds = Times[Times.size() / 2];
@@ -114,12 +118,14 @@ Measured measure(const Chain &C, uint64_t Budget, unsigned Slots, unsigned Runs,
   return M;
 }
 
-/// "500" for a 500-slot run; for the default mode "exact", or "slots>N"
-/// when it chose the N-slot grid to keep its time promise.
-std::string modeName(unsigned Slots, unsigned Used) {
+/// "500" for a 500-slot run; for the default mode "exact", or "default>N"
+/// when it chose the N-slot grid to keep its time promise ("default>N/cK"
+/// with checkpoints at one stage in K).
+std::string modeName(unsigned Slots, unsigned Used, unsigned Stride) {
   if (Slots)
     return std::to_string(Slots);
-  return Used ? "default>" + std::to_string(Used) : "exact";
+  std::string Tail = Stride > 1 ? "/c" + std::to_string(Stride) : "";
+  return Used ? "default>" + std::to_string(Used) + Tail : "exact";
 }
 
 /// The rotor-style baseline on the same rounded chain as the 500-slot
@@ -188,20 +194,23 @@ std::vector<Input> inputs(const std::vector<std::string> &Files,
 struct Case {
   unsigned L, Pct, Slots; // Slots 0: the default mode, or exact.
   bool Exact;
+  unsigned Stride; // ChainDPOptions::SplitStride with Slots.
   Chain C;
   uint64_t Budget;
   std::vector<double> Wall, Cpu;
   ChainDPResult R;
 };
 
-Case makeCase(unsigned L, unsigned Pct, unsigned Slots, bool Exact = false) {
+Case makeCase(unsigned L, unsigned Pct, unsigned Slots, bool Exact = false,
+              unsigned Stride = 1) {
   Chain C = bench::issue18Chain(L, 1800 + L);
   auto All = simulateChain(C, storeAllOps(C));
   if (!All) {
     fmt::print(stderr, "{}\n", llvm::toString(All.takeError()));
     std::exit(1);
   }
-  return {L, Pct, Slots, Exact, C, All->PeakBytes * Pct / 100, {}, {}, {}};
+  return {L,  Pct, Slots, Exact, Stride, C, All->PeakBytes * Pct / 100,
+          {}, {},  {}};
 }
 
 void runCase(Case &K, unsigned Threads) {
@@ -209,6 +218,7 @@ void runCase(Case &K, unsigned Threads) {
   O.BudgetBytes = K.Budget;
   O.MemorySlots = K.Slots;
   O.Exact = K.Exact;
+  O.SplitStride = K.Stride;
   O.Threads = Threads;
   auto Start = std::chrono::steady_clock::now();
   std::clock_t Cpu0 = std::clock();
@@ -242,10 +252,18 @@ double exponent(const std::vector<std::pair<double, double>> &XY) {
 }
 
 /// The issue-18 sweeps; returns the process's exit status.
-int sweep(bool Slots, bool Exact, unsigned MinL, unsigned MaxL, unsigned Runs,
-          unsigned Threads) {
+int sweep(bool Slots, bool Exact, bool Strides, unsigned MinL, unsigned MaxL,
+          unsigned Runs, unsigned Threads) {
   std::vector<Case> Cases;
-  if (Exact) {
+  if (Strides) {
+    for (unsigned L : {400u, 700u, 1000u})
+      for (unsigned Pct : {30u, 50u, 70u})
+        for (unsigned Stride : {1u, 2u, 3u, 4u, 6u, 8u})
+          for (unsigned N : {500u, 2000u})
+            // 2000 slots over every stage: 30 s a case at L = 1,000.
+            if (L >= MinL && L <= MaxL && (Stride > 1 || N == 500))
+              Cases.push_back(makeCase(L, Pct, N, false, Stride));
+  } else if (Exact) {
     for (unsigned L : {50u, 100u, 150u, 200u})
       for (unsigned Pct : {30u, 50u, 70u})
         if (L >= MinL && L <= MaxL)
@@ -266,24 +284,26 @@ int sweep(bool Slots, bool Exact, unsigned MinL, unsigned MaxL, unsigned Runs,
     for (Case &K : Cases)
       runCase(K, Threads);
   fmt::print("{:>5} {:>4} {:>8} {:>10} {:>11} {:>10} {:>8} {:>9} {:>9} "
-             "{:>8}\n",
+             "{:>8} {:>10}\n",
              "L", "pct", "asked", "ran", "plan ms", "gap ms", "gap %", "est s",
-             "median s", "cpu s");
+             "median s", "cpu s", "table MiB");
   std::vector<std::pair<double, double>> ByL, ByN;
   std::map<unsigned, std::vector<std::pair<double, double>>> ByExact;
   for (Case &K : Cases) {
     const ChainDPResult &R = K.R;
     std::string Ran = R.MemorySlots ? std::to_string(R.MemorySlots) : "exact";
+    if (R.SplitStride > 1)
+      Ran += "/c" + std::to_string(R.SplitStride);
     double Cpu = median(K.Cpu);
     std::string Asked = K.Slots   ? std::to_string(K.Slots)
                         : K.Exact ? "exact"
                                   : "default";
     fmt::print("{:>5} {:>4} {:>8} {:>10} {:>11.3f} {:>10.3f} {:>8.2f} "
-               "{:>9.3f} {:>9.3f} {:>8.3f}\n",
+               "{:>9.3f} {:>9.3f} {:>8.3f} {:>10.1f}\n",
                K.L, K.Pct, Asked, Ran, R.Time, R.GapBound,
                100 * R.GapBound / R.Time, R.EstimatedSeconds, median(K.Wall),
-               Cpu);
-    if (K.Slots == 500 && !Slots)
+               Cpu, double(R.TableBytes) / (1 << 20));
+    if (K.Slots == 500 && !Slots && !Strides)
       ByL.push_back({double(K.L), Cpu});
     if (Slots && K.L == Cases.back().L)
       ByN.push_back({double(K.Slots), Cpu});
@@ -305,7 +325,8 @@ int sweep(bool Slots, bool Exact, unsigned MinL, unsigned MaxL, unsigned Runs,
 
 int main(int Argc, char **Argv) {
   unsigned Runs = 3, MaxL = 1000, ExactMaxL = 1000, BaselineMaxL = 200,
-           Threads = 0, Sweep = 0, SlotsSweep = 0, ExactSweep = 0, MinL = 0;
+           Threads = 0, Sweep = 0, SlotsSweep = 0, ExactSweep = 0, MinL = 0,
+           StrideSweep = 0;
   std::vector<std::string> Files =
       bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
                    "[--baseline-max-l L] [--threads N (0: all)] [--sweep 1] "
@@ -320,10 +341,12 @@ int main(int Argc, char **Argv) {
           .add("--min-l", MinL)
           .add("--slots-sweep", SlotsSweep)
           .add("--exact-sweep", ExactSweep)
+          .add("--stride-sweep", StrideSweep)
           .positionals()
           .parse(Argc, Argv);
-  if (Sweep || SlotsSweep || ExactSweep)
-    return sweep(SlotsSweep != 0, ExactSweep != 0, MinL, MaxL, Runs, Threads);
+  if (Sweep || SlotsSweep || ExactSweep || StrideSweep)
+    return sweep(SlotsSweep != 0, ExactSweep != 0, StrideSweep != 0, MinL, MaxL,
+                 Runs, Threads);
   std::vector<Input> Inputs = inputs(Files, MaxL);
   fmt::print("{:<16} {:>5} {:>10} {:>12} {:>12} {:>10} {:>10} {:>10} {:>12}\n",
              "chain", "L", "slots", "budget MiB", "plan time", "gap bound",
@@ -350,9 +373,9 @@ int main(int Argc, char **Argv) {
       Measured M = measure(C, Budget, Slots, Runs, Threads);
       fmt::print("{:<16} {:>5} {:>10} {:>12.1f} {:>12.3f} {:>10.3f} {:>10.4f} "
                  "{:>10.4f} {:>12.2f}\n",
-                 In.Label, L, modeName(Slots, M.SlotsUsed), Budget / 1048576.0,
-                 M.Time, M.Gap, M.MedianSeconds, M.MedianCpuSeconds,
-                 M.TableBytes / 1048576.0);
+                 In.Label, L, modeName(Slots, M.SlotsUsed, M.StrideUsed),
+                 Budget / 1048576.0, M.Time, M.Gap, M.MedianSeconds,
+                 M.MedianCpuSeconds, M.TableBytes / 1048576.0);
       std::fflush(stdout);
       if (Slots && L <= BaselineMaxL)
         Slotted.push_back({C, Budget, M});
