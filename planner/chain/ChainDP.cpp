@@ -76,12 +76,13 @@ static unsigned slotsWithin(unsigned L, double Seconds, unsigned Min,
 
 /// SplitAt for DenseOptions: in each run of \p Stride indices from j = 1,
 /// the first j with the smallest x_j.
-static std::vector<char> splitPoints(const DPChain &C, unsigned Stride) {
-  std::vector<char> At(C.L + 1, 0);
-  for (unsigned J0 = 1; J0 <= C.L; J0 += Stride) {
+static std::vector<char> splitPoints(const Chain &C, unsigned Stride) {
+  unsigned L = C.size();
+  std::vector<char> At(L + 1, 0);
+  for (unsigned J0 = 1; J0 <= L; J0 += Stride) {
     unsigned Best = J0;
-    for (unsigned J = J0; J < J0 + Stride && J <= C.L; ++J)
-      if (C.A[J] < C.A[Best])
+    for (unsigned J = J0 + 1; J < J0 + Stride && J <= L; ++J)
+      if (C.activationBytes(J) < C.activationBytes(Best))
         Best = J;
     At[Best] = 1;
   }
@@ -201,7 +202,7 @@ static DenseOptions denseOptions(const Chain &C, const ChainDPOptions &O) {
   DO.Threads =
       O.Threads ? O.Threads : std::max(1u, std::thread::hardware_concurrency());
   if (O.SplitStride > 1)
-    DO.SplitAt = splitPoints(exactChain(C), O.SplitStride);
+    DO.SplitAt = splitPoints(C, O.SplitStride);
   return DO;
 }
 
@@ -211,16 +212,18 @@ static Expected<ChainDPResult> replanWithoutPlan(const Chain &C,
                                                  const ChainDPOptions &O,
                                                  unsigned Slots, uint64_t Unit,
                                                  bool ExactFallback) {
-  if (O.SplitStride > 1) {
-    // The checkpoints left out may be the ones a tight budget needs.
-    ChainDPOptions Every = O;
-    Every.SplitStride = 1;
-    return planSlots(C, Every, std::min(Slots, std::max(1u, O.AutoMinSlots)),
-                     ExactFallback);
-  }
   uint64_t Min = minFeasibleChainBudget(C);
   if (O.BudgetBytes < Min)
     return make_error<InfeasibleBudgetError>("optimal", O.BudgetBytes, Min);
+  if (O.SplitStride > 1) {
+    // The checkpoints left out may be the ones a tight budget needs: the
+    // slots asked for over every stage, or in the default mode its least.
+    ChainDPOptions Every = O;
+    Every.SplitStride = 1;
+    unsigned N =
+        ExactFallback ? Slots : std::min(Slots, std::max(1u, O.AutoMinSlots));
+    return planSlots(C, Every, N, ExactFallback);
+  }
   // Rounding lost the last plans, which happens only near the least
   // feasible budget: the exact DP decides, or, when it already gave way,
   // a grid 8 times finer and finally the exact DP without a work limit.

@@ -164,7 +164,7 @@ private:
   /// Budget can reach them with (layout).
   bool ClipToReach;
   std::vector<char> SplitAt;
-  /// NextSplit[j]: nextSplit(j) for j in 0..L.
+  /// NextSplit[j]: nextSplit(j) for j in 1..L (NextSplit[0] is unused).
   std::vector<unsigned> NextSplit;
   std::vector<uint64_t> Min;
   /// Reach[i]: see setReach.

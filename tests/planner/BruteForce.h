@@ -90,6 +90,29 @@ inline std::vector<OpSeq> persistentSchedules(unsigned L, unsigned I,
 }
 
 /// (peak, time) of every persistent schedule of \p C, simulated.
+/// Every x_j a schedule keeps as a checkpoint: F_ck_i, F_n_{i+1..j-1} keeps
+/// x_j, the input of the last stage it ran plus one.
+inline std::vector<unsigned> checkpoints(const OpSeq &Ops) {
+  std::vector<unsigned> Out;
+  for (size_t P = 0; P < Ops.size(); ++P) {
+    if (Ops[P].Kind != ChainOpKind::FCk)
+      continue;
+    unsigned J = Ops[P].Layer + 1;
+    while (P + 1 < Ops.size() && Ops[P + 1].Kind == ChainOpKind::FN)
+      J = Ops[++P].Layer + 1;
+    Out.push_back(J);
+  }
+  return Out;
+}
+
+/// Whether every checkpoint of \p Ops is allowed by \p At (indexed by j).
+template <typename Mask> inline bool onlyAt(const OpSeq &Ops, const Mask &At) {
+  for (unsigned J : checkpoints(Ops))
+    if (!At[J])
+      return false;
+  return true;
+}
+
 struct Simulated {
   uint64_t Peak;
   double Time;

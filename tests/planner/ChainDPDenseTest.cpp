@@ -78,6 +78,57 @@ TEST_CASE("chaindp dense: tiles, threads and clipping do not change the plan") {
   }
 }
 
+// With a split mask (DenseOptions::SplitAt) only some tables are built and
+// only some splits tried; that must not depend on tiles, threads or
+// clipping either (chains of 40 to 130 stages, past one 32-table tile and
+// into minMemTable's threads from 128 stages), every checkpoint of the plan
+// must be allowed, and the plan must fit and be no faster than the plan
+// over every stage.
+TEST_CASE("chaindp dense: a split mask gives one plan whatever the tiles") {
+  std::mt19937_64 Rng(37);
+  for (unsigned L : {40u, 67u, 89u, 130u}) {
+    Chain C = randomChain(Rng, L, 20);
+    DPChain D = exactChain(C);
+    std::vector<std::vector<char>> Masks(3, std::vector<char>(L + 1, 0));
+    for (unsigned J = 1; J <= L; ++J) {
+      Masks[0][J] = J % 3 == 0;
+      Masks[1][J] = J % 5 == 1;
+      Masks[2][J] = Rng() % 4 == 0;
+    }
+    for (uint64_t B : budgets(D))
+      for (const std::vector<char> &Mask : Masks) {
+        DenseOptions Ref;
+        Ref.Tile = 1;
+        Ref.ClipToReach = false;
+        Ref.SplitAt = Mask;
+        std::optional<DenseResult> R0 = planDense(D, B, Ref);
+        if (!R0)
+          continue;
+        CAPTURE(L);
+        CAPTURE(B);
+        CHECK(onlyAt(R0->Ops, Mask));
+        auto S = simulateChain(C, R0->Ops);
+        REQUIRE(bool(S));
+        CHECK(S->PeakBytes <= B);
+        CHECK(S->Time == doctest::Approx(R0->Time));
+        std::optional<DenseResult> Every = planDense(D, B, DenseOptions());
+        REQUIRE(bool(Every));
+        CHECK(R0->Time >= Every->Time * (1 - 1e-12));
+        for (unsigned Tile : {2u, 7u, 32u})
+          for (unsigned Threads : {1u, 3u}) {
+            DenseOptions O;
+            O.Tile = Tile;
+            O.Threads = Threads;
+            O.SplitAt = Mask;
+            std::optional<DenseResult> R = planDense(D, B, O);
+            REQUIRE(bool(R));
+            CHECK(R->Time == R0->Time);
+            CHECK(R->Ops == R0->Ops);
+          }
+      }
+  }
+}
+
 // minMemTable with a mask: masked entries (and those built on them) may
 // only be lower bounds on the least m, never above it; unmasked entries of
 // a table whose inputs are all exact are exact; with every entry masked,
