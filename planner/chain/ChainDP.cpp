@@ -102,8 +102,11 @@ static constexpr const char *NoTablesAdvice =
 /// The discretised DP's estimate against the cap; the advice names the slots
 /// when fewer would fit.
 static Error checkSlotsMemory(const DPChain &Rounded, uint64_t Units,
-                              unsigned Slots, bool Single, uint64_t Cap) {
-  uint64_t Need = denseTablesBytes(Rounded, Units, Single ? 4 : 8, true);
+                              unsigned Slots, const DenseOptions &DO,
+                              uint64_t Cap) {
+  uint64_t Need =
+      denseTablesBytes(Rounded, Units, DO.SinglePrecision ? 4 : 8, true,
+                       DO.SplitAt.empty() ? nullptr : &DO.SplitAt);
   if (Need <= Cap)
     return Error::success();
   uint64_t PerPair = denseTablesBytes(Rounded, 0, 8, true);
@@ -253,8 +256,7 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
   DenseOptions DO = denseOptions(C, O);
   unsigned Stride = std::max(1u, O.SplitStride);
   DPChain Rounded = roundedChain(C, Unit, true);
-  if (Error E = checkSlotsMemory(Rounded, Units, Slots, DO.SinglePrecision,
-                                 O.MaxTableBytes))
+  if (Error E = checkSlotsMemory(Rounded, Units, Slots, DO, O.MaxTableBytes))
     return E;
   std::optional<DenseResult> Up = planDense(Rounded, Units, DO);
   if (!Up)

@@ -405,7 +405,8 @@ uint64_t exactTablesBytes(unsigned L) {
 }
 
 uint64_t denseTablesBytes(const DPChain &C, uint64_t Budget,
-                          unsigned ValueBytes, bool ClipToReach) {
+                          unsigned ValueBytes, bool ClipToReach,
+                          const std::vector<char> *SplitAt) {
   unsigned L = C.L;
   uint64_t Pairs = uint64_t(L + 1) * (L + 1);
   // Per pair: the least-memory table and its transposed copy while it is
@@ -428,6 +429,8 @@ uint64_t denseTablesBytes(const DPChain &C, uint64_t Budget,
   // coarse copies add one entry per 64 and two per table.
   uint64_t Entries = 0;
   for (unsigned Lp = 0; Lp <= L; ++Lp) {
+    if (SplitAt && Lp < L && !(*SplitAt)[Lp + 1])
+      continue; // A column no plan reads: not built.
     uint64_t SA = 0;
     for (unsigned I = Lp + 1; I-- > 0;) {
       if (I == L) {

@@ -182,10 +182,12 @@ uint64_t exactTablesBytes(unsigned L);
 /// for \p C within \p Budget units, \p ValueBytes per table entry (4 in
 /// single precision, 8 in double), tables clipped to their reach or not:
 /// its per-pair arrays (120 B a pair) and its arena, each table bounded by
-/// the store-all need SA(i,l) and what the budget leaves it. O(L^2) time,
-/// O(L) memory.
+/// the store-all need SA(i,l) and what the budget leaves it; with
+/// \p SplitAt (DenseOptions::SplitAt), only the columns it builds. O(L^2)
+/// time, O(L) memory.
 uint64_t denseTablesBytes(const DPChain &C, uint64_t Budget,
-                          unsigned ValueBytes, bool ClipToReach);
+                          unsigned ValueBytes, bool ClipToReach,
+                          const std::vector<char> *SplitAt = nullptr);
 
 /// An error "\p What: the chain DP needs an estimated N of tables for L
 /// stages, over the limit of M; \p Advice" when \p Estimate > \p Cap.
