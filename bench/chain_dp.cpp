@@ -331,7 +331,8 @@ int main(int Argc, char **Argv) {
       bench::Flags("chain_dp [--runs N] [--max-l L] [--exact-max-l L] "
                    "[--baseline-max-l L] [--threads N (0: all)] [--sweep 1] "
                    "[--min-l L] "
-                   "[--slots-sweep 1] [--exact-sweep 1] [MODEL...]")
+                   "[--slots-sweep 1] [--exact-sweep 1] [--stride-sweep 1] "
+                   "[MODEL...]")
           .add("--runs", Runs, 1)
           .add("--max-l", MaxL)
           .add("--exact-max-l", ExactMaxL)
