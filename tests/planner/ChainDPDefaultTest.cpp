@@ -8,9 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "BruteForce.h"
+#include "SimTestUtil.h"
 #include "TestUtil.h"
 #include "planner/ChainDP.h"
 #include "planner/Simulator.h"
+#include "planner/Strategy.h"
 
 #include <doctest/doctest.h>
 
@@ -159,4 +161,30 @@ TEST_CASE("chaindp default: past AutoMinSlots over every stage, "
   ChainDPResult One = plan(C, O);
   CHECK(One.SplitStride == 1);
   CHECK(One.MemorySlots == 10);
+}
+
+TEST_CASE("chaindp default: what optimal reports for a strided plan") {
+  // 400 uniform stages (forward 1, backward 2, no loss time): 500 slots over
+  // every stage are estimated at 1.7 * 400^3 * 8.4e-9 = 0.91 s, over the
+  // 0.8 s promise (2 s per 1,000 stages), and 2000 slots at c = 2 at
+  // 6.4e7 * 2.0e-9 + 2000 * (1.0e-4 + 5.4e-5) = 0.44 s. The lower bound
+  // is every stage once: 400 * 3 = 1200.
+  Model M = chainModel(test::uniformChain(400, 1 << 20, 2 << 20));
+  StrategyOptions O;
+  O.BudgetBytes = 80 << 20;
+  auto S = planStrategy(M, O);
+  REQUIRE_MESSAGE(bool(S), llvm::toString(S.takeError()));
+  REQUIRE(S->Optimality);
+  CHECK(S->Optimality->Method ==
+        "default mode: 2000 memory slots, checkpoints at one stage in 2 "
+        "(full DP estimated over the 0.8 s promise; lower bound: the "
+        "store-all time)");
+  CHECK(S->Optimality->ClassKey == "persistent");
+  CHECK(S->Optimality->LowerBound == doctest::Approx(1200));
+  CHECK_FALSE(S->Optimality->ProvenOptimal);
+  auto Sim = simulateChain(*M.AsChain, S->chainOps());
+  REQUIRE(bool(Sim));
+  CHECK(Sim->PeakBytes <= uint64_t(80) << 20);
+  CHECK(Sim->Time == doctest::Approx(S->Predicted.Time));
+  CHECK(S->Predicted.Time > 1200);
 }
