@@ -118,14 +118,18 @@ Measured measure(const Chain &C, uint64_t Budget, unsigned Slots, unsigned Runs,
   return M;
 }
 
+/// "N" for an N-slot grid, "N/cK" with checkpoints at one stage in K.
+std::string gridName(unsigned Slots, unsigned Stride) {
+  std::string Name = std::to_string(Slots);
+  return Stride > 1 ? Name + "/c" + std::to_string(Stride) : Name;
+}
+
 /// "500" for a 500-slot run; for the default mode "exact", or "default>N"
-/// when it chose the N-slot grid to keep its time promise ("default>N/cK"
-/// with checkpoints at one stage in K).
+/// ("default>N/cK") when it chose that grid to keep its time promise.
 std::string modeName(unsigned Slots, unsigned Used, unsigned Stride) {
   if (Slots)
     return std::to_string(Slots);
-  std::string Tail = Stride > 1 ? "/c" + std::to_string(Stride) : "";
-  return Used ? "default>" + std::to_string(Used) + Tail : "exact";
+  return Used ? "default>" + gridName(Used, Stride) : "exact";
 }
 
 /// The rotor-style baseline on the same rounded chain as the 500-slot
@@ -291,9 +295,8 @@ int sweep(bool Slots, bool Exact, bool Strides, unsigned MinL, unsigned MaxL,
   std::map<unsigned, std::vector<std::pair<double, double>>> ByExact;
   for (Case &K : Cases) {
     const ChainDPResult &R = K.R;
-    std::string Ran = R.MemorySlots ? std::to_string(R.MemorySlots) : "exact";
-    if (R.SplitStride > 1)
-      Ran += "/c" + std::to_string(R.SplitStride);
+    std::string Ran =
+        R.MemorySlots ? gridName(R.MemorySlots, R.SplitStride) : "exact";
     double Cpu = median(K.Cpu);
     std::string Asked = K.Slots   ? std::to_string(K.Slots)
                         : K.Exact ? "exact"
