@@ -4,7 +4,9 @@
 // planGraphSplit searches saved sets: every one when there are few
 // candidates, else a peak-driven greedy that unsaves the saved tensors
 // resident at the peak, a pass that re-saves what still fits, and flips of
-// single candidates until nothing improves (each bounded by a count).
+// single candidates until nothing improves (each bounded by a count); from
+// three kinds of start: every candidate saved, none, and the best prefixes
+// of the candidates ordered by time per byte (a knapsack's order).
 //
 //===----------------------------------------------------------------------===//
 
@@ -354,8 +356,53 @@ private:
     }
   }
 
-  /// From every candidate saved down to the budget, and from none saved
-  /// up; each then improved by single flips.
+  /// Knapsack-like starts: candidates by time per byte, highest first, and
+  /// every prefix of that order saved and measured (PyTorch's partitioner
+  /// ranks its saved candidates by the same ratio); the best prefixes (the
+  /// fastest within the budget, or the least peaks when none fits) are then
+  /// improved. Several, because the best prefix's basin is not always the
+  /// best one.
+  void ratioStart() {
+    SmallVector<unsigned, 0> Order(Cands.begin(), Cands.end());
+    auto Ratio = [&](unsigned V) {
+      return G.Nodes[V].Time / double(std::max<uint64_t>(G.Nodes[V].Bytes, 1));
+    };
+    llvm::stable_sort(
+        Order, [&](unsigned A, unsigned B) { return Ratio(A) > Ratio(B); });
+    // (peak, time, prefix length): the plans themselves are rebuilt for the
+    // few that are improved, so memory stays one plan, not one per prefix.
+    struct Prefix {
+      KeepSetPlan Figures;
+      size_t Len;
+    };
+    std::vector<Prefix> Prefixes;
+    BitVector Cur(G.size());
+    for (size_t K = 0; K <= Order.size() && !stopped(); ++K) {
+      if (K)
+        Cur.set(Order[K - 1]);
+      KeepSetPlan P = evaluate(Cur);
+      P.Ops = {};
+      P.ResidentAtPeak = {};
+      Prefixes.push_back({std::move(P), K});
+    }
+    std::stable_sort(Prefixes.begin(), Prefixes.end(),
+                     [&](const Prefix &A, const Prefix &B) {
+                       return improves(A.Figures, B.Figures);
+                     });
+    for (unsigned I = 0; I < O.PrefixStarts && I < Prefixes.size(); ++I) {
+      BitVector S(G.size());
+      for (size_t K = 0; K != Prefixes[I].Len; ++K)
+        S.set(Order[K]);
+      KeepSetPlan P = evaluate(S);
+      greedyDown(S, P);
+      resave(S, P);
+      flips(S, P);
+    }
+  }
+
+  /// From every candidate saved down to the budget, from none saved up, and
+  /// from the best prefixes by time per byte; each then improved by single
+  /// flips.
   void heuristic() {
     BitVector All(G.size());
     for (unsigned V : Cands)
@@ -369,6 +416,7 @@ private:
     KeepSetPlan Q = evaluate(None);
     resave(None, Q);
     flips(None, Q);
+    ratioStart();
   }
 };
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Writes tests/data/split/: real joint graphs and PyTorch's saved sets.
+
+For each model of remat_torch.compile_frontier (``--models``, default unet,
+resnet18 and vit), the training step's joint forward-backward graph is
+captured from torch.compile, merged (CSE) and lowered to remat's graph form
+as remat's partitioner lowers it (``MODEL.json``, times from this machine's
+calibrated cost model). PyTorch's own partitioner,
+``min_cut_rematerialization_partition`` with the ``dp`` knapsack solver, is
+then run on copies of the same graph at each ``activation_memory_budget``
+of ``--budgets``, and the forward values it saves are mapped to the lowered
+groups (``pytorch-saved.json``).
+
+tests/planner/GraphSplitRealTest.cpp measures each saved set with its own
+schedule builder and the simulator and asks remat's split planner for a
+plan no slower within the same peak: a reference from a package remat did
+not write. Usage (a few minutes on CPU):
+
+    /opt/remat-py/bin/python scripts/split-fixtures.py [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import torch  # noqa: E402
+from torch._inductor.custom_graph_pass import CustomPartitionerFn  # noqa: E402
+
+from remat_torch import compile_frontier as cf  # noqa: E402
+from remat_torch.export import write_text  # noqa: E402
+from remat_torch.partition_cost import calibrate  # noqa: E402
+from remat_torch.partition_lower import (  # noqa: E402
+    lower_joint_graph, merge_common_subexpressions)
+
+
+def capture_joint(name):
+    """The first joint graph torch.compile partitions for the model's step,
+    with its partitioner keyword arguments."""
+    step, inputs = cf.MODELS[name]()
+    captured = []
+
+    class Capture(CustomPartitionerFn):
+        def __call__(self, gm, joint_inputs, **kwargs):
+            from torch._functorch.partitioners import (
+                min_cut_rematerialization_partition)
+            captured.append((copy.deepcopy(gm), kwargs))
+            return min_cut_rematerialization_partition(gm, joint_inputs,
+                                                       **kwargs)
+
+        def uuid(self):
+            return None
+
+    def backend(gm, example_inputs):
+        from torch._inductor import config as inductor_config
+        from torch._inductor.compile_fx import compile_fx
+        with inductor_config.patch(custom_partitioner_fn=Capture(),
+                                   fx_graph_cache=False):
+            return compile_fx(gm, example_inputs)
+
+    torch._dynamo.reset()
+    torch.compile(step, backend=backend, fullgraph=True)(*inputs).backward()
+    return captured[0]
+
+
+def pytorch_saved_groups(joint, kwargs, lowered, budget):
+    """PyTorch's saved forward values at ``budget`` as lowered group names,
+    and the saved values no forward group holds (graph inputs and views of
+    them excluded: remat's model, like PyTorch's, does not count them)."""
+    from torch._functorch import config as functorch_config
+    from torch._functorch import partitioners as P
+    nodes = {n.name: n for n in joint.graph.nodes}
+    with functorch_config.patch(activation_memory_budget=budget,
+                                activation_memory_budget_solver="dp"):
+        fw, _ = P.min_cut_rematerialization_partition(
+            copy.deepcopy(joint), None, **kwargs)
+    outputs = fw.graph.find_nodes(op="output")[0].args[0]
+    groups, unmapped = set(), []
+    for value in outputs[kwargs["num_fwd_outputs"]:]:
+        if not isinstance(value, torch.fx.Node):
+            continue
+        node = nodes.get(value.name)
+        storage = lowered.storage_of.get(node, node)
+        if storage is not None and storage.op == "placeholder":
+            continue  # a graph input or a view of one: not an activation
+        group = lowered.group_of.get(node) if node is not None else None
+        if group is None or lowered.groups[group].phase != "forward":
+            unmapped.append(value.name)
+        else:
+            groups.add(group)
+    return sorted(groups), unmapped
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data",
+                                                  "split"))
+    ap.add_argument("--models", default="unet,resnet18,vit")
+    ap.add_argument("--budgets", default="0.2,0.4,0.6,0.8")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cost = calibrate()
+    budgets = [float(b) for b in args.budgets.split(",")]
+    doc = {"torch": torch.__version__, "solver": "dp",
+           "cost_model": cost.describe(), "models": {}}
+    os.makedirs(args.out, exist_ok=True)
+    for name in args.models.split(","):
+        joint, kwargs = capture_joint(name)
+        joint.graph.eliminate_dead_code()
+        joint.recompile()
+        # Both partitioners see the merged graph, so node names agree.
+        merge_common_subexpressions(joint, kwargs["num_fwd_outputs"])
+        lowered = lower_joint_graph(joint, kwargs["num_fwd_outputs"], cost)
+        write_text(json.dumps(lowered.model(name), indent=1) + "\n",
+                   os.path.join(args.out, f"{name}.json"))
+        sets = {}
+        for b in budgets:
+            groups, unmapped = pytorch_saved_groups(joint, kwargs, lowered, b)
+            sets[str(b)] = {"saved": groups, "unmapped": unmapped}
+            print(f"{name} {b}: {len(groups)} saved groups, "
+                  f"{len(unmapped)} values unmapped", flush=True)
+        doc["models"][name] = sets
+    write_text(json.dumps(doc, indent=1) + "\n",
+               os.path.join(args.out, "pytorch-saved.json"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
