@@ -62,7 +62,7 @@ struct SplitPlanOptions {
   /// of the candidates ordered by time per byte are improved by the local
   /// search. More never gives a slower plan (the best of all is kept); on
   /// the real joint graphs of tests/data/split, 4 missed PyTorch's plan on
-  /// ResNet-18 by 0.04% where 8 beat it, at about 15 ms a start on the
+  /// ResNet-18 by 0.04% where 8 beat it, at about 20 ms a start on the
   /// U-Net.s 712 nodes.
   unsigned PrefixStarts = 8;
   /// The call's work budget (planner/GraphLimit.h), charged per schedule
