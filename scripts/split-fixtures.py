@@ -11,7 +11,7 @@ then run on copies of the same graph at each ``activation_memory_budget``
 of ``--budgets``, and the forward values it saves are mapped to the lowered
 groups (``pytorch-saved.json``).
 
-tests/planner/GraphSplitRealTest.cpp measures each saved set with its own
+tests/planner/GraphSplitTest.cpp ("on real joint graphs") measures each saved set with its own
 schedule builder and the simulator and asks remat's split planner for a
 plan no slower within the same peak: a reference from a package remat did
 not write. Usage (a few minutes on CPU):
@@ -90,7 +90,10 @@ def pytorch_saved_groups(joint, kwargs, lowered, budget):
         if storage is not None and storage.op == "placeholder":
             continue  # a graph input or a view of one: not an activation
         group = lowered.group_of.get(node) if node is not None else None
-        if group is None or lowered.groups[group].phase != "forward":
+        # A group the lowering dropped (a cheap one nothing reads) counts as
+        # unmapped too, and the test then fails on it.
+        kept = lowered.groups.get(group)
+        if kept is None or kept.phase != "forward":
             unmapped.append(value.name)
         else:
             groups.add(group)

@@ -6,7 +6,7 @@
 // resident at the peak, a pass that re-saves what still fits, and flips of
 // single candidates until nothing improves (each bounded by a count); from
 // three kinds of start: every candidate saved, none, and the best prefixes
-// of the candidates ordered by time per byte (a knapsack's order).
+// of the candidates ordered by time per byte (a greedy knapsack's order).
 //
 //===----------------------------------------------------------------------===//
 
@@ -356,9 +356,9 @@ private:
     }
   }
 
-  /// Knapsack-like starts: candidates by time per byte, highest first, and
-  /// every prefix of that order saved and measured (PyTorch's partitioner
-  /// ranks its saved candidates by the same ratio); the best prefixes (the
+  /// Knapsack-like starts: candidates by time per byte, highest first (a
+  /// greedy knapsack's order, as in PyTorch's greedy solver), and every
+  /// prefix of that order saved and measured; the best prefixes (the
   /// fastest within the budget, or the least peaks when none fits) are then
   /// improved. Several, because the best prefix's basin is not always the
   /// best one.
@@ -381,15 +381,17 @@ private:
       if (K)
         Cur.set(Order[K - 1]);
       KeepSetPlan P = evaluate(Cur);
-      P.Ops = {};
-      P.ResidentAtPeak = {};
-      Prefixes.push_back({std::move(P), K});
+      KeepSetPlan Figures; // peak and time only; P's ops are freed here
+      Figures.PeakBytes = P.PeakBytes;
+      Figures.Time = P.Time;
+      Prefixes.push_back({std::move(Figures), K});
     }
     std::stable_sort(Prefixes.begin(), Prefixes.end(),
                      [&](const Prefix &A, const Prefix &B) {
                        return improves(A.Figures, B.Figures);
                      });
-    for (unsigned I = 0; I < O.PrefixStarts && I < Prefixes.size(); ++I) {
+    for (unsigned I = 0;
+         I < O.PrefixStarts && I < Prefixes.size() && !stopped(); ++I) {
       BitVector S(G.size());
       for (size_t K = 0; K != Prefixes[I].Len; ++K)
         S.set(Order[K]);

@@ -284,7 +284,8 @@ TEST_CASE("split: on real joint graphs, no slower than PyTorch's own saved "
   // the definition's schedule (referenceSplit) and the simulator; the search
   // (more candidates than the exhaustive limit) must find a plan within that
   // peak that is no slower. Before the knapsack-like starts it was up to
-  // 2.7% slower (U-Net at 0.2: 23831.3 against 23203.8 us).
+  // 2.7% slower (U-Net at 0.2: 20458.8 against 19923.8 us) and this failed
+  // at 4 of the 12 points.
   std::ifstream In(test::sourcePath("tests/data/split/pytorch-saved.json"));
   REQUIRE(In.good());
   nlohmann::json Doc = nlohmann::json::parse(In);
@@ -301,12 +302,18 @@ TEST_CASE("split: on real joint graphs, no slower than PyTorch's own saved "
       CAPTURE(Budget);
       CHECK(Set["unmapped"].empty());
       std::vector<bool> Saved(G.size());
+      llvm::BitVector Bits(G.size());
       for (const nlohmann::json &Group : Set["saved"]) {
         auto Id = G.find(Group.get<std::string>());
         REQUIRE(Id.has_value());
         Saved[*Id] = true;
+        Bits.set(*Id);
       }
-      auto Ref = simulateGraph(G, referenceSplit(G, Saved));
+      std::vector<GraphOp> RefOps = referenceSplit(G, Saved);
+      auto Ops = splitScheduleOps(G, Bits);
+      REQUIRE(static_cast<bool>(Ops));
+      CHECK(*Ops == RefOps);
+      auto Ref = simulateGraph(G, RefOps);
       REQUIRE(static_cast<bool>(Ref));
       SplitPlanOptions SO;
       SO.BudgetBytes = Ref->PeakBytes;

@@ -62,8 +62,9 @@ struct SplitPlanOptions {
   /// of the candidates ordered by time per byte are improved by the local
   /// search. More never gives a slower plan (the best of all is kept); on
   /// the real joint graphs of tests/data/split, 4 missed PyTorch's plan on
-  /// ResNet-18 by 0.04% where 8 beat it, at about 20 ms a start on the
-  /// U-Net.s 712 nodes.
+  /// ResNet-18 by 0.04% where 8 beat it. On the U-Net's 712 nodes the
+  /// search measures 6,673 saved sets with 8 starts against 1,597 without
+  /// the prefixes.
   unsigned PrefixStarts = 8;
   /// The call's work budget (planner/GraphLimit.h), charged per schedule
   /// built and measured; null: no limit.
