@@ -332,3 +332,43 @@ TEST_CASE("split: on real joint graphs, no slower than PyTorch's own saved "
   }
   CHECK(Cases == 12);
 }
+
+TEST_CASE("split: a work budget spent inside the search still gives a valid "
+          "plan of the class, and says so") {
+  // The U-Net's joint graph (712 nodes, tests/data/split) at 60% of its
+  // store-all peak, with work budgets from the floor (MinOps, a few
+  // schedules) up: whatever stage the search stops in (the greedy, the
+  // flips, the prefix sweep or its starts), the result is a plan of the
+  // split's class within the budget or none, never a crash.
+  auto M = loadModelFile(test::sourcePath("tests/data/split/unet.json"));
+  REQUIRE(static_cast<bool>(M));
+  const Graph &G = M->G;
+  uint64_t StoreAll = 0;
+  {
+    auto S = simulateGraph(G, *splitScheduleOps(G, splitCandidates(G)));
+    REQUIRE(static_cast<bool>(S));
+    StoreAll = S->PeakBytes;
+  }
+  // Evaluations at the floor and unlimited (the ones between may stop on
+  // the safety-net clock in a slow build, so they are not compared).
+  uint64_t FloorEvaluations = 0, FullEvaluations = 0;
+  for (double Seconds : {0.0, 0.01, 0.1, 1.0, 100.0}) {
+    CAPTURE(Seconds);
+    GraphWorkBudget Work(Seconds);
+    SplitPlanOptions SO;
+    SO.BudgetBytes = StoreAll * 6 / 10;
+    SO.Work = &Work;
+    auto R = planGraphSplit(G, SO);
+    REQUIRE(static_cast<bool>(R));
+    CHECK(R->LimitReached == (Seconds < 100.0));
+    (Seconds == 0.0 ? FloorEvaluations : FullEvaluations) = R->Evaluations;
+    if (!R->Found)
+      continue;
+    auto S = simulateGraph(G, R->Best.Ops);
+    REQUIRE(static_cast<bool>(S));
+    CHECK(S->PeakBytes <= SO.BudgetBytes);
+    CHECK(R->Best.Ops == *splitScheduleOps(G, R->BestSaved));
+  }
+  CHECK(FloorEvaluations > 0);
+  CHECK(FloorEvaluations < FullEvaluations);
+}
