@@ -11,12 +11,15 @@ then run on copies of the same graph at each ``activation_memory_budget``
 of ``--budgets``, and the forward values it saves are mapped to the lowered
 groups (``pytorch-saved.json``).
 
-tests/planner/GraphSplitTest.cpp ("on real joint graphs") measures each saved set with its own
-schedule builder and the simulator and asks remat's split planner for a
-plan no slower within the same peak: a reference from a package remat did
-not write. Usage (a few minutes on CPU):
+tests/planner/GraphSplitTest.cpp ("on real joint graphs") builds each
+saved set's schedule with its own code, simulates it, and asks remat's
+split planner for a plan no slower within the same peak: a reference from a package remat did
+not write; it expects the default models and budgets (12 saved sets).
+Usage (a few minutes on CPU; nothing is written unless every model
+succeeds, each file through a temporary file and a rename):
 
     /opt/remat-py/bin/python scripts/split-fixtures.py [--out DIR]
+        [--models unet,resnet18,vit] [--budgets 0.2,0.4,0.6,0.8]
 """
 
 from __future__ import annotations
@@ -100,20 +103,31 @@ def pytorch_saved_groups(joint, kwargs, lowered, budget):
     return sorted(groups), unmapped
 
 
-def main(argv=None) -> int:
+def _parse(argv):
+    """Arguments; usage errors (exit 2) name the bad value before any
+    compile."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data",
                                                   "split"))
     ap.add_argument("--models", default="unet,resnet18,vit")
     ap.add_argument("--budgets", default="0.2,0.4,0.6,0.8")
     args = ap.parse_args(argv)
+    cf.check_names(ap, "--models", args.models, cf.MODELS)
+    cf.check_budgets(ap, args.budgets)
+    return args
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
     torch.set_num_threads(1)
     torch.manual_seed(0)
     cost = calibrate()
     budgets = [float(b) for b in args.budgets.split(",")]
     doc = {"torch": torch.__version__, "solver": "dp",
            "cost_model": cost.describe(), "models": {}}
-    os.makedirs(args.out, exist_ok=True)
+    # Everything is computed before anything is written, so a failure leaves
+    # the fixtures as they were, never graphs and saved sets of two runs.
+    files = {}
     for name in args.models.split(","):
         joint, kwargs = capture_joint(name)
         joint.graph.eliminate_dead_code()
@@ -121,8 +135,7 @@ def main(argv=None) -> int:
         # Both partitioners see the merged graph, so node names agree.
         merge_common_subexpressions(joint, kwargs["num_fwd_outputs"])
         lowered = lower_joint_graph(joint, kwargs["num_fwd_outputs"], cost)
-        write_text(json.dumps(lowered.model(name), indent=1) + "\n",
-                   os.path.join(args.out, f"{name}.json"))
+        files[f"{name}.json"] = lowered.model(name)
         sets = {}
         for b in budgets:
             groups, unmapped = pytorch_saved_groups(joint, kwargs, lowered, b)
@@ -130,8 +143,11 @@ def main(argv=None) -> int:
             print(f"{name} {b}: {len(groups)} saved groups, "
                   f"{len(unmapped)} values unmapped", flush=True)
         doc["models"][name] = sets
-    write_text(json.dumps(doc, indent=1) + "\n",
-               os.path.join(args.out, "pytorch-saved.json"))
+    files["pytorch-saved.json"] = doc
+    os.makedirs(args.out, exist_ok=True)
+    for file, content in files.items():
+        write_text(json.dumps(content, indent=1) + "\n",
+                   os.path.join(args.out, file))
     return 0
 
 

@@ -358,7 +358,7 @@ private:
 
   /// Knapsack-like starts: candidates by time per byte, highest first (a
   /// greedy knapsack's order, as in PyTorch's greedy solver), and every
-  /// prefix of that order saved and measured; the best prefixes (the
+  /// prefix of that order saved and evaluated; the best prefixes (the
   /// fastest within the budget, or the least peaks when none fits) are then
   /// improved. Several, because the best prefix's basin is not always the
   /// best one.
@@ -418,7 +418,8 @@ private:
     KeepSetPlan Q = evaluate(None);
     resave(None, Q);
     flips(None, Q);
-    ratioStart();
+    if (O.PrefixStarts)
+      ratioStart();
   }
 };
 

@@ -426,23 +426,35 @@ def svg(rows, model, metric="step_ms") -> str:
     return "\n".join(parts) + "\n"
 
 
-def _check_args(ap, args) -> None:
-    """Usage errors (exit 2) that name the bad value, before any compile."""
-    for flag, given, allowed in (("--models", args.models, MODELS),
-                                 ("--solvers", args.solvers, SOLVERS),
-                                 ("--solver-models", args.solver_models or "",
-                                  MODELS)):
-        bad = [x for x in given.split(",") if x and x not in allowed]
-        if bad:
-            ap.error(f"{flag}: unknown {', '.join(bad)} (one of "
-                     f"{', '.join(allowed)})")
-    for b in args.budgets.split(","):
+def check_names(ap, flag, given, allowed) -> None:
+    """Exits 2 through ``ap`` naming every comma-separated entry of
+    ``given`` not in ``allowed``."""
+    bad = [x for x in given.split(",") if x and x not in allowed]
+    if bad:
+        ap.error(f"{flag}: unknown {', '.join(bad)} (one of "
+                 f"{', '.join(allowed)})")
+
+
+def check_budgets(ap, given) -> None:
+    """Exits 2 through ``ap`` naming the first entry of the comma-separated
+    ``given`` that is not a fraction in (0, 1]."""
+    for b in given.split(","):
         try:
             ok = 0 < float(b) <= 1
         except ValueError:
             ok = False
         if not ok:
             ap.error(f"--budgets: {b!r} is not a fraction in (0, 1]")
+
+
+def _check_args(ap, args) -> None:
+    """Usage errors (exit 2) that name the bad value, before any compile."""
+    for flag, given, allowed in (("--models", args.models, MODELS),
+                                 ("--solvers", args.solvers, SOLVERS),
+                                 ("--solver-models", args.solver_models or "",
+                                  MODELS)):
+        check_names(ap, flag, given, allowed)
+    check_budgets(ap, args.budgets)
     if args.repeats < 1 or args.threads < 1:
         ap.error(f"--repeats and --threads must be at least 1 (got "
                  f"{args.repeats} and {args.threads})")

@@ -10,9 +10,9 @@
 //
 // A saved set S fixes the whole schedule (splitScheduleOps), so planning in
 // this class is a search over saved sets: exhaustive when there are few
-// candidates, else a greedy and a local search from three starts (every
-// candidate saved, none, a knapsack-like prefix), each candidate measured
-// exactly under spec §3b.
+// candidates, else a greedy and a local search from three kinds of start
+// (every candidate saved, none, the best prefixes of a knapsack's order),
+// each candidate evaluated exactly under spec §3b (built and simulated).
 //
 //===----------------------------------------------------------------------===//
 #ifndef REMAT_PLANNER_GRAPHSPLIT_H
@@ -60,10 +60,12 @@ struct SplitPlanOptions {
   unsigned ExhaustiveMaxCandidates = 14;
   /// The heuristic's knapsack-like starts: this many of the best prefixes
   /// of the candidates ordered by time per byte are improved by the local
-  /// search. More never gives a slower plan (the best of all is kept); on
+  /// search (0: none, and no prefix is evaluated: the search as it was
+  /// before them). More never gives a slower plan (the best of all is
+  /// kept); on
   /// the real joint graphs of tests/data/split, 4 missed PyTorch's plan on
   /// ResNet-18 by 0.04% where 8 beat it. On the U-Net's 712 nodes the
-  /// search measures 6,673 saved sets with 8 starts against 1,597 without
+  /// search evaluates 6,673 saved sets with 8 starts against 1,597 without
   /// the prefixes.
   unsigned PrefixStarts = 8;
   /// The call's work budget (planner/GraphLimit.h), charged per schedule
