@@ -5,6 +5,7 @@ stage saving twice its output, forward 0.5 ms, backward 1 ms, no
 workspaces, a 4 MiB input. Usage: bench/alternating_chain.py OUT.json
 """
 import json
+import os
 import sys
 
 MIB = 1 << 20
@@ -29,8 +30,11 @@ def main(argv):
              "input_bytes": 4 * MIB,
              "loss": {"bwd_time": 0.0, "bwd_workspace": 0},
              "layers": layers}
-    with open(argv[1], "w") as f:
+    # Through a temporary file and a rename: never a half-written model.
+    tmp = f"{argv[1]}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
         json.dump(model, f)
+    os.replace(tmp, argv[1])
     return 0
 
 
