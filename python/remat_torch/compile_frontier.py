@@ -11,7 +11,12 @@ under
   store-everything peak of the lowered joint graph, in bytes,
 
 for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98 and 1.0 (PyTorch's default;
-remat's store-everything plan), and measures
+remat's store-everything plan). remat's backend compiles under Inductor's
+fusion memory guard (:data:`remat_torch.partitioner.FUSION_PEAK_GUARD`); so
+that the guard is not counted as the partitioner's win, PyTorch's
+partitioner runs both with Inductor's defaults and under the same guard
+(rows ``pytorch-SOLVER-guarded``; ``--fusion-guard none``: no guard
+anywhere). It measures
 
 - the step's memory peak above what was allocated before it, from the
   profiler's allocation records (``profile_memory=True``: every allocation
@@ -42,7 +47,7 @@ import torch
 
 from .export import write_text
 from .partition_cost import allocation_peak, calibrate
-from .partitioner import remat_backend
+from .partitioner import FUSION_PEAK_GUARD, inductor_patches, remat_backend
 
 BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 SOLVERS = ("dp", "greedy", "ilp")
@@ -161,16 +166,20 @@ class _RecordingMinCut:
         self.fn = Fn()
 
 
-def _pytorch_backend(budget, solver, recorder):
+def _pytorch_backend(budget, solver, recorder, patches=None):
+    """PyTorch's partitioner at ``budget`` with ``solver``, compiled under
+    the Inductor settings ``patches`` too (remat's fusion guard, or none)."""
     def backend(gm, example_inputs):
         from torch._functorch import config as functorch_config
-        from torch._inductor import config as inductor_config
         from torch._inductor.compile_fx import compile_fx
+        # The budget matters to the partition, inside this call; Inductor's
+        # settings go through config_patches, which also reach the
+        # backward AOTAutograd compiles later (see remat_backend).
         with functorch_config.patch(activation_memory_budget=budget,
-                                    activation_memory_budget_solver=solver), \
-                inductor_config.patch(custom_partitioner_fn=recorder.fn,
-                                      fx_graph_cache=False):
-            return compile_fx(gm, example_inputs)
+                                    activation_memory_budget_solver=solver):
+            return compile_fx(gm, example_inputs, config_patches={
+                "custom_partitioner_fn": recorder.fn,
+                "fx_graph_cache": False, **(patches or {})})
     return backend
 
 
@@ -238,22 +247,36 @@ def negative_control(repeats: int = 3) -> dict:
             "seen": more - base >= 8 * 1024 * 1024}
 
 
-def run_model(name, budgets, solvers, repeats, log):
-    """Every variant of one model compiled and metered for peak, then all
-    timed together (:func:`_time_interleaved`)."""
+def _variants(budgets, solvers, guard, cost, rec):
+    """(partitioner, budget, backend) of every variant of one model: PyTorch
+    at each budget and solver under Inductor's defaults, and under remat's
+    fusion guard too when ``guard`` is "both" (named ``...-guarded``), then
+    remat (guarded unless ``guard`` is "none")."""
+    out = []
+    settings = [("", None)]
+    if guard == "both":
+        settings.append(("-guarded", inductor_patches(FUSION_PEAK_GUARD)))
+    for suffix, patches in settings:
+        for b in sorted(set(budgets) | {1.0}):
+            for solver in (solvers if b < 1.0 else ("dp",)):
+                out.append((f"pytorch-{solver}{suffix}", b,
+                            _pytorch_backend(b, solver, rec, patches)))
+    for b in sorted(set(budgets) | {1.0}):  # 1.0: remat's store-everything
+        out.append(("remat", b, remat_backend(
+            b, on_infeasible="least", cost=cost,
+            fusion_peak_guard=None if guard == "none" else FUSION_PEAK_GUARD)))
+    return out
+
+
+def run_model(name, budgets, solvers, repeats, log, guard="both"):
+    """Every variant of one model (:func:`_variants`) compiled and metered
+    for peak, then all timed together (:func:`_time_interleaved`)."""
     step, inputs = MODELS[name]()
     cost = calibrate()
     torch._dynamo.reset()
     # One cache entry per variant: each compile keeps its own.
-    variants = []
     rec = _RecordingMinCut(cost)
-    for b in sorted(set(budgets) | {1.0}):
-        for solver in (solvers if b < 1.0 else ("dp",)):
-            variants.append((f"pytorch-{solver}", b,
-                             _pytorch_backend(b, solver, rec)))
-    for b in sorted(set(budgets) | {1.0}):  # 1.0: remat's store-everything
-        variants.append(("remat", b, remat_backend(
-            b, on_infeasible="least", cost=cost)))
+    variants = _variants(budgets, solvers, guard, cost, rec)
     rows, runs = [], []
     with torch._dynamo.config.patch(recompile_limit=len(variants) + 8,
                                     accumulated_recompile_limit=4096):
@@ -392,7 +415,10 @@ def svg(rows, model, metric="step_ms") -> str:
     def py(y):
         return h - pad - (y - y0) / (y1 - y0 or 1) * (h - 2 * pad)
     colours = {"remat": "#d62728", "pytorch-greedy": "#1f77b4",
-               "pytorch-dp": "#2ca02c", "pytorch-ilp": "#9467bd"}
+               "pytorch-dp": "#2ca02c", "pytorch-ilp": "#9467bd",
+               "pytorch-greedy-guarded": "#17becf",
+               "pytorch-dp-guarded": "#8c564b",
+               "pytorch-ilp-guarded": "#e377c2"}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" '
              f'height="{h}" font-family="sans-serif" font-size="11">',
              f'<rect width="{w}" height="{h}" fill="white"/>',
@@ -472,6 +498,13 @@ def main(argv=None) -> int:
                          "all); the others get the first solver only")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: steady timings on shared cores)")
+    ap.add_argument("--fusion-guard", choices=("both", "none"),
+                    default="both",
+                    help="both (default): remat compiles under its fusion "
+                         "memory guard, PyTorch's partitioner without it "
+                         "and with it (rows pytorch-SOLVER-guarded); none: "
+                         "neither (Inductor's defaults, the runs before "
+                         "2026-12-07's second)")
     ap.add_argument("--no-measured-workspace", action="store_true",
                     help="remat's lowering gives convolution backwards no "
                          "workspace (the model before the measured one)")
@@ -496,7 +529,7 @@ def main(argv=None) -> int:
     for name in args.models.split(","):
         rows += run_model(name, budgets,
                           solvers if name in full else solvers[:1],
-                          args.repeats, log)
+                          args.repeats, log, args.fusion_guard)
         write_text(json.dumps({"control": control,
                                "cost": calibrate().describe(),
                                "threads": torch.get_num_threads(),

@@ -78,6 +78,36 @@ class InterleavedTimingTest(unittest.TestCase):
 
 
 @unittest.skipUnless(HAVE, "torch not installed")
+class VariantsTest(unittest.TestCase):
+    """Which compiles run under the fusion guard: remat's always but with
+    ``none``; PyTorch's a second time, named ``-guarded``, with ``both``."""
+
+    def _variants(self, guard):
+        from remat_torch import compile_frontier as cf
+        from remat_torch.partition_cost import calibrate
+        return cf._variants([0.5], ["dp", "greedy"], guard, calibrate(),
+                            cf._RecordingMinCut(calibrate()))
+
+    def test_both(self):
+        got = [(p, b, bool(getattr(f, "inductor_patches", None)))
+               for p, b, f in self._variants("both")]
+        # 0.5 gets both solvers, 1.0 (PyTorch's default) dp only: 3 per
+        # setting; remat at 0.5 and 1.0, guarded.
+        self.assertEqual([(p, b) for p, b, _ in got], [
+            ("pytorch-dp", 0.5), ("pytorch-greedy", 0.5), ("pytorch-dp", 1.0),
+            ("pytorch-dp-guarded", 0.5), ("pytorch-greedy-guarded", 0.5),
+            ("pytorch-dp-guarded", 1.0), ("remat", 0.5), ("remat", 1.0)])
+        self.assertEqual([g for p, _, g in got if p == "remat"], [True, True])
+
+    def test_none(self):
+        got = self._variants("none")
+        self.assertEqual([p for p, _, _ in got], ["pytorch-dp",
+                         "pytorch-greedy", "pytorch-dp", "remat", "remat"])
+        self.assertEqual([f.inductor_patches for p, _, f in got
+                          if p == "remat"], [{}, {}])
+
+
+@unittest.skipUnless(HAVE, "torch not installed")
 class UsageErrorTest(unittest.TestCase):
     """Bad arguments exit 2 with the bad value named, before any compile
     and before the output folder is made."""
