@@ -44,8 +44,8 @@ from .models import DiscoveryError, discover_chain
 
 def remat_backend(budget, **options):
     """torch.compile backend with remat as Inductor's partitioner
-    (:mod:`remat_torch.partitioner`, docs/compiler-pass.md)."""
-    from .partitioner import remat_backend as _backend
+    (:mod:`remat_torch.backend`, docs/compiler-pass.md)."""
+    from .backend import remat_backend as _backend
     return _backend(budget, **options)
 
 

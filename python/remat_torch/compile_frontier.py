@@ -12,7 +12,7 @@ under
 
 for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98 and 1.0 (PyTorch's default;
 remat's store-everything plan). remat's backend compiles under Inductor's
-fusion memory guard (:data:`remat_torch.partitioner.FUSION_PEAK_GUARD`); so
+fusion memory guard (:data:`remat_torch.backend.FUSION_PEAK_GUARD`); so
 that the guard is not counted as the partitioner's win, PyTorch's
 partitioner runs both with Inductor's defaults and under the same guard
 (rows ``pytorch-SOLVER-guarded``; ``--fusion-guard none``: no guard
@@ -47,7 +47,8 @@ import torch
 
 from .export import write_text
 from .partition_cost import allocation_peak, calibrate
-from .partitioner import FUSION_PEAK_GUARD, inductor_patches, remat_backend
+from .backend import (FUSION_PEAK_GUARD, has_fusion_guard, inductor_patches,
+                      remat_backend)
 
 BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 SOLVERS = ("dp", "greedy", "ilp")
@@ -180,6 +181,7 @@ def _pytorch_backend(budget, solver, recorder, patches=None):
             return compile_fx(gm, example_inputs, config_patches={
                 "custom_partitioner_fn": recorder.fn,
                 "fx_graph_cache": False, **(patches or {})})
+    backend.inductor_patches = dict(patches or {})
     return backend
 
 
@@ -254,6 +256,9 @@ def _variants(budgets, solvers, guard, cost, rec):
     remat (guarded unless ``guard`` is "none")."""
     out = []
     settings = [("", None)]
+    if guard != "none" and not has_fusion_guard():
+        raise RuntimeError("this torch's Inductor has no fusion memory guard;"
+                           " run with --fusion-guard none")
     if guard == "both":
         settings.append(("-guarded", inductor_patches(FUSION_PEAK_GUARD)))
     for suffix, patches in settings:
@@ -487,6 +492,7 @@ def _check_args(ap, args) -> None:
 
 
 def main(argv=None) -> int:
+    """The command line (``--help``); 0 when every row is written."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--models", default=",".join(MODELS))
@@ -532,6 +538,8 @@ def main(argv=None) -> int:
                           args.repeats, log, args.fusion_guard)
         write_text(json.dumps({"control": control,
                                "cost": calibrate().describe(),
+                               "fusion_guard": args.fusion_guard,
+                               "torch": torch.__version__,
                                "threads": torch.get_num_threads(),
                                "rows": rows}, indent=1),
                    os.path.join(args.out, "frontier.json"))

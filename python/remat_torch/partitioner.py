@@ -1,6 +1,7 @@
 """remat as torch.compile's activation partitioner.
 
-``torch.compile(model, backend=remat_backend(budget=...))`` compiles with
+``torch.compile(model, backend=remat_backend(budget=...))``
+(:mod:`remat_torch.backend`) compiles with
 Inductor, whose joint-graph partitioner is replaced (through
 ``torch._inductor.config.custom_partitioner_fn``) by :class:`RematPartitioner`:
 
@@ -597,62 +598,3 @@ def _with_frees(seq: list, lowered: Lowered) -> list:
         for f in frees_after.get(pos, []):
             ops.append({"op": "free", "node": f})
     return ops
-
-
-#: Inductor's fusion memory guard (``torch._inductor.config.
-#: fusion_memory_timeline_peak_memory_pct_threshold``): the fraction by
-#: which a fusion may raise the peak of Inductor's own memory timeline of
-#: a graph. remat's plan fixes what is live when; fusing a kernel that
-#: writes a buffer with an earlier, independent kernel moves the write
-#: forward and holds the buffer longer, which the plan does not model. On
-#: diffusers' U-Net (docs/compiler-pass.md) unguarded fusion raised the
-#: measured step peak of remat's plan at 59.2% from 7,145,240 to
-#: 10,869,912 B (PyTorch's own 20% plan: 6,984,864 to 9,843,360 B).
-FUSION_PEAK_GUARD = 0.0
-
-
-def inductor_patches(fusion_peak_guard) -> dict:
-    """Inductor settings remat's backend compiles under: the fusion memory
-    guard at ``fusion_peak_guard`` (None: Inductor's default, no guard; a
-    torch without the setting gets none either)."""
-    from torch._inductor import config as inductor_config
-    key = "fusion_memory_timeline_peak_memory_pct_threshold"
-    if fusion_peak_guard is not None and not fusion_peak_guard >= 0:
-        raise ValueError(f"fusion_peak_guard must be at least 0 or None "
-                         f"(got {fusion_peak_guard!r})")
-    if fusion_peak_guard is None or not hasattr(inductor_config, key):
-        return {}
-    return {key: float(fusion_peak_guard)}
-
-
-def remat_backend(budget, on_infeasible: str = "raise",
-                  fusion_peak_guard: float | None = FUSION_PEAK_GUARD,
-                  **options):
-    """A ``torch.compile`` backend: Inductor with remat as its partitioner.
-
-    ``budget`` in bytes (int) or as a fraction of the store-everything peak
-    (float). ``fusion_peak_guard``: how much Inductor's fusions may raise
-    a graph's peak, as a fraction of it (see :data:`FUSION_PEAK_GUARD`;
-    None leaves Inductor's default, which does not check). The backend's
-    ``partitioner`` attribute holds the :class:`RematPartitioner`, whose
-    ``reports`` and ``graphs`` describe each compiled graph.
-    """
-    # Calibrate now, not inside the compile (its worker threads load the CPU).
-    options.setdefault("cost", calibrate())
-    partitioner = RematPartitioner(budget, on_infeasible=on_infeasible,
-                                   **options)
-    patches = inductor_patches(fusion_peak_guard)
-
-    def backend(gm, example_inputs):
-        from torch._inductor.compile_fx import compile_fx
-
-        # compile_fx's config_patches, not a `with config.patch`: AOTAutograd
-        # compiles the backward lazily, at the first backward call, outside
-        # any `with` here (a patch there left the guard off the backward).
-        return compile_fx(gm, example_inputs, config_patches={
-            "custom_partitioner_fn": partitioner, "fx_graph_cache": False,
-            **patches})
-
-    backend.partitioner = partitioner
-    backend.inductor_patches = patches
-    return backend
