@@ -25,7 +25,6 @@ succeeds, each file through a temporary file and a rename):
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -41,6 +40,8 @@ from remat_torch.export import write_text  # noqa: E402
 from remat_torch.partition_cost import calibrate  # noqa: E402
 from remat_torch.partition_lower import (  # noqa: E402
     lower_joint_graph, merge_common_subexpressions)
+from remat_torch.reference import (  # noqa: E402
+    copy_joint, pytorch_saved_groups)
 
 
 def capture_joint(name):
@@ -53,7 +54,7 @@ def capture_joint(name):
         def __call__(self, gm, joint_inputs, **kwargs):
             from torch._functorch.partitioners import (
                 min_cut_rematerialization_partition)
-            captured.append((copy.deepcopy(gm), kwargs))
+            captured.append((copy_joint(gm), kwargs))
             return min_cut_rematerialization_partition(gm, joint_inputs,
                                                        **kwargs)
 
@@ -70,37 +71,6 @@ def capture_joint(name):
     torch._dynamo.reset()
     torch.compile(step, backend=backend, fullgraph=True)(*inputs).backward()
     return captured[0]
-
-
-def pytorch_saved_groups(joint, kwargs, lowered, budget):
-    """PyTorch's saved forward values at ``budget`` as lowered group names,
-    and the saved values no forward group holds (graph inputs and views of
-    them excluded: remat's model, like PyTorch's, does not count them)."""
-    from torch._functorch import config as functorch_config
-    from torch._functorch import partitioners as P
-    nodes = {n.name: n for n in joint.graph.nodes}
-    with functorch_config.patch(activation_memory_budget=budget,
-                                activation_memory_budget_solver="dp"):
-        fw, _ = P.min_cut_rematerialization_partition(
-            copy.deepcopy(joint), None, **kwargs)
-    outputs = fw.graph.find_nodes(op="output")[0].args[0]
-    groups, unmapped = set(), []
-    for value in outputs[kwargs["num_fwd_outputs"]:]:
-        if not isinstance(value, torch.fx.Node):
-            continue
-        node = nodes.get(value.name)
-        storage = lowered.storage_of.get(node, node)
-        if storage is not None and storage.op == "placeholder":
-            continue  # a graph input or a view of one: not an activation
-        group = lowered.group_of.get(node) if node is not None else None
-        # A group the lowering dropped (a cheap one nothing reads) counts as
-        # unmapped too, and the test then fails on it.
-        kept = lowered.groups.get(group)
-        if kept is None or kept.phase != "forward":
-            unmapped.append(value.name)
-        else:
-            groups.add(group)
-    return sorted(groups), unmapped
 
 
 def _parse(argv):
@@ -138,7 +108,8 @@ def main(argv=None) -> int:
         files[f"{name}.json"] = lowered.model(name)
         sets = {}
         for b in budgets:
-            groups, unmapped = pytorch_saved_groups(joint, kwargs, lowered, b)
+            groups, unmapped = pytorch_saved_groups(joint, kwargs, lowered, b,
+                                                    "dp")
             sets[str(b)] = {"saved": groups, "unmapped": unmapped}
             print(f"{name} {b}: {len(groups)} saved groups, "
                   f"{len(unmapped)} values unmapped", flush=True)

@@ -8,7 +8,10 @@ under
   ``torch._functorch.config.activation_memory_budget = b`` for each knapsack
   solver it offers (greedy, dp, ilp),
 - remat's partitioner (:mod:`remat_torch.partitioner`) at b times the
-  store-everything peak of the lowered joint graph, in bytes,
+  store-everything peak of the lowered joint graph, in bytes (rows
+  ``remat``), and at the bytes that PyTorch's dp choice at b reaches in
+  remat's model of the same graph (rows ``remat-at-pytorch``,
+  :mod:`remat_torch.reference`; ``--no-remat-at-pytorch`` leaves them out),
 
 for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98 and 1.0 (PyTorch's default;
 remat's store-everything plan). remat's backend compiles under Inductor's
@@ -249,11 +252,14 @@ def negative_control(repeats: int = 3) -> dict:
             "seen": more - base >= 8 * 1024 * 1024}
 
 
-def _variants(budgets, solvers, guard, cost, rec):
+def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True):
     """(partitioner, budget, backend) of every variant of one model: PyTorch
     at each budget and solver under Inductor's defaults, and under remat's
     fusion guard too when ``guard`` is "both" (named ``...-guarded``), then
-    remat (guarded unless ``guard`` is "none")."""
+    remat (guarded unless ``guard`` is "none") at each fraction of its
+    store-all peak and, with ``at_pytorch``, at the bytes PyTorch's dp
+    choice at each budget below 1 reaches in remat's model
+    (``remat-at-pytorch``, budget_reference="pytorch")."""
     out = []
     settings = [("", None)]
     if guard != "none" and not has_fusion_guard():
@@ -266,14 +272,20 @@ def _variants(budgets, solvers, guard, cost, rec):
             for solver in (solvers if b < 1.0 else ("dp",)):
                 out.append((f"pytorch-{solver}{suffix}", b,
                             _pytorch_backend(b, solver, rec, patches)))
+    remat_guard = None if guard == "none" else FUSION_PEAK_GUARD
     for b in sorted(set(budgets) | {1.0}):  # 1.0: remat's store-everything
         out.append(("remat", b, remat_backend(
             b, on_infeasible="least", cost=cost,
-            fusion_peak_guard=None if guard == "none" else FUSION_PEAK_GUARD)))
+            fusion_peak_guard=remat_guard)))
+    for b in sorted(set(budgets) - {1.0}) if at_pytorch else ():
+        out.append(("remat-at-pytorch", b, remat_backend(
+            b, on_infeasible="least", cost=cost, fusion_peak_guard=remat_guard,
+            budget_reference="pytorch")))
     return out
 
 
-def run_model(name, budgets, solvers, repeats, log, guard="both"):
+def run_model(name, budgets, solvers, repeats, log, guard="both",
+              at_pytorch=True):
     """Every variant of one model (:func:`_variants`) compiled and metered
     for peak, then all timed together (:func:`_time_interleaved`)."""
     step, inputs = MODELS[name]()
@@ -281,7 +293,7 @@ def run_model(name, budgets, solvers, repeats, log, guard="both"):
     torch._dynamo.reset()
     # One cache entry per variant: each compile keeps its own.
     rec = _RecordingMinCut(cost)
-    variants = _variants(budgets, solvers, guard, cost, rec)
+    variants = _variants(budgets, solvers, guard, cost, rec, at_pytorch)
     rows, runs = [], []
     with torch._dynamo.config.patch(recompile_limit=len(variants) + 8,
                                     accumulated_recompile_limit=4096):
@@ -293,7 +305,7 @@ def run_model(name, budgets, solvers, repeats, log, guard="both"):
             except Exception as err:  # noqa: BLE001 - reported as a row
                 m = {"error": str(err).splitlines()[0][:200]}
             m.update(model=name, partitioner=partitioner, budget=b)
-            if partitioner == "remat":
+            if partitioner.startswith("remat"):
                 _remat_fields(m, backend.partitioner.reports)
             else:
                 m["recomputed_flops"] = sum(rec.records)
@@ -327,7 +339,10 @@ def _remat_fields(m, reps):
                      "groups": r.groups, "fx_nodes": r.nodes,
                      "saved": len(r.saved_values),
                      "recomputed_groups": len(r.recomputed_groups),
-                     "notes": r.notes} for r in reps])
+                     "notes": r.notes,
+                     "reference": None if r.reference is None else {
+                         k: v for k, v in r.reference.items()
+                         if k != "saved_groups"}} for r in reps])
 
 
 # -- output -------------------------------------------------------------------
@@ -346,13 +361,19 @@ def table(rows) -> str:
                        f" | — | — | — | — | {r['error']} |")
             continue
         extra, notes = "", ""
-        if r["partitioner"] == "remat":
+        if r["partitioner"].startswith("remat"):
             rep = r["remat"][0]
             extra = (f"{_mib(rep['planned_peak'])} / "
                      f"{_mib(rep['realised_peak'])} "
                      f"({_mib(rep['store_all_peak'])})")
             notes = "; ".join(n for rr in r["remat"] for n in rr["notes"]
                               if "cheap forward" not in n)
+            ref = rep.get("reference")
+            if ref:
+                notes = "; ".join(x for x in (
+                    f"PyTorch {ref['solver']}'s set in remat's model: "
+                    f"{_mib(ref['peak_bytes'])} MiB, {ref['time']:.0f} us "
+                    f"(remat {rep['realised_time_us']:.0f} us)", notes) if x)
         out.append(f"| {r['model']} | {r['partitioner']} | {r['budget']:.0%} | "
                    f"{_mib(r['peak_bytes'])} | {r['step_ms']:.1f} "
                    f"({r.get('step_ms_min', r['step_ms']):.1f}) | "
@@ -371,8 +392,8 @@ def dominance(rows) -> list:
     out = []
     for model in dict.fromkeys(r["model"] for r in rows):
         ok = [r for r in rows if r["model"] == model and "error" not in r]
-        ours = [r for r in ok if r["partitioner"] == "remat"]
-        theirs = [r for r in ok if r["partitioner"] != "remat"]
+        ours = [r for r in ok if r["partitioner"].startswith("remat")]
+        theirs = [r for r in ok if not r["partitioner"].startswith("remat")]
         entry = {"model": model, "points": len(theirs)}
         for on in ("step_ms", "recomputed_flops"):
             entry[on] = [t for t in theirs if not any(
@@ -419,7 +440,8 @@ def svg(rows, model, metric="step_ms") -> str:
 
     def py(y):
         return h - pad - (y - y0) / (y1 - y0 or 1) * (h - 2 * pad)
-    colours = {"remat": "#d62728", "pytorch-greedy": "#1f77b4",
+    colours = {"remat": "#d62728", "remat-at-pytorch": "#ff7f0e",
+               "pytorch-greedy": "#1f77b4",
                "pytorch-dp": "#2ca02c", "pytorch-ilp": "#9467bd",
                "pytorch-greedy-guarded": "#17becf",
                "pytorch-dp-guarded": "#8c564b",
@@ -511,6 +533,10 @@ def main(argv=None) -> int:
                          "and with it (rows pytorch-SOLVER-guarded); none: "
                          "neither (Inductor's defaults, the runs before "
                          "2026-12-07's second)")
+    ap.add_argument("--no-remat-at-pytorch", action="store_true",
+                    help="leave out the rows remat-at-pytorch (remat planned "
+                         "at the bytes PyTorch's dp choice at each budget "
+                         "reaches in remat's model)")
     ap.add_argument("--no-measured-workspace", action="store_true",
                     help="remat's lowering gives convolution backwards no "
                          "workspace (the model before the measured one)")
@@ -535,10 +561,13 @@ def main(argv=None) -> int:
     for name in args.models.split(","):
         rows += run_model(name, budgets,
                           solvers if name in full else solvers[:1],
-                          args.repeats, log, args.fusion_guard)
+                          args.repeats, log, args.fusion_guard,
+                          not args.no_remat_at_pytorch)
         write_text(json.dumps({"control": control,
                                "cost": calibrate().describe(),
                                "fusion_guard": args.fusion_guard,
+                               "remat_at_pytorch":
+                                   not args.no_remat_at_pytorch,
                                "torch": torch.__version__,
                                "threads": torch.get_num_threads(),
                                "rows": rows}, indent=1),

@@ -40,6 +40,9 @@ import torch.fx as fx
 from .partition_cost import CostModel, calibrate
 from .partition_lower import (Lowered, lower_joint_graph,
                               merge_common_subexpressions)
+from .realise import (computes, realised_ops, saved_set_of_plan,
+                      split_saved_set)
+from .reference import pytorch_reference
 
 try:
     from torch._inductor.custom_graph_pass import CustomPartitionerFn
@@ -100,6 +103,9 @@ class PartitionReport:
     #: planned saved groups PyTorch's extraction dropped (the backward
     #: recomputes them from graph inputs instead of reading them).
     dropped_groups: list = field(default_factory=list)
+    #: budget_reference="pytorch": PyTorch's saved set in remat's model
+    #: (remat_torch.reference.pytorch_reference), else None.
+    reference: dict | None = None
 
     def summary(self) -> str:
         return (f"remat partition: {self.nodes} FX nodes -> {self.groups} "
@@ -109,7 +115,11 @@ class PartitionReport:
                 f"{self.realised_peak} B time {self.realised_time:.1f} us "
                 f"(store-all {self.store_all_time:.1f} us); saves "
                 f"{len(self.saved_values)} values, recomputes "
-                f"{len(self.recomputed_groups)} groups")
+                f"{len(self.recomputed_groups)} groups"
+                + ("" if self.reference is None else
+                   f"; PyTorch's set at {self.reference['fraction']}: peak "
+                   f"{self.reference['peak_bytes']} B time "
+                   f"{self.reference['time']:.1f} us"))
 
 
 def _run(cmd: list) -> subprocess.CompletedProcess:
@@ -130,13 +140,18 @@ class RematPartitioner(CustomPartitionerFn):
     kept for comparison). ``count_gradients``: parameter gradients count
     from the group that computes them to the end of the step
     (partition_lower); the default, False, gives them 0 bytes (static
-    gradient memory, outside the budget).
+    gradient memory, outside the budget). ``budget_reference``:
+    "store_all" (default) reads a fraction as above; "pytorch" plans at the
+    peak that PyTorch's own partitioner's saved set at
+    ``activation_memory_budget`` = the fraction reaches in remat's model
+    (:mod:`remat_torch.reference`; the report's ``reference`` holds it).
     """
 
     def __init__(self, budget, on_infeasible: str = "raise",
                  cost: CostModel | None = None, binary: str | None = None,
                  keep_files: str | None = None, replans: int = 4,
-                 split_class: bool = True, count_gradients: bool = False):
+                 split_class: bool = True, count_gradients: bool = False,
+                 budget_reference: str = "store_all"):
         if isinstance(budget, float) and not 0 < budget <= 1:
             raise ValueError(f"budget fraction must be in (0, 1], got {budget}")
         if isinstance(budget, int) and budget <= 0:
@@ -144,7 +159,15 @@ class RematPartitioner(CustomPartitionerFn):
         if on_infeasible not in ("raise", "least"):
             raise ValueError(f"on_infeasible: 'raise' or 'least', got "
                              f"{on_infeasible!r}")
+        if budget_reference not in ("store_all", "pytorch"):
+            raise ValueError(f"budget_reference: 'store_all' or 'pytorch', "
+                             f"got {budget_reference!r}")
+        if budget_reference == "pytorch" and not isinstance(budget, float):
+            raise ValueError(f"budget_reference='pytorch' takes a fraction "
+                             f"(PyTorch's activation_memory_budget), got "
+                             f"{budget!r}")
         self.budget = budget
+        self.budget_reference = budget_reference
         self.on_infeasible = on_infeasible
         self.cost = cost
         self.binary = binary
@@ -178,22 +201,29 @@ class RematPartitioner(CustomPartitionerFn):
         workdir = self.keep_files or tempfile.mkdtemp(prefix="remat-part-")
         os.makedirs(workdir, exist_ok=True)
         try:
-            return self._partition(joint_module, num_fwd_outputs, node_info,
-                                   cost, lowered, workdir)
+            return self._partition(joint_module, kwargs, node_info, cost,
+                                   lowered, workdir)
         finally:
             if not self.keep_files:
                 shutil.rmtree(workdir, ignore_errors=True)
 
-    def _partition(self, joint_module, num_fwd_outputs, node_info, cost,
-                   lowered, workdir):
+    def _partition(self, joint_module, kwargs, node_info, cost, lowered,
+                   workdir):
         from torch._functorch import partitioners as P
 
+        num_fwd_outputs = kwargs["num_fwd_outputs"]
         index = len(self.reports)
         model_path = os.path.join(workdir, f"joint{index}.json")
         with open(model_path, "w") as f:
             json.dump(lowered.model(f"joint{index}"), f, indent=1)
+        reference = None
+        if self.budget_reference == "pytorch":
+            reference = pytorch_reference(
+                joint_module, kwargs, lowered, self.budget,
+                lambda ops: self._simulate(model_path, ops, os.path.join(
+                    workdir, f"reference{index}.json")))
         report, saved_groups = self._plan_and_realise(
-            joint_module, lowered, model_path, workdir, index)
+            joint_module, lowered, model_path, workdir, index, reference)
         saved_values = self._saved_fx_values(joint_module, lowered,
                                              saved_groups, node_info)
         fw, bw = P._extract_fwd_bwd_modules(
@@ -259,17 +289,24 @@ class RematPartitioner(CustomPartitionerFn):
                                f"{res.stderr[-400:]}")
         return data["simulated"]
 
-    def _resolve_budget(self, info: dict) -> int:
+    def _resolve_budget(self, info: dict, reference: dict | None) -> int:
+        if reference is not None:
+            return reference["peak_bytes"]
         store_all = info["store_all"]["peak_bytes"]
         if isinstance(self.budget, float):
             return max(1, int(self.budget * store_all))
         return int(self.budget)
 
     def _plan_and_realise(self, joint_module, lowered: Lowered,
-                          model_path: str, workdir: str, index: int):
+                          model_path: str, workdir: str, index: int,
+                          reference: dict | None = None):
         info = self._inspect(model_path)
-        budget = self._resolve_budget(info)
+        budget = self._resolve_budget(info, reference)
         notes = list(lowered.skipped)
+        if reference is not None and reference["unmapped"]:
+            notes.append(f"PyTorch's saved set at {reference['fraction']}: "
+                         f"{len(reference['unmapped'])} value(s) in no "
+                         f"forward group, left out of its peak")
         state = {"best": None, "attempts": []}
 
         def attempt(target: int) -> bool:
@@ -349,7 +386,7 @@ class RematPartitioner(CustomPartitionerFn):
         if sim["peak_bytes"] > budget:
             notes.append(f"no realised plan fits {budget} B; using the one "
                          f"of least realised peak {sim['peak_bytes']} B")
-        recomputed = [g for g, p in _computes(ops) if p == "backward-recompute"]
+        recomputed = [g for g, p in computes(ops) if p == "backward-recompute"]
         report = PartitionReport(
             nodes=len(joint_module.graph.nodes), groups=len(lowered.groups) + 1,
             budget_bytes=budget, store_all_peak=info["store_all"]["peak_bytes"],
@@ -362,7 +399,8 @@ class RematPartitioner(CustomPartitionerFn):
             recomputed_flops=sum(lowered.groups[g].flops for g in recomputed),
             notes=notes, attempts=attempts,
             group_of={n.name: g for n, g in lowered.group_of.items()},
-            plan_ops=plan["ops"], realised_ops=ops, variant=variant)
+            plan_ops=plan["ops"], realised_ops=ops, variant=variant,
+            reference=reference)
         return report, saved
 
     def _resimulate_kept(self, report, lowered, saved_values, saved_groups,
@@ -389,7 +427,7 @@ class RematPartitioner(CustomPartitionerFn):
         report.dropped_groups = dropped
         report.saved_groups = sorted(kept)
         report.recomputed_groups = [
-            g for g, p in _computes(ops) if p == "backward-recompute"]
+            g for g, p in computes(ops) if p == "backward-recompute"]
 
     # -- realisation ----------------------------------------------------------
     def _saved_fx_values(self, joint_module, lowered: Lowered, saved_groups,
@@ -421,72 +459,6 @@ class RematPartitioner(CustomPartitionerFn):
         return sorted(saved_set | primals, key=order.__getitem__)
 
 
-def split_saved_set(ops: list, lowered: Lowered) -> set:
-    """The saved set of a plan of the split's class (``plan
-    --recompute-once-in-backward``): the forward groups computed before the
-    loss, read after it and not recomputed after it."""
-    before, after, read_after = set(), set(), set()
-    loss_done = False
-    for op in ops:
-        if op["op"] != "compute":
-            continue
-        node = op["node"]
-        if node == "loss":
-            loss_done = True
-        elif not loss_done:
-            before.add(node)
-        else:
-            after.add(node)
-            if node in lowered.groups:
-                read_after.update(lowered.groups[node].inputs)
-    return {n for n in before if n in lowered.groups
-            and lowered.groups[n].phase == "forward"
-            and n in read_after and n not in after}
-
-
-def saved_set_of_plan(ops: list, lowered: Lowered):
-    """The forward groups resident when the loss runs and read afterwards,
-    and notes on what of the plan the forward/backward split cannot run."""
-    resident = set()
-    count = {}
-    loss_at = None
-    for i, op in enumerate(ops):
-        node = op["node"]
-        if op["op"] == "compute":
-            count[node] = count.get(node, 0) + 1
-            resident.add(node)
-            if node == "loss":
-                loss_at = i
-                break
-        else:
-            resident.discard(node)
-    fwd_recomputed = sorted(n for n, c in count.items() if c > 1)
-    read_later = set()
-    bw_counts = {}
-    for op in ops[loss_at + 1:]:
-        if op["op"] != "compute":
-            continue
-        node = op["node"]
-        bw_counts[node] = bw_counts.get(node, 0) + 1
-        if node in lowered.groups:
-            read_later.update(lowered.groups[node].inputs)
-    saved = {n for n in resident if n in lowered.groups
-             and lowered.groups[n].phase == "forward" and n in read_later}
-    notes = []
-    if fwd_recomputed:
-        notes.append(f"the plan recomputes {len(fwd_recomputed)} group(s) "
-                     f"within the forward (e.g. {fwd_recomputed[0]}); the "
-                     f"split computes each once in the forward")
-    many = sorted(n for n, c in bw_counts.items()
-                  if c > 1 and n in lowered.groups
-                  and lowered.groups[n].phase == "forward")
-    if many:
-        notes.append(f"the plan recomputes {len(many)} group(s) more than "
-                     f"once in the backward (e.g. {many[0]}); the split "
-                     f"recomputes each once and keeps it until its last use")
-    return saved, notes, set(many)
-
-
 def _plan_budget_of(attempts: list, sim: dict):
     for a in attempts:
         if (a["realised_peak"], a["realised_time"]) == (sim["peak_bytes"],
@@ -507,94 +479,3 @@ def _better(sim: dict, best: dict | None, budget: int) -> bool:
                                                    best["peak_bytes"])
     return (sim["peak_bytes"], sim["time"]) < (best["peak_bytes"],
                                                best["time"])
-
-
-def _computes(ops):
-    seen = set()
-    loss_done = False
-    for op in ops:
-        if op["op"] != "compute":
-            continue
-        n = op["node"]
-        if n == "loss":
-            loss_done = True
-        phase = "forward"
-        if loss_done and n != "loss":
-            phase = "backward-recompute" if n in seen else "backward"
-        seen.add(n)
-        yield n, phase
-
-
-def realised_ops(lowered: Lowered, saved: set) -> list:
-    """The graph-dialect schedule the split runs: the forward groups that the
-    forward outputs and the saved groups need, the loss, then the backward
-    groups with every non-saved forward group they need recomputed once, each
-    freed after its last reader. The same ops as the C++ planner's
-    ``splitScheduleOps`` (planner/GraphSplit.h), which
-    ``plan --recompute-once-in-backward`` plans over."""
-    groups = lowered.groups
-    need_bw = set()
-    stack = [n for n, g in groups.items() if g.phase == "backward"]
-    while stack:
-        n = stack.pop()
-        if n in need_bw or n == "loss" or n in saved:
-            continue
-        need_bw.add(n)
-        stack.extend(groups[n].inputs)
-    # The forward computes what the loss and the saved groups need, and every
-    # forward group the backward does not recompute (a group nothing reads
-    # is still a node of the model; the split drops it, so this only
-    # overstates the realised cost), with their ancestors.
-    need_fw = set()
-    stack = list(lowered.loss_inputs) + list(saved) + [
-        n for n, g in groups.items()
-        if g.phase == "forward" and n not in need_bw]
-    while stack:
-        n = stack.pop()
-        if n in need_fw:
-            continue
-        need_fw.add(n)
-        stack.extend(groups[n].inputs)
-    seq = [n for n in groups if n in need_fw and groups[n].phase == "forward"]
-    seq.append("loss")
-    done = set()
-
-    def recompute(n):
-        # Lazily, as reordering_to_mimic_autograd_engine places them: a
-        # recomputed group right before its first backward reader.
-        if n in done or n not in need_bw or groups[n].phase != "forward":
-            return
-        for i in groups[n].inputs:
-            recompute(i)
-        done.add(n)
-        seq.append(n)
-
-    for n, g in groups.items():
-        if g.phase == "backward":
-            for i in g.inputs:
-                recompute(i)
-            seq.append(n)
-    return _with_frees(seq, lowered)
-
-
-def _with_frees(seq: list, lowered: Lowered) -> list:
-    """Computes in ``seq`` order, each value freed after its last reader
-    before its next compute (or right away when nothing reads it)."""
-    inputs = {n: g.inputs for n, g in lowered.groups.items()}
-    inputs["loss"] = lowered.loss_inputs
-    last_use = {}
-    current = {}
-    for pos, n in enumerate(seq):
-        for i in inputs[n]:
-            last_use[(i, current[i])] = pos
-        current[n] = pos
-    frees_after = {}
-    for pos, n in enumerate(seq):
-        end = last_use.get((n, pos), pos)
-        frees_after.setdefault(end, []).append(n)
-    ops = []
-    for pos, n in enumerate(seq):
-        ops.append({"op": "compute", "node": n})
-        for f in frees_after.get(pos, []):
-            ops.append({"op": "free", "node": f})
-    return ops

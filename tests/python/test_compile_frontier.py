@@ -52,6 +52,24 @@ class DominanceTest(unittest.TestCase):
         self.assertEqual(entry["step_ms"], [])
         self.assertEqual(entry["recomputed_flops"], [])
 
+    def test_remat_at_pytorch_rows_are_remat_points(self):
+        from remat_torch.compile_frontier import dominance
+        # B (120 B, 45 ms, 10 MFLOP) is beaten only by the remat-at-pytorch
+        # row (118 <= 120, 44 <= 45, 9 <= 10); the plain remat row (125 B)
+        # is over its peak. Two PyTorch points, not three.
+        rows = [_row("pytorch-dp", 0.6, 120, 45.0, 10),
+                _row("pytorch-dp-guarded", 0.6, 119, 44.0, 10),
+                _row("remat", 0.6, 125, 40.0, 0),
+                _row("remat-at-pytorch", 0.6, 118, 44.0, 9)]
+        (entry,) = dominance(rows)
+        self.assertEqual(entry["points"], 2)
+        self.assertEqual(entry["step_ms"], [])
+        self.assertEqual(entry["recomputed_flops"], [])
+        # Without it, both PyTorch points stand on both criteria.
+        (entry,) = dominance(rows[:3])
+        self.assertEqual(len(entry["step_ms"]), 2)
+        self.assertEqual(len(entry["recomputed_flops"]), 2)
+
 
 @unittest.skipUnless(HAVE, "torch not installed")
 class InterleavedTimingTest(unittest.TestCase):
@@ -82,26 +100,31 @@ class VariantsTest(unittest.TestCase):
     """Which compiles run under the fusion guard: remat's always but with
     ``none``; PyTorch's a second time, named ``-guarded``, with ``both``."""
 
-    def _variants(self, guard):
+    def _variants(self, guard, at_pytorch=True):
         from remat_torch import compile_frontier as cf
         from remat_torch.partition_cost import calibrate
         return cf._variants([0.5], ["dp", "greedy"], guard, calibrate(),
-                            cf._RecordingMinCut(calibrate()))
+                            cf._RecordingMinCut(calibrate()), at_pytorch)
 
     def test_both(self):
         got = [(p, b, bool(f.inductor_patches))
                for p, b, f in self._variants("both")]
         # 0.5 gets both solvers, 1.0 (PyTorch's default) dp only: 3 per
-        # setting; remat at 0.5 and 1.0, guarded.
+        # setting; remat at 0.5 and 1.0, and at PyTorch's bytes at 0.5
+        # (at 1.0 PyTorch saves everything: remat's 1.0 row), guarded.
         self.assertEqual([(p, b) for p, b, _ in got], [
             ("pytorch-dp", 0.5), ("pytorch-greedy", 0.5), ("pytorch-dp", 1.0),
             ("pytorch-dp-guarded", 0.5), ("pytorch-greedy-guarded", 0.5),
-            ("pytorch-dp-guarded", 1.0), ("remat", 0.5), ("remat", 1.0)])
+            ("pytorch-dp-guarded", 1.0), ("remat", 0.5), ("remat", 1.0),
+            ("remat-at-pytorch", 0.5)])
         self.assertEqual([g for _, _, g in got],
-                         [False] * 3 + [True] * 3 + [True, True])
+                         [False] * 3 + [True] * 3 + [True] * 3)
+        refs = [f.partitioner.budget_reference
+                for p, _, f in self._variants("both") if p.startswith("remat")]
+        self.assertEqual(refs, ["store_all", "store_all", "pytorch"])
 
     def test_none(self):
-        got = self._variants("none")
+        got = self._variants("none", at_pytorch=False)
         self.assertEqual([p for p, _, _ in got], ["pytorch-dp",
                          "pytorch-greedy", "pytorch-dp", "remat", "remat"])
         self.assertEqual([f.inductor_patches for _, _, f in got], [{}] * 5)

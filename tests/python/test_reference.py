@@ -1,0 +1,144 @@
+"""remat at PyTorch's bytes (remat_torch.reference, budget_reference="pytorch").
+
+A 2-layer GPT-2 (transformers, random weights; the model of
+test_partitioner) is compiled twice on CPU:
+
+- with PyTorch's own partitioner at ``activation_memory_budget`` = 0.1 (dp
+  solver), recording the values its forward returns for the backward: the
+  real package's choice, made inside a real compile;
+- with ``remat_backend(0.1, budget_reference="pytorch")``, which runs the
+  same partitioner on a copy of the joint graph, maps the values it saves
+  to remat's groups and plans at the peak of that saved set in remat's
+  model.
+
+Checks: the reference's saved groups are the groups of the values the real
+compile saved (so the copy and the mapping reproduce PyTorch's choice);
+remat's byte budget is the reference's peak, its realised plan fits it and
+is no slower in the model than PyTorch's set; losses and gradients equal
+eager's. Negative control: at 0.9 PyTorch saves more, so the reference's
+peak is higher (the fraction reaches PyTorch's partitioner). Bad arguments
+raise ValueError naming them.
+"""
+
+import copy
+import unittest
+
+import remat_helpers  # noqa: F401 - sets up paths like the other tests
+
+try:
+    import torch
+    from test_partitioner import _model, _Step
+    HAVE = True
+except ImportError:  # pragma: no cover
+    HAVE = False
+
+# At 0.1 PyTorch's saved set (16 groups) reaches 486,912 B in remat's model,
+# below the store-all 602,368 B, so the budget binds; at 0.9 (30 groups)
+# 602,112 B. (At 0.4 it is 602,112 B too: PyTorch's fraction does not
+# order the peaks; at 0.6 its set is over remat's store-all, 632,832 B.)
+FRACTION = 0.1
+
+
+def _pytorch_saved_names(step, ids, fraction):
+    """Names of the non-input values PyTorch's partitioner saves at
+    ``fraction`` in a real compile of ``step`` (dp solver)."""
+    from torch._functorch import config as functorch_config
+    from torch._functorch.partitioners import (
+        min_cut_rematerialization_partition)
+    from torch._inductor.compile_fx import compile_fx
+    from torch._inductor.custom_graph_pass import CustomPartitionerFn
+    saved = []
+
+    class Record(CustomPartitionerFn):
+        def __call__(self, gm, joint_inputs, **kwargs):
+            fw, bw = min_cut_rematerialization_partition(gm, joint_inputs,
+                                                         **kwargs)
+            out = fw.graph.find_nodes(op="output")[0].args[0]
+            inputs = {n.name for n in fw.graph.nodes if n.op == "placeholder"}
+            saved.extend(v.name for v in out[kwargs["num_fwd_outputs"]:]
+                         if isinstance(v, torch.fx.Node)
+                         and v.name not in inputs)
+            return fw, bw
+
+        def uuid(self):
+            return None
+
+    def backend(gm, example_inputs):
+        with functorch_config.patch(activation_memory_budget=fraction,
+                                    activation_memory_budget_solver="dp"):
+            return compile_fx(gm, example_inputs, config_patches={
+                "custom_partitioner_fn": Record(), "fx_graph_cache": False})
+    torch._dynamo.reset()
+    torch.compile(step, backend=backend, fullgraph=True)(ids).backward()
+    torch._dynamo.reset()
+    return saved
+
+
+def _remat_at_pytorch(step, ids, fraction):
+    from remat_torch.backend import remat_backend
+    torch._dynamo.reset()
+    backend = remat_backend(fraction, budget_reference="pytorch")
+    loss = torch.compile(step, backend=backend, fullgraph=True)(ids)
+    loss.backward()
+    torch._dynamo.reset()
+    (report,) = backend.partitioner.reports
+    return loss, report
+
+
+@unittest.skipUnless(HAVE, "torch/transformers not installed")
+class RematAtPyTorchTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        eager = _Step(_model())
+        torch.manual_seed(1)
+        cls.ids = torch.randint(0, 256, (2, 32))
+        cls.compiled = copy.deepcopy(eager)
+        cls.pytorch_saved = _pytorch_saved_names(copy.deepcopy(eager),
+                                                 cls.ids, FRACTION)
+        cls.loss, cls.report = _remat_at_pytorch(cls.compiled, cls.ids,
+                                                 FRACTION)
+        cls.eager_loss = eager(cls.ids)
+        cls.eager_loss.backward()
+        cls.eager = eager
+
+    def test_reference_is_pytorchs_own_choice(self):
+        ref = self.report.reference
+        self.assertEqual(ref["fraction"], FRACTION)
+        self.assertEqual(ref["solver"], "dp")
+        self.assertEqual(ref["unmapped"], [])
+        # The real compile's saved values, by name, in remat's groups.
+        self.assertTrue(self.pytorch_saved)
+        groups = {self.report.group_of[n] for n in self.pytorch_saved}
+        self.assertEqual(sorted(groups), ref["saved_groups"])
+
+    def test_plans_at_that_peak_and_is_no_slower_in_the_model(self):
+        r, ref = self.report, self.report.reference
+        self.assertEqual(r.budget_bytes, ref["peak_bytes"])
+        self.assertLess(ref["peak_bytes"], r.store_all_peak)
+        self.assertLessEqual(r.realised_peak, ref["peak_bytes"], r.notes)
+        self.assertLessEqual(r.realised_time, ref["time"] * (1 + 1e-9))
+        self.assertIn(f"PyTorch's set at {FRACTION}", r.summary())
+
+    def test_loss_and_gradients_equal_eager(self):
+        self.assertAlmostEqual(self.loss.item(), self.eager_loss.item(),
+                               delta=1e-4)
+        for a, b in zip(self.eager.parameters(), self.compiled.parameters()):
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-3, atol=1e-5)
+
+    def test_negative_control_more_budget_saves_more(self):
+        _, high = _remat_at_pytorch(_Step(_model()), self.ids, 0.9)
+        self.assertGreater(high.reference["peak_bytes"],
+                           self.report.reference["peak_bytes"])
+        self.assertGreater(len(high.reference["saved_groups"]),
+                           len(self.report.reference["saved_groups"]))
+
+    def test_bad_arguments_are_named(self):
+        from remat_torch.partitioner import RematPartitioner
+        with self.assertRaisesRegex(ValueError, "'bogus'"):
+            RematPartitioner(0.5, budget_reference="bogus")
+        with self.assertRaisesRegex(ValueError, "480000"):
+            RematPartitioner(480000, budget_reference="pytorch")
+
+
+if __name__ == "__main__":
+    unittest.main()
