@@ -14,12 +14,12 @@ groups (``pytorch-saved.json``).
 tests/planner/GraphSplitTest.cpp ("on real joint graphs") builds each
 saved set's schedule with its own code, simulates it, and asks remat's
 split planner for a plan no slower within the same peak: a reference from a package remat did
-not write; it expects the default models and budgets (12 saved sets).
+not write; it expects the default models and budgets (16 saved sets).
 Usage (a few minutes on CPU; nothing is written unless every model
 succeeds, each file through a temporary file and a rename):
 
     /opt/remat-py/bin/python scripts/split-fixtures.py [--out DIR]
-        [--models unet,resnet18,vit] [--budgets 0.2,0.4,0.6,0.8]
+        [--models unet,resnet18,vit,gpt2] [--budgets 0.2,0.4,0.6,0.8]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _parse(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data",
                                                   "split"))
-    ap.add_argument("--models", default="unet,resnet18,vit")
+    ap.add_argument("--models", default="unet,resnet18,vit,gpt2")
     ap.add_argument("--budgets", default="0.2,0.4,0.6,0.8")
     args = ap.parse_args(argv)
     cf.check_names(ap, "--models", args.models, cf.MODELS)
