@@ -32,8 +32,10 @@ anywhere). It measures
   partitioner returned, less those of the joint graph (one FLOP counter,
   ``torch.utils.flop_counter``, for both).
 
-Writes ``DIR/frontier.json``, ``DIR/frontier.md`` (table, and the PyTorch
-points no remat point beats) and one SVG per model and metric.
+Writes ``DIR/frontier.json``, ``DIR/frontier.md`` (table, the PyTorch
+points no remat point beats, and remat at PyTorch's bytes budget by
+budget) and one SVG per model and metric (:mod:`remat_torch.frontier_report`,
+which also renders them again from frontier.json).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import time
 import torch
 
 from .export import write_text
+from .frontier_report import write_report
 from .partition_cost import allocation_peak, calibrate
 from .backend import (FUSION_PEAK_GUARD, has_fusion_guard, inductor_patches,
                       remat_backend)
@@ -345,140 +348,6 @@ def _remat_fields(m, reps):
                          if k != "saved_groups"}} for r in reps])
 
 
-# -- output -------------------------------------------------------------------
-def _mib(b):
-    return f"{b / 2 ** 20:.2f}"
-
-
-def table(rows) -> str:
-    out = ["| model | partitioner | budget | peak MiB | step ms median (min) "
-           "| recomputed MFLOP | remat: planned / realised peak MiB "
-           "(store-all) | notes |",
-           "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        if "error" in r:
-            out.append(f"| {r['model']} | {r['partitioner']} | {r['budget']:.0%}"
-                       f" | — | — | — | — | {r['error']} |")
-            continue
-        extra, notes = "", ""
-        if r["partitioner"].startswith("remat"):
-            rep = r["remat"][0]
-            extra = (f"{_mib(rep['planned_peak'])} / "
-                     f"{_mib(rep['realised_peak'])} "
-                     f"({_mib(rep['store_all_peak'])})")
-            notes = "; ".join(n for rr in r["remat"] for n in rr["notes"]
-                              if "cheap forward" not in n)
-            ref = rep.get("reference")
-            if ref:
-                notes = "; ".join(x for x in (
-                    f"PyTorch {ref['solver']}'s set in remat's model: "
-                    f"{_mib(ref['peak_bytes'])} MiB, {ref['time']:.0f} us "
-                    f"(remat {rep['realised_time_us']:.0f} us)", notes) if x)
-        out.append(f"| {r['model']} | {r['partitioner']} | {r['budget']:.0%} | "
-                   f"{_mib(r['peak_bytes'])} | {r['step_ms']:.1f} "
-                   f"({r.get('step_ms_min', r['step_ms']):.1f}) | "
-                   f"{r['recomputed_flops'] / 1e6:.1f} | {extra} | {notes} |")
-    return "\n".join(out)
-
-
-def dominance(rows) -> list:
-    """Per model, the PyTorch points no remat point beats: a remat point
-    beats one when its measured peak is no higher and its median step time
-    (criterion ``"step_ms"``) or recomputed FLOPs (``"recomputed_flops"``)
-    no higher; ties count as beaten, with no noise margin. Rows with an
-    error take no part. Returns one dict per model: ``points`` (how many
-    PyTorch points) and, under each criterion's key, the PyTorch rows left
-    unbeaten."""
-    out = []
-    for model in dict.fromkeys(r["model"] for r in rows):
-        ok = [r for r in rows if r["model"] == model and "error" not in r]
-        ours = [r for r in ok if r["partitioner"].startswith("remat")]
-        theirs = [r for r in ok if not r["partitioner"].startswith("remat")]
-        entry = {"model": model, "points": len(theirs)}
-        for on in ("step_ms", "recomputed_flops"):
-            entry[on] = [t for t in theirs if not any(
-                r["peak_bytes"] <= t["peak_bytes"] and r[on] <= t[on]
-                for r in ours)]
-        out.append(entry)
-    return out
-
-
-def dominance_table(rows) -> str:
-    """:func:`dominance` as a markdown table, one line per model, each
-    unbeaten PyTorch point with its peak, median step time and FLOPs."""
-    def points(rs):
-        return ", ".join(f"{r['partitioner'][8:]} {r['budget']:.0%} "
-                         f"({_mib(r['peak_bytes'])} MiB, {r['step_ms']:.1f} "
-                         f"ms, {r['recomputed_flops'] / 1e6:.1f} MFLOP)"
-                         for r in rs) or "none"
-    out = ["| model | PyTorch points | not beaten on peak and step time "
-           "| not beaten on peak and recomputed FLOPs |",
-           "|---|---|---|---|"]
-    for e in dominance(rows):
-        out.append(f"| {e['model']} | {e['points']} | {points(e['step_ms'])} "
-                   f"| {points(e['recomputed_flops'])} |")
-    return "\n".join(out)
-
-
-def svg(rows, model, metric="step_ms") -> str:
-    """Peak (x) against step time or recomputed MFLOP (y), one colour per
-    partitioner."""
-    pts = [r for r in rows if r["model"] == model and "error" not in r]
-    scale = 1e-6 if metric == "recomputed_flops" else 1.0
-    label = "recomputed MFLOP" if metric == "recomputed_flops" else "step ms"
-
-    def yv(r):
-        return r[metric] * scale
-    w, h, pad = 560, 360, 60
-    xs = [r["peak_bytes"] / 2 ** 20 for r in pts]
-    ys = [yv(r) for r in pts]
-    x0, x1 = min(xs) * 0.95, max(xs) * 1.05
-    y0, y1 = min(ys) * 0.9, max(ys) * 1.1 + 1e-9
-
-    def px(x):
-        return pad + (x - x0) / (x1 - x0 or 1) * (w - 2 * pad)
-
-    def py(y):
-        return h - pad - (y - y0) / (y1 - y0 or 1) * (h - 2 * pad)
-    colours = {"remat": "#d62728", "remat-at-pytorch": "#ff7f0e",
-               "pytorch-greedy": "#1f77b4",
-               "pytorch-dp": "#2ca02c", "pytorch-ilp": "#9467bd",
-               "pytorch-greedy-guarded": "#17becf",
-               "pytorch-dp-guarded": "#8c564b",
-               "pytorch-ilp-guarded": "#e377c2"}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" '
-             f'height="{h}" font-family="sans-serif" font-size="11">',
-             f'<rect width="{w}" height="{h}" fill="white"/>',
-             f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="13">'
-             f'{model}: measured step peak vs {label} (CPU)</text>',
-             f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" '
-             f'stroke="black"/>',
-             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" '
-             f'stroke="black"/>',
-             f'<text x="{w / 2}" y="{h - 20}" text-anchor="middle">peak above the '
-             f'step\'s start, MiB (with parameter gradients), {x0:.2f}–{x1:.2f}</text>',
-             f'<text x="14" y="{h / 2}" transform="rotate(-90 14 {h / 2})" '
-             f'text-anchor="middle">{label}, {y0:.1f}–{y1:.1f}</text>']
-    for i, (name, colour) in enumerate(colours.items()):
-        series = sorted((r for r in pts if r["partitioner"] == name),
-                        key=lambda r: r["peak_bytes"])
-        if not series:
-            continue
-        coords = " ".join(f"{px(r['peak_bytes'] / 2 ** 20):.1f},"
-                          f"{py(yv(r)):.1f}" for r in series)
-        parts.append(f'<polyline points="{coords}" fill="none" '
-                     f'stroke="{colour}" stroke-width="1.5"/>')
-        for r in series:
-            parts.append(f'<circle cx="{px(r["peak_bytes"] / 2 ** 20):.1f}" '
-                         f'cy="{py(yv(r)):.1f}" r="3.5" '
-                         f'fill="{colour}"><title>{name} '
-                         f'{r["budget"]:.0%}</title></circle>')
-        parts.append(f'<text x="{w - pad - 110}" y="{pad + 14 * i}" '
-                     f'fill="{colour}">● {name}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
-
-
 def check_names(ap, flag, given, allowed) -> None:
     """Exits 2 through ``ap`` naming every comma-separated entry of
     ``given`` not in ``allowed``."""
@@ -563,23 +432,14 @@ def main(argv=None) -> int:
                           solvers if name in full else solvers[:1],
                           args.repeats, log, args.fusion_guard,
                           not args.no_remat_at_pytorch)
-        write_text(json.dumps({"control": control,
-                               "cost": calibrate().describe(),
-                               "fusion_guard": args.fusion_guard,
-                               "remat_at_pytorch":
-                                   not args.no_remat_at_pytorch,
-                               "torch": torch.__version__,
-                               "threads": torch.get_num_threads(),
-                               "rows": rows}, indent=1),
+        doc = {"control": control, "cost": calibrate().describe(),
+               "fusion_guard": args.fusion_guard,
+               "remat_at_pytorch": not args.no_remat_at_pytorch,
+               "torch": torch.__version__,
+               "threads": torch.get_num_threads(), "rows": rows}
+        write_text(json.dumps(doc, indent=1),
                    os.path.join(args.out, "frontier.json"))
-        for metric in ("step_ms", "recomputed_flops"):
-            write_text(svg(rows, name, metric), os.path.join(
-                args.out, f"frontier-{name}-{metric}.svg"))
-    write_text(table(rows) + "\n\nPyTorch points no remat point beats (a "
-               "remat point beats one with a peak and a median step time, "
-               "or recomputed FLOPs, no higher):\n\n"
-               + dominance_table(rows) + "\n",
-               os.path.join(args.out, "frontier.md"))
+        write_report(doc, args.out)
     return 0
 
 

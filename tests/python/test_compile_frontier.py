@@ -1,6 +1,6 @@
-"""The side-by-side's verdict (remat_torch.compile_frontier.dominance):
-which PyTorch points no remat point beats, on hand-made rows whose answer
-is worked out below."""
+"""The side by side's runner (remat_torch.compile_frontier): interleaved
+timing, which variants run under the fusion guard and at PyTorch's bytes,
+and usage errors. Its report is tested in test_frontier_report."""
 
 import unittest
 
@@ -11,64 +11,6 @@ try:
     HAVE = True
 except ImportError:  # pragma: no cover
     HAVE = False
-
-
-def _row(partitioner, budget, peak, ms, mflop, **extra):
-    return dict(model="m", partitioner=partitioner, budget=budget,
-                peak_bytes=peak, step_ms=ms, recomputed_flops=mflop * 1e6,
-                **extra)
-
-
-@unittest.skipUnless(HAVE, "torch not installed")
-class DominanceTest(unittest.TestCase):
-    def test_points_left_unbeaten(self):
-        from remat_torch.compile_frontier import dominance
-        rows = [
-            # PyTorch: A low peak, slow; B high peak, fast; C in between.
-            _row("pytorch-dp", 0.2, 100, 50.0, 40),
-            _row("pytorch-dp", 0.6, 120, 45.0, 10),
-            _row("pytorch-dp", 1.0, 140, 40.0, 0),
-            # remat D (95 B, 48 ms, 30 MFLOP) beats A on both (95 <= 100,
-            # 48 <= 50, 30 <= 40) and not B (48 > 45 ms, 30 > 10 MFLOP).
-            # remat E (130 B, 42 ms, 0 MFLOP) beats C on FLOPs (130 <= 140,
-            # 0 <= 0), not on time (42 > 40), and cannot beat B (130 > 120).
-            # Left: on time B and C, on FLOPs B.
-            _row("remat", 0.2, 95, 48.0, 30),
-            _row("remat", 1.0, 130, 42.0, 0),
-            # An error row takes no part (it would beat everything).
-            _row("remat", 0.5, 1, 1.0, 0, error="compile failed"),
-        ]
-        (entry,) = dominance(rows)
-        self.assertEqual(entry["points"], 3)
-        self.assertEqual([r["budget"] for r in entry["step_ms"]], [0.6, 1.0])
-        self.assertEqual([r["budget"] for r in entry["recomputed_flops"]],
-                         [0.6])
-
-    def test_equal_counts_as_beaten(self):
-        from remat_torch.compile_frontier import dominance
-        rows = [_row("pytorch-dp", 0.5, 100, 40.0, 5),
-                _row("remat", 0.5, 100, 40.0, 5)]
-        (entry,) = dominance(rows)
-        self.assertEqual(entry["step_ms"], [])
-        self.assertEqual(entry["recomputed_flops"], [])
-
-    def test_remat_at_pytorch_rows_are_remat_points(self):
-        from remat_torch.compile_frontier import dominance
-        # B (120 B, 45 ms, 10 MFLOP) is beaten only by the remat-at-pytorch
-        # row (118 <= 120, 44 <= 45, 9 <= 10); the plain remat row (125 B)
-        # is over its peak. Two PyTorch points, not three.
-        rows = [_row("pytorch-dp", 0.6, 120, 45.0, 10),
-                _row("pytorch-dp-guarded", 0.6, 119, 44.0, 10),
-                _row("remat", 0.6, 125, 40.0, 0),
-                _row("remat-at-pytorch", 0.6, 118, 44.0, 9)]
-        (entry,) = dominance(rows)
-        self.assertEqual(entry["points"], 2)
-        self.assertEqual(entry["step_ms"], [])
-        self.assertEqual(entry["recomputed_flops"], [])
-        # Without it, both PyTorch points stand on both criteria.
-        (entry,) = dominance(rows[:3])
-        self.assertEqual(len(entry["step_ms"]), 2)
-        self.assertEqual(len(entry["recomputed_flops"]), 2)
 
 
 @unittest.skipUnless(HAVE, "torch not installed")

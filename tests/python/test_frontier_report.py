@@ -1,0 +1,144 @@
+"""The side by side's report (remat_torch.frontier_report), on hand-made
+rows whose answers are worked out below: which PyTorch points no remat
+point beats, remat at PyTorch's bytes budget by budget, and the report
+rendered again from a frontier.json (or refused, exit 2)."""
+
+import json
+import os
+import tempfile
+import unittest
+
+import remat_helpers  # noqa: F401 - sets up paths like the other tests
+
+try:
+    import torch  # noqa: F401 - the remat_torch package imports it
+    HAVE = True
+except ImportError:  # pragma: no cover
+    HAVE = False
+
+def _row(partitioner, budget, peak, ms, mflop, **extra):
+    return dict(model="m", partitioner=partitioner, budget=budget,
+                peak_bytes=peak, step_ms=ms, recomputed_flops=mflop * 1e6,
+                **extra)
+
+
+@unittest.skipUnless(HAVE, "torch not installed")
+class DominanceTest(unittest.TestCase):
+    def test_points_left_unbeaten(self):
+        from remat_torch.frontier_report import dominance
+        rows = [
+            # PyTorch: A low peak, slow; B high peak, fast; C in between.
+            _row("pytorch-dp", 0.2, 100, 50.0, 40),
+            _row("pytorch-dp", 0.6, 120, 45.0, 10),
+            _row("pytorch-dp", 1.0, 140, 40.0, 0),
+            # remat D (95 B, 48 ms, 30 MFLOP) beats A on both (95 <= 100,
+            # 48 <= 50, 30 <= 40) and not B (48 > 45 ms, 30 > 10 MFLOP).
+            # remat E (130 B, 42 ms, 0 MFLOP) beats C on FLOPs (130 <= 140,
+            # 0 <= 0), not on time (42 > 40), and cannot beat B (130 > 120).
+            # Left: on time B and C, on FLOPs B.
+            _row("remat", 0.2, 95, 48.0, 30),
+            _row("remat", 1.0, 130, 42.0, 0),
+            # An error row takes no part (it would beat everything).
+            _row("remat", 0.5, 1, 1.0, 0, error="compile failed"),
+        ]
+        (entry,) = dominance(rows)
+        self.assertEqual(entry["points"], 3)
+        self.assertEqual([r["budget"] for r in entry["step_ms"]], [0.6, 1.0])
+        self.assertEqual([r["budget"] for r in entry["recomputed_flops"]],
+                         [0.6])
+
+    def test_equal_counts_as_beaten(self):
+        from remat_torch.frontier_report import dominance
+        rows = [_row("pytorch-dp", 0.5, 100, 40.0, 5),
+                _row("remat", 0.5, 100, 40.0, 5)]
+        (entry,) = dominance(rows)
+        self.assertEqual(entry["step_ms"], [])
+        self.assertEqual(entry["recomputed_flops"], [])
+
+    def test_remat_at_pytorch_rows_are_remat_points(self):
+        from remat_torch.frontier_report import dominance
+        # B (120 B, 45 ms, 10 MFLOP) is beaten only by the remat-at-pytorch
+        # row (118 <= 120, 44 <= 45, 9 <= 10); the plain remat row (125 B)
+        # is over its peak. Two PyTorch points, not three.
+        rows = [_row("pytorch-dp", 0.6, 120, 45.0, 10),
+                _row("pytorch-dp-guarded", 0.6, 119, 44.0, 10),
+                _row("remat", 0.6, 125, 40.0, 0),
+                _row("remat-at-pytorch", 0.6, 118, 44.0, 9)]
+        (entry,) = dominance(rows)
+        self.assertEqual(entry["points"], 2)
+        self.assertEqual(entry["step_ms"], [])
+        self.assertEqual(entry["recomputed_flops"], [])
+        # Without it, both PyTorch points stand on both criteria.
+        (entry,) = dominance(rows[:3])
+        self.assertEqual(len(entry["step_ms"]), 2)
+        self.assertEqual(len(entry["recomputed_flops"]), 2)
+
+
+@unittest.skipUnless(HAVE, "torch not installed")
+class PairedTest(unittest.TestCase):
+    def test_budget_by_budget(self):
+        from remat_torch.frontier_report import paired, paired_table
+        rows = [_row("pytorch-dp", 0.4, 100, 10.0, 75),
+                _row("pytorch-dp-guarded", 0.4, 98, 10.5, 75),
+                _row("pytorch-dp", 0.6, 120, 9.0, 10),
+                _row("remat", 0.4, 90, 9.0, 100),
+                # At 0.4: 99 B, 9.5 ms. Against dp (100 B, 10.0 ms) both
+                # lower: yes; against guarded (98 B, 10.5 ms) +1 B, -1.0
+                # ms: time only. At 0.6 (125 B, 8.0 ms) against 120 B,
+                # 9.0 ms: time only. The plain remat row pairs with nothing.
+                _row("remat-at-pytorch", 0.4, 99, 9.5, 30),
+                _row("remat-at-pytorch", 0.6, 125, 8.0, 0),
+                # An error row takes no part.
+                _row("pytorch-dp", 0.6, 1, 1.0, 0, error="compile failed")]
+        got = [(p["pytorch"]["partitioner"], p["remat"]["budget"],
+                p["peak_le"], p["time_le"]) for p in paired(rows)]
+        self.assertEqual(got, [("pytorch-dp", 0.4, True, True),
+                               ("pytorch-dp-guarded", 0.4, False, True),
+                               ("pytorch-dp", 0.6, False, True)])
+        text = paired_table(rows)
+        self.assertEqual(text.count("| time only |"), 2)
+        self.assertIn("| -1.00 | time only |", text)  # 9.5 - 10.5 ms
+        self.assertIn("| yes |", text)
+
+
+@unittest.skipUnless(HAVE, "torch not installed")
+class RenderTest(unittest.TestCase):
+    def test_rerenders_from_frontier_json(self):
+        from remat_torch.frontier_report import main
+        out = tempfile.mkdtemp()
+        rows = [_row("pytorch-dp", 0.4, 100, 10.0, 75),
+                _row("remat-at-pytorch", 0.4, 99, 9.5, 30, remat=[{
+                    "planned_peak": 90, "realised_peak": 90,
+                    "store_all_peak": 120, "realised_time_us": 9000.0,
+                    "notes": [], "reference": {
+                        "solver": "dp", "peak_bytes": 90,
+                        "time": 9100.0}}])]
+        with open(os.path.join(out, "frontier.json"), "w") as f:
+            json.dump({"rows": rows}, f)
+        self.assertEqual(main([out]), 0)
+        with open(os.path.join(out, "frontier.md")) as f:
+            md = f.read()
+        self.assertIn("Budget by budget", md)
+        self.assertIn("| m | 40% | dp |", md)
+        self.assertIn("PyTorch dp's set in remat's model", md)
+        self.assertTrue(os.path.exists(os.path.join(
+            out, "frontier-m-step_ms.svg")))
+
+    def test_missing_or_bad_json_is_exit_2(self):
+        import contextlib
+        import io
+        from remat_torch.frontier_report import main
+        out = tempfile.mkdtemp()
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(main([out]), 2)
+            with open(os.path.join(out, "frontier.json"), "w") as f:
+                f.write("{\"rows\": ")
+            self.assertEqual(main([out]), 2)
+            self.assertEqual(main([]), 2)
+        self.assertIn("frontier.json", err.getvalue())
+        self.assertFalse(os.path.exists(os.path.join(out, "frontier.md")))
+
+
+if __name__ == "__main__":
+    unittest.main()
