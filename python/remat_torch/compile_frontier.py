@@ -214,7 +214,8 @@ def _compile(step, inputs, backend):
 
 
 def _time_interleaved(runs, repeats):
-    """Median and fastest seconds of each run over ``repeats`` rounds; each
+    """Median and fastest seconds of each run over ``repeats`` rounds, and
+    the seconds of each round (in round order, for paired comparisons); each
     round runs every variant once, so that a slow spell of a shared
     machine falls on all variants alike instead of on the ones timed
     then. One untimed round first. A run that raises is timed no more: its
@@ -233,7 +234,7 @@ def _time_interleaved(runs, repeats):
                 continue
             if r > 0:
                 samples[i].append(time.perf_counter() - t0)
-    return [failed[i] or (statistics.median(x), min(x))
+    return [failed[i] or (statistics.median(x), min(x), x)
             for i, x in enumerate(samples)]
 
 
@@ -321,7 +322,8 @@ def run_model(name, budgets, solvers, repeats, log, guard="both",
         if isinstance(timed, str):
             m["error"] = f"while timed: {timed}"
             continue
-        m.update(step_ms=timed[0] * 1e3, step_ms_min=timed[1] * 1e3)
+        m.update(step_ms=timed[0] * 1e3, step_ms_min=timed[1] * 1e3,
+                 step_ms_rounds=[t * 1e3 for t in timed[2]])
         if recompiled:  # a compile inside the timed rounds: times suspect
             m["timing_note"] = f"{recompiled} graph(s) recompiled while timed"
     for m in rows:

@@ -32,8 +32,10 @@ class InterleavedTimingTest(unittest.TestCase):
         self.assertEqual(calls[:6], ["ok", "bad"] * 3)
         self.assertEqual(calls.count("ok"), 5)
         self.assertEqual(calls.count("bad"), 3)
-        median, fastest = results[0]
+        median, fastest, rounds = results[0]
         self.assertLessEqual(fastest, median)
+        self.assertEqual(len(rounds), 4)  # the timed rounds, in order
+        self.assertEqual(min(rounds), fastest)
         self.assertEqual(results[1], "boom")
 
 

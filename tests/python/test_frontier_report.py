@@ -100,6 +100,20 @@ class PairedTest(unittest.TestCase):
         self.assertIn("| -1.00 | time only |", text)  # 9.5 - 10.5 ms
         self.assertIn("| yes |", text)
 
+    def test_rounds_are_paired(self):
+        from remat_torch.frontier_report import paired, paired_table
+        # Round by round remat is 10.0 - 9.5, 10.5 - 10.0 and 11.0 - 13.0
+        # ms apart: +0.5, +0.5, -2.0, median +0.5 ms; faster in 1 round of 3
+        # (the slow third round falls on both rows alike).
+        rows = [_row("pytorch-dp", 0.4, 100, 10.0, 75,
+                     step_ms_rounds=[9.5, 10.0, 13.0]),
+                _row("remat-at-pytorch", 0.4, 99, 10.5, 30,
+                     step_ms_rounds=[10.0, 10.5, 11.0])]
+        (p,) = paired(rows)
+        self.assertEqual((p["dt"], p["faster"], p["rounds"]), (0.5, 1, 3))
+        self.assertFalse(p["time_le"])
+        self.assertIn("| +0.50 (1 of 3) | peak only |", paired_table(rows))
+
 
 @unittest.skipUnless(HAVE, "torch not installed")
 class RenderTest(unittest.TestCase):
