@@ -17,14 +17,10 @@ def split_saved_set(ops: list, lowered: Lowered) -> set:
     --recompute-once-in-backward``): the forward groups computed before the
     loss, read after it and not recomputed after it."""
     before, after, read_after = set(), set(), set()
-    loss_done = False
-    for op in ops:
-        if op["op"] != "compute":
-            continue
-        node = op["node"]
+    for node, phase in computes(ops):
         if node == "loss":
-            loss_done = True
-        elif not loss_done:
+            continue
+        if phase == "forward":
             before.add(node)
         else:
             after.add(node)
