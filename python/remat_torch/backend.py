@@ -81,7 +81,10 @@ def remat_backend(budget, on_infeasible: str = "raise",
     """A ``torch.compile`` backend: Inductor with remat as its partitioner.
 
     ``budget`` in bytes (int) or as a fraction of the store-everything peak
-    (float). ``fusion_peak_guard``: how much Inductor's fusions may raise
+    (float); with ``budget_reference="pytorch"`` a fraction is PyTorch's
+    ``activation_memory_budget`` instead, and remat plans at the bytes
+    PyTorch's choice there reaches in remat's model
+    (:mod:`remat_torch.reference`). ``fusion_peak_guard``: how much Inductor's fusions may raise
     its estimated peak of a graph, as a fraction of it (see
     :data:`FUSION_PEAK_GUARD`; None leaves Inductor's default, which does
     not check; ValueError for anything but None or a finite number >= 0).
