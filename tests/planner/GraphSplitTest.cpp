@@ -287,16 +287,16 @@ TEST_CASE("split: a forward node reading a backward one is bad input") {
 TEST_CASE("split: on real joint graphs, no slower than PyTorch's own saved "
           "set within the peak that set reaches") {
   // tests/data/split (scripts/split-fixtures.py): the joint graphs of four
-  // models (U-Net, ResNet-18, ViT, GPT-2) lowered as remat's partitioner lowers them, and the values that
-  // PyTorch's min-cut partitioner (dp knapsack) saves on each at four
-  // activation_memory_budget values. Each saved set is simulated here with
-  // the definition's schedule (referenceSplit) and the simulator; the search
-  // (more candidates than the exhaustive limit) must find a plan within that
-  // peak that is no slower. Before the knapsack-like starts it was up to
-  // 2.7% slower (U-Net at 0.2: 20458.8 against 19923.8 us) and this failed
-  // at 4 of the first fixtures' 12 points; on the fixtures regenerated with
-  // GPT-2 (2026-12-07, other machine's calibration), 3 of 16 (U-Net at 0.2
-  // by 2.2%, ResNet-18 at 0.4 and 0.6 by 0.2% and 0.5%).
+  // models (U-Net, ResNet-18, ViT, GPT-2) lowered as remat's partitioner lowers
+  // them, and the values that PyTorch's min-cut partitioner (dp knapsack) saves
+  // on each at four activation_memory_budget values. Each saved set is
+  // simulated here with the definition's schedule (referenceSplit) and the
+  // simulator; the search (more candidates than the exhaustive limit) must find
+  // a plan within that peak that is no slower. Before the knapsack-like starts
+  // it was up to 2.7% slower (U-Net at 0.2: 20458.8 against 19923.8 us) and
+  // this failed at 4 of the first fixtures' 12 points; on the fixtures
+  // regenerated with GPT-2 (2026-12-07, other machine's calibration), 3 of 16
+  // (U-Net at 0.2 by 2.2%, ResNet-18 at 0.4 and 0.6 by 0.2% and 0.5%).
   std::ifstream In(test::sourcePath("tests/data/split/pytorch-saved.json"));
   REQUIRE(In.good());
   nlohmann::json Doc = nlohmann::json::parse(In);
