@@ -284,7 +284,7 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True):
     for b in sorted(set(budgets) - {1.0}) if at_pytorch else ():
         out.append(("remat-at-pytorch", b, remat_backend(
             b, on_infeasible="least", cost=cost, fusion_peak_guard=remat_guard,
-            budget_reference="pytorch")))
+            budget_reference="pytorch", reference_solver="dp")))
     return out
 
 

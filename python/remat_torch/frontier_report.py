@@ -20,17 +20,20 @@ def _mib(b):
 
 
 def table(rows) -> str:
+    """Every row as a markdown table; remat rows with their planned and
+    realised peaks, notes and, at PyTorch's bytes, PyTorch's set in remat's
+    model."""
     out = ["| model | partitioner | budget | peak MiB | step ms median (min) "
            "| recomputed MFLOP | remat: planned / realised peak MiB "
            "(store-all) | notes |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            out.append(f"| {r['model']} | {r['partitioner']} | {r['budget']:.0%}"
-                       f" | — | — | — | — | {r['error']} |")
+            out.append(f"| {r['model']} | {r['partitioner']} | "
+                       f"{r['budget']:.0%} | — | — | — | — | {r['error']} |")
             continue
         extra, notes = "", ""
-        if r["partitioner"].startswith("remat"):
+        if r["partitioner"].startswith("remat") and r.get("remat"):
             rep = r["remat"][0]
             extra = (f"{_mib(rep['planned_peak'])} / "
                      f"{_mib(rep['realised_peak'])} "
@@ -43,8 +46,9 @@ def table(rows) -> str:
                     f"PyTorch {ref['solver']}'s set in remat's model: "
                     f"{_mib(ref['peak_bytes'])} MiB, {ref['time']:.0f} us "
                     f"(remat {rep['realised_time_us']:.0f} us)", notes) if x)
-        out.append(f"| {r['model']} | {r['partitioner']} | {r['budget']:.0%} | "
-                   f"{_mib(r['peak_bytes'])} | {r['step_ms']:.1f} "
+        out.append(f"| {r['model']} | {r['partitioner']} | "
+                   f"{r['budget']:.0%} | {_mib(r['peak_bytes'])} | "
+                   f"{r['step_ms']:.1f} "
                    f"({r.get('step_ms_min', r['step_ms']):.1f}) | "
                    f"{r['recomputed_flops'] / 1e6:.1f} | {extra} | {notes} |")
     return "\n".join(out)
@@ -153,7 +157,7 @@ def svg(rows, model, metric="step_ms") -> str:
 def _round_diffs(ours, theirs):
     """remat − PyTorch step time (ms) in each timed round both ran, or None
     when the rows do not carry their rounds (runs before 2026-12-07's
-    third)."""
+    third) or not the same number of them."""
     a, b = ours.get("step_ms_rounds"), theirs.get("step_ms_rounds")
     if not a or not b or len(a) != len(b):
         return None
@@ -166,8 +170,8 @@ def paired(rows) -> list:
     rows, ``peak_le`` (remat's measured peak no higher), ``dt`` (the median
     of the per-round differences of step time, ms, remat − PyTorch: both
     ran in every round, so a slow spell of the machine falls on both;
-    the difference of the medians for rows without rounds), ``faster``
-    (rounds in which remat's step was faster, of ``rounds``) and
+    the difference of the medians for rows without rounds, ``rounds`` 0),
+    ``faster`` (rounds in which remat's step was faster, of ``rounds``) and
     ``time_le`` (dt <= 0). Rows with an error take no part."""
     ok = [r for r in rows if "error" not in r]
     out = []
@@ -206,7 +210,8 @@ def paired_table(rows) -> str:
             f"{a['step_ms']:.2f}, {a['recomputed_flops'] / 1e6:.1f} | "
             f"{(a['peak_bytes'] - b['peak_bytes']) / 1024:+.1f} | "
             f"{p['dt']:+.2f}"
-            + (f" ({p['faster']} of {p['rounds']})" if p["rounds"] else "")
+            + (f" ({p['faster']} of {p['rounds']})" if p["rounds"]
+               else " (medians)")
             + f" | {verdict} |")
     return "\n".join(out)
 
@@ -216,6 +221,8 @@ def write_report(doc: dict, out: str) -> None:
     content of frontier.json)."""
     rows = doc["rows"]
     for name in dict.fromkeys(r["model"] for r in rows):
+        if all("error" in r for r in rows if r["model"] == name):
+            continue  # nothing to draw: the table names each error
         for metric in ("step_ms", "recomputed_flops"):
             write_text(svg(rows, name, metric), os.path.join(
                 out, f"frontier-{name}-{metric}.svg"))
@@ -225,15 +232,47 @@ def write_report(doc: dict, out: str) -> None:
             + "\n")
     if any(r["partitioner"] == "remat-at-pytorch" for r in rows):
         text += ("\nBudget by budget: remat planned at the bytes PyTorch's "
-                 "dp choice at that budget reaches in remat's model "
+                 "own choice at that budget reaches in remat's model "
                  "(remat-at-pytorch), against each PyTorch row at the same "
                  "budget:\n\n" + paired_table(rows) + "\n")
     write_text(text, os.path.join(out, "frontier.md"))
 
 
+_ROW_FIELDS = {"model": str, "partitioner": str, "budget": (int, float)}
+_MEASURED = ("peak_bytes", "step_ms", "recomputed_flops")
+
+
+def check_rows(rows) -> str | None:
+    """None when ``rows`` is a list of rows the report can read: each with
+    a model, a partitioner and a budget, and either an ``error`` or the
+    measured peak, step time and recomputed FLOPs as numbers (and, for a
+    remat row, its list of partition reports); else what is wrong, naming
+    the row."""
+    if not isinstance(rows, list):
+        return "no list of rows under \"rows\""
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            return f"row {i} is not an object"
+        for key, kind in _ROW_FIELDS.items():
+            if not isinstance(r.get(key), kind):
+                return f"row {i}: {key!r} missing or not a {kind}"
+        if "error" in r:
+            continue
+        for key in _MEASURED:
+            if not isinstance(r.get(key), (int, float)):
+                return f"row {i} ({r['model']}, {r['partitioner']}): " \
+                       f"{key!r} missing or not a number"
+        if r["partitioner"].startswith("remat") and not isinstance(
+                r.get("remat"), list):
+            return f"row {i} ({r['model']}, {r['partitioner']}): no " \
+                   f"'remat' list of partition reports"
+    return None
+
+
 def main(argv=None) -> int:
     """``python -m remat_torch.frontier_report DIR``: 0 when written (or
-    for --help), 2 when DIR/frontier.json is missing or unreadable."""
+    for --help), 2 when DIR/frontier.json is missing, unreadable or has a
+    row without the fields the report reads (:func:`check_rows`)."""
     argv = sys.argv[1:] if argv is None else argv
     usage = ("usage: python -m remat_torch.frontier_report DIR\n"
              "Writes DIR/frontier.md and DIR/frontier-MODEL-METRIC.svg again "
@@ -249,9 +288,13 @@ def main(argv=None) -> int:
     try:
         with open(path) as f:
             doc = json.load(f)
-        doc["rows"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        print(f"remat_torch.frontier_report: {path}: {err}", file=sys.stderr)
+        problem = check_rows(doc.get("rows") if isinstance(doc, dict)
+                             else None)
+    except (OSError, ValueError) as err:
+        problem = str(err)
+    if problem:
+        print(f"remat_torch.frontier_report: {path}: {problem}",
+              file=sys.stderr)
         return 2
     write_report(doc, argv[0])
     return 0

@@ -144,14 +144,17 @@ class RematPartitioner(CustomPartitionerFn):
     "store_all" (default) reads a fraction as above; "pytorch" plans at the
     peak that PyTorch's own partitioner's saved set at
     ``activation_memory_budget`` = the fraction reaches in remat's model
-    (:mod:`remat_torch.reference`; the report's ``reference`` holds it).
+    (:mod:`remat_torch.reference`; the report's ``reference`` holds it),
+    with PyTorch's knapsack solver ``reference_solver`` (None: its current
+    ``activation_memory_budget_solver``).
     """
 
     def __init__(self, budget, on_infeasible: str = "raise",
                  cost: CostModel | None = None, binary: str | None = None,
                  keep_files: str | None = None, replans: int = 4,
                  split_class: bool = True, count_gradients: bool = False,
-                 budget_reference: str = "store_all"):
+                 budget_reference: str = "store_all",
+                 reference_solver: str | None = None):
         if isinstance(budget, float) and not 0 < budget <= 1:
             raise ValueError(f"budget fraction must be in (0, 1], got {budget}")
         if isinstance(budget, int) and budget <= 0:
@@ -168,6 +171,7 @@ class RematPartitioner(CustomPartitionerFn):
                              f"{budget!r}")
         self.budget = budget
         self.budget_reference = budget_reference
+        self.reference_solver = reference_solver
         self.on_infeasible = on_infeasible
         self.cost = cost
         self.binary = binary
@@ -221,7 +225,8 @@ class RematPartitioner(CustomPartitionerFn):
             reference = pytorch_reference(
                 joint_module, kwargs, lowered, self.budget,
                 lambda ops: self._simulate(model_path, ops, os.path.join(
-                    workdir, f"reference{index}.json")))
+                    workdir, f"reference{index}.json")),
+                self.reference_solver)
         report, saved_groups = self._plan_and_realise(
             joint_module, lowered, model_path, workdir, index, reference)
         saved_values = self._saved_fx_values(joint_module, lowered,
@@ -371,21 +376,8 @@ class RematPartitioner(CustomPartitionerFn):
         sim, plan, saved, plan_notes, ops, variant = state["best"]
         attempts = state["attempts"]
         notes.extend(plan_notes)
-        if self.split_class and (sim["peak_bytes"], ops) != (
-                plan["predicted"]["peak_bytes"], plan["ops"]):
-            notes.append(f"the realised schedule differs from the split plan "
-                         f"(planned peak {plan['predicted']['peak_bytes']} B, "
-                         f"realised {sim['peak_bytes']} B): a bug in "
-                         f"remat_torch or the planner")
-        planned = len({a["plan_budget"] for a in attempts})
-        if planned > 1:
-            notes.append(f"the realised plan exceeded the budget; planned "
-                         f"{planned} times at other budgets, kept the "
-                         f"realisation of the plan for "
-                         f"{_plan_budget_of(attempts, sim)} B")
-        if sim["peak_bytes"] > budget:
-            notes.append(f"no realised plan fits {budget} B; using the one "
-                         f"of least realised peak {sim['peak_bytes']} B")
+        notes.extend(_outcome_notes(plan, sim, ops, attempts, budget,
+                                    self.split_class))
         recomputed = [g for g, p in computes(ops) if p == "backward-recompute"]
         report = PartitionReport(
             nodes=len(joint_module.graph.nodes), groups=len(lowered.groups) + 1,
@@ -457,6 +449,30 @@ class RematPartitioner(CustomPartitionerFn):
             stack.extend(n.all_input_nodes)
         order = {n: i for i, n in enumerate(joint_module.graph.nodes)}
         return sorted(saved_set | primals, key=order.__getitem__)
+
+
+def _outcome_notes(plan: dict, sim: dict, ops: list, attempts: list,
+                   budget: int, split_class: bool) -> list:
+    """What the user should know about the kept realisation: it differs
+    from a split-class plan (a bug), it came from a replan, or it is over
+    the budget."""
+    notes = []
+    if split_class and (sim["peak_bytes"], ops) != (
+            plan["predicted"]["peak_bytes"], plan["ops"]):
+        notes.append(f"the realised schedule differs from the split plan "
+                     f"(planned peak {plan['predicted']['peak_bytes']} B, "
+                     f"realised {sim['peak_bytes']} B): a bug in "
+                     f"remat_torch or the planner")
+    planned = len({a["plan_budget"] for a in attempts})
+    if planned > 1:
+        notes.append(f"the realised plan exceeded the budget; planned "
+                     f"{planned} times at other budgets, kept the "
+                     f"realisation of the plan for "
+                     f"{_plan_budget_of(attempts, sim)} B")
+    if sim["peak_bytes"] > budget:
+        notes.append(f"no realised plan fits {budget} B; using the one "
+                     f"of least realised peak {sim['peak_bytes']} B")
+    return notes
 
 
 def _plan_budget_of(attempts: list, sim: dict):

@@ -63,9 +63,10 @@ class VariantsTest(unittest.TestCase):
             ("remat-at-pytorch", 0.5)])
         self.assertEqual([g for _, _, g in got],
                          [False] * 3 + [True] * 3 + [True] * 3)
-        refs = [f.partitioner.budget_reference
+        refs = [(f.partitioner.budget_reference, f.partitioner.reference_solver)
                 for p, _, f in self._variants("both") if p.startswith("remat")]
-        self.assertEqual(refs, ["store_all", "store_all", "pytorch"])
+        self.assertEqual(refs, [("store_all", None), ("store_all", None),
+                                ("pytorch", "dp")])
 
     def test_none(self):
         got = self._variants("none", at_pytorch=False)

@@ -97,7 +97,7 @@ class PairedTest(unittest.TestCase):
                                ("pytorch-dp", 0.6, False, True)])
         text = paired_table(rows)
         self.assertEqual(text.count("| time only |"), 2)
-        self.assertIn("| -1.00 | time only |", text)  # 9.5 - 10.5 ms
+        self.assertIn("| -1.00 (medians) | time only |", text)  # 9.5 - 10.5
         self.assertIn("| yes |", text)
 
     def test_rounds_are_paired(self):
@@ -107,51 +107,95 @@ class PairedTest(unittest.TestCase):
         # (the slow third round falls on both rows alike).
         rows = [_row("pytorch-dp", 0.4, 100, 10.0, 75,
                      step_ms_rounds=[9.5, 10.0, 13.0]),
-                _row("remat-at-pytorch", 0.4, 99, 10.5, 30,
+                # Its median (12.0) would give +2.0 ms: the rounds decide.
+                _row("remat-at-pytorch", 0.4, 99, 12.0, 30,
                      step_ms_rounds=[10.0, 10.5, 11.0])]
         (p,) = paired(rows)
         self.assertEqual((p["dt"], p["faster"], p["rounds"]), (0.5, 1, 3))
         self.assertFalse(p["time_le"])
         self.assertIn("| +0.50 (1 of 3) | peak only |", paired_table(rows))
+        # Rounds of different counts (a run cut short) are not paired: the
+        # medians decide, and the table says so.
+        rows[1]["step_ms_rounds"] = [10.0, 10.5]
+        (p,) = paired(rows)
+        self.assertEqual((p["dt"], p["rounds"]), (2.0, 0))
+        self.assertIn("| +2.00 (medians) | peak only |", paired_table(rows))
 
 
 @unittest.skipUnless(HAVE, "torch not installed")
 class RenderTest(unittest.TestCase):
-    def test_rerenders_from_frontier_json(self):
+    def setUp(self):
+        self._dir = tempfile.TemporaryDirectory()
+        self.out = self._dir.name
+
+    def tearDown(self):
+        self._dir.cleanup()
+
+    def _main(self, *argv, rows=None, text=None):
+        """main(argv) with stderr and stdout captured; writes
+        frontier.json first from ``rows`` or ``text``."""
+        import contextlib
+        import io
         from remat_torch.frontier_report import main
-        out = tempfile.mkdtemp()
+        if rows is not None:
+            text = json.dumps({"rows": rows})
+        if text is not None:
+            with open(os.path.join(self.out, "frontier.json"), "w") as f:
+                f.write(text)
+        err, out = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            rc = main(list(argv))
+        return rc, err.getvalue(), out.getvalue()
+
+    def test_rerenders_from_frontier_json(self):
         rows = [_row("pytorch-dp", 0.4, 100, 10.0, 75),
                 _row("remat-at-pytorch", 0.4, 99, 9.5, 30, remat=[{
                     "planned_peak": 90, "realised_peak": 90,
                     "store_all_peak": 120, "realised_time_us": 9000.0,
                     "notes": [], "reference": {
                         "solver": "dp", "peak_bytes": 90,
-                        "time": 9100.0}}])]
-        with open(os.path.join(out, "frontier.json"), "w") as f:
-            json.dump({"rows": rows}, f)
-        self.assertEqual(main([out]), 0)
-        with open(os.path.join(out, "frontier.md")) as f:
+                        "time": 9100.0}}]),
+                # A model whose every row failed: named in the table, no SVG.
+                dict(model="x", partitioner="remat", budget=0.5,
+                     error="compile failed")]
+        self.assertEqual(self._main(self.out, rows=rows)[0], 0)
+        with open(os.path.join(self.out, "frontier.md")) as f:
             md = f.read()
         self.assertIn("Budget by budget", md)
         self.assertIn("| m | 40% | dp |", md)
         self.assertIn("PyTorch dp's set in remat's model", md)
+        self.assertIn("| x | remat | 50% | — | — | — | — | compile failed |",
+                      md)
         self.assertTrue(os.path.exists(os.path.join(
-            out, "frontier-m-step_ms.svg")))
+            self.out, "frontier-m-step_ms.svg")))
+        self.assertFalse(os.path.exists(os.path.join(
+            self.out, "frontier-x-step_ms.svg")))
+
+    def test_help_is_exit_0(self):
+        rc, err, out = self._main("--help")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertIn("frontier.json", out)
 
     def test_missing_or_bad_json_is_exit_2(self):
-        import contextlib
-        import io
-        from remat_torch.frontier_report import main
-        out = tempfile.mkdtemp()
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            self.assertEqual(main([out]), 2)
-            with open(os.path.join(out, "frontier.json"), "w") as f:
-                f.write("{\"rows\": ")
-            self.assertEqual(main([out]), 2)
-            self.assertEqual(main([]), 2)
-        self.assertIn("frontier.json", err.getvalue())
-        self.assertFalse(os.path.exists(os.path.join(out, "frontier.md")))
+        bad = [("no file", None, "No such file"),
+               ("truncated", '{"rows": ', "frontier.json"),
+               ("rows not a list", '{"rows": {}}', "no list of rows"),
+               ("a row without its peak",
+                json.dumps({"rows": [dict(model="m", partitioner="remat",
+                                          budget=0.5, step_ms=1.0,
+                                          recomputed_flops=0.0)]}),
+                "row 0 (m, remat): 'peak_bytes'"),
+               ("a remat row without its reports",
+                json.dumps({"rows": [_row("remat", 0.5, 1, 1.0, 0)]}),
+                "no 'remat' list")]
+        for what, text, says in bad:
+            with self.subTest(what):
+                rc, err, _ = self._main(self.out, text=text)
+                self.assertEqual(rc, 2)
+                self.assertIn(says, err)
+        self.assertEqual(self._main()[0], 2)  # no DIR
+        self.assertFalse(os.path.exists(os.path.join(self.out,
+                                                     "frontier.md")))
 
 
 if __name__ == "__main__":
