@@ -17,8 +17,10 @@ compile saved (so the copy and the mapping reproduce PyTorch's choice);
 remat's byte budget is the reference's peak, its realised plan fits it and
 is no slower in the model than PyTorch's set; losses and gradients equal
 eager's. Negative control: at 0.9 PyTorch saves more, so the reference's
-peak is higher (the fraction reaches PyTorch's partitioner). Bad arguments
-raise ValueError naming them.
+peak is higher (the fraction reaches PyTorch's partitioner), and the
+reference is again the real compile's choice. Bad arguments raise
+ValueError naming them. ``copy_joint``: PyTorch's partitioner rewrites the
+copy it is given, and the joint graph stays node for node as it was.
 """
 
 import copy
@@ -144,6 +146,55 @@ class RematAtPyTorchTest(unittest.TestCase):
             RematPartitioner(0.5, budget_reference="bogus")
         with self.assertRaisesRegex(ValueError, "480000"):
             RematPartitioner(480000, budget_reference="pytorch")
+
+
+def _structure(gm):
+    """Every node of a graph as (name, op, target, args, kwargs, meta keys)."""
+    return [(n.name, n.op, str(n.target), str(n.args), str(n.kwargs),
+             sorted(n.meta)) for n in gm.graph.nodes]
+
+
+@unittest.skipUnless(HAVE, "torch/transformers not installed")
+class CopyJointTest(unittest.TestCase):
+    def test_partitioning_the_copy_leaves_the_joint_graph_as_it_was(self):
+        from torch._functorch import config as functorch_config
+        from torch._functorch.partitioners import (
+            min_cut_rematerialization_partition)
+        from torch._inductor.compile_fx import compile_fx
+        from torch._inductor.custom_graph_pass import CustomPartitionerFn
+        from remat_torch.reference import copy_joint
+        seen = {}
+
+        class Check(CustomPartitionerFn):
+            def __call__(self, gm, joint_inputs, **kwargs):
+                before = _structure(gm)
+                copy = copy_joint(gm)
+                seen["same_names"] = _structure(copy) == before
+                min_cut_rematerialization_partition(copy, None, **kwargs)
+                seen["copy_changed"] = _structure(copy) != before
+                seen["original_kept"] = _structure(gm) == before
+                return min_cut_rematerialization_partition(
+                    gm, joint_inputs, **kwargs)
+
+            def uuid(self):
+                return None
+
+        def backend(gm, example_inputs):
+            with functorch_config.patch(activation_memory_budget=0.1):
+                return compile_fx(gm, example_inputs, config_patches={
+                    "custom_partitioner_fn": Check(),
+                    "fx_graph_cache": False})
+        torch._dynamo.reset()
+        torch.manual_seed(1)
+        ids = torch.randint(0, 256, (2, 32))
+        torch.compile(_Step(_model()), backend=backend,
+                      fullgraph=True)(ids).backward()
+        torch._dynamo.reset()
+        # The copy starts as the joint graph, node for node; PyTorch's
+        # partitioner rewrites the copy (the negative control: the check
+        # can see a change), and the joint graph stays as it was.
+        self.assertEqual(seen, {"same_names": True, "copy_changed": True,
+                                "original_kept": True})
 
 
 if __name__ == "__main__":
