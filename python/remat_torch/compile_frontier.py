@@ -218,12 +218,17 @@ def _time_interleaved(runs, repeats):
     the seconds of each round (in round order, for paired comparisons); each
     round runs every variant once, so that a slow spell of a shared
     machine falls on all variants alike instead of on the ones timed
-    then. One untimed round first. A run that raises is timed no more: its
-    entry is the error's first line instead."""
+    then. Round r starts at variant (r · n) // rounds and wraps around, so
+    that no variant is always last (or always after the same neighbour).
+    One untimed round first. A run that raises is timed no more: its entry
+    is the error's first line instead."""
     samples = [[] for _ in runs]
     failed = [None] * len(runs)
+    n = len(runs)
     for r in range(repeats + 1):
-        for i, run in enumerate(runs):
+        start = r * n // (repeats + 1)
+        for i in [(start + k) % n for k in range(n)]:
+            run = runs[i]
             if failed[i] is not None:
                 continue
             t0 = time.perf_counter()

@@ -29,6 +29,8 @@ class InterleavedTimingTest(unittest.TestCase):
         results = _time_interleaved([ok, breaks_on_third_call], repeats=4)
         # One untimed round and 4 timed ones: ok runs 5 times; the other
         # runs in rounds 0, 1 and 2 and is dropped after raising in round 2.
+        # Round r starts at variant r * 2 // 5: rounds 0-2 at the first
+        # (r = 0, 1, 2 give 0, 0, 0), rounds 3 and 4 at the second.
         self.assertEqual(calls[:6], ["ok", "bad"] * 3)
         self.assertEqual(calls.count("ok"), 5)
         self.assertEqual(calls.count("bad"), 3)
@@ -37,6 +39,16 @@ class InterleavedTimingTest(unittest.TestCase):
         self.assertEqual(len(rounds), 4)  # the timed rounds, in order
         self.assertEqual(min(rounds), fastest)
         self.assertEqual(results[1], "boom")
+
+    def test_no_variant_is_always_last(self):
+        from remat_torch.compile_frontier import _time_interleaved
+        order = []
+        runs = [lambda i=i: order.append(i) for i in range(3)]
+        _time_interleaved(runs, repeats=5)
+        # 6 rounds of 3; round r starts at r * 3 // 6 = 0, 0, 1, 1, 2, 2.
+        rounds = [order[3 * r:3 * r + 3] for r in range(6)]
+        self.assertEqual(rounds, [[0, 1, 2], [0, 1, 2], [1, 2, 0],
+                                  [1, 2, 0], [2, 0, 1], [2, 0, 1]])
 
 
 @unittest.skipUnless(HAVE, "torch not installed")
