@@ -9,9 +9,10 @@ under
   solver it offers (greedy, dp, ilp),
 - remat's partitioner (:mod:`remat_torch.partitioner`) at b times the
   store-everything peak of the lowered joint graph, in bytes (rows
-  ``remat``), and at the bytes that PyTorch's dp choice at b reaches in
-  remat's model of the same graph (rows ``remat-at-pytorch``,
-  :mod:`remat_torch.reference`; ``--no-remat-at-pytorch`` leaves them out),
+  ``remat``), and at the bytes that each solver's choice at b reaches in
+  remat's model of the same graph (rows ``remat-at-pytorch`` for dp,
+  ``remat-at-pytorch-SOLVER`` for the others, :mod:`remat_torch.reference`;
+  ``--no-remat-at-pytorch`` leaves them out),
 
 for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98 and 1.0 (PyTorch's default;
 remat's store-everything plan). remat's backend compiles under Inductor's
@@ -261,14 +262,21 @@ def negative_control(repeats: int = 3) -> dict:
             "seen": more - base >= 8 * 1024 * 1024}
 
 
+def at_pytorch_name(solver: str) -> str:
+    """The row of remat planned at the bytes PyTorch's ``solver`` reaches:
+    ``remat-at-pytorch`` for dp (PyTorch's default; the name of the runs
+    before each solver got its own), ``remat-at-pytorch-SOLVER`` else."""
+    return "remat-at-pytorch" + ("" if solver == "dp" else f"-{solver}")
+
+
 def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True):
     """(partitioner, budget, backend) of every variant of one model: PyTorch
     at each budget and solver under Inductor's defaults, and under remat's
     fusion guard too when ``guard`` is "both" (named ``...-guarded``), then
     remat (guarded unless ``guard`` is "none") at each fraction of its
-    store-all peak and, with ``at_pytorch``, at the bytes PyTorch's dp
+    store-all peak and, with ``at_pytorch``, at the bytes each solver's
     choice at each budget below 1 reaches in remat's model
-    (``remat-at-pytorch``, budget_reference="pytorch")."""
+    (:func:`at_pytorch_name`, budget_reference="pytorch")."""
     out = []
     settings = [("", None)]
     if guard != "none" and not has_fusion_guard():
@@ -286,10 +294,12 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True):
         out.append(("remat", b, remat_backend(
             b, on_infeasible="least", cost=cost,
             fusion_peak_guard=remat_guard)))
-    for b in sorted(set(budgets) - {1.0}) if at_pytorch else ():
-        out.append(("remat-at-pytorch", b, remat_backend(
-            b, on_infeasible="least", cost=cost, fusion_peak_guard=remat_guard,
-            budget_reference="pytorch", reference_solver="dp")))
+    for solver in solvers if at_pytorch else ():
+        for b in sorted(set(budgets) - {1.0}):
+            out.append((at_pytorch_name(solver), b, remat_backend(
+                b, on_infeasible="least", cost=cost,
+                fusion_peak_guard=remat_guard, budget_reference="pytorch",
+                reference_solver=solver)))
     return out
 
 
@@ -410,9 +420,9 @@ def main(argv=None) -> int:
                          "neither (Inductor's defaults, the runs before "
                          "2026-12-07's second)")
     ap.add_argument("--no-remat-at-pytorch", action="store_true",
-                    help="leave out the rows remat-at-pytorch (remat planned "
-                         "at the bytes PyTorch's dp choice at each budget "
-                         "reaches in remat's model)")
+                    help="leave out the rows remat-at-pytorch[-SOLVER] "
+                         "(remat planned at the bytes each solver's choice "
+                         "at each budget reaches in remat's model)")
     ap.add_argument("--no-measured-workspace", action="store_true",
                     help="remat's lowering gives convolution backwards no "
                          "workspace (the model before the measured one)")

@@ -114,6 +114,8 @@ def svg(rows, model, metric="step_ms") -> str:
     def py(y):
         return h - pad - (y - y0) / (y1 - y0 or 1) * (h - 2 * pad)
     colours = {"remat": "#d62728", "remat-at-pytorch": "#ff7f0e",
+               "remat-at-pytorch-greedy": "#bcbd22",
+               "remat-at-pytorch-ilp": "#7f7f7f",
                "pytorch-greedy": "#1f77b4",
                "pytorch-dp": "#2ca02c", "pytorch-ilp": "#9467bd",
                "pytorch-greedy-guarded": "#17becf",
@@ -165,31 +167,39 @@ def _round_diffs(ours, theirs):
 
 
 def paired(rows) -> list:
-    """Budget by budget, remat at PyTorch's bytes (``remat-at-pytorch`` at
-    b) against each PyTorch row at the same b: one dict per pair with both
-    rows, ``peak_le`` (remat's measured peak no higher), ``dt`` (the median
+    """Budget by budget, remat at PyTorch's bytes against each PyTorch row
+    at the same b: ``pytorch-SOLVER[-guarded]`` against
+    ``remat-at-pytorch-SOLVER`` (remat at the bytes of that solver's
+    choice), or ``remat-at-pytorch`` (dp's) where the solver has no row of
+    its own (runs before each solver got one). One dict per pair, by model
+    and budget, with both rows, ``peak_le`` (remat's measured peak no higher), ``dt`` (the median
     of the per-round differences of step time, ms, remat − PyTorch: both
     ran in every round, so a slow spell of the machine falls on both;
     the difference of the medians for rows without rounds, ``rounds`` 0),
     ``faster`` (rounds in which remat's step was faster, of ``rounds``) and
     ``time_le`` (dt <= 0). Rows with an error take no part."""
     ok = [r for r in rows if "error" not in r]
+    ours_at = {(r["model"], r["budget"], r["partitioner"]): r for r in ok
+               if r["partitioner"].startswith("remat-at-pytorch")}
     out = []
-    for ours in (r for r in ok if r["partitioner"] == "remat-at-pytorch"):
-        for theirs in ok:
-            if (theirs["model"], theirs["budget"]) != (
-                    ours["model"], ours["budget"]) or theirs[
-                    "partitioner"].startswith("remat"):
-                continue
-            diffs = _round_diffs(ours, theirs)
-            dt = (statistics.median(diffs) if diffs
-                  else ours["step_ms"] - theirs["step_ms"])
-            out.append({"remat": ours, "pytorch": theirs,
-                        "peak_le": ours["peak_bytes"] <= theirs["peak_bytes"],
-                        "dt": dt, "time_le": dt <= 0,
-                        "faster": sum(d < 0 for d in diffs or ()),
-                        "rounds": len(diffs or ())})
-    return out
+    for theirs in (r for r in ok if r["partitioner"].startswith("pytorch-")):
+        key = (theirs["model"], theirs["budget"])
+        solver = theirs["partitioner"].split("-")[1]
+        ours = (ours_at.get(key + (f"remat-at-pytorch-{solver}",))
+                or ours_at.get(key + ("remat-at-pytorch",)))
+        if ours is None:
+            continue
+        diffs = _round_diffs(ours, theirs)
+        dt = (statistics.median(diffs) if diffs
+              else ours["step_ms"] - theirs["step_ms"])
+        out.append({"remat": ours, "pytorch": theirs,
+                    "peak_le": ours["peak_bytes"] <= theirs["peak_bytes"],
+                    "dt": dt, "time_le": dt <= 0,
+                    "faster": sum(d < 0 for d in diffs or ()),
+                    "rounds": len(diffs or ())})
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    return sorted(out, key=lambda p: (models.index(p["remat"]["model"]),
+                                      p["remat"]["budget"]))
 
 
 def paired_table(rows) -> str:
@@ -230,7 +240,7 @@ def write_report(doc: dict, out: str) -> None:
             "remat point beats one with a peak and a median step time, or "
             "recomputed FLOPs, no higher):\n\n" + dominance_table(rows)
             + "\n")
-    if any(r["partitioner"] == "remat-at-pytorch" for r in rows):
+    if any(r["partitioner"].startswith("remat-at-pytorch") for r in rows):
         text += ("\nBudget by budget: remat planned at the bytes PyTorch's "
                  "own choice at that budget reaches in remat's model "
                  "(remat-at-pytorch), against each PyTorch row at the same "

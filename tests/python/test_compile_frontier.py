@@ -66,19 +66,20 @@ class VariantsTest(unittest.TestCase):
         got = [(p, b, bool(f.inductor_patches))
                for p, b, f in self._variants("both")]
         # 0.5 gets both solvers, 1.0 (PyTorch's default) dp only: 3 per
-        # setting; remat at 0.5 and 1.0, and at PyTorch's bytes at 0.5
-        # (at 1.0 PyTorch saves everything: remat's 1.0 row), guarded.
+        # setting; remat at 0.5 and 1.0, and at the bytes each solver's
+        # choice at 0.5 reaches (at 1.0 PyTorch saves everything: remat's
+        # 1.0 row), guarded.
         self.assertEqual([(p, b) for p, b, _ in got], [
             ("pytorch-dp", 0.5), ("pytorch-greedy", 0.5), ("pytorch-dp", 1.0),
             ("pytorch-dp-guarded", 0.5), ("pytorch-greedy-guarded", 0.5),
             ("pytorch-dp-guarded", 1.0), ("remat", 0.5), ("remat", 1.0),
-            ("remat-at-pytorch", 0.5)])
+            ("remat-at-pytorch", 0.5), ("remat-at-pytorch-greedy", 0.5)])
         self.assertEqual([g for _, _, g in got],
-                         [False] * 3 + [True] * 3 + [True] * 3)
+                         [False] * 3 + [True] * 3 + [True] * 4)
         refs = [(f.partitioner.budget_reference, f.partitioner.reference_solver)
                 for p, _, f in self._variants("both") if p.startswith("remat")]
         self.assertEqual(refs, [("store_all", None), ("store_all", None),
-                                ("pytorch", "dp")])
+                                ("pytorch", "dp"), ("pytorch", "greedy")])
 
     def test_none(self):
         got = self._variants("none", at_pytorch=False)

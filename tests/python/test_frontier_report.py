@@ -100,6 +100,31 @@ class PairedTest(unittest.TestCase):
         self.assertIn("| -1.00 (medians) | time only |", text)  # 9.5 - 10.5
         self.assertIn("| yes |", text)
 
+    def test_each_solver_against_its_own_bytes(self):
+        from remat_torch.frontier_report import paired
+        # greedy's rows pair with remat at greedy's bytes, dp's with remat
+        # at dp's; ilp has no remat row of its own and falls back to dp's.
+        # Listed by budget: 0.4's three pairs before 0.6's.
+        rows = [_row("pytorch-dp", 0.6, 120, 9.0, 10),
+                _row("pytorch-greedy", 0.6, 130, 9.5, 12),
+                _row("pytorch-dp", 0.4, 100, 10.0, 75),
+                _row("pytorch-greedy", 0.4, 110, 11.0, 80),
+                _row("pytorch-ilp-guarded", 0.4, 95, 10.0, 70),
+                _row("remat-at-pytorch", 0.4, 99, 9.5, 30),
+                _row("remat-at-pytorch-greedy", 0.4, 109, 9.0, 20),
+                _row("remat-at-pytorch-greedy", 0.6, 125, 8.0, 0)]
+        got = [(p["pytorch"]["partitioner"], p["pytorch"]["budget"],
+                p["remat"]["partitioner"]) for p in paired(rows)]
+        self.assertEqual(got, [
+            ("pytorch-dp", 0.4, "remat-at-pytorch"),
+            ("pytorch-greedy", 0.4, "remat-at-pytorch-greedy"),
+            ("pytorch-ilp-guarded", 0.4, "remat-at-pytorch"),
+            # dp at 0.6 has no remat-at-pytorch row: no pair.
+            ("pytorch-greedy", 0.6, "remat-at-pytorch-greedy")])
+        # 99 B against ilp's 95 B: the fallback pair is a peak miss.
+        self.assertEqual([p["peak_le"] for p in paired(rows)],
+                         [True, True, False, True])
+
     def test_rounds_are_paired(self):
         from remat_torch.frontier_report import paired, paired_table
         # Round by round remat is 10.0 - 9.5, 10.5 - 10.0 and 11.0 - 13.0
