@@ -243,8 +243,9 @@ def write_report(doc: dict, out: str) -> None:
     if any(r["partitioner"].startswith("remat-at-pytorch") for r in rows):
         text += ("\nBudget by budget: remat planned at the bytes PyTorch's "
                  "own choice at that budget reaches in remat's model "
-                 "(remat-at-pytorch), against each PyTorch row at the same "
-                 "budget:\n\n" + paired_table(rows) + "\n")
+                 "(remat-at-pytorch for dp, remat-at-pytorch-SOLVER for "
+                 "the others), against each PyTorch row of that solver at "
+                 "the same budget:\n\n" + paired_table(rows) + "\n")
     write_text(text, os.path.join(out, "frontier.md"))
 
 
