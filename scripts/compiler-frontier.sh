@@ -4,8 +4,11 @@
 # one run. Needs build/cli/remat (scripts/build.sh) and the venv of
 # scripts/install-deps.sh. Extra arguments go to the module, e.g.
 #   scripts/compiler-frontier.sh --models gpt2 --solvers dp --repeats 3
-# The published run: --solver-models gpt2 (every solver on GPT-2, dp on the
-# others), to fit the time the shared build machine had.
+# With no arguments: every model, budgets 20-98%, PyTorch's three solvers
+# (greedy, dp, ilp) guarded and not, remat at each solver's bytes (73
+# variants per model, about 70 minutes on 2 cores). The runs in
+# docs/compiler-pass.md name their arguments (for example --budgets
+# 0.2,0.4,0.6,0.8 --repeats 9, about 42 minutes).
 # Writes OUT (default build/compiler-frontier): frontier.json, frontier.md
 # and frontier-MODEL.svg.
 set -euo pipefail
