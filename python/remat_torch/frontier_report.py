@@ -273,10 +273,54 @@ def check_rows(rows) -> str | None:
             if not isinstance(r.get(key), (int, float)):
                 return f"row {i} ({r['model']}, {r['partitioner']}): " \
                        f"{key!r} missing or not a number"
-        if r["partitioner"].startswith("remat") and not isinstance(
-                r.get("remat"), list):
-            return f"row {i} ({r['model']}, {r['partitioner']}): no " \
-                   f"'remat' list of partition reports"
+        where = f"row {i} ({r['model']}, {r['partitioner']})"
+        problem = _check_timing(r)
+        if problem is None and r["partitioner"].startswith("remat"):
+            problem = _check_reports(r.get("remat"))
+        if problem:
+            return f"{where}: {problem}"
+    return None
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_timing(r) -> str | None:
+    """The optional timing fields a row may carry, when present."""
+    if "step_ms_min" in r and not _is_number(r["step_ms_min"]):
+        return "'step_ms_min' not a number"
+    rounds = r.get("step_ms_rounds")
+    if rounds is not None and not (isinstance(rounds, list) and all(
+            _is_number(x) for x in rounds)):
+        return "'step_ms_rounds' not a list of numbers"
+    return None
+
+
+_REPORT_NUMBERS = ("planned_peak", "realised_peak", "store_all_peak",
+                   "realised_time_us")
+
+
+def _check_reports(reps) -> str | None:
+    """A remat row's partition reports: the fields :func:`table` reads."""
+    if not isinstance(reps, list):
+        return "no 'remat' list of partition reports"
+    for k, rep in enumerate(reps):
+        if not isinstance(rep, dict):
+            return f"report {k} is not an object"
+        for key in _REPORT_NUMBERS:
+            if not _is_number(rep.get(key)):
+                return f"report {k}: {key!r} missing or not a number"
+        if not isinstance(rep.get("notes"), list) or not all(
+                isinstance(x, str) for x in rep["notes"]):
+            return f"report {k}: 'notes' not a list of strings"
+        ref = rep.get("reference")
+        if ref is not None and not (
+                isinstance(ref, dict) and isinstance(ref.get("solver"), str)
+                and _is_number(ref.get("peak_bytes"))
+                and _is_number(ref.get("time"))):
+            return (f"report {k}: 'reference' without its solver, "
+                    f"peak_bytes and time")
     return None
 
 

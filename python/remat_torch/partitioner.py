@@ -122,6 +122,13 @@ class PartitionReport:
                    f"{self.reference['time']:.1f} us"))
 
 
+#: The knapsack solvers of PyTorch's ``activation_memory_budget_solver``
+#: (torch/_functorch/partitioners.py, torch 2.15) that ``reference_solver``
+#: accepts.
+PYTORCH_SOLVERS = ("greedy", "dp", "ilp", "dp_knapsack_sliding_hirschberg",
+                   "dynamic_memory_budget_dp")
+
+
 def _run(cmd: list) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
@@ -169,6 +176,14 @@ class RematPartitioner(CustomPartitionerFn):
             raise ValueError(f"budget_reference='pytorch' takes a fraction "
                              f"(PyTorch's activation_memory_budget), got "
                              f"{budget!r}")
+        if reference_solver is not None and (
+                budget_reference != "pytorch"
+                or reference_solver not in PYTORCH_SOLVERS):
+            raise ValueError(f"reference_solver: one of "
+                             f"{', '.join(PYTORCH_SOLVERS)} with "
+                             f"budget_reference='pytorch', got "
+                             f"{reference_solver!r} with "
+                             f"{budget_reference!r}")
         self.budget = budget
         self.budget_reference = budget_reference
         self.reference_solver = reference_solver

@@ -11,7 +11,6 @@ from __future__ import annotations
 from .partition_lower import Lowered
 
 
-
 def split_saved_set(ops: list, lowered: Lowered) -> set:
     """The saved set of a plan of the split's class (``plan
     --recompute-once-in-backward``): the forward groups computed before the
@@ -72,8 +71,6 @@ def saved_set_of_plan(ops: list, lowered: Lowered):
                      f"once in the backward (e.g. {many[0]}); the split "
                      f"recomputes each once and keeps it until its last use")
     return saved, notes, set(many)
-
-
 
 
 def computes(ops):

@@ -22,6 +22,12 @@ def _row(partitioner, budget, peak, ms, mflop, **extra):
                 **extra)
 
 
+def _report(**extra):
+    """A partition report with the fields the table reads."""
+    return dict(planned_peak=1, realised_peak=1, store_all_peak=2,
+                realised_time_us=1.0, notes=[], **extra)
+
+
 @unittest.skipUnless(HAVE, "torch not installed")
 class DominanceTest(unittest.TestCase):
     def test_points_left_unbeaten(self):
@@ -212,7 +218,20 @@ class RenderTest(unittest.TestCase):
                 "row 0 (m, remat): 'peak_bytes'"),
                ("a remat row without its reports",
                 json.dumps({"rows": [_row("remat", 0.5, 1, 1.0, 0)]}),
-                "no 'remat' list")]
+                "no 'remat' list"),
+               ("rounds that are not numbers",
+                json.dumps({"rows": [_row("pytorch-dp", 0.5, 1, 1.0, 0,
+                                          step_ms_rounds=[1.0, "x"])]}),
+                "row 0 (m, pytorch-dp): 'step_ms_rounds' not a list"),
+               ("a report without its planned peak",
+                json.dumps({"rows": [_row("remat", 0.5, 1, 1.0, 0,
+                                          remat=[{"notes": []}])]}),
+                "report 0: 'planned_peak' missing"),
+               ("a reference without its peak",
+                json.dumps({"rows": [_row("remat-at-pytorch", 0.5, 1, 1.0, 0,
+                                          remat=[_report(reference={
+                                              "solver": "dp"})])]}),
+                "report 0: 'reference' without")]
         for what, text, says in bad:
             with self.subTest(what):
                 rc, err, _ = self._main(self.out, text=text)

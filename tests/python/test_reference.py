@@ -146,6 +146,15 @@ class RematAtPyTorchTest(unittest.TestCase):
             RematPartitioner(0.5, budget_reference="bogus")
         with self.assertRaisesRegex(ValueError, "480000"):
             RematPartitioner(480000, budget_reference="pytorch")
+        # A solver PyTorch does not have fails here, not deep in a compile.
+        with self.assertRaisesRegex(ValueError, "'knapsack'"):
+            RematPartitioner(0.5, budget_reference="pytorch",
+                             reference_solver="knapsack")
+        # A solver without a PyTorch reference would be silently unused.
+        with self.assertRaisesRegex(ValueError, "'store_all'"):
+            RematPartitioner(0.5, reference_solver="dp")
+        RematPartitioner(0.5, budget_reference="pytorch",
+                         reference_solver="ilp")  # accepted
 
 
 def _structure(gm):
