@@ -208,3 +208,54 @@ class CopyJointTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(HAVE, "torch/transformers not installed")
+class ReferenceProbeScriptTest(unittest.TestCase):
+    """scripts/reference-probe.py, the tool docs/compiler-pass.md traces
+    misses with: bad arguments exit 2 before compiling; a real run prints
+    both compiles, each trace's peak equal to the side by side's meter."""
+
+    def _run(self, *args):
+        import os
+        import subprocess
+        import sys
+        env = dict(os.environ, OMP_NUM_THREADS="1",
+                   PYTHONPATH=os.path.join(remat_helpers.SOURCE_DIR, "python"))
+        if remat_helpers.REMAT_BINARY:
+            env["REMAT_BINARY"] = remat_helpers.REMAT_BINARY
+        script = os.path.join(remat_helpers.SOURCE_DIR, "scripts",
+                              "reference-probe.py")
+        return subprocess.run([sys.executable, script, *args], env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    def test_bad_arguments_exit_2(self):
+        for args, says in ((["gpt2", "1.5"], "1.5"),
+                           (["gpt2", "0.4", "--solver", "knapsack"],
+                            "knapsack"),
+                           (["bert", "0.4"], "bert")):
+            with self.subTest(args=args):
+                res = self._run(*args)
+                self.assertEqual(res.returncode, 2)
+                self.assertIn(says, res.stderr)
+
+    def test_gpt2_at_ilp_40(self):
+        import json
+        res = self._run("gpt2", "0.4", "--solver", "ilp")
+        self.assertEqual(res.returncode, 0, res.stderr[-2000:])
+        pytorch, remat = [json.loads(x) for x in res.stdout.splitlines()]
+        self.assertEqual((pytorch["compile"], remat["compile"]),
+                         ("pytorch", "remat"))
+        for row in (pytorch, remat):
+            # Two reads of the allocator's records, one step apart.
+            self.assertEqual(row["trace"]["peak_bytes"], row["measured_peak"])
+            self.assertGreater(row["trace"]["allocation"], 0)
+        # remat plans at the reference's peak and fits it in its model.
+        self.assertLessEqual(remat["planned_peak"], remat["reference_peak"])
+        self.assertLessEqual(remat["planned_time_us"],
+                             remat["reference_time_us"])
+        # PyTorch's ILP set recomputes in the backward (it is below
+        # store-all), and what it recomputes is not what remat does.
+        self.assertTrue(remat["reference_recomputes"])
+        self.assertNotEqual(remat["reference_recomputes"],
+                            remat["remat_recomputes"])
