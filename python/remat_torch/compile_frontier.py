@@ -149,12 +149,15 @@ def _graph_flops(gm, cost) -> float:
 
 
 class _RecordingMinCut:
-    """PyTorch's own partitioner, recording its graphs and FLOPs."""
+    """PyTorch's own partitioner, recording its graphs (``graphs``: the
+    forward and backward of each partition) and recomputed FLOPs
+    (``records``)."""
 
     def __init__(self, cost):
         from torch._inductor.custom_graph_pass import CustomPartitionerFn
         self.cost = cost
         self.records = []
+        self.graphs = []
         outer = self
 
         class Fn(CustomPartitionerFn):
@@ -167,6 +170,7 @@ class _RecordingMinCut:
                 outer.records.append(
                     _graph_flops(fw, outer.cost) + _graph_flops(bw, outer.cost)
                     - joint)
+                outer.graphs.append((fw, bw))
                 return fw, bw
 
             def uuid(self):
@@ -204,6 +208,7 @@ def _compile(step, inputs, backend):
         loss.backward()
         return loss
 
+    run.compiled = compiled  # for probes that mark the step's phases
     t0 = time.perf_counter()
     loss = run()  # compiles
     compile_s = time.perf_counter() - t0
