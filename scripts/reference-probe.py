@@ -25,10 +25,11 @@ allocation op itself). For each compile it also prints
   value freed after its last reader, the saved inputs resident from the
   start), i.e. the peak the partition itself implies before Inductor.
 
-``--guard`` picks where Inductor's fusion memory guard is on: ``remat``
-(default, as in the side by side's remat-at-pytorch pairs), ``both``
-(the pytorch-SOLVER-guarded rows) or ``none`` (Inductor's defaults, the
-runs before the guard).
+``--guard`` picks which compiles run under remat's Inductor settings (the
+fusion memory guard, and layout optimization off unless ``--layout
+inductor``): ``remat`` (default, as in the side by side's remat-at-pytorch
+pairs), ``both`` (the pytorch-SOLVER-guarded rows) or ``none`` (Inductor's
+defaults, the runs before the guard).
 
   REMAT_BINARY=build/cli/remat PYTHONPATH=python \\
       /opt/remat-py/bin/python scripts/reference-probe.py gpt2 0.4 --solver ilp
@@ -47,8 +48,8 @@ import tempfile
 import torch
 
 from remat_torch import compile_frontier as cf
-from remat_torch.backend import (FUSION_PEAK_GUARD, inductor_patches,
-                                 remat_backend)
+from remat_torch.backend import (FUSION_PEAK_GUARD, LAYOUT_OPTIMIZATION,
+                                 inductor_patches, remat_backend)
 from remat_torch.partition_cost import calibrate
 from remat_torch.partitioner import PYTORCH_SOLVERS
 from remat_torch.realise import computes
@@ -230,22 +231,25 @@ def probe(args, which):
     guarded = args.guard == "both" or (args.guard == "remat"
                                        and which == "remat")
     guard = FUSION_PEAK_GUARD if guarded else None
+    layout = (LAYOUT_OPTIMIZATION if guarded and args.layout == "remat"
+              else None)
     if which == "pytorch":
         recorder = cf._RecordingMinCut(cost)
         backend = cf._pytorch_backend(args.fraction, args.solver, recorder,
-                                      inductor_patches(guard))
+                                      inductor_patches(guard, layout))
         graphs = recorder.graphs
     else:
         backend = remat_backend(
             args.fraction, on_infeasible="least", cost=cost,
-            fusion_peak_guard=guard, budget_reference="pytorch",
-            reference_solver=args.solver, keep_files=workdir,
-            count_gradients=args.count_gradients)
+            fusion_peak_guard=guard, layout_optimization=layout,
+            budget_reference="pytorch", reference_solver=args.solver,
+            keep_files=workdir, count_gradients=args.count_gradients)
         graphs = backend.partitioner.graphs
     run, row = cf._compile(step, inputs, backend)
     run = marked(step, inputs, run.compiled)
     out = {"compile": which, "model": args.model, "fraction": args.fraction,
            "solver": args.solver, "fusion_guard": guard,
+           "layout_optimization": layout,
            "measured_peak": row["peak_bytes"]}
     step.zero_grad(set_to_none=True)
     out["trace"] = peak_trace(run)
@@ -278,8 +282,15 @@ def main(argv=None):
                     help="remat's model counts parameter gradients")
     ap.add_argument("--guard", default="remat",
                     choices=("remat", "both", "none"),
-                    help="which compiles run under Inductor's fusion memory "
-                         "guard: remat's (default), both, or none")
+                    help="which compiles run under remat's Inductor "
+                         "settings (the fusion memory guard and, with "
+                         "--layout remat, layout optimization off): "
+                         "remat's (default), both, or none")
+    ap.add_argument("--layout", default="remat",
+                    choices=("remat", "inductor"),
+                    help="remat (default): the guarded compiles turn "
+                         "Inductor's layout optimization off; inductor: "
+                         "they leave it on (Inductor's default)")
     args = ap.parse_args(argv)
     if not 0 < args.fraction < 1:
         ap.error(f"fraction must be in (0, 1), got {args.fraction}")

@@ -1,6 +1,7 @@
 """remat's ``torch.compile`` backend: Inductor with
 :class:`~remat_torch.partitioner.RematPartitioner` as its joint-graph
-partitioner, compiled under Inductor's fusion memory guard.
+partitioner, compiled under Inductor's fusion memory guard and without
+Inductor's layout optimization.
 
 The guard: remat's plan fixes what is live when, and a fusion that moves a
 kernel's write forward (Inductor's horizontal fusion of kernels that share
@@ -8,6 +9,11 @@ a read) holds that buffer longer, which the plan cannot see. Inductor can
 refuse fusions that raise the peak of its own estimated memory timeline of
 a graph; the backend asks it to refuse every such fusion
 (docs/compiler-pass.md, "Inductor's fusion and the measured peak").
+
+The layout: on a graph with convolutions Inductor's layout optimization
+converts the weights to channels-last in the forward and saves the
+converted copies for the backward, values that no partition chooses and no
+plan sees (docs/compiler-pass.md, "Inductor's weight copies").
 """
 
 from __future__ import annotations
@@ -27,6 +33,19 @@ from .partitioner import RematPartitioner
 FUSION_PEAK_GUARD = 0.0
 
 _GUARD_KEY = "fusion_memory_timeline_peak_memory_pct_threshold"
+
+#: Inductor's layout optimization (``torch._inductor.config.
+#: layout_optimization``, on by default) in remat's compiles. Off: on
+#: timm's ResNet-18 (CPU, PyTorch's dp at 20%) the forward saved
+#: 43,979,520 B of channels-last weight copies, and turning it off lowered
+#: the measured step peak from 79,034,672 to 50,080,048 B (and the median
+#: step from 122 to 78 ms); on diffusers' U-Net it moved that plan's peak
+#: by +77,312 B and its step by -0.5 ms, and lowered remat's guarded plan
+#: at 60% from 7,013,912 to 5,639,704 B (test_partitioner's
+#: FusionGuardTest, 2-core Xeon).
+LAYOUT_OPTIMIZATION = False
+
+_LAYOUT_KEY = "layout_optimization"
 
 
 def has_fusion_guard() -> bool:
@@ -48,14 +67,29 @@ def check_guard(fusion_peak_guard) -> None:
                          f"number at least 0 (got {fusion_peak_guard!r})")
 
 
-def inductor_patches(fusion_peak_guard) -> dict:
+def check_layout(layout_optimization) -> None:
+    """Raises ValueError naming ``layout_optimization`` unless it is None
+    or a bool."""
+    if layout_optimization is not None and not isinstance(
+            layout_optimization, bool):
+        raise ValueError(f"layout_optimization must be None, True or False "
+                         f"(got {layout_optimization!r})")
+
+
+def inductor_patches(fusion_peak_guard, layout_optimization=None) -> dict:
     """Inductor settings for a compile under ``fusion_peak_guard`` (checked
-    by :func:`check_guard`): the guard's setting, or nothing for None or a
-    torch without the setting (:func:`has_fusion_guard`)."""
+    by :func:`check_guard`; nothing for None or a torch without the
+    setting, :func:`has_fusion_guard`) and with ``layout_optimization``
+    (checked by :func:`check_layout`; nothing for None, Inductor's
+    default)."""
     check_guard(fusion_peak_guard)
-    if fusion_peak_guard is None or not has_fusion_guard():
-        return {}
-    return {_GUARD_KEY: float(fusion_peak_guard)}
+    check_layout(layout_optimization)
+    out = {}
+    if fusion_peak_guard is not None and has_fusion_guard():
+        out[_GUARD_KEY] = float(fusion_peak_guard)
+    if layout_optimization is not None:
+        out[_LAYOUT_KEY] = layout_optimization
+    return out
 
 
 def inductor_backend(partitioner, patches: dict):
@@ -77,6 +111,7 @@ def inductor_backend(partitioner, patches: dict):
 
 def remat_backend(budget, on_infeasible: str = "raise",
                   fusion_peak_guard: float | None = FUSION_PEAK_GUARD,
+                  layout_optimization: bool | None = LAYOUT_OPTIMIZATION,
                   **options):
     """A ``torch.compile`` backend: Inductor with remat as its partitioner.
 
@@ -88,12 +123,15 @@ def remat_backend(budget, on_infeasible: str = "raise",
     its estimated peak of a graph, as a fraction of it (see
     :data:`FUSION_PEAK_GUARD`; None leaves Inductor's default, which does
     not check; ValueError for anything but None or a finite number >= 0).
+    ``layout_optimization``: Inductor's layout optimization on or off (see
+    :data:`LAYOUT_OPTIMIZATION`; None leaves Inductor's default, on;
+    ValueError for anything but None or a bool).
     The backend's ``partitioner`` attribute holds the
     :class:`RematPartitioner`, whose ``reports`` and ``graphs`` describe
     each compiled graph; ``inductor_patches`` the settings it compiles
     under.
     """
-    patches = inductor_patches(fusion_peak_guard)
+    patches = inductor_patches(fusion_peak_guard, layout_optimization)
     # Calibrate now, not inside the compile (its worker threads load the CPU).
     options.setdefault("cost", calibrate())
     partitioner = RematPartitioner(budget, on_infeasible=on_infeasible,

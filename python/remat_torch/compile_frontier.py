@@ -16,11 +16,13 @@ under
 
 for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98 and 1.0 (PyTorch's default;
 remat's store-everything plan). remat's backend compiles under Inductor's
-fusion memory guard (:data:`remat_torch.backend.FUSION_PEAK_GUARD`); so
-that the guard is not counted as the partitioner's win, PyTorch's
-partitioner runs both with Inductor's defaults and under the same guard
-(rows ``pytorch-SOLVER-guarded``; ``--fusion-guard none``: no guard
-anywhere). It measures
+fusion memory guard (:data:`remat_torch.backend.FUSION_PEAK_GUARD`) and
+with Inductor's layout optimization off
+(:data:`remat_torch.backend.LAYOUT_OPTIMIZATION`); so that these settings
+are not counted as the partitioner's win, PyTorch's partitioner runs both
+with Inductor's defaults and under the same settings (rows
+``pytorch-SOLVER-guarded``; ``--fusion-guard none``: no guard anywhere,
+``--layout inductor``: Inductor's layout everywhere). It measures
 
 - the step's memory peak above what was allocated before it, from the
   profiler's allocation records (``profile_memory=True``: every allocation
@@ -54,8 +56,8 @@ import torch
 from .export import write_text
 from .frontier_report import write_report
 from .partition_cost import allocation_peak, calibrate
-from .backend import (FUSION_PEAK_GUARD, has_fusion_guard, inductor_patches,
-                      remat_backend)
+from .backend import (FUSION_PEAK_GUARD, LAYOUT_OPTIMIZATION, has_fusion_guard,
+                      inductor_patches, remat_backend)
 
 BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 SOLVERS = ("dp", "greedy", "ilp")
@@ -274,42 +276,47 @@ def at_pytorch_name(solver: str) -> str:
     return "remat-at-pytorch" + ("" if solver == "dp" else f"-{solver}")
 
 
-def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True):
+def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
+              layout="remat"):
     """(partitioner, budget, backend) of every variant of one model: PyTorch
     at each budget and solver under Inductor's defaults, and under remat's
-    fusion guard too when ``guard`` is "both" (named ``...-guarded``), then
-    remat (guarded unless ``guard`` is "none") at each fraction of its
-    store-all peak and, with ``at_pytorch``, at the bytes each solver's
-    choice at each budget below 1 reaches in remat's model
-    (:func:`at_pytorch_name`, budget_reference="pytorch")."""
+    Inductor settings too (named ``...-guarded``) when it has any; then
+    remat at each fraction of its store-all peak and, with ``at_pytorch``,
+    at the bytes each solver's choice at each budget below 1 reaches in
+    remat's model (:func:`at_pytorch_name`, budget_reference="pytorch").
+    remat's settings: the fusion guard unless ``guard`` is "none", layout
+    optimization off when ``layout`` is "remat" (:data:`LAYOUT_OPTIMIZATION`;
+    "inductor": Inductor's default)."""
     out = []
-    settings = [("", None)]
     if guard != "none" and not has_fusion_guard():
         raise RuntimeError("this torch's Inductor has no fusion memory guard;"
                            " run with --fusion-guard none")
-    if guard == "both":
-        settings.append(("-guarded", inductor_patches(FUSION_PEAK_GUARD)))
+    remat_guard = None if guard == "none" else FUSION_PEAK_GUARD
+    remat_layout = LAYOUT_OPTIMIZATION if layout == "remat" else None
+    settings = [("", None)]
+    if inductor_patches(remat_guard, remat_layout):
+        settings.append(("-guarded",
+                         inductor_patches(remat_guard, remat_layout)))
     for suffix, patches in settings:
         for b in sorted(set(budgets) | {1.0}):
             for solver in (solvers if b < 1.0 else ("dp",)):
                 out.append((f"pytorch-{solver}{suffix}", b,
                             _pytorch_backend(b, solver, rec, patches)))
-    remat_guard = None if guard == "none" else FUSION_PEAK_GUARD
+    common = dict(on_infeasible="least", cost=cost,
+                  fusion_peak_guard=remat_guard,
+                  layout_optimization=remat_layout)
     for b in sorted(set(budgets) | {1.0}):  # 1.0: remat's store-everything
-        out.append(("remat", b, remat_backend(
-            b, on_infeasible="least", cost=cost,
-            fusion_peak_guard=remat_guard)))
+        out.append(("remat", b, remat_backend(b, **common)))
     for solver in solvers if at_pytorch else ():
         for b in sorted(set(budgets) - {1.0}):
             out.append((at_pytorch_name(solver), b, remat_backend(
-                b, on_infeasible="least", cost=cost,
-                fusion_peak_guard=remat_guard, budget_reference="pytorch",
-                reference_solver=solver)))
+                b, budget_reference="pytorch", reference_solver=solver,
+                **common)))
     return out
 
 
 def run_model(name, budgets, solvers, repeats, log, guard="both",
-              at_pytorch=True):
+              at_pytorch=True, layout="remat"):
     """Every variant of one model (:func:`_variants`) compiled and metered
     for peak, then all timed together (:func:`_time_interleaved`)."""
     step, inputs = MODELS[name]()
@@ -317,7 +324,8 @@ def run_model(name, budgets, solvers, repeats, log, guard="both",
     torch._dynamo.reset()
     # One cache entry per variant: each compile keeps its own.
     rec = _RecordingMinCut(cost)
-    variants = _variants(budgets, solvers, guard, cost, rec, at_pytorch)
+    variants = _variants(budgets, solvers, guard, cost, rec, at_pytorch,
+                         layout)
     rows, runs = [], []
     with torch._dynamo.config.patch(recompile_limit=len(variants) + 8,
                                     accumulated_recompile_limit=4096):
@@ -424,6 +432,13 @@ def main(argv=None) -> int:
                          "and with it (rows pytorch-SOLVER-guarded); none: "
                          "neither (Inductor's defaults, the runs before "
                          "2026-12-07's second)")
+    ap.add_argument("--layout", choices=("remat", "inductor"),
+                    default="remat",
+                    help="remat (default): remat's compiles and the "
+                         "-guarded rows run with Inductor's layout "
+                         "optimization off (no channels-last weight copies "
+                         "saved for the backward); inductor: Inductor's "
+                         "default, on (the runs before 2026-12-07's fifth)")
     ap.add_argument("--no-remat-at-pytorch", action="store_true",
                     help="leave out the rows remat-at-pytorch[-SOLVER] "
                          "(remat planned at the bytes each solver's choice "
@@ -453,9 +468,9 @@ def main(argv=None) -> int:
         rows += run_model(name, budgets,
                           solvers if name in full else solvers[:1],
                           args.repeats, log, args.fusion_guard,
-                          not args.no_remat_at_pytorch)
+                          not args.no_remat_at_pytorch, args.layout)
         doc = {"control": control, "cost": calibrate().describe(),
-               "fusion_guard": args.fusion_guard,
+               "fusion_guard": args.fusion_guard, "layout": args.layout,
                "remat_at_pytorch": not args.no_remat_at_pytorch,
                "torch": torch.__version__,
                "threads": torch.get_num_threads(), "rows": rows}

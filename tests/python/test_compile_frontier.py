@@ -53,14 +53,17 @@ class InterleavedTimingTest(unittest.TestCase):
 
 @unittest.skipUnless(HAVE, "torch not installed")
 class VariantsTest(unittest.TestCase):
-    """Which compiles run under the fusion guard: remat's always but with
-    ``none``; PyTorch's a second time, named ``-guarded``, with ``both``."""
+    """Which compiles run under remat's Inductor settings (the fusion
+    guard but with ``none``, layout optimization off but with
+    ``inductor``): remat's always; PyTorch's a second time, named
+    ``-guarded``, under the same settings whenever there are any."""
 
-    def _variants(self, guard, at_pytorch=True):
+    def _variants(self, guard, at_pytorch=True, layout="remat"):
         from remat_torch import compile_frontier as cf
         from remat_torch.partition_cost import calibrate
         return cf._variants([0.5], ["dp", "greedy"], guard, calibrate(),
-                            cf._RecordingMinCut(calibrate()), at_pytorch)
+                            cf._RecordingMinCut(calibrate()), at_pytorch,
+                            layout)
 
     def test_both(self):
         got = [(p, b, bool(f.inductor_patches))
@@ -82,10 +85,23 @@ class VariantsTest(unittest.TestCase):
                                 ("pytorch", "dp"), ("pytorch", "greedy")])
 
     def test_none(self):
-        got = self._variants("none", at_pytorch=False)
+        got = self._variants("none", at_pytorch=False, layout="inductor")
         self.assertEqual([p for p, _, _ in got], ["pytorch-dp",
                          "pytorch-greedy", "pytorch-dp", "remat", "remat"])
         self.assertEqual([f.inductor_patches for _, _, f in got], [{}] * 5)
+
+    def test_guarded_rows_share_remats_settings(self):
+        guard = "fusion_memory_timeline_peak_memory_pct_threshold"
+        for fusion, layout, want in (
+                ("both", "remat", {guard: 0.0, "layout_optimization": False}),
+                ("both", "inductor", {guard: 0.0}),
+                ("none", "remat", {"layout_optimization": False})):
+            with self.subTest(fusion=fusion, layout=layout):
+                got = self._variants(fusion, at_pytorch=False, layout=layout)
+                patches = {p: f.inductor_patches for p, _, f in got}
+                self.assertEqual(patches["remat"], want)
+                self.assertEqual(patches["pytorch-dp-guarded"], want)
+                self.assertEqual(patches["pytorch-dp"], {})
 
 
 @unittest.skipUnless(HAVE, "torch not installed")

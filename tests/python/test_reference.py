@@ -233,7 +233,8 @@ class ReferenceProbeScriptTest(unittest.TestCase):
         for args, says in ((["gpt2", "1.5"], "1.5"),
                            (["gpt2", "0.4", "--solver", "knapsack"],
                             "knapsack"),
-                           (["bert", "0.4"], "bert")):
+                           (["bert", "0.4"], "bert"),
+                           (["gpt2", "0.4", "--layout", "nchw"], "nchw")):
             with self.subTest(args=args):
                 res = self._run(*args)
                 self.assertEqual(res.returncode, 2)
