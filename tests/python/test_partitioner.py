@@ -403,6 +403,24 @@ def _have_diffusers():
         return False
 
 
+def _have_timm():
+    import importlib.util
+    return importlib.util.find_spec("timm") is not None
+
+
+def _compile_model(name, budget, **options):
+    """(run, row, step, backend): model ``name`` of the side by side
+    compiled with remat's backend at ``budget`` and ``options``, after a
+    dynamo reset; ``row`` holds the measured peak of one step."""
+    from remat_torch import compile_frontier as cf
+    from remat_torch.backend import remat_backend
+    torch._dynamo.reset()
+    step, inputs = cf.MODELS[name]()
+    backend = remat_backend(budget, **options)
+    run, row = cf._compile(step, inputs, backend)
+    return run, row, step, backend
+
+
 @unittest.skipUnless(HAVE and _have_diffusers(), "torch/diffusers not "
                      "installed")
 class FusionGuardTest(unittest.TestCase):
@@ -413,13 +431,8 @@ class FusionGuardTest(unittest.TestCase):
     raise the graph's peak out."""
 
     def _peak(self, guard):
-        from remat_torch import compile_frontier as cf
-        from remat_torch.backend import remat_backend
-        torch._dynamo.reset()
-        step, inputs = cf.MODELS["unet"]()
-        backend = remat_backend(0.6, on_infeasible="least",
-                                fusion_peak_guard=guard)
-        _run, row = cf._compile(step, inputs, backend)
+        _run, row, _step, backend = _compile_model(
+            "unet", 0.6, on_infeasible="least", fusion_peak_guard=guard)
         torch._dynamo.reset()
         return row["peak_bytes"], backend
 
@@ -492,7 +505,7 @@ class BackendSettingsTest(unittest.TestCase):
             self.assertIn(repr(bad), str(ctx.exception))
 
 
-@unittest.skipUnless(HAVE, "torch not installed")
+@unittest.skipUnless(HAVE and _have_timm(), "torch/timm not installed")
 class LayoutTest(unittest.TestCase):
     """Inductor's layout optimization on a convolution graph: the compiled
     forward saves channels-last copies of the weights for the backward.
@@ -503,13 +516,9 @@ class LayoutTest(unittest.TestCase):
     control."""
 
     def _compile(self, layout):
-        from remat_torch import compile_frontier as cf
-        from remat_torch.backend import remat_backend
-        torch._dynamo.reset()
-        step, inputs = cf.MODELS["resnet18"]()
-        backend = remat_backend(0.6, on_infeasible="least",
-                                layout_optimization=layout)
-        run, row = cf._compile(step, inputs, backend)
+        run, row, step, _backend = _compile_model(
+            "resnet18", 0.6, on_infeasible="least",
+            layout_optimization=layout)
         params = {p.untyped_storage().data_ptr(): tuple(p.shape)
                   for p in step.parameters()}
         shapes = set(params.values())
@@ -543,14 +552,10 @@ class LayoutTest(unittest.TestCase):
         store-all model once parameter gradients count (11.7 M of them,
         46.8 MB, held to the step's end); the model without them, half of
         it, is the negative control."""
-        from remat_torch import compile_frontier as cf
-        from remat_torch.backend import remat_backend
         got = {}
         for count in (True, False):
-            torch._dynamo.reset()
-            step, inputs = cf.MODELS["resnet18"]()
-            backend = remat_backend(1.0, count_gradients=count)
-            _run, row = cf._compile(step, inputs, backend)
+            _run, row, _step, backend = _compile_model(
+                "resnet18", 1.0, count_gradients=count)
             rep = backend.partitioner.reports[0]
             got[count] = (row["peak_bytes"], rep.store_all_peak)
         torch._dynamo.reset()
