@@ -116,7 +116,8 @@ def peak_trace(run, before=5):
         out["phases"] = {
             "forward_end_bytes": sum(fwd),
             "backward_allocations": len(bwd),
-            # 1-based: the peak is reached by the k-th backward allocation.
+            # 1-based: the peak is reached by the k-th backward allocation
+            # (0: the peak is in the forward).
             "backward_peak_allocation": sum(1 for i in bwd if i <= at),
             "backward_net_at_peak": peak - sum(fwd)}
     return out
