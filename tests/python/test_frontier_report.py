@@ -1,7 +1,8 @@
 """The side by side's report (remat_torch.frontier_report), on hand-made
 rows whose answers are worked out below: which PyTorch points no remat
 point beats, remat at PyTorch's bytes budget by budget, and the report
-rendered again from a frontier.json (or refused, exit 2)."""
+rendered again from a frontier.json (or refused, exit 2); every published
+run's table in docs/ is what its raw rows render to."""
 
 import json
 import os
@@ -201,6 +202,29 @@ class RenderTest(unittest.TestCase):
             self.out, "frontier-m-step_ms.svg")))
         self.assertFalse(os.path.exists(os.path.join(
             self.out, "frontier-x-step_ms.svg")))
+
+    def test_published_tables_are_their_rows(self):
+        """Each docs/**/frontier.md is its frontier.json rendered by this
+        report, byte for byte: a table edited by hand, or rows changed
+        without rendering again, fail here. (The SVGs are not compared:
+        their style changed after the first runs.)"""
+        import glob
+        import shutil
+        docs = os.path.join(remat_helpers.SOURCE_DIR, "docs")
+        found = sorted(glob.glob(os.path.join(docs, "**", "frontier.json"),
+                                 recursive=True))
+        self.assertGreaterEqual(len(found), 10)
+        for path in found:
+            with self.subTest(run=os.path.relpath(path, docs)):
+                for name in os.listdir(self.out):
+                    os.remove(os.path.join(self.out, name))
+                shutil.copy(path, self.out)
+                self.assertEqual(self._main(self.out)[0], 0)
+                with open(os.path.join(self.out, "frontier.md")) as f:
+                    fresh = f.read()
+                with open(os.path.join(os.path.dirname(path),
+                                       "frontier.md")) as f:
+                    self.assertEqual(f.read(), fresh)
 
     def test_help_is_exit_0(self):
         rc, err, out = self._main("--help")
