@@ -36,13 +36,13 @@ _GUARD_KEY = "fusion_memory_timeline_peak_memory_pct_threshold"
 
 #: Inductor's layout optimization (``torch._inductor.config.
 #: layout_optimization``, on by default) in remat's compiles. Off: on
-#: timm's ResNet-18 (CPU, PyTorch's dp at 20%) the forward saved
-#: 43,979,520 B of channels-last weight copies, and turning it off lowered
-#: the measured step peak from 79,034,672 to 50,080,048 B (and the median
-#: step from 122 to 78 ms); on diffusers' U-Net it moved that plan's peak
-#: by +77,312 B and its step by -0.5 ms, and lowered remat's guarded plan
-#: at 60% from 7,013,912 to 5,639,704 B (test_partitioner's
-#: FusionGuardTest, 2-core Xeon).
+#: timm's ResNet-18 (CPU) the compiled forward saves 43,979,520 B of
+#: channels-last weight copies with it on and none with it off; remat's
+#: plan at 60% measured 73,575,336 B on and 50,067,880 B off
+#: (test_partitioner's LayoutTest, which prints both). In the fifth side
+#: by side (docs/compiler-pass-2026-12-07-layout/) PyTorch's dp at 20%
+#: measured 79,034,672 B and 130.0 ms under Inductor's defaults and
+#: 50,080,048 B and 85.1 ms under remat's settings (this and the guard).
 LAYOUT_OPTIMIZATION = False
 
 _LAYOUT_KEY = "layout_optimization"
