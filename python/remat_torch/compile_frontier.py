@@ -277,7 +277,7 @@ def at_pytorch_name(solver: str) -> str:
 
 
 def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
-              layout="remat"):
+              layout="remat", count_gradients=False):
     """(partitioner, budget, backend) of every variant of one model: PyTorch
     at each budget and solver under Inductor's defaults, and under remat's
     Inductor settings too (named ``...-guarded``) when it has any; then
@@ -286,7 +286,8 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
     remat's model (:func:`at_pytorch_name`, budget_reference="pytorch").
     remat's settings: the fusion guard unless ``guard`` is "none", layout
     optimization off when ``layout`` is "remat" (:data:`LAYOUT_OPTIMIZATION`;
-    "inductor": Inductor's default)."""
+    "inductor": Inductor's default). ``count_gradients``: remat's rows
+    count parameter gradients in its model (:class:`RematPartitioner`)."""
     out = []
     if guard != "none" and not has_fusion_guard():
         raise RuntimeError("this torch's Inductor has no fusion memory guard;"
@@ -304,7 +305,8 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
                             _pytorch_backend(b, solver, rec, patches)))
     common = dict(on_infeasible="least", cost=cost,
                   fusion_peak_guard=remat_guard,
-                  layout_optimization=remat_layout)
+                  layout_optimization=remat_layout,
+                  count_gradients=count_gradients)
     for b in sorted(set(budgets) | {1.0}):  # 1.0: remat's store-everything
         out.append(("remat", b, remat_backend(b, **common)))
     for solver in solvers if at_pytorch else ():
@@ -316,7 +318,7 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
 
 
 def run_model(name, budgets, solvers, repeats, log, guard="both",
-              at_pytorch=True, layout="remat"):
+              at_pytorch=True, layout="remat", count_gradients=False):
     """Every variant of one model (:func:`_variants`) compiled and metered
     for peak, then all timed together (:func:`_time_interleaved`)."""
     step, inputs = MODELS[name]()
@@ -325,7 +327,7 @@ def run_model(name, budgets, solvers, repeats, log, guard="both",
     # One cache entry per variant: each compile keeps its own.
     rec = _RecordingMinCut(cost)
     variants = _variants(budgets, solvers, guard, cost, rec, at_pytorch,
-                         layout)
+                         layout, count_gradients)
     rows, runs = [], []
     with torch._dynamo.config.patch(recompile_limit=len(variants) + 8,
                                     accumulated_recompile_limit=4096):
@@ -439,6 +441,11 @@ def main(argv=None) -> int:
                          "optimization off (no channels-last weight copies "
                          "saved for the backward); inductor: Inductor's "
                          "default, on (the runs before 2026-12-07's fifth)")
+    ap.add_argument("--count-gradients", action="store_true",
+                    help="remat's rows plan with parameter gradients counted "
+                         "from the group that computes them to the step's "
+                         "end (RematPartitioner's count_gradients; default: "
+                         "0 bytes, static memory outside the budget)")
     ap.add_argument("--no-remat-at-pytorch", action="store_true",
                     help="leave out the rows remat-at-pytorch[-SOLVER] "
                          "(remat planned at the bytes each solver's choice "
@@ -468,9 +475,11 @@ def main(argv=None) -> int:
         rows += run_model(name, budgets,
                           solvers if name in full else solvers[:1],
                           args.repeats, log, args.fusion_guard,
-                          not args.no_remat_at_pytorch, args.layout)
+                          not args.no_remat_at_pytorch, args.layout,
+                          args.count_gradients)
         doc = {"control": control, "cost": calibrate().describe(),
                "fusion_guard": args.fusion_guard, "layout": args.layout,
+               "count_gradients": args.count_gradients,
                "remat_at_pytorch": not args.no_remat_at_pytorch,
                "torch": torch.__version__,
                "threads": torch.get_num_threads(), "rows": rows}

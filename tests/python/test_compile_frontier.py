@@ -58,12 +58,22 @@ class VariantsTest(unittest.TestCase):
     ``inductor``): remat's always; PyTorch's a second time, named
     ``-guarded``, under the same settings whenever there are any."""
 
-    def _variants(self, guard, at_pytorch=True, layout="remat"):
+    def _variants(self, guard, at_pytorch=True, layout="remat", **kw):
         from remat_torch import compile_frontier as cf
         from remat_torch.partition_cost import calibrate
         return cf._variants([0.5], ["dp", "greedy"], guard, calibrate(),
                             cf._RecordingMinCut(calibrate()), at_pytorch,
-                            layout)
+                            layout, **kw)
+
+    def test_count_gradients_reaches_every_remat_row(self):
+        for flag in (False, True):
+            with self.subTest(count_gradients=flag):
+                got = [f.partitioner.count_gradients
+                       for p, _, f in self._variants("both",
+                                                     count_gradients=flag)
+                       if p.startswith("remat")]
+                # remat at 0.5 and 1.0, at each solver's bytes at 0.5.
+                self.assertEqual(got, [flag] * 4)
 
     def test_both(self):
         got = [(p, b, bool(f.inductor_patches))
