@@ -26,8 +26,8 @@ allocation op itself). For each compile it also prints
   start), i.e. the peak the partition itself implies before Inductor.
 
 ``--guard`` picks which compiles run under remat's Inductor settings (the
-fusion memory guard, and layout optimization off unless ``--layout
-inductor``): ``remat`` (default, as in the side by side's remat-at-pytorch
+fusion memory guard, layout optimization off unless ``--layout
+inductor``, buffer reuse off unless ``--buffer-reuse inductor``): ``remat`` (default, as in the side by side's remat-at-pytorch
 pairs), ``both`` (the pytorch-SOLVER-guarded rows) or ``none`` (Inductor's
 defaults, the runs before the guard).
 
@@ -48,8 +48,9 @@ import tempfile
 import torch
 
 from remat_torch import compile_frontier as cf
-from remat_torch.backend import (FUSION_PEAK_GUARD, LAYOUT_OPTIMIZATION,
-                                 inductor_patches, remat_backend)
+from remat_torch.backend import (BUFFER_REUSE, FUSION_PEAK_GUARD,
+                                 LAYOUT_OPTIMIZATION, inductor_patches,
+                                 remat_backend)
 from remat_torch.partition_cost import calibrate
 from remat_torch.partitioner import PYTORCH_SOLVERS
 from remat_torch.realise import computes
@@ -234,23 +235,25 @@ def probe(args, which):
     guard = FUSION_PEAK_GUARD if guarded else None
     layout = (LAYOUT_OPTIMIZATION if guarded and args.layout == "remat"
               else None)
+    reuse = (BUFFER_REUSE if guarded and args.buffer_reuse == "remat"
+             else None)
     if which == "pytorch":
         recorder = cf._RecordingMinCut(cost)
         backend = cf._pytorch_backend(args.fraction, args.solver, recorder,
-                                      inductor_patches(guard, layout))
+                                      inductor_patches(guard, layout, reuse))
         graphs = recorder.graphs
     else:
         backend = remat_backend(
             args.fraction, on_infeasible="least", cost=cost,
             fusion_peak_guard=guard, layout_optimization=layout,
-            budget_reference="pytorch", reference_solver=args.solver,
+            buffer_reuse=reuse, budget_reference="pytorch", reference_solver=args.solver,
             keep_files=workdir, count_gradients=args.count_gradients)
         graphs = backend.partitioner.graphs
     run, row = cf._compile(step, inputs, backend)
     run = marked(step, inputs, run.compiled)
     out = {"compile": which, "model": args.model, "fraction": args.fraction,
            "solver": args.solver, "fusion_guard": guard,
-           "layout_optimization": layout,
+           "layout_optimization": layout, "buffer_reuse": reuse,
            "measured_peak": row["peak_bytes"]}
     step.zero_grad(set_to_none=True)
     out["trace"] = peak_trace(run)
@@ -284,14 +287,20 @@ def main(argv=None):
     ap.add_argument("--guard", default="remat",
                     choices=("remat", "both", "none"),
                     help="which compiles run under remat's Inductor "
-                         "settings (the fusion memory guard and, with "
-                         "--layout remat, layout optimization off): "
+                         "settings (the fusion memory guard, layout "
+                         "optimization off with --layout remat, buffer "
+                         "reuse off with --buffer-reuse remat): "
                          "remat's (default), both, or none")
     ap.add_argument("--layout", default="remat",
                     choices=("remat", "inductor"),
                     help="remat (default): the guarded compiles turn "
                          "Inductor's layout optimization off; inductor: "
                          "they leave it on (Inductor's default)")
+    ap.add_argument("--buffer-reuse", default="remat",
+                    choices=("remat", "inductor"),
+                    help="remat (default): the guarded compiles turn "
+                         "Inductor's buffer reuse off; inductor: they leave "
+                         "it on (Inductor's default)")
     args = ap.parse_args(argv)
     if not 0 < args.fraction < 1:
         ap.error(f"fraction must be in (0, 1), got {args.fraction}")

@@ -1,7 +1,7 @@
 """remat's ``torch.compile`` backend: Inductor with
 :class:`~remat_torch.partitioner.RematPartitioner` as its joint-graph
-partitioner, compiled under Inductor's fusion memory guard and without
-Inductor's layout optimization.
+partitioner, compiled under Inductor's fusion memory guard, without
+Inductor's layout optimization and without its buffer reuse.
 
 The guard: remat's plan fixes what is live when, and a fusion that moves a
 kernel's write forward (Inductor's horizontal fusion of kernels that share
@@ -14,6 +14,14 @@ The layout: on a graph with convolutions Inductor's layout optimization
 converts the weights to channels-last in the forward and saves the
 converted copies for the backward, values that no partition chooses and no
 plan sees (docs/compiler-pass.md, "Inductor's weight copies").
+
+The reuse: Inductor's generated code keeps a dead buffer instead of
+freeing it when a later buffer of the same size can take its storage, so
+the buffer stays allocated from its last reader to that later kernel. It
+allows this when its own estimate of the graph's peak does not rise, an
+estimate of one graph that does not see what lies outside it (the
+gradients, the forward's saved values); the plan frees the value at its
+last reader (docs/compiler-pass.md, "Inductor's buffer reuse").
 """
 
 from __future__ import annotations
@@ -47,6 +55,16 @@ LAYOUT_OPTIMIZATION = False
 
 _LAYOUT_KEY = "layout_optimization"
 
+#: Inductor's buffer reuse (``torch._inductor.config.allow_buffer_reuse``,
+#: on by default) in remat's compiles. Off: each buffer is freed after its
+#: last reader, as the plan assumes. On timm's ViT (4 blocks, CPU) remat's
+#: store-all plan measured 10,755,776 B with it on and 9,614,576 B off
+#: (test_partitioner's BufferReuseTest prints both): a dead 798,720 B MLP
+#: gradient kept through the attention backward for the next block's.
+BUFFER_REUSE = False
+
+_REUSE_KEY = "allow_buffer_reuse"
+
 
 def has_fusion_guard() -> bool:
     """Whether this torch's Inductor has the fusion memory guard."""
@@ -67,28 +85,31 @@ def check_guard(fusion_peak_guard) -> None:
                          f"number at least 0 (got {fusion_peak_guard!r})")
 
 
-def check_layout(layout_optimization) -> None:
-    """Raises ValueError naming ``layout_optimization`` unless it is None
-    or a bool."""
-    if layout_optimization is not None and not isinstance(
-            layout_optimization, bool):
-        raise ValueError(f"layout_optimization must be None, True or False "
-                         f"(got {layout_optimization!r})")
+def check_switch(name: str, value) -> None:
+    """Raises ValueError naming the setting ``name`` and ``value`` unless
+    ``value`` is None or a bool."""
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{name} must be None, True or False "
+                         f"(got {value!r})")
 
 
-def inductor_patches(fusion_peak_guard, layout_optimization=None) -> dict:
+def inductor_patches(fusion_peak_guard, layout_optimization=None,
+                     buffer_reuse=None) -> dict:
     """Inductor settings for a compile under ``fusion_peak_guard`` (checked
     by :func:`check_guard`; nothing for None or a torch without the
-    setting, :func:`has_fusion_guard`) and with ``layout_optimization``
-    (checked by :func:`check_layout`; nothing for None, Inductor's
-    default)."""
+    setting, :func:`has_fusion_guard`), with ``layout_optimization`` and
+    with ``buffer_reuse`` (each checked by :func:`check_switch`; nothing
+    for None, Inductor's default)."""
     check_guard(fusion_peak_guard)
-    check_layout(layout_optimization)
+    check_switch("layout_optimization", layout_optimization)
+    check_switch("buffer_reuse", buffer_reuse)
     out = {}
     if fusion_peak_guard is not None and has_fusion_guard():
         out[_GUARD_KEY] = float(fusion_peak_guard)
     if layout_optimization is not None:
         out[_LAYOUT_KEY] = layout_optimization
+    if buffer_reuse is not None:
+        out[_REUSE_KEY] = buffer_reuse
     return out
 
 
@@ -112,6 +133,7 @@ def inductor_backend(partitioner, patches: dict):
 def remat_backend(budget, on_infeasible: str = "raise",
                   fusion_peak_guard: float | None = FUSION_PEAK_GUARD,
                   layout_optimization: bool | None = LAYOUT_OPTIMIZATION,
+                  buffer_reuse: bool | None = BUFFER_REUSE,
                   **options):
     """A ``torch.compile`` backend: Inductor with remat as its partitioner.
 
@@ -125,13 +147,16 @@ def remat_backend(budget, on_infeasible: str = "raise",
     not check; ValueError for anything but None or a finite number >= 0).
     ``layout_optimization``: Inductor's layout optimization on or off (see
     :data:`LAYOUT_OPTIMIZATION`; None leaves Inductor's default, on;
-    ValueError for anything but None or a bool).
+    ValueError for anything but None or a bool). ``buffer_reuse``:
+    Inductor's buffer reuse on or off (see :data:`BUFFER_REUSE`; None, True
+    and False as for the layout).
     The backend's ``partitioner`` attribute holds the
     :class:`RematPartitioner`, whose ``reports`` and ``graphs`` describe
     each compiled graph; ``inductor_patches`` the settings it compiles
     under.
     """
-    patches = inductor_patches(fusion_peak_guard, layout_optimization)
+    patches = inductor_patches(fusion_peak_guard, layout_optimization,
+                               buffer_reuse)
     # Calibrate now, not inside the compile (its worker threads load the CPU).
     options.setdefault("cost", calibrate())
     partitioner = RematPartitioner(budget, on_infeasible=on_infeasible,

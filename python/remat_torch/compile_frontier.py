@@ -16,13 +16,15 @@ under
 
 for b in 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98 and 1.0 (PyTorch's default;
 remat's store-everything plan). remat's backend compiles under Inductor's
-fusion memory guard (:data:`remat_torch.backend.FUSION_PEAK_GUARD`) and
-with Inductor's layout optimization off
-(:data:`remat_torch.backend.LAYOUT_OPTIMIZATION`); so that these settings
+fusion memory guard (:data:`remat_torch.backend.FUSION_PEAK_GUARD`), with
+Inductor's layout optimization off
+(:data:`remat_torch.backend.LAYOUT_OPTIMIZATION`) and its buffer reuse off
+(:data:`remat_torch.backend.BUFFER_REUSE`); so that these settings
 are not counted as the partitioner's win, PyTorch's partitioner runs both
 with Inductor's defaults and under the same settings (rows
 ``pytorch-SOLVER-guarded``; ``--fusion-guard none``: no guard anywhere,
-``--layout inductor``: Inductor's layout everywhere). It measures
+``--layout inductor``: Inductor's layout everywhere, ``--buffer-reuse
+inductor``: Inductor's buffer reuse everywhere). It measures
 
 - the step's memory peak above what was allocated before it, from the
   profiler's allocation records (``profile_memory=True``: every allocation
@@ -56,8 +58,8 @@ import torch
 from .export import write_text
 from .frontier_report import write_report
 from .partition_cost import allocation_peak, calibrate
-from .backend import (FUSION_PEAK_GUARD, LAYOUT_OPTIMIZATION, has_fusion_guard,
-                      inductor_patches, remat_backend)
+from .backend import (BUFFER_REUSE, FUSION_PEAK_GUARD, LAYOUT_OPTIMIZATION,
+                      has_fusion_guard, inductor_patches, remat_backend)
 
 BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 SOLVERS = ("dp", "greedy", "ilp")
@@ -277,7 +279,7 @@ def at_pytorch_name(solver: str) -> str:
 
 
 def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
-              layout="remat", count_gradients=False):
+              layout="remat", count_gradients=False, reuse="remat"):
     """(partitioner, budget, backend) of every variant of one model: PyTorch
     at each budget and solver under Inductor's defaults, and under remat's
     Inductor settings too (named ``...-guarded``) when it has any; then
@@ -286,7 +288,8 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
     remat's model (:func:`at_pytorch_name`, budget_reference="pytorch").
     remat's settings: the fusion guard unless ``guard`` is "none", layout
     optimization off when ``layout`` is "remat" (:data:`LAYOUT_OPTIMIZATION`;
-    "inductor": Inductor's default). ``count_gradients``: remat's rows
+    "inductor": Inductor's default), buffer reuse off when ``reuse`` is
+    "remat" (:data:`BUFFER_REUSE`; "inductor": on). ``count_gradients``: remat's rows
     count parameter gradients in its model (:class:`RematPartitioner`)."""
     out = []
     if guard != "none" and not has_fusion_guard():
@@ -294,10 +297,9 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
                            " run with --fusion-guard none")
     remat_guard = None if guard == "none" else FUSION_PEAK_GUARD
     remat_layout = LAYOUT_OPTIMIZATION if layout == "remat" else None
-    settings = [("", None)]
-    if inductor_patches(remat_guard, remat_layout):
-        settings.append(("-guarded",
-                         inductor_patches(remat_guard, remat_layout)))
+    remat_reuse = BUFFER_REUSE if reuse == "remat" else None
+    patches = inductor_patches(remat_guard, remat_layout, remat_reuse)
+    settings = [("", None)] + ([("-guarded", patches)] if patches else [])
     for suffix, patches in settings:
         for b in sorted(set(budgets) | {1.0}):
             for solver in (solvers if b < 1.0 else ("dp",)):
@@ -305,7 +307,7 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
                             _pytorch_backend(b, solver, rec, patches)))
     common = dict(on_infeasible="least", cost=cost,
                   fusion_peak_guard=remat_guard,
-                  layout_optimization=remat_layout,
+                  layout_optimization=remat_layout, buffer_reuse=remat_reuse,
                   count_gradients=count_gradients)
     for b in sorted(set(budgets) | {1.0}):  # 1.0: remat's store-everything
         out.append(("remat", b, remat_backend(b, **common)))
@@ -318,7 +320,8 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
 
 
 def run_model(name, budgets, solvers, repeats, log, guard="both",
-              at_pytorch=True, layout="remat", count_gradients=False):
+              at_pytorch=True, layout="remat", count_gradients=False,
+              reuse="remat"):
     """Every variant of one model (:func:`_variants`) compiled and metered
     for peak, then all timed together (:func:`_time_interleaved`)."""
     step, inputs = MODELS[name]()
@@ -327,7 +330,7 @@ def run_model(name, budgets, solvers, repeats, log, guard="both",
     # One cache entry per variant: each compile keeps its own.
     rec = _RecordingMinCut(cost)
     variants = _variants(budgets, solvers, guard, cost, rec, at_pytorch,
-                         layout, count_gradients)
+                         layout, count_gradients, reuse)
     rows, runs = [], []
     with torch._dynamo.config.patch(recompile_limit=len(variants) + 8,
                                     accumulated_recompile_limit=4096):
@@ -441,6 +444,13 @@ def main(argv=None) -> int:
                          "optimization off (no channels-last weight copies "
                          "saved for the backward); inductor: Inductor's "
                          "default, on (the runs before 2026-12-07's fifth)")
+    ap.add_argument("--buffer-reuse", choices=("remat", "inductor"),
+                    default="remat",
+                    help="remat (default): remat's compiles and the "
+                         "-guarded rows run with Inductor's buffer reuse "
+                         "off (a dead buffer is freed, not kept for a later "
+                         "one of its size); inductor: on (the runs before "
+                         "2026-12-07's sixth)")
     ap.add_argument("--count-gradients", action="store_true",
                     help="remat's rows plan with parameter gradients counted "
                          "from the group that computes them to the step's "
@@ -476,9 +486,10 @@ def main(argv=None) -> int:
                           solvers if name in full else solvers[:1],
                           args.repeats, log, args.fusion_guard,
                           not args.no_remat_at_pytorch, args.layout,
-                          args.count_gradients)
+                          args.count_gradients, args.buffer_reuse)
         doc = {"control": control, "cost": calibrate().describe(),
                "fusion_guard": args.fusion_guard, "layout": args.layout,
+               "buffer_reuse": args.buffer_reuse,
                "count_gradients": args.count_gradients,
                "remat_at_pytorch": not args.no_remat_at_pytorch,
                "torch": torch.__version__,

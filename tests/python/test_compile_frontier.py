@@ -54,8 +54,8 @@ class InterleavedTimingTest(unittest.TestCase):
 @unittest.skipUnless(HAVE, "torch not installed")
 class VariantsTest(unittest.TestCase):
     """Which compiles run under remat's Inductor settings (the fusion
-    guard but with ``none``, layout optimization off but with
-    ``inductor``): remat's always; PyTorch's a second time, named
+    guard but with ``none``, layout optimization and buffer reuse off but
+    with ``inductor``): remat's always; PyTorch's a second time, named
     ``-guarded``, under the same settings whenever there are any."""
 
     def _variants(self, guard, at_pytorch=True, layout="remat", **kw):
@@ -95,19 +95,24 @@ class VariantsTest(unittest.TestCase):
                                 ("pytorch", "dp"), ("pytorch", "greedy")])
 
     def test_none(self):
-        got = self._variants("none", at_pytorch=False, layout="inductor")
+        got = self._variants("none", at_pytorch=False, layout="inductor",
+                             reuse="inductor")
         self.assertEqual([p for p, _, _ in got], ["pytorch-dp",
                          "pytorch-greedy", "pytorch-dp", "remat", "remat"])
         self.assertEqual([f.inductor_patches for _, _, f in got], [{}] * 5)
 
     def test_guarded_rows_share_remats_settings(self):
         guard = "fusion_memory_timeline_peak_memory_pct_threshold"
-        for fusion, layout, want in (
-                ("both", "remat", {guard: 0.0, "layout_optimization": False}),
-                ("both", "inductor", {guard: 0.0}),
-                ("none", "remat", {"layout_optimization": False})):
-            with self.subTest(fusion=fusion, layout=layout):
-                got = self._variants(fusion, at_pytorch=False, layout=layout)
+        layout, reuse = "layout_optimization", "allow_buffer_reuse"
+        for args, want in (
+                (("both", "remat", "remat"),
+                 {guard: 0.0, layout: False, reuse: False}),
+                (("both", "inductor", "remat"), {guard: 0.0, reuse: False}),
+                (("both", "remat", "inductor"), {guard: 0.0, layout: False}),
+                (("none", "remat", "remat"), {layout: False, reuse: False})):
+            with self.subTest(args=args):
+                got = self._variants(args[0], at_pytorch=False,
+                                     layout=args[1], reuse=args[2])
                 patches = {p: f.inductor_patches for p, _, f in got}
                 self.assertEqual(patches["remat"], want)
                 self.assertEqual(patches["pytorch-dp-guarded"], want)
