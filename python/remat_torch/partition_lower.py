@@ -15,6 +15,12 @@ One remat node per *group* of FX nodes:
   group), and its time is that of one kernel over its boundary. Groups are
   in-trees: every member but the root has one reader, inside the group, so
   the group graph stays acyclic.
+- **a product read only by an add** (``add(mm(a, b), c)``) joins the add's
+  group: Inductor rewrites the pair to ``addmm`` at the add's place
+  (:func:`addmm_reader`). GPT-2's tied embedding gradient is such a pair:
+  the output projection's weight gradient, an ``mm`` of the logits
+  gradient, is added to the embedding's gradient at the end of the
+  backward, and the logits gradient lives until there.
 
 Phases: a node that depends on a ``tangents`` input is backward; every other
 node is forward (including the forward-only values that only the backward
@@ -189,7 +195,40 @@ def _union_find_groups(nodes, storage_of, consumers, phase_bw, apart=()):
             ru, rv = find(u), find(v)
             if ru is not rv:
                 root[ru] = rv
+    for u in nodes:
+        v = addmm_reader(u, consumers, phase_bw) if u in root else None
+        if v is not None and v in root and find(u) is not find(v):
+            root[find(u)] = find(v)
     return {n: find(n) for n in root}
+
+
+def addmm_reader(u: fx.Node, consumers, phase_bw) -> fx.Node | None:
+    """The ``add`` that Inductor's post-grad ``addmm`` pattern merges the
+    ``mm`` ``u`` into, or None. The pattern (``addmm`` and
+    ``is_valid_addmm_fusion`` in torch/_inductor/fx_passes/post_grad.py) is
+    ``add(mm(a, b), c)`` in either order, the ``mm`` read only there and
+    ``c`` a tensor of the same dtype that expands to the product's shape;
+    on the CPU ``should_prefer_unfused_addmm`` never holds. Inductor then
+    runs the product at the add, so ``a`` and ``b`` live until there and
+    the product is never a buffer of its own: one group, at the add."""
+    if u.target is not torch.ops.aten.mm.default or len(consumers[u]) != 1:
+        return None
+    (v,) = consumers[u]
+    if not isinstance(v, fx.Node) or v.target is not torch.ops.aten.add.Tensor:
+        return None
+    if v.kwargs.get("alpha", 1) != 1 or list(v.args[:2]).count(u) != 1:
+        return None
+    other = v.args[1] if v.args[0] is u else v.args[0]
+    vals = [getattr(x, "meta", {}).get("val") for x in (other, u, *u.args)]
+    if not all(isinstance(x, torch.Tensor) for x in vals):
+        return None
+    if len({x.dtype for x in vals}) != 1 or (u in phase_bw) != (v in phase_bw):
+        return None
+    try:
+        shape = torch.broadcast_shapes(vals[0].shape, vals[1].shape)
+    except RuntimeError:
+        return None
+    return v if tuple(shape) == tuple(vals[1].shape) else None
 
 
 def _consumers(nodes, storage_of):

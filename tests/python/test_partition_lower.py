@@ -1,4 +1,5 @@
-"""Which cheap forward groups the lowering inlines into the backward
+"""Which cheap forward groups the lowering inlines into the backward, and
+which products join an add's group as Inductor's ``addmm``
 (remat_torch.partition_lower, issue 15).
 
 Three small models, each traced by torch.compile to its real joint graph
@@ -17,6 +18,11 @@ Three small models, each traced by torch.compile to its real joint graph
   inlined and the backward reads the statistics' group; with every input
   counted large (``LARGE_INPUT_SHARE`` 0, the negative control) it stays
   a group the backward reads.
+
+AddmmTest: a model whose logits go through its embedding's weight (GPT-2's
+tying) has one ``mm`` read only by an ``add`` in its backward, and the
+lowering's count of such pairs must equal the ``addmm`` count in
+Inductor's own post-grad backward (one; none without the tying).
 """
 
 import operator
@@ -192,6 +198,92 @@ class InliningTest(unittest.TestCase):
             low = _lowered(_Norm(), torch.randn(8, 16))
         norm = low.group_of[_forward_node(low, "sub")]
         self.assertTrue(_backward_reads(low, norm))
+
+
+if HAVE:
+    class _Tied(torch.nn.Module):
+        """Logits through the embedding's own weight (GPT-2's tying): the
+        weight's gradient adds the projection's ``mm`` to the embedding's
+        gradient. ``tied=False`` (the negative control) projects with a
+        weight of its own."""
+
+        def __init__(self, tied=True):
+            super().__init__()
+            self.emb = torch.nn.Embedding(64, 16)
+            self.lin = torch.nn.Linear(16, 16)
+            self.out = (self.emb.weight if tied else
+                        torch.nn.Parameter(torch.randn(64, 16)))
+
+        def forward(self, ids):
+            h = self.lin(self.emb(ids))
+            return (h @ self.out.t()).logsumexp(-1).sum()
+
+
+def _inductor_backward_addmms(model, x):
+    """How many ``addmm`` Inductor's post-grad passes leave in the
+    compiled backward (the graph with tangents), read by a custom post
+    pass: the meter of AddmmTest, which the lowering does not control."""
+    from torch._inductor import config as inductor_config
+    from torch._inductor.custom_graph_pass import CustomGraphPass
+    counts = []
+
+    class Count(CustomGraphPass):
+        def __call__(self, graph):
+            if any("tangents" in str(n.target) for n in graph.nodes
+                   if n.op == "placeholder"):
+                counts.append(sum(
+                    1 for n in graph.nodes
+                    if n.target is torch.ops.aten.addmm.default))
+
+        def uuid(self):
+            return None
+    torch._dynamo.reset()
+    with inductor_config.patch(post_grad_custom_post_pass=Count(),
+                               fx_graph_cache=False):
+        torch.compile(model, fullgraph=True)(x).backward()
+    torch._dynamo.reset()
+    return counts
+
+
+@unittest.skipUnless(HAVE, "torch not installed")
+class AddmmTest(unittest.TestCase):
+    """A product read only by an add joins the add's group, as Inductor
+    rewrites the pair to ``addmm`` at the add (partition_lower.
+    addmm_reader); Inductor's own post-grad backward is the count to
+    match."""
+
+    def _merged(self, low):
+        return [g for g in low.groups.values() if g.phase == "backward"
+                and any(m.target is torch.ops.aten.mm.default
+                        for m in g.members)
+                and any(m.target is torch.ops.aten.add.Tensor
+                        for m in g.members)]
+
+    def test_tied_weight_gradient_is_one_group_at_the_add(self):
+        ids = torch.randint(0, 64, (4, 8))
+        low = _lowered(_Tied(), ids)
+        merged = self._merged(low)
+        self.assertEqual([len(merged)], _inductor_backward_addmms(
+            _Tied(), ids))
+        self.assertEqual(len(merged), 1)
+        # The group reads the mm's operands (the logits gradient among
+        # them), so the model keeps them until the add.
+        (mm,) = [m for m in merged[0].members
+                 if m.target is torch.ops.aten.mm.default]
+        operands = {low.group_of[a] for a in mm.all_input_nodes
+                    if a in low.group_of}
+        self.assertTrue(operands)
+        self.assertLessEqual(operands, set(merged[0].inputs))
+        self.assertIn("backward",
+                      {low.groups[g].phase for g in operands})
+
+    def test_negative_control_untied_has_no_pair(self):
+        ids = torch.randint(0, 64, (4, 8))
+        low = _lowered(_Tied(tied=False), ids)
+        self.assertEqual([len(self._merged(low))],
+                         _inductor_backward_addmms(_Tied(tied=False), ids))
+        self.assertEqual(self._merged(low), [])
+
 
 if __name__ == "__main__":
     unittest.main()
