@@ -64,6 +64,17 @@ from .backend import (BUFFER_REUSE, FUSION_PEAK_GUARD, LAYOUT_OPTIMIZATION,
 BUDGETS = (0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.98)
 SOLVERS = ("dp", "greedy", "ilp")
 
+#: The switches between remat's Inductor settings and Inductor's default,
+#: with what each choice means (the command line's --help).
+SETTING_FLAGS = (
+    ("--layout", "Inductor's layout optimization off (no channels-last "
+     "weight copies saved for the backward)",
+     "Inductor's default, on (the runs before 2026-12-07's fifth)"),
+    ("--buffer-reuse", "Inductor's buffer reuse off (a dead buffer is "
+     "freed, not kept for a later one of its size)",
+     "Inductor's default, on (the runs before 2026-12-07's sixth)"),
+)
+
 
 # -- models -------------------------------------------------------------------
 class _Step(torch.nn.Module):
@@ -437,20 +448,11 @@ def main(argv=None) -> int:
                          "and with it (rows pytorch-SOLVER-guarded); none: "
                          "neither (Inductor's defaults, the runs before "
                          "2026-12-07's second)")
-    ap.add_argument("--layout", choices=("remat", "inductor"),
-                    default="remat",
-                    help="remat (default): remat's compiles and the "
-                         "-guarded rows run with Inductor's layout "
-                         "optimization off (no channels-last weight copies "
-                         "saved for the backward); inductor: Inductor's "
-                         "default, on (the runs before 2026-12-07's fifth)")
-    ap.add_argument("--buffer-reuse", choices=("remat", "inductor"),
-                    default="remat",
-                    help="remat (default): remat's compiles and the "
-                         "-guarded rows run with Inductor's buffer reuse "
-                         "off (a dead buffer is freed, not kept for a later "
-                         "one of its size); inductor: on (the runs before "
-                         "2026-12-07's sixth)")
+    for flag, remat, inductor in SETTING_FLAGS:
+        ap.add_argument(flag, choices=("remat", "inductor"), default="remat",
+                        help=f"remat (default): remat's compiles and the "
+                             f"-guarded rows run with {remat}; inductor: "
+                             f"{inductor}")
     ap.add_argument("--count-gradients", action="store_true",
                     help="remat's rows plan with parameter gradients counted "
                          "from the group that computes them to the step's "

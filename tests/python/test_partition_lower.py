@@ -42,7 +42,6 @@ def _lowered(model, x):
     test reads groups, not times)."""
     from torch._functorch.partitioners import (
         min_cut_rematerialization_partition)
-    from torch._inductor import config as inductor_config
     from torch._inductor.custom_graph_pass import CustomPartitionerFn
     from remat_torch.partition_cost import CostModel
     from remat_torch.partition_lower import (lower_joint_graph,
@@ -60,12 +59,18 @@ def _lowered(model, x):
 
         def uuid(self):
             return None
+    _compile_once(model, x, custom_partitioner_fn=Capture())
+    return out["lowered"]
+
+
+def _compile_once(model, x, **patches):
+    """One compiled step (forward and backward) of ``model`` on ``x`` under
+    the Inductor settings ``patches``, no cache, between dynamo resets."""
+    from torch._inductor import config as inductor_config
     torch._dynamo.reset()
-    with inductor_config.patch(custom_partitioner_fn=Capture(),
-                               fx_graph_cache=False):
+    with inductor_config.patch(fx_graph_cache=False, **patches):
         torch.compile(model, fullgraph=True)(x).backward()
     torch._dynamo.reset()
-    return out["lowered"]
 
 
 def _forward_node(lowered, packet):
@@ -223,7 +228,6 @@ def _inductor_backward_addmms(model, x):
     """How many ``addmm`` Inductor's post-grad passes leave in the
     compiled backward (the graph with tangents), read by a custom post
     pass: the meter of AddmmTest, which the lowering does not control."""
-    from torch._inductor import config as inductor_config
     from torch._inductor.custom_graph_pass import CustomGraphPass
     counts = []
 
@@ -237,11 +241,7 @@ def _inductor_backward_addmms(model, x):
 
         def uuid(self):
             return None
-    torch._dynamo.reset()
-    with inductor_config.patch(post_grad_custom_post_pass=Count(),
-                               fx_graph_cache=False):
-        torch.compile(model, fullgraph=True)(x).backward()
-    torch._dynamo.reset()
+    _compile_once(model, x, post_grad_custom_post_pass=Count())
     return counts
 
 
