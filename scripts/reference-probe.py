@@ -246,7 +246,8 @@ def probe(args, which):
         backend = remat_backend(
             args.fraction, on_infeasible="least", cost=cost,
             fusion_peak_guard=guard, layout_optimization=layout,
-            buffer_reuse=reuse, budget_reference="pytorch", reference_solver=args.solver,
+            buffer_reuse=reuse, budget_reference="pytorch",
+            reference_solver=args.solver,
             keep_files=workdir, count_gradients=args.count_gradients)
         graphs = backend.partitioner.graphs
     run, row = cf._compile(step, inputs, backend)
@@ -291,16 +292,10 @@ def main(argv=None):
                          "optimization off with --layout remat, buffer "
                          "reuse off with --buffer-reuse remat): "
                          "remat's (default), both, or none")
-    ap.add_argument("--layout", default="remat",
-                    choices=("remat", "inductor"),
-                    help="remat (default): the guarded compiles turn "
-                         "Inductor's layout optimization off; inductor: "
-                         "they leave it on (Inductor's default)")
-    ap.add_argument("--buffer-reuse", default="remat",
-                    choices=("remat", "inductor"),
-                    help="remat (default): the guarded compiles turn "
-                         "Inductor's buffer reuse off; inductor: they leave "
-                         "it on (Inductor's default)")
+    for flag, remat, inductor in cf.SETTING_FLAGS:  # the side by side's
+        ap.add_argument(flag, default="remat", choices=("remat", "inductor"),
+                        help=f"remat (default): the guarded compiles run "
+                             f"with {remat}; inductor: {inductor}")
     args = ap.parse_args(argv)
     if not 0 < args.fraction < 1:
         ap.error(f"fraction must be in (0, 1), got {args.fraction}")

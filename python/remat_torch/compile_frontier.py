@@ -300,8 +300,9 @@ def _variants(budgets, solvers, guard, cost, rec, at_pytorch=True,
     remat's settings: the fusion guard unless ``guard`` is "none", layout
     optimization off when ``layout`` is "remat" (:data:`LAYOUT_OPTIMIZATION`;
     "inductor": Inductor's default), buffer reuse off when ``reuse`` is
-    "remat" (:data:`BUFFER_REUSE`; "inductor": on). ``count_gradients``: remat's rows
-    count parameter gradients in its model (:class:`RematPartitioner`)."""
+    "remat" (:data:`BUFFER_REUSE`; "inductor": on). ``count_gradients``:
+    remat's rows count parameter gradients in its model
+    (:class:`RematPartitioner`)."""
     out = []
     if guard != "none" and not has_fusion_guard():
         raise RuntimeError("this torch's Inductor has no fusion memory guard;"

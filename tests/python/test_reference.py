@@ -234,7 +234,9 @@ class ReferenceProbeScriptTest(unittest.TestCase):
                            (["gpt2", "0.4", "--solver", "knapsack"],
                             "knapsack"),
                            (["bert", "0.4"], "bert"),
-                           (["gpt2", "0.4", "--layout", "nchw"], "nchw")):
+                           (["gpt2", "0.4", "--layout", "nchw"], "nchw"),
+                           (["gpt2", "0.4", "--buffer-reuse", "off"],
+                            "off")):
             with self.subTest(args=args):
                 res = self._run(*args)
                 self.assertEqual(res.returncode, 2)
