@@ -143,6 +143,13 @@ class UsageErrorTest(unittest.TestCase):
         self.assertIn("--models: unknown llama", self._usage(
             "--models", "gpt2,llama"))
 
+    def test_unknown_setting_choice(self):
+        for flag in ("--layout", "--buffer-reuse"):
+            with self.subTest(flag=flag):
+                err = self._usage(flag, "off")
+                self.assertIn(flag, err)
+                self.assertIn("'off'", err)
+
     def test_unknown_solver(self):
         self.assertIn("--solvers: unknown knap", self._usage(
             "--solvers", "knap"))
