@@ -40,7 +40,11 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
                                          const ChainDPOptions &O,
                                          unsigned Slots, bool ExactFallback);
 static Expected<ChainDPResult> exactResult(const Chain &C, uint64_t Budget,
-                                           const chaindp::Tables &T);
+                                           const chaindp::Tables &T,
+                                           double Bound);
+static double opsTime(const Chain &C, const std::vector<ChainOp> &Ops);
+static chaindp::DenseOptions denseOptions(const Chain &C,
+                                          const ChainDPOptions &O);
 
 // Every stride's estimate is Fixed + Slots * PerSlot seconds. Stride 1 is
 // fitted on issue-18 chains (one thread, CPU time of the rounded-up pass,
@@ -117,22 +121,93 @@ static Error checkSlotsMemory(const DPChain &Rounded, uint64_t Units,
   return checkTableBytes("optimal", Need, Cap, Rounded.L, Advice);
 }
 
+/// The rounded-up pass of planSlots: the grid and its plan (none when
+/// rounding lost every plan).
+struct SlotsUp {
+  uint64_t Unit = 1, Units = 0;
+  DenseOptions DO;
+  std::optional<DenseResult> Up;
+};
+
+static Expected<SlotsUp> slotsUp(const Chain &C, const ChainDPOptions &O,
+                                 unsigned Slots) {
+  SlotsUp S;
+  S.Unit = std::max<uint64_t>(1, O.BudgetBytes / Slots);
+  S.Units = O.BudgetBytes / S.Unit;
+  S.DO = denseOptions(C, O);
+  DPChain Rounded = roundedChain(C, S.Unit, true);
+  if (Error E =
+          checkSlotsMemory(Rounded, S.Units, Slots, S.DO, O.MaxTableBytes))
+    return E;
+  S.Up = planDense(Rounded, S.Units, S.DO);
+  return S;
+}
+
+/// Whether the exact DP is pruned with a plan's time on \p C.
+static bool prunesExact(const Chain &C, const ChainDPOptions &O) {
+  return O.ExactBoundFromStages > 0 && C.size() >= O.ExactBoundFromStages;
+}
+
+/// A plan's time for the exact DP to prune with (Tables' UpperBound), and
+/// the estimated seconds spent finding it.
+struct ExactBound {
+  double Time = std::numeric_limits<double>::infinity();
+  double Seconds = 0;
+};
+
+/// The bound for the exact DP on chains of at least ExactBoundFromStages
+/// stages: the time, summed exactly from its ops, of the plan the
+/// rounded-up pass at ExactBoundSlots slots finds. Its sizes are at least
+/// the chain's, so it is a plan of the chain within the budget, and no
+/// optimum is slower. Infinity (no pruning) on shorter chains, where the
+/// exact DP is quick, when its tables would not fit the cap, or when
+/// rounding lost every plan.
+static ExactBound exactBound(const Chain &C, const ChainDPOptions &O) {
+  unsigned Slots = std::max(1u, O.ExactBoundSlots);
+  if (!prunesExact(C, O))
+    return {};
+  ExactBound B;
+  Expected<SlotsUp> S = slotsUp(C, O, Slots);
+  if (!S) {
+    consumeError(S.takeError());
+    return B;
+  }
+  // One pass of the two estimateSlotsSeconds counts.
+  B.Seconds = estimateSlotsSeconds(C.size(), Slots) / 2;
+  if (S->Up)
+    B.Time = opsTime(C, S->Up->Ops);
+  return B;
+}
+
 static Expected<ChainDPResult>
 planExact(const Chain &C, const ChainDPOptions &O, uint64_t WorkLimit) {
   uint64_t Budget = O.BudgetBytes;
   if (Error E = checkTableBytes("optimal", exactTablesBytes(C.size()),
                                 O.MaxTableBytes, C.size(), NoTablesAdvice))
     return E;
-  Tables T(exactChain(C), Budget, WorkLimit);
+  ExactBound B = exactBound(C, O);
+  Tables T(exactChain(C), Budget, WorkLimit, B.Time);
   if (T.aborted())
     return planSlots(C, O, fallbackSlots(O), /*ExactFallback=*/false);
-  return exactResult(C, Budget, T);
+  Expected<ChainDPResult> R = exactResult(C, Budget, T, B.Time);
+  if (R)
+    R->EstimatedSeconds += B.Seconds;
+  return R;
 }
 
-/// The plan of finished exact tables within \p Budget.
+/// The plan of finished exact tables within \p Budget, pruned with
+/// \p Bound (infinity: not pruned).
 static Expected<ChainDPResult> exactResult(const Chain &C, uint64_t Budget,
-                                           const Tables &T) {
+                                           const Tables &T, double Bound) {
   std::optional<Point> P = T.best(Budget);
+  // A bound is the time of a plan within the budget: pruning with it can
+  // lose no optimum. Anything else is a bug, reported.
+  if (Bound != std::numeric_limits<double>::infinity() &&
+      (!P || P->Time > Bound * (1 + 1e-9)))
+    return internalError(fmt::format(
+        "the exact chain DP pruned with the time {} of a plan within {} "
+        "bytes found {}",
+        Bound, Budget, P ? fmt::format("the slower {}", P->Time) : "no plan"));
   if (!P)
     return make_error<InfeasibleBudgetError>("optimal", Budget,
                                              minFeasibleChainBudget(C));
@@ -245,33 +320,29 @@ static Expected<ChainDPResult> replanWithoutPlan(const Chain &C,
 // rounded down with the same budget relax every constraint instead, so that
 // table's optimum is a lower bound on the exact one: the difference bounds
 // the gap.
-static Expected<ChainDPResult> planSlots(const Chain &C,
-                                         const ChainDPOptions &O,
-                                         unsigned Slots, bool ExactFallback) {
-  uint64_t Budget = O.BudgetBytes;
-  uint64_t Unit = Budget / Slots;
-  if (Unit <= 1) // Bytes are already coarser than the slots: exact.
-    Unit = 1;
-  uint64_t Units = Budget / Unit;
-  DenseOptions DO = denseOptions(C, O);
+
+/// The plan of a rounded-up pass, with the gap bound of its rounded-down
+/// pass (over every stage) or against the store-all time (with a stride).
+static Expected<ChainDPResult> slotsResult(const Chain &C,
+                                           const ChainDPOptions &O,
+                                           unsigned Slots, SlotsUp S,
+                                           bool ExactFallback) {
+  if (!S.Up)
+    return replanWithoutPlan(C, O, Slots, S.Unit, ExactFallback);
+  DenseResult &Up = *S.Up;
   unsigned Stride = std::max(1u, O.SplitStride);
-  DPChain Rounded = roundedChain(C, Unit, true);
-  if (Error E = checkSlotsMemory(Rounded, Units, Slots, DO, O.MaxTableBytes))
-    return E;
-  std::optional<DenseResult> Up = planDense(Rounded, Units, DO);
-  if (!Up)
-    return replanWithoutPlan(C, O, Slots, Unit, ExactFallback);
   ChainDPResult R;
-  R.TableBytes = Up->TableBytes;
+  R.TableBytes = Up.TableBytes;
   double Lower = leastTime(C);
   if (Stride == 1)
-    if (Error E = lowerBound(C, Unit, Units, Slots, DO, Lower, R.TableBytes))
+    if (Error E = lowerBound(C, S.Unit, S.Units, Slots, S.DO, Lower,
+                             R.TableBytes))
       return E;
-  R.Ops = std::move(Up->Ops);
+  R.Ops = std::move(Up.Ops);
   // In single precision the tables' time is only near the plan's: sum it
   // exactly, and lower the bound by the rounding allowance.
-  R.Time = Up->Slack > 0 ? opsTime(C, R.Ops) : Up->Time;
-  R.PeakBytes = Up->PeakUnits * Unit;
+  R.Time = Up.Slack > 0 ? opsTime(C, R.Ops) : Up.Time;
+  R.PeakBytes = Up.PeakUnits * S.Unit;
   R.ForwardRecomputations = countRecomputations(R.Ops, C.size());
   // The relaxation's optimum is at most Up's: anything else is a bug,
   // reported, never clamped to a zero gap. Equal times may differ in the
@@ -281,12 +352,21 @@ static Expected<ChainDPResult> planSlots(const Chain &C,
     return internalError(fmt::format(
         "the chain DP's lower bound {} exceeds the time {} of its own plan "
         "within {} bytes at {} memory slots",
-        Lower, R.Time, Budget, Slots));
+        Lower, R.Time, O.BudgetBytes, Slots));
   R.GapBound = Lower < R.Time ? R.Time - Lower : 0;
   R.MemorySlots = Slots;
   R.SplitStride = Stride;
   R.EstimatedSeconds = estimateSlotsSeconds(C.size(), Slots, Stride);
   return R;
+}
+
+static Expected<ChainDPResult> planSlots(const Chain &C,
+                                         const ChainDPOptions &O,
+                                         unsigned Slots, bool ExactFallback) {
+  Expected<SlotsUp> S = slotsUp(C, O, Slots);
+  if (!S)
+    return S.takeError();
+  return slotsResult(C, O, Slots, std::move(*S), ExactFallback);
 }
 
 /// The default mode's split stride for \p Left estimated seconds: 1 when
@@ -307,6 +387,52 @@ static unsigned autoStride(unsigned L, double Left, const ChainDPOptions &O) {
   return C;
 }
 
+/// The default mode when the exact DP is pruned (prunesExact) and the
+/// slots over every stage fit what the exact attempt leaves of the promise
+/// (up to about L = 300): the rounded-up pass at the most slots that fit
+/// runs first, and its plan's time prunes the exact attempt. When that
+/// gives way, the same pass's plan is the result (with its gap pass), so no
+/// pass is wasted.
+static Expected<ChainDPResult> planAutoPruned(const Chain &C,
+                                              const ChainDPOptions &O,
+                                              double Promise, double Share) {
+  unsigned L = C.size();
+  unsigned Min = std::max(1u, O.AutoMinSlots);
+  unsigned N = slotsWithin(L, Promise - Share, Min,
+                           std::max(Min, O.AutoMaxSlots), 1);
+  double SlotsSeconds = estimateSlotsSeconds(L, N);
+  Expected<SlotsUp> S = slotsUp(C, O, N);
+  if (!S)
+    return S.takeError();
+  double Bound = S->Up ? opsTime(C, S->Up->Ops)
+                       : std::numeric_limits<double>::infinity();
+  uint64_t Limit = std::min<uint64_t>(
+      O.ExactWorkLimit, uint64_t(std::clamp(Promise - SlotsSeconds, 0.0,
+                                            Share) /
+                                 ExactSecondsPerUnit));
+  // One pass of the two that estimateSlotsSeconds counts.
+  double Spent = SlotsSeconds / 2;
+  {
+    Tables T(exactChain(C), O.BudgetBytes, Limit, Bound);
+    Spent += double(T.workDone()) * ExactSecondsPerUnit;
+    if (!T.aborted()) {
+      Expected<ChainDPResult> R = exactResult(C, O.BudgetBytes, T, Bound);
+      if (R) {
+        R->PromiseSeconds = Promise;
+        R->EstimatedSeconds = Spent;
+      }
+      return R;
+    }
+  }
+  Expected<ChainDPResult> R =
+      slotsResult(C, O, N, std::move(*S), /*ExactFallback=*/false);
+  if (R) {
+    R->PromiseSeconds = Promise;
+    R->EstimatedSeconds = Spent + SlotsSeconds / 2;
+  }
+  return R;
+}
+
 // The default mode. The promise is in estimated seconds, and every decision
 // comes from work counts and the fitted models, never a clock, so the same
 // input gives the same plan whatever the load. The exact DP may use the
@@ -314,28 +440,33 @@ static unsigned autoStride(unsigned L, double Left, const ChainDPOptions &O) {
 // at most AutoExactShare of it; it gives way at that work (or as soon as its
 // columns project past twice it), and the slots are then the most that the
 // rest of the promise allows, with checkpoints at one stage in c when even
-// AutoMinSlots over every stage would not fit it (autoStride).
+// AutoMinSlots over every stage would not fit it (autoStride). From
+// ExactBoundFromStages stages on, where the slots fit beside the exact
+// share, planAutoPruned orders the two the other way round.
 static Expected<ChainDPResult> planAuto(const Chain &C,
                                         const ChainDPOptions &O) {
   unsigned L = C.size();
   double Promise =
       std::max(O.AutoSeconds, O.AutoSecondsPer1000Stages * L / 1000.0);
   unsigned Min = std::max(1u, O.AutoMinSlots);
-  double ExactShare =
-      std::clamp(Promise - estimateSlotsSeconds(L, Min), 0.0,
-                 std::clamp(O.AutoExactShare, 0.0, 1.0) * Promise);
-  uint64_t Limit = std::min<uint64_t>(
-      O.ExactWorkLimit, uint64_t(ExactShare / ExactSecondsPerUnit));
+  double Share = std::clamp(O.AutoExactShare, 0.0, 1.0) * Promise;
   if (Error E = checkTableBytes("optimal", exactTablesBytes(L), O.MaxTableBytes,
                                 L, NoTablesAdvice))
     return E;
+  if (prunesExact(C, O) && estimateSlotsSeconds(L, Min) <= Promise - Share)
+    return planAutoPruned(C, O, Promise, Share);
+  double ExactShare =
+      std::clamp(Promise - estimateSlotsSeconds(L, Min), 0.0, Share);
+  uint64_t Limit = std::min<uint64_t>(
+      O.ExactWorkLimit, uint64_t(ExactShare / ExactSecondsPerUnit));
   double Spent = 0;
   {
     Tables T(exactChain(C), O.BudgetBytes, Limit);
     Spent = double(T.workDone()) * ExactSecondsPerUnit;
     if (!T.aborted()) {
       // Small enough: the exact result, from the tables already built.
-      Expected<ChainDPResult> R = exactResult(C, O.BudgetBytes, T);
+      Expected<ChainDPResult> R = exactResult(
+          C, O.BudgetBytes, T, std::numeric_limits<double>::infinity());
       if (R) {
         R->PromiseSeconds = Promise;
         R->EstimatedSeconds = Spent;

@@ -78,9 +78,25 @@ static uint64_t storeAllStep(const DPChain &C, unsigned I, unsigned Lp,
   return I < Lp ? std::max(Need, Bar + Next) : Need;
 }
 
-Tables::Tables(DPChain Chn, uint64_t Budget, uint64_t WorkLimit)
+Tables::Tables(DPChain Chn, uint64_t Budget, uint64_t WorkLimit,
+               double UpperBound)
     : C(std::move(Chn)), Budget(Budget) {
   Spans.resize(size_t(C.L + 1) * (C.L + 1));
+  Prefix.assign(1, 0);
+  FwdPrefix.assign(1, 0);
+  for (unsigned K = 0; K < C.L; ++K) {
+    Prefix.push_back(Prefix.back() + (C.Fwd[K] + C.Bwd[K]));
+    FwdPrefix.push_back(FwdPrefix.back() + C.Fwd[K]);
+  }
+  if (UpperBound < std::numeric_limits<double>::infinity())
+    Room = UpperBound - least(0, C.L) +
+           1e-9 * (Prefix.back() + C.LossTime + UpperBound);
+  // Coarse's offsets are 32 bits: at most CoarseBlocks values a table.
+  UseCoarse = Room != std::numeric_limits<double>::infinity() &&
+              Budget != NoCap &&
+              double(CoarseBlocks) * double(Spans.size()) < 0x1p32;
+  if (UseCoarse)
+    EnvHi.resize(CoarseBlocks + 1);
   setReach();
   // opt_{i,l} needs opt_{j,l} (j > i) and tables with a smaller l: by l
   // ascending, i descending. The tables of one l then lie side by side, so
@@ -162,6 +178,9 @@ void Tables::compute(unsigned I, unsigned Lp, uint64_t SA) {
     return commit(I, Lp, 0);
   uint64_t Hi = std::min(cap(I), SA);
   uint64_t Lo = std::min(Reach[I], Hi);
+  if (outside(I, Lp) > Room)
+    return commit(I, Lp, Lo);
+  Lo = std::max(Lo, std::min(prunedBelow(I, Lp), Hi));
   if (I == C.L) {
     uint64_t Need = C.LossNeed;
     if (Need <= Hi)
@@ -169,8 +188,34 @@ void Tables::compute(unsigned I, unsigned Lp, uint64_t SA) {
     return commit(I, Lp, Lo);
   }
   addRecord(I, Lp, Lo, Hi);
+  if (UseCoarse) {
+    EnvLo = Lo;
+    EnvW = (Hi - Lo) / CoarseBlocks + 1;
+    EnvN = (Hi - Lo) / EnvW + 1;
+    envBlocks(0, NoCap);
+  }
   addSplits(I, Lp, Lo, Hi);
   commit(I, Lp, Lo);
+}
+
+// Dropping stage I from a plan of Sub(I, Lp) leaves a plan of Sub(I+1, Lp)
+// within the same m whose time above its least is no larger (by induction
+// on Lp - I: a record of stage I leaves Sub(I+1, Lp) at m less x̄_{I+1}; a
+// split at j > I+1 becomes the same split from I+1, one stage shorter, with
+// a subset of its peaks; a split at I+1 leaves Sub(I+1, Lp) at m less
+// x_{I+1}). So where opt_{I+1,Lp} is above its least by more than Sub(I,
+// Lp) may spend, so is opt_{I,Lp}: the table starts no lower than the
+// first breakpoint of opt_{I+1,Lp} within that (0 when there is none or no
+// upper bound). opt_{I+1,Lp} is pruned already, but only of breakpoints
+// above its own, larger, allowance.
+uint64_t Tables::prunedBelow(unsigned I, unsigned Lp) const {
+  if (Room == std::numeric_limits<double>::infinity() || I >= Lp)
+    return 0;
+  ArrayRef<Point> Next = at(I + 1, Lp);
+  double Max = least(I + 1, Lp) + Room - outside(I, Lp);
+  auto Above = [](const Point &P, double T) { return P.Time > T; };
+  const Point *P = std::lower_bound(Next.begin(), Next.end(), Max, Above);
+  return P == Next.end() ? 0 : P->Mem;
 }
 
 // The record branch is the first candidate, so it starts the envelope.
@@ -205,9 +250,11 @@ void Tables::addRecord(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi) {
 void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi) {
   uint64_t Y = C.A[Lp + 1];
   uint64_t Thr = Y + C.A[I + 1] + C.FwdWs[I];
-  double Cost = 0;
+  double Cost = 0, MaxCost = Room - outside(I, Lp);
   for (unsigned J = I + 1; J <= Lp; ++J) {
     Cost += C.Fwd[J - 1];
+    if (Cost > MaxCost) // The split's forward is time above the least.
+      return;
     if (J - 1 > I)
       Thr = std::max(Thr, Y + C.A[J - 1] + C.A[J] + C.FwdWs[J - 1]);
     // Thresholds only grow with j.
@@ -217,104 +264,36 @@ void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi) {
     ++WorkDone;
     if (Right.empty() || Left.empty())
       continue;
-    splitCandidate(Right, C.A[J], Left, Thr, Cost, J, Lo, Hi);
-    if (!Cand.empty())
-      mergeCandidate();
-  }
-}
-
-// Fills Cand with the breakpoints of m -> Cost + Right(m - Shift) + Left(m),
-// for Thr <= m <= Hi, that lie strictly below the envelope, starting with
-// the last one at or below Lo. Dropping the
-// others does not change the lower envelope: past a dropped breakpoint the
-// envelope is already at most the candidate, and stays so (it does not
-// rise). The split can never be faster than Bound, its two tables' last
-// times plus Cost (summed in the same order, so rounding keeps the bound),
-// so the walk stops where the envelope reaches Bound.
-void Tables::splitCandidate(ArrayRef<Point> Right, uint64_t Shift,
-                            ArrayRef<Point> Left, uint64_t Thr, double Cost,
-                            uint32_t J, uint64_t Lo, uint64_t Hi) {
-  Cand.clear();
-  uint64_t Start = std::max({Right[0].Mem + Shift, Left[0].Mem, Thr});
-  if (Start > Hi)
-    return;
-  uint64_t M = std::max(Start, Lo);
-  double Bound = Cost + Right.back().Time + Left.back().Time;
-  // E: the envelope's last breakpoint at or below M (Env.size() if none).
-  auto ByMem = [](uint64_t X, const Point &P) { return X < P.Mem; };
-  size_t E = std::upper_bound(Env.begin(), Env.end(), M, ByMem) - Env.begin();
-  E = E == 0 ? Env.size() : E - 1;
-  auto EnvAt = [&](uint64_t X) {
-    if (E == Env.size()) {
-      if (Env.empty() || Env[0].Mem > X)
-        return std::numeric_limits<double>::infinity();
-      E = 0;
+    uint64_t From = Lo;
+    if (Room != std::numeric_limits<double>::infinity()) {
+      // The two parts may spend together at most what is left of Sub(I,
+      // Lp)'s allowance after the split's forward: each part's table is of
+      // use only from where it is within that.
+      double Allow = MaxCost - Cost;
+      auto Above = [](const Point &P, double T) { return P.Time > T; };
+      const Point *R = std::lower_bound(Right.begin(), Right.end(),
+                                        least(J, Lp) + Allow, Above);
+      const Point *Lf = std::lower_bound(Left.begin(), Left.end(),
+                                         least(I, J - 1) + Allow, Above);
+      WorkDone += WalkSearchUnits;
+      if (R == Right.end() || Lf == Left.end())
+        continue;
+      From = std::max({From, R->Mem + C.A[J], Lf->Mem});
     }
-    while (E + 1 < Env.size() && Env[E + 1].Mem <= X)
-      ++E;
-    return Env[E].Time;
-  };
-  double Top = EnvAt(M);
-  if (Top <= Bound)
-    return;
-  // Last breakpoint of each at or below M.
-  size_t R = std::upper_bound(Right.begin(), Right.end(), M - Shift, ByMem) -
-             Right.begin() - 1;
-  size_t Lx =
-      std::upper_bound(Left.begin(), Left.end(), M, ByMem) - Left.begin() - 1;
-  double Last = Cost + Right[R].Time + Left[Lx].Time;
-  if (Last < Top) // At the candidate's breakpoint at or below M.
-    Cand.push_back(
-        {std::max({Right[R].Mem + Shift, Left[Lx].Mem, Start}), Last, J});
-  size_t Steps = 1;
-  while (R + 1 < Right.size() || Lx + 1 < Left.size()) {
-    uint64_t NR = R + 1 < Right.size() ? Right[R + 1].Mem + Shift : NoCap;
-    uint64_t NL = Lx + 1 < Left.size() ? Left[Lx + 1].Mem : NoCap;
-    M = std::min(NR, NL);
-    if (M > Hi)
-      break;
-    ++Steps;
-    R += NR == M;
-    Lx += NL == M;
-    double T = Cost + Right[R].Time + Left[Lx].Time;
-    if (T >= Last)
-      continue;
-    Last = T;
-    double EnvT = EnvAt(M);
-    if (EnvT <= Bound)
-      break;
-    if (T < EnvT)
-      Cand.push_back({M, T, J});
-  }
-  WorkDone += Steps;
-}
-
-// Env becomes the lower envelope of Env and Cand. Every point of Cand is
-// strictly below Env at its memory, so at equal memory Cand's point wins;
-// otherwise a point is kept when it is strictly faster than every point at
-// or below its memory. Env's prefix below Cand's first point is unchanged.
-void Tables::mergeCandidate() {
-  auto ByMem = [](const Point &P, uint64_t X) { return P.Mem < X; };
-  size_t P0 =
-      std::lower_bound(Env.begin(), Env.end(), Cand.front().Mem, ByMem) -
-      Env.begin();
-  Merged.clear();
-  double Cur =
-      P0 == 0 ? std::numeric_limits<double>::infinity() : Env[P0 - 1].Time;
-  size_t A = P0, B = 0;
-  while (A < Env.size() || B < Cand.size()) {
-    const Point &Pt =
-        B < Cand.size() && (A == Env.size() || Cand[B].Mem <= Env[A].Mem)
-            ? Cand[B++]
-            : Env[A++];
-    if (Pt.Time < Cur) {
-      Merged.push_back(Pt);
-      Cur = Pt.Time;
+    Split Sp{Right, Left, C.A[J], 0, Cost,
+             Cost + Right.back().Time + Left.back().Time, J, {}, {}};
+    if (UseCoarse) {
+      Sp.RC = coarseView(Spans[index(J, Lp)]);
+      Sp.LC = coarseView(Spans[index(I, J - 1)]);
+    }
+    splitCandidate(Sp, Thr, From, Hi);
+    if (!Cand.empty()) {
+      uint64_t Changed = Cand.front().Mem;
+      uint64_t Same = mergeCandidate();
+      if (UseCoarse)
+        envBlocks(Changed, Same);
     }
   }
-  WorkDone += Env.size() - P0 + Cand.size();
-  Env.resize(P0);
-  Env.insert(Env.end(), Merged.begin(), Merged.end());
 }
 
 void Tables::commit(unsigned I, unsigned Lp, uint64_t Lo) {
@@ -323,10 +302,19 @@ void Tables::commit(unsigned I, unsigned Lp, uint64_t Lo) {
   size_t First =
       std::upper_bound(Env.begin(), Env.end(), Lo, ByMem) - Env.begin();
   First = First > 0 ? First - 1 : 0;
+  // Breakpoints whose time above the least, with the table's outside time,
+  // exceeds Room: no plan within the upper bound reads them (a plan's time
+  // is at least its tables' outside times plus the least of the rest).
+  // Times fall along the table, so they are a prefix.
+  double Max = least(I, Lp) + Room - outside(I, Lp);
+  while (First < Env.size() && Env[First].Time > Max)
+    ++First;
   Span &S = Spans[index(I, Lp)];
   S.Begin = Arena.size();
   Arena.insert(Arena.end(), Env.begin() + First, Env.end());
   S.Size = static_cast<uint32_t>(Env.size() - First);
+  if (UseCoarse)
+    commitCoarse(S);
 }
 
 std::optional<Point> Tables::best(uint64_t B) const {
@@ -342,7 +330,8 @@ std::optional<Point> Tables::best(uint64_t B) const {
 }
 
 uint64_t Tables::tableBytes() const {
-  return Arena.capacity() * sizeof(Point) + Spans.capacity() * sizeof(Span);
+  return Arena.capacity() * sizeof(Point) + Spans.capacity() * sizeof(Span) +
+         Coarse.capacity() * sizeof(double);
 }
 
 namespace {

@@ -84,7 +84,12 @@ public:
   /// aborted() set, once more than \p WorkLimit units of work (workDone)
   /// have been done, or once the columns done so far project a total of
   /// more than twice that.
-  Tables(DPChain C, uint64_t Budget = NoCap, uint64_t WorkLimit = NoCap);
+  /// With a finite \p UpperBound (a time some plan within the budget
+  /// reaches), breakpoints that no plan at or below it can use are dropped
+  /// too (see commit and prunedBelow): the optimum does not change, the
+  /// work falls.
+  Tables(DPChain C, uint64_t Budget = NoCap, uint64_t WorkLimit = NoCap,
+         double UpperBound = std::numeric_limits<double>::infinity());
 
   /// Whether the work limit stopped the tables early (they are then
   /// unusable).
@@ -120,15 +125,53 @@ private:
   void setReach();
   void addRecord(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi);
   void addSplits(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi);
-  void splitCandidate(llvm::ArrayRef<Point> Right, uint64_t Shift,
-                      llvm::ArrayRef<Point> Left, uint64_t Thr, double Cost,
-                      uint32_t J, uint64_t Lo, uint64_t Hi);
-  void mergeCandidate();
+  struct Span {
+    uint64_t Begin = 0;
+    uint32_t Size = 0;
+    /// Where the table's coarse copy starts in Coarse (UseCoarse).
+    uint32_t CBegin = 0;
+  };
+  /// A table's coarse copy: its value at the last m of each of N blocks of
+  /// W units from its first breakpoint Lo on, at Coarse[Begin ...]. Lo, W
+  /// and N follow from the first and last breakpoints (coarseView).
+  struct CoarseView {
+    llvm::ArrayRef<Point> T;
+    uint64_t Lo = 0, W = 1, N = 0, Begin = 0;
+  };
+  /// One split's candidate, as splitCandidate describes.
+  struct Split {
+    llvm::ArrayRef<Point> Right, Left;
+    uint64_t Shift, Start;
+    double Cost, Bound;
+    uint32_t J;
+    CoarseView RC, LC;
+  };
+  void splitCandidate(const Split &S, uint64_t Thr, uint64_t Lo,
+                      uint64_t Hi);
+  bool walk(const Split &S, uint64_t From, uint64_t To, double &Last);
+  double envAt(size_t &E, uint64_t X) const;
+  CoarseView coarseView(const Span &S) const;
+  double coarseAt(const CoarseView &V, uint64_t X) const;
+  void envBlocks(uint64_t FromMem, uint64_t ToMem);
+  void commitCoarse(Span &S);
+  uint64_t mergeCandidate();
   void commit(unsigned I, unsigned Lp, uint64_t Lo);
   size_t index(unsigned I, unsigned Lp) const {
     return size_t(I) * (C.L + 1) + Lp;
   }
   uint64_t cap(unsigned I) const;
+  uint64_t prunedBelow(unsigned I, unsigned Lp) const;
+  /// Forward time outside Sub(I, Lp) that every plan reading it spends:
+  /// the split at Lp + 1 ran stages I .. Lp (when Lp < L).
+  double outside(unsigned I, unsigned Lp) const {
+    return Lp < C.L ? FwdPrefix[Lp + 1] - FwdPrefix[I] : 0;
+  }
+  /// Every stage of Sub(I, Lp) forward and backward once (and the loss).
+  double least(unsigned I, unsigned Lp) const {
+    unsigned Top = C.L ? std::min(Lp, C.L - 1) + 1 : 0;
+    double T = I < Top ? Prefix[Top] - Prefix[I] : 0;
+    return Lp == C.L ? T + C.LossTime : T;
+  }
 
   DPChain C;
   uint64_t Budget;
@@ -137,13 +180,26 @@ private:
   /// enter Sub(i, l) with (setReach); 0 without a budget.
   std::vector<uint64_t> Reach;
   bool Aborted = false;
+  /// Prefix sums of forward plus backward, and of forward, times.
+  std::vector<double> Prefix, FwdPrefix;
+  /// Time above the least a plan may spend and stay within the upper
+  /// bound, with room for rounding; infinity without one.
+  double Room = std::numeric_limits<double>::infinity();
   /// All breakpoints, table after table; Spans[index(i,l)] locates one.
   std::vector<Point> Arena;
-  struct Span {
-    uint64_t Begin = 0;
-    uint32_t Size = 0;
-  };
   std::vector<Span> Spans;
+  /// Blocks of a table's m range in the coarse copies.
+  static constexpr uint64_t CoarseBlocks = 64;
+  /// Work units (workDone) counted for the binary searches that start a
+  /// walk or place a split's first useful m.
+  static constexpr uint64_t WalkSearchUnits = 8;
+  /// Coarse copies (only with an upper bound and a budget, and while
+  /// Coarse's offsets fit in 32 bits): each table's
+  /// values at its blocks' last m (Coarse), and the envelope's at the
+  /// first m of EnvN blocks of EnvW units from EnvLo (EnvHi).
+  bool UseCoarse = false;
+  std::vector<double> Coarse, EnvHi;
+  uint64_t EnvLo = 0, EnvW = 1, EnvN = 0;
   /// Scratch: the lower envelope of the candidates so far of the table
   /// being computed, the breakpoints of one split below it, and their
   /// merge.

@@ -65,6 +65,15 @@ struct ChainDPOptions {
   unsigned SplitStride = 1;
   /// Default mode: the largest SplitStride it may choose.
   unsigned AutoMaxSplitStride = 16;
+  /// Exact DP (`--exact`, and the default mode's exact attempt): on chains
+  /// of at least this many stages, a rounded-up pass plans first (at
+  /// ExactBoundSlots slots; in the default mode, its fallback's own) and its
+  /// plan's time bounds the exact DP, which then leaves out every table
+  /// entry that no plan within that time can use (docs/optimal-chain.md,
+  /// "Fourth attempt"). The optimum does not change; on the issue-18 chains
+  /// at L = 200 `--exact` takes 11-15 times less CPU. 0: never.
+  unsigned ExactBoundFromStages = 48;
+  unsigned ExactBoundSlots = 1000;
   /// Discretised mode: chains of at least this many stages keep the DP
   /// tables in single precision (half the memory, twice the vector width).
   /// The plan's time is then summed exactly from its ops, and GapBound also
@@ -79,9 +88,11 @@ struct ChainDPOptions {
 };
 
 /// Seconds one unit of exact-DP work (Tables::workDone) takes on one core of
-/// the reference machine (fitted: 8-12 ns on the issue-18 and bench chains
-/// with L = 30..140, docs/optimal-chain.md).
-constexpr double ExactSecondsPerUnit = 10e-9;
+/// the reference machine (fitted: 15-17 ns on the issue-18 chains with L =
+/// 100..200 at 30-50% budgets, where the DP is pruned with a plan's time
+/// (ExactBoundFromStages); unpruned short chains take about 10 ns,
+/// docs/optimal-chain.md).
+constexpr double ExactSecondsPerUnit = 15e-9;
 
 /// Estimated single-core seconds of the discretised DP (both passes) for
 /// \p L stages and \p Slots slots on the reference machine: a fitted
