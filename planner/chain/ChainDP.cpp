@@ -335,8 +335,8 @@ static Expected<ChainDPResult> slotsResult(const Chain &C,
   R.TableBytes = Up.TableBytes;
   double Lower = leastTime(C);
   if (Stride == 1)
-    if (Error E = lowerBound(C, S.Unit, S.Units, Slots, S.DO, Lower,
-                             R.TableBytes))
+    if (Error E =
+            lowerBound(C, S.Unit, S.Units, Slots, S.DO, Lower, R.TableBytes))
       return E;
   R.Ops = std::move(Up.Ops);
   // In single precision the tables' time is only near the plan's: sum it
@@ -398,18 +398,18 @@ static Expected<ChainDPResult> planAutoPruned(const Chain &C,
                                               double Promise, double Share) {
   unsigned L = C.size();
   unsigned Min = std::max(1u, O.AutoMinSlots);
-  unsigned N = slotsWithin(L, Promise - Share, Min,
-                           std::max(Min, O.AutoMaxSlots), 1);
+  unsigned N =
+      slotsWithin(L, Promise - Share, Min, std::max(Min, O.AutoMaxSlots), 1);
   double SlotsSeconds = estimateSlotsSeconds(L, N);
   Expected<SlotsUp> S = slotsUp(C, O, N);
   if (!S)
     return S.takeError();
-  double Bound = S->Up ? opsTime(C, S->Up->Ops)
-                       : std::numeric_limits<double>::infinity();
+  double Bound =
+      S->Up ? opsTime(C, S->Up->Ops) : std::numeric_limits<double>::infinity();
   uint64_t Limit = std::min<uint64_t>(
-      O.ExactWorkLimit, uint64_t(std::clamp(Promise - SlotsSeconds, 0.0,
-                                            Share) /
-                                 ExactSecondsPerUnit));
+      O.ExactWorkLimit,
+      uint64_t(std::clamp(Promise - SlotsSeconds, 0.0, Share) /
+               ExactSecondsPerUnit));
   // One pass of the two that estimateSlotsSeconds counts.
   double Spent = SlotsSeconds / 2;
   {

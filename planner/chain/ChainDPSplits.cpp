@@ -82,12 +82,12 @@ bool Tables::walk(const Split &S, uint64_t From, uint64_t To, double &Last) {
   ArrayRef<Point> Right = S.Right, Left = S.Left;
   // E: the envelope's last breakpoint at or below From (Env.size() if
   // none); R and Lx: each table's.
-  size_t E = std::upper_bound(Env.begin(), Env.end(), From, ByMem) -
-             Env.begin();
+  size_t E =
+      std::upper_bound(Env.begin(), Env.end(), From, ByMem) - Env.begin();
   E = E == 0 ? Env.size() : E - 1;
-  size_t R = std::upper_bound(Right.begin(), Right.end(), From - S.Shift,
-                              ByMem) -
-             Right.begin() - 1;
+  size_t R =
+      std::upper_bound(Right.begin(), Right.end(), From - S.Shift, ByMem) -
+      Right.begin() - 1;
   size_t Lx = std::upper_bound(Left.begin(), Left.end(), From, ByMem) -
               Left.begin() - 1;
   // The three searches count as WalkSearchUnits steps.
@@ -105,8 +105,7 @@ bool Tables::walk(const Split &S, uint64_t From, uint64_t To, double &Last) {
       if (T < EnvT)
         Cand.push_back({M, T, S.J});
     }
-    uint64_t NR =
-        R + 1 < Right.size() ? Right[R + 1].Mem + S.Shift : NoCap;
+    uint64_t NR = R + 1 < Right.size() ? Right[R + 1].Mem + S.Shift : NoCap;
     uint64_t NL = Lx + 1 < Left.size() ? Left[Lx + 1].Mem : NoCap;
     M = std::min(NR, NL);
     if (M > To)
@@ -164,8 +163,7 @@ void Tables::envBlocks(uint64_t FromMem, uint64_t ToMem) {
   uint64_t B = FromMem <= EnvLo ? 0 : (FromMem - EnvLo + EnvW - 1) / EnvW;
   if (B >= EnvN)
     return;
-  size_t E = std::upper_bound(Env.begin(), Env.end(), EnvLo + B * EnvW,
-                              ByMem) -
+  size_t E = std::upper_bound(Env.begin(), Env.end(), EnvLo + B * EnvW, ByMem) -
              Env.begin();
   for (; B < EnvN && EnvLo + B * EnvW < ToMem; ++B) {
     while (E < Env.size() && Env[E].Mem <= EnvLo + B * EnvW)

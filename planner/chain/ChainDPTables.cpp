@@ -280,8 +280,9 @@ void Tables::addSplits(unsigned I, unsigned Lp, uint64_t Lo, uint64_t Hi) {
         continue;
       From = std::max({From, R->Mem + C.A[J], Lf->Mem});
     }
-    Split Sp{Right, Left, C.A[J], 0, Cost,
-             Cost + Right.back().Time + Left.back().Time, J, {}, {}};
+    Split Sp{Right, Left, C.A[J],
+             0,     Cost, Cost + Right.back().Time + Left.back().Time,
+             J,     {},   {}};
     if (UseCoarse) {
       Sp.RC = coarseView(Spans[index(J, Lp)]);
       Sp.LC = coarseView(Spans[index(I, J - 1)]);

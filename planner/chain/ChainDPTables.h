@@ -146,8 +146,7 @@ private:
     uint32_t J;
     CoarseView RC, LC;
   };
-  void splitCandidate(const Split &S, uint64_t Thr, uint64_t Lo,
-                      uint64_t Hi);
+  void splitCandidate(const Split &S, uint64_t Thr, uint64_t Lo, uint64_t Hi);
   bool walk(const Split &S, uint64_t From, uint64_t To, double &Last);
   double envAt(size_t &E, uint64_t X) const;
   CoarseView coarseView(const Span &S) const;

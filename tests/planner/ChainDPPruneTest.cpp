@@ -78,8 +78,8 @@ TEST_CASE("chaindp prune: the exact DP keeps its optimum under any bound") {
       auto Coarse = planOptimalChain(C, O);
       REQUIRE(bool(Coarse));
       CHECK(Coarse->Time >= Ref->Time);
-      for (double U : {Ref->Time, Ref->Time * 1.001, Ref->Time * 1.1,
-                       Coarse->Time}) {
+      for (double U :
+           {Ref->Time, Ref->Time * 1.001, Ref->Time * 1.1, Coarse->Time}) {
         Tables Pruned(D, B, NoCap, U);
         checkSamePlan(C, Pruned, B, *Ref);
         if (U == Ref->Time) {
@@ -203,8 +203,7 @@ TEST_CASE("chaindp prune: the default mode prunes with its fallback's plan") {
       REQUIRE(bool(Slotted));
       CHECK(Slotted->MemorySlots == 749);
       CHECK(Slotted->Time >= Exact->Time);
-      CHECK(Slotted->Time - Slotted->GapBound <=
-            Exact->Time * (1 + 1e-12));
+      CHECK(Slotted->Time - Slotted->GapBound <= Exact->Time * (1 + 1e-12));
       auto S = simulateChain(C, Slotted->Ops);
       REQUIRE(bool(S));
       CHECK(S->PeakBytes <= B);
