@@ -71,7 +71,7 @@ struct ChainDPOptions {
   /// plan's time bounds the exact DP, which then leaves out every table
   /// entry that no plan within that time can use (docs/optimal-chain.md,
   /// "Fourth attempt"). The optimum does not change; on the issue-18 chains
-  /// at L = 200 `--exact` takes 11-15 times less CPU. 0: never.
+  /// at L = 200 `--exact` takes 10.7-14.5 times less CPU. 0: never.
   unsigned ExactBoundFromStages = 48;
   unsigned ExactBoundSlots = 1000;
   /// Discretised mode: chains of at least this many stages keep the DP
